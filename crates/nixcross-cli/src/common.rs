@@ -1,0 +1,253 @@
+//! What every command shares: error reporting with `path:line:col`, output
+//! that survives a closed pipe, colour that respects `NO_COLOR`, unified
+//! diffs, atomic writes that keep permissions, and the `--dry-run`/`--check`
+//! contract of the editing commands.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// An error ready for the terminal: the whole message and an exit code.
+#[derive(Debug)]
+pub struct CliError {
+    pub message: String,
+    pub code: u8,
+}
+
+impl CliError {
+    /// Exit 2 with a message.
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            code: 2,
+        }
+    }
+
+    /// A library error about `src` (read from `path`): `path:line:col: message`,
+    /// then one `  hint: ...` line per hint.
+    pub fn from_lib(path: Option<&Path>, src: &str, err: &nixcross::Error) -> Self {
+        let mut message = match (path, err.line_col(src)) {
+            (Some(p), Some((l, c))) => format!("{}:{l}:{c}: {}", p.display(), err.message),
+            (Some(p), None) => format!("{}: {}", p.display(), err.message),
+            (None, Some((l, c))) => format!("<input>:{l}:{c}: {}", err.message),
+            (None, None) => err.message.clone(),
+        };
+        for hint in &err.hints {
+            message.push_str("\n  hint: ");
+            message.push_str(hint);
+        }
+        CliError { message, code: 2 }
+    }
+
+    /// A library error with no source text to point into.
+    pub fn lib(err: &nixcross::Error) -> Self {
+        CliError::from_lib(None, "", err)
+    }
+
+    pub fn io(path: &Path, err: &std::io::Error) -> Self {
+        CliError::usage(format!("{}: {err}", path.display()))
+    }
+
+    /// Print to stderr and turn into the process exit code.
+    pub fn report(self) -> ExitCode {
+        let prefix = if color_stderr() {
+            "\x1b[1;31merror\x1b[0m"
+        } else {
+            "error"
+        };
+        eprintln!("nixcross: {prefix}: {}", self.message);
+        ExitCode::from(self.code)
+    }
+}
+
+impl From<nixcross::Error> for CliError {
+    fn from(err: nixcross::Error) -> Self {
+        CliError::lib(&err)
+    }
+}
+
+pub type CmdResult = Result<ExitCode, CliError>;
+
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Colour on stdout: a terminal, and `NO_COLOR` unset or empty.
+pub fn color_stdout() -> bool {
+    !no_color() && std::io::stdout().is_terminal()
+}
+
+/// Colour on stderr: a terminal, and `NO_COLOR` unset or empty.
+pub fn color_stderr() -> bool {
+    !no_color() && std::io::stderr().is_terminal()
+}
+
+/// Print to stdout. A closed pipe (`nixcross targets | head`) ends the process
+/// quietly with exit 0, as ripgrep does.
+pub fn print(s: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// Print a status line or warning to stderr.
+pub fn status(s: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{s}");
+}
+
+/// Print a warning to stderr, `warning:` prefixed.
+pub fn warn(s: &str) {
+    let prefix = if color_stderr() {
+        "\x1b[1;33mwarning\x1b[0m"
+    } else {
+        "warning"
+    };
+    status(&format!("nixcross: {prefix}: {s}"));
+}
+
+/// Read a file that is about to be edited.
+pub fn read_source(path: &Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|e| CliError::io(path, &e))
+}
+
+/// Serialize `value` as pretty JSON with a final newline.
+pub fn print_json<T: serde::Serialize>(value: &T) {
+    let mut s = serde_json::to_string_pretty(value).expect("JSON values serialize");
+    s.push('\n');
+    print(&s);
+}
+
+/// A unified diff of `before` → `after`, labelled with `path`.
+pub fn unified_diff(path: &Path, before: &str, after: &str, color: bool) -> String {
+    let diff = similar::TextDiff::from_lines(before, after);
+    let label = path.display().to_string();
+    let text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{label}"), &format!("b/{label}"))
+        .to_string();
+    if !color {
+        return text;
+    }
+    text.lines()
+        .map(|line| {
+            let code = if line.starts_with("+++") || line.starts_with("---") {
+                "1"
+            } else if line.starts_with('+') {
+                "32"
+            } else if line.starts_with('-') {
+                "31"
+            } else if line.starts_with("@@") {
+                "36"
+            } else {
+                ""
+            };
+            if code.is_empty() {
+                format!("{line}\n")
+            } else {
+                format!("\x1b[{code}m{line}\x1b[0m\n")
+            }
+        })
+        .collect()
+}
+
+/// Write `contents` to `path` atomically: a temporary file in the same
+/// folder, the original file's permissions, then a rename over the original.
+pub fn atomic_write(path: &Path, contents: &str) -> Result<(), CliError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".nixcross-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| CliError::io(&dir, &e))?;
+    tmp.write_all(contents.as_bytes())
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| CliError::io(tmp.path(), &e))?;
+    match std::fs::metadata(path) {
+        Ok(meta) => std::fs::set_permissions(tmp.path(), meta.permissions())
+            .map_err(|e| CliError::io(path, &e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A new file: the usual 0644 rather than tempfile's 0600.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+                    .map_err(|e| CliError::io(path, &e))?;
+            }
+        }
+        Err(e) => return Err(CliError::io(path, &e)),
+    }
+    tmp.persist(path)
+        .map_err(|e| CliError::io(path, &e.error))?;
+    Ok(())
+}
+
+/// The flags every editing command takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EditFlags {
+    /// The file to edit
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH",
+        default_value = "flake.nix"
+    )]
+    pub file: PathBuf,
+    /// Print a unified diff of the change and write nothing
+    #[arg(long, conflicts_with = "check")]
+    pub dry_run: bool,
+    /// Write nothing; exit 1 if the file would change
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// What an editing command computed: the new text, notes for the user.
+pub struct EditResult {
+    pub after: String,
+    /// One line describing the change, e.g. "set lp4a to cross riscv64-linux".
+    pub summary: String,
+    pub warnings: Vec<String>,
+}
+
+/// Finish an edit according to `--dry-run`/`--check`: print warnings, then
+/// the diff, the check verdict or the write.
+pub fn finish_edit(flags: &EditFlags, before: &str, result: EditResult) -> CmdResult {
+    for w in &result.warnings {
+        warn(w);
+    }
+    let path = &flags.file;
+    let changed = before != result.after;
+    if flags.check {
+        if changed {
+            status(&format!(
+                "{}: would change: {}",
+                path.display(),
+                result.summary
+            ));
+            return Ok(ExitCode::from(1));
+        }
+        status(&format!("{}: already up to date", path.display()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if flags.dry_run {
+        if changed {
+            print(&unified_diff(path, before, &result.after, color_stdout()));
+        } else {
+            status(&format!("{}: already up to date", path.display()));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !changed {
+        status(&format!("{}: already up to date", path.display()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    atomic_write(path, &result.after)?;
+    status(&format!("{}: {}", path.display(), result.summary));
+    Ok(ExitCode::SUCCESS)
+}

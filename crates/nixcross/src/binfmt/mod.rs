@@ -1,0 +1,1 @@
+//! binfmt_misc: registration lines, entry files, ELF/PE/wasm detection. (to be written)

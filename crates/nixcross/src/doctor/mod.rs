@@ -1,0 +1,1 @@
+//! Host diagnosis from a root directory passed in. (to be written)

@@ -1,0 +1,1 @@
+//! Planned text edits. (to be written)

@@ -1,0 +1,116 @@
+//! One error type for the whole library: a kind, a message, an optional byte
+//! range in the input and hints. Callers turn the range into `line:col` with
+//! [`line_col`].
+
+use std::fmt;
+
+/// What went wrong, coarsely. The CLI maps every kind to exit code 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// The input is not valid Nix.
+    Parse,
+    /// The input is valid, but nixcross cannot edit this shape safely.
+    Refused,
+    /// An argument is wrong: unknown target, bad name, a trap from FACTS.md.
+    InvalidInput,
+    /// A binary file could not be decoded.
+    Format,
+    /// A bug: an edit produced text that does not parse. Never written.
+    Internal,
+}
+
+/// An error with an optional byte range into the text that was being read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// Byte range in the input the error points at, if any.
+    pub range: Option<(usize, usize)>,
+    /// Suggestions shown after the message ("did you mean ...?").
+    pub hints: Vec<String>,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            range: None,
+            hints: Vec::new(),
+        }
+    }
+    pub fn parse(message: impl Into<String>, range: (usize, usize)) -> Self {
+        Error::new(ErrorKind::Parse, message).at(range)
+    }
+    pub fn refused(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Refused, message)
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidInput, message)
+    }
+    pub fn format(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Format, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Internal, message)
+    }
+    /// Attach a byte range.
+    pub fn at(mut self, range: (usize, usize)) -> Self {
+        self.range = Some(range);
+        self
+    }
+    /// Attach a byte range unless one is already set.
+    pub fn or_at(mut self, range: (usize, usize)) -> Self {
+        if self.range.is_none() {
+            self.range = Some(range);
+        }
+        self
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+    /// `line:col` (1-based) of the start of the range in `src`, if there is a range.
+    pub fn line_col(&self, src: &str) -> Option<(usize, usize)> {
+        self.range.map(|(start, _)| line_col(src, start))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// 1-based line and column (in characters) of a byte offset.
+/// Offsets past the end or inside a character are clamped.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(src.len());
+    while !src.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_lines_and_chars() {
+        assert_eq!(line_col("abc", 0), (1, 1));
+        assert_eq!(line_col("abc\ndef", 5), (2, 2));
+        assert_eq!(line_col("é\nx", 3), (2, 1));
+        assert_eq!(line_col("éa", 2), (1, 2));
+        assert_eq!(line_col("ab", 99), (1, 3));
+    }
+}

@@ -1,0 +1,1 @@
+//! Views over a flake. (to be written)

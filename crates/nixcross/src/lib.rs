@@ -1,0 +1,20 @@
+//! nixcross: cross-compiled and emulated NixOS flakes, written from templates
+//! and edited in place without disturbing a byte outside the edit.
+//!
+//! The library is pure: text goes in, and text, planned edits or a model come
+//! out. It never touches files, the terminal or the process; the `nixcross`
+//! binary does that. See `ARCHITECTURE.md` at the repository root for the
+//! code map and the invariants.
+
+pub mod binfmt;
+pub mod doctor;
+pub mod edit;
+pub mod error;
+pub mod flake;
+pub mod module;
+pub mod ops;
+pub mod platform;
+pub mod render;
+pub mod syntax;
+
+pub use error::{Error, ErrorKind};

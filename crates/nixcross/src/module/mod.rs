@@ -1,0 +1,1 @@
+//! Views over a NixOS module. (to be written)

@@ -1,0 +1,286 @@
+//! The platform catalogue: every system double nixpkgs knows, every
+//! `pkgsCross` example, the binfmt magics NixOS can emulate, and which
+//! platforms the official binary cache builds.
+//!
+//! The data lives in `data/catalogue.json`, derived from nixpkgs' own `lib`
+//! (see `data/README.md` for the command). It is embedded at build time.
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// A system double (`riscv64-linux`) and the config triple nixpkgs elaborates it to.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct System {
+    pub system: String,
+    pub config: String,
+}
+
+/// A `lib.systems.examples` entry, i.e. a `pkgsCross.<name>`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct Example {
+    pub name: String,
+    pub config: String,
+    /// The double `lib.systems.elaborate` gives the example.
+    pub system: String,
+    /// Attributes the example sets besides `config` (gcc, libc, ...). When
+    /// non-empty, only the example itself is a faithful crossSystem.
+    pub extra: Vec<String>,
+}
+
+/// A binfmt_misc magic and mask from nixos/lib/binfmt-magics.nix, as `\xHH` text.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct Magic {
+    pub system: String,
+    pub magic: String,
+    pub mask: Option<String>,
+}
+
+/// The whole catalogue.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Catalogue {
+    pub source: String,
+    pub binary_cache: Vec<String>,
+    pub flake_exposed: Vec<String>,
+    pub systems: Vec<System>,
+    pub examples: Vec<Example>,
+    pub binfmt: Vec<Magic>,
+}
+
+static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
+
+/// The embedded catalogue.
+pub fn catalogue() -> &'static Catalogue {
+    CATALOGUE.get_or_init(|| {
+        serde_json::from_str(include_str!("../../data/catalogue.json"))
+            .expect("data/catalogue.json is valid (checked by tests)")
+    })
+}
+
+impl Catalogue {
+    pub fn system(&self, double: &str) -> Option<&System> {
+        self.systems.iter().find(|s| s.system == double)
+    }
+    pub fn example(&self, name: &str) -> Option<&Example> {
+        self.examples.iter().find(|e| e.name == name)
+    }
+    /// The magic NixOS registers for this system, if NixOS can emulate it.
+    pub fn magic(&self, double: &str) -> Option<&Magic> {
+        self.binfmt.iter().find(|m| m.system == double)
+    }
+    /// Whether `boot.binfmt.emulatedSystems` accepts this system.
+    pub fn can_emulate(&self, double: &str) -> bool {
+        self.magic(double).is_some()
+    }
+    /// Whether the official binary cache builds packages natively for this system.
+    pub fn binary_cache(&self, double: &str) -> bool {
+        self.binary_cache.iter().any(|s| s == double)
+    }
+    /// The systems `boot.binfmt.emulatedSystems` accepts, in nixpkgs' order.
+    pub fn emulatable(&self) -> impl Iterator<Item = &str> {
+        self.binfmt.iter().map(|m| m.system.as_str())
+    }
+}
+
+/// A resolved `--target`: what the user typed, turned into a platform.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Target {
+    /// The system double, e.g. `riscv64-linux`.
+    pub system: String,
+    /// The config triple, e.g. `riscv64-unknown-linux-gnu`.
+    pub config: String,
+    /// The pkgsCross example, when the user named one (or a triple that only an example has).
+    pub example: Option<String>,
+    /// True when the example carries more than a config (gcc flags, libc, ...),
+    /// so the faithful crossSystem is `lib.systems.examples.<name>`.
+    pub example_has_extras: bool,
+}
+
+impl Target {
+    fn from_system(s: &System) -> Target {
+        Target {
+            system: s.system.clone(),
+            config: s.config.clone(),
+            example: None,
+            example_has_extras: false,
+        }
+    }
+    fn from_example(e: &Example) -> Target {
+        Target {
+            system: e.system.clone(),
+            config: e.config.clone(),
+            example: Some(e.name.clone()),
+            example_has_extras: !e.extra.is_empty(),
+        }
+    }
+    /// True when a bare `{ system = "<double>"; }` does not say everything:
+    /// the config is not what the double elaborates to (musl, gnuabielfv2, ...)
+    /// or the example carries extra attributes.
+    pub fn needs_config(&self) -> bool {
+        match catalogue().system(&self.system) {
+            Some(s) => s.config != self.config,
+            None => true,
+        }
+    }
+    pub fn is_linux(&self) -> bool {
+        self.system.ends_with("-linux")
+    }
+}
+
+/// Resolve a system double, a pkgsCross name or a config triple.
+///
+/// Doubles win over example names (`riscv64-linux` vs `riscv64`), and a
+/// triple that a double elaborates to resolves to that double.
+pub fn resolve(input: &str) -> Result<Target> {
+    let cat = catalogue();
+    let input = input.trim();
+    if let Some(s) = cat.system(input) {
+        return Ok(Target::from_system(s));
+    }
+    if let Some(e) = cat.example(input) {
+        return Ok(Target::from_example(e));
+    }
+    if let Some(s) = cat.systems.iter().find(|s| s.config == input) {
+        return Ok(Target::from_system(s));
+    }
+    // Triples such as arm64-apple-darwin vs aarch64-apple-darwin, or musl ones
+    // that only an example has.
+    if let Some(e) = cat
+        .examples
+        .iter()
+        .find(|e| e.config == input && e.extra.is_empty())
+    {
+        let mut t = Target::from_example(e);
+        t.example = None;
+        return Ok(t);
+    }
+    // Emulatable systems that are not in doubles.all (alpha-linux, sparc-linux, ...).
+    if cat.can_emulate(input) {
+        return Ok(Target {
+            system: input.to_string(),
+            config: String::new(),
+            example: None,
+            example_has_extras: false,
+        });
+    }
+    let mut err = Error::invalid(format!("unknown target `{input}`"));
+    let suggestions = suggest(input, 3);
+    if !suggestions.is_empty() {
+        err = err.hint(format!("did you mean {}?", suggestions.join(", ")));
+    }
+    Err(err.hint("`nixcross targets` lists every system, pkgsCross name and triple"))
+}
+
+/// Up to `n` catalogue names (doubles, example names, triples) closest to `input`.
+pub fn suggest(input: &str, n: usize) -> Vec<String> {
+    let cat = catalogue();
+    let lower = input.to_ascii_lowercase();
+    let mut scored: Vec<(f64, &str)> = cat
+        .systems
+        .iter()
+        .map(|s| s.system.as_str())
+        .chain(cat.examples.iter().map(|e| e.name.as_str()))
+        .chain(cat.systems.iter().map(|s| s.config.as_str()))
+        .chain(cat.emulatable())
+        .map(|name| {
+            let mut score = strsim::jaro_winkler(&lower, &name.to_ascii_lowercase());
+            // "riscv64" typed for the double: a prefix match is a strong hint.
+            if name.starts_with(&lower) || lower.starts_with(name) {
+                score += 0.1;
+            }
+            (score, name)
+        })
+        .filter(|(score, _)| *score > 0.75)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let mut out: Vec<String> = Vec::new();
+    for (_, name) in scored {
+        if !out.iter().any(|o| o == name) {
+            out.push(name.to_string());
+        }
+        if out.len() == n {
+            break;
+        }
+    }
+    out
+}
+
+/// The system double of a Rust target's arch and OS, as nixpkgs names it.
+/// `None` for a combination nixpkgs has no double for.
+pub fn system_of(arch: &str, os: &str) -> Option<String> {
+    let arch = match arch {
+        "x86" => "i686",
+        "arm" => "armv7l",
+        "powerpc64" if cfg!(target_endian = "little") => "powerpc64le",
+        other => other,
+    };
+    let os = match os {
+        "macos" => "darwin",
+        other => other,
+    };
+    let double = format!("{arch}-{os}");
+    catalogue().system(&double).map(|s| s.system.clone())
+}
+
+/// The double of the machine this library was compiled for (the build host
+/// when the CLI runs natively).
+pub fn current_system() -> Option<String> {
+    system_of(std::env::consts::ARCH, std::env::consts::OS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_loads_and_is_consistent() {
+        let cat = catalogue();
+        assert!(cat.systems.len() > 50);
+        assert!(cat.examples.len() > 50);
+        assert_eq!(cat.binfmt.len(), 29);
+        for e in &cat.examples {
+            assert!(!e.config.is_empty(), "{}", e.name);
+        }
+    }
+
+    #[test]
+    fn resolves_doubles_examples_and_triples() {
+        let t = resolve("riscv64-linux").unwrap();
+        assert_eq!(t.config, "riscv64-unknown-linux-gnu");
+        assert_eq!(t.example, None);
+        let t = resolve("raspberryPi").unwrap();
+        assert_eq!(t.system, "armv6l-linux");
+        assert!(t.example_has_extras);
+        let t = resolve("riscv64-unknown-linux-gnu").unwrap();
+        assert_eq!(t.system, "riscv64-linux");
+        let t = resolve("armv7l-linux").unwrap();
+        assert_eq!(t.config, "armv7l-unknown-linux-gnueabihf");
+        let t = resolve("aarch64-unknown-linux-musl").unwrap();
+        assert_eq!(t.system, "aarch64-linux");
+        assert!(t.needs_config());
+    }
+
+    #[test]
+    fn unknown_target_suggests() {
+        let err = resolve("riscv64-linx").unwrap_err();
+        assert!(err.hints[0].contains("riscv64-linux"), "{:?}", err.hints);
+        let err = resolve("aarch64").unwrap_err();
+        assert!(err.hints[0].contains("aarch64-linux"), "{:?}", err.hints);
+    }
+
+    #[test]
+    fn rust_arch_maps_to_double() {
+        assert_eq!(
+            system_of("x86_64", "linux").as_deref(),
+            Some("x86_64-linux")
+        );
+        assert_eq!(
+            system_of("aarch64", "macos").as_deref(),
+            Some("aarch64-darwin")
+        );
+        assert_eq!(system_of("nonsense", "linux"), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! Template rendering. (to be written)
