@@ -55,7 +55,9 @@ impl Nix {
     }
 
     fn run(&self, mut cmd: Command, stdin: Option<&str>) -> Result<String, String> {
-        let mut child = cmd.spawn().map_err(|e| format!("spawn nix-instantiate: {e}"))?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("spawn nix-instantiate: {e}"))?;
         {
             let mut pipe = child.stdin.take().expect("piped stdin");
             if let Some(text) = stdin {
