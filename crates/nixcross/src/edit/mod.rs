@@ -1,1 +1,134 @@
-//! Planned text edits. (to be written)
+//! Planned text edits: a batch of disjoint `(range, insert)` pairs computed
+//! against the untouched source, applied in one pass, then re-parsed.
+//!
+//! Two edits overlap when their ranges share a byte, or when an insertion
+//! point lies strictly inside another edit's replaced range. Insertions at the
+//! same point are kept in plan order.
+
+use crate::error::{Error, Result};
+
+/// Replace `range` of the source with `insert` (an empty range inserts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextEdit {
+    pub range: (usize, usize),
+    pub insert: String,
+}
+
+impl TextEdit {
+    pub fn replace(range: (usize, usize), insert: impl Into<String>) -> Self {
+        TextEdit {
+            range,
+            insert: insert.into(),
+        }
+    }
+    pub fn insert(at: usize, insert: impl Into<String>) -> Self {
+        TextEdit::replace((at, at), insert)
+    }
+    pub fn delete(range: (usize, usize)) -> Self {
+        TextEdit::replace(range, "")
+    }
+}
+
+/// Apply `edits` to `src`. Edits refer to `src`'s offsets; they may come in
+/// any order but must not overlap.
+pub fn apply(src: &str, edits: &[TextEdit]) -> Result<String> {
+    let mut order: Vec<usize> = (0..edits.len()).collect();
+    order.sort_by_key(|&i| (edits[i].range.0, edits[i].range.1, i));
+    let mut out =
+        String::with_capacity(src.len() + edits.iter().map(|e| e.insert.len()).sum::<usize>());
+    let mut pos = 0usize;
+    let mut last_end = 0usize;
+    for (n, &i) in order.iter().enumerate() {
+        let e = &edits[i];
+        let (start, end) = e.range;
+        if start > end
+            || end > src.len()
+            || !src.is_char_boundary(start)
+            || !src.is_char_boundary(end)
+        {
+            return Err(Error::internal(format!(
+                "edit range {start}..{end} does not fit the file"
+            )));
+        }
+        if n > 0 && start < last_end {
+            return Err(Error::internal(format!(
+                "planned edits overlap at byte {start}"
+            )));
+        }
+        out.push_str(&src[pos..start]);
+        out.push_str(&e.insert);
+        pos = end;
+        last_end = end;
+    }
+    out.push_str(&src[pos..]);
+    Ok(out)
+}
+
+/// Apply `edits` and re-parse the result. Text that does not parse is an
+/// internal error and is never returned.
+pub fn apply_checked(src: &str, edits: &[TextEdit]) -> Result<String> {
+    let out = apply(src, edits)?;
+    if let Err(err) = crate::syntax::parse(&out) {
+        let (line, col) = err.line_col(&out).unwrap_or((0, 0));
+        return Err(Error::internal(format!(
+            "nixcross produced text that does not parse ({}:{line}:{col}: {}); nothing was written. This is a bug",
+            "<result>", err.message
+        )));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applies_in_offset_order() {
+        let src = "abcdef";
+        let edits = [
+            TextEdit::replace((4, 5), "E"),
+            TextEdit::insert(0, ">"),
+            TextEdit::delete((1, 3)),
+        ];
+        assert_eq!(apply(src, &edits).unwrap(), ">adEf");
+    }
+
+    #[test]
+    fn same_point_insertions_keep_plan_order() {
+        let edits = [TextEdit::insert(1, "1"), TextEdit::insert(1, "2")];
+        assert_eq!(apply("ab", &edits).unwrap(), "a12b");
+    }
+
+    #[test]
+    fn overlaps_are_rejected() {
+        let edits = [
+            TextEdit::replace((0, 3), "x"),
+            TextEdit::replace((2, 4), "y"),
+        ];
+        assert!(apply("abcdef", &edits).is_err());
+        let edits = [TextEdit::replace((0, 3), "x"), TextEdit::insert(1, "y")];
+        assert!(apply("abcdef", &edits).is_err());
+        // Touching ranges are fine.
+        let edits = [
+            TextEdit::replace((0, 3), "x"),
+            TextEdit::replace((3, 4), "y"),
+        ];
+        assert_eq!(apply("abcdef", &edits).unwrap(), "xyef");
+    }
+
+    #[test]
+    fn out_of_range_is_an_error() {
+        assert!(apply("ab", &[TextEdit::insert(3, "x")]).is_err());
+        assert!(apply("é", &[TextEdit::insert(1, "x")]).is_err());
+    }
+
+    #[test]
+    fn checked_apply_refuses_broken_results() {
+        let err = apply_checked("{ a = 1; }", &[TextEdit::delete((7, 8))]).unwrap_err();
+        assert_eq!(err.kind, crate::ErrorKind::Internal);
+        assert_eq!(
+            apply_checked("{ a = 1; }", &[TextEdit::replace((6, 7), "2")]).unwrap(),
+            "{ a = 2; }"
+        );
+    }
+}
