@@ -1,1 +1,487 @@
-//! Views over a NixOS module. (to be written)
+//! Views over NixOS modules and the edits that set, extend and remove their
+//! options, in the file's own layout.
+//!
+//! A module is an attribute set, or a function returning one
+//! (`{ config, pkgs, ... }: { ... }`, possibly through `let ... in`). An
+//! option such as `nixpkgs.crossSystem` may be written dotted, nested
+//! (`nixpkgs = { crossSystem = ...; };`) or mixed; [`find_option`] finds it
+//! in any of those spellings.
+
+use crate::edit::TextEdit;
+use crate::error::{Error, Result};
+use crate::syntax::{self, AttrSetView, Entry, Kind, ListView, Node};
+
+/// The attribute set that holds a module's option definitions.
+#[derive(Debug, Clone)]
+pub struct ModuleBody {
+    /// The module expression as written (a list item, maybe in parentheses).
+    pub expr: Node,
+    /// The set of definitions.
+    pub set: AttrSetView,
+    /// True for `{ ... }: { ... }`.
+    pub is_function: bool,
+    /// The function's formals, when it is a function with a pattern.
+    pub formals: Option<syntax::Param>,
+}
+
+/// The definitions set of a module expression, or `None` when the module is
+/// not written inline (a path, a variable, an `import`, ...).
+pub fn module_body(expr: &Node) -> Option<ModuleBody> {
+    let inner = expr.unparen();
+    if let Some(set) = inner.attrset() {
+        if set.rec {
+            return None;
+        }
+        return Some(ModuleBody {
+            expr: expr.clone(),
+            set,
+            is_function: false,
+            formals: None,
+        });
+    }
+    let lambda = inner.lambda()?;
+    let mut body = lambda.body.unparen();
+    while let Some(l) = body.let_in() {
+        body = l.body.unparen();
+    }
+    let set = body.attrset()?;
+    if set.rec {
+        return None;
+    }
+    Some(ModuleBody {
+        expr: expr.clone(),
+        set,
+        is_function: true,
+        formals: Some(lambda.param),
+    })
+}
+
+/// Where an option is defined: the chain of sets from the module body down
+/// to the entry, and the value.
+#[derive(Debug, Clone)]
+pub struct OptionHit {
+    /// `(set, index of the entry in set.entries)`, outermost first.
+    pub chain: Vec<(AttrSetView, usize)>,
+    /// The value at the option path, or at a longer key (see `rest`).
+    pub value: Node,
+    /// Key parts beyond the option path (`nixpkgs.crossSystem.system = ...`
+    /// searched as `nixpkgs.crossSystem` gives `["system"]`).
+    pub rest: Vec<String>,
+}
+
+impl OptionHit {
+    /// The entry that defines the value.
+    pub fn entry(&self) -> &Entry {
+        let (set, i) = self.chain.last().expect("a hit has a chain");
+        &set.entries[*i]
+    }
+}
+
+/// A shape under the option path that nixcross cannot read: a dynamic key,
+/// an `inherit`, or a value that is not a plain attribute set.
+#[derive(Debug, Clone)]
+pub struct Opaque {
+    pub range: (usize, usize),
+    pub reason: String,
+}
+
+/// Every definition of `path` under `set`, in any spelling. Definitions
+/// nixcross cannot see into (a `//` value, `with`, a dynamic key) are returned
+/// as [`Opaque`].
+pub fn find_option(set: &AttrSetView, path: &[&str]) -> (Vec<OptionHit>, Vec<Opaque>) {
+    let mut hits = Vec::new();
+    let mut opaque = Vec::new();
+    walk(set, path, &mut Vec::new(), &mut hits, &mut opaque);
+    (hits, opaque)
+}
+
+fn walk(
+    set: &AttrSetView,
+    path: &[&str],
+    chain: &mut Vec<(AttrSetView, usize)>,
+    hits: &mut Vec<OptionHit>,
+    opaque: &mut Vec<Opaque>,
+) {
+    for (i, entry) in set.entries.iter().enumerate() {
+        match entry {
+            Entry::Inherit(inh) => {
+                if let Some((_, r)) = inh.names.iter().find(|(n, _)| n == path[0]) {
+                    opaque.push(Opaque {
+                        range: *r,
+                        reason: format!(
+                            "`{}` is inherited, so nixcross cannot see its value",
+                            path[0]
+                        ),
+                    });
+                }
+            }
+            Entry::Binding(b) => {
+                let Some(key) = &b.path else {
+                    opaque.push(Opaque {
+                        range: b.key_range,
+                        reason: "a dynamic attribute name (`${...}`) could define this option"
+                            .into(),
+                    });
+                    continue;
+                };
+                let common = key.iter().zip(path).take_while(|(k, p)| k == *p).count();
+                if common == 0 {
+                    continue;
+                }
+                chain.push((set.clone(), i));
+                if common == path.len() {
+                    hits.push(OptionHit {
+                        chain: chain.clone(),
+                        value: b.value.clone(),
+                        rest: key[common..].to_vec(),
+                    });
+                } else if common == key.len() {
+                    // The key is a prefix of the path: look inside the value.
+                    let v = b.value.unparen();
+                    match v.attrset() {
+                        Some(inner) if !inner.rec => {
+                            walk(&inner, &path[common..], chain, hits, opaque)
+                        }
+                        _ => opaque.push(Opaque {
+                            range: b.value.range(),
+                            reason: format!(
+                                "`{}` is not a plain attribute set, so nixcross cannot see into it",
+                                key.join(".")
+                            ),
+                        }),
+                    }
+                }
+                chain.pop();
+            }
+        }
+    }
+}
+
+/// The file's conventions, read once per edit.
+#[derive(Debug, Clone)]
+pub struct Style {
+    pub nl: &'static str,
+    pub unit: String,
+}
+
+impl Style {
+    pub fn of(src: &str) -> Style {
+        Style {
+            nl: syntax::newline(src),
+            unit: syntax::indent_unit(src),
+        }
+    }
+}
+
+/// Where to put a new entry in a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    First,
+    Last,
+}
+
+/// True when the set's braces are on one line.
+fn one_line(src: &str, open: usize, close: usize) -> bool {
+    !src[open..close].contains('\n')
+}
+
+/// Insert `key = value;` into `set`. `value` is generated text at column 0
+/// with two-space steps; it is re-indented to the file's style.
+pub fn insert_binding(
+    src: &str,
+    style: &Style,
+    set: &AttrSetView,
+    key: &str,
+    value: &str,
+    pos: Position,
+) -> TextEdit {
+    insert_entry(src, style, set, &format!("{key} = {value};"), pos)
+}
+
+/// Insert a whole entry (`inherit x;` or `a = b;`, generated at column 0).
+pub fn insert_entry(
+    src: &str,
+    style: &Style,
+    set: &AttrSetView,
+    entry: &str,
+    pos: Position,
+) -> TextEdit {
+    let nl = style.nl;
+    let single = one_line(src, set.open, set.close);
+    if set.entries.is_empty() {
+        if single {
+            // `{ }` or `{}`: `{ entry }`.
+            let text = syntax::reindent(entry, "", "", " ");
+            return TextEdit::replace((set.open + 1, set.close), format!(" {} ", text.trim()));
+        }
+        let base = format!("{}{}", syntax::indent_at(src, set.close), style.unit);
+        let at = syntax::after_trailing_comment(src, set.open + 1);
+        let text = syntax::reindent(entry, &base, &style.unit, nl);
+        return TextEdit::insert(at, format!("{nl}{base}{text}"));
+    }
+    match pos {
+        Position::Last => {
+            let last = set.entries.last().unwrap().range();
+            if single || !syntax::starts_line(src, last.0) {
+                let text = syntax::reindent(entry, "", "", " ");
+                return TextEdit::insert(last.1, format!(" {}", text.trim()));
+            }
+            let base = syntax::indent_at(src, last.0).to_string();
+            let at = syntax::after_trailing_comment(src, last.1);
+            let text = syntax::reindent(entry, &base, &style.unit, nl);
+            TextEdit::insert(at, format!("{nl}{base}{text}"))
+        }
+        Position::First => {
+            let first = set.entries[0].range();
+            if single || !syntax::starts_line(src, first.0) {
+                let text = syntax::reindent(entry, "", "", " ");
+                return TextEdit::insert(first.0, format!("{} ", text.trim()));
+            }
+            let base = syntax::indent_at(src, first.0).to_string();
+            let at = syntax::leading_comments_start(src, first.0);
+            let text = syntax::reindent(entry, &base, &style.unit, nl);
+            TextEdit::insert(at, format!("{base}{text}{nl}"))
+        }
+    }
+}
+
+/// Delete the entry `range` from the set, with its own comments and line.
+pub fn remove_entry(src: &str, set: &AttrSetView, range: (usize, usize)) -> TextEdit {
+    remove_span(src, range, set.open, set.close)
+}
+
+/// Delete a list item, with its comments and line.
+pub fn remove_item(src: &str, list: &ListView, item: &Node) -> TextEdit {
+    remove_span(src, item.range(), list.open, list.close)
+}
+
+/// Delete `range` (an entry or item between `open` and `close` brackets). A
+/// span on lines of its own goes with its leading comments, its trailing
+/// comment and its line; blank lines that separated it are collapsed so the
+/// result reads as if it had never been there.
+fn remove_span(src: &str, range: (usize, usize), open: usize, close: usize) -> TextEdit {
+    let (start, end) = range;
+    let end_c = syntax::after_trailing_comment(src, end);
+    if syntax::starts_line(src, start) && syntax::ends_line(src, end) {
+        let mut from = syntax::leading_comments_start(src, start);
+        let mut to = syntax::next_line_start(src, end_c).min(close.max(end_c));
+        if to < close && syntax::line_start(src, close) < to {
+            to = syntax::line_start(src, close).max(end_c);
+        }
+        let before_blank =
+            from > 0 && syntax::is_blank_line(src, syntax::line_start(src, from - 1));
+        let after_blank = syntax::is_blank_line(src, to);
+        // First thing after the opening bracket: drop the blank lines on
+        // both sides. Otherwise keep one separator.
+        let prev_content_is_open = {
+            let mut p = from;
+            while p > 0 && syntax::is_blank_line(src, syntax::line_start(src, p - 1)) {
+                p = syntax::line_start(src, p - 1);
+            }
+            p > 0 && syntax::line_start(src, p - 1) <= open && open < p
+        };
+        if prev_content_is_open {
+            while from > 0
+                && syntax::line_start(src, from - 1) > open
+                && syntax::is_blank_line(src, syntax::line_start(src, from - 1))
+            {
+                from = syntax::line_start(src, from - 1);
+            }
+            if before_blank || after_blank {
+                while to < close && syntax::is_blank_line(src, to) {
+                    to = syntax::next_line_start(src, to);
+                }
+            }
+        } else if before_blank && after_blank {
+            while to < close && syntax::is_blank_line(src, to) {
+                to = syntax::next_line_start(src, to);
+            }
+        }
+        return TextEdit::delete((from, to));
+    }
+    // Inline: take the whitespace after the span, or before it when the span
+    // is last before the closing bracket.
+    let after = &src[end..];
+    let ws_after = after.len() - after.trim_start_matches([' ', '\t']).len();
+    if end + ws_after < close {
+        TextEdit::delete((start, end + ws_after))
+    } else {
+        let before = &src[..start];
+        let ws_before = before.len() - before.trim_end_matches([' ', '\t']).len();
+        TextEdit::delete((start - ws_before.min(start - open - 1), end))
+    }
+}
+
+/// Plan the removal of the option at `hit`, taking empty husks with it: a
+/// nested set left empty (`nixpkgs = { };`) goes too. Returns the edit and
+/// whether the whole module body is left empty (then the caller removes the
+/// module itself).
+pub fn remove_option(src: &str, hit: &OptionHit) -> Result<(TextEdit, bool)> {
+    if !hit.rest.is_empty() {
+        return Err(Error::refused(format!(
+            "the option is defined through a longer key `{}`",
+            hit.rest.join(".")
+        ))
+        .at(hit.value.range()));
+    }
+    // Walk up while the containing set would be left empty.
+    let mut level = hit.chain.len() - 1;
+    loop {
+        let (set, i) = &hit.chain[level];
+        if set.entries.len() > 1 || level == 0 {
+            let empty_root = level == 0 && set.entries.len() == 1;
+            let range = set.entries[*i].range();
+            return Ok((remove_entry(src, set, range), empty_root));
+        }
+        level -= 1;
+    }
+}
+
+/// A `[ ... ]` list value: append items, in the list's own layout.
+pub fn append_items(src: &str, style: &Style, list: &ListView, items: &[String]) -> TextEdit {
+    if items.is_empty() {
+        return TextEdit::insert(list.close, "");
+    }
+    let single = one_line(src, list.open, list.close);
+    if list.items.is_empty() || single {
+        if single {
+            let joined = items.join(" ");
+            if let Some(last) = list.items.last() {
+                return TextEdit::insert(last.end(), format!(" {joined}"));
+            }
+            return TextEdit::replace((list.open + 1, list.close), format!(" {joined} "));
+        }
+        let base = format!("{}{}", syntax::indent_at(src, list.close), style.unit);
+        let at = syntax::after_trailing_comment(src, list.open + 1);
+        let text: String = items
+            .iter()
+            .map(|i| format!("{}{base}{i}", style.nl))
+            .collect();
+        return TextEdit::insert(at, text);
+    }
+    let last = list.items.last().unwrap();
+    let base = syntax::indent_at(src, last.start()).to_string();
+    if !syntax::starts_line(src, last.start()) {
+        let joined = items.join(" ");
+        return TextEdit::insert(last.end(), format!(" {joined}"));
+    }
+    let at = syntax::after_trailing_comment(src, last.end());
+    let text: String = items
+        .iter()
+        .map(|i| format!("{}{base}{i}", style.nl))
+        .collect();
+    TextEdit::insert(at, text)
+}
+
+/// Whether a list item needs parentheses to stay one element.
+pub fn needs_parens(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Apply
+            | Kind::BinOp
+            | Kind::Update
+            | Kind::Concat
+            | Kind::Lambda
+            | Kind::With
+            | Kind::LetIn
+            | Kind::IfElse
+            | Kind::Assert
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edit::apply;
+
+    fn body(src: &str) -> ModuleBody {
+        module_body(&syntax::parse(src).unwrap().expr().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn finds_options_in_every_spelling() {
+        for src in [
+            "{ nixpkgs.crossSystem = 1; }",
+            "{ nixpkgs = { crossSystem = 1; }; }",
+            "{ pkgs, ... }: { nixpkgs = { crossSystem = 1; }; }",
+            "{ config, ... }: let x = 1; in { nixpkgs.crossSystem = 1; }",
+        ] {
+            let b = body(src);
+            let (hits, opaque) = find_option(&b.set, &["nixpkgs", "crossSystem"]);
+            assert_eq!(hits.len(), 1, "{src}");
+            assert!(opaque.is_empty());
+            assert_eq!(hits[0].value.text(), "1");
+        }
+        let b = body("{ nixpkgs.crossSystem.system = \"x\"; }");
+        let (hits, _) = find_option(&b.set, &["nixpkgs", "crossSystem"]);
+        assert_eq!(hits[0].rest, ["system"]);
+        let b = body("{ nixpkgs = import ./x.nix; }");
+        let (hits, opaque) = find_option(&b.set, &["nixpkgs", "crossSystem"]);
+        assert!(hits.is_empty());
+        assert_eq!(opaque.len(), 1);
+    }
+
+    #[test]
+    fn inserts_copy_the_sibling_layout() {
+        let src = "{\n    a = 1; # one\n}\n";
+        let b = body(src);
+        let e = insert_binding(
+            src,
+            &Style::of(src),
+            &b.set,
+            "b",
+            "{\n  c = 2;\n}",
+            Position::Last,
+        );
+        assert_eq!(
+            apply(src, &[e]).unwrap(),
+            "{\n    a = 1; # one\n    b = {\n        c = 2;\n    };\n}\n"
+        );
+        let src = "{ a = 1; }";
+        let b = body(src);
+        let e = insert_binding(src, &Style::of(src), &b.set, "b", "2", Position::First);
+        assert_eq!(apply(src, &[e]).unwrap(), "{ b = 2; a = 1; }");
+        let src = "{ }";
+        let b = body(src);
+        let e = insert_binding(src, &Style::of(src), &b.set, "b", "2", Position::Last);
+        assert_eq!(apply(src, &[e]).unwrap(), "{ b = 2; }");
+        let src = "{\r\n\tx = {\r\n\t};\r\n}";
+        let inner = body(src).set.entries[0].clone();
+        let Entry::Binding(bind) = inner else {
+            panic!()
+        };
+        let set = bind.value.attrset().unwrap();
+        let e = insert_binding(src, &Style::of(src), &set, "b", "2", Position::Last);
+        assert_eq!(
+            apply(src, &[e]).unwrap(),
+            "{\r\n\tx = {\r\n\t\tb = 2;\r\n\t};\r\n}"
+        );
+    }
+
+    #[test]
+    fn removal_takes_comments_and_husks() {
+        let src = "{\n  a = 1;\n  # the cross bit\n  nixpkgs = {\n    crossSystem = 1; # x\n  };\n  b = 2;\n}\n";
+        let b = body(src);
+        let (hits, _) = find_option(&b.set, &["nixpkgs", "crossSystem"]);
+        let (e, empty) = remove_option(src, &hits[0]).unwrap();
+        assert!(!empty);
+        assert_eq!(apply(src, &[e]).unwrap(), "{\n  a = 1;\n  b = 2;\n}\n");
+        let src = "{ a = 1; b = 2; }";
+        let b = body(src);
+        let (hits, _) = find_option(&b.set, &["b"]);
+        let (e, _) = remove_option(src, &hits[0]).unwrap();
+        assert_eq!(apply(src, &[e]).unwrap(), "{ a = 1; }");
+    }
+
+    #[test]
+    fn appends_to_lists_in_their_layout() {
+        let src = "[ \"a\" ]";
+        let l = syntax::parse(src).unwrap().expr().unwrap().list().unwrap();
+        let e = append_items(src, &Style::of(src), &l, &["\"b\"".into()]);
+        assert_eq!(apply(src, &[e]).unwrap(), "[ \"a\" \"b\" ]");
+        let src = "[\n  \"a\" # c\n]";
+        let l = syntax::parse(src).unwrap().expr().unwrap().list().unwrap();
+        let e = append_items(src, &Style::of(src), &l, &["\"b\"".into()]);
+        assert_eq!(apply(src, &[e]).unwrap(), "[\n  \"a\" # c\n  \"b\"\n]");
+    }
+}
