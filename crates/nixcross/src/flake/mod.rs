@@ -966,6 +966,102 @@ fn read_modules(value: &Node, entry_range: (usize, usize)) -> Modules {
     }
 }
 
+/// An entry `key = value;` of an attribute set.
+#[derive(Debug, Clone)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: Node,
+    /// The whole entry.
+    pub range: (usize, usize),
+}
+
+/// A scoped package set: `name = import nixpkgs { ... };`, passed to the
+/// configuration through `specialArgs`.
+#[derive(Debug, Clone)]
+pub struct ScopedInstance {
+    pub name: String,
+    /// The `import nixpkgs { ... }` expression.
+    pub expr: Node,
+    /// Its argument set.
+    pub args: AttrSetView,
+    /// `localSystem = ...` (or the older `system = ...`).
+    pub local: Option<KeyValue>,
+    pub cross: Option<KeyValue>,
+    pub overlays: Option<KeyValue>,
+}
+
+fn key_value(set: &AttrSetView, keys: &[&str]) -> Option<KeyValue> {
+    set.entries.iter().find_map(|e| match e {
+        Entry::Binding(b) => match b.path.as_deref() {
+            Some([k]) if keys.contains(&k.as_str()) => Some(KeyValue {
+                key: k.clone(),
+                value: b.value.clone(),
+                range: b.range,
+            }),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// `import <something> { ... }` as its argument set.
+pub fn import_args(expr: &Node) -> Option<AttrSetView> {
+    let (f, args) = expr.unparen().call()?;
+    if f.reference()? != ["import"] || args.len() != 2 {
+        return None;
+    }
+    args[1].unparen().attrset().filter(|s| !s.rec)
+}
+
+/// The scoped package sets a configuration receives through `specialArgs`.
+pub fn scoped_instances(call: &Call) -> Vec<ScopedInstance> {
+    let mut out = Vec::new();
+    let Some(sa) = call
+        .special_args
+        .as_ref()
+        .and_then(|s| s.unparen().attrset())
+    else {
+        return out;
+    };
+    let mut candidates: Vec<(String, Node)> = Vec::new();
+    for e in &sa.entries {
+        match e {
+            Entry::Inherit(i) if i.from.is_none() => {
+                for (n, _) in &i.names {
+                    if let Some(Bound::Expr(v)) = call.scopes.lookup(n) {
+                        candidates.push((n.clone(), v.clone()));
+                    }
+                }
+            }
+            Entry::Binding(b) => {
+                let Some([n]) = b.path.as_deref() else {
+                    continue;
+                };
+                let v = b.value.unparen();
+                match v.ident().and_then(|id| call.scopes.lookup(&id).cloned()) {
+                    Some(Bound::Expr(def)) => candidates.push((n.clone(), def)),
+                    _ => candidates.push((n.clone(), v)),
+                }
+            }
+            _ => {}
+        }
+    }
+    for (name, expr) in candidates {
+        let Some(args) = import_args(&expr) else {
+            continue;
+        };
+        out.push(ScopedInstance {
+            local: key_value(&args, &["localSystem", "system"]),
+            cross: key_value(&args, &["crossSystem"]),
+            overlays: key_value(&args, &["overlays"]),
+            name,
+            expr: expr.unparen(),
+            args,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
