@@ -217,10 +217,13 @@ fn resolve_host(host: Option<&str>) -> Result<String> {
 pub fn render(opts: &InitOptions) -> Result<InitOutput> {
     let target = platform::resolve(&opts.target)?;
     if !target.is_linux() {
+        let what = if opts.target.trim() == target.system {
+            target.system.clone()
+        } else {
+            format!("{} ({})", opts.target.trim(), target.system)
+        };
         return Err(Error::invalid(format!(
-            "`{}` is {}, not a Linux platform: NixOS only runs on Linux",
-            opts.target.trim(),
-            target.system
+            "{what} is not a Linux platform, and NixOS only runs on Linux"
         ))
         .hint("pick a -linux system, e.g. aarch64-linux or riscv64-linux (`nixcross targets`)"));
     }
