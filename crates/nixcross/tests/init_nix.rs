@@ -371,3 +371,44 @@ fn no_input_can_inject_nix_code() {
         );
     }
 }
+
+/// Opt-in: with `nixpkgs-fmt` on PATH, formatting the output of every case
+/// (and of the hostile inputs) changes nothing. Without it, SKIP.
+#[test]
+fn output_is_stable_under_nixpkgs_fmt() {
+    // nixpkgs-fmt 1.3 exits 1 after printing --version, so only ask whether it runs.
+    let found = std::process::Command::new("nixpkgs-fmt")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        eprintln!("SKIP output_is_stable_under_nixpkgs_fmt: nixpkgs-fmt is not on PATH");
+        return;
+    }
+    let mut texts: Vec<String> = all_linux_cases()
+        .iter()
+        .map(|c| init::render(&c.opts).unwrap().text)
+        .collect();
+    for s in hostile() {
+        let opts = InitOptions {
+            host: Some("x86_64-linux".into()),
+            name: Some(s.clone()),
+            description: Some(s.clone()),
+            ..InitOptions::new("raspberryPi", Mode::Emulate)
+        };
+        texts.push(init::render(&opts).unwrap().text);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_all(dir.path(), &texts);
+    let out = std::process::Command::new("nixpkgs-fmt")
+        .arg("--check")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "nixpkgs-fmt would reformat:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
