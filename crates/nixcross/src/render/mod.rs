@@ -180,6 +180,21 @@ mod tests {
     }
 
     #[test]
+    fn safe_is_only_applied_to_macro_output() {
+        for (name, source) in TEMPLATES {
+            for (i, _) in source.match_indices("| safe }}") {
+                let open = source[..i].rfind("{{").expect("inside {{ }}");
+                let expr = source[open + 2..i].trim();
+                let callee = expr.split('(').next().unwrap();
+                assert!(
+                    expr.ends_with(')') && source.contains(&format!("{{% macro {callee}(")),
+                    "{name}: `| safe` on `{expr}`, which is not a macro call"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn unescaped_and_undefined_values_are_errors() {
         let mut env = environment();
         env.add_template("raw", "x = {{ v }};").unwrap();
