@@ -1,7 +1,9 @@
-//! The operations. Each takes source text and options and returns new text
-//! (or a model); none of them reads or writes files.
+//! Operations: one module per command that computes something. Each takes an
+//! options struct and returns text, planned edits or a model; none touches a
+//! file.
 
 pub(crate) mod editor;
+pub mod init;
 pub mod set_target;
 pub mod show;
 
