@@ -126,7 +126,7 @@ impl Target {
         }
     }
     pub fn is_linux(&self) -> bool {
-        self.system.ends_with("-linux")
+        self.system.contains("-linux")
     }
 }
 
