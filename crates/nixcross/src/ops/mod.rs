@@ -19,3 +19,27 @@ pub struct EditOutcome {
     /// Things the user should know (traps from FACTS.md, guesses made).
     pub warnings: Vec<String>,
 }
+
+/// Planned edits for one file, not yet applied: the seam between finding
+/// what to change and changing it. Offsets refer to the source it was
+/// planned against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub edits: Vec<crate::edit::TextEdit>,
+    pub summary: String,
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// Apply the edits to `src` (the text the plan was made from) once, and
+    /// re-parse the result.
+    pub fn apply(self, src: &str) -> crate::Result<EditOutcome> {
+        let text = crate::edit::apply_checked(src, &self.edits)?;
+        Ok(EditOutcome {
+            changed: text != src,
+            summary: self.summary,
+            text,
+            warnings: self.warnings,
+        })
+    }
+}
