@@ -101,6 +101,24 @@ pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Line starts of a text, for many `line:col` look-ups in O(log n) each.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(src: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+    /// 1-based line of a byte offset.
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +130,14 @@ mod tests {
         assert_eq!(line_col("é\nx", 3), (2, 1));
         assert_eq!(line_col("éa", 2), (1, 2));
         assert_eq!(line_col("ab", 99), (1, 3));
+    }
+
+    #[test]
+    fn line_index_agrees_with_line_col() {
+        let src = "a\nbc\n\nd";
+        let idx = LineIndex::new(src);
+        for off in 0..=src.len() {
+            assert_eq!(idx.line(off), line_col(src, off).0, "offset {off}");
+        }
     }
 }

@@ -72,8 +72,14 @@ fn seed_cross_and_emulate_convert_into_each_other() {
     // emulate -> cross gives the seed's cross flake, apart from the
     // comments that belong to the added module.
     let out = set_target(emulate, &opts("riscv64-linux", Mode::Cross)).unwrap();
-    assert_ne!(&out.text, cross, "the module's comments differ from the seed's");
-    assert_eq!(without_comment_lines(&out.text), without_comment_lines(cross));
+    assert_ne!(
+        &out.text, cross,
+        "the module's comments differ from the seed's"
+    );
+    assert_eq!(
+        without_comment_lines(&out.text),
+        without_comment_lines(cross)
+    );
     nixcross_testkit::assert_nix_parses("seed", "converted seed", &out.text);
 }
 
@@ -84,7 +90,13 @@ fn show_reads_every_seed_flake() {
         if !s.contains("nixosSystem") {
             continue;
         }
-        let r = show(s, &ShowOptions { local_system: Some("x86_64-linux".into()) }).unwrap();
+        let r = show(
+            s,
+            &ShowOptions {
+                local_system: Some("x86_64-linux".into()),
+            },
+        )
+        .unwrap();
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].host.as_deref(), Some("riscv64-linux"));
         assert!(r[0].editable);

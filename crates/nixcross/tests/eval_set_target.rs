@@ -60,7 +60,10 @@ fn double(v: &Value) -> Option<String> {
 }
 
 fn flag<'a>(args: &'a [&'a str], name: &str) -> Option<&'a str> {
-    args.iter().position(|a| *a == name).and_then(|i| args.get(i + 1)).copied()
+    args.iter()
+        .position(|a| *a == name)
+        .and_then(|i| args.get(i + 1))
+        .copied()
 }
 
 fn check(case: &Path, nix: &nixcross_testkit::Nix) -> Result<(), String> {
@@ -98,7 +101,9 @@ fn check(case: &Path, nix: &nixcross_testkit::Nix) -> Result<(), String> {
     let expr = EVAL
         .replace("ELLIPSIS", if ellipsis { "true" } else { "false" })
         .replace("${NAME}", &nixcross::syntax::quote(&config.name));
-    let out = nix.eval_json(dir.path(), &expr).map_err(|e| format!("{name}: {e}"))?;
+    let out = nix
+        .eval_json(dir.path(), &expr)
+        .map_err(|e| format!("{name}: {e}"))?;
     let v: Value = serde_json::from_str(&out).unwrap();
     let mut cross = None;
     let mut host = None;
@@ -137,20 +142,28 @@ fn check(case: &Path, nix: &nixcross_testkit::Nix) -> Result<(), String> {
         return fail(&format!("host is {eff_host:?}, not {target}"));
     }
     match mode {
-        "cross" if eff_build.is_none() || eff_build == eff_host => return fail("not a cross build"),
+        "cross" if eff_build.is_none() || eff_build == eff_host => {
+            return fail("not a cross build")
+        }
         "emulate" if eff_build != eff_host => return fail("not a native/emulated build"),
         _ => {}
     }
     if let Some(scoped) = v["scoped"].as_object() {
         for (n, inst) in scoped {
-            let l = double(inst.get("localSystem").or(inst.get("system")).unwrap_or(&Value::Null));
+            let l = double(
+                inst.get("localSystem")
+                    .or(inst.get("system"))
+                    .unwrap_or(&Value::Null),
+            );
             let c = inst.get("crossSystem").and_then(double);
             let (want_l, want_c) = match mode {
                 "cross" => (eff_build.clone(), Some(target.clone())),
                 _ => (Some(target.clone()), None),
             };
             if l != want_l || c != want_c {
-                return fail(&format!("scoped set {n} has localSystem {l:?}, crossSystem {c:?}"));
+                return fail(&format!(
+                    "scoped set {n} has localSystem {l:?}, crossSystem {c:?}"
+                ));
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::error::{line_col, Result};
+use crate::error::{LineIndex, Result};
 use crate::flake::{Config, Flake};
 
 /// Options for [`show`].
@@ -68,10 +68,15 @@ pub fn edit_blocker(config: &Config) -> Option<(String, (usize, usize))> {
 /// Report every configuration in `src`.
 pub fn show(src: &str, opts: &ShowOptions) -> Result<Vec<ConfigReport>> {
     let flake = Flake::parse(src)?;
-    Ok(flake.configs.iter().map(|c| report(src, c, opts)).collect())
+    let lines = LineIndex::new(src);
+    Ok(flake
+        .configs
+        .iter()
+        .map(|c| report(&lines, c, opts))
+        .collect())
 }
 
-fn report(src: &str, c: &Config, opts: &ShowOptions) -> ConfigReport {
+fn report(lines: &LineIndex, c: &Config, opts: &ShowOptions) -> ConfigReport {
     let p = c.platforms();
     let blocker = edit_blocker(c);
     ConfigReport {
@@ -86,7 +91,7 @@ fn report(src: &str, c: &Config, opts: &ShowOptions) -> ConfigReport {
         style: p.style,
         editable: blocker.is_none(),
         reason: blocker.map(|(r, _)| r),
-        line: line_col(src, c.name_range.0).0,
+        line: lines.line(c.name_range.0),
     }
 }
 
