@@ -1,8 +1,256 @@
-use crate::common::{CliError, CmdResult};
+//! `nixcross doctor`: read the host under `--root`, diagnose, print.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use nixcross::doctor::{self, HostInput, NixConf, Report, Strategy};
+
+use crate::common::{color_stdout, print, print_json, CliError, CmdResult};
+
+const EXAMPLES: &str = "\
+Examples:
+  nixcross doctor                                what this host can build, and how
+  nixcross doctor --target riscv64-linux --target raspberryPi
+  nixcross doctor --target aarch64-linux --json | jq '.targets[0].emulation'
+  nixcross doctor --root /mnt --target aarch64-linux   a mounted system or a test fixture
+
+For each target: cross (needs only Nix; no binary cache), emulation (binfmt_misc
+registration, interpreter visible in the sandbox, extra-platforms) and remote
+(a builder in /etc/nix/machines or `builders`), each with problems and the exact
+lines that fix them. Without --target the report covers the systems the host
+already claims (binfmt entries, extra-platforms, remote builders).
+Reads <root>/proc/sys/fs/binfmt_misc/*, <root>/proc/sys/kernel/{osrelease,arch},
+<root>/etc/nix/nix.conf (includes followed inside the root), <root>/etc/nix/machines,
+and runs `nix --version` only when --root is /.
+
+Exit codes: 0 every --target can be built as a native derivation here (emulation
+or a remote builder), or no --target was given; 1 some --target can only be
+cross-compiled; 2 bad input (unknown target, unreadable root).";
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    /// Target to check: system double, pkgsCross name or config triple (repeatable)
+    #[arg(long = "target", short = 't', value_name = "T")]
+    targets: Vec<String>,
+    /// Root of the system to inspect
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
 
-pub fn run(_args: Args) -> CmdResult {
-    Err(CliError::usage("not implemented yet"))
+/// `<root>/<abs>` for an absolute path inside the inspected system.
+fn under(root: &Path, abs: &str) -> PathBuf {
+    root.join(abs.trim_start_matches('/'))
+}
+
+fn read(root: &Path, abs: &str) -> Option<String> {
+    std::fs::read_to_string(under(root, abs)).ok()
+}
+
+/// Fill the library's input from the files under `root`.
+pub fn gather(root: &Path) -> Result<HostInput, CliError> {
+    if !root.is_dir() {
+        return Err(CliError::usage(format!(
+            "{}: not a directory",
+            root.display()
+        )));
+    }
+    let mut input = HostInput::default();
+    let bm = under(root, "/proc/sys/fs/binfmt_misc");
+    let status = bm.join("status");
+    input.binfmt_mounted = status.is_file();
+    input.binfmt_status = std::fs::read_to_string(&status).ok();
+    if let Ok(dir) = std::fs::read_dir(&bm) {
+        let mut entries: Vec<(String, String)> = dir
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name == "status" || name == "register" {
+                    return None;
+                }
+                let text = std::fs::read_to_string(e.path()).ok()?;
+                Some((name, text))
+            })
+            .collect();
+        entries.sort();
+        input.binfmt_entries = entries;
+    }
+    input.osrelease = read(root, "/proc/sys/kernel/osrelease");
+    input.kernel_arch = read(root, "/proc/sys/kernel/arch");
+    if root == Path::new("/") {
+        input.fallback_system = nixcross::platform::current_system();
+    }
+    input.nixos = under(root, "/etc/NIXOS").exists()
+        || read(root, "/etc/os-release").is_some_and(|t| t.lines().any(|l| l.trim() == "ID=nixos"));
+    let conf_path = "/etc/nix/nix.conf";
+    if let Some(text) = read(root, conf_path) {
+        let mut load = |p: &str| read(root, p);
+        let conf = NixConf::parse(&text, conf_path, &mut load);
+        input.nix_conf = Some(conf);
+    }
+    let files = input
+        .nix_conf
+        .as_ref()
+        .map(NixConf::builder_files)
+        .unwrap_or_else(|| vec!["/etc/nix/machines".to_string()]);
+    for f in files {
+        if let Some(text) = read(root, &f) {
+            input.machines_files.push((f, text));
+        }
+    }
+    if root == Path::new("/") {
+        match Command::new("nix").arg("--version").output() {
+            Ok(out) if out.status.success() => {
+                input.nix_found = Some(true);
+                input.nix_version = Some(String::from_utf8_lossy(&out.stdout).trim().to_string());
+            }
+            _ => input.nix_found = Some(false),
+        }
+    }
+    Ok(input)
+}
+
+pub fn run(args: Args) -> CmdResult {
+    let input = gather(&args.root)?;
+    let report = doctor::diagnose(&input, &args.targets)?;
+    if args.json {
+        print_json(&report);
+    } else {
+        print(&human(&report, color_stdout()));
+    }
+    let all_ready = report.targets.iter().all(|t| t.native_ready());
+    Ok(if args.targets.is_empty() || all_ready {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+struct Marks {
+    ok: &'static str,
+    no: &'static str,
+}
+
+fn strategy(out: &mut String, m: &Marks, name: &str, s: &Strategy, extra: &str) {
+    let mark = if s.ready { m.ok } else { m.no };
+    let verdict = if s.ready { "ready" } else { "not ready" };
+    out.push_str(&format!("  {mark} {name:<10} {verdict}{extra}\n"));
+    for p in &s.problems {
+        out.push_str(&format!("      - {p}\n"));
+    }
+    for f in &s.fixes {
+        out.push_str(&format!("      fix {}: {}\n", f.place, f.line));
+    }
+    for n in &s.notes {
+        out.push_str(&format!("      note: {n}\n"));
+    }
+}
+
+/// The human report. Marks are ✓/✗ on a terminal, `ok`/`no` otherwise.
+pub fn human(r: &Report, tty: bool) -> String {
+    let m = if tty {
+        Marks {
+            ok: "✓", no: "✗"
+        }
+    } else {
+        Marks { ok: "ok", no: "no" }
+    };
+    let mut out = String::new();
+    let kernel = match (&r.kernel.release, r.kernel.fix_binary) {
+        (Some(rel), Some(f)) => format!(
+            "{rel} (F flag {})",
+            if f {
+                "supported"
+            } else {
+                "NOT supported: older than 4.8"
+            }
+        ),
+        (Some(rel), None) => rel.clone(),
+        (None, _) => "unknown".into(),
+    };
+    out.push_str(&format!("kernel    {kernel}\n"));
+    out.push_str(&format!(
+        "host      {}{}\n",
+        r.nix.system.as_deref().unwrap_or("unknown"),
+        if r.nixos { " (NixOS)" } else { "" }
+    ));
+    let conf = if r.nix.config_files.is_empty() {
+        "no nix.conf".to_string()
+    } else {
+        r.nix.config_files.join(", ")
+    };
+    out.push_str(&format!(
+        "nix       {}; {conf}; flakes {}; sandbox {}; platforms {}\n",
+        r.nix.version.as_deref().unwrap_or("version not checked"),
+        if r.nix.flakes { "on" } else { "off" },
+        if r.nix.sandbox { "on" } else { "off" },
+        r.nix.platforms.join(" ")
+    ));
+    for p in &r.nix.problems {
+        out.push_str(&format!("  {} {p}\n", m.no));
+    }
+    for f in &r.nix.fixes {
+        out.push_str(&format!("      fix {}: {}\n", f.place, f.line));
+    }
+    let b = &r.binfmt_state;
+    out.push_str(&format!(
+        "binfmt    {}\n",
+        if !b.mounted {
+            "binfmt_misc not mounted".to_string()
+        } else {
+            format!(
+                "{}, {} entr{}",
+                match b.enabled {
+                    Some(true) => "enabled",
+                    Some(false) => "DISABLED",
+                    None => "status unknown",
+                },
+                b.entries.len(),
+                if b.entries.len() == 1 { "y" } else { "ies" }
+            )
+        }
+    ));
+    for e in &b.entries {
+        out.push_str(&format!(
+            "  {} {} [{}] {} -> {}\n",
+            if e.enabled { m.ok } else { m.no },
+            e.name,
+            e.flags,
+            e.interpreter.as_deref().unwrap_or("?"),
+            if let Some(err) = &e.error {
+                format!("unreadable: {err}")
+            } else if e.systems.is_empty() {
+                "no NixOS system".into()
+            } else {
+                e.systems.join(", ")
+            }
+        ));
+    }
+    if r.targets.is_empty() {
+        out.push_str("\nno targets: pass --target <T> to check one\n");
+    }
+    for t in &r.targets {
+        out.push('\n');
+        match &t.input {
+            Some(i) => out.push_str(&format!("{} ({i})\n", t.system)),
+            None => out.push_str(&format!("{}\n", t.system)),
+        }
+        strategy(&mut out, &m, "cross", &t.cross, "");
+        let via = t
+            .binfmt_entry
+            .as_ref()
+            .map(|e| format!(" (binfmt entry {e})"))
+            .unwrap_or_default();
+        strategy(&mut out, &m, "emulation", &t.emulation, &via);
+        let remote = if t.remote_builders.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", t.remote_builders.join(", "))
+        };
+        strategy(&mut out, &m, "remote", &t.remote, &remote);
+    }
+    out
 }
