@@ -117,6 +117,12 @@ fn walk(
             }
             Entry::Binding(b) => {
                 let Some(key) = &b.path else {
+                    // `users.${u}.x` cannot define `boot.*`: only a key whose
+                    // static names agree with the path so far is a suspect.
+                    let p = &b.static_prefix;
+                    if p.iter().zip(path).any(|(k, p)| k != p) {
+                        continue;
+                    }
                     opaque.push(Opaque {
                         range: b.key_range,
                         reason: "a dynamic attribute name (`${...}`) could define this option"
@@ -415,6 +421,14 @@ mod tests {
         let b = body("{ nixpkgs.crossSystem.system = \"x\"; }");
         let (hits, _) = find_option(&b.set, &["nixpkgs", "crossSystem"]);
         assert_eq!(hits[0].rest, ["system"]);
+        let b = body("{ users.${u}.x = 1; nixpkgs.${n} = 2; }");
+        let (hits, opaque) = find_option(&b.set, &["nixpkgs", "crossSystem"]);
+        assert!(hits.is_empty());
+        assert_eq!(
+            opaque.len(),
+            1,
+            "only the `nixpkgs.${{n}}` key is a suspect"
+        );
         let b = body("{ nixpkgs = import ./x.nix; }");
         let (hits, opaque) = find_option(&b.set, &["nixpkgs", "crossSystem"]);
         assert!(hits.is_empty());
