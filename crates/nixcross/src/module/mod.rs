@@ -27,7 +27,11 @@ pub struct ModuleBody {
 /// The definitions set of a module expression, or `None` when the module is
 /// not written inline (a path, a variable, an `import`, ...).
 pub fn module_body(expr: &Node) -> Option<ModuleBody> {
-    let inner = expr.unparen();
+    let mut inner = expr.unparen();
+    // `let ... in { ... }` is a module too, not only under a function.
+    while let Some(l) = inner.let_in() {
+        inner = l.body.unparen();
+    }
     if let Some(set) = inner.attrset() {
         if set.rec {
             return None;
@@ -411,6 +415,7 @@ mod tests {
             "{ nixpkgs = { crossSystem = 1; }; }",
             "{ pkgs, ... }: { nixpkgs = { crossSystem = 1; }; }",
             "{ config, ... }: let x = 1; in { nixpkgs.crossSystem = 1; }",
+            "let x = 1; in { nixpkgs.crossSystem = 1; }",
         ] {
             let b = body(src);
             let (hits, opaque) = find_option(&b.set, &["nixpkgs", "crossSystem"]);
