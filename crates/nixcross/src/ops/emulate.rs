@@ -201,9 +201,9 @@ fn body_expr(expr: &Node) -> Node {
     let mut cur = expr.unparen();
     if let Some(l) = cur.lambda() {
         cur = l.body.unparen();
-        while let Some(l) = cur.let_in() {
-            cur = l.body.unparen();
-        }
+    }
+    while let Some(l) = cur.let_in() {
+        cur = l.body.unparen();
     }
     cur
 }
