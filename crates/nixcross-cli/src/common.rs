@@ -26,6 +26,9 @@ impl CliError {
     /// A library error about `src` (read from `path`): `path:line:col: message`,
     /// then one `  hint: ...` line per hint.
     pub fn from_lib(path: Option<&Path>, src: &str, err: &nixcross::Error) -> Self {
+        // An argument error is not about the file: no file prefix then.
+        let about_file = err.range.is_some() || err.kind != nixcross::ErrorKind::InvalidInput;
+        let path = path.filter(|_| about_file);
         let mut message = match (path, err.line_col(src)) {
             (Some(p), Some((l, c))) => format!("{}:{l}:{c}: {}", p.display(), err.message),
             (Some(p), None) => format!("{}: {}", p.display(), err.message),
@@ -124,10 +127,15 @@ pub fn print_json<T: serde::Serialize>(value: &T) {
 pub fn unified_diff(path: &Path, before: &str, after: &str, color: bool) -> String {
     let diff = similar::TextDiff::from_lines(before, after);
     let label = path.display().to_string();
+    let (old, new) = if path.is_absolute() {
+        (label.clone(), label)
+    } else {
+        (format!("a/{label}"), format!("b/{label}"))
+    };
     let text = diff
         .unified_diff()
         .context_radius(3)
-        .header(&format!("a/{label}"), &format!("b/{label}"))
+        .header(&old, &new)
         .to_string();
     if !color {
         return text;

@@ -166,6 +166,9 @@ fn check_case(case: &Path) -> Result<(), String> {
     let Some(input) = &input else {
         return Ok(());
     };
+    if args.first().map(String::as_str) == Some("set-target") {
+        check_show_reports_target(&name, &args, &file)?;
+    }
     // Idempotence: the same command again changes nothing and says so.
     let again = run(&args);
     let after_again = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
@@ -197,6 +200,50 @@ fn check_case(case: &Path) -> Result<(), String> {
     let now = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
     if &now != input {
         return Err(format!("{name}: --check or --dry-run wrote the file"));
+    }
+    Ok(())
+}
+
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+/// After `set-target T --mode M`, `show --json` reports host T and mode M.
+fn check_show_reports_target(name: &str, args: &[String], file: &Path) -> Result<(), String> {
+    let target = nixcross::platform::resolve(&args[1])
+        .map_err(|e| format!("{name}: {e}"))?
+        .system;
+    let mode = flag(args, "--mode").unwrap_or_default();
+    let out = nixcross()
+        .args(["show", "--json", "--host", "x86_64-linux", "-f"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("{name}: show --json is not JSON: {e}"))?;
+    let configs = json["configurations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let config = match flag(args, "--config") {
+        Some(c) => configs.iter().find(|x| x["name"] == c).cloned(),
+        None => configs.first().cloned(),
+    }
+    .ok_or_else(|| format!("{name}: show does not list the configuration"))?;
+    let host = config["host"].as_str().unwrap_or_default();
+    let build = config["build"].as_str().unwrap_or_default();
+    let ok = host == target
+        && match mode {
+            "cross" => config["mode"] == "cross" && build != target,
+            _ => build == target && config["mode"] != "cross",
+        };
+    if !ok {
+        return Err(format!(
+            "{name}: after set-target {target} --mode {mode}, show reports {config}"
+        ));
     }
     Ok(())
 }

@@ -17,4 +17,4 @@ pub mod platform;
 pub mod render;
 pub mod syntax;
 
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, Result};

@@ -1,8 +1,65 @@
-use crate::common::{CliError, CmdResult};
+//! `nixcross set-target`: switch a configuration's target and strategy.
+
+use nixcross::ops::set_target::{set_target, Mode, SetTargetOptions};
+
+use crate::common::{finish_edit, read_source, CliError, CmdResult, EditFlags, EditResult};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ModeArg {
+    /// Cross-compile (crossSystem or buildPlatform): fast, no binary cache
+    Cross,
+    /// Build natively for the target, under QEMU on another machine: slow, cached
+    Emulate,
+}
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  nixcross set-target riscv64-linux --mode cross
+  nixcross set-target aarch64-linux --mode emulate --config pi --dry-run
+  nixcross set-target raspberryPi --mode cross --host x86_64-linux --check
 
-pub fn run(_args: Args) -> CmdResult {
-    Err(CliError::usage("not implemented yet"))
+The file keeps its style: system + nixpkgs.crossSystem (legacy) or
+nixpkgs.hostPlatform + nixpkgs.buildPlatform (modern). A file with neither
+gets the legacy style, as in the NixOS & Flakes book.")]
+pub struct Args {
+    /// The target: a system double (riscv64-linux), a pkgsCross name (raspberryPi)
+    /// or a config triple (riscv64-unknown-linux-gnu)
+    pub target: String,
+    /// How to build for the target
+    #[arg(long, value_enum)]
+    pub mode: ModeArg,
+    /// The configuration to edit (required when the flake has several)
+    #[arg(long, value_name = "NAME")]
+    pub config: Option<String>,
+    /// The system that builds, for cross builds (default: the configuration's
+    /// current build system, else this machine)
+    #[arg(long, value_name = "SYSTEM")]
+    pub host: Option<String>,
+    #[command(flatten)]
+    pub edit: EditFlags,
+}
+
+pub fn run(args: Args) -> CmdResult {
+    let src = read_source(&args.edit.file)?;
+    let opts = SetTargetOptions {
+        target: args.target,
+        mode: match args.mode {
+            ModeArg::Cross => Mode::Cross,
+            ModeArg::Emulate => Mode::Emulate,
+        },
+        config: args.config,
+        host: args.host,
+        local_system: nixcross::platform::current_system(),
+    };
+    let out =
+        set_target(&src, &opts).map_err(|e| CliError::from_lib(Some(&args.edit.file), &src, &e))?;
+    finish_edit(
+        &args.edit,
+        &src,
+        EditResult {
+            after: out.text,
+            summary: out.summary,
+            warnings: out.warnings,
+        },
+    )
 }

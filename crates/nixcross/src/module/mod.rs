@@ -327,13 +327,11 @@ fn remove_span(src: &str, range: (usize, usize), open: usize, close: usize) -> T
 /// whether the whole module body is left empty (then the caller removes the
 /// module itself).
 pub fn remove_option(src: &str, hit: &OptionHit) -> Result<(TextEdit, bool)> {
-    if !hit.rest.is_empty() {
-        return Err(Error::refused(format!(
-            "the option is defined through a longer key `{}`",
-            hit.rest.join(".")
-        ))
-        .at(hit.value.range()));
+    if hit.chain.is_empty() {
+        return Err(Error::internal("an option hit without an entry"));
     }
+    // A hit through a longer key (`a.b.c = 1;` found as `a.b`) is removed
+    // as a whole entry too: it defines nothing but part of the option.
     // Walk up while the containing set would be left empty.
     let mut level = hit.chain.len() - 1;
     loop {

@@ -1,17 +1,20 @@
-//! Operations: each takes the text of a file and options, and returns the
-//! edited text (or an error with a range into the input).
+//! The operations. Each takes source text and options and returns new text
+//! (or a model); none of them reads or writes files.
 
+pub(crate) mod editor;
 pub mod emulate;
+pub mod set_target;
+pub mod show;
 
-/// What an editing operation produced.
+/// The result of an editing operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EditOutcome {
-    /// The whole file after the edit (the input itself when nothing changed).
+    /// The whole new file (equal to the input when nothing changed).
     pub text: String,
     /// Whether `text` differs from the input.
     pub changed: bool,
-    /// One line saying what changed, e.g. "added aarch64-linux to boot.binfmt.emulatedSystems".
+    /// One line saying what changed, e.g. "lp4a: cross riscv64-linux from x86_64-linux".
     pub summary: String,
-    /// Things the user should know that do not stop the edit.
+    /// Things the user should know (traps from FACTS.md, guesses made).
     pub warnings: Vec<String>,
 }

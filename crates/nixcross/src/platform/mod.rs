@@ -188,8 +188,12 @@ pub fn suggest(input: &str, n: usize) -> Vec<String> {
         .map(|name| {
             let mut score = strsim::jaro_winkler(&lower, &name.to_ascii_lowercase());
             // "riscv64" typed for the double: a prefix match is a strong hint.
-            if name.starts_with(&lower) || lower.starts_with(name) {
+            if name.starts_with(&lower) {
                 score += 0.1;
+            }
+            // Prefer the double, the form most users mean.
+            if cat.system(name).is_some() {
+                score += 0.02;
             }
             (score, name)
         })
