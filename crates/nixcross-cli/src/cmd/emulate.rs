@@ -14,8 +14,11 @@ through binfmt_misc, and NixOS adds the systems to nix.settings.extra-platforms
 and the interpreters to the build sandbox by itself.
 
 Without --config, -f must name the module to edit (a flake is not a module).
+With --config NAME, the edit goes into an inline module of that configuration
+in the flake (a new `{ boot.binfmt.emulatedSystems = [ ... ]; }` if it has none).
 The build host's own system is refused: it is --host when given, else what the
-module says (nixpkgs.hostPlatform, nixpkgs.system, ...). When neither says,
+file says (nixpkgs.hostPlatform, nixpkgs.system, or the configuration's
+system). When neither says,
 naming the system nixcross runs on only warns, since the module may be for
 another machine. --remove takes systems out; when the list becomes empty the
 whole option goes. With --remove, --static removes preferStaticEmulators.
@@ -24,7 +27,8 @@ Examples:
   nixcross emulate aarch64-linux riscv64-linux -f /etc/nixos/configuration.nix
   nixcross emulate raspberryPi --static -f hosts/builder.nix --dry-run
   nixcross emulate riscv64-linux --remove -f /etc/nixos/configuration.nix
-  nixcross emulate aarch64-linux --host x86_64-linux -f builder.nix --check";
+  nixcross emulate aarch64-linux --host x86_64-linux -f builder.nix --check
+  nixcross emulate aarch64-linux riscv64-linux --config builder   (in ./flake.nix)";
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = AFTER_HELP)]
@@ -41,7 +45,7 @@ pub struct Args {
     /// The build host's own system; refused as an emulated system
     #[arg(long, value_name = "SYSTEM")]
     pub host: Option<String>,
-    /// Edit this nixosConfigurations entry of the flake (not supported yet)
+    /// Edit this nixosConfigurations entry of the flake given with -f (default flake.nix)
     #[arg(long, value_name = "NAME")]
     pub config: Option<String>,
     #[command(flatten)]

@@ -1,5 +1,6 @@
 //! `nixcross emulate`: set `boot.binfmt.emulatedSystems` (and optionally
-//! `boot.binfmt.preferStaticEmulators`) in a build host's NixOS module.
+//! `boot.binfmt.preferStaticEmulators`) in a build host's NixOS module, or
+//! in an inline module of a flake configuration (`opts.config`).
 //!
 //! The option belongs in the configuration of the machine that *builds*: it
 //! registers QEMU through binfmt_misc, and NixOS then adds the systems to
@@ -10,9 +11,10 @@
 //!   ([`platform::Catalogue::can_emulate`]). pkgsCross names and config
 //!   triples are accepted and mapped to their system double first.
 //! - The machine's own system cannot be emulated (NixOS fails an assertion).
-//!   The host is `opts.host` when given, else what the module itself says
+//!   The host is `opts.host` when given, else what the file itself says
 //!   (`nixpkgs.hostPlatform`, `nixpkgs.crossSystem`, `nixpkgs.localSystem`,
-//!   `nixpkgs.system`, also under `lib.mkDefault`/`lib.mkForce`). When neither
+//!   `nixpkgs.system`, also under `lib.mkDefault`/`lib.mkForce`; for a flake
+//!   configuration, the platform [`crate::flake::Config::platforms`] reads). When neither
 //!   says, a request for `opts.local_system` (the machine nixcross runs on)
 //!   only warns: the module may well be for another machine.
 //! - An existing literal list is extended in its own layout and never gets
@@ -29,6 +31,11 @@
 //!   then removing the same systems gives back the original bytes. A wrapped
 //!   list (`lib.mkForce [ ]`) is kept, because forcing an empty list is a
 //!   statement of its own.
+//! - In a flake configuration, the definitions go into the inline module
+//!   that already has them, else the one with `boot.binfmt` or `boot`, else
+//!   the first inline module, else a new `{ boot.binfmt... = ...; }` module
+//!   at the head of `modules` (removed again when it is left empty). Edits in
+//!   a helper that builds several configurations are refused.
 //! - `static_emulators` sets `boot.binfmt.preferStaticEmulators = true;`;
 //!   with `remove`, it removes that setting instead.
 //!
@@ -40,7 +47,9 @@ use std::collections::HashSet;
 use super::EditOutcome;
 use crate::edit::{self, TextEdit};
 use crate::error::{Error, Result};
-use crate::module::{self, OptionHit, Position, Style};
+use crate::flake::{Call, Config, Flake};
+use crate::module::{self, ModuleBody, OptionHit, Position, Style};
+use crate::ops::editor::Planner;
 use crate::platform;
 use crate::syntax::{self, AttrSetView, Entry, Kind, ListView, Node};
 
@@ -55,7 +64,7 @@ pub struct EmulateOptions {
     pub static_emulators: bool,
     /// The build host's own system, when the user states it (`--host`).
     pub host: Option<String>,
-    /// A configuration inside a flake (`--config NAME`). Not supported yet.
+    /// A configuration inside a flake (`--config NAME`); `src` is then the flake.
     pub config: Option<String>,
     /// The system nixcross runs on; only used for a warning.
     pub local_system: Option<String>,
@@ -70,41 +79,61 @@ pub fn emulate(src: &str, opts: &EmulateOptions) -> Result<EditOutcome> {
     if systems.is_empty() && !opts.static_emulators {
         return Err(Error::invalid("name at least one system to emulate"));
     }
-    // A file that does not parse is reported before anything else.
-    syntax::parse(src)?;
-    if let Some(name) = &opts.config {
-        return Err(Error::refused(format!(
-            "--config {name}: editing a configuration inside a flake is not supported yet"
-        ))
-        .hint("pass the build host's module file with -f instead, e.g. -f hosts/builder/configuration.nix"));
-    }
-
-    let root = module_root(src)?;
+    let place = opts.config.as_deref();
     let mut warnings = Vec::new();
+    // Parse errors and refused shapes are reported before anything else.
+    let declared = match place {
+        None => declared_platform(&module_root(src)?),
+        Some(name) => {
+            let flake = Flake::parse(src)?;
+            let (config, call) = config_call(&flake, name)?;
+            // Refusals (a helper shared by several configurations, ...) first.
+            locate(src, place, EMULATED)?;
+            let others = call
+                .modules
+                .as_ref()
+                .and_then(|m| m.list.as_ref())
+                .map_or(0, |l| l.items.len())
+                .saturating_sub(call.inline_modules.len());
+            if !opts.remove && (others > 0 || call.modules.as_ref().is_some_and(|m| m.partial)) {
+                warnings.push(format!(
+                    "`{name}` also has modules nixcross cannot see into (files, imports); \
+                     if they set boot.binfmt.emulatedSystems too, NixOS merges the lists"
+                ));
+            }
+            config.platforms().host.map(|h| {
+                (
+                    h.clone(),
+                    config.name_range,
+                    format!("the configuration `{name}` is for {h}"),
+                )
+            })
+        }
+    };
     if !opts.remove {
-        check_host(&root, &systems, opts, &mut warnings)?;
+        check_host(declared, &systems, opts, &mut warnings)?;
     }
 
     let mut text = src.to_string();
     let mut summary = Vec::new();
     if !systems.is_empty() {
         let s = if opts.remove {
-            remove_systems(&mut text, &systems, &mut warnings)?
+            remove_systems(&mut text, place, &systems, &mut warnings)?
         } else {
-            add_systems(&mut text, &systems, &mut warnings)?
+            add_systems(&mut text, place, &systems, &mut warnings)?
         };
         summary.extend(s);
     }
     if opts.static_emulators {
-        summary.extend(set_static(&mut text, opts.remove)?);
+        summary.extend(set_static(&mut text, place, opts.remove)?);
     }
     let changed = text != src;
     Ok(EditOutcome {
         changed,
-        summary: if summary.is_empty() {
-            "nothing to change".into()
-        } else {
-            summary.join("; ")
+        summary: match (summary.is_empty(), place) {
+            (true, _) => "nothing to change".into(),
+            (false, None) => summary.join("; "),
+            (false, Some(name)) => format!("{name}: {}", summary.join("; ")),
         },
         text,
         warnings,
@@ -175,6 +204,131 @@ pub fn emulated_system(input: &str) -> Result<String> {
 struct Root {
     set: AttrSetView,
     full: bool,
+    /// For an inline module of a flake configuration: the modules list and
+    /// the module's item in it (removed when the module is left empty).
+    item: Option<(ListView, Node)>,
+}
+
+/// Where the definitions go.
+enum Located {
+    Root(Root),
+    /// A flake configuration without an inline module: one must be created.
+    NoModule,
+}
+
+/// The configuration `name` and its `nixosSystem` call, if nixcross can edit it.
+fn config_call<'f>(flake: &'f Flake, name: &str) -> Result<(&'f Config, &'f Call)> {
+    let config = flake.select(Some(name))?;
+    if let Some((why, range)) = &config.blocked {
+        return Err(Error::refused(format!("cannot edit `{name}`: {why}")).at(*range));
+    }
+    let call = config.call.as_ref().ok_or_else(|| {
+        Error::refused(format!("cannot edit `{name}`: no nixosSystem call found"))
+            .at(config.name_range)
+    })?;
+    Ok((config, call))
+}
+
+/// The set to edit for `leaf` (`emulatedSystems` or `preferStaticEmulators`):
+/// the module file's body, or for a flake configuration the inline module
+/// that already defines it, else the one with `boot.binfmt`, else with
+/// `boot`, else the first inline module.
+fn locate(text: &str, place: Option<&str>, leaf: &'static str) -> Result<Located> {
+    let Some(name) = place else {
+        return Ok(Located::Root(module_root(text)?));
+    };
+    let flake = Flake::parse(text)?;
+    let (config, call) = config_call(&flake, name)?;
+    let prefixed = |m: &ModuleBody, p: &[&str]| -> Vec<String> {
+        let full = m
+            .set
+            .entries
+            .iter()
+            .any(|e| e.defines("config") || e.defines("options"));
+        let mut v: Vec<String> = if full { vec!["config".into()] } else { vec![] };
+        v.extend(p.iter().map(|s| s.to_string()));
+        v
+    };
+    let has = |m: &ModuleBody, p: &[&str]| {
+        let path = prefixed(m, p);
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        !module::find_option(&m.set, &path).0.is_empty()
+    };
+    let leaf_path = ["boot", "binfmt", leaf];
+    let with_leaf: Vec<usize> = (0..call.inline_modules.len())
+        .filter(|&i| has(&call.inline_modules[i], &leaf_path))
+        .collect();
+    if with_leaf.len() > 1 {
+        let m = &call.inline_modules[with_leaf[1]];
+        return Err(Error::refused(format!(
+            "`{name}` sets boot.binfmt.{leaf} in more than one inline module"
+        ))
+        .at(m.expr.range())
+        .hint("merge them by hand first"));
+    }
+    let pick = with_leaf
+        .first()
+        .copied()
+        .or_else(|| {
+            (0..call.inline_modules.len())
+                .find(|&i| has(&call.inline_modules[i], &["boot", "binfmt"]))
+        })
+        .or_else(|| {
+            (0..call.inline_modules.len()).find(|&i| has(&call.inline_modules[i], &["boot"]))
+        })
+        .or(if call.inline_modules.is_empty() {
+            None
+        } else {
+            Some(0)
+        });
+    let Some(i) = pick else {
+        return Ok(Located::NoModule);
+    };
+    let m = &call.inline_modules[i];
+    let plan = Planner::new(text, &flake, config, call);
+    plan.guard_shared(m.set.node.range(), "the module")?;
+    let list = call
+        .modules
+        .as_ref()
+        .and_then(|ms| ms.list.clone())
+        .ok_or_else(|| Error::internal("inline modules come from a list"))?;
+    let full = m
+        .set
+        .entries
+        .iter()
+        .any(|e| e.defines("config") || e.defines("options"));
+    Ok(Located::Root(Root {
+        set: m.set.clone(),
+        full,
+        item: Some((list, m.expr.clone())),
+    }))
+}
+
+/// Give configuration `name` a new inline module `{ key = value; }`.
+fn new_module(text: &str, name: &str, key: &str, value: &str) -> Result<TextEdit> {
+    let flake = Flake::parse(text)?;
+    let (config, call) = config_call(&flake, name)?;
+    let mut plan = Planner::new(text, &flake, config, call);
+    plan.add_module(
+        "Emulated systems for building other platforms (nixcross emulate)",
+        &format!("{{\n  {key} = {value};\n}}"),
+    )?;
+    let mut edits = plan.edits;
+    if edits.len() != 1 {
+        return Err(Error::internal(
+            "adding a module planned more than one edit",
+        ));
+    }
+    Ok(edits.remove(0))
+}
+
+/// Remove the option at `hit`, and the inline module when it is left empty.
+fn remove_whole(text: &str, root: &Root, hit: &OptionHit) -> Result<TextEdit> {
+    let (e, empty) = module::remove_option(text, hit)?;
+    match (&root.item, empty) {
+        (Some((list, expr)), true) => Ok(module::remove_item(text, list, expr)),
+        _ => Ok(e),
+    }
 }
 
 impl Root {
@@ -264,6 +418,7 @@ fn module_root(src: &str) -> Result<Root> {
     Ok(Root {
         set: body.set,
         full,
+        item: None,
     })
 }
 
@@ -368,21 +523,31 @@ fn insert_option(src: &str, set: &AttrSetView, path: &[&str], value: &str) -> Te
 
 fn add_systems(
     text: &mut String,
+    place: Option<&str>,
     systems: &[String],
     warnings: &mut Vec<String>,
 ) -> Result<Vec<String>> {
-    let root = module_root(text)?;
+    let items: Vec<String> = systems.iter().map(|s| syntax::quote(s)).collect();
+    let value = format!("[ {} ]", items.join(" "));
+    let root = match locate(text, place, EMULATED)? {
+        Located::Root(root) => root,
+        Located::NoModule => {
+            let name = place.unwrap_or_default();
+            let edit = new_module(text, name, "boot.binfmt.emulatedSystems", &value)?;
+            *text = edit::apply_checked(text, &[edit])?;
+            return Ok(vec![format!(
+                "added {} to boot.binfmt.emulatedSystems in a new inline module",
+                systems.join(", ")
+            )]);
+        }
+    };
     let path = root.path(EMULATED);
     let dotted = path.join(".");
     let (edit, added) = match find_one(&root.set, &path)? {
-        None => {
-            let items: Vec<String> = systems.iter().map(|s| syntax::quote(s)).collect();
-            let value = format!("[ {} ]", items.join(" "));
-            (
-                insert_option(text, &root.set, &path, &value),
-                systems.to_vec(),
-            )
-        }
+        None => (
+            insert_option(text, &root.set, &path, &value),
+            systems.to_vec(),
+        ),
         Some(hit) => {
             let (list, _) = literal_list(&hit.value, &dotted)?;
             let have: HashSet<String> = list
@@ -423,6 +588,7 @@ fn add_systems(
 
 fn remove_systems(
     text: &mut String,
+    place: Option<&str>,
     systems: &[String],
     warnings: &mut Vec<String>,
 ) -> Result<Vec<String>> {
@@ -434,7 +600,9 @@ fn remove_systems(
         // neighbours would otherwise plan overlapping deletions.
         let mut found = false;
         loop {
-            let root = module_root(text)?;
+            let Located::Root(root) = locate(text, place, EMULATED)? else {
+                break;
+            };
             let path = root.path(EMULATED);
             dotted = path.join(".");
             let Some(hit) = find_one(&root.set, &path)? else {
@@ -450,7 +618,7 @@ fn remove_systems(
             };
             let edit = if list.items.len() == 1 && wrapper.is_none() {
                 gone = true;
-                module::remove_option(text, &hit)?.0
+                remove_whole(text, &root, &hit)?
             } else {
                 module::remove_item(text, &list, item)
             };
@@ -478,8 +646,19 @@ fn remove_systems(
     Ok(vec![s])
 }
 
-fn set_static(text: &mut String, remove: bool) -> Result<Vec<String>> {
-    let root = module_root(text)?;
+fn set_static(text: &mut String, place: Option<&str>, remove: bool) -> Result<Vec<String>> {
+    let root = match (locate(text, place, STATIC)?, remove) {
+        (Located::Root(root), _) => root,
+        (Located::NoModule, true) => return Ok(Vec::new()),
+        (Located::NoModule, false) => {
+            let name = place.unwrap_or_default();
+            let edit = new_module(text, name, "boot.binfmt.preferStaticEmulators", "true")?;
+            *text = edit::apply_checked(text, &[edit])?;
+            return Ok(vec![format!(
+                "set boot.binfmt.preferStaticEmulators = true in a new inline module"
+            )]);
+        }
+    };
     let path = root.path(STATIC);
     let dotted = path.join(".");
     let hit = find_one(&root.set, &path)?;
@@ -491,7 +670,7 @@ fn set_static(text: &mut String, remove: bool) -> Result<Vec<String>> {
             match (v.text().as_str(), remove) {
                 ("true", false) | ("false", true) => return Ok(Vec::new()),
                 ("false", false) => TextEdit::replace(v.range(), "true"),
-                ("true", true) => module::remove_option(text, &hit)?.0,
+                ("true", true) => remove_whole(text, &root, &hit)?,
                 _ => {
                     return Err(Error::refused(format!(
                         "`{dotted}` is {}, not `true` or `false`, so nixcross leaves it alone",
@@ -523,7 +702,11 @@ fn declared_platform(root: &Root) -> Option<(String, (usize, usize), String)> {
             };
             if let Some(v) = value {
                 let system = platform::resolve(&v).map(|t| t.system).unwrap_or(v);
-                return Some((system, hit.value.range(), path.join(".")));
+                return Some((
+                    system,
+                    hit.value.range(),
+                    format!("its {} says so", path.join(".")),
+                ));
             }
         }
     }
@@ -576,12 +759,11 @@ fn platform_value(value: &Node) -> Option<String> {
 }
 
 fn check_host(
-    root: &Root,
+    declared: Option<(String, (usize, usize), String)>,
     systems: &[String],
     opts: &EmulateOptions,
     warnings: &mut Vec<String>,
 ) -> Result<()> {
-    let declared = declared_platform(root);
     let hint =
         "boot.binfmt.emulatedSystems lists the *other* systems this machine should build for; \
                 NixOS fails an assertion when it lists the machine's own system";
@@ -593,10 +775,10 @@ fn check_host(
                 err
             })?
             .system;
-        if let Some((d, _, path)) = &declared {
+        if let Some((d, _, why)) = &declared {
             if *d != host {
                 warnings.push(format!(
-                    "--host {host} disagrees with the module's {path} ({d}); checking against --host"
+                    "--host {host} disagrees with the file ({d}: {why}); checking against --host"
                 ));
             }
         }
@@ -608,10 +790,10 @@ fn check_host(
         }
         return Ok(());
     }
-    if let Some((d, range, path)) = declared {
+    if let Some((d, range, why)) = declared {
         if systems.contains(&d) {
             return Err(Error::invalid(format!(
-                "`{d}` is this machine's own system (its {path} says so), so it cannot be emulated"
+                "`{d}` is this machine's own system ({why}), so it cannot be emulated"
             ))
             .at(range)
             .hint(hint));
@@ -857,12 +1039,70 @@ mod tests {
         assert!(out.changed);
     }
 
+    const FLAKE: &str = r#"{
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+  outputs = { nixpkgs, ... }: {
+    nixosConfigurations.builder = nixpkgs.lib.nixosSystem {
+      system = "x86_64-linux";
+      modules = [
+        ./configuration.nix
+        { networking.hostName = "builder"; }
+      ];
+    };
+    nixosConfigurations.bare = nixpkgs.lib.nixosSystem {
+      system = "x86_64-linux";
+      modules = [ ./bare.nix ];
+    };
+  };
+}
+"#;
+
+    fn in_config(name: &str, systems: &[&str], remove: bool) -> Result<EditOutcome> {
+        let mut o = opts(systems);
+        o.config = Some(name.into());
+        o.remove = remove;
+        emulate(FLAKE, &o).and_then(|out| {
+            if remove {
+                return Ok(out);
+            }
+            // Every addition here must also come out again.
+            let mut back = opts(systems);
+            back.config = Some(name.into());
+            back.remove = true;
+            let again = emulate(&out.text, &back)?;
+            assert_eq!(again.text, FLAKE, "round trip in `{name}`");
+            Ok(out)
+        })
+    }
+
     #[test]
-    fn config_is_not_supported_yet() {
-        let mut o = opts(&["aarch64-linux"]);
-        o.config = Some("builder".into());
-        let e = err("{ outputs = _: { }; }", &o);
-        assert_eq!(e.kind, crate::ErrorKind::Refused);
-        assert!(e.message.contains("not supported yet"));
+    fn flake_configurations() {
+        let out = in_config("builder", &["aarch64-linux"], false).unwrap();
+        assert!(out
+            .text
+            .contains("{ networking.hostName = \"builder\"; boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ]; }"),
+            "{}", out.text);
+        assert!(
+            out.warnings[0].contains("cannot see into"),
+            "{:?}",
+            out.warnings
+        );
+        let out = in_config("bare", &["riscv64-linux"], false).unwrap();
+        assert!(
+            out.text.contains("modules = [ { boot.binfmt.emulatedSystems = [ \"riscv64-linux\" ]; } ./bare.nix ];"),
+            "{}",
+            out.text
+        );
+        // The configuration's own system is refused, at its name.
+        let e = in_config("builder", &["x86_64-linux"], false).unwrap_err();
+        assert!(e.message.contains("own system"), "{}", e.message);
+        assert_eq!(
+            e.range.map(|r| &FLAKE[r.0..r.1]),
+            Some("nixosConfigurations.builder")
+        );
+        let e = in_config("nope", &["aarch64-linux"], false).unwrap_err();
+        assert!(e.message.contains("no configuration named"));
+        let out = in_config("bare", &["aarch64-linux"], true).unwrap();
+        assert!(!out.changed);
     }
 }
