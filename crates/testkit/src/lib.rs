@@ -91,6 +91,15 @@ impl Nix {
         self.run(cmd, None)
     }
 
+    /// `nix-instantiate --parse FILE...`: one process for many files (about
+    /// 5 ms each instead of 30). A failure names the first file that does not
+    /// parse.
+    pub fn parse_files(&self, files: &[PathBuf]) -> Result<String, String> {
+        let mut cmd = self.command();
+        cmd.arg("--parse").args(files);
+        self.run(cmd, None)
+    }
+
     /// `nix-instantiate --eval --strict --json --expr EXPR`, evaluated in
     /// `dir` (so `./flake.nix` in the expression means `dir/flake.nix`).
     /// Returns the JSON text.

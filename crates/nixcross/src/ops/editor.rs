@@ -2,11 +2,11 @@
 //! flake: guarded edits (nothing shared with other configurations changes),
 //! options inserted into inline modules, new modules in the modules list.
 
-use crate::edit::{self, TextEdit};
+use crate::edit::TextEdit;
 use crate::error::{Error, Result};
 use crate::flake::{self, Call, Config, Flake};
 use crate::module::{self, ModuleBody, Position, Style};
-use crate::ops::EditOutcome;
+use crate::ops::{EditOutcome, Plan};
 use crate::syntax::{self, ListView, Node};
 
 /// Plans guarded edits to one configuration of a flake.
@@ -42,15 +42,20 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Apply the planned edits once and re-parse the result.
-    pub fn finish(self, summary: String) -> Result<EditOutcome> {
-        let text = edit::apply_checked(self.src, &self.edits)?;
-        Ok(EditOutcome {
-            changed: text != self.src,
+    /// The planned edits, not yet applied.
+    pub fn into_plan(self, summary: String) -> Plan {
+        Plan {
+            edits: self.edits,
             summary,
-            text,
             warnings: self.warnings,
-        })
+        }
+    }
+
+    /// Apply the planned edits once and re-parse the result.
+    #[allow(dead_code)] // kept for operations that need no plan
+    pub fn finish(self, summary: String) -> Result<EditOutcome> {
+        let src = self.src;
+        self.into_plan(summary).apply(src)
     }
 
     pub fn inside_config(&self, range: (usize, usize)) -> bool {

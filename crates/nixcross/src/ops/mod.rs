@@ -1,8 +1,10 @@
-//! The operations. Each takes source text and options and returns new text
-//! (or a model); none of them reads or writes files.
+//! Operations: one module per command that computes something. Each takes an
+//! options struct and returns text, planned edits or a model; none touches a
+//! file.
 
 pub(crate) mod editor;
 pub mod emulate;
+pub mod init;
 pub mod set_target;
 pub mod show;
 
@@ -17,4 +19,28 @@ pub struct EditOutcome {
     pub summary: String,
     /// Things the user should know (traps from FACTS.md, guesses made).
     pub warnings: Vec<String>,
+}
+
+/// Planned edits for one file, not yet applied: the seam between finding
+/// what to change and changing it. Offsets refer to the source it was
+/// planned against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub edits: Vec<crate::edit::TextEdit>,
+    pub summary: String,
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// Apply the edits to `src` (the text the plan was made from) once, and
+    /// re-parse the result.
+    pub fn apply(self, src: &str) -> crate::Result<EditOutcome> {
+        let text = crate::edit::apply_checked(src, &self.edits)?;
+        Ok(EditOutcome {
+            changed: text != src,
+            summary: self.summary,
+            text,
+            warnings: self.warnings,
+        })
+    }
 }

@@ -17,7 +17,7 @@ use crate::flake::{self, Flake, PlatformExpr, PlatformOption, Value};
 use crate::module::{self, Position};
 use crate::ops::editor::{compact, indent_tail, Planner};
 use crate::ops::show::edit_blocker;
-use crate::ops::EditOutcome;
+use crate::ops::{EditOutcome, Plan};
 use crate::platform::{self, Target};
 use crate::syntax::{self, Entry};
 
@@ -46,6 +46,11 @@ pub struct SetTargetOptions {
 
 /// Plan and apply the switch. The returned text has been re-parsed.
 pub fn set_target(src: &str, opts: &SetTargetOptions) -> Result<EditOutcome> {
+    plan_set_target(src, opts)?.apply(src)
+}
+
+/// Plan the switch without applying it.
+pub fn plan_set_target(src: &str, opts: &SetTargetOptions) -> Result<Plan> {
     let flake = Flake::parse(src)?;
     let config = flake.select(opts.config.as_deref())?;
     if let Some((why, range)) = edit_blocker(config) {
@@ -114,7 +119,7 @@ pub fn set_target(src: &str, opts: &SetTargetOptions) -> Result<EditOutcome> {
         Mode::Cross => format!("cross-compile for {} on {build}", target.system),
         Mode::Emulate => format!("build {} natively (emulated elsewhere)", target.system),
     };
-    plan.finish(format!("{}: {what}", config.name))
+    Ok(plan.into_plan(format!("{}: {what}", config.name)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -126,7 +126,7 @@ impl Target {
         }
     }
     pub fn is_linux(&self) -> bool {
-        self.system.ends_with("-linux")
+        self.system.contains("-linux")
     }
 }
 
@@ -210,6 +210,61 @@ pub fn suggest(input: &str, n: usize) -> Vec<String> {
         }
     }
     out
+}
+
+/// One row of `nixcross targets`: a system double.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedSystem {
+    pub system: String,
+    /// What `lib.systems.elaborate` gives the double.
+    pub config: String,
+    /// Whether NixOS can emulate it (`boot.binfmt.emulatedSystems`).
+    pub emulation: bool,
+    /// Whether cache.nixos.org builds packages for it.
+    pub binary_cache: bool,
+}
+
+/// One `pkgsCross` row of `nixcross targets`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ListedExample {
+    pub name: String,
+    pub config: String,
+    pub system: String,
+}
+
+/// What `nixcross targets` shows: every double, then every pkgsCross name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Listing {
+    pub systems: Vec<ListedSystem>,
+    #[serde(rename = "pkgsCross")]
+    pub pkgs_cross: Vec<ListedExample>,
+}
+
+/// The catalogue as `nixcross targets` lists it, in nixpkgs' order.
+pub fn listing() -> Listing {
+    let cat = catalogue();
+    Listing {
+        systems: cat
+            .systems
+            .iter()
+            .map(|s| ListedSystem {
+                system: s.system.clone(),
+                config: s.config.clone(),
+                emulation: cat.can_emulate(&s.system),
+                binary_cache: cat.binary_cache(&s.system),
+            })
+            .collect(),
+        pkgs_cross: cat
+            .examples
+            .iter()
+            .map(|e| ListedExample {
+                name: e.name.clone(),
+                config: e.config.clone(),
+                system: e.system.clone(),
+            })
+            .collect(),
+    }
 }
 
 /// The system double of a Rust target's arch and OS, as nixpkgs names it.
