@@ -73,7 +73,8 @@ pub struct EmulateOptions {
 const EMULATED: &str = "emulatedSystems";
 const STATIC: &str = "preferStaticEmulators";
 
-/// Edit `src` (a NixOS module) as `opts` asks.
+/// Edit `src` (a NixOS module, or a flake when `opts.config` names one of
+/// its configurations) as `opts` asks.
 pub fn emulate(src: &str, opts: &EmulateOptions) -> Result<EditOutcome> {
     let systems = requested_systems(&opts.systems)?;
     if systems.is_empty() && !opts.static_emulators {
@@ -81,7 +82,7 @@ pub fn emulate(src: &str, opts: &EmulateOptions) -> Result<EditOutcome> {
     }
     let place = opts.config.as_deref();
     let mut warnings = Vec::new();
-    // Parse errors and refused shapes are reported before anything else.
+    // Parse errors and refused shapes come out before any edit is planned.
     let declared = match place {
         None => declared_platform(&module_root(src)?),
         Some(name) => {
