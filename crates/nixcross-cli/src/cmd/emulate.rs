@@ -1,8 +1,99 @@
-use crate::common::{CliError, CmdResult};
+//! `nixcross emulate`: set `boot.binfmt.emulatedSystems` in a build host's
+//! NixOS module.
+
+use std::process::ExitCode;
+
+use nixcross::ops::emulate::{emulate, EmulateOptions};
+
+use crate::common::{self, CliError, CmdResult, EditFlags, EditResult};
+
+const AFTER_HELP: &str = "\
+The option belongs in the configuration of the machine that BUILDS, not of the
+target. After `nixos-rebuild switch` on that machine, QEMU is registered
+through binfmt_misc, and NixOS adds the systems to nix.settings.extra-platforms
+and the interpreters to the build sandbox by itself.
+
+Without --config, -f must name the module to edit (a flake is not a module).
+With --config NAME, the edit goes into an inline module of that configuration
+in the flake (a new `{ boot.binfmt.emulatedSystems = [ ... ]; }` if it has none).
+The build host's own system is refused: it is --host when given, else what the
+file says (nixpkgs.hostPlatform, nixpkgs.system, or the configuration's
+system). When neither says,
+naming the system nixcross runs on only warns, since the module may be for
+another machine. --remove takes systems out; when the list becomes empty the
+whole option goes. With --remove, --static removes preferStaticEmulators.
+
+Examples:
+  nixcross emulate aarch64-linux riscv64-linux -f /etc/nixos/configuration.nix
+  nixcross emulate raspberryPi --static -f hosts/builder.nix --dry-run
+  nixcross emulate riscv64-linux --remove -f /etc/nixos/configuration.nix
+  nixcross emulate aarch64-linux --host x86_64-linux -f builder.nix --check
+  nixcross emulate aarch64-linux riscv64-linux --config builder   (in ./flake.nix)";
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// Systems to emulate: doubles (aarch64-linux), pkgsCross names or triples
+    #[arg(value_name = "SYSTEM", required = true)]
+    pub systems: Vec<String>,
+    /// Take the systems out of the list instead
+    #[arg(long)]
+    pub remove: bool,
+    /// Also set boot.binfmt.preferStaticEmulators = true (static QEMU, `F` flag; for containers and chroots)
+    #[arg(long = "static")]
+    pub static_emulators: bool,
+    /// The build host's own system; refused as an emulated system
+    #[arg(long, value_name = "SYSTEM")]
+    pub host: Option<String>,
+    /// Edit this nixosConfigurations entry of the flake given with -f (default flake.nix)
+    #[arg(long, value_name = "NAME")]
+    pub config: Option<String>,
+    #[command(flatten)]
+    pub edit: EditFlags,
+}
 
-pub fn run(_args: Args) -> CmdResult {
-    Err(CliError::usage("not implemented yet"))
+pub fn run(args: Args) -> CmdResult {
+    let flags = &args.edit;
+    // EditFlags defaults to flake.nix, which is not a module: without
+    // --config the user must say which module to edit.
+    if args.config.is_none() && flags.file.file_name().is_some_and(|n| n == "flake.nix") {
+        return Err(CliError::usage(
+            "emulate edits a NixOS module: pass -f <FILE> (e.g. -f /etc/nixos/configuration.nix), \
+             or --config NAME to edit a configuration inside flake.nix",
+        ));
+    }
+    let src = common::read_source(&flags.file)?;
+    let opts = EmulateOptions {
+        systems: args.systems,
+        remove: args.remove,
+        static_emulators: args.static_emulators,
+        host: args.host,
+        config: args.config,
+        local_system: nixcross::platform::current_system(),
+    };
+    let out = emulate(&src, &opts).map_err(|e| CliError::from_lib(Some(&flags.file), &src, &e))?;
+    let wrote = out.changed && !flags.dry_run && !flags.check;
+    let adding = !opts.remove;
+    let code = common::finish_edit(
+        flags,
+        &src,
+        EditResult {
+            after: out.text,
+            summary: out.summary,
+            warnings: out.warnings,
+        },
+    )?;
+    if wrote && code == ExitCode::SUCCESS {
+        if adding {
+            common::status(
+                "note: after `nixos-rebuild switch` on the build host, QEMU is registered through binfmt_misc; \
+                 NixOS adds these systems to nix.settings.extra-platforms and the emulators to the sandbox paths itself",
+            );
+        } else {
+            common::status(
+                "note: after `nixos-rebuild switch` on the build host, the removed systems are no longer emulated or offered as extra-platforms",
+            );
+        }
+    }
+    Ok(code)
 }

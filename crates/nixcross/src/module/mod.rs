@@ -27,7 +27,11 @@ pub struct ModuleBody {
 /// The definitions set of a module expression, or `None` when the module is
 /// not written inline (a path, a variable, an `import`, ...).
 pub fn module_body(expr: &Node) -> Option<ModuleBody> {
-    let inner = expr.unparen();
+    let mut inner = expr.unparen();
+    // `let ... in { ... }` is a module too, not only under a function.
+    while let Some(l) = inner.let_in() {
+        inner = l.body.unparen();
+    }
     if let Some(set) = inner.attrset() {
         if set.rec {
             return None;
@@ -117,6 +121,12 @@ fn walk(
             }
             Entry::Binding(b) => {
                 let Some(key) = &b.path else {
+                    // `users.${u}.x` cannot define `boot.*`: only a key whose
+                    // static names agree with the path so far is a suspect.
+                    let p = &b.static_prefix;
+                    if p.iter().zip(path).any(|(k, p)| k != p) {
+                        continue;
+                    }
                     opaque.push(Opaque {
                         range: b.key_range,
                         reason: "a dynamic attribute name (`${...}`) could define this option"
@@ -403,6 +413,7 @@ mod tests {
             "{ nixpkgs = { crossSystem = 1; }; }",
             "{ pkgs, ... }: { nixpkgs = { crossSystem = 1; }; }",
             "{ config, ... }: let x = 1; in { nixpkgs.crossSystem = 1; }",
+            "let x = 1; in { nixpkgs.crossSystem = 1; }",
         ] {
             let b = body(src);
             let (hits, opaque) = find_option(&b.set, &["nixpkgs", "crossSystem"]);
@@ -413,6 +424,14 @@ mod tests {
         let b = body("{ nixpkgs.crossSystem.system = \"x\"; }");
         let (hits, _) = find_option(&b.set, &["nixpkgs", "crossSystem"]);
         assert_eq!(hits[0].rest, ["system"]);
+        let b = body("{ users.${u}.x = 1; nixpkgs.${n} = 2; }");
+        let (hits, opaque) = find_option(&b.set, &["nixpkgs", "crossSystem"]);
+        assert!(hits.is_empty());
+        assert_eq!(
+            opaque.len(),
+            1,
+            "only the `nixpkgs.${{n}}` key is a suspect"
+        );
         let b = body("{ nixpkgs = import ./x.nix; }");
         let (hits, opaque) = find_option(&b.set, &["nixpkgs", "crossSystem"]);
         assert!(hits.is_empty());

@@ -3,6 +3,7 @@
 //! file.
 
 pub(crate) mod editor;
+pub mod emulate;
 pub mod init;
 pub mod set_target;
 pub mod show;

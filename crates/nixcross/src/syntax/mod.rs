@@ -425,8 +425,10 @@ fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
                 let Some(path) = av.attrpath() else { continue };
                 let Some(value) = av.value() else { continue };
                 let keys: Option<Vec<String>> = path.attrs().map(|a| static_attr(&a)).collect();
+                let static_prefix = path.attrs().map_while(|a| static_attr(&a)).collect();
                 out.push(Entry::Binding(Binding {
                     path: keys,
+                    static_prefix,
                     key_range: range_of(path.syntax()),
                     value: node(&value),
                     range: range_of(av.syntax()),
@@ -457,6 +459,9 @@ fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
 pub struct Binding {
     /// The key's names; `None` when a part is dynamic (`${x}`).
     pub path: Option<Vec<String>>,
+    /// The static names before the first dynamic part (all of them when
+    /// `path` is `Some`): `users.${u}.x` gives `["users"]`.
+    pub static_prefix: Vec<String>,
     pub key_range: (usize, usize),
     pub value: Node,
     /// The whole entry, from the key to the `;` inclusive.
@@ -628,6 +633,14 @@ mod tests {
         assert!(set.entries[1].defines("c d"));
         assert!(set.entries[2].defines("z"));
         assert!(set.entries[3].is_dynamic());
+        let dynamic = expr("{ users.${u}.x = 1; }").attrset().unwrap();
+        match &dynamic.entries[0] {
+            Entry::Binding(b) => {
+                assert!(b.path.is_none());
+                assert_eq!(b.static_prefix, ["users"]);
+            }
+            _ => panic!(),
+        }
         assert_eq!(&src[set.open..set.open + 1], "{");
         assert_eq!(&src[set.close..set.close + 1], "}");
     }
