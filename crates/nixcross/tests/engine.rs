@@ -158,3 +158,10 @@ proptest! {
         prop_assert_eq!(apply(&src, &edits).unwrap(), model);
     }
 }
+
+#[test]
+fn the_projects_own_flake_parses_and_has_no_nixos_configuration() {
+    let src = std::fs::read_to_string(nixcross_testkit::repo_root().join("flake.nix")).unwrap();
+    assert!(show(&src, &ShowOptions::default()).unwrap().is_empty());
+    nixcross_testkit::assert_nix_parses("own_flake", "flake.nix", &src);
+}
