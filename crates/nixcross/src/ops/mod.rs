@@ -1,6 +1,7 @@
 //! The operations. Each takes source text and options and returns new text
 //! (or a model); none of them reads or writes files.
 
+pub mod add_overlay;
 pub(crate) mod editor;
 pub mod set_target;
 pub mod show;

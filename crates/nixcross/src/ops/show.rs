@@ -1,9 +1,12 @@
 //! `nixcross show`: what the file says about each NixOS configuration.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::error::{line_col, Result};
 use crate::flake::{Config, Flake};
+use crate::ops::add_overlay::{self, ScopedReport};
 
 /// Options for [`show`].
 #[derive(Debug, Clone, Default)]
@@ -31,6 +34,11 @@ pub struct ConfigReport {
     pub reason: Option<String>,
     /// 1-based line of the configuration's name.
     pub line: usize,
+    /// What the inline modules' `nixpkgs.overlays` replace: `attr -> package`
+    /// (`gcc -> gcc12` for `gcc = final.gcc12`), later overlays winning.
+    pub overlays: BTreeMap<String, String>,
+    /// Scoped package sets passed through `specialArgs`.
+    pub scoped: Vec<ScopedReport>,
 }
 
 /// The build mode implied by a build and host platform.
@@ -74,6 +82,7 @@ pub fn show(src: &str, opts: &ShowOptions) -> Result<Vec<ConfigReport>> {
 fn report(src: &str, c: &Config, opts: &ShowOptions) -> ConfigReport {
     let p = c.platforms();
     let blocker = edit_blocker(c);
+    let (overlays, scoped) = add_overlay::report(c);
     ConfigReport {
         name: c.name.clone(),
         mode: mode_of(
@@ -87,6 +96,8 @@ fn report(src: &str, c: &Config, opts: &ShowOptions) -> ConfigReport {
         editable: blocker.is_none(),
         reason: blocker.map(|(r, _)| r),
         line: line_col(src, c.name_range.0).0,
+        overlays,
+        scoped,
     }
 }
 
