@@ -618,30 +618,7 @@ impl Planner<'_> {
 
     /// Whether `expr` is `import <nixpkgs> { ... }` with the wanted meaning.
     fn same_instance(&self, expr: &Node, want: &Want, scopes: &Scopes) -> bool {
-        let Some(args) = flake::import_args(expr) else {
-            return false;
-        };
-        let src_ok = expr
-            .unparen()
-            .call()
-            .and_then(|(_, a)| a[0].reference())
-            .is_some_and(|r| {
-                r.last() == want.nixpkgs.rsplit('.').next().map(str::to_string).as_ref()
-            });
-        let double = |n: Option<Node>| n.and_then(|v| flake::read_platform(&v, scopes).1);
-        let local = double(key(&args, &["localSystem", "system"]));
-        let cross = key(&args, &["crossSystem"]);
-        let cross_ok = match (&want.cross, cross) {
-            (None, None) => true,
-            (Some((host, _)), Some(c)) => double(Some(c)).as_deref() == Some(host.as_str()),
-            (None, Some(c)) => double(Some(c)).as_deref() == Some(want.local.as_str()),
-            (Some(_), None) => false,
-        };
-        let overlays = instance_overlays(&args).map(|o| effective(&o));
-        src_ok
-            && local.as_deref() == Some(want.local.as_str())
-            && cross_ok
-            && overlays.as_ref() == Some(&want.overlays)
+        instance_difference(expr, want, scopes).is_none()
     }
 
     /// Where `name` is bound as an outputs argument, for error locations.
@@ -673,8 +650,8 @@ impl Planner<'_> {
         // The name as a variable at the call.
         match call.scopes.lookup(name) {
             Some(Bound::Expr(e)) => {
-                if !self.same_instance(e, &want, &call.scopes) {
-                    return other(e.range(), format!("`{}`", short(&e.text())));
+                if let Some(why) = instance_difference(e, &want, &call.scopes) {
+                    return other(e.range(), format!("`{}` ({why})", short(&e.text())));
                 }
             }
             Some(Bound::Opaque) => {
@@ -839,6 +816,67 @@ impl Planner<'_> {
         );
         self.add_module_after_inline(&format!("Packages built with `{name}`."), &module)
     }
+}
+
+/// How `expr` differs from the wanted package set, or `None` when it means
+/// the same: `import <nixpkgs> { ... }` with the same platforms (compared as
+/// system doubles) and the same `attr -> package` overlays, in any layout.
+fn instance_difference(expr: &Node, want: &Want, scopes: &Scopes) -> Option<String> {
+    let Some(args) = flake::import_args(expr) else {
+        return Some("it is not `import nixpkgs { ... }`".into());
+    };
+    let source = expr
+        .unparen()
+        .call()
+        .and_then(|(_, a)| a[0].reference())
+        .and_then(|r| r.last().cloned());
+    let want_source = want.nixpkgs.rsplit('.').next().unwrap_or_default();
+    if source.as_deref() != Some(want_source) {
+        return Some(format!("it does not import `{}`", want.nixpkgs));
+    }
+    let double = |n: Option<Node>| n.and_then(|v| flake::read_platform(&v, scopes).1);
+    let local = double(key(&args, &["localSystem", "system"]));
+    if local.as_deref() != Some(want.local.as_str()) {
+        return Some(format!(
+            "its localSystem is {}, the configuration builds on {}",
+            local.as_deref().unwrap_or("unknown"),
+            want.local
+        ));
+    }
+    let cross = key(&args, &["crossSystem"]).map(|c| double(Some(c)));
+    match (&want.cross, cross) {
+        (None, None) => {}
+        (None, Some(Some(c))) if c == want.local => {}
+        (Some((host, _)), Some(Some(c))) if &c == host => {}
+        (Some((host, _)), _) => {
+            return Some(format!(
+                "it is not cross-compiled for {host} as the configuration is"
+            ))
+        }
+        (None, Some(_)) => {
+            return Some("it is cross-compiled, and the configuration is not".into())
+        }
+    }
+    let overlays = instance_overlays(&args).map(|o| effective(&o));
+    if overlays.as_ref() != Some(&want.overlays) {
+        let have = overlays
+            .map(|m| {
+                m.iter()
+                    .map(|(a, p)| format!("{a} = {p}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "nothing nixcross can read".into());
+        let wanted = want
+            .overlays
+            .iter()
+            .map(|(a, p)| format!("{a} = {p}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Some(format!("its overlays set {have}, not {wanted}"));
+    }
+    None
 }
 
 fn short(s: &str) -> String {
