@@ -246,6 +246,14 @@ impl<'a> Planner<'a> {
             )
             .at(self.config.name_range));
         };
+        if !body.text().contains('\n') {
+            // A one-line body gets a one-line `let`.
+            self.push(TextEdit::insert(
+                body.start(),
+                format!("let {} in ", compact(binding)),
+            ));
+            return Ok(());
+        }
         let base = syntax::indent_at(self.src, body.start()).to_string();
         let inner = format!("{base}{}", self.style.unit);
         let text = syntax::reindent(binding, &inner, &self.style.unit, nl);
