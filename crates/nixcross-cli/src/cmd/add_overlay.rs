@@ -1,8 +1,65 @@
-use crate::common::{CliError, CmdResult};
+//! `nixcross add-overlay`: replace packages with an overlay, globally or in a
+//! scoped package set.
+
+use nixcross::ops::add_overlay::{add_overlay, AddOverlayOptions};
+
+use crate::common::{finish_edit, read_source, CliError, CmdResult, EditFlags, EditResult};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  nixcross add-overlay gcc=gcc12
+  nixcross add-overlay gcc=gcc12 binutils=binutils_2_40 --config lp4a --dry-run
+  nixcross add-overlay gcc=gcc12 --scoped --use hello
+  nixcross add-overlay gcc=gcc12 --scoped --instance pkgs-old --check
 
-pub fn run(_args: Args) -> CmdResult {
-    Err(CliError::usage("not implemented yet"))
+Without --scoped, the overlay goes into nixpkgs.overlays of the configuration's
+inline module: it changes the system's whole package set and bypasses the
+binary cache for everything that depends on it. With --scoped, it goes into
+`pkgs-<package> = import nixpkgs { localSystem; crossSystem; overlays; }` in a
+`let` around the outputs, with the configuration's own platforms, passed to
+the modules through specialArgs; only modules that take it use it.
+
+Note: gcc = final.gcc12 does not change stdenv.cc, the compiler packages are
+built with; use another stdenv for that (gcc12Stdenv, overrideCC).")]
+pub struct Args {
+    /// What to replace: ATTR=PACKAGE, e.g. gcc=gcc12 (several make one overlay)
+    #[arg(value_name = "ATTR=PACKAGE", required = true)]
+    pub pairs: Vec<String>,
+    /// Put the overlay in a scoped package set instead of nixpkgs.overlays
+    #[arg(long)]
+    pub scoped: bool,
+    /// The scoped package set's name (default: pkgs-<PACKAGE>; never `pkgs`)
+    #[arg(long, value_name = "NAME", requires = "scoped")]
+    pub instance: Option<String>,
+    /// Add <instance>.<PACKAGE> to environment.systemPackages in a module that
+    /// takes the scoped set
+    #[arg(long = "use", value_name = "PACKAGE", num_args = 1.., requires = "scoped")]
+    pub uses: Vec<String>,
+    /// The configuration to edit (required when the flake has several)
+    #[arg(long, value_name = "NAME")]
+    pub config: Option<String>,
+    #[command(flatten)]
+    pub edit: EditFlags,
+}
+
+pub fn run(args: Args) -> CmdResult {
+    let src = read_source(&args.edit.file)?;
+    let opts = AddOverlayOptions {
+        pairs: args.pairs,
+        config: args.config,
+        scoped: args.scoped,
+        instance: args.instance,
+        uses: args.uses,
+    };
+    let out = add_overlay(&src, &opts)
+        .map_err(|e| CliError::from_lib(Some(&args.edit.file), &src, &e))?;
+    finish_edit(
+        &args.edit,
+        &src,
+        EditResult {
+            after: out.text,
+            summary: out.summary,
+            warnings: out.warnings,
+        },
+    )
 }

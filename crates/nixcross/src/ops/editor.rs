@@ -52,7 +52,6 @@ impl<'a> Planner<'a> {
     }
 
     /// Apply the planned edits once and re-parse the result.
-    #[allow(dead_code)] // kept for operations that need no plan
     pub fn finish(self, summary: String) -> Result<EditOutcome> {
         let src = self.src;
         self.into_plan(summary).apply(src)
@@ -166,6 +165,112 @@ impl<'a> Planner<'a> {
             )
             .at(modules.unwrap().entry_range)),
         }
+    }
+
+    /// Add a new inline module after the last inline module of the list, in
+    /// the list's layout (set off by a blank line when the items are); with
+    /// no inline module, as [`Planner::add_module`] does.
+    pub fn add_module_after_inline(&mut self, comment: &str, module_text: &str) -> Result<()> {
+        let list = self.call.modules.as_ref().and_then(|m| m.list.as_ref());
+        let (Some(list), Some(anchor)) = (list, self.call.inline_modules.last()) else {
+            return self.add_module(comment, module_text);
+        };
+        self.guard_shared(list.node.range(), "the modules list")?;
+        let item = &anchor.expr;
+        let single = !self.src[list.open..list.close].contains('\n');
+        if single || !syntax::starts_line(self.src, item.start()) {
+            self.push(TextEdit::insert(
+                item.end(),
+                format!(" {}", compact(module_text)),
+            ));
+            return Ok(());
+        }
+        let nl = self.style.nl;
+        let base = syntax::indent_at(self.src, item.start()).to_string();
+        let at = syntax::after_trailing_comment(self.src, item.end());
+        let commented = syntax::leading_comments_start(self.src, item.start())
+            < syntax::line_start(self.src, item.start());
+        let blank_after = syntax::is_blank_line(self.src, syntax::next_line_start(self.src, at));
+        let sep = if commented || blank_after { nl } else { "" };
+        let body = syntax::reindent(module_text, &base, &self.style.unit, nl);
+        self.push(TextEdit::insert(
+            at,
+            format!("{nl}{sep}{base}# {comment}{nl}{base}{body}"),
+        ));
+        Ok(())
+    }
+
+    /// Insert `key = value;` (generated at column 0) into nixosSystem's
+    /// arguments, just before `modules` when that starts a line of its own.
+    pub fn insert_arg_before_modules(&mut self, key: &str, value: &str) -> Result<()> {
+        self.guard_shared(self.call.args.node.range(), "nixosSystem's arguments")?;
+        let entry = format!("{key} = {value};");
+        let args = &self.call.args;
+        let single = !self.src[args.open..args.close].contains('\n');
+        let modules = self
+            .call
+            .modules
+            .as_ref()
+            .map(|m| m.entry_range)
+            .filter(|r| !single && syntax::starts_line(self.src, r.0));
+        let e = match modules {
+            Some((start, _)) => {
+                let base = syntax::indent_at(self.src, start).to_string();
+                let at = syntax::leading_comments_start(self.src, start);
+                let text = syntax::reindent(&entry, &base, &self.style.unit, self.style.nl);
+                TextEdit::insert(at, format!("{base}{text}{}", self.style.nl))
+            }
+            None => module::insert_entry(self.src, &self.style, args, &entry, Position::Last),
+        };
+        self.push(e);
+        Ok(())
+    }
+
+    /// Add a binding (generated at column 0) to the `let` around the outputs
+    /// body: appended to the innermost existing `let`, or in a new
+    /// `let ... in` written before the body, as `outputs = { ... }: let ... in {`.
+    pub fn insert_outputs_let(&mut self, comment: &str, binding: &str) -> Result<()> {
+        let nl = self.style.nl;
+        if let Some(l) = self.flake.outputs_lets.last() {
+            // A `let` reads like a set whose braces are `let` and `in`.
+            let set = syntax::AttrSetView {
+                node: l.node.clone(),
+                rec: false,
+                entries: l.entries.clone(),
+                open: l.let_kw + 2,
+                close: l.in_kw,
+            };
+            let e = module::insert_entry(self.src, &self.style, &set, binding, Position::Last);
+            self.push(e);
+            return Ok(());
+        }
+        let Some(body) = &self.flake.outputs_body else {
+            return Err(Error::refused(
+                "`outputs` is not a function, so nixcross cannot put a `let` around its body",
+            )
+            .at(self.config.name_range));
+        };
+        if !body.text().contains('\n') {
+            // A one-line body gets a one-line `let`.
+            self.push(TextEdit::insert(
+                body.start(),
+                format!("let {} in ", compact(binding)),
+            ));
+            return Ok(());
+        }
+        let base = syntax::indent_at(self.src, body.start()).to_string();
+        let inner = format!("{base}{}", self.style.unit);
+        let text = syntax::reindent(binding, &inner, &self.style.unit, nl);
+        let comment = if comment.is_empty() {
+            String::new()
+        } else {
+            format!("{inner}# {comment}{nl}")
+        };
+        self.push(TextEdit::insert(
+            body.start(),
+            format!("let{nl}{comment}{inner}{text}{nl}{base}in "),
+        ));
+        Ok(())
     }
 
     /// Remove a platform setting, and its module when that is left empty.

@@ -1,9 +1,12 @@
 //! `nixcross show`: what the file says about each NixOS configuration.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::error::{LineIndex, Result};
 use crate::flake::{Config, Flake};
+use crate::ops::add_overlay::{self, ScopedReport};
 
 /// Options for [`show`].
 #[derive(Debug, Clone, Default)]
@@ -31,6 +34,11 @@ pub struct ConfigReport {
     pub reason: Option<String>,
     /// 1-based line of the configuration's name.
     pub line: usize,
+    /// What the inline modules' `nixpkgs.overlays` replace: `attr -> package`
+    /// (`gcc -> gcc12` for `gcc = final.gcc12`), later overlays winning.
+    pub overlays: BTreeMap<String, String>,
+    /// Scoped package sets passed through `specialArgs`.
+    pub scoped: Vec<ScopedReport>,
 }
 
 /// The build mode implied by a build and host platform.
@@ -79,6 +87,7 @@ pub fn show(src: &str, opts: &ShowOptions) -> Result<Vec<ConfigReport>> {
 fn report(lines: &LineIndex, c: &Config, opts: &ShowOptions) -> ConfigReport {
     let p = c.platforms();
     let blocker = edit_blocker(c);
+    let (overlays, scoped) = add_overlay::report(c);
     ConfigReport {
         name: c.name.clone(),
         mode: mode_of(
@@ -92,6 +101,8 @@ fn report(lines: &LineIndex, c: &Config, opts: &ShowOptions) -> ConfigReport {
         editable: blocker.is_none(),
         reason: blocker.map(|(r, _)| r),
         line: lines.line(c.name_range.0),
+        overlays,
+        scoped,
     }
 }
 
