@@ -1024,6 +1024,23 @@ fn analyze(raw: RawConfig, doc: &Doc, helper_uses: &HashMap<String, usize>) -> C
                     config.blocked = Some((o.reason.clone(), o.range));
                 }
             }
+            // `config.nixpkgs.<option>` (a module with `config`/`options`)
+            // sets the same option; nixcross reads the top level only, so a
+            // second definition would be added next to it.
+            let (hits, opaque) = module::find_option(&m.set, &["config", "nixpkgs", option.name()]);
+            let range = hits
+                .first()
+                .map(|h| h.entry().range())
+                .or(opaque.first().map(|o| o.range));
+            if let (Some(range), None) = (range, &config.blocked) {
+                config.blocked = Some((
+                    format!(
+                        "an inline module may set `config.nixpkgs.{}`; nixcross reads and edits `nixpkgs.*` at the top of a module only",
+                        option.name()
+                    ),
+                    range,
+                ));
+            }
         }
     }
     config.call = Some(call);
