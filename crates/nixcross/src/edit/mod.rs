@@ -68,12 +68,32 @@ pub fn apply(src: &str, edits: &[TextEdit]) -> Result<String> {
 /// internal error and is never returned.
 pub fn apply_checked(src: &str, edits: &[TextEdit]) -> Result<String> {
     let out = apply(src, edits)?;
-    if let Err(err) = crate::syntax::parse(&out) {
-        let (line, col) = err.line_col(&out).unwrap_or((0, 0));
-        return Err(Error::internal(format!(
-            "nixcross produced text that does not parse ({}:{line}:{col}: {}); nothing was written. This is a bug",
-            "<result>", err.message
-        )));
+    let doc = match crate::syntax::parse(&out) {
+        Ok(doc) => doc,
+        Err(err) => {
+            let (line, col) = err.line_col(&out).unwrap_or((0, 0));
+            return Err(Error::internal(format!(
+                "nixcross produced text that does not parse ({}:{line}:{col}: {}); nothing was written. This is a bug",
+                "<result>", err.message
+            )));
+        }
+    };
+    // rnix accepts attributes defined twice; Nix does not. Refuse an edit
+    // that adds such a conflict (the input may already have its own).
+    let after = crate::syntax::attr_conflicts(&doc);
+    if !after.is_empty() {
+        let before = crate::syntax::parse(src)
+            .map(|d| crate::syntax::attr_conflicts(&d).len())
+            .unwrap_or(0);
+        if after.len() > before {
+            let c = &after[0];
+            let (line, col) = crate::error::line_col(&out, c.range.0);
+            return Err(Error::internal(format!(
+                "the edit would define attribute `{}` twice ({}:{line}:{col}), which Nix rejects; nothing was written. This is a bug",
+                c.name, "<result>"
+            ))
+            .hint("make the change by hand, or write the surrounding attributes as one nested set"));
+        }
     }
     Ok(out)
 }
@@ -129,6 +149,24 @@ mod tests {
         assert_eq!(
             apply_checked("{ a = 1; }", &[TextEdit::replace((6, 7), "2")]).unwrap(),
             "{ a = 2; }"
+        );
+    }
+
+    #[test]
+    fn checked_apply_refuses_duplicate_attributes() {
+        // `boot.binfmt` is defined, so a `binfmt` inside `boot = { }` is a
+        // second definition for Nix, though rnix parses it.
+        let src = "{ boot.binfmt.a = 1; boot = { }; }";
+        let at = src.find("{ }").unwrap() + 1;
+        let err = apply_checked(src, &[TextEdit::insert(at, " binfmt.b = 2;")]).unwrap_err();
+        assert_eq!(err.kind, crate::ErrorKind::Internal);
+        assert!(err.message.contains("`binfmt` twice"), "{}", err.message);
+        // A conflict the input already had does not block an unrelated edit.
+        let src = "{ a = 1; a = 2; b = 1; }";
+        let one = src.rfind('1').unwrap();
+        assert_eq!(
+            apply_checked(src, &[TextEdit::replace((one, one + 1), "3")]).unwrap(),
+            "{ a = 1; a = 2; b = 3; }"
         );
     }
 }

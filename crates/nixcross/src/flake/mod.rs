@@ -544,6 +544,38 @@ struct RawConfig {
     name_range: (usize, usize),
     expr: Node,
     scopes: Scopes,
+    /// Seen, but not editable: why, and where.
+    blocked: Option<(String, (usize, usize))>,
+}
+
+impl RawConfig {
+    fn new(name: String, name_range: (usize, usize), expr: Node, scopes: Scopes) -> Self {
+        RawConfig {
+            name,
+            name_range,
+            expr,
+            scopes,
+            blocked: None,
+        }
+    }
+    fn blocked(name: String, range: (usize, usize), expr: Node, why: String) -> Self {
+        RawConfig {
+            name,
+            name_range: range,
+            expr,
+            scopes: Scopes::default(),
+            blocked: Some((why, range)),
+        }
+    }
+}
+
+/// The text of `range`, which lies inside `node`.
+fn text_in(node: &Node, range: (usize, usize)) -> String {
+    let t = node.text();
+    let s = node.start();
+    t.get(range.0 - s..range.1 - s)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn collect_outputs(node: &Node, scopes: &Scopes, out: &mut Vec<RawConfig>, depth: usize) {
@@ -570,6 +602,19 @@ fn collect_outputs(node: &Node, scopes: &Scopes, out: &mut Vec<RawConfig>, depth
             let mut scopes = scopes.clone();
             scopes.push_entries(&l.entries);
             collect_outputs(&l.body, &scopes, out, depth + 1);
+        }
+        Kind::With => {
+            // Show what is inside, but `with` hides where names come from.
+            let Some(body) = n.with_body() else { return };
+            let start = out.len();
+            collect_outputs(&body, scopes, out, depth + 1);
+            let with_range = (n.start(), body.start());
+            for r in &mut out[start..] {
+                r.blocked.get_or_insert((
+                    "the outputs are inside `with ...;`, which hides where names come from".into(),
+                    with_range,
+                ));
+            }
         }
         Kind::Apply => {
             // flake-parts: mkFlake { inherit inputs; } { flake.nixosConfigurations = ...; }
@@ -600,18 +645,56 @@ fn collect_outputs(node: &Node, scopes: &Scopes, out: &mut Vec<RawConfig>, depth
 }
 
 fn collect_in_set(set: &AttrSetView, path: &[&str], scopes: &Scopes, out: &mut Vec<RawConfig>) {
+    // Shapes nixcross sees but cannot read: `nixosConfigurations.${name} = ...`
+    // and `inherit (x) nixosConfigurations;`.
+    for e in &set.entries {
+        match e {
+            Entry::Binding(b)
+                if b.path.is_none()
+                    && b.static_prefix.len() >= path.len()
+                    && b.static_prefix.iter().zip(path).all(|(k, p)| k == p) =>
+            {
+                let key = text_in(&set.node, b.key_range);
+                let prefix = format!("{}.", path.join("."));
+                let name = key
+                    .strip_prefix(&prefix)
+                    .map_or(key.clone(), str::to_string);
+                out.push(RawConfig::blocked(
+                    name,
+                    b.key_range,
+                    b.value.clone(),
+                    "the configuration's name is computed (`${...}`), so nixcross cannot tell which configuration it is".into(),
+                ));
+            }
+            Entry::Inherit(i) if path.len() == 1 => {
+                for (n, r) in &i.names {
+                    if n == path[0] {
+                        out.push(RawConfig::blocked(
+                            "*".into(),
+                            *r,
+                            set.node.clone(),
+                            format!(
+                                "`{n}` is inherited, so nixcross cannot see its configurations"
+                            ),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
     let (hits, _) = module::find_option(set, path);
     for hit in hits {
         if hit.rest.len() == 1 {
             let Entry::Binding(b) = hit.entry() else {
                 continue;
             };
-            out.push(RawConfig {
-                name: hit.rest[0].clone(),
-                name_range: b.key_range,
-                expr: hit.value.clone(),
-                scopes: scopes.clone(),
-            });
+            out.push(RawConfig::new(
+                hit.rest[0].clone(),
+                b.key_range,
+                hit.value.clone(),
+                scopes.clone(),
+            ));
             continue;
         }
         if !hit.rest.is_empty() {
@@ -627,27 +710,46 @@ fn collect_in_set(set: &AttrSetView, path: &[&str], scopes: &Scopes, out: &mut V
             let Entry::Binding(b) = hit.entry() else {
                 continue;
             };
-            out.push(RawConfig {
-                name: "*".into(),
-                name_range: b.key_range,
-                expr: hit.value.clone(),
+            out.push(RawConfig::new(
+                "*".into(),
+                b.key_range,
+                hit.value.clone(),
                 scopes,
-            });
+            ));
             continue;
         };
         if inner.rec {
             scopes.push_entries(&inner.entries);
         }
         for e in &inner.entries {
-            if let Entry::Binding(b) = e {
-                if let Some(p) = &b.path {
-                    if p.len() == 1 {
-                        out.push(RawConfig {
-                            name: p[0].clone(),
-                            name_range: b.key_range,
-                            expr: b.value.clone(),
-                            scopes: scopes.clone(),
-                        });
+            match e {
+                Entry::Binding(b) => match &b.path {
+                    Some(p) if p.len() == 1 => {
+                        out.push(RawConfig::new(
+                            p[0].clone(),
+                            b.key_range,
+                            b.value.clone(),
+                            scopes.clone(),
+                        ));
+                    }
+                    None if b.static_prefix.is_empty() => {
+                        out.push(RawConfig::blocked(
+                            text_in(&inner.node, b.key_range),
+                            b.key_range,
+                            b.value.clone(),
+                            "the configuration's name is computed (`${...}`), so nixcross cannot tell which configuration it is".into(),
+                        ));
+                    }
+                    _ => {}
+                },
+                Entry::Inherit(i) => {
+                    for (n, r) in &i.names {
+                        out.push(RawConfig::blocked(
+                            n.clone(),
+                            *r,
+                            inner.node.clone(),
+                            format!("`{n}` is inherited from a variable; nixcross edits a nixosSystem call written at the configuration (`{n} = nixpkgs.lib.nixosSystem {{ ... }};`)"),
+                        ));
                     }
                 }
             }
@@ -679,6 +781,10 @@ fn analyze(raw: RawConfig, doc: &Doc, helper_uses: &HashMap<String, usize>) -> C
         call: None,
         blocked: None,
     };
+    if let Some(b) = raw.blocked {
+        config.blocked = Some(b);
+        return config;
+    }
     if raw.name == "*" {
         config.blocked = Some((
             "nixosConfigurations is computed by an expression (a function call or variable), so nixcross cannot see its configurations".into(),
@@ -918,6 +1024,23 @@ fn analyze(raw: RawConfig, doc: &Doc, helper_uses: &HashMap<String, usize>) -> C
                     config.blocked = Some((o.reason.clone(), o.range));
                 }
             }
+            // `config.nixpkgs.<option>` (a module with `config`/`options`)
+            // sets the same option; nixcross reads the top level only, so a
+            // second definition would be added next to it.
+            let (hits, opaque) = module::find_option(&m.set, &["config", "nixpkgs", option.name()]);
+            let range = hits
+                .first()
+                .map(|h| h.entry().range())
+                .or(opaque.first().map(|o| o.range));
+            if let (Some(range), None) = (range, &config.blocked) {
+                config.blocked = Some((
+                    format!(
+                        "an inline module may set `config.nixpkgs.{}`; nixcross reads and edits `nixpkgs.*` at the top of a module only",
+                        option.name()
+                    ),
+                    range,
+                ));
+            }
         }
     }
     config.call = Some(call);
@@ -1106,6 +1229,45 @@ mod tests {
         assert_eq!(p.host.as_deref(), Some("riscv64-linux"));
         assert_eq!(p.style, Some("legacy"));
         assert_eq!(c.call.as_ref().unwrap().lib_expr(), "nixpkgs.lib");
+    }
+
+    #[test]
+    fn shows_what_it_cannot_read_instead_of_dropping_it() {
+        let blocked = |src: &str| -> Vec<(String, String)> {
+            Flake::parse(src)
+                .unwrap()
+                .configs
+                .into_iter()
+                .map(|c| (c.name, c.blocked.map(|b| b.0).unwrap_or_default()))
+                .collect()
+        };
+        // `inherit` inside nixosConfigurations.
+        let got = blocked(
+            "{ outputs = { nixpkgs, ... }: let a = nixpkgs.lib.nixosSystem { }; in { nixosConfigurations = { inherit a; b = nixpkgs.lib.nixosSystem { modules = [ ]; }; }; }; }",
+        );
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].0, "a");
+        assert!(got[0].1.contains("inherited"), "{got:?}");
+        assert_eq!(got[1], ("b".to_string(), String::new()));
+        // A computed name, dotted or nested.
+        for src in [
+            "{ outputs = { nixpkgs, ... }: let n = \"x\"; in { nixosConfigurations.${n} = nixpkgs.lib.nixosSystem { }; }; }",
+            "{ outputs = { nixpkgs, ... }: let n = \"x\"; in { nixosConfigurations = { ${n} = nixpkgs.lib.nixosSystem { }; }; }; }",
+        ] {
+            let got = blocked(src);
+            assert_eq!(got.len(), 1, "{src}");
+            assert_eq!(got[0].0, "${n}");
+            assert!(got[0].1.contains("computed"), "{got:?}");
+        }
+        // `inherit (x) nixosConfigurations;`
+        let got = blocked("{ outputs = { self, ... }: let x = import ./x.nix; in { inherit (x) nixosConfigurations; }; }");
+        assert_eq!(got.len(), 1);
+        assert!(got[0].1.contains("inherited"), "{got:?}");
+        // Outputs inside `with`.
+        let got = blocked("{ outputs = { nixpkgs, ... }: with nixpkgs.lib; { nixosConfigurations.w = nixosSystem { system = \"x86_64-linux\"; }; }; }");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "w");
+        assert!(got[0].1.contains("with"), "{got:?}");
     }
 
     #[test]

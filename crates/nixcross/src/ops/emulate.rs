@@ -23,9 +23,11 @@
 //!   inside the wrapper. Anything else (`lib.optionals`, `++`, a variable,
 //!   `boot` behind `inherit`, `//`, `with`, `rec`, `mkIf`) is refused with its
 //!   location.
-//! - A new binding goes into the deepest existing `boot`/`boot.binfmt` set,
-//!   after the entries that already define `binfmt`/`boot` there, else at the
-//!   end of the set, copying the sibling layout.
+//! - A new binding goes after the entry whose key shares the most with it
+//!   (`boot.binfmt.*`, then `boot.*`), inside the deepest plain `boot`/
+//!   `boot.binfmt` set on a tie, else at the end of the set, copying the
+//!   sibling layout. It never goes into `boot = { ... }` when a dotted
+//!   `boot.binfmt.*` exists outside it (Nix would see `binfmt` twice).
 //! - `remove` takes the systems out. When that empties a plain list, the
 //!   whole binding goes, with any `boot = { }` husk it leaves, so adding and
 //!   then removing the same systems gives back the original bytes. A wrapped
@@ -484,14 +486,46 @@ fn literal_list(value: &Node, dotted: &str) -> Result<(ListView, Option<String>)
     .hint("write the systems as a literal list, e.g. [ \"aarch64-linux\" ], or edit this line by hand"))
 }
 
-/// The deepest plain set along `path` (`boot = { binfmt = { ... }; }`), and
-/// how many path components it consumes.
-fn deepest(set: &AttrSetView, path: &[&str]) -> (AttrSetView, usize) {
-    let mut best = (set.clone(), 0);
-    for entry in &set.entries {
+/// Where a new `path` binding goes: a set along `path` (the top one, or a
+/// plain `boot = { ... }`/`binfmt = { ... }` inside it), how many components
+/// of `path` that set consumes, and the entry to insert after (`None`: at
+/// the end). The entry chosen is the one whose key shares the longest prefix
+/// with `path`; on a tie the deeper set wins, then the later entry. So
+/// `boot.binfmt.x` goes next to a dotted `boot.binfmt.y` even when a
+/// `boot = { ... }` set exists too: a `binfmt` inside that set would define
+/// `binfmt` a second time, which Nix rejects.
+fn best_place(
+    set: &AttrSetView,
+    path: &[&str],
+    depth: usize,
+) -> (AttrSetView, usize, Option<usize>, usize) {
+    // (set, depth, after, score)
+    let mut best = (set.clone(), depth, None, depth);
+    let better = |c: &(AttrSetView, usize, Option<usize>, usize),
+                  b: &(AttrSetView, usize, Option<usize>, usize)| {
+        (c.3, c.1) > (b.3, b.1) || ((c.3, c.1) == (b.3, b.1) && c.0.node == b.0.node)
+    };
+    let rest = &path[depth..];
+    for (i, entry) in set.entries.iter().enumerate() {
+        let common = match entry {
+            Entry::Binding(b) => b
+                .static_prefix
+                .iter()
+                .zip(rest)
+                .take_while(|(k, p)| k == p)
+                .count(),
+            Entry::Inherit(_) => usize::from(entry.defines(rest[0])),
+        };
+        if common == 0 {
+            continue;
+        }
+        let here = (set.clone(), depth, Some(i), depth + common);
+        if better(&here, &best) {
+            best = here;
+        }
         let Entry::Binding(b) = entry else { continue };
         let Some(key) = &b.path else { continue };
-        if key.len() >= path.len() || key.iter().zip(path).any(|(k, p)| k != p) {
+        if key.len() != common || key.len() >= rest.len() {
             continue;
         }
         let Some(inner) = b.value.unparen().attrset() else {
@@ -500,23 +534,21 @@ fn deepest(set: &AttrSetView, path: &[&str]) -> (AttrSetView, usize) {
         if inner.rec {
             continue;
         }
-        let (s, d) = deepest(&inner, &path[key.len()..]);
-        if key.len() + d > best.1 {
-            best = (s, key.len() + d);
+        let deeper = best_place(&inner, path, depth + key.len());
+        if better(&deeper, &best) {
+            best = deeper;
         }
     }
     best
 }
 
-/// Insert `path = value;` into the best place of `set` (see the module docs).
+/// Insert `path = value;` into the best place of `set` (see [`best_place`]).
 fn insert_option(src: &str, set: &AttrSetView, path: &[&str], value: &str) -> TextEdit {
     let style = Style::of(src);
-    let (target, depth) = deepest(set, path);
-    let rest = &path[depth..];
-    let key: Vec<String> = rest.iter().map(|k| syntax::attr_name(k)).collect();
-    // After the last sibling about the same thing (`boot.*`, `binfmt.*`), else last.
-    let mut at = target.clone();
-    if let Some(i) = target.entries.iter().rposition(|e| e.defines(rest[0])) {
+    let (target, depth, after, _) = best_place(set, path, 0);
+    let key: Vec<String> = path[depth..].iter().map(|k| syntax::attr_name(k)).collect();
+    let mut at = target;
+    if let Some(i) = after {
         at.entries.truncate(i + 1);
     }
     module::insert_binding(src, &style, &at, &key.join("."), value, Position::Last)

@@ -110,6 +110,9 @@ pub fn plan_set_target(src: &str, opts: &SetTargetOptions) -> Result<Plan> {
     let mut plan = Planner::new(src, &flake, config, call);
     plan.warnings = warnings;
     plan.warn_hardware_configuration(style);
+    if current.style.is_none() && current.host.is_none() {
+        plan.warn_hidden_platform(opts.mode);
+    }
     match style {
         Style2::Legacy => plan.legacy(&target, &build, opts.mode)?,
         Style2::Modern => plan.modern(&target, &build, opts.mode)?,
@@ -161,6 +164,44 @@ impl Planner<'_> {
         {
             self.warnings.push("hardware-configuration.nix usually sets `nixpkgs.hostPlatform`; NixOS rejects `nixpkgs.crossSystem` next to it. Remove that line from it, or switch this flake to hostPlatform/buildPlatform".into());
         }
+    }
+
+    /// Nothing in the flake says where the configuration runs, so an
+    /// imported module probably does; most likely with `nixpkgs.hostPlatform`
+    /// (what nixos-generate-config writes), which NixOS rejects next to the
+    /// `nixpkgs.crossSystem` this edit adds.
+    fn warn_hidden_platform(&mut self, mode: Mode) {
+        let Some(list) = self.call.modules.as_ref().and_then(|m| m.list.as_ref()) else {
+            return;
+        };
+        let hidden: Vec<String> = list
+            .items
+            .iter()
+            .filter(|i| module::module_body(i).is_none())
+            .filter(|i| !i.text().contains("hardware-configuration.nix"))
+            .map(|i| {
+                let t = i.text();
+                let first = t.lines().next().unwrap_or_default();
+                match first.char_indices().nth(40) {
+                    Some((at, _)) => format!("{}...", &first[..at]),
+                    None if first.len() < t.len() => format!("{first}..."),
+                    None => first.to_string(),
+                }
+            })
+            .take(3)
+            .collect();
+        if hidden.is_empty() {
+            return;
+        }
+        let why = match mode {
+            Mode::Cross => "NixOS rejects it next to `nixpkgs.crossSystem`",
+            Mode::Emulate => "it wins over the `system` argument set here",
+        };
+        self.warnings.push(format!(
+            "the flake does not say which platform `{}` runs on, so one of its modules ({}) probably does. If it sets `nixpkgs.hostPlatform` (hardware-configuration.nix does), remove that line: {why}",
+            self.config.name,
+            hidden.join(", ")
+        ));
     }
 
     /// Set the `system` argument of nixosSystem to `value`.

@@ -14,8 +14,10 @@ use rowan::ast::AstNode;
 
 use crate::error::{Error, Result};
 
+mod conflicts;
 pub mod text;
 
+pub use conflicts::{attr_conflicts, Conflict};
 pub use text::*;
 
 /// A parsed file that has no syntax errors.
