@@ -638,6 +638,25 @@ fn collect_outputs(node: &Node, scopes: &Scopes, out: &mut Vec<RawConfig>, depth
             }
             if let Some(set) = body.attrset() {
                 collect_in_set(&set, &["flake", "nixosConfigurations"], &scopes, out);
+                // `flake = let ... in { nixosConfigurations = ...; };`
+                for e in &set.entries {
+                    let Entry::Binding(b) = e else { continue };
+                    if b.path.as_deref() != Some(&["flake".to_string()][..]) {
+                        continue;
+                    }
+                    let mut scopes = scopes.clone();
+                    let mut v = b.value.unparen();
+                    if v.kind() != Kind::LetIn {
+                        continue;
+                    }
+                    while let Some(l) = v.let_in() {
+                        scopes.push_entries(&l.entries);
+                        v = l.body.unparen();
+                    }
+                    if let Some(inner) = v.attrset() {
+                        collect_in_set(&inner, &["nixosConfigurations"], &scopes, out);
+                    }
+                }
             }
         }
         _ => {}
@@ -1311,6 +1330,22 @@ mod tests {
 }"#;
         let f = Flake::parse(parts).unwrap();
         assert_eq!(f.configs.len(), 1);
+        let with_let = parts
+            .replace(
+                "flake.nixosConfigurations.box =",
+                "flake = let sys = \"x86_64-linux\"; in { nixosConfigurations.box =",
+            )
+            .replace(
+                "      };
+    };
+}",
+                "      }; };
+    };
+}",
+            );
+        let g = Flake::parse(&with_let).unwrap();
+        assert_eq!(g.configs.len(), 1, "{with_let}");
+        assert_eq!(g.configs[0].name, "box");
         assert_eq!(
             f.configs[0].call.as_ref().unwrap().lib_expr(),
             "inputs.nixpkgs.lib"
