@@ -215,22 +215,29 @@ pub struct EditFlags {
     pub check: bool,
 }
 
-/// What an editing command computed: the new text, notes for the user.
-pub struct EditResult {
-    pub after: String,
-    /// One line describing the change, e.g. "set lp4a to cross riscv64-linux".
-    pub summary: String,
-    pub warnings: Vec<String>,
+/// Run an editing operation on `flags.file`: read it, call `op` with its
+/// text, and finish the edit (see [`finish_edit`]). Errors point into the file.
+pub fn edit_file(
+    flags: &EditFlags,
+    op: impl FnOnce(&str) -> nixcross::Result<nixcross::ops::EditOutcome>,
+) -> CmdResult {
+    let src = read_source(&flags.file)?;
+    let out = op(&src).map_err(|e| CliError::from_lib(Some(&flags.file), &src, &e))?;
+    finish_edit(flags, &src, out)
 }
 
 /// Finish an edit according to `--dry-run`/`--check`: print warnings, then
 /// the diff, the check verdict or the write.
-pub fn finish_edit(flags: &EditFlags, before: &str, result: EditResult) -> CmdResult {
+pub fn finish_edit(
+    flags: &EditFlags,
+    before: &str,
+    result: nixcross::ops::EditOutcome,
+) -> CmdResult {
     for w in &result.warnings {
         warn(w);
     }
     let path = &flags.file;
-    let changed = before != result.after;
+    let changed = before != result.text;
     if flags.check {
         if changed {
             status(&format!(
@@ -245,7 +252,7 @@ pub fn finish_edit(flags: &EditFlags, before: &str, result: EditResult) -> CmdRe
     }
     if flags.dry_run {
         if changed {
-            print(&unified_diff(path, before, &result.after, color_stdout()));
+            print(&unified_diff(path, before, &result.text, color_stdout()));
         } else {
             status(&format!("{}: already up to date", path.display()));
         }
@@ -255,7 +262,7 @@ pub fn finish_edit(flags: &EditFlags, before: &str, result: EditResult) -> CmdRe
         status(&format!("{}: already up to date", path.display()));
         return Ok(ExitCode::SUCCESS);
     }
-    atomic_write(path, &result.after)?;
+    atomic_write(path, &result.text)?;
     status(&format!("{}: {}", path.display(), result.summary));
     Ok(ExitCode::SUCCESS)
 }

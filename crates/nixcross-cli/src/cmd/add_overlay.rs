@@ -3,7 +3,7 @@
 
 use nixcross::ops::add_overlay::{add_overlay, AddOverlayOptions};
 
-use crate::common::{finish_edit, read_source, CliError, CmdResult, EditFlags, EditResult};
+use crate::common::{edit_file, CmdResult, EditFlags};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -43,7 +43,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let src = read_source(&args.edit.file)?;
     let opts = AddOverlayOptions {
         pairs: args.pairs,
         config: args.config,
@@ -51,15 +50,5 @@ pub fn run(args: Args) -> CmdResult {
         instance: args.instance,
         uses: args.uses,
     };
-    let out = add_overlay(&src, &opts)
-        .map_err(|e| CliError::from_lib(Some(&args.edit.file), &src, &e))?;
-    finish_edit(
-        &args.edit,
-        &src,
-        EditResult {
-            after: out.text,
-            summary: out.summary,
-            warnings: out.warnings,
-        },
-    )
+    edit_file(&args.edit, |src| add_overlay(src, &opts))
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use nixcross::ops::emulate::{emulate, EmulateOptions};
 
-use crate::common::{self, CliError, CmdResult, EditFlags, EditResult};
+use crate::common::{self, CliError, CmdResult, EditFlags};
 
 const AFTER_HELP: &str = "\
 The option belongs in the configuration of the machine that BUILDS, not of the
@@ -62,7 +62,6 @@ pub fn run(args: Args) -> CmdResult {
              or --config NAME to edit a configuration inside flake.nix",
         ));
     }
-    let src = common::read_source(&flags.file)?;
     let opts = EmulateOptions {
         systems: args.systems,
         remove: args.remove,
@@ -71,18 +70,13 @@ pub fn run(args: Args) -> CmdResult {
         config: args.config,
         local_system: nixcross::platform::current_system(),
     };
-    let out = emulate(&src, &opts).map_err(|e| CliError::from_lib(Some(&flags.file), &src, &e))?;
-    let wrote = out.changed && !flags.dry_run && !flags.check;
+    let mut wrote = false;
     let adding = !opts.remove;
-    let code = common::finish_edit(
-        flags,
-        &src,
-        EditResult {
-            after: out.text,
-            summary: out.summary,
-            warnings: out.warnings,
-        },
-    )?;
+    let code = common::edit_file(flags, |src| {
+        let out = emulate(src, &opts)?;
+        wrote = out.changed && !flags.dry_run && !flags.check;
+        Ok(out)
+    })?;
     if wrote && code == ExitCode::SUCCESS {
         if adding {
             common::status(

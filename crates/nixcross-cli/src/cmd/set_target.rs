@@ -2,7 +2,7 @@
 
 use nixcross::ops::set_target::{set_target, Mode, SetTargetOptions};
 
-use crate::common::{finish_edit, read_source, CliError, CmdResult, EditFlags, EditResult};
+use crate::common::{edit_file, CmdResult, EditFlags};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum ModeArg {
@@ -40,7 +40,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let src = read_source(&args.edit.file)?;
     let opts = SetTargetOptions {
         target: args.target,
         mode: match args.mode {
@@ -51,15 +50,5 @@ pub fn run(args: Args) -> CmdResult {
         host: args.host,
         local_system: nixcross::platform::current_system(),
     };
-    let out =
-        set_target(&src, &opts).map_err(|e| CliError::from_lib(Some(&args.edit.file), &src, &e))?;
-    finish_edit(
-        &args.edit,
-        &src,
-        EditResult {
-            after: out.text,
-            summary: out.summary,
-            warnings: out.warnings,
-        },
-    )
+    edit_file(&args.edit, |src| set_target(src, &opts))
 }

@@ -375,6 +375,24 @@ pub struct Platforms {
 }
 
 impl Config {
+    /// Why nixcross cannot edit this configuration, and where; `None` when
+    /// it can.
+    pub fn edit_blocker(&self) -> Option<(String, (usize, usize))> {
+        if let Some(b) = &self.blocked {
+            return Some(b.clone());
+        }
+        if self.call.is_none() {
+            return Some(("no nixosSystem call found".into(), self.name_range));
+        }
+        if self.platforms().style == Some("mixed") {
+            return Some((
+                "sets both nixpkgs.crossSystem/localSystem/system and nixpkgs.hostPlatform/buildPlatform; NixOS rejects that mix with an assertion, so fix it by hand first".into(),
+                self.name_range,
+            ));
+        }
+        None
+    }
+
     /// Build/host/style, read statically.
     pub fn platforms(&self) -> Platforms {
         let Some(call) = &self.call else {
@@ -507,6 +525,24 @@ impl Flake {
     /// The configuration called `name`.
     pub fn config(&self, name: &str) -> Option<&Config> {
         self.configs.iter().find(|c| c.name == name)
+    }
+
+    /// Pick the configuration to edit (`name`, or the only one) and its
+    /// `nixosSystem` call, refusing one that nixcross cannot edit safely.
+    pub fn select_editable(&self, name: Option<&str>) -> crate::Result<(&Config, &Call)> {
+        let config = self.select(name)?;
+        if let Some((why, range)) = config.edit_blocker() {
+            return Err(crate::error::Error::refused(format!(
+                "cannot edit `{}`: {why}",
+                config.name
+            ))
+            .at(range));
+        }
+        let call = config
+            .call
+            .as_ref()
+            .expect("an unblocked configuration has a call");
+        Ok((config, call))
     }
 
     /// Pick the configuration to edit: `name`, or the only one.

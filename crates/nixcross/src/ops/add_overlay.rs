@@ -18,7 +18,6 @@ use crate::error::{Error, Result};
 use crate::flake::{self, Bound, Call, Config, Flake, PlatformExpr, PlatformOption, Scopes};
 use crate::module;
 use crate::ops::editor::{compact, indent_tail, Planner};
-use crate::ops::show::edit_blocker;
 use crate::ops::EditOutcome;
 use crate::platform;
 use crate::syntax::{self, Entry, Node, Param};
@@ -391,14 +390,7 @@ pub fn add_overlay(src: &str, opts: &AddOverlayOptions) -> Result<EditOutcome> {
         None
     };
     let flake = Flake::parse(src)?;
-    let config = flake.select(opts.config.as_deref())?;
-    if let Some((why, range)) = edit_blocker(config) {
-        return Err(Error::refused(format!("cannot edit `{}`: {why}", config.name)).at(range));
-    }
-    let call = config
-        .call
-        .as_ref()
-        .expect("an unblocked configuration has a call");
+    let (config, call) = flake.select_editable(opts.config.as_deref())?;
     let args = file_overlay_args(&flake);
     let mut plan = Planner::new(src, &flake, config, call);
     let summary = match &instance {

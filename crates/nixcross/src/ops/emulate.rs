@@ -49,7 +49,7 @@ use std::collections::HashSet;
 use super::EditOutcome;
 use crate::edit::{self, TextEdit};
 use crate::error::{Error, Result};
-use crate::flake::{Call, Config, Flake};
+use crate::flake::Flake;
 use crate::module::{self, ModuleBody, OptionHit, Position, Style};
 use crate::ops::editor::Planner;
 use crate::platform;
@@ -89,7 +89,7 @@ pub fn emulate(src: &str, opts: &EmulateOptions) -> Result<EditOutcome> {
         None => declared_platform(&module_root(src)?),
         Some(name) => {
             let flake = Flake::parse(src)?;
-            let (config, call) = config_call(&flake, name)?;
+            let (config, call) = flake.select_editable(Some(name))?;
             // Refusals (a helper shared by several configurations, ...) first.
             locate(src, place, EMULATED)?;
             let others = call
@@ -219,19 +219,6 @@ enum Located {
     NoModule,
 }
 
-/// The configuration `name` and its `nixosSystem` call, if nixcross can edit it.
-fn config_call<'f>(flake: &'f Flake, name: &str) -> Result<(&'f Config, &'f Call)> {
-    let config = flake.select(Some(name))?;
-    if let Some((why, range)) = &config.blocked {
-        return Err(Error::refused(format!("cannot edit `{name}`: {why}")).at(*range));
-    }
-    let call = config.call.as_ref().ok_or_else(|| {
-        Error::refused(format!("cannot edit `{name}`: no nixosSystem call found"))
-            .at(config.name_range)
-    })?;
-    Ok((config, call))
-}
-
 /// The set to edit for `leaf` (`emulatedSystems` or `preferStaticEmulators`):
 /// the module file's body, or for a flake configuration the inline module
 /// that already defines it, else the one with `boot.binfmt`, else with
@@ -241,7 +228,7 @@ fn locate(text: &str, place: Option<&str>, leaf: &'static str) -> Result<Located
         return Ok(Located::Root(module_root(text)?));
     };
     let flake = Flake::parse(text)?;
-    let (config, call) = config_call(&flake, name)?;
+    let (config, call) = flake.select_editable(Some(name))?;
     let prefixed = |m: &ModuleBody, p: &[&str]| -> Vec<String> {
         let full = m
             .set
@@ -310,7 +297,7 @@ fn locate(text: &str, place: Option<&str>, leaf: &'static str) -> Result<Located
 /// Give configuration `name` a new inline module `{ key = value; }`.
 fn new_module(text: &str, name: &str, key: &str, value: &str) -> Result<TextEdit> {
     let flake = Flake::parse(text)?;
-    let (config, call) = config_call(&flake, name)?;
+    let (config, call) = flake.select_editable(Some(name))?;
     let mut plan = Planner::new(text, &flake, config, call);
     plan.add_module(
         "Emulated systems for building other platforms (nixcross emulate)",

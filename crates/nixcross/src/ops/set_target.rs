@@ -16,7 +16,6 @@ use crate::error::{Error, Result};
 use crate::flake::{self, Flake, PlatformExpr, PlatformOption, Value};
 use crate::module::{self, Position};
 use crate::ops::editor::{compact, indent_tail, Planner};
-use crate::ops::show::edit_blocker;
 use crate::ops::{EditOutcome, Plan};
 use crate::platform::{self, Target};
 use crate::syntax::{self, Entry};
@@ -52,14 +51,7 @@ pub fn set_target(src: &str, opts: &SetTargetOptions) -> Result<EditOutcome> {
 /// Plan the switch without applying it.
 pub fn plan_set_target(src: &str, opts: &SetTargetOptions) -> Result<Plan> {
     let flake = Flake::parse(src)?;
-    let config = flake.select(opts.config.as_deref())?;
-    if let Some((why, range)) = edit_blocker(config) {
-        return Err(Error::refused(format!("cannot edit `{}`: {why}", config.name)).at(range));
-    }
-    let call = config
-        .call
-        .as_ref()
-        .expect("an unblocked configuration has a call");
+    let (config, call) = flake.select_editable(opts.config.as_deref())?;
     let target = platform::resolve(&opts.target)?;
     if !target.is_linux() {
         return Err(Error::invalid(format!(

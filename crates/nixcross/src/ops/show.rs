@@ -58,21 +58,6 @@ pub fn mode_of(
     }
 }
 
-/// Why a configuration cannot be edited, or `None` when it can.
-pub fn edit_blocker(config: &Config) -> Option<(String, (usize, usize))> {
-    if let Some(b) = &config.blocked {
-        return Some(b.clone());
-    }
-    let p = config.platforms();
-    if p.style == Some("mixed") {
-        return Some((
-            "sets both nixpkgs.crossSystem/localSystem/system and nixpkgs.hostPlatform/buildPlatform; NixOS rejects that mix with an assertion, so fix it by hand first".into(),
-            config.name_range,
-        ));
-    }
-    None
-}
-
 /// Report every configuration in `src`.
 pub fn show(src: &str, opts: &ShowOptions) -> Result<Vec<ConfigReport>> {
     let flake = Flake::parse(src)?;
@@ -86,7 +71,7 @@ pub fn show(src: &str, opts: &ShowOptions) -> Result<Vec<ConfigReport>> {
 
 fn report(lines: &LineIndex, c: &Config, opts: &ShowOptions) -> ConfigReport {
     let p = c.platforms();
-    let blocker = edit_blocker(c);
+    let blocker = c.edit_blocker();
     let (overlays, scoped) = add_overlay::report(c);
     ConfigReport {
         name: c.name.clone(),
