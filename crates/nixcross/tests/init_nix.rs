@@ -372,8 +372,9 @@ fn no_input_can_inject_nix_code() {
     }
 }
 
-/// Opt-in: with `nixpkgs-fmt` on PATH, formatting the output of every case
-/// (and of the hostile inputs) changes nothing. Without it, SKIP.
+/// With `nixpkgs-fmt` on PATH, formatting the output of every case (and of
+/// the hostile inputs) changes nothing. Without it, SKIP, unless
+/// `NIXCROSS_REQUIRE_NIXPKGS_FMT=1` (set by `.ci/run`, which installs it).
 #[test]
 fn output_is_stable_under_nixpkgs_fmt() {
     // nixpkgs-fmt 1.3 exits 1 after printing --version, so only ask whether it runs.
@@ -382,6 +383,10 @@ fn output_is_stable_under_nixpkgs_fmt() {
         .output()
         .is_ok();
     if !found {
+        assert!(
+            std::env::var("NIXCROSS_REQUIRE_NIXPKGS_FMT").as_deref() != Ok("1"),
+            "nixpkgs-fmt is not on PATH, and NIXCROSS_REQUIRE_NIXPKGS_FMT=1 forbids skipping"
+        );
         eprintln!("SKIP output_is_stable_under_nixpkgs_fmt: nixpkgs-fmt is not on PATH");
         return;
     }
