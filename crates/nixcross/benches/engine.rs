@@ -3,9 +3,10 @@
 //! bare rnix parse of the same input (`parse_only`).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use nixcross::ops::set_target::{set_target, Mode, SetTargetOptions};
+use nixcross::ops::set_target::{set_target, SetTargetOptions};
 use nixcross::ops::show::{show, ShowOptions};
 use nixcross::syntax;
+use nixcross::vocab::Mode;
 
 const SMALL: &str = include_str!("../../../fixtures/set-target/seed-cross-to-emulate/input.nix");
 

@@ -16,6 +16,7 @@ pub mod ops;
 pub mod platform;
 pub mod render;
 pub mod syntax;
+pub mod vocab;
 
 pub use error::{Error, ErrorKind, Result};
 

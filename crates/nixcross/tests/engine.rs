@@ -1,9 +1,10 @@
 //! The edit engine against the seed document and random input.
 
 use nixcross::edit::{apply, TextEdit};
-use nixcross::ops::set_target::{set_target, Mode, SetTargetOptions};
+use nixcross::ops::set_target::{set_target, SetTargetOptions};
 use nixcross::ops::show::{show, ShowOptions};
 use nixcross::syntax;
+use nixcross::vocab::Mode;
 use proptest::prelude::*;
 
 fn seed_flakes() -> Vec<String> {

@@ -7,8 +7,9 @@
 
 use std::path::Path;
 
-use nixcross::ops::init::{self, InitOptions, Mode, Style};
+use nixcross::ops::init::{self, InitOptions};
 use nixcross::platform::{self, Target};
+use nixcross::vocab::{Mode, Style};
 use serde_json::{json, Value};
 
 /// One flake to check: the options and the target they resolve to.

@@ -18,13 +18,17 @@ fn find_nix() -> Option<Nix> {
     let bin = std::env::var_os("NIXCROSS_NIX_INSTANTIATE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("nix-instantiate"));
-    let ok = Command::new(&bin)
-        .arg("--version")
+    let nix = Nix { bin };
+    // The first evaluation on a fresh machine creates Nix's state folders;
+    // tests running in parallel would race to do that. Do it once, here,
+    // behind the OnceLock, so later calls only read it.
+    let mut cmd = nix.command();
+    cmd.args(["--eval", "--expr", "1"])
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    ok.then_some(Nix { bin })
+        .stderr(Stdio::null());
+    let ok = cmd.status().is_ok_and(|s| s.success());
+    ok.then_some(nix)
 }
 
 /// `Some(nix)` when `nix-instantiate` runs. `None` (after printing the reason)

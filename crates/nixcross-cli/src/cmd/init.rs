@@ -5,25 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use nixcross::ops::init::{self, InitOptions};
+use nixcross::vocab::{Mode, Style};
 
 use crate::common::{self, CliError, CmdResult};
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-pub enum Mode {
-    /// Cross-compile on the build machine: fast, almost nothing cached
-    Cross,
-    /// Build natively for the target, under QEMU elsewhere: slow, but cached
-    Emulate,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
-pub enum Style {
-    /// `system` plus `nixpkgs.crossSystem`, as most guides write it
-    #[default]
-    Legacy,
-    /// `nixpkgs.hostPlatform`, plus `nixpkgs.buildPlatform` for a cross build
-    Modern,
-}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -64,14 +48,8 @@ pub struct Args {
 pub fn run(args: Args) -> CmdResult {
     let opts = InitOptions {
         target: args.target,
-        mode: match args.mode {
-            Mode::Cross => init::Mode::Cross,
-            Mode::Emulate => init::Mode::Emulate,
-        },
-        style: match args.style {
-            Style::Legacy => init::Style::Legacy,
-            Style::Modern => init::Style::Modern,
-        },
+        mode: args.mode,
+        style: args.style,
         host: args.host,
         name: args.name,
         nixpkgs: (args.nixpkgs != init::DEFAULT_NIXPKGS).then_some(args.nixpkgs),

@@ -1,16 +1,9 @@
 //! `nixcross set-target`: switch a configuration's target and strategy.
 
-use nixcross::ops::set_target::{set_target, Mode, SetTargetOptions};
+use nixcross::ops::set_target::{set_target, SetTargetOptions};
+use nixcross::vocab::Mode;
 
 use crate::common::{edit_file, CmdResult, EditFlags};
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-pub enum ModeArg {
-    /// Cross-compile (crossSystem or buildPlatform): fast, no binary cache
-    Cross,
-    /// Build natively for the target, under QEMU on another machine: slow, cached
-    Emulate,
-}
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -27,7 +20,7 @@ pub struct Args {
     pub target: String,
     /// How to build for the target
     #[arg(long, value_enum)]
-    pub mode: ModeArg,
+    pub mode: Mode,
     /// The configuration to edit (required when the flake has several)
     #[arg(long, value_name = "NAME")]
     pub config: Option<String>,
@@ -42,10 +35,7 @@ pub struct Args {
 pub fn run(args: Args) -> CmdResult {
     let opts = SetTargetOptions {
         target: args.target,
-        mode: match args.mode {
-            ModeArg::Cross => Mode::Cross,
-            ModeArg::Emulate => Mode::Emulate,
-        },
+        mode: args.mode,
         config: args.config,
         host: args.host,
         local_system: nixcross::platform::current_system(),

@@ -5,83 +5,15 @@
 //!
 //! Pure: options in, text and notes out. Writing the file is the caller's job.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::platform::{self, Target};
+use crate::vocab::{Mode, Style};
 
 /// The nixpkgs input when `--nixpkgs` is not given: the current stable
 /// NixOS release branch (25.11, released November 2025).
 pub const DEFAULT_NIXPKGS: &str = "github:nixos/nixpkgs/nixos-25.11";
-
-/// How the target's packages are built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// A cross toolchain on the build machine. Fast, but almost nothing is cached.
-    Cross,
-    /// Native builds for the target, under QEMU on any other machine. Slow,
-    /// but the binary cache serves what it has for the target.
-    Emulate,
-}
-
-/// Which NixOS options name the platforms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Style {
-    /// `system = ...` plus `nixpkgs.crossSystem`, as the seed document writes it.
-    #[default]
-    Legacy,
-    /// `nixpkgs.hostPlatform`, plus `nixpkgs.buildPlatform` for a cross build.
-    Modern,
-}
-
-impl FromStr for Mode {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Mode> {
-        match s {
-            "cross" => Ok(Mode::Cross),
-            "emulate" => Ok(Mode::Emulate),
-            _ => Err(Error::invalid(format!(
-                "unknown mode `{s}`: expected cross or emulate"
-            ))),
-        }
-    }
-}
-
-impl FromStr for Style {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Style> {
-        match s {
-            "legacy" => Ok(Style::Legacy),
-            "modern" => Ok(Style::Modern),
-            _ => Err(Error::invalid(format!(
-                "unknown style `{s}`: expected legacy or modern"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Mode::Cross => "cross",
-            Mode::Emulate => "emulate",
-        })
-    }
-}
-
-impl fmt::Display for Style {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Style::Legacy => "legacy",
-            Style::Modern => "modern",
-        })
-    }
-}
 
 /// What `nixcross init` was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,13 +19,7 @@ use crate::ops::editor::{compact, indent_tail, Planner};
 use crate::ops::{EditOutcome, Plan};
 use crate::platform::{self, Target};
 use crate::syntax::{self, Entry};
-
-/// Cross-compile or emulate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Cross,
-    Emulate,
-}
+use crate::vocab::{Mode, Style};
 
 /// Options for [`set_target`].
 #[derive(Debug, Clone)]
@@ -96,8 +90,8 @@ pub fn plan_set_target(src: &str, opts: &SetTargetOptions) -> Result<Plan> {
         _ => {}
     }
     let style = match current.style {
-        Some("modern") => Style2::Modern,
-        _ => Style2::Legacy,
+        Some("modern") => Style::Modern,
+        _ => Style::Legacy,
     };
     let mut plan = Planner::new(src, &flake, config, call);
     plan.warnings = warnings;
@@ -106,8 +100,8 @@ pub fn plan_set_target(src: &str, opts: &SetTargetOptions) -> Result<Plan> {
         plan.warn_hidden_platform(opts.mode);
     }
     match style {
-        Style2::Legacy => plan.legacy(&target, &build, opts.mode)?,
-        Style2::Modern => plan.modern(&target, &build, opts.mode)?,
+        Style::Legacy => plan.legacy(&target, &build, opts.mode)?,
+        Style::Modern => plan.modern(&target, &build, opts.mode)?,
     }
     plan.scoped(&target, &build, opts.mode)?;
     let what = match opts.mode {
@@ -115,12 +109,6 @@ pub fn plan_set_target(src: &str, opts: &SetTargetOptions) -> Result<Plan> {
         Mode::Emulate => format!("build {} natively (emulated elsewhere)", target.system),
     };
     Ok(plan.into_plan(format!("{}: {what}", config.name)))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Style2 {
-    Legacy,
-    Modern,
 }
 
 /// The value text for a host-side platform option.
@@ -142,8 +130,8 @@ fn host_value(target: &Target, lib: &str, as_set: bool) -> String {
 }
 
 impl Planner<'_> {
-    fn warn_hardware_configuration(&mut self, style: Style2) {
-        if style != Style2::Legacy {
+    fn warn_hardware_configuration(&mut self, style: Style) {
+        if style != Style::Legacy {
             return;
         }
         let Some(list) = self.call.modules.as_ref().and_then(|m| m.list.as_ref()) else {
