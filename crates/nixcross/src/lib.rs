@@ -10,6 +10,7 @@ pub mod binfmt;
 pub mod doctor;
 pub mod edit;
 pub mod error;
+pub mod files;
 pub mod flake;
 pub mod module;
 pub mod ops;
