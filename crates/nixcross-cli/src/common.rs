@@ -42,6 +42,27 @@ impl CliError {
         CliError { message, code: 2 }
     }
 
+    /// A library error about a file of `tree`: `path:line:col: message` when
+    /// it has a location, else as [`CliError::from_lib`] about `rel`.
+    pub fn from_tree(tree: &crate::tree::Target, err: &nixcross::Error) -> Self {
+        if let Some(loc) = &err.location {
+            let mut message = format!(
+                "{}:{}:{}: {}",
+                tree.display(&loc.file).display(),
+                loc.line,
+                loc.col,
+                err.message
+            );
+            for hint in &err.hints {
+                message.push_str("\n  hint: ");
+                message.push_str(hint);
+            }
+            return CliError { message, code: 2 };
+        }
+        let text = nixcross::files::Files::read(&tree.files, &tree.rel).unwrap_or_default();
+        CliError::from_lib(Some(&tree.display(&tree.rel)), &text, err)
+    }
+
     /// A library error with no source text to point into.
     pub fn lib(err: &nixcross::Error) -> Self {
         CliError::from_lib(None, "", err)
@@ -199,44 +220,100 @@ pub fn atomic_write(path: &Path, contents: &str) -> Result<(), CliError> {
 /// The flags every editing command takes.
 #[derive(clap::Args, Debug, Clone)]
 pub struct EditFlags {
-    /// The file to edit
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "PATH",
-        default_value = "flake.nix"
-    )]
-    pub file: PathBuf,
+    /// The file to edit, or a folder with a flake.nix [default: flake.nix in
+    /// this folder or the nearest parent]
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
     /// Print a unified diff of the change and write nothing
-    #[arg(long, conflicts_with = "check")]
+    #[arg(long)]
     pub dry_run: bool,
     /// Write nothing; exit 1 if the file would change
     #[arg(long)]
     pub check: bool,
 }
 
-/// Run an editing operation on `flags.file`: read it, call `op` with its
-/// text, and finish the edit (see [`finish_edit`]). Errors point into the file.
+/// Run an editing operation on the file of `flags`: read it, call `op` with
+/// its text, and finish the edit (see [`finish_edit`]). Errors point into
+/// the file.
 pub fn edit_file(
     flags: &EditFlags,
     op: impl FnOnce(&str) -> nixcross::Result<nixcross::ops::EditOutcome>,
 ) -> CmdResult {
-    let src = read_source(&flags.file)?;
-    let out = op(&src).map_err(|e| CliError::from_lib(Some(&flags.file), &src, &e))?;
-    finish_edit(flags, &src, out)
+    let tree = crate::tree::locate(flags.file.as_deref())?;
+    let path = tree.display(&tree.rel);
+    let src = read_source(&path)?;
+    let out = op(&src).map_err(|e| CliError::from_lib(Some(&path), &src, &e))?;
+    finish_edit(flags, &path, &src, out)
+}
+
+/// Run an editing operation over the tree of the flake (or module) that
+/// `flags` names: `op` plans and applies against the tree; then every file
+/// that changes is diffed, checked or written.
+pub fn edit_tree(
+    flags: &EditFlags,
+    op: impl FnOnce(&dyn nixcross::files::Files, &nixcross::files::RelPath) -> nixcross::Result<nixcross::edit::Outcome>,
+) -> CmdResult {
+    let tree = crate::tree::locate(flags.file.as_deref())?;
+    let out = op(&tree.files, &tree.rel).map_err(|e| CliError::from_tree(&tree, &e))?;
+    finish_tree(flags, &tree, out)
+}
+
+/// Finish a multi-file edit according to `--dry-run`/`--check`.
+pub fn finish_tree(flags: &EditFlags, tree: &crate::tree::Target, out: nixcross::edit::Outcome) -> CmdResult {
+    for w in &out.warnings {
+        warn(w);
+    }
+    let shown = tree.display(&tree.rel);
+    if !out.changed() {
+        status(&format!("{}: already up to date", shown.display()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if flags.dry_run || flags.check {
+        let color = color_stdout();
+        if flags.dry_run {
+            let mut diff = String::new();
+            for c in &out.changes {
+                diff.push_str(&unified_diff(&tree.display(&c.path), &c.before, &c.after, color));
+            }
+            print(&diff);
+        }
+        if flags.check {
+            for c in &out.changes {
+                status(&format!(
+                    "{}: would change: {}",
+                    tree.display(&c.path).display(),
+                    c.reasons.join("; ")
+                ));
+            }
+            return Ok(ExitCode::from(1));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    for c in &out.changes {
+        atomic_write(&tree.path(&c.path), &c.after)?;
+    }
+    for c in &out.changes {
+        status(&format!(
+            "{}: {}",
+            tree.display(&c.path).display(),
+            c.reasons.join("; ")
+        ));
+    }
+    status(&out.summary);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Finish an edit according to `--dry-run`/`--check`: print warnings, then
 /// the diff, the check verdict or the write.
 pub fn finish_edit(
     flags: &EditFlags,
+    path: &Path,
     before: &str,
     result: nixcross::ops::EditOutcome,
 ) -> CmdResult {
     for w in &result.warnings {
         warn(w);
     }
-    let path = &flags.file;
     let changed = before != result.text;
     if flags.check {
         if changed {

@@ -56,7 +56,11 @@ pub fn run(args: Args) -> CmdResult {
     let flags = &args.edit;
     // EditFlags defaults to flake.nix, which is not a module: without
     // --config the user must say which module to edit.
-    if args.config.is_none() && flags.file.file_name().is_some_and(|n| n == "flake.nix") {
+    let names_flake = match &flags.file {
+        None => true,
+        Some(f) => f.is_dir() || f.file_name().is_some_and(|n| n == "flake.nix"),
+    };
+    if args.config.is_none() && names_flake {
         return Err(CliError::usage(
             "emulate edits a NixOS module: pass -f <FILE> (e.g. -f /etc/nixos/configuration.nix), \
              or --config NAME to edit a configuration inside flake.nix",

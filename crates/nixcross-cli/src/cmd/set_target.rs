@@ -3,7 +3,7 @@
 use nixcross::ops::set_target::{set_target, SetTargetOptions};
 use nixcross::vocab::Mode;
 
-use crate::common::{edit_file, CmdResult, EditFlags};
+use crate::common::{edit_tree, CmdResult, EditFlags};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -40,5 +40,5 @@ pub fn run(args: Args) -> CmdResult {
         host: args.host,
         local_system: nixcross::platform::current_system(),
     };
-    edit_file(&args.edit, |src| set_target(src, &opts))
+    edit_tree(&args.edit, |files, flake| set_target(files, flake, &opts))
 }

@@ -16,6 +16,7 @@
 //! platform options.
 
 pub mod modules;
+pub mod overlays;
 pub mod platforms;
 
 use std::rc::Rc;
@@ -27,6 +28,7 @@ use crate::source::{FileId, SourceMap, Src};
 use crate::syntax::Node;
 
 pub use modules::{ModuleInstance, ModuleOrigin, Opaque};
+pub use overlays::{OverlayDef, OverlayView, ScopedSet};
 pub use platforms::{Definition, PlatformOption, Platforms, SeenStyle};
 
 /// A followed `nixosSystem { ... }` call.
@@ -59,6 +61,12 @@ pub struct System {
     /// A `pkgs` argument, or `specialArgs.pkgs`: then NixOS ignores
     /// `nixpkgs.*` and the platforms are that package set's.
     pub pkgs_arg: Option<Src>,
+    /// `nixpkgs.overlays` definitions.
+    pub overlays: Vec<OverlayDef>,
+    /// Scoped package sets passed through `specialArgs`.
+    pub scoped: Vec<ScopedSet>,
+    /// `environment.systemPackages` bindings, with their module.
+    pub package_lists: Vec<(usize, Src)>,
 }
 
 /// Whether nixcross could follow a configuration.

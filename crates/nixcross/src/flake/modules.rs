@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::rc::Rc;
 
+use super::overlays::{OverlayDef, ScopedSet};
 use super::platforms::{self, Definition, PlatformOption, MK_DEFAULT, PLAIN};
 use super::{Config, Status, System};
 use crate::eval::{
@@ -143,6 +144,9 @@ pub(super) fn read_config(
         special_args: None,
         special_args_binding: args.entries.get("specialArgs").and_then(|e| e.def.clone()),
         pkgs_arg: None,
+        overlays: Vec::new(),
+        scoped: Vec::new(),
+        package_lists: Vec::new(),
     };
     sys.modules_list = sys.modules_binding.as_ref().and_then(literal_list_of_binding);
     if let Some(a) = &args.open {
@@ -181,6 +185,7 @@ pub(super) fn read_config(
                     sys.pkgs_arg = a.entries["pkgs"].def.clone().or(e.def.clone());
                 }
                 special = (*a).clone();
+                sys.scoped = scoped_sets(ev, &a);
                 sys.special_args = Some(a);
             }
             Value::Unknown(u) => {
@@ -507,6 +512,24 @@ struct Leaf {
 
 /// Collect the platform definitions of a module's config value.
 fn walk_config(ev: &mut Evaluator, sys: &mut System, index: usize, config: ThunkId, at: Option<Src>) {
+    let mut packages = Vec::new();
+    let mut ignored = Vec::new();
+    walk(
+        ev,
+        config,
+        &["environment", "systemPackages"],
+        0,
+        None,
+        None,
+        at.clone(),
+        &mut packages,
+        &mut ignored,
+    );
+    for leaf in packages {
+        if let Some(site) = leaf.site {
+            sys.package_lists.push((index, site));
+        }
+    }
     let mut leaves = Vec::new();
     let mut opaque = Vec::new();
     walk(ev, config, &["nixpkgs"], 0, None, None, at, &mut leaves, &mut opaque);
@@ -516,6 +539,9 @@ fn walk_config(ev: &mut Evaluator, sys: &mut System, index: usize, config: Thunk
         let Value::Attrs(a) = &leaf.value else {
             continue;
         };
+        if let Some(site) = a.entries.get("overlays").and_then(|e| e.def.clone()) {
+            sys.overlays.push(OverlayDef::read(index, site));
+        }
         for option in PlatformOption::ALL {
             let Some(e) = a.entries.get(option.name()) else {
                 continue;
@@ -747,4 +773,69 @@ pub(super) fn uses(sys: &System, file: FileId, range: (usize, usize)) -> bool {
             .definitions
             .iter()
             .any(|d| d.literal.as_ref().is_some_and(|l| l.contains(file, range)))
+        || sys.scoped.iter().any(|s| {
+            [&s.args, &s.local_literal, &s.cross_literal]
+                .into_iter()
+                .flatten()
+                .any(|n| n.contains(file, range))
+        })
+}
+
+/// The scoped package sets among `specialArgs`: entries whose value is
+/// `import <nixpkgs> { ... }`.
+fn scoped_sets(ev: &mut Evaluator, special: &Attrs) -> Vec<ScopedSet> {
+    let mut out = Vec::new();
+    for (name, e) in special.entries.iter() {
+        let t = e.value;
+        let Value::Special(s) = ev.force(t) else {
+            continue;
+        };
+        let Special::Pkgs(p) = &*s else { continue };
+        let Some(args_t) = p.args else { continue };
+        let mut set = ScopedSet {
+            name: name.clone(),
+            input: p.input.clone(),
+            entry: e.def.clone(),
+            import: p.src.clone(),
+            args: None,
+            local: None,
+            local_site: None,
+            local_literal: None,
+            cross: None,
+            cross_site: None,
+            cross_literal: None,
+            overlays: Vec::new(),
+            overlays_site: None,
+        };
+        if let Value::Attrs(a) = ev.force(args_t) {
+            set.args = a.src.clone();
+            for key in ["localSystem", "system"] {
+                if let Some(le) = a.entries.get(key) {
+                    let le = le.clone();
+                    let v = ev.force(le.value);
+                    let (system, literal, _, _) = platform_of(ev, &v);
+                    set.local = system;
+                    set.local_literal = literal;
+                    set.local_site = le.def.clone();
+                    break;
+                }
+            }
+            if let Some(ce) = a.entries.get("crossSystem") {
+                let ce = ce.clone();
+                let v = ev.force(ce.value);
+                let (system, literal, _, _) = platform_of(ev, &v);
+                set.cross = system;
+                set.cross_literal = literal;
+                set.cross_site = ce.def.clone();
+            }
+            if let Some(oe) = a.entries.get("overlays") {
+                if let Some(site) = oe.def.clone() {
+                    set.overlays = OverlayDef::read(0, site.clone()).overlays;
+                    set.overlays_site = Some(site);
+                }
+            }
+        }
+        out.push(set);
+    }
+    out
 }

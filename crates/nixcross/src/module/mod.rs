@@ -239,6 +239,78 @@ pub fn insert_entry(
     }
 }
 
+/// Where a new `path` binding goes: a set along `path` (the top one, or a
+/// plain nested set such as `boot = { ... }` inside it), how many components
+/// of `path` that set consumes, and the entry to insert after (`None`: at
+/// the end). The entry chosen is the one whose key shares the longest prefix
+/// with `path`; on a tie the deeper set wins, then the later entry. So
+/// `boot.binfmt.x` goes next to a dotted `boot.binfmt.y` even when a
+/// `boot = { ... }` set exists too: a `binfmt` inside that set would define
+/// `binfmt` a second time, which Nix rejects.
+fn best_place(set: &AttrSetView, path: &[&str], depth: usize) -> (AttrSetView, usize, Option<usize>, usize) {
+    // (set, depth, after, score)
+    let mut best = (set.clone(), depth, None, depth);
+    let better = |c: &(AttrSetView, usize, Option<usize>, usize),
+                  b: &(AttrSetView, usize, Option<usize>, usize)| {
+        (c.3, c.1) > (b.3, b.1) || ((c.3, c.1) == (b.3, b.1) && c.0.node == b.0.node)
+    };
+    let rest = &path[depth..];
+    for (i, entry) in set.entries.iter().enumerate() {
+        let common = match entry {
+            Entry::Binding(b) => b
+                .static_prefix
+                .iter()
+                .zip(rest)
+                .take_while(|(k, p)| k == p)
+                .count(),
+            Entry::Inherit(_) => usize::from(entry.defines(rest[0])),
+        };
+        if common == 0 {
+            continue;
+        }
+        let here = (set.clone(), depth, Some(i), depth + common);
+        if better(&here, &best) {
+            best = here;
+        }
+        let Entry::Binding(b) = entry else { continue };
+        let Some(key) = &b.path else { continue };
+        if key.len() != common || key.len() >= rest.len() {
+            continue;
+        }
+        let Some(inner) = b.value.unparen().attrset() else {
+            continue;
+        };
+        if inner.rec {
+            continue;
+        }
+        let deeper = best_place(&inner, path, depth + key.len());
+        if better(&deeper, &best) {
+            best = deeper;
+        }
+    }
+    best
+}
+
+/// Insert `path = value;` into the best place of `set` (see [`best_place`]):
+/// inside an existing nested set along the path, next to the sibling that
+/// shares the most of the path, else at the end.
+pub fn insert_at_path(src: &str, layout: &Layout, set: &AttrSetView, path: &[&str], value: &str) -> TextEdit {
+    let (target, depth, after, _) = best_place(set, path, 0);
+    let key: Vec<String> = path[depth..].iter().map(|k| syntax::attr_name(k)).collect();
+    let mut at = target;
+    if let Some(i) = after {
+        at.entries.truncate(i + 1);
+    }
+    insert_binding(src, layout, &at, &key.join("."), value, Position::Last)
+}
+
+/// Insert a whole entry right after entry `index` of `set`.
+pub fn insert_after(src: &str, layout: &Layout, set: &AttrSetView, index: usize, entry: &str) -> TextEdit {
+    let mut at = set.clone();
+    at.entries.truncate(index + 1);
+    insert_entry(src, layout, &at, entry, Position::Last)
+}
+
 /// Delete the entry `range` from the set, with its own comments and line.
 pub fn remove_entry(src: &str, set: &AttrSetView, range: (usize, usize)) -> TextEdit {
     remove_span(src, range, set.open, set.close)

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::flake_old::{self as flake, Bound, Call, Config, Flake, PlatformExpr, PlatformOption, Scopes};
 use crate::module;
-use crate::ops::editor::{compact, indent_tail, Planner};
+use crate::ops::editor_old::{compact, indent_tail, Planner};
 use crate::ops::EditOutcome;
 use crate::platform;
 use crate::syntax::{self, Entry, Node, Param};

@@ -52,7 +52,7 @@ use crate::error::{Error, Result};
 use crate::flake_old::Flake;
 use crate::module::{self, ModuleBody, OptionHit, Position};
 use crate::syntax::Layout;
-use crate::ops::editor::Planner;
+use crate::ops::editor_old::Planner;
 use crate::platform;
 use crate::syntax::{self, AttrSetView, Entry, Kind, ListView, Node};
 

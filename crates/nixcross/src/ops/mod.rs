@@ -4,6 +4,7 @@
 
 pub mod add_overlay;
 pub(crate) mod editor;
+pub(crate) mod editor_old;
 pub mod emulate;
 pub mod init;
 pub mod set_target;

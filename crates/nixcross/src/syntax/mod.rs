@@ -455,6 +455,20 @@ impl Node {
         }
     }
 
+    /// The binding (`key = <this>;`) whose value this expression is, looking
+    /// through parentheses.
+    pub fn holding_entry(&self) -> Option<Node> {
+        let mut cur = self.0.clone();
+        loop {
+            let p = cur.parent()?;
+            match p.kind() {
+                SyntaxKind::NODE_PAREN => cur = p,
+                SyntaxKind::NODE_ATTRPATH_VALUE => return Some(Node(p)),
+                _ => return None,
+            }
+        }
+    }
+
     /// Whether `other` lies within this node.
     pub fn contains(&self, other: &Node) -> bool {
         let (s, e) = self.range();
