@@ -208,9 +208,10 @@ pub struct EditFlags {
     )]
     pub file: PathBuf,
     /// Print a unified diff of the change and write nothing
-    #[arg(long, conflicts_with = "check")]
+    #[arg(long)]
     pub dry_run: bool,
-    /// Write nothing; exit 1 if the file would change
+    /// Write nothing; exit 1 if the file would change (with --dry-run, also
+    /// print the diff)
     #[arg(long)]
     pub check: bool,
 }
@@ -227,7 +228,8 @@ pub fn edit_file(
 }
 
 /// Finish an edit according to `--dry-run`/`--check`: print warnings, then
-/// the diff, the check verdict or the write.
+/// the diff, the check verdict or the write. `--check --dry-run` prints the
+/// diff and exits 1 when the file would change, as `cargo fmt --check` does.
 pub fn finish_edit(
     flags: &EditFlags,
     before: &str,
@@ -240,6 +242,9 @@ pub fn finish_edit(
     let changed = before != result.text;
     if flags.check {
         if changed {
+            if flags.dry_run {
+                print(&unified_diff(path, before, &result.text, color_stdout()));
+            }
             status(&format!(
                 "{}: would change: {}",
                 path.display(),

@@ -1,13 +1,13 @@
-//! `nixcross doctor --root fixtures/doctor/<case>/root --json`: ready flags,
-//! problems and fixes for each kind of host. (No `args` file in these case
-//! folders, so the golden edit harness leaves them alone.)
+//! `nixcross doctor --root tests/hosts/<case>/root --json`: ready flags,
+//! problems and fixes for each kind of host. Each `tests/hosts/<case>/root`
+//! is the part of a machine's file system that doctor reads.
 
 use assert_cmd::Command;
 use serde_json::Value;
 
 fn root(case: &str) -> std::path::PathBuf {
-    nixcross_testkit::repo_root()
-        .join("fixtures/doctor")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/hosts")
         .join(case)
         .join("root")
 }
