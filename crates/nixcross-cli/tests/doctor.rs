@@ -324,3 +324,47 @@ fn human_report() {
         "{text}"
     );
 }
+
+/// The whole JSON report of every host, for the targets a newcomer checks
+/// first. Reviewed snapshots (tests/snapshots/): `cargo insta review`, or
+/// `INSTA_UPDATE=always cargo test -p nixcross-cli --test doctor`.
+#[test]
+fn json_reports() {
+    for case in [
+        "healthy",
+        "nixos",
+        "no-binfmt",
+        "no-extra-platforms",
+        "no-f-flag",
+        "no-flakes",
+        "old-kernel",
+    ] {
+        let (json, code) = doctor(case, &["aarch64-linux", "riscv64-linux"]);
+        insta::assert_snapshot!(format!("json_{case}"), format!("exit {code}\n{json:#}"));
+    }
+}
+
+#[test]
+fn human_report_without_flakes() {
+    let out = Command::cargo_bin("nixcross")
+        .unwrap()
+        .args([
+            "--color",
+            "never",
+            "doctor",
+            "--target",
+            "aarch64-linux",
+            "--root",
+        ])
+        .arg(root("no-flakes"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    // A problem is a sentence under a dash, never after the `no` mark.
+    assert!(
+        text.contains("\n      - flakes are not enabled (nixcross writes flake.nix files)\n"),
+        "{text}"
+    );
+    assert!(!text.contains("no flakes"), "{text}");
+    insta::assert_snapshot!(text);
+}

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use nixcross::ops::show::{show, ConfigReport, ShowOptions};
 
 use crate::common::{print, print_json, read_source, CliError, CmdResult};
+use crate::complete;
+use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -21,14 +23,15 @@ pub struct Args {
         short = 'f',
         long = "file",
         value_name = "PATH",
-        default_value = "flake.nix"
+        default_value = "flake.nix",
+        value_hint = clap::ValueHint::FilePath
     )]
     pub file: PathBuf,
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
     /// The system of the machine that builds (default: this machine)
-    #[arg(long, value_name = "SYSTEM")]
+    #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
     pub host: Option<String>,
 }
 
