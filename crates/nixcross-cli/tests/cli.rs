@@ -279,3 +279,36 @@ fn bash_completes_configurations_through_the_script() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Real fish, where it is installed: source the script and ask `complete -C`.
+#[test]
+fn fish_completes_configurations_through_the_script() {
+    if std::process::Command::new("fish")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIP fish_completes_configurations_through_the_script: no fish");
+        return;
+    }
+    let dir = with_flake();
+    let bin = assert_cmd::cargo::cargo_bin("nixcross");
+    let out = std::process::Command::new("fish")
+        .arg("-c")
+        .arg("$NIXCROSS completions fish | source; complete -C 'nixcross set-target aarch64-linux --config '")
+        .current_dir(dir.path())
+        .env("NIXCROSS", &bin)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let names: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        names,
+        ["board", "builder"],
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
