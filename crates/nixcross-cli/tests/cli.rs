@@ -242,16 +242,23 @@ fn registration_scripts_call_nixcross_back() {
     ));
 }
 
+/// Whether `shell` runs here; says SKIP for `test` when not.
+fn installed(shell: &str, test: &str) -> bool {
+    let ok = std::process::Command::new(shell)
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !ok {
+        eprintln!("SKIP {test}: no {shell}");
+    }
+    ok
+}
+
 /// Real bash: source the script and ask its completion function, as
 /// pressing Tab does.
 #[test]
 fn bash_completes_configurations_through_the_script() {
-    if std::process::Command::new("bash")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIP bash_completes_configurations_through_the_script: no bash");
+    if !installed("bash", "bash_completes_configurations_through_the_script") {
         return;
     }
     let dir = with_flake();
@@ -283,12 +290,7 @@ fn bash_completes_configurations_through_the_script() {
 /// Real fish, where it is installed: source the script and ask `complete -C`.
 #[test]
 fn fish_completes_configurations_through_the_script() {
-    if std::process::Command::new("fish")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIP fish_completes_configurations_through_the_script: no fish");
+    if !installed("fish", "fish_completes_configurations_through_the_script") {
         return;
     }
     let dir = with_flake();
