@@ -10,12 +10,15 @@ pub mod binfmt;
 pub mod doctor;
 pub mod edit;
 pub mod error;
+pub mod eval;
 pub mod files;
 pub mod flake;
+pub mod flake_old;
 pub mod module;
 pub mod ops;
 pub mod platform;
 pub mod render;
+pub mod source;
 pub mod syntax;
 pub mod vocab;
 

@@ -9,7 +9,7 @@
 
 use crate::edit::TextEdit;
 use crate::error::{Error, Result};
-use crate::syntax::{self, AttrSetView, Entry, Kind, ListView, Node};
+use crate::syntax::{self, AttrSetView, Entry, Kind, Layout, ListView, Node};
 
 /// The attribute set that holds a module's option definitions.
 #[derive(Debug, Clone)]
@@ -167,22 +167,6 @@ fn walk(
     }
 }
 
-/// The file's conventions, read once per edit.
-#[derive(Debug, Clone)]
-pub struct Style {
-    pub nl: &'static str,
-    pub unit: String,
-}
-
-impl Style {
-    pub fn of(src: &str) -> Style {
-        Style {
-            nl: syntax::newline(src),
-            unit: syntax::indent_unit(src),
-        }
-    }
-}
-
 /// Where to put a new entry in a set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Position {
@@ -199,7 +183,7 @@ fn one_line(src: &str, open: usize, close: usize) -> bool {
 /// with two-space steps; it is re-indented to the file's style.
 pub fn insert_binding(
     src: &str,
-    style: &Style,
+    style: &Layout,
     set: &AttrSetView,
     key: &str,
     value: &str,
@@ -211,7 +195,7 @@ pub fn insert_binding(
 /// Insert a whole entry (`inherit x;` or `a = b;`, generated at column 0).
 pub fn insert_entry(
     src: &str,
-    style: &Style,
+    style: &Layout,
     set: &AttrSetView,
     entry: &str,
     pos: Position,
@@ -346,7 +330,7 @@ pub fn remove_option(src: &str, hit: &OptionHit) -> Result<(TextEdit, bool)> {
 }
 
 /// A `[ ... ]` list value: append items, in the list's own layout.
-pub fn append_items(src: &str, style: &Style, list: &ListView, items: &[String]) -> TextEdit {
+pub fn append_items(src: &str, style: &Layout, list: &ListView, items: &[String]) -> TextEdit {
     if items.is_empty() {
         return TextEdit::insert(list.close, "");
     }
@@ -444,7 +428,7 @@ mod tests {
         let b = body(src);
         let e = insert_binding(
             src,
-            &Style::of(src),
+            &Layout::of(src),
             &b.set,
             "b",
             "{\n  c = 2;\n}",
@@ -456,11 +440,11 @@ mod tests {
         );
         let src = "{ a = 1; }";
         let b = body(src);
-        let e = insert_binding(src, &Style::of(src), &b.set, "b", "2", Position::First);
+        let e = insert_binding(src, &Layout::of(src), &b.set, "b", "2", Position::First);
         assert_eq!(apply(src, &[e]).unwrap(), "{ b = 2; a = 1; }");
         let src = "{ }";
         let b = body(src);
-        let e = insert_binding(src, &Style::of(src), &b.set, "b", "2", Position::Last);
+        let e = insert_binding(src, &Layout::of(src), &b.set, "b", "2", Position::Last);
         assert_eq!(apply(src, &[e]).unwrap(), "{ b = 2; }");
         let src = "{\r\n\tx = {\r\n\t};\r\n}";
         let inner = body(src).set.entries[0].clone();
@@ -468,7 +452,7 @@ mod tests {
             panic!()
         };
         let set = bind.value.attrset().unwrap();
-        let e = insert_binding(src, &Style::of(src), &set, "b", "2", Position::Last);
+        let e = insert_binding(src, &Layout::of(src), &set, "b", "2", Position::Last);
         assert_eq!(
             apply(src, &[e]).unwrap(),
             "{\r\n\tx = {\r\n\t\tb = 2;\r\n\t};\r\n}"
@@ -494,11 +478,11 @@ mod tests {
     fn appends_to_lists_in_their_layout() {
         let src = "[ \"a\" ]";
         let l = syntax::parse(src).unwrap().expr().unwrap().list().unwrap();
-        let e = append_items(src, &Style::of(src), &l, &["\"b\"".into()]);
+        let e = append_items(src, &Layout::of(src), &l, &["\"b\"".into()]);
         assert_eq!(apply(src, &[e]).unwrap(), "[ \"a\" \"b\" ]");
         let src = "[\n  \"a\" # c\n]";
         let l = syntax::parse(src).unwrap().expr().unwrap().list().unwrap();
-        let e = append_items(src, &Style::of(src), &l, &["\"b\"".into()]);
+        let e = append_items(src, &Layout::of(src), &l, &["\"b\"".into()]);
         assert_eq!(apply(src, &[e]).unwrap(), "[\n  \"a\" # c\n  \"b\"\n]");
     }
 }

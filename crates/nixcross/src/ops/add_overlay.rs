@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::flake::{self, Bound, Call, Config, Flake, PlatformExpr, PlatformOption, Scopes};
+use crate::flake_old::{self as flake, Bound, Call, Config, Flake, PlatformExpr, PlatformOption, Scopes};
 use crate::module;
 use crate::ops::editor::{compact, indent_tail, Planner};
 use crate::ops::EditOutcome;

@@ -4,15 +4,16 @@
 
 use crate::edit::TextEdit;
 use crate::error::{Error, Result};
-use crate::flake::{self, Call, Config, Flake};
-use crate::module::{self, ModuleBody, Position, Style};
+use crate::flake_old::{self as flake, Call, Config, Flake};
+use crate::module::{self, ModuleBody, Position};
+use crate::syntax::Layout;
 use crate::ops::{EditOutcome, Plan};
 use crate::syntax::{self, ListView, Node};
 
 /// Plans guarded edits to one configuration of a flake.
 pub(crate) struct Planner<'a> {
     pub src: &'a str,
-    pub style: Style,
+    pub style: Layout,
     pub flake: &'a Flake,
     pub config: &'a Config,
     pub call: &'a Call,
@@ -33,7 +34,7 @@ impl<'a> Planner<'a> {
     pub fn new(src: &'a str, flake: &'a Flake, config: &'a Config, call: &'a Call) -> Self {
         Planner {
             src,
-            style: Style::of(src),
+            style: Layout::of(src),
             flake,
             config,
             call,
@@ -311,7 +312,7 @@ pub(crate) fn indent2(text: &str) -> String {
 /// lines or comments, the new item is set off by blank lines too.
 pub(crate) fn insert_list_first(
     src: &str,
-    style: &Style,
+    style: &Layout,
     list: &ListView,
     comment: &str,
     item: &str,

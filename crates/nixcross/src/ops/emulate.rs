@@ -14,7 +14,7 @@
 //!   The host is `opts.host` when given, else what the file itself says
 //!   (`nixpkgs.hostPlatform`, `nixpkgs.crossSystem`, `nixpkgs.localSystem`,
 //!   `nixpkgs.system`, also under `lib.mkDefault`/`lib.mkForce`; for a flake
-//!   configuration, the platform [`crate::flake::Config::platforms`] reads). When neither
+//!   configuration, the platform [`crate::flake_old::Config::platforms`] reads). When neither
 //!   says, a request for `opts.local_system` (the machine nixcross runs on)
 //!   only warns: the module may well be for another machine.
 //! - An existing literal list is extended in its own layout and never gets
@@ -49,8 +49,9 @@ use std::collections::HashSet;
 use super::EditOutcome;
 use crate::edit::{self, TextEdit};
 use crate::error::{Error, Result};
-use crate::flake::Flake;
-use crate::module::{self, ModuleBody, OptionHit, Position, Style};
+use crate::flake_old::Flake;
+use crate::module::{self, ModuleBody, OptionHit, Position};
+use crate::syntax::Layout;
 use crate::ops::editor::Planner;
 use crate::platform;
 use crate::syntax::{self, AttrSetView, Entry, Kind, ListView, Node};
@@ -531,7 +532,7 @@ fn best_place(
 
 /// Insert `path = value;` into the best place of `set` (see [`best_place`]).
 fn insert_option(src: &str, set: &AttrSetView, path: &[&str], value: &str) -> TextEdit {
-    let style = Style::of(src);
+    let style = Layout::of(src);
     let (target, depth, after, _) = best_place(set, path, 0);
     let key: Vec<String> = path[depth..].iter().map(|k| syntax::attr_name(k)).collect();
     let mut at = target;
@@ -597,7 +598,7 @@ fn add_systems(
             }
             let items: Vec<String> = added.iter().map(|s| syntax::quote(s)).collect();
             (
-                module::append_items(text, &Style::of(text), &list, &items),
+                module::append_items(text, &Layout::of(text), &list, &items),
                 added,
             )
         }

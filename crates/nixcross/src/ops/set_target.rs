@@ -13,7 +13,7 @@
 
 use crate::edit::TextEdit;
 use crate::error::{Error, Result};
-use crate::flake::{self, Flake, PlatformExpr, PlatformOption, Value};
+use crate::flake_old::{self as flake, Flake, PlatformExpr, PlatformOption, Value};
 use crate::module::{self, Position};
 use crate::ops::editor::{compact, indent_tail, Planner};
 use crate::ops::{EditOutcome, Plan};

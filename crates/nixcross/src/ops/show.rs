@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::error::{LineIndex, Result};
-use crate::flake::{Config, Flake};
+use crate::flake_old::{Config, Flake};
 use crate::ops::add_overlay::{self, ScopedReport};
 
 /// Options for [`show`].

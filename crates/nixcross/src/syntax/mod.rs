@@ -15,9 +15,11 @@ use rowan::ast::AstNode;
 use crate::error::{Error, Result};
 
 mod conflicts;
+mod expr;
 pub mod text;
 
 pub use conflicts::{attr_conflicts, Conflict};
+pub use expr::{BinOp, Expr, Key, Part, PathKind};
 pub use text::*;
 
 /// A parsed file that has no syntax errors.
@@ -408,6 +410,59 @@ impl Node {
     }
 }
 
+impl Node {
+    /// The entry this node is, when it is a binding (`a.b = v;`) or an
+    /// `inherit`.
+    pub fn as_entry(&self) -> Option<Entry> {
+        let parent = self.0.parent()?;
+        let entries = if let Some(set) = ast::AttrSet::cast(parent.clone()) {
+            entries_of(&set)
+        } else if let Some(l) = ast::LetIn::cast(parent) {
+            entries_of(&l)
+        } else {
+            return None;
+        };
+        entries.into_iter().find(|e| match e {
+            Entry::Binding(b) => b.node == *self,
+            Entry::Inherit(i) => i.node == *self,
+        })
+    }
+
+    /// The set (or `let`, read as a set) whose entry this node is.
+    pub fn parent_set(&self) -> Option<AttrSetView> {
+        let parent = Node(self.0.parent()?);
+        if let Some(set) = parent.attrset() {
+            return Some(set);
+        }
+        let l = parent.let_in()?;
+        Some(AttrSetView {
+            node: l.node.clone(),
+            rec: true,
+            entries: l.entries.clone(),
+            open: l.let_kw + 2,
+            close: l.in_kw,
+        })
+    }
+
+    /// The nearest enclosing expression node (not this one).
+    pub fn parent(&self) -> Option<Node> {
+        let mut p = self.0.parent()?;
+        loop {
+            if ast::Expr::can_cast(p.kind()) {
+                return Some(Node(p));
+            }
+            p = p.parent()?;
+        }
+    }
+
+    /// Whether `other` lies within this node.
+    pub fn contains(&self, other: &Node) -> bool {
+        let (s, e) = self.range();
+        let (a, b) = other.range();
+        s <= a && b <= e
+    }
+}
+
 fn static_attr(attr: &ast::Attr) -> Option<String> {
     match attr {
         ast::Attr::Ident(i) => Some(i.syntax().text().to_string()),
@@ -429,6 +484,8 @@ fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
                 let keys: Option<Vec<String>> = path.attrs().map(|a| static_attr(&a)).collect();
                 let static_prefix = path.attrs().map_while(|a| static_attr(&a)).collect();
                 out.push(Entry::Binding(Binding {
+                    node: Node(av.syntax().clone()),
+                    keys: path.attrs().map(|a| expr::key_of(&a)).collect(),
                     path: keys,
                     static_prefix,
                     key_range: range_of(path.syntax()),
@@ -446,6 +503,7 @@ fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
                     })
                     .collect();
                 out.push(Entry::Inherit(Inherit {
+                    node: Node(inh.syntax().clone()),
                     from,
                     names,
                     range: range_of(inh.syntax()),
@@ -459,6 +517,10 @@ fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
 /// `a.b.c = value;`
 #[derive(Debug, Clone)]
 pub struct Binding {
+    /// The whole entry.
+    pub node: Node,
+    /// The key's parts, static or computed.
+    pub keys: Vec<Key>,
     /// The key's names; `None` when a part is dynamic (`${x}`).
     pub path: Option<Vec<String>>,
     /// The static names before the first dynamic part (all of them when
@@ -473,6 +535,8 @@ pub struct Binding {
 /// `inherit (from) a b;`
 #[derive(Debug, Clone)]
 pub struct Inherit {
+    /// The whole entry.
+    pub node: Node,
     pub from: Option<Node>,
     pub names: Vec<(String, (usize, usize))>,
     pub range: (usize, usize),

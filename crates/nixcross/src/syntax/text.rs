@@ -1,6 +1,26 @@
 //! Text conventions of a Nix file (line endings, indentation, comments next
 //! to an entry) and Nix quoting. Pure string functions over byte offsets.
 
+/// A file's layout conventions: its line ending and indentation unit, read
+/// once per edit and copied by every insertion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// `"\n"` or `"\r\n"`.
+    pub nl: &'static str,
+    /// One level of indentation: spaces or a tab.
+    pub unit: String,
+}
+
+impl Layout {
+    /// The conventions of `src`.
+    pub fn of(src: &str) -> Layout {
+        Layout {
+            nl: newline(src),
+            unit: indent_unit(src),
+        }
+    }
+}
+
 /// The file's line ending: `"\r\n"` when CRLF lines are the majority.
 pub fn newline(src: &str) -> &'static str {
     let crlf = src.matches("\r\n").count();
