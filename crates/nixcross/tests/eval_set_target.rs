@@ -12,14 +12,8 @@ use serde_json::Value;
 const EVAL: &str = r#"
 let
   flake = import ./flake.nix;
-  lib = {
-    nixosSystem = args: args;
-    systems.examples = builtins.mapAttrs (n: c: { config = c; }) (builtins.fromJSON (builtins.readFile ./examples.json));
-    mkDefault = x: x;
-    mkForce = x: x;
-    mkOverride = _: x: x;
-  };
-  nixpkgs = { outPath = ./stub; inherit lib; };
+  nixpkgs = import ./nixpkgs.nix;
+  inherit (nixpkgs) lib;
   pick = f: args: if builtins.functionArgs f == { } then args else builtins.intersectAttrs (builtins.functionArgs f) args;
   inputs = {
     self = { };
@@ -41,8 +35,8 @@ let
 in {
   system = cfg.system or null;
   settings = map (m: builtins.intersectAttrs keys ((evalModule m).nixpkgs or { })) (cfg.modules or [ ]);
-  scoped = builtins.mapAttrs (n: v: builtins.intersectAttrs { localSystem = 1; crossSystem = 1; system = 1; } v)
-    (builtins.removeAttrs special (builtins.filter (n: !(builtins.isAttrs special.${n}) || !(special.${n} ? localSystem || special.${n} ? system)) (builtins.attrNames special)));
+  scoped = builtins.mapAttrs (n: v: builtins.intersectAttrs { localSystem = 1; crossSystem = 1; system = 1; } v.importArgs)
+    (builtins.removeAttrs special (builtins.filter (n: !(builtins.isAttrs special.${n} && special.${n} ? importArgs)) (builtins.attrNames special)));
 }
 "#;
 
@@ -84,25 +78,18 @@ fn check(case: &Path, nix: &nixcross_testkit::Nix) -> Result<(), String> {
         Some(Param::Pattern { ellipsis, .. }) => *ellipsis,
         _ => true,
     };
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("flake.nix"), &text).unwrap();
-    std::fs::create_dir(dir.path().join("stub")).unwrap();
-    std::fs::write(dir.path().join("stub/default.nix"), "args: args\n").unwrap();
-    let examples: serde_json::Map<String, Value> = nixcross::platform::catalogue()
-        .examples
-        .iter()
-        .map(|e| (e.name.clone(), Value::String(e.config.clone())))
-        .collect();
-    std::fs::write(
-        dir.path().join("examples.json"),
-        serde_json::to_string(&examples).unwrap(),
-    )
-    .unwrap();
+    let stand_ins = nixcross_testkit::StandIns::new(
+        nixcross::platform::catalogue()
+            .examples
+            .iter()
+            .map(|e| (e.name.as_str(), e.config.as_str())),
+    );
+    stand_ins.write("flake.nix", &text);
     let expr = EVAL
         .replace("ELLIPSIS", if ellipsis { "true" } else { "false" })
         .replace("${NAME}", &nixcross::syntax::quote(&config.name));
-    let out = nix
-        .eval_json(dir.path(), &expr)
+    let out = stand_ins
+        .eval_json(nix, &expr)
         .map_err(|e| format!("{name}: {e}"))?;
     let v: Value = serde_json::from_str(&out).unwrap();
     let mut cross = None;

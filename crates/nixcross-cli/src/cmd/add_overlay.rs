@@ -4,6 +4,8 @@
 use nixcross::ops::add_overlay::{add_overlay, AddOverlayOptions};
 
 use crate::common::{edit_file, CmdResult, EditFlags};
+use crate::complete;
+use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -36,7 +38,7 @@ pub struct Args {
     #[arg(long = "use", value_name = "PACKAGE", num_args = 1.., requires = "scoped")]
     pub uses: Vec<String>,
     /// The configuration to edit (required when the flake has several)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(complete::configs))]
     pub config: Option<String>,
     #[command(flatten)]
     pub edit: EditFlags,

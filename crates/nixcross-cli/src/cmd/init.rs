@@ -8,18 +8,20 @@ use nixcross::ops::init::{self, InitOptions};
 use nixcross::vocab::{Mode, Style};
 
 use crate::common::{self, CliError, CmdResult};
+use crate::complete;
+use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The platform NixOS runs on: a system double (riscv64-linux), a pkgsCross
     /// name (raspberryPi) or a config triple (aarch64-unknown-linux-musl)
-    #[arg(long, short = 't', value_name = "T")]
+    #[arg(long, short = 't', value_name = "T", add = ArgValueCandidates::new(complete::targets))]
     pub target: String,
     /// cross: compile with a cross toolchain; emulate: build natively, under QEMU
     #[arg(long, value_enum)]
     pub mode: Mode,
     /// The build machine's system double [default: this machine's]
-    #[arg(long, value_name = "SYSTEM")]
+    #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
     pub host: Option<String>,
     /// The name under nixosConfigurations [default: the pkgsCross name, else
     /// the target's CPU (riscv64), plus its ABI when not the default (aarch64-musl)]
@@ -35,7 +37,7 @@ pub struct Args {
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
     /// Write DIR/flake.nix
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(long, value_name = "DIR", default_value = ".", value_hint = clap::ValueHint::DirPath)]
     pub dir: PathBuf,
     /// Print the flake to stdout instead of writing it
     #[arg(long)]

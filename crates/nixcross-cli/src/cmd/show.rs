@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use nixcross::ops::show::{show, ConfigReport, ShowOptions};
 
 use crate::common::{print, print_json, CliError, CmdResult};
+use crate::complete;
+use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -25,13 +27,13 @@ another one built without a cross toolchain is `emulate`.")]
 pub struct Args {
     /// The flake to read, or its folder [default: flake.nix in this folder or
     /// the nearest parent]
-    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    #[arg(short = 'f', long = "file", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub file: Option<PathBuf>,
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
     /// The system of the machine that builds (default: this machine)
-    #[arg(long, value_name = "SYSTEM")]
+    #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
     pub host: Option<String>,
 }
 

@@ -1,4 +1,5 @@
-//! Template rendering: minijinja with the templates in `templates/` embedded
+//! Template rendering: minijinja with the templates in the crate's `templates/`
+//! (the repository's top-level `templates/`, through a symlink) embedded
 //! at build time.
 //!
 //! Two rules keep generated Nix safe whatever the user typed:
@@ -16,10 +17,7 @@ use crate::error::{Error, Result};
 /// The templates, by name. One per generated artifact.
 use crate::syntax;
 
-const TEMPLATES: &[(&str, &str)] = &[(
-    "flake.nix",
-    include_str!("../../../../templates/flake.nix.j2"),
-)];
+const TEMPLATES: &[(&str, &str)] = &[("flake.nix", include_str!("../../templates/flake.nix.j2"))];
 
 /// `s` as a Nix `"..."` string literal, quotes included (see [`syntax::quote`]).
 pub fn nix_string(s: &str) -> String {
