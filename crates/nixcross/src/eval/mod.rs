@@ -965,6 +965,15 @@ impl<'f> Evaluator<'f> {
                 _ => None,
             }
         };
+        let is_system = |v: &Value| {
+            matches!(v, Value::Special(s) if matches!(**s, Special::NixosSystem { .. }))
+        };
+        if is_system(&lv) || is_system(&rv) {
+            return Value::unknown(
+                "the configuration is built with `//`, so nixcross cannot tell which side decides it",
+                at,
+            );
+        }
         let (Some(mut l), Some(r)) = (as_set(&lv), as_set(&rv)) else {
             return Value::unknown("`//` of values that are not attribute sets", at);
         };

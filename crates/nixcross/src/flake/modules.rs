@@ -97,11 +97,7 @@ pub(super) fn read_config(
             }
         },
         Value::Unknown(u) => {
-            return not(
-                format!("nixcross cannot follow this configuration: {}", u.reason),
-                u.at.clone(),
-                at,
-            )
+            return not(u.reason.clone(), u.at.clone(), at)
         }
         other => {
             return not(

@@ -104,7 +104,11 @@ impl<'a, 'f> Planner<'a, 'f> {
     pub fn new(flake: &'a Flake<'f>, config: &'a Config) -> Result<Self> {
         if let Some(why) = edit_blocker(flake, config) {
             let mut e = Error::refused(format!("cannot edit `{}`: {why}", config.name));
-            if let Some(at) = &config.at {
+            let at = match &config.status {
+                crate::flake::Status::NotFollowed { at: Some(at), .. } => Some(at),
+                _ => config.at.as_ref(),
+            };
+            if let Some(at) = at {
                 e = e.at(at.range());
                 let s = flake.ev.sources.get(at.file);
                 e = e.in_file(&s.path, &s.text);
