@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use nixcross::flake::Flake;
+use nixcross::flake_old::Flake;
 use nixcross::syntax::Param;
 use serde_json::Value;
 
