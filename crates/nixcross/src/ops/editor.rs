@@ -16,7 +16,7 @@ use crate::edit::{FileEdits, Plan, TextEdit};
 use crate::error::{Error, Result};
 use crate::flake::{Config, Flake, ModuleOrigin, SeenStyle, System};
 use crate::module::{self, ModuleBody};
-use crate::source::{FileId, Src};
+use crate::source::{FileId, SourceMap, Src};
 use crate::syntax::{self, Entry, Layout, Node};
 
 /// Why nixcross will not edit `config`, or `None` when it will try.
@@ -82,11 +82,105 @@ pub(crate) enum Home {
     NewInline,
 }
 
-/// What a [`Planner`] had planned at some point.
+/// What an [`Edits`] had planned at some point.
 pub(crate) struct Snapshot {
     files: BTreeMap<FileId, (Vec<TextEdit>, Vec<String>)>,
     warnings: usize,
     replaced: HashSet<(FileId, (usize, usize))>,
+}
+
+/// The planning core every operation uses: the files read (a
+/// [`SourceMap`]), the edits planned for each with the reasons, and the
+/// warnings; finished into one [`Plan`]. Operations on a single module file
+/// use it directly; [`Planner`] adds the guards of a flake configuration.
+pub(crate) struct Edits<'a> {
+    pub sources: &'a SourceMap<'a>,
+    files: BTreeMap<FileId, (Vec<TextEdit>, Vec<String>)>,
+    pub warnings: Vec<String>,
+    replaced: HashSet<(FileId, (usize, usize))>,
+}
+
+impl<'a> Edits<'a> {
+    /// Planning over `sources`.
+    pub fn new(sources: &'a SourceMap<'a>) -> Edits<'a> {
+        Edits {
+            sources,
+            files: BTreeMap::new(),
+            warnings: Vec::new(),
+            replaced: HashSet::new(),
+        }
+    }
+
+    /// The text of a file.
+    pub fn text(&self, file: FileId) -> &'a str {
+        &self.sources.get(file).text
+    }
+
+    /// The layout of a file.
+    pub fn layout(&self, file: FileId) -> &'a Layout {
+        &self.sources.get(file).layout
+    }
+
+    /// An error pointing at `src`.
+    pub fn error_at(&self, err: Error, src: &Src) -> Error {
+        let s = self.sources.get(src.file);
+        err.at(src.range()).in_file(&s.path, &s.text)
+    }
+
+    /// Add an edit of `file`.
+    pub fn push(&mut self, file: FileId, edit: TextEdit, reason: &str) {
+        let entry = self.files.entry(file).or_default();
+        entry.0.push(edit);
+        if !entry.1.iter().any(|r| r == reason) {
+            entry.1.push(reason.to_string());
+        }
+    }
+
+    /// Record that a node has been replaced; false when it was already.
+    pub fn mark_replaced(&mut self, src: &Src) -> bool {
+        self.replaced.insert((src.file, src.range()))
+    }
+
+    /// The planned edits so far, to go back to after a failed attempt.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            files: self.files.clone(),
+            warnings: self.warnings.len(),
+            replaced: self.replaced.clone(),
+        }
+    }
+
+    /// Forget what was planned since `s`.
+    pub fn restore(&mut self, s: Snapshot) {
+        self.files = s.files;
+        self.warnings.truncate(s.warnings);
+        self.replaced = s.replaced;
+    }
+
+    /// Whether any edit is planned.
+    pub fn is_empty(&self) -> bool {
+        self.files.values().all(|(e, _)| e.is_empty())
+    }
+
+    /// The planned edits, not yet applied.
+    pub fn finish(self, summary: String) -> Plan {
+        let sources = self.sources;
+        let files = self
+            .files
+            .into_iter()
+            .filter(|(_, (e, _))| !e.is_empty())
+            .map(|(id, (edits, reasons))| FileEdits {
+                path: sources.get(id).path.clone(),
+                edits,
+                reasons,
+            })
+            .collect();
+        Plan {
+            files,
+            summary,
+            warnings: self.warnings,
+        }
+    }
 }
 
 /// Plans guarded edits to one configuration of a flake.
@@ -94,9 +188,20 @@ pub(crate) struct Planner<'a, 'f> {
     pub flake: &'a Flake<'f>,
     pub config: &'a Config,
     pub sys: &'a System,
-    files: BTreeMap<FileId, (Vec<TextEdit>, Vec<String>)>,
-    pub warnings: Vec<String>,
-    replaced: HashSet<(FileId, (usize, usize))>,
+    pub core: Edits<'a>,
+}
+
+impl<'a> std::ops::Deref for Planner<'a, '_> {
+    type Target = Edits<'a>;
+    fn deref(&self) -> &Edits<'a> {
+        &self.core
+    }
+}
+
+impl std::ops::DerefMut for Planner<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.core
+    }
 }
 
 impl<'a, 'f> Planner<'a, 'f> {
@@ -120,31 +225,8 @@ impl<'a, 'f> Planner<'a, 'f> {
             flake,
             config,
             sys,
-            files: BTreeMap::new(),
-            warnings: Vec::new(),
-            replaced: HashSet::new(),
+            core: Edits::new(&flake.ev.sources),
         })
-    }
-
-    /// The text of a file.
-    pub fn text(&self, file: FileId) -> &'a str {
-        &self.flake.ev.sources.get(file).text
-    }
-
-    /// The layout of a file.
-    pub fn layout(&self, file: FileId) -> &'a Layout {
-        &self.flake.ev.sources.get(file).layout
-    }
-
-    /// `path:line:col` of a node.
-    pub fn describe(&self, src: &Src) -> String {
-        self.flake.describe(src)
-    }
-
-    /// An error pointing at `src`.
-    pub fn error_at(&self, err: Error, src: &Src) -> Error {
-        let s = self.flake.ev.sources.get(src.file);
-        err.at(src.range()).in_file(&s.path, &s.text)
     }
 
     /// Refuse an edit of `range` in `file` when another configuration uses
@@ -170,43 +252,13 @@ impl<'a, 'f> Planner<'a, 'f> {
         self.flake.users_of(file, range, &self.config.name).is_empty()
     }
 
-    /// Add an edit of `file`.
-    pub fn push(&mut self, file: FileId, edit: TextEdit, reason: &str) {
-        let entry = self.files.entry(file).or_default();
-        entry.0.push(edit);
-        if !entry.1.iter().any(|r| r == reason) {
-            entry.1.push(reason.to_string());
-        }
-    }
-
-    /// The planned edits so far, to go back to after a failed attempt.
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            files: self.files.clone(),
-            warnings: self.warnings.len(),
-            replaced: self.replaced.clone(),
-        }
-    }
-
-    /// Forget what was planned since `s`.
-    pub fn restore(&mut self, s: Snapshot) {
-        self.files = s.files;
-        self.warnings.truncate(s.warnings);
-        self.replaced = s.replaced;
-    }
-
-    /// Whether any edit is planned.
-    pub fn is_empty(&self) -> bool {
-        self.files.values().all(|(e, _)| e.is_empty())
-    }
-
     /// Replace a string literal with `value` (quoted). Guarded; a literal
     /// already replaced, or already equal, is left alone.
     pub fn replace_literal(&mut self, lit: &Src, value: &str, reason: &str) -> Result<()> {
         if lit.node.string_literal().as_deref() == Some(value) {
             return Ok(());
         }
-        if !self.replaced.insert((lit.file, lit.range())) {
+        if !self.core.mark_replaced(lit) {
             return Ok(());
         }
         self.guard(lit.file, lit.range(), "the value")?;
@@ -229,7 +281,7 @@ impl<'a, 'f> Planner<'a, 'f> {
         let layout = self.layout(at.file);
         let base = syntax::indent_at(src, at.node.start()).to_string();
         let t = syntax::reindent(text, &base, &layout.unit, layout.nl);
-        self.replaced.insert((at.file, at.range()));
+        self.core.mark_replaced(at);
         self.push(at.file, TextEdit::replace(at.range(), t), reason);
         Ok(())
     }
@@ -431,6 +483,172 @@ impl<'a, 'f> Planner<'a, 'f> {
         Ok(())
     }
 
+    /// Add a new inline module after the last inline module of the modules
+    /// list, in the list's layout (set off by a blank line when the items
+    /// are); with no inline module, first in the list.
+    pub fn add_module_after_inline(&mut self, comment: &str, module_text: &str, reason: &str) -> Result<()> {
+        let Some(list) = self.sys.modules_list.clone() else {
+            return self.add_module(comment, module_text, reason);
+        };
+        let anchor = self
+            .sys
+            .modules
+            .iter()
+            .filter(|m| m.imported_from.is_none())
+            .filter_map(|m| match &m.origin {
+                ModuleOrigin::Inline(src) if list.contains(src.file, src.range()) => Some(src.clone()),
+                _ => None,
+            })
+            .next_back();
+        let Some(anchor) = anchor else {
+            return self.add_module(comment, module_text, reason);
+        };
+        self.guard(list.file, list.range(), "the modules list")?;
+        let Some(lv) = list.node.list() else {
+            return Err(Error::internal("the modules list is not a list"));
+        };
+        // The list item that holds the anchor (it may be in parentheses).
+        let item = lv
+            .items
+            .iter()
+            .find(|i| i.contains(&anchor.node))
+            .cloned()
+            .unwrap_or(anchor.node.clone());
+        let src = self.text(list.file);
+        let layout = self.layout(list.file);
+        let single = !src[lv.open..lv.close].contains('\n');
+        if single || !syntax::starts_line(src, item.start()) {
+            self.push(
+                list.file,
+                TextEdit::insert(item.end(), format!(" {}", compact(module_text))),
+                reason,
+            );
+            return Ok(());
+        }
+        let nl = layout.nl;
+        let base = syntax::indent_at(src, item.start()).to_string();
+        let at = syntax::after_trailing_comment(src, item.end());
+        let commented = syntax::leading_comments_start(src, item.start()) < syntax::line_start(src, item.start());
+        let blank_after = syntax::is_blank_line(src, syntax::next_line_start(src, at));
+        let sep = if commented || blank_after { nl } else { "" };
+        let body = syntax::reindent(module_text, &base, &layout.unit, nl);
+        self.push(
+            list.file,
+            TextEdit::insert(at, format!("{nl}{sep}{base}# {comment}{nl}{base}{body}")),
+            reason,
+        );
+        Ok(())
+    }
+
+    /// Insert `key = value;` (generated at column 0) into nixosSystem's
+    /// arguments, just before `modules` when that starts a line of its own.
+    pub fn insert_arg_before_modules(&mut self, key: &str, value: &str, reason: &str) -> Result<()> {
+        let Some(args) = self.sys.args.clone() else {
+            return Err(Error::refused("nixosSystem's arguments are not a literal attribute set"));
+        };
+        self.guard(args.file, args.range(), "nixosSystem's arguments")?;
+        let set = args.node.attrset().ok_or_else(|| Error::internal("arguments are not a set"))?;
+        let src = self.text(args.file);
+        let layout = self.layout(args.file);
+        let entry = format!("{key} = {value};");
+        let single = !src[set.open..set.close].contains('\n');
+        let modules = self
+            .sys
+            .modules_binding
+            .as_ref()
+            .filter(|m| m.file == args.file && set.node.contains(&m.node))
+            .map(|m| m.range())
+            .filter(|r| !single && syntax::starts_line(src, r.0));
+        let e = match modules {
+            Some((start, _)) => {
+                let base = syntax::indent_at(src, start).to_string();
+                let at = syntax::leading_comments_start(src, start);
+                let text = syntax::reindent(&entry, &base, &layout.unit, layout.nl);
+                TextEdit::insert(at, format!("{base}{text}{}", layout.nl))
+            }
+            None => module::insert_entry(src, layout, &set, &entry, module::Position::Last),
+        };
+        self.push(args.file, e, reason);
+        Ok(())
+    }
+
+    /// Add a binding (generated at column 0) to the `let` around the outputs
+    /// body: appended to the innermost existing `let`, or in a new
+    /// `let ... in` written before the body, as `outputs = { ... }: let ... in {`.
+    pub fn insert_outputs_let(&mut self, comment: &str, binding: &str, reason: &str) -> Result<()> {
+        let Some(body) = self.flake.outputs_body.clone() else {
+            return Err(Error::refused(
+                "`outputs` is not a function, so nixcross cannot put a `let` around its body",
+            ));
+        };
+        let file = body.file;
+        let src = self.text(file);
+        let layout = self.layout(file);
+        let mut lets = Vec::new();
+        let mut cur = body.node.unparen();
+        while let Some(l) = cur.let_in() {
+            cur = l.body.unparen();
+            lets.push(l);
+        }
+        if let Some(l) = lets.last() {
+            // A `let` reads like a set whose braces are `let` and `in`.
+            let set = syntax::AttrSetView {
+                node: l.node.clone(),
+                rec: false,
+                entries: l.entries.clone(),
+                open: l.let_kw + 2,
+                close: l.in_kw,
+            };
+            let e = module::insert_entry(src, layout, &set, binding, module::Position::Last);
+            self.push(file, e, reason);
+            return Ok(());
+        }
+        let nl = layout.nl;
+        if !body.node.text().contains('\n') {
+            // A one-line body gets a one-line `let`.
+            self.push(
+                file,
+                TextEdit::insert(body.node.start(), format!("let {} in ", compact(binding))),
+                reason,
+            );
+            return Ok(());
+        }
+        let base = syntax::indent_at(src, body.node.start()).to_string();
+        let inner = format!("{base}{}", layout.unit);
+        let text = syntax::reindent(binding, &inner, &layout.unit, nl);
+        let comment = if comment.is_empty() {
+            String::new()
+        } else {
+            format!("{inner}# {comment}{nl}")
+        };
+        self.push(
+            file,
+            TextEdit::insert(body.node.start(), format!("let{nl}{comment}{inner}{text}{nl}{base}in ")),
+            reason,
+        );
+        Ok(())
+    }
+
+    /// The names bound in the `let` layers around the outputs body.
+    pub fn outputs_let_binding(&self, name: &str) -> Option<Node> {
+        let body = self.flake.outputs_body.as_ref()?;
+        let mut cur = body.node.unparen();
+        let mut found = None;
+        while let Some(l) = cur.let_in() {
+            for e in &l.entries {
+                if let Entry::Binding(b) = e {
+                    if b.path.as_deref() == Some(&[name.to_string()][..]) {
+                        found = Some(b.value.clone());
+                    }
+                } else if e.defines(name) {
+                    found = Some(l.node.clone());
+                }
+            }
+            cur = l.body.unparen();
+        }
+        found
+    }
+
     /// The expression that reaches nixpkgs' `lib` where the configuration's
     /// call is written: `nixpkgs.lib` for `nixpkgs.lib.nixosSystem`.
     pub fn call_lib(&self) -> String {
@@ -471,21 +689,7 @@ impl<'a, 'f> Planner<'a, 'f> {
 
     /// The planned edits, not yet applied.
     pub fn finish(self, summary: String) -> Plan {
-        let files = self
-            .files
-            .into_iter()
-            .filter(|(_, (e, _))| !e.is_empty())
-            .map(|(id, (edits, reasons))| FileEdits {
-                path: self.flake.ev.sources.get(id).path.clone(),
-                edits,
-                reasons,
-            })
-            .collect();
-        Plan {
-            files,
-            summary,
-            warnings: self.warnings,
-        }
+        self.core.finish(summary)
     }
 }
 

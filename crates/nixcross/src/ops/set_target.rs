@@ -407,12 +407,13 @@ fn set_option(
         let path = ["nixpkgs", option.name()];
         p.insert_option(&path, &value, comment, reason)?;
         let users = err.message.clone();
-        p.warnings.push(format!(
+        let w = format!(
             "nixpkgs.{} is shared with other configurations ({}), so `{}` gets its own definition that wins over it",
             option.name(),
             users.split(" is also used by ").nth(1).and_then(|s| s.split(';').next()).unwrap_or("shared"),
             p.config.name
-        ));
+        );
+        p.warnings.push(w);
         return Ok(());
     }
     // Not defined yet: next to its sibling when that module is ours.

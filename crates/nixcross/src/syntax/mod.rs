@@ -469,6 +469,17 @@ impl Node {
         }
     }
 
+    /// The smallest node within this one that covers `range`.
+    pub fn find_covering(&self, range: (usize, usize)) -> Option<Node> {
+        let r = rowan::TextRange::new((range.0 as u32).into(), (range.1 as u32).into());
+        let e = self.0.covering_element(r);
+        let n = match e {
+            rowan::NodeOrToken::Node(n) => n,
+            rowan::NodeOrToken::Token(t) => t.parent()?,
+        };
+        Some(Node(n))
+    }
+
     /// Whether `other` lies within this node.
     pub fn contains(&self, other: &Node) -> bool {
         let (s, e) = self.range();
