@@ -129,6 +129,12 @@ impl Doc {
 
     /// Every identifier use named `name` in the file (references, not binders).
     pub fn count_references(&self, name: &str) -> usize {
+        self.reference_ranges(name).len()
+    }
+
+    /// Where `name` is used as a variable (not where it is bound), in order.
+    /// Scoping is ignored: a use of another binding of the same name counts.
+    pub fn reference_ranges(&self, name: &str) -> Vec<(usize, usize)> {
         self.root
             .descendants()
             .filter(|n| n.kind() == SyntaxKind::NODE_IDENT && n.text() == name)
@@ -143,7 +149,8 @@ impl Doc {
                         | Some(SyntaxKind::NODE_IDENT_PARAM)
                 )
             })
-            .count()
+            .map(|n| range_of(&n))
+            .collect()
     }
 }
 
@@ -291,6 +298,30 @@ impl Node {
         Some(out)
     }
 
+    /// `base.a.${b}.c` as its base and keys; `None` for anything else,
+    /// including a selection with an `or` default.
+    pub fn select(&self) -> Option<SelectView> {
+        let sel = ast::Select::cast(self.0.clone())?;
+        if sel.default_expr().is_some() {
+            return None;
+        }
+        Some(SelectView {
+            base: node(&sel.expr()?),
+            keys: sel.attrpath()?.attrs().map(|a| key_of(&a)).collect(),
+        })
+    }
+
+    /// The expression of a string that is exactly one interpolation,
+    /// `"${x}"`.
+    pub fn sole_interpolation(&self) -> Option<Node> {
+        let s = ast::Str::cast(self.0.clone())?;
+        let mut parts = s.normalized_parts().into_iter();
+        match (parts.next(), parts.next()) {
+            (Some(ast::InterpolPart::Interpolation(i)), None) => i.expr().map(|e| node(&e)),
+            _ => None,
+        }
+    }
+
     /// `f x` as `(f, x)`.
     pub fn apply(&self) -> Option<(Node, Node)> {
         let a = ast::Apply::cast(self.0.clone())?;
@@ -419,6 +450,24 @@ fn static_attr(attr: &ast::Attr) -> Option<String> {
     }
 }
 
+fn key_of(attr: &ast::Attr) -> Key {
+    let range = range_of(attr.syntax());
+    match static_attr(attr) {
+        Some(name) => Key::Static { name, range },
+        None => match attr {
+            ast::Attr::Dynamic(d) => match d.expr() {
+                Some(e) => Key::Dynamic {
+                    expr: node(&e),
+                    range,
+                },
+                None => Key::Opaque { range },
+            },
+            // `"a${b}"` as a key.
+            _ => Key::Opaque { range },
+        },
+    }
+}
+
 fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
     let mut out = Vec::new();
     for entry in set.entries() {
@@ -431,6 +480,7 @@ fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
                 out.push(Entry::Binding(Binding {
                     path: keys,
                     static_prefix,
+                    keys: path.attrs().map(|a| key_of(&a)).collect(),
                     key_range: range_of(path.syntax()),
                     value: node(&value),
                     range: range_of(av.syntax()),
@@ -464,10 +514,48 @@ pub struct Binding {
     /// The static names before the first dynamic part (all of them when
     /// `path` is `Some`): `users.${u}.x` gives `["users"]`.
     pub static_prefix: Vec<String>,
+    /// Every part of the key, static or not, with its range.
+    pub keys: Vec<Key>,
     pub key_range: (usize, usize),
     pub value: Node,
     /// The whole entry, from the key to the `;` inclusive.
     pub range: (usize, usize),
+}
+
+/// One part of an attribute path (`a`, `"b c"`, `${x}`).
+#[derive(Debug, Clone)]
+pub enum Key {
+    /// A name known without evaluation: `a`, `"b c"`, `${"d"}`.
+    Static { name: String, range: (usize, usize) },
+    /// `${expr}`: the name is whatever `expr` evaluates to.
+    Dynamic { expr: Node, range: (usize, usize) },
+    /// An interpolated string key such as `"a${b}"`.
+    Opaque { range: (usize, usize) },
+}
+
+impl Key {
+    /// Where the part is written (the `${...}` or quotes included).
+    pub fn range(&self) -> (usize, usize) {
+        match self {
+            Key::Static { range, .. } | Key::Dynamic { range, .. } | Key::Opaque { range } => {
+                *range
+            }
+        }
+    }
+    /// The name, when static.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Key::Static { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// `base.a.${b}.c`: an attribute selection, without `or`.
+#[derive(Debug, Clone)]
+pub struct SelectView {
+    pub base: Node,
+    pub keys: Vec<Key>,
 }
 
 /// `inherit (from) a b;`
@@ -645,6 +733,36 @@ mod tests {
         }
         assert_eq!(&src[set.open..set.open + 1], "{");
         assert_eq!(&src[set.close..set.close + 1], "}");
+    }
+
+    #[test]
+    fn keys_and_selections_keep_dynamic_parts() {
+        let src = r#"{ packages.${system}."a b" = x; }"#;
+        let set = expr(src).attrset().unwrap();
+        let Entry::Binding(b) = &set.entries[0] else {
+            panic!()
+        };
+        assert_eq!(b.keys.len(), 3);
+        assert_eq!(b.keys[0].name(), Some("packages"));
+        match &b.keys[1] {
+            Key::Dynamic { expr, range } => {
+                assert_eq!(expr.ident().as_deref(), Some("system"));
+                assert_eq!(&src[range.0..range.1], "${system}");
+            }
+            k => panic!("{k:?}"),
+        }
+        assert_eq!(b.keys[2].name(), Some("a b"));
+        let e = expr("nixpkgs.legacyPackages.${system}.pkgsCross.riscv64");
+        let sel = e.select().unwrap();
+        assert_eq!(sel.base.ident().as_deref(), Some("nixpkgs"));
+        assert_eq!(sel.keys.len(), 4);
+        assert!(matches!(sel.keys[1], Key::Dynamic { .. }));
+        assert!(expr("a.b or c").select().is_none());
+        let i = expr(r#""${system}""#).sole_interpolation().unwrap();
+        assert_eq!(i.ident().as_deref(), Some("system"));
+        assert!(expr(r#""x${system}""#).sole_interpolation().is_none());
+        let doc = parse("let a = 1; in a + { a = a; }.a").unwrap();
+        assert_eq!(doc.reference_ranges("a"), vec![(14, 15), (24, 25)]);
     }
 
     #[test]
