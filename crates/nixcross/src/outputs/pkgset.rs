@@ -77,6 +77,34 @@ pub fn is_build_platform(target: &Target, build: &str) -> bool {
     target.system == build && !target.needs_config() && !target.example_has_extras
 }
 
+/// How a cross build names its target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrossPart {
+    /// `pkgsCross.<example>`: the target is, or elaborates to exactly, it.
+    Example(String),
+    /// No example is exactly the target: `crossSystem = <spec>`.
+    Spec(PlatformSpec),
+}
+
+/// How a cross build names `target`: its exact example, else the
+/// platform spelled out.
+pub fn cross_part(target: &Target) -> CrossPart {
+    match exact_example(target) {
+        Some(e) => CrossPart::Example(e.name.clone()),
+        None => CrossPart::Spec(cross_spec(target)),
+    }
+}
+
+impl CrossPart {
+    /// As `crossSystem` of an `import nixpkgs`.
+    pub fn spec(&self) -> PlatformSpec {
+        match self {
+            CrossPart::Example(e) => PlatformSpec::Example(e.clone()),
+            CrossPart::Spec(s) => s.clone(),
+        }
+    }
+}
+
 /// The target as the host side of an `import nixpkgs`: the example when it
 /// carries extras, else the triple (or the double, for a system the
 /// catalogue has no triple for).
@@ -89,7 +117,7 @@ fn cross_spec(target: &Target) -> PlatformSpec {
 }
 
 /// The target as the platform a native (emulated) build runs on.
-fn native_spec(target: &Target) -> PlatformSpec {
+pub fn native_spec(target: &Target) -> PlatformSpec {
     match &target.example {
         Some(name) if target.example_has_extras => PlatformSpec::Example(name.clone()),
         _ if target.needs_config() && !target.config.is_empty() => {
@@ -108,7 +136,7 @@ pub fn flake_exposed(system: &str) -> bool {
 }
 
 /// Why an emulated build of `target` on `build` cannot work, if it cannot.
-fn emulation_refusal(target: &Target, build: &str) -> Option<Error> {
+pub(crate) fn emulation_refusal(target: &Target, build: &str) -> Option<Error> {
     if target.system == build {
         return None;
     }
@@ -146,18 +174,14 @@ pub fn package_set(target: &Target, build: &str, mode: Mode) -> Result<PkgSet> {
                 ))
                 .hint("use --mode emulate for a native build, or pass --host with the build machine's system"));
             }
-            match exact_example(target) {
-                Some(e) if flake_exposed(build) => Ok(PkgSet::PkgsCross {
+            match cross_part(target) {
+                CrossPart::Example(example) if flake_exposed(build) => Ok(PkgSet::PkgsCross {
                     build: build.to_string(),
-                    example: e.name.clone(),
+                    example,
                 }),
-                Some(e) => Ok(PkgSet::Import {
+                part => Ok(PkgSet::Import {
                     local: PlatformSpec::System(build.to_string()),
-                    cross: Some(PlatformSpec::Example(e.name.clone())),
-                }),
-                None => Ok(PkgSet::Import {
-                    local: PlatformSpec::System(build.to_string()),
-                    cross: Some(cross_spec(target)),
+                    cross: Some(part.spec()),
                 }),
             }
         }

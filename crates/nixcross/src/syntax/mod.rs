@@ -132,6 +132,48 @@ impl Doc {
         self.reference_ranges(name).len()
     }
 
+    /// The single-name bindings of `let ... in` and `rec { }` whose value
+    /// contains `range`, innermost first: the variables an edit at `range`
+    /// is reached through.
+    pub fn enclosing_bindings(&self, range: (usize, usize)) -> Vec<Enclosing> {
+        let text_range = rowan::TextRange::new((range.0 as u32).into(), (range.1 as u32).into());
+        if range.1 > usize::from(self.root.text_range().end()) {
+            return Vec::new();
+        }
+        let start = match self.root.covering_element(text_range) {
+            rowan::NodeOrToken::Node(n) => n,
+            rowan::NodeOrToken::Token(t) => match t.parent() {
+                Some(p) => p,
+                None => return Vec::new(),
+            },
+        };
+        let mut out = Vec::new();
+        for anc in start.ancestors() {
+            let Some(av) = ast::AttrpathValue::cast(anc.clone()) else {
+                continue;
+            };
+            let scoped = anc.parent().is_some_and(|p| {
+                p.kind() == SyntaxKind::NODE_LET_IN
+                    || ast::AttrSet::cast(p).is_some_and(|s| s.rec_token().is_some())
+            });
+            let (Some(path), Some(value)) = (av.attrpath(), av.value()) else {
+                continue;
+            };
+            let names: Vec<ast::Attr> = path.attrs().collect();
+            let value_range = range_of(value.syntax());
+            if !scoped || names.len() != 1 || value_range.0 > range.0 || value_range.1 < range.1 {
+                continue;
+            }
+            if let Some(name) = static_attr(&names[0]) {
+                out.push(Enclosing {
+                    name,
+                    value: value_range,
+                });
+            }
+        }
+        out
+    }
+
     /// Where `name` is used as a variable (not where it is bound), in order.
     /// Scoping is ignored: a use of another binding of the same name counts.
     pub fn reference_ranges(&self, name: &str) -> Vec<(usize, usize)> {
@@ -152,6 +194,15 @@ impl Doc {
             .map(|n| range_of(&n))
             .collect()
     }
+}
+
+/// A `name = value;` binding of a `let` or `rec { }` (see
+/// [`Doc::enclosing_bindings`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enclosing {
+    pub name: String,
+    /// The value's range.
+    pub value: (usize, usize),
 }
 
 /// The shape of an expression, coarsely.
@@ -763,6 +814,18 @@ mod tests {
         assert!(expr(r#""x${system}""#).sole_interpolation().is_none());
         let doc = parse("let a = 1; in a + { a = a; }.a").unwrap();
         assert_eq!(doc.reference_ranges("a"), vec![(14, 15), (24, 25)]);
+        let src = "let p = let q = x.y; in q; r = rec { s = z; }; in { t = 1; }";
+        let doc = parse(src).unwrap();
+        let at = |needle: &str| {
+            let i = src.find(needle).unwrap();
+            doc.enclosing_bindings((i, i + needle.len()))
+                .into_iter()
+                .map(|e| e.name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at("x.y"), ["q", "p"]);
+        assert_eq!(at("z"), ["s", "r"]);
+        assert!(at("1").is_empty());
     }
 
     #[test]
