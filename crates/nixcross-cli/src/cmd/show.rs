@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use nixcross::ops::show::{show, ConfigReport, ShowOptions};
+use nixcross::outputs::{read_outputs, OutputReport};
+use nixcross::vocab::Kind;
 
 use crate::common::{print, print_json, read_source, CliError, CmdResult};
 
@@ -36,6 +38,9 @@ pub struct Args {
 struct Report<'a> {
     file: String,
     configurations: &'a [ConfigReport],
+    packages: Vec<&'a OutputReport>,
+    #[serde(rename = "devShells")]
+    dev_shells: Vec<&'a OutputReport>,
 }
 
 pub fn run(args: Args) -> CmdResult {
@@ -50,18 +55,32 @@ pub fn run(args: Args) -> CmdResult {
     };
     let reports = show(&src, &ShowOptions { local_system })
         .map_err(|e| CliError::from_lib(Some(&args.file), &src, &e))?;
+    let outputs = read_outputs(&src).map_err(|e| CliError::from_lib(Some(&args.file), &src, &e))?;
+    let of = |kind: Kind| {
+        outputs
+            .iter()
+            .filter(|o| o.kind == kind)
+            .collect::<Vec<_>>()
+    };
     if args.json {
         print_json(&Report {
             file: args.file.display().to_string(),
             configurations: &reports,
+            packages: of(Kind::Package),
+            dev_shells: of(Kind::Shell),
         });
         return Ok(ExitCode::SUCCESS);
     }
+    let outputs_table = outputs_table(&outputs);
     if reports.is_empty() {
-        print(&format!(
-            "{}: no nixosConfigurations found\n",
-            args.file.display()
-        ));
+        if outputs.is_empty() {
+            print(&format!(
+                "{}: no nixosConfigurations, packages or devShells found\n",
+                args.file.display()
+            ));
+        } else {
+            print(&outputs_table);
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
@@ -79,13 +98,28 @@ pub fn run(args: Args) -> CmdResult {
         })
         .collect();
     let header = ["NAME", "BUILD", "HOST", "MODE", "STYLE", "LINE"];
+    let reasons: Vec<Option<&String>> = reports.iter().map(|r| r.reason.as_ref()).collect();
+    let mut out = table(&header, &rows, &reasons);
+    if !outputs.is_empty() {
+        out.push('\n');
+        out.push_str(&outputs_table);
+    }
+    print(&out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Aligned columns, each row followed by its `not editable` reason.
+fn table<const N: usize>(
+    header: &[&str; N],
+    rows: &[[String; N]],
+    reasons: &[Option<&String>],
+) -> String {
     let mut widths = header.map(str::len);
-    for row in &rows {
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let mut out = String::new();
     let line = |cells: &[String]| -> String {
         let mut s = String::new();
         for (i, c) in cells.iter().enumerate() {
@@ -97,13 +131,39 @@ pub fn run(args: Args) -> CmdResult {
         }
         s.trim_end().to_string() + "\n"
     };
-    out.push_str(&line(&header.map(String::from)));
-    for (row, r) in rows.iter().zip(&reports) {
+    let mut out = line(&header.map(String::from));
+    for (row, reason) in rows.iter().zip(reasons) {
         out.push_str(&line(row));
-        if let Some(reason) = &r.reason {
+        if let Some(reason) = reason {
             out.push_str(&format!("  not editable: {reason}\n"));
         }
     }
-    print(&out);
-    Ok(ExitCode::SUCCESS)
+    out
+}
+
+/// The packages and dev shells, one table.
+fn outputs_table(outputs: &[OutputReport]) -> String {
+    let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
+    let rows: Vec<[String; 6]> = outputs
+        .iter()
+        .map(|o| {
+            [
+                match o.kind {
+                    Kind::Shell => "devShells".to_string(),
+                    _ => "packages".to_string(),
+                },
+                o.system.clone().unwrap_or_else(|| "(each)".into()),
+                dash(&o.name),
+                dash(&o.build),
+                dash(&o.host),
+                format!("{}", o.line),
+            ]
+        })
+        .collect();
+    let reasons: Vec<Option<&String>> = outputs.iter().map(|o| o.reason.as_ref()).collect();
+    table(
+        &["OUTPUT", "SYSTEM", "NAME", "BUILD", "HOST", "LINE"],
+        &rows,
+        &reasons,
+    )
 }

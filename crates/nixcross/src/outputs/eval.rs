@@ -105,9 +105,26 @@ pub(crate) enum Origin {
         call: Node,
         args: Option<AttrSetView>,
     },
-    /// A set nixcross reads but does not rewrite (`buildPackages`,
-    /// flake-parts' `pkgs`).
-    Derived(&'static str),
+    /// A set not written as such in the file.
+    Derived(Derived),
+}
+
+/// Package sets nixcross reads without seeing them written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Derived {
+    /// `<set>.buildPackages`: the build machine's packages of a set.
+    BuildPackages,
+    /// flake-parts' `perSystem` argument `pkgs`: nixpkgs for the system.
+    FlakePartsPkgs,
+}
+
+impl fmt::Display for Derived {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Derived::BuildPackages => "buildPackages",
+            Derived::FlakePartsPkgs => "flake-parts' pkgs",
+        })
+    }
 }
 
 /// Where an output's expression reaches a package set.
@@ -205,9 +222,9 @@ pub(crate) enum InputKind {
 pub(crate) enum Systems {
     /// Listed in the file.
     Listed(Vec<String>),
-    /// Not knowable from the file (flake-utils' default systems come from
-    /// its locked `systems` input), with what they are.
-    Each(String),
+    /// Not knowable from the file: flake-utils' default systems come from
+    /// its `systems` input, pinned by flake.lock.
+    Unlisted,
 }
 
 /// What an expression is, as far as nixcross follows it.
@@ -483,6 +500,9 @@ impl<'a> Evaluator<'a> {
                 match name.as_str() {
                     "null" => Val::Null,
                     "import" => Val::Builtin(Builtin::Import, Vec::new()),
+                    "builtins" => {
+                        Val::opaque("`builtins` values are known only when Nix evaluates the flake")
+                    }
                     _ => Val::opaque(format!("`{name}` is not defined in this file")),
                 }
             }
@@ -692,7 +712,7 @@ impl<'a> Evaluator<'a> {
                 build: set.build.clone(),
                 host: set.build.clone(),
                 cross: false,
-                origin: Origin::Derived("buildPackages"),
+                origin: Origin::Derived(Derived::BuildPackages),
             })),
             "lib" => Val::Lib(LibKind::Nixpkgs),
             "mkShell" | "mkShellNoCC" => Val::Builtin(Builtin::MkShell(set), Vec::new()),
@@ -1025,7 +1045,7 @@ fn select_lib(lib: LibKind, name: &str) -> Val {
 /// The systems flake-utils' `eachDefaultSystem` runs over: its `systems`
 /// input (nix-systems/default), pinned by flake.lock, so not in the file.
 fn default_systems() -> Systems {
-    Systems::Each("flake-utils' default systems (its `systems` input, pinned by flake.lock)".into())
+    Systems::Unlisted
 }
 
 fn systems_of(v: Val) -> Systems {
@@ -1035,13 +1055,12 @@ fn systems_of(v: Val) -> Systems {
             for i in items {
                 match i {
                     Val::Str(s) => out.push(s),
-                    _ => return Systems::Each("systems nixcross cannot read".into()),
+                    _ => return Systems::Unlisted,
                 }
             }
             Systems::Listed(out)
         }
-        Val::Opaque(why) => Systems::Each(why),
-        _ => Systems::Each("systems nixcross cannot read".into()),
+        _ => Systems::Unlisted,
     }
 }
 

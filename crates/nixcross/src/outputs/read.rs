@@ -22,8 +22,8 @@ use serde::Serialize;
 
 use crate::error::{Error, LineIndex, Result};
 use crate::outputs::eval::{
-    scope_of_vals, Def, Env, Evaluator, InputKind, Origin, PlatVal, SetVal, Site, Systems, Thunk,
-    Val,
+    scope_of_vals, Def, Derived, Env, Evaluator, InputKind, Origin, PlatVal, SetVal, Site, Systems,
+    Thunk, Val,
 };
 use crate::syntax::{self, Doc, Entry, Key, Param};
 use crate::vocab::Kind;
@@ -123,7 +123,7 @@ impl Output {
             return Some(why.clone());
         }
         match &made.set.origin {
-            Origin::Derived(what) => Some(format!(
+            Origin::Derived(what @ Derived::BuildPackages) => Some(format!(
                 "its package set is {what}, which nixcross does not rewrite"
             )),
             Origin::Import { args: None, .. } => Some(
@@ -273,7 +273,7 @@ impl Walker<'_> {
                 }
             }
             Val::EachSystem { systems, f } => {
-                self.each(*f, systems, "flake-utils' eachSystem", at, |w, r, s, at| {
+                self.each(*f, systems, "flake-utils", at, |w, r, s, at| {
                     w.top(r, Some(s), at)
                 })
             }
@@ -305,11 +305,11 @@ impl Walker<'_> {
                     then(self, r, &sys, at);
                 }
             }
-            Systems::Each(what) => {
+            Systems::Unlisted => {
                 let r = self.ev.apply_val(f, Thunk::Val(Val::System), 0);
                 let sys = SystemOf::Generated {
                     system: None,
-                    how: what,
+                    how: how.to_string(),
                 };
                 then(self, r, &sys, at);
             }
@@ -393,7 +393,7 @@ impl Walker<'_> {
                 }
             }
             Val::Generated { systems, f } => {
-                self.each(*f, systems, "a genAttrs over systems", at, |w, r, s, at| {
+                self.each(*f, systems, "lib.genAttrs", at, |w, r, s, at| {
                     w.names(kind, s.clone(), r, at)
                 })
             }
@@ -521,13 +521,10 @@ impl Walker<'_> {
                     .collect();
                 match list {
                     Some(l) => Systems::Listed(l),
-                    None => {
-                        Systems::Each("flake-parts' systems, which nixcross cannot read".into())
-                    }
+                    None => Systems::Unlisted,
                 }
             }
-            Val::Opaque(why) => Systems::Each(format!("flake-parts' systems: {why}")),
-            _ => Systems::Each("flake-parts' systems, which nixcross cannot read".into()),
+            _ => Systems::Unlisted,
         };
         let per_system = self.ev.select_defs(&defs, "perSystem", 0);
         let run = |w: &mut Self, system: Val, sys: SystemOf| {
@@ -541,7 +538,7 @@ impl Walker<'_> {
                         build: plat.clone(),
                         host: plat.clone(),
                         cross: false,
-                        origin: Origin::Derived("flake-parts' pkgs"),
+                        origin: Origin::Derived(Derived::FlakePartsPkgs),
                     }))
                 })
             };
@@ -601,12 +598,12 @@ impl Walker<'_> {
                     run(self, Val::Str(s), sys);
                 }
             }
-            Systems::Each(what) => run(
+            Systems::Unlisted => run(
                 self,
                 Val::System,
                 SystemOf::Generated {
                     system: None,
-                    how: what,
+                    how: "flake-parts' perSystem".into(),
                 },
             ),
         }

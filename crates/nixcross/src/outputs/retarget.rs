@@ -195,12 +195,14 @@ fn select<'o>(outputs: &'o [Output], opts: &RetargetOptions, src: &str) -> Resul
                 )
             })
             .collect();
+        let at = groups.values().next().unwrap()[0].at;
         return Err(Error::refused(format!(
             "`{}` is defined {} times: {}",
             opts.name,
             groups.len(),
             places.join(", ")
         ))
+        .at(at)
         .hint(format!(
             "name one as <system>.{}, e.g. {}.{}",
             opts.name,
@@ -415,7 +417,13 @@ impl Planner<'_, '_> {
                     .at(*range)
                     .hint("move it by hand, or write it as <kind>.<system>.<name> = ...;"));
                 }
-                self.push(TextEdit::replace(*range, syntax::attr_name(system)));
+                // Keep the file's quoting of the key.
+                let text = if self.src[range.0..range.1].starts_with('"') {
+                    syntax::quote(system)
+                } else {
+                    syntax::attr_name(system)
+                };
+                self.push(TextEdit::replace(*range, text));
                 Ok(())
             }
             SystemOf::Var { system: now } => Err(Error::refused(format!(
@@ -430,6 +438,23 @@ impl Planner<'_, '_> {
             .at(o.at)),
             SystemOf::Unknown(why) => Err(Error::refused(why.clone()).at(o.at)),
         }
+    }
+
+    /// Whether `range` is inside a list of tools (`nativeBuildInputs`,
+    /// mkShell's `packages`, ...) of the selected output: things that run
+    /// on the build machine.
+    fn in_tool_list(&self, range: (usize, usize)) -> bool {
+        self.read
+            .doc
+            .enclosing_entries(range)
+            .iter()
+            // Entries inside the output's value, not the output's own.
+            .take_while(|e| {
+                self.values
+                    .iter()
+                    .any(|v| v.0 <= e.value.0 && e.value.1 <= v.1 && e.value != *v)
+            })
+            .any(|e| TOOL_KEYS.contains(&e.name.as_str()))
     }
 
     /// Rewrite every place the output reaches its package set (`set`).
@@ -452,26 +477,32 @@ impl Planner<'_, '_> {
                 _ => {}
             }
         }
-        // A set nixcross reads but never saw written (flake-parts' pkgs).
-        if origins.is_empty() && !matches!(set.origin, Origin::Derived(_)) {
-            return Err(Error::internal("an output's package set was not recorded"));
-        }
+        // A native set made cross: its tools stay on the build machine.
+        let keep_tools = !set.cross && want.mode == Mode::Cross;
+        let tool = |p: &Self, r: (usize, usize)| keep_tools && p.in_tool_list(r);
+        let inside =
+            |p: &Self, r: (usize, usize)| p.values.iter().any(|v| v.0 <= r.0 && r.1 <= v.1);
         let mut done_any = false;
         for o in &origins {
             let Some(range) = o.range() else { continue };
-            if self.private(range) {
+            if tool(self, range) {
+                continue;
+            }
+            let own_all: Vec<_> = uses
+                .iter()
+                .filter(|u| u.1.range() == Some(range) && inside(self, u.0))
+                .cloned()
+                .collect();
+            let own: Vec<_> = own_all
+                .iter()
+                .filter(|u| !tool(self, u.0))
+                .cloned()
+                .collect();
+            if self.private(range) && own.len() == own_all.len() {
                 self.rewrite_origin(o, want)?;
                 done_any = true;
                 continue;
             }
-            let own: Vec<_> = uses
-                .iter()
-                .filter(|u| {
-                    u.1.range() == Some(range)
-                        && self.values.iter().any(|v| v.0 <= u.0 .0 && u.0 .1 <= v.1)
-                })
-                .cloned()
-                .collect();
             if own.is_empty() {
                 let line = LineIndex::new(self.src).line(range.0);
                 return Err(Error::refused(format!(
@@ -489,7 +520,7 @@ impl Planner<'_, '_> {
             // Only uses of a set written nowhere (flake-parts' pkgs).
             let own: Vec<_> = uses
                 .iter()
-                .filter(|u| self.values.iter().any(|v| v.0 <= u.0 .0 && u.0 .1 <= v.1))
+                .filter(|u| inside(self, u.0) && !tool(self, u.0))
                 .cloned()
                 .collect();
             if own.is_empty() {
@@ -555,10 +586,13 @@ impl Planner<'_, '_> {
                 ),
             },
             (Build::Keep, None) => {
-                return Err(Error::refused(
-                    "nixcross cannot spell this output's build machine here",
-                )
-                .at(at))
+                let t = &want.target;
+                return Err(Error::refused(format!(
+                    "no pkgsCross example is {}, and the system this output is built on is not in scope where its package set is written, so nixcross cannot write `import nixpkgs {{ localSystem = ...; crossSystem = ...; }}` there",
+                    if t.config.is_empty() { &t.system } else { &t.config }
+                ))
+                .at(at)
+                .hint("write the import by hand, or pick a pkgsCross example as the target (`nixcross targets`)"));
             }
         };
         let mut lines = vec![format!("localSystem = {local};")];
@@ -844,6 +878,16 @@ impl Planner<'_, '_> {
         self.replace_whole(set, env, want, range)
     }
 }
+
+/// Attributes whose packages run on the build machine.
+const TOOL_KEYS: &[&str] = &[
+    "nativeBuildInputs",
+    "packages",
+    "depsBuildBuild",
+    "nativeCheckInputs",
+    "nativeInstallCheckInputs",
+    "propagatedNativeBuildInputs",
+];
 
 /// How a kept build machine is written: as an attribute
 /// (`legacyPackages.<attr>`) and as a value (`system = <value>`).

@@ -136,6 +136,15 @@ impl Doc {
     /// contains `range`, innermost first: the variables an edit at `range`
     /// is reached through.
     pub fn enclosing_bindings(&self, range: (usize, usize)) -> Vec<Enclosing> {
+        self.enclosing_entries(range)
+            .into_iter()
+            .filter(|e| e.scoped)
+            .collect()
+    }
+
+    /// Every `name... = value;` entry (of any set or `let`) whose value
+    /// contains `range`, innermost first, named by its first key.
+    pub fn enclosing_entries(&self, range: (usize, usize)) -> Vec<Enclosing> {
         let text_range = rowan::TextRange::new((range.0 as u32).into(), (range.1 as u32).into());
         if range.1 > usize::from(self.root.text_range().end()) {
             return Vec::new();
@@ -161,13 +170,15 @@ impl Doc {
             };
             let names: Vec<ast::Attr> = path.attrs().collect();
             let value_range = range_of(value.syntax());
-            if !scoped || names.len() != 1 || value_range.0 > range.0 || value_range.1 < range.1 {
+            if names.is_empty() || value_range.0 > range.0 || value_range.1 < range.1 {
                 continue;
             }
             if let Some(name) = static_attr(&names[0]) {
                 out.push(Enclosing {
                     name,
                     value: value_range,
+                    // A variable only when it is a single name.
+                    scoped: scoped && names.len() == 1,
                 });
             }
         }
@@ -200,9 +211,12 @@ impl Doc {
 /// [`Doc::enclosing_bindings`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enclosing {
+    /// The first key.
     pub name: String,
     /// The value's range.
     pub value: (usize, usize),
+    /// A variable: a single name bound by `let` or `rec { }`.
+    pub scoped: bool,
 }
 
 /// The shape of an expression, coarsely.
@@ -826,6 +840,13 @@ mod tests {
         assert_eq!(at("x.y"), ["q", "p"]);
         assert_eq!(at("z"), ["s", "r"]);
         assert!(at("1").is_empty());
+        let i = src.find('1').unwrap();
+        let all: Vec<String> = doc
+            .enclosing_entries((i, i + 1))
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(all, ["t"]);
     }
 
     #[test]

@@ -43,6 +43,7 @@ let
         inherit platforms;
         buildInputs = attrs.buildInputs or [ ];
         nativeBuildInputs = attrs.nativeBuildInputs or [ ];
+        packages = attrs.packages or [ ];
       };
       callPackage = fn: fnArgs: { _type = "call"; path = toString fn; inherit platforms; };
     };
@@ -51,25 +52,52 @@ let
     inherit lib;
     legacyPackages = lib.genAttrs flakeExposed (s: instance { system = s; });
   };
+  # flake-utils, with two default systems.
+  flake-utils.lib = rec {
+    eachSystem = systems: f: builtins.foldl'
+      (acc: s: acc // builtins.mapAttrs (k: v: (acc.${k} or { }) // { ${s} = v; }) (f s))
+      { }
+      systems;
+    eachDefaultSystem = eachSystem [ "x86_64-linux" "aarch64-linux" ];
+    eachSystemMap = lib.genAttrs;
+    eachDefaultSystemMap = eachSystemMap [ "x86_64-linux" "aarch64-linux" ];
+  };
+  # flake-parts: perSystem with pkgs, or with _module.args.pkgs.
+  flake-parts.lib.mkFlake = args: module:
+    let
+      m = if builtins.isFunction module then module { inherit (args) inputs; self = { }; } else module;
+      per = system:
+        let
+          base = { inherit system; pkgs = nixpkgs.legacyPackages.${system}; inherit lib; inputs' = { }; self' = { }; config = { }; };
+          first = m.perSystem base;
+          custom = first._module.args.pkgs or null;
+        in
+        if custom == null then first else m.perSystem (base // { pkgs = custom; });
+      gather = key: lib.genAttrs m.systems (s: (per s).${key} or { });
+    in
+    (m.flake or { }) // { packages = gather "packages"; devShells = gather "devShells"; };
 in
-{ inherit nixpkgs instance; }
+{ inherit nixpkgs instance flake-utils flake-parts; }
 "#;
 
-/// Evaluates every flake's `packages` and `devShells` with the stand-in.
-/// A `callPackage` path inside the flake's folder is printed relative to it
-/// (`./pkgs/hello.nix`).
+/// Evaluates every flake's `packages` and `devShells` with the stand-in
+/// (and flake-utils and flake-parts stand-ins). A `callPackage` path inside
+/// the flake's folder is printed relative to it (`./pkgs/hello.nix`).
 const EVAL: &str = r#"
 { files }:
 let
   standin = import ./standin.nix (builtins.fromJSON (builtins.readFile ./data.json));
+  inputs = { self = { }; inherit (standin) nixpkgs flake-utils flake-parts; };
+  # A pattern without `...` takes only the inputs it names.
+  call = all: f: f (if all then inputs else builtins.intersectAttrs (builtins.functionArgs f) inputs);
   strip = d: p: let s = toString p; n = builtins.stringLength d; in
     if s == d then "./." else if builtins.substring 0 (n + 1) s == d + "/" then "." + builtins.substring n (builtins.stringLength s) s else s;
-  one = file:
+  one = { file, all }:
     let
       show = v: if v ? _type && v._type == "call" then v // { path = strip (toString (dirOf file)) v.path; } else v;
       outs = out: key: builtins.mapAttrs (system: builtins.mapAttrs (name: show)) (out.${key} or { });
       flake = import file;
-      out = flake.outputs { self = { }; inherit (standin) nixpkgs; };
+      out = call all flake.outputs;
     in
     {
       outputs = builtins.attrNames out;
@@ -131,11 +159,40 @@ pub fn write_flakes(dir: &Path, texts: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Whether a flake's `outputs` function takes every input (`inputs:`, or a
+/// pattern with `...`), rather than exactly the ones it names.
+fn takes_all_inputs(text: &str) -> bool {
+    let Ok(doc) = nixcross::syntax::parse(text) else {
+        return true;
+    };
+    let outputs = doc.expr().and_then(|e| e.attrset()).and_then(|set| {
+        set.entries.into_iter().find_map(|e| match e {
+            nixcross::syntax::Entry::Binding(b)
+                if b.path.as_deref() == Some(&["outputs".to_string()][..]) =>
+            {
+                Some(b.value)
+            }
+            _ => None,
+        })
+    });
+    match outputs.and_then(|o| o.lambda()).map(|l| l.param) {
+        Some(nixcross::syntax::Param::Pattern { ellipsis, .. }) => ellipsis,
+        _ => true,
+    }
+}
+
 /// Evaluate the flakes (paths from [`write_flakes`]) in `dir`, where
 /// [`write_standin`] wrote the stand-in. One result per flake:
 /// `{ outputs, packages, devShells }`.
 pub fn eval(nix: &nixcross_testkit::Nix, dir: &Path, files: &[String]) -> Vec<Value> {
-    let expr = format!("import ./eval.nix {{ files = [ {} ]; }}", files.join(" "));
+    let items: Vec<String> = files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+            format!("{{ file = {f}; all = {}; }}", takes_all_inputs(&text))
+        })
+        .collect();
+    let expr = format!("import ./eval.nix {{ files = [ {} ]; }}", items.join(" "));
     let out = nix
         .eval_json(dir, &expr)
         .unwrap_or_else(|e| panic!("evaluation failed:\n{e}"));
