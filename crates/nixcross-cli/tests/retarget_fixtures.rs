@@ -1,10 +1,10 @@
 //! Golden cases for `set-target --package/--shell`, in
-//! `fixtures/set-target/outputs/<case>/` (the fixture format of
+//! `fixtures/outputs/set-target/<case>/` (the fixture format of
 //! `fixtures.rs`: `args`, `input.nix`, `expected.nix` or `expected.err`,
 //! optional `expected.stderr`). They sit one level deeper than the other
-//! fixtures because `fixtures.rs` checks every set-target case against the
-//! `configurations` that `show` reports, and these retarget packages and
-//! shells instead.
+//! fixtures because `fixtures.rs` (and `eval_set_target.rs`) check every
+//! `fixtures/set-target` case against the NixOS `configurations` that
+//! `show` reports, and these retarget packages and shells instead.
 //!
 //! For every successful case, besides the exact text: the result parses
 //! with Nix; a second run changes nothing and says `already up to date`;
@@ -28,7 +28,7 @@ fn split_args(line: &str) -> Vec<String> {
 }
 
 fn cases() -> Vec<PathBuf> {
-    let root = nixcross_testkit::repo_root().join("fixtures/set-target/outputs");
+    let root = nixcross_testkit::repo_root().join("fixtures/outputs/set-target");
     let mut out: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap()
         .flatten()
