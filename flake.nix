@@ -22,11 +22,14 @@
             export NIX_STATE_DIR=$TMPDIR/nix-state
             export NIX_STORE_DIR=$TMPDIR/nix-store
           '';
+          # Completion scripts (dynamic: they call $out/bin/nixcross back for
+          # targets and configurations) and one man page per command.
           postInstall = ''
-            mkdir -p $out/share/bash-completion/completions $out/share/zsh/site-functions $out/share/fish/vendor_completions.d
+            mkdir -p $out/share/bash-completion/completions $out/share/zsh/site-functions $out/share/fish/vendor_completions.d $out/share/man/man1
             $out/bin/nixcross completions bash > $out/share/bash-completion/completions/nixcross
             $out/bin/nixcross completions zsh > $out/share/zsh/site-functions/_nixcross
             $out/bin/nixcross completions fish > $out/share/fish/vendor_completions.d/nixcross.fish
+            $out/bin/nixcross man --dir $out/share/man/man1
           '';
           meta = {
             description = "Write and edit NixOS flakes for cross-compiled and emulated builds";

@@ -1,11 +1,17 @@
 //! What every command shares: error reporting with `path:line:col`, output
-//! that survives a closed pipe, colour that respects `NO_COLOR`, unified
+//! that survives a closed pipe, colour (`--color`, `NO_COLOR`), unified
 //! diffs, atomic writes that keep permissions, and the `--dry-run`/`--check`
 //! contract of the editing commands.
+//!
+//! Colour: output is styled with anstyle and written through anstream, which
+//! drops the styles when the stream gets no colour (`--color never`,
+//! `NO_COLOR`, `CLICOLOR=0`, or not a terminal under `--color auto`).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Color, Style};
 
 /// An error ready for the terminal: the whole message and an exit code.
 #[derive(Debug)]
@@ -42,6 +48,27 @@ impl CliError {
         CliError { message, code: 2 }
     }
 
+    /// A library error about a file of `tree`: `path:line:col: message` when
+    /// it has a location, else as [`CliError::from_lib`] about `rel`.
+    pub fn from_tree(tree: &crate::tree::Target, err: &nixcross::Error) -> Self {
+        if let Some(loc) = &err.location {
+            let mut message = format!(
+                "{}:{}:{}: {}",
+                tree.display(&loc.file).display(),
+                loc.line,
+                loc.col,
+                err.message
+            );
+            for hint in &err.hints {
+                message.push_str("\n  hint: ");
+                message.push_str(hint);
+            }
+            return CliError { message, code: 2 };
+        }
+        let text = nixcross::files::Files::read(&tree.files, &tree.rel).unwrap_or_default();
+        CliError::from_lib(Some(&tree.display(&tree.rel)), &text, err)
+    }
+
     /// A library error with no source text to point into.
     pub fn lib(err: &nixcross::Error) -> Self {
         CliError::from_lib(None, "", err)
@@ -53,12 +80,10 @@ impl CliError {
 
     /// Print to stderr and turn into the process exit code.
     pub fn report(self) -> ExitCode {
-        let prefix = if color_stderr() {
-            "\x1b[1;31merror\x1b[0m"
-        } else {
-            "error"
-        };
-        eprintln!("nixcross: {prefix}: {}", self.message);
+        status(&format!(
+            "nixcross: {ERROR}error{ERROR:#}: {}",
+            self.message
+        ));
         ExitCode::from(self.code)
     }
 }
@@ -71,24 +96,44 @@ impl From<nixcross::Error> for CliError {
 
 pub type CmdResult = Result<ExitCode, CliError>;
 
-fn no_color() -> bool {
-    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+const fn fg(color: AnsiColor) -> Style {
+    Style::new().fg_color(Some(Color::Ansi(color)))
 }
 
-/// Colour on stdout: a terminal, and `NO_COLOR` unset or empty.
-pub fn color_stdout() -> bool {
-    !no_color() && std::io::stdout().is_terminal()
+/// `error:` prefixes.
+pub const ERROR: Style = fg(AnsiColor::Red).bold();
+/// `warning:` prefixes.
+pub const WARNING: Style = fg(AnsiColor::Yellow).bold();
+/// Something that is ready or fine (doctor's marks).
+pub const GOOD: Style = fg(AnsiColor::Green);
+/// Something that is missing or wrong (doctor's marks).
+pub const BAD: Style = fg(AnsiColor::Red);
+const DIFF_HEADER: Style = Style::new().bold();
+const DIFF_ADDED: Style = fg(AnsiColor::Green);
+const DIFF_REMOVED: Style = fg(AnsiColor::Red);
+const DIFF_HUNK: Style = fg(AnsiColor::Cyan);
+
+/// Use `choice` for the rest of the process (`--color`). `auto` still
+/// honours `NO_COLOR` and `CLICOLOR`, and colours only terminals.
+pub fn set_color(choice: clap::ColorChoice) {
+    let choice = match choice {
+        clap::ColorChoice::Auto => anstream::ColorChoice::Auto,
+        clap::ColorChoice::Always => anstream::ColorChoice::Always,
+        clap::ColorChoice::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
 }
 
-/// Colour on stderr: a terminal, and `NO_COLOR` unset or empty.
-pub fn color_stderr() -> bool {
-    !no_color() && std::io::stderr().is_terminal()
+/// Whether stdout gets colour; decorations that only make sense in colour
+/// (doctor's ✓ and ✗) follow it.
+pub fn stdout_has_color() -> bool {
+    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
 }
 
 /// Print to stdout. A closed pipe (`nixcross targets | head`) ends the process
 /// quietly with exit 0, as ripgrep does.
 pub fn print(s: &str) {
-    let mut out = std::io::stdout().lock();
+    let mut out = anstream::stdout().lock();
     if let Err(e) = out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
@@ -98,22 +143,12 @@ pub fn print(s: &str) {
 
 /// Print a status line or warning to stderr.
 pub fn status(s: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{s}");
+    let _ = writeln!(anstream::stderr().lock(), "{s}");
 }
 
 /// Print a warning to stderr, `warning:` prefixed.
 pub fn warn(s: &str) {
-    let prefix = if color_stderr() {
-        "\x1b[1;33mwarning\x1b[0m"
-    } else {
-        "warning"
-    };
-    status(&format!("nixcross: {prefix}: {s}"));
-}
-
-/// Read a file that is about to be edited.
-pub fn read_source(path: &Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|e| CliError::io(path, &e))
+    status(&format!("nixcross: {WARNING}warning{WARNING:#}: {s}"));
 }
 
 /// Serialize `value` as pretty JSON with a final newline.
@@ -123,8 +158,9 @@ pub fn print_json<T: serde::Serialize>(value: &T) {
     print(&s);
 }
 
-/// A unified diff of `before` → `after`, labelled with `path`.
-pub fn unified_diff(path: &Path, before: &str, after: &str, color: bool) -> String {
+/// A unified diff of `before` → `after`, labelled with `path`, styled (the
+/// styles go when [`print`] writes it to a stream without colour).
+pub fn unified_diff(path: &Path, before: &str, after: &str) -> String {
     let diff = similar::TextDiff::from_lines(before, after);
     let label = path.display().to_string();
     let (old, new) = if path.is_absolute() {
@@ -137,27 +173,24 @@ pub fn unified_diff(path: &Path, before: &str, after: &str, color: bool) -> Stri
         .context_radius(3)
         .header(&old, &new)
         .to_string();
-    if !color {
-        return text;
-    }
-    text.lines()
+    text.split_inclusive('\n')
         .map(|line| {
-            let code = if line.starts_with("+++") || line.starts_with("---") {
-                "1"
+            let style = if line.starts_with("+++") || line.starts_with("---") {
+                DIFF_HEADER
             } else if line.starts_with('+') {
-                "32"
+                DIFF_ADDED
             } else if line.starts_with('-') {
-                "31"
+                DIFF_REMOVED
             } else if line.starts_with("@@") {
-                "36"
+                DIFF_HUNK
             } else {
-                ""
+                return line.to_string();
             };
-            if code.is_empty() {
-                format!("{line}\n")
-            } else {
-                format!("\x1b[{code}m{line}\x1b[0m\n")
-            }
+            let (body, end) = match line.strip_suffix('\n') {
+                Some(body) => (body, "\n"),
+                None => (line, ""),
+            };
+            format!("{style}{body}{style:#}{end}")
         })
         .collect()
 }
@@ -199,70 +232,78 @@ pub fn atomic_write(path: &Path, contents: &str) -> Result<(), CliError> {
 /// The flags every editing command takes.
 #[derive(clap::Args, Debug, Clone)]
 pub struct EditFlags {
-    /// The file to edit
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "PATH",
-        default_value = "flake.nix"
-    )]
-    pub file: PathBuf,
+    /// The file to edit, or a folder with a flake.nix [default: flake.nix in
+    /// this folder or the nearest parent]
+    #[arg(short = 'f', long = "file", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
+    pub file: Option<PathBuf>,
     /// Print a unified diff of the change and write nothing
-    #[arg(long, conflicts_with = "check")]
+    #[arg(long)]
     pub dry_run: bool,
-    /// Write nothing; exit 1 if the file would change
+    /// Write nothing; exit 1 if the file would change (with --dry-run, also
+    /// print the diff)
     #[arg(long)]
     pub check: bool,
 }
 
-/// Run an editing operation on `flags.file`: read it, call `op` with its
-/// text, and finish the edit (see [`finish_edit`]). Errors point into the file.
-pub fn edit_file(
+/// Run an editing operation over the tree of the flake (or module) that
+/// `flags` names: `op` plans and applies against the tree; then every file
+/// that changes is diffed, checked or written.
+pub fn edit_tree(
     flags: &EditFlags,
-    op: impl FnOnce(&str) -> nixcross::Result<nixcross::ops::EditOutcome>,
+    op: impl FnOnce(
+        &dyn nixcross::files::Files,
+        &nixcross::files::RelPath,
+    ) -> nixcross::Result<nixcross::edit::Outcome>,
 ) -> CmdResult {
-    let src = read_source(&flags.file)?;
-    let out = op(&src).map_err(|e| CliError::from_lib(Some(&flags.file), &src, &e))?;
-    finish_edit(flags, &src, out)
+    let tree = crate::tree::locate(flags.file.as_deref())?;
+    let out = op(&tree.files, &tree.rel).map_err(|e| CliError::from_tree(&tree, &e))?;
+    finish_tree(flags, &tree, out)
 }
 
-/// Finish an edit according to `--dry-run`/`--check`: print warnings, then
-/// the diff, the check verdict or the write.
-pub fn finish_edit(
+/// Finish a multi-file edit according to `--dry-run`/`--check`.
+pub fn finish_tree(
     flags: &EditFlags,
-    before: &str,
-    result: nixcross::ops::EditOutcome,
+    tree: &crate::tree::Target,
+    out: nixcross::edit::Outcome,
 ) -> CmdResult {
-    for w in &result.warnings {
+    for w in &out.warnings {
         warn(w);
     }
-    let path = &flags.file;
-    let changed = before != result.text;
-    if flags.check {
-        if changed {
-            status(&format!(
-                "{}: would change: {}",
-                path.display(),
-                result.summary
-            ));
+    let shown = tree.display(&tree.rel);
+    if !out.changed() {
+        status(&format!("{}: already up to date", shown.display()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if flags.dry_run || flags.check {
+        if flags.dry_run {
+            let mut diff = String::new();
+            for c in &out.changes {
+                diff.push_str(&unified_diff(&tree.display(&c.path), &c.before, &c.after));
+            }
+            print(&diff);
+        }
+        if flags.check {
+            for c in &out.changes {
+                status(&format!(
+                    "{}: would change: {}",
+                    tree.display(&c.path).display(),
+                    c.reasons.join("; ")
+                ));
+            }
             return Ok(ExitCode::from(1));
         }
-        status(&format!("{}: already up to date", path.display()));
         return Ok(ExitCode::SUCCESS);
     }
-    if flags.dry_run {
-        if changed {
-            print(&unified_diff(path, before, &result.text, color_stdout()));
-        } else {
-            status(&format!("{}: already up to date", path.display()));
-        }
-        return Ok(ExitCode::SUCCESS);
+    for c in &out.changes {
+        atomic_write(&tree.path(&c.path), &c.after)?;
     }
-    if !changed {
-        status(&format!("{}: already up to date", path.display()));
-        return Ok(ExitCode::SUCCESS);
+    for c in &out.changes {
+        status(&format!(
+            "{}: {}",
+            tree.display(&c.path).display(),
+            c.reasons.join("; ")
+        ));
     }
-    atomic_write(path, &result.text)?;
-    status(&format!("{}: {}", path.display(), result.summary));
+    status(&out.summary);
     Ok(ExitCode::SUCCESS)
 }

@@ -5,11 +5,13 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 mod cmd;
 #[allow(dead_code)] // used as the commands land
 mod common;
+mod complete;
+mod tree;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -26,7 +28,10 @@ Examples:
 
 Exit codes: 0 done or already up to date, 1 would change (--check),
 2 bad input, a file that does not parse, or a shape nixcross refuses to edit.
-Set NO_COLOR to turn colour off.";
+Colour: --color auto (the default: terminals only, and not when NO_COLOR is
+set), always (e.g. `nixcross ... --color always | less -R`) or never.
+Completion: `nixcross completions bash|zsh|fish|elvish|powershell`; the man
+page: `nixcross man`.";
 
 #[derive(Parser)]
 #[command(
@@ -40,6 +45,10 @@ existing flakes and NixOS modules without touching a byte outside the edit.",
     propagate_version = true
 )]
 struct Cli {
+    /// When to colour the output: auto (terminals, unless NO_COLOR is set),
+    /// always, never
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: clap::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,15 +71,60 @@ enum Command {
     Binfmt(cmd::binfmt::Args),
     /// Check whether this machine can cross-build, emulate or remote-build a target
     Doctor(cmd::doctor::Args),
-    /// Print a shell completion script
+    /// Print the script that makes a shell complete nixcross's arguments
+    #[command(after_help = COMPLETIONS_HELP)]
     Completions {
         /// The shell to complete for
         shell: clap_complete::Shell,
     },
+    /// Print the man page (roff), or write every page to a folder
+    #[command(after_help = MAN_HELP)]
+    Man(cmd::man::Args),
+}
+
+const COMPLETIONS_HELP: &str = "\
+Completion is dynamic: the shell asks nixcross, which offers the platforms it
+knows for --target and the configurations of ./flake.nix for --config.
+
+  bash:  echo 'source <(nixcross completions bash)' >> ~/.bashrc
+  zsh:   echo 'source <(nixcross completions zsh)' >> ~/.zshrc
+  fish:  nixcross completions fish > ~/.config/fish/completions/nixcross.fish
+
+`COMPLETE=<shell> nixcross` prints the same script. Re-create a saved script
+after upgrading nixcross.";
+
+const MAN_HELP: &str = "\
+Examples:
+  nixcross man | man -l -
+  nixcross man set-target | man -l -
+  nixcross man --dir ~/.local/share/man/man1     nixcross.1 and one page per command";
+
+/// The `--color` value among the raw arguments, so that clap's own help
+/// and errors follow it too.
+fn color_before_parsing() -> Option<clap::ColorChoice> {
+    let mut args = std::env::args().skip(1).take_while(|a| a != "--");
+    let mut found = None;
+    while let Some(arg) = args.next() {
+        let value = match arg.strip_prefix("--color") {
+            Some("") => args.next(),
+            Some(rest) => rest.strip_prefix('=').map(str::to_string),
+            None => None,
+        };
+        if let Some(v) = value.and_then(|v| clap::ColorChoice::from_str(&v, false).ok()) {
+            found = Some(v);
+        }
+    }
+    found
 }
 
 fn main() -> ExitCode {
+    // `COMPLETE=<shell> nixcross ...`: answer the shell and exit.
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
+    if let Some(choice) = color_before_parsing() {
+        common::set_color(choice);
+    }
     let cli = Cli::parse();
+    common::set_color(cli.color);
     let result = match cli.command {
         Command::Init(args) => cmd::init::run(args),
         Command::Targets(args) => cmd::targets::run(args),
@@ -80,12 +134,13 @@ fn main() -> ExitCode {
         Command::Emulate(args) => cmd::emulate::run(args),
         Command::Binfmt(args) => cmd::binfmt::run(args),
         Command::Doctor(args) => cmd::doctor::run(args),
-        Command::Completions { shell } => {
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "nixcross", &mut buf);
-            common::print(&String::from_utf8_lossy(&buf));
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Completions { shell } => complete::registration(shell, &complete::completer())
+            .map(|script| {
+                common::print(&script);
+                ExitCode::SUCCESS
+            })
+            .map_err(common::CliError::usage),
+        Command::Man(args) => cmd::man::run(Cli::command(), args),
     };
     match result {
         Ok(code) => code,

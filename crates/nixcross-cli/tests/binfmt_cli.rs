@@ -170,3 +170,66 @@ fn detect_reports_bad_files_and_continues() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("system: wasm32-wasi, wasm64-wasi"), "{text}");
 }
+
+/// An ELF header (and nothing else) for `machine`, 32- or 64-bit,
+/// little- or big-endian, with `flags` (the ABI bits).
+fn elf_header(class64: bool, little: bool, machine: u16, flags: u32) -> Vec<u8> {
+    let u16b = |v: u16| {
+        if little {
+            v.to_le_bytes()
+        } else {
+            v.to_be_bytes()
+        }
+    };
+    let u32b = |v: u32| {
+        if little {
+            v.to_le_bytes()
+        } else {
+            v.to_be_bytes()
+        }
+    };
+    let mut h = vec![0x7f, b'E', b'L', b'F'];
+    h.push(if class64 { 2 } else { 1 });
+    h.push(if little { 1 } else { 2 });
+    h.push(1); // EV_CURRENT
+    h.resize(16, 0);
+    h.extend(u16b(2)); // ET_EXEC
+    h.extend(u16b(machine));
+    h.extend(u32b(1));
+    let addr = if class64 { 8 } else { 4 };
+    h.resize(h.len() + 3 * addr, 0); // entry, phoff, shoff
+    h.extend(u32b(flags));
+    let size = if class64 { 64 } else { 52 };
+    h.extend(u16b(size));
+    h.resize(size as usize, 0);
+    h
+}
+
+/// `binfmt detect --json` on headers of the usual targets, reviewed as an
+/// insta snapshot (tests/snapshots/).
+#[test]
+fn detect_json_on_elf_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        ("aarch64", elf_header(true, true, 183, 0)),
+        ("riscv64-lp64d", elf_header(true, true, 243, 0x5)),
+        ("armv7-hardfloat", elf_header(false, true, 40, 0x0500_0400)),
+        ("powerpc64-elfv1", elf_header(true, false, 21, 1)),
+        ("x86_64", elf_header(true, true, 62, 0)),
+    ];
+    for (name, bytes) in &files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let out = nixcross()
+        .current_dir(dir.path())
+        .args(["binfmt", "detect", "--json"])
+        .args(files.iter().map(|(n, _)| n))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}

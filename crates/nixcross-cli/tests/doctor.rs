@@ -1,13 +1,13 @@
-//! `nixcross doctor --root fixtures/doctor/<case>/root --json`: ready flags,
-//! problems and fixes for each kind of host. (No `args` file in these case
-//! folders, so the golden edit harness leaves them alone.)
+//! `nixcross doctor --root tests/hosts/<case>/root --json`: ready flags,
+//! problems and fixes for each kind of host. Each `tests/hosts/<case>/root`
+//! is the part of a machine's file system that doctor reads.
 
 use assert_cmd::Command;
 use serde_json::Value;
 
 fn root(case: &str) -> std::path::PathBuf {
-    nixcross_testkit::repo_root()
-        .join("fixtures/doctor")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/hosts")
         .join(case)
         .join("root")
 }
@@ -323,4 +323,48 @@ fn human_report() {
         text.contains("      fix /etc/nix/nix.conf: extra-sandbox-paths = /usr/bin/qemu-aarch64\n"),
         "{text}"
     );
+}
+
+/// The whole JSON report of every host, for the targets a newcomer checks
+/// first. Reviewed snapshots (tests/snapshots/): `cargo insta review`, or
+/// `INSTA_UPDATE=always cargo test -p nixcross-cli --test doctor`.
+#[test]
+fn json_reports() {
+    for case in [
+        "healthy",
+        "nixos",
+        "no-binfmt",
+        "no-extra-platforms",
+        "no-f-flag",
+        "no-flakes",
+        "old-kernel",
+    ] {
+        let (json, code) = doctor(case, &["aarch64-linux", "riscv64-linux"]);
+        insta::assert_snapshot!(format!("json_{case}"), format!("exit {code}\n{json:#}"));
+    }
+}
+
+#[test]
+fn human_report_without_flakes() {
+    let out = Command::cargo_bin("nixcross")
+        .unwrap()
+        .args([
+            "--color",
+            "never",
+            "doctor",
+            "--target",
+            "aarch64-linux",
+            "--root",
+        ])
+        .arg(root("no-flakes"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    // A problem is a sentence under a dash, never after the `no` mark.
+    assert!(
+        text.contains("\n      - flakes are not enabled (nixcross writes flake.nix files)\n"),
+        "{text}"
+    );
+    assert!(!text.contains("no flakes"), "{text}");
+    insta::assert_snapshot!(text);
 }

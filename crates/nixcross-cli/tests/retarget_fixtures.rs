@@ -1,10 +1,10 @@
 //! Golden cases for `set-target --package/--shell`, in
-//! `fixtures/outputs/set-target/<case>/` (the fixture format of
+//! `crates/nixcross-cli/tests/retarget/<case>/` (the fixture format of
 //! `fixtures.rs`: `args`, `input.nix`, `expected.nix` or `expected.err`,
-//! optional `expected.stderr`). They sit one level deeper than the other
-//! fixtures because `fixtures.rs` (and `eval_set_target.rs`) check every
-//! `fixtures/set-target` case against the NixOS `configurations` that
-//! `show` reports, and these retarget packages and shells instead.
+//! optional `expected.stderr`). They are not under `fixtures/set-target`
+//! because `fixtures.rs` checks every set-target case against the NixOS
+//! `configurations` that `show` reports, and these retarget packages and
+//! shells instead.
 //!
 //! For every successful case, besides the exact text: the result parses
 //! with Nix; a second run changes nothing and says `already up to date`;
@@ -28,7 +28,7 @@ fn split_args(line: &str) -> Vec<String> {
 }
 
 fn cases() -> Vec<PathBuf> {
-    let root = nixcross_testkit::repo_root().join("fixtures/outputs/set-target");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/retarget");
     let mut out: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap()
         .flatten()
@@ -315,19 +315,18 @@ fn retarget_golden_cases() {
         }
     }
     if let Some(nix) = nixcross_testkit::nix("retarget_golden_cases") {
-        let dir = tempfile::tempdir().unwrap();
         let texts: Vec<String> = done
             .iter()
             .flat_map(|(_, d)| [d.input.clone(), d.output.clone()])
             .collect();
-        let files = support::write_flakes(dir.path(), &texts);
         let packages: Vec<Vec<String>> =
             ["hello", "jq", "zlib", "openssl", "cargo", "rustc", "cmake"]
                 .iter()
                 .map(|p| vec![p.to_string()])
                 .collect();
-        support::write_standin(dir.path(), &packages);
-        let results = support::eval(&nix, dir.path(), &files);
+        let s = support::stand_ins(&packages);
+        let files = support::write_flakes(s.path(), &texts);
+        let results = support::eval(&nix, &s, &files);
         for (i, (case, d)) in done.iter().enumerate() {
             if let Err(e) = check_meaning(&d.asked, &results[2 * i], &results[2 * i + 1]) {
                 failures.push(format!("{}: {e}\n{}", case.display(), d.output));

@@ -27,6 +27,10 @@ pub struct Error {
     pub message: String,
     /// Byte range in the input the error points at, if any.
     pub range: Option<(usize, usize)>,
+    /// The file the error is about, with the 1-based line and column of the
+    /// range's start, when the error comes from a file of a tree (whole
+    /// configurations span many files).
+    pub location: Option<Location>,
     /// Suggestions shown after the message ("did you mean ...?").
     pub hints: Vec<String>,
 }
@@ -37,6 +41,7 @@ impl Error {
             kind,
             message: message.into(),
             range: None,
+            location: None,
             hints: Vec::new(),
         }
     }
@@ -67,6 +72,19 @@ impl Error {
         }
         self
     }
+    /// Say which file of a tree the error is about; `text` is that file's
+    /// text (for the line and column of the range).
+    pub fn in_file(mut self, path: &crate::files::RelPath, text: &str) -> Self {
+        if self.location.is_none() {
+            let (line, col) = self.range.map_or((1, 1), |(s, _)| line_col(text, s));
+            self.location = Some(Location {
+                file: path.clone(),
+                line,
+                col,
+            });
+        }
+        self
+    }
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hints.push(hint.into());
         self
@@ -75,6 +93,17 @@ impl Error {
     pub fn line_col(&self, src: &str) -> Option<(usize, usize)> {
         self.range.map(|(start, _)| line_col(src, start))
     }
+}
+
+/// Where in a tree of files an error points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file, relative to the tree's root.
+    pub file: crate::files::RelPath,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub col: usize,
 }
 
 impl fmt::Display for Error {

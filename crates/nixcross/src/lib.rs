@@ -10,6 +10,7 @@ pub mod binfmt;
 pub mod doctor;
 pub mod edit;
 pub mod error;
+pub mod eval;
 pub mod files;
 pub mod flake;
 pub mod module;
@@ -17,6 +18,7 @@ pub mod ops;
 pub mod outputs;
 pub mod platform;
 pub mod render;
+pub mod source;
 pub mod syntax;
 pub mod vocab;
 
@@ -24,5 +26,5 @@ pub use error::{Error, ErrorKind, Result};
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -58,34 +58,13 @@ const SEED_SCOPED: &str = r#"{
 }
 "#;
 
-/// `import nixpkgs { ... }`: a package set in which `hello` records the
-/// `gcc` it was built with, with the overlays applied as nixpkgs does
-/// (`final` is the fixed point, `prev` the set before the overlay).
-const STUB: &str = r#"{ localSystem ? null, crossSystem ? null, system ? null, overlays ? [ ], config ? { } }:
-let
-  base = final: {
-    gcc = "gcc11";
-    gcc12 = "gcc12";
-    binutils = "binutils-2.41";
-    binutils_2_40 = "binutils-2.40";
-    hello = "hello built with ${final.gcc}";
-    platform = {
-      localSystem = if localSystem != null then localSystem else system;
-      inherit crossSystem;
-    };
-  };
-  extend = f: overlay: final: let prev = f final; in prev // overlay final prev;
-  fix = f: let x = f x; in x;
-in fix (builtins.foldl' extend base overlays)
-"#;
-
 /// Evaluate configuration `name` of ./flake.nix: its modules are called with
 /// the specialArgs and a system package set built with the modules'
 /// `nixpkgs.overlays`. Paths in `modules` are skipped (they are not there).
 const HARNESS: &str = r#"name:
 let
-  lib = { nixosSystem = args: args; };
-  nixpkgs = { outPath = ./stub; inherit lib; };
+  nixpkgs = import ./nixpkgs.nix;
+  inherit (nixpkgs) lib;
   flake = import ./flake.nix;
   outputs = flake.outputs { self = { }; inherit nixpkgs; };
   cfg = outputs.nixosConfigurations.${name};
@@ -101,7 +80,7 @@ let
   pkgs = import nixpkgs { system = cfg.system or null; inherit overlays; };
   instances = builtins.listToAttrs (builtins.concatMap
     (n: let v = special.${n}; in
-      if builtins.isAttrs v && v ? platform
+      if builtins.isAttrs v && v ? importArgs
       then [ { name = n; value = { inherit (v) gcc hello platform; }; } ]
       else [ ])
     (builtins.attrNames special));
@@ -113,40 +92,16 @@ in {
 }
 "#;
 
-/// A folder under the system's temporary directory, removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::SeqCst);
-        let dir =
-            std::env::temp_dir().join(format!("nixcross-overlay-eval-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Evaluate `src`'s configuration `name` with the stand-ins; `None` when Nix
 /// is not installed (the testkit says why, or fails under CI).
 fn evaluate(test: &str, src: &str, name: &str) -> Option<Value> {
     let nix = nixcross_testkit::nix(test)?;
-    let dir = TempDir::new();
-    std::fs::create_dir(dir.0.join("stub")).unwrap();
-    std::fs::write(dir.0.join("stub/default.nix"), STUB).unwrap();
-    std::fs::write(dir.0.join("harness.nix"), HARNESS).unwrap();
-    std::fs::write(dir.0.join("flake.nix"), src).unwrap();
+    let stand_ins = nixcross_testkit::StandIns::new([]);
+    stand_ins.write("harness.nix", HARNESS);
+    stand_ins.write("flake.nix", src);
     let expr = format!("import ./harness.nix \"{name}\"");
-    let json = nix
-        .eval_json(&dir.0, &expr)
+    let json = stand_ins
+        .eval_json(&nix, &expr)
         .unwrap_or_else(|e| panic!("{test}: evaluation failed:\n{e}\n--- flake ---\n{src}"));
     Some(serde_json::from_str(&json).unwrap())
 }

@@ -4,9 +4,6 @@
 //! - the input itself: adding systems and removing them again gives back
 //!   the original bytes, for every successful fixture input.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use nixcross::ops::emulate::{emulate, EmulateOptions};
 use proptest::prelude::*;
 
@@ -64,31 +61,6 @@ fn opts(case: &Case, systems: &[&str], remove: bool, static_emulators: bool) -> 
     }
 }
 
-/// A scratch folder under the system temp dir, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "nixcross-emulate-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// What Nix sees in a module, or in the inline modules of a flake
 /// configuration (merged as NixOS merges lists): `boot.binfmt.emulatedSystems`
 /// and `boot.binfmt.preferStaticEmulators`, null when unset.
@@ -97,17 +69,16 @@ fn nix_view(
     case: &Case,
     text: &str,
 ) -> (Option<Vec<String>>, Option<bool>) {
-    let dir = Scratch::new();
+    let stand_ins = nixcross_testkit::StandIns::new([]);
     let modules = match &case.config {
         None => {
-            std::fs::write(dir.path().join("configuration.nix"), text).unwrap();
+            stand_ins.write("configuration.nix", text);
             "[ (import ./configuration.nix) ]".to_string()
         }
         Some(name) => {
-            std::fs::write(dir.path().join("flake.nix"), text).unwrap();
+            stand_ins.write("flake.nix", text);
             format!(
                 "let
-                   nixpkgs = {{ lib = lib // {{ nixosSystem = args: args; }}; }};
                    out = (import ./flake.nix).outputs {{ inherit nixpkgs; self = {{ }}; }};
                  in builtins.filter (m: !builtins.isPath m)
                       out.nixosConfigurations.{name}.modules"
@@ -117,13 +88,8 @@ fn nix_view(
     let expr = format!(
         r#"
       let
-        lib = {{
-          mkDefault = x: x;
-          mkForce = x: x;
-          mkIf = c: x: x;
-          optionals = c: l: if c then l else [ ];
-          mkEnableOption = d: {{ }};
-        }};
+        nixpkgs = import ./nixpkgs.nix;
+        inherit (nixpkgs) lib;
         modules = {modules};
         defs = map (m:
           let
@@ -137,8 +103,8 @@ fn nix_view(
       }}"#
     );
     let expr = expr.as_str();
-    let json = nix
-        .eval_json(dir.path(), expr)
+    let json = stand_ins
+        .eval_json(nix, expr)
         .unwrap_or_else(|e| panic!("{}: nix eval failed: {e}\n--- text ---\n{text}", case.name));
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let emulated = v["emulated"].as_array().map(|a| {

@@ -10,6 +10,7 @@ use std::path::Path;
 use nixcross::ops::init::{self, InitOptions};
 use nixcross::platform::{self, Target};
 use nixcross::vocab::{Mode, Style};
+use nixcross_testkit::StandIns;
 use serde_json::{json, Value};
 
 /// One flake to check: the options and the target they resolve to.
@@ -85,15 +86,9 @@ fn write_all(dir: &Path, texts: &[String]) -> Vec<String> {
 /// arguments) and collects, from the inline modules, every definition of the
 /// platform options.
 const HARNESS: &str = r#"
-{ files, examples }:
+files:
 let
-  nixpkgs = {
-    lib = {
-      nixosSystem = args: args;
-      # name -> { config; example = name; }: the example's identity survives.
-      systems.examples = builtins.mapAttrs (name: config: { inherit config; example = name; }) examples;
-    };
-  };
+  nixpkgs = import ./nixpkgs.nix;
   moduleArgs = { config = { }; options = { }; lib = nixpkgs.lib; pkgs = { }; modulesPath = "/modules"; };
   defs = mods: key: builtins.concatMap
     (m: if m ? nixpkgs && m.nixpkgs ? ${key} then [ m.nixpkgs.${key} ] else [ ])
@@ -124,24 +119,21 @@ in
 map one files
 "#;
 
-fn eval_all(nix: &nixcross_testkit::Nix, dir: &Path, files: &[String]) -> Vec<Value> {
-    let examples: serde_json::Map<String, Value> = platform::catalogue()
-        .examples
-        .iter()
-        .map(|e| (e.name.clone(), json!(e.config)))
-        .collect();
-    std::fs::write(dir.join("harness.nix"), HARNESS).unwrap();
-    std::fs::write(
-        dir.join("examples.json"),
-        serde_json::to_string(&examples).unwrap(),
+/// The stand-ins, with every pkgsCross example of the catalogue.
+fn stand_ins() -> StandIns {
+    StandIns::new(
+        platform::catalogue()
+            .examples
+            .iter()
+            .map(|e| (e.name.as_str(), e.config.as_str())),
     )
-    .unwrap();
-    let expr = format!(
-        "import ./harness.nix {{ files = [ {} ]; examples = builtins.fromJSON (builtins.readFile ./examples.json); }}",
-        files.join(" ")
-    );
-    let out = nix
-        .eval_json(dir, &expr)
+}
+
+fn eval_all(nix: &nixcross_testkit::Nix, stand_ins: &StandIns, files: &[String]) -> Vec<Value> {
+    stand_ins.write("harness.nix", HARNESS);
+    let expr = format!("import ./harness.nix [ {} ]", files.join(" "));
+    let out = stand_ins
+        .eval_json(nix, &expr)
         .unwrap_or_else(|e| panic!("evaluation failed:\n{e}"));
     serde_json::from_str::<Vec<Value>>(&out).unwrap()
 }
@@ -195,9 +187,9 @@ fn every_linux_platform_parses_and_evaluates_to_the_right_platforms() {
     let Some(nix) = nixcross_testkit::nix("every_linux_platform_parses") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let files = write_all(dir.path(), &texts);
-    let paths: Vec<_> = files.iter().map(|f| dir.path().join(f)).collect();
+    let stand_ins = stand_ins();
+    let files = write_all(stand_ins.path(), &texts);
+    let paths: Vec<_> = files.iter().map(|f| stand_ins.path().join(f)).collect();
     if let Err(e) = nix.parse_files(&paths) {
         let culprit = paths
             .iter()
@@ -206,7 +198,7 @@ fn every_linux_platform_parses_and_evaluates_to_the_right_platforms() {
             .unwrap_or_default();
         panic!("init output does not parse:\n{e}\n{culprit}");
     }
-    let results = eval_all(&nix, dir.path(), &files);
+    let results = eval_all(&nix, &stand_ins, &files);
     assert_eq!(results.len(), cases.len());
     let (mut legacy, mut modern) = (0, 0);
     for (c, r) in cases.iter().zip(&results) {
@@ -352,9 +344,9 @@ fn no_input_can_inject_nix_code() {
     let Some(nix) = nixcross_testkit::nix("no_input_can_inject_nix_code") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let files = write_all(dir.path(), &texts);
-    let results = eval_all(&nix, dir.path(), &files);
+    let stand_ins = stand_ins();
+    let files = write_all(stand_ins.path(), &texts);
+    let results = eval_all(&nix, &stand_ins, &files);
     for (s, r) in inputs.iter().zip(&results) {
         // The values come back exactly as typed, and the structure around
         // them is the one the template wrote: nothing was added or cut.

@@ -205,17 +205,13 @@ fn every_platform_evaluates_to_the_requested_platforms() {
     let Some(nix) = nixcross_testkit::nix("init_outputs") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let files = support::write_flakes(dir.path(), &texts);
-    let paths: Vec<_> = files.iter().map(|f| dir.path().join(f)).collect();
+    let s = support::stand_ins(&[path("hello"), path("zlib"), path("python3Packages.numpy")]);
+    let files = support::write_flakes(s.path(), &texts);
+    let paths: Vec<_> = files.iter().map(|f| s.path().join(f)).collect();
     if let Err(e) = nix.parse_files(&paths) {
         panic!("init output does not parse:\n{e}");
     }
-    support::write_standin(
-        dir.path(),
-        &[path("hello"), path("zlib"), path("python3Packages.numpy")],
-    );
-    let results = support::eval(&nix, dir.path(), &files);
+    let results = support::eval(&nix, &s, &files);
     assert_eq!(results.len(), cases.len());
     let mut failures = Vec::new();
     let (mut examples, mut examples_ok) = (std::collections::BTreeSet::new(), 0);

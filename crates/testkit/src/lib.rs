@@ -1,7 +1,8 @@
 //! Real Nix is the oracle. Tests call [`nix`] to get a handle on
 //! `nix-instantiate`; where it is missing the test prints why it skips, unless
 //! `NIXCROSS_REQUIRE_NIX=1` (set by `.ci/run`), which turns the skip into a
-//! failure.
+//! failure. To check what a flake means, not only that it parses, tests
+//! evaluate it next to the recording stand-ins of [`StandIns`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -133,4 +134,141 @@ pub fn repo_root() -> PathBuf {
         .and_then(Path::parent)
         .expect("crates/testkit sits two levels below the root")
         .to_path_buf()
+}
+
+/// A temporary folder laid out for evaluating flakes and modules against
+/// recording stand-ins of nixpkgs (Nix files in `crates/testkit/nix/`):
+///
+/// - `./nixpkgs.nix`: the `nixpkgs` flake input. Its `lib.nixosSystem`
+///   returns its arguments, so a configuration evaluates to its `system`,
+///   `modules` and `specialArgs`; `lib.systems.examples.<name>` is
+///   `{ config = <triple>; example = <name>; }`; `lib.mkDefault`, `mkForce`,
+///   `mkOverride`, `mkIf`, `optionals` and `mkEnableOption` are identities or
+///   near enough for reading definitions.
+/// - `import nixpkgs { ... }` (through its `outPath`): a tiny package set
+///   (`gcc`, `gcc12`, `binutils`, `binutils_2_40`, `hello`, which records the
+///   `gcc` it was built with) with the overlays applied as nixpkgs applies
+///   them, `platform.{localSystem,crossSystem}`, and `importArgs`, exactly
+///   the arguments it was given.
+///
+/// - `./packages.nix`, `./outputs-eval.nix`: package sets that record their
+///   platforms (`legacyPackages`, `pkgsCross`, `import nixpkgs`, `mkShell`,
+///   `callPackage`, flake-utils, flake-parts), for flakes' `packages` and
+///   `devShells`; the test writes `packages.json` (`{ flakeExposed;
+///   packages }`) next to them.
+///
+/// The test writes its flake and its evaluation expression next to them and
+/// evaluates with [`StandIns::eval_json`]; `import ./nixpkgs.nix` in the
+/// expression is the stand-in input.
+#[derive(Debug)]
+pub struct StandIns {
+    dir: tempfile::TempDir,
+}
+
+const STAND_INS: &[(&str, &str)] = &[
+    ("nixpkgs.nix", include_str!("../nix/nixpkgs.nix")),
+    ("lib.nix", include_str!("../nix/lib.nix")),
+    ("pkgs/default.nix", include_str!("../nix/pkgs/default.nix")),
+    ("nixos.nix", include_str!("../nix/nixos.nix")),
+    ("flake-eval.nix", include_str!("../nix/flake-eval.nix")),
+    ("packages.nix", include_str!("../nix/packages.nix")),
+    (
+        "packages/default.nix",
+        include_str!("../nix/packages/default.nix"),
+    ),
+    ("outputs-eval.nix", include_str!("../nix/outputs-eval.nix")),
+];
+
+/// A folder (one per test process) with the stand-ins and the module model
+/// of `nix/nixos.nix` (a small model of NixOS's module system that decides
+/// platforms, emulated systems and builders) and `nix/flake-eval.nix`
+/// (every configuration of a flake, evaluated with it). `examples` are the
+/// pkgsCross names and triples the model's `lib.systems.examples` knows; the
+/// first call decides them.
+pub fn model_dir(examples: impl FnOnce() -> String) -> PathBuf {
+    static DIR: OnceLock<StandIns> = OnceLock::new();
+    let s = DIR.get_or_init(|| {
+        let s = StandIns::new([]);
+        s.write("examples.json", &examples());
+        s
+    });
+    s.path().to_path_buf()
+}
+
+impl StandIns {
+    /// A fresh folder with the stand-ins. `examples` are the pkgsCross names
+    /// `lib.systems.examples` knows, with their config triples.
+    pub fn new<'a>(examples: impl IntoIterator<Item = (&'a str, &'a str)>) -> StandIns {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let stand_ins = StandIns { dir };
+        for (rel, text) in STAND_INS {
+            stand_ins.write(rel, text);
+        }
+        let examples: serde_json::Map<String, serde_json::Value> = examples
+            .into_iter()
+            .map(|(name, config)| (name.to_string(), config.into()))
+            .collect();
+        stand_ins.write(
+            "examples.json",
+            &serde_json::Value::Object(examples).to_string(),
+        );
+        stand_ins
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Write `text` to `rel` in the folder, creating its parents; returns the
+    /// full path.
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create a folder in the stand-ins");
+        }
+        std::fs::write(&path, text).expect("write a file in the stand-ins");
+        path
+    }
+
+    /// Evaluate `expr` in the folder ([`Nix::eval_json`]).
+    pub fn eval_json(&self, nix: &Nix, expr: &str) -> Result<String, String> {
+        nix.eval_json(self.path(), expr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stand-ins do what their documentation says; the tests that use
+    /// them rely on it.
+    #[test]
+    fn stand_ins_record_and_apply_overlays() {
+        let Some(nix) = nix("stand_ins_record_and_apply_overlays") else {
+            return;
+        };
+        let s = StandIns::new([("raspberryPi", "armv6l-unknown-linux-gnueabihf")]);
+        let expr = r#"
+          let
+            nixpkgs = import ./nixpkgs.nix;
+            cfg = nixpkgs.lib.nixosSystem { system = "x86_64-linux"; modules = [ ]; };
+            pkgs = import nixpkgs {
+              localSystem = "x86_64-linux";
+              overlays = [ (final: prev: { gcc = final.gcc12; }) ];
+            };
+          in {
+            inherit cfg;
+            pi = nixpkgs.lib.systems.examples.raspberryPi;
+            hello = pkgs.hello;
+            args = builtins.attrNames pkgs.importArgs;
+            platform = pkgs.platform;
+            default = nixpkgs.lib.mkDefault 1;
+          }"#;
+        let json = s.eval_json(&nix, expr).unwrap();
+        assert_eq!(
+            json,
+            r#"{"args":["localSystem","overlays"],"cfg":{"modules":[],"system":"x86_64-linux"},"default":1,"hello":"hello built with gcc12","pi":{"config":"armv6l-unknown-linux-gnueabihf","example":"raspberryPi"},"platform":{"crossSystem":null,"localSystem":"x86_64-linux"}}"#
+        );
+    }
 }

@@ -3,7 +3,9 @@
 
 use nixcross::ops::add_overlay::{add_overlay, AddOverlayOptions};
 
-use crate::common::{edit_file, CmdResult, EditFlags};
+use crate::common::{edit_tree, CmdResult, EditFlags};
+use crate::complete;
+use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -11,20 +13,30 @@ use crate::common::{edit_file, CmdResult, EditFlags};
   nixcross add-overlay gcc=gcc12 binutils=binutils_2_40 --config lp4a --dry-run
   nixcross add-overlay gcc=gcc12 --scoped --use hello
   nixcross add-overlay gcc=gcc12 --scoped --instance pkgs-old --check
+  nixcross add-overlay gcc=gcc13              (replaces the gcc overlay nixcross wrote)
+  nixcross add-overlay --remove gcc           (and --scoped --instance NAME for a scoped set)
 
 Without --scoped, the overlay goes into nixpkgs.overlays of the configuration's
 inline module: it changes the system's whole package set and bypasses the
 binary cache for everything that depends on it. With --scoped, it goes into
 `pkgs-<package> = import nixpkgs { localSystem; crossSystem; overlays; }` in a
 `let` around the outputs, with the configuration's own platforms, passed to
-the modules through specialArgs; only modules that take it use it.
+the modules through specialArgs; only modules that take it use it. When the
+configuration's specialArgs is not a literal set of its own (a shared helper,
+`args // extra`), the set is given through `_module.args` by a module that
+takes the platforms from config.nixpkgs instead.
 
 Note: gcc = final.gcc12 does not change stdenv.cc, the compiler packages are
 built with; use another stdenv for that (gcc12Stdenv, overrideCC).")]
 pub struct Args {
-    /// What to replace: ATTR=PACKAGE, e.g. gcc=gcc12 (several make one overlay)
+    /// What to replace: ATTR=PACKAGE, e.g. gcc=gcc12 (several make one
+    /// overlay); with --remove, the attributes to take out (gcc)
     #[arg(value_name = "ATTR=PACKAGE", required = true)]
     pub pairs: Vec<String>,
+    /// Take the overlay of these attributes out again (with --scoped: out of
+    /// the package set, which goes when nothing is left in it)
+    #[arg(long)]
+    pub remove: bool,
     /// Put the overlay in a scoped package set instead of nixpkgs.overlays
     #[arg(long)]
     pub scoped: bool,
@@ -36,7 +48,7 @@ pub struct Args {
     #[arg(long = "use", value_name = "PACKAGE", num_args = 1.., requires = "scoped")]
     pub uses: Vec<String>,
     /// The configuration to edit (required when the flake has several)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(complete::configs))]
     pub config: Option<String>,
     #[command(flatten)]
     pub edit: EditFlags,
@@ -49,6 +61,7 @@ pub fn run(args: Args) -> CmdResult {
         scoped: args.scoped,
         instance: args.instance,
         uses: args.uses,
+        remove: args.remove,
     };
-    edit_file(&args.edit, |src| add_overlay(src, &opts))
+    edit_tree(&args.edit, |files, flake| add_overlay(files, flake, &opts))
 }

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use nixcross::binfmt::{self, Flags, Registration};
 
 use crate::common::{print, print_json, status, CliError, CmdResult};
+use crate::complete;
+use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -61,9 +63,10 @@ enum LineFormat {
 #[derive(clap::Args, Debug)]
 struct LineArgs {
     /// System double, pkgsCross name or config triple (e.g. riscv64-linux)
+    #[arg(add = ArgValueCandidates::new(complete::emulated_systems))]
     system: String,
     /// The interpreter path (default /run/binfmt/<system>, as NixOS)
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     interpreter: Option<String>,
     /// Flag letters from P, O, C, F (default P for QEMU, none for wasm/Windows)
     #[arg(long, value_name = "LETTERS")]
@@ -82,7 +85,7 @@ struct DetectArgs {
     #[arg(long)]
     json: bool,
     /// Files to inspect
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required = true, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     files: Vec<PathBuf>,
 }
 

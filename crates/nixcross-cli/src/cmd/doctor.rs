@@ -5,7 +5,9 @@ use std::process::{Command, ExitCode};
 
 use nixcross::doctor::{self, HostInput, NixConf, Report, Strategy};
 
-use crate::common::{color_stdout, print, print_json, CliError, CmdResult};
+use crate::common::{self, print, print_json, CliError, CmdResult};
+use crate::complete;
+use clap_complete::engine::ArgValueCandidates;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -31,10 +33,10 @@ cross-compiled; 2 bad input (unknown target, unreadable root).";
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Target to check: system double, pkgsCross name or config triple (repeatable)
-    #[arg(long = "target", short = 't', value_name = "T")]
+    #[arg(long = "target", short = 't', value_name = "T", add = ArgValueCandidates::new(complete::targets))]
     targets: Vec<String>,
     /// Root of the system to inspect
-    #[arg(long, value_name = "DIR", default_value = "/")]
+    #[arg(long, value_name = "DIR", default_value = "/", value_hint = clap::ValueHint::DirPath)]
     root: PathBuf,
     /// Print JSON
     #[arg(long)]
@@ -119,7 +121,7 @@ pub fn run(args: Args) -> CmdResult {
     if args.json {
         print_json(&report);
     } else {
-        print(&human(&report, color_stdout()));
+        print(&human(&report, common::stdout_has_color()));
     }
     let all_ready = report.targets.iter().all(|t| t.native_ready());
     Ok(if args.targets.is_empty() || all_ready {
@@ -130,12 +132,12 @@ pub fn run(args: Args) -> CmdResult {
 }
 
 struct Marks {
-    ok: &'static str,
-    no: &'static str,
+    ok: String,
+    no: String,
 }
 
 fn strategy(out: &mut String, m: &Marks, name: &str, s: &Strategy, extra: &str) {
-    let mark = if s.ready { m.ok } else { m.no };
+    let mark = if s.ready { &m.ok } else { &m.no };
     let verdict = if s.ready { "ready" } else { "not ready" };
     out.push_str(&format!("  {mark} {name:<10} {verdict}{extra}\n"));
     for p in &s.problems {
@@ -149,14 +151,20 @@ fn strategy(out: &mut String, m: &Marks, name: &str, s: &Strategy, extra: &str) 
     }
 }
 
-/// The human report. Marks are ✓/✗ on a terminal, `ok`/`no` otherwise.
-pub fn human(r: &Report, tty: bool) -> String {
-    let m = if tty {
+/// The human report. Marks are a green ✓ and a red ✗ in colour, `ok` and
+/// `no` otherwise.
+pub fn human(r: &Report, color: bool) -> String {
+    use common::{BAD, GOOD};
+    let m = if color {
         Marks {
-            ok: "✓", no: "✗"
+            ok: format!("{GOOD}✓{GOOD:#}"),
+            no: format!("{BAD}✗{BAD:#}"),
         }
     } else {
-        Marks { ok: "ok", no: "no" }
+        Marks {
+            ok: "ok".into(),
+            no: "no".into(),
+        }
     };
     let mut out = String::new();
     let kernel = match (&r.kernel.release, r.kernel.fix_binary) {
@@ -189,8 +197,10 @@ pub fn human(r: &Report, tty: bool) -> String {
         if r.nix.sandbox { "on" } else { "off" },
         r.nix.platforms.join(" ")
     ));
+    // Problems read as sentences ("flakes are not enabled"), so they get a
+    // dash, as under each strategy, not the `no` mark.
     for p in &r.nix.problems {
-        out.push_str(&format!("  {} {p}\n", m.no));
+        out.push_str(&format!("      - {p}\n"));
     }
     for f in &r.nix.fixes {
         out.push_str(&format!("      fix {}: {}\n", f.place, f.line));
@@ -216,7 +226,7 @@ pub fn human(r: &Report, tty: bool) -> String {
     for e in &b.entries {
         out.push_str(&format!(
             "  {} {} [{}] {} -> {}\n",
-            if e.enabled { m.ok } else { m.no },
+            if e.enabled { &m.ok } else { &m.no },
             e.name,
             e.flags,
             e.interpreter.as_deref().unwrap_or("?"),

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use nixcross::ops::emulate::{emulate, EmulateOptions};
 
 use crate::common::{self, CliError, CmdResult, EditFlags};
+use crate::complete;
+use clap_complete::engine::ArgValueCandidates;
 
 const AFTER_HELP: &str = "\
 The option belongs in the configuration of the machine that BUILDS, not of the
@@ -34,7 +36,7 @@ Examples:
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
     /// Systems to emulate: doubles (aarch64-linux), pkgsCross names or triples
-    #[arg(value_name = "SYSTEM", required = true)]
+    #[arg(value_name = "SYSTEM", required = true, add = ArgValueCandidates::new(complete::emulated_systems))]
     pub systems: Vec<String>,
     /// Take the systems out of the list instead
     #[arg(long)]
@@ -43,10 +45,10 @@ pub struct Args {
     #[arg(long = "static")]
     pub static_emulators: bool,
     /// The build host's own system; refused as an emulated system
-    #[arg(long, value_name = "SYSTEM")]
+    #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
     pub host: Option<String>,
     /// Edit this nixosConfigurations entry of the flake given with -f (default flake.nix)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(complete::configs))]
     pub config: Option<String>,
     #[command(flatten)]
     pub edit: EditFlags,
@@ -56,7 +58,11 @@ pub fn run(args: Args) -> CmdResult {
     let flags = &args.edit;
     // EditFlags defaults to flake.nix, which is not a module: without
     // --config the user must say which module to edit.
-    if args.config.is_none() && flags.file.file_name().is_some_and(|n| n == "flake.nix") {
+    let names_flake = match &flags.file {
+        None => true,
+        Some(f) => f.is_dir() || f.file_name().is_some_and(|n| n == "flake.nix"),
+    };
+    if args.config.is_none() && names_flake {
         return Err(CliError::usage(
             "emulate edits a NixOS module: pass -f <FILE> (e.g. -f /etc/nixos/configuration.nix), \
              or --config NAME to edit a configuration inside flake.nix",
@@ -72,9 +78,9 @@ pub fn run(args: Args) -> CmdResult {
     };
     let mut wrote = false;
     let adding = !opts.remove;
-    let code = common::edit_file(flags, |src| {
-        let out = emulate(src, &opts)?;
-        wrote = out.changed && !flags.dry_run && !flags.check;
+    let code = common::edit_tree(flags, |files, path| {
+        let out = emulate(files, path, &opts)?;
+        wrote = out.changed() && !flags.dry_run && !flags.check;
         Ok(out)
     })?;
     if wrote && code == ExitCode::SUCCESS {

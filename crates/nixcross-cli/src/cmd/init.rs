@@ -8,6 +8,8 @@ use nixcross::ops::init::{self, InitOptions};
 use nixcross::vocab::{Kind, Mode, Style};
 
 use crate::common::{self, CliError, CmdResult};
+use crate::complete;
+use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -22,14 +24,14 @@ pub struct Args {
     pub kind: Kind,
     /// The target platform: a system double (riscv64-linux), a pkgsCross
     /// name (raspberryPi) or a config triple (aarch64-unknown-linux-musl)
-    #[arg(long, short = 't', value_name = "T")]
+    #[arg(long, short = 't', value_name = "T", add = ArgValueCandidates::new(complete::targets))]
     pub target: String,
     /// cross: compile with a cross toolchain; emulate: build natively, under
     /// QEMU [required for --kind nixos and package; a shell is cross]
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
     /// The build machine's system double [default: this machine's]
-    #[arg(long, value_name = "SYSTEM")]
+    #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
     pub host: Option<String>,
     /// The output's name. nixos: the name under nixosConfigurations [default:
     /// the pkgsCross name, else the target's CPU (riscv64), plus its ABI when
@@ -58,7 +60,7 @@ pub struct Args {
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
     /// Write DIR/flake.nix
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(long, value_name = "DIR", default_value = ".", value_hint = clap::ValueHint::DirPath)]
     pub dir: PathBuf,
     /// Print the flake to stdout instead of writing it
     #[arg(long)]

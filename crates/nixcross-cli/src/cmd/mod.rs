@@ -5,6 +5,7 @@ pub mod binfmt;
 pub mod doctor;
 pub mod emulate;
 pub mod init;
+pub mod man;
 pub mod set_target;
 pub mod show;
 pub mod targets;

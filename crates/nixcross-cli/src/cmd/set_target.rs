@@ -4,7 +4,9 @@ use nixcross::ops::set_target::{set_target, SetTargetOptions};
 use nixcross::outputs::{retarget, RetargetOptions};
 use nixcross::vocab::{Kind, Mode};
 
-use crate::common::{edit_file, CliError, CmdResult, EditFlags};
+use crate::common::{edit_tree, CliError, CmdResult, EditFlags};
+use crate::complete;
+use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -21,12 +23,13 @@ gets the legacy style, as in the NixOS & Flakes book.")]
 pub struct Args {
     /// The target: a system double (riscv64-linux), a pkgsCross name (raspberryPi)
     /// or a config triple (riscv64-unknown-linux-gnu)
+    #[arg(add = ArgValueCandidates::new(complete::targets))]
     pub target: String,
-    /// How to build for the target [required, except for --shell: a shell is cross]
+    /// How to build for the target [required, except with --shell: a shell is cross]
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
     /// The configuration to edit (required when the flake has several)
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["package", "shell"])]
+    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(complete::configs), conflicts_with_all = ["package", "shell"])]
     pub config: Option<String>,
     /// Retarget the package packages.<system>.<ATTR> instead of a NixOS
     /// configuration (<SYSTEM>.<ATTR> when it is defined under several systems)
@@ -37,7 +40,7 @@ pub struct Args {
     pub shell: Option<String>,
     /// The system that builds, for cross builds (default: the configuration's
     /// current build system, else this machine)
-    #[arg(long, value_name = "SYSTEM")]
+    #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
     pub host: Option<String>,
     #[command(flatten)]
     pub edit: EditFlags,
@@ -67,7 +70,7 @@ pub fn run(args: Args) -> CmdResult {
             host: args.host,
             local_system: nixcross::platform::current_system(),
         };
-        return edit_file(&args.edit, |src| retarget(src, &opts));
+        return edit_tree(&args.edit, |files, flake| retarget(files, flake, &opts));
     }
     let Some(mode) = args.mode else {
         return Err(CliError::usage(
@@ -81,5 +84,5 @@ pub fn run(args: Args) -> CmdResult {
         host: args.host,
         local_system: nixcross::platform::current_system(),
     };
-    edit_file(&args.edit, |src| set_target(src, &opts))
+    edit_tree(&args.edit, |files, flake| set_target(files, flake, &opts))
 }

@@ -7,30 +7,35 @@ use nixcross::ops::show::{show, ConfigReport, ShowOptions};
 use nixcross::outputs::{read_outputs, OutputReport};
 use nixcross::vocab::Kind;
 
-use crate::common::{print, print_json, read_source, CliError, CmdResult};
+use crate::common::{print, print_json, CliError, CmdResult};
+use crate::complete;
+use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   nixcross show
   nixcross show -f hosts/flake.nix --json
+  nixcross show -f ~/nix-config
+
+nixcross follows each configuration through the files it loads (the modules
+list, imports, hardware-configuration.nix, helpers, configurations generated
+with genAttrs/mapAttrs/listToAttrs/readDir) and reports the platforms NixOS
+decides: hostPlatform over system, mkForce over plain over mkDefault. With
+--json, `sources` says where each setting is.
 
 `mode` is relative to the machine that builds (--host, default this machine):
 a configuration whose host platform is that machine's system is `native`,
 another one built without a cross toolchain is `emulate`.")]
 pub struct Args {
-    /// The flake to read
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "PATH",
-        default_value = "flake.nix"
-    )]
-    pub file: PathBuf,
+    /// The flake to read, or its folder [default: flake.nix in this folder or
+    /// the nearest parent]
+    #[arg(short = 'f', long = "file", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
+    pub file: Option<PathBuf>,
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
     /// The system of the machine that builds (default: this machine)
-    #[arg(long, value_name = "SYSTEM")]
+    #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
     pub host: Option<String>,
 }
 
@@ -41,10 +46,13 @@ struct Report<'a> {
     packages: Vec<&'a OutputReport>,
     #[serde(rename = "devShells")]
     dev_shells: Vec<&'a OutputReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    incomplete: Option<&'a str>,
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let src = read_source(&args.file)?;
+    let tree = crate::tree::locate(args.file.as_deref())?;
+    let shown = tree.display(&tree.rel);
     let local_system = match &args.host {
         Some(h) => Some(
             nixcross::platform::resolve(h)
@@ -53,9 +61,14 @@ pub fn run(args: Args) -> CmdResult {
         ),
         None => nixcross::platform::current_system(),
     };
-    let reports = show(&src, &ShowOptions { local_system })
-        .map_err(|e| CliError::from_lib(Some(&args.file), &src, &e))?;
-    let outputs = read_outputs(&src).map_err(|e| CliError::from_lib(Some(&args.file), &src, &e))?;
+    let report = show(&tree.files, &tree.rel, &ShowOptions { local_system })
+        .map_err(|e| CliError::from_tree(&tree, &e))?;
+    let reports = &report.configurations;
+    // Packages and dev shells, from the flake file itself.
+    let outputs = match nixcross::files::Files::read(&tree.files, &tree.rel) {
+        Ok(src) => read_outputs(&src).map_err(|e| CliError::from_tree(&tree, &e))?,
+        Err(_) => Vec::new(),
+    };
     let of = |kind: Kind| {
         outputs
             .iter()
@@ -64,24 +77,20 @@ pub fn run(args: Args) -> CmdResult {
     };
     if args.json {
         print_json(&Report {
-            file: args.file.display().to_string(),
-            configurations: &reports,
+            file: shown.display().to_string(),
+            configurations: reports,
             packages: of(Kind::Package),
             dev_shells: of(Kind::Shell),
+            incomplete: report.incomplete.as_deref(),
         });
         return Ok(ExitCode::SUCCESS);
     }
-    let outputs_table = outputs_table(&outputs);
-    if reports.is_empty() {
-        if outputs.is_empty() {
-            print(&format!(
-                "{}: no nixosConfigurations, packages or devShells found\n",
-                args.file.display()
-            ));
-        } else {
-            print(&outputs_table);
-        }
-        return Ok(ExitCode::SUCCESS);
+    let mut out = String::new();
+    if reports.is_empty() && outputs.is_empty() {
+        out.push_str(&format!(
+            "{}: no nixosConfigurations, packages or devShells found\n",
+            shown.display()
+        ));
     }
     let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
     let rows: Vec<[String; 6]> = reports
@@ -91,31 +100,79 @@ pub fn run(args: Args) -> CmdResult {
                 r.name.clone(),
                 dash(&r.build),
                 dash(&r.host),
-                r.mode.unwrap_or("?").to_string(),
-                r.style.unwrap_or("-").to_string(),
-                format!("{}", r.line),
+                r.mode.map_or("?", |m| m.as_str()).to_string(),
+                r.style.map_or("-", |s| s.as_str()).to_string(),
+                match (&r.file, r.line) {
+                    (Some(f), Some(l)) => format!("{f}:{l}"),
+                    _ => "-".into(),
+                },
             ]
         })
         .collect();
-    let header = ["NAME", "BUILD", "HOST", "MODE", "STYLE", "LINE"];
-    let reasons: Vec<Option<&String>> = reports.iter().map(|r| r.reason.as_ref()).collect();
-    let mut out = table(&header, &rows, &reasons);
+    if !rows.is_empty() {
+        let header = ["NAME", "BUILD", "HOST", "MODE", "STYLE", "WHERE"];
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: &[String]| -> String {
+            let mut s = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                if i + 1 == cells.len() {
+                    s.push_str(c);
+                } else {
+                    s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+                }
+            }
+            s.trim_end().to_string() + "\n"
+        };
+        out.push_str(&line(&header.map(String::from)));
+        for (row, r) in rows.iter().zip(reports) {
+            out.push_str(&line(row));
+            match (&r.reason, r.editable) {
+                (Some(reason), false) => out.push_str(&format!("  not editable: {reason}\n")),
+                (Some(reason), true) => out.push_str(&format!("  note: {reason}\n")),
+                (None, _) => {}
+            }
+        }
+    }
+    if let Some(why) = &report.incomplete {
+        out.push_str(&format!("note: {why}\n"));
+    }
     if !outputs.is_empty() {
-        out.push('\n');
-        out.push_str(&outputs_table);
+        if !rows.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&outputs_table(&outputs, &shown.display().to_string()));
     }
     print(&out);
     Ok(ExitCode::SUCCESS)
 }
 
-/// Aligned columns, each row followed by its `not editable` reason.
-fn table<const N: usize>(
-    header: &[&str; N],
-    rows: &[[String; N]],
-    reasons: &[Option<&String>],
-) -> String {
+/// The packages and dev shells, one aligned table.
+fn outputs_table(outputs: &[OutputReport], file: &str) -> String {
+    let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
+    let rows: Vec<[String; 6]> = outputs
+        .iter()
+        .map(|o| {
+            [
+                match o.kind {
+                    Kind::Shell => "devShells".to_string(),
+                    _ => "packages".to_string(),
+                },
+                o.system.clone().unwrap_or_else(|| "(each)".into()),
+                dash(&o.name),
+                dash(&o.build),
+                dash(&o.host),
+                format!("{file}:{}", o.line),
+            ]
+        })
+        .collect();
+    let header = ["OUTPUT", "SYSTEM", "NAME", "BUILD", "HOST", "WHERE"];
     let mut widths = header.map(str::len);
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -132,38 +189,11 @@ fn table<const N: usize>(
         s.trim_end().to_string() + "\n"
     };
     let mut out = line(&header.map(String::from));
-    for (row, reason) in rows.iter().zip(reasons) {
+    for (row, o) in rows.iter().zip(outputs) {
         out.push_str(&line(row));
-        if let Some(reason) = reason {
+        if let Some(reason) = &o.reason {
             out.push_str(&format!("  not editable: {reason}\n"));
         }
     }
     out
-}
-
-/// The packages and dev shells, one table.
-fn outputs_table(outputs: &[OutputReport]) -> String {
-    let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
-    let rows: Vec<[String; 6]> = outputs
-        .iter()
-        .map(|o| {
-            [
-                match o.kind {
-                    Kind::Shell => "devShells".to_string(),
-                    _ => "packages".to_string(),
-                },
-                o.system.clone().unwrap_or_else(|| "(each)".into()),
-                dash(&o.name),
-                dash(&o.build),
-                dash(&o.host),
-                format!("{}", o.line),
-            ]
-        })
-        .collect();
-    let reasons: Vec<Option<&String>> = outputs.iter().map(|o| o.reason.as_ref()).collect();
-    table(
-        &["OUTPUT", "SYSTEM", "NAME", "BUILD", "HOST", "LINE"],
-        &rows,
-        &reasons,
-    )
 }

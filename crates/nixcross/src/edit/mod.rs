@@ -6,6 +6,7 @@
 //! same point are kept in plan order.
 
 use crate::error::{Error, Result};
+use crate::files::{Files, RelPath};
 
 /// Replace `range` of the source with `insert` (an empty range inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +97,115 @@ pub fn apply_checked(src: &str, edits: &[TextEdit]) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// The edits planned for one file, and why it changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEdits {
+    /// The file, relative to the root of the tree.
+    pub path: RelPath,
+    /// Disjoint edits against the file's text as it was read.
+    pub edits: Vec<TextEdit>,
+    /// Why the file changes, one sentence per reason.
+    pub reasons: Vec<String>,
+}
+
+/// Planned edits over one or more files, not yet applied: the seam between
+/// finding what to change and changing it. Every operation plans one; it is
+/// applied once, to all files together.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// Edits per file, in a fixed order (the order files were read).
+    pub files: Vec<FileEdits>,
+    /// One line saying what the plan does.
+    pub summary: String,
+    /// What the user should know (traps, costs, guesses declined).
+    pub warnings: Vec<String>,
+}
+
+/// One file's text before and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    /// The file.
+    pub path: RelPath,
+    /// Its text as read.
+    pub before: String,
+    /// Its text after the edits (parsed, checked).
+    pub after: String,
+    /// Why it changes.
+    pub reasons: Vec<String>,
+}
+
+/// An applied plan: the files that change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The files whose text changes (none when everything is up to date).
+    pub changes: Vec<FileChange>,
+    /// One line saying what the plan does.
+    pub summary: String,
+    /// What the user should know.
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    /// Whether any file changes.
+    pub fn changed(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// The new text of `path`, when it changes.
+    pub fn text_of(&self, path: &str) -> Option<&str> {
+        self.changes
+            .iter()
+            .find(|c| c.path.as_str() == path)
+            .map(|c| c.after.as_str())
+    }
+}
+
+impl Plan {
+    /// Apply the plan to the texts it was planned against (`text_of` gives
+    /// each file's text), re-parsing every changed file. Text that does not
+    /// parse, or that Nix would reject for a duplicate attribute, is an
+    /// error and nothing is returned.
+    pub fn apply_with(
+        &self,
+        mut text_of: impl FnMut(&RelPath) -> Result<String>,
+    ) -> Result<Outcome> {
+        let mut changes = Vec::new();
+        for f in &self.files {
+            if f.edits.is_empty() {
+                continue;
+            }
+            let before = text_of(&f.path)?;
+            let after = apply_checked(&before, &f.edits).map_err(|e| {
+                let mut e = e;
+                e.message = format!("{}: {}", f.path, e.message);
+                e
+            })?;
+            if after != before {
+                changes.push(FileChange {
+                    path: f.path.clone(),
+                    before,
+                    after,
+                    reasons: f.reasons.clone(),
+                });
+            }
+        }
+        Ok(Outcome {
+            changes,
+            summary: self.summary.clone(),
+            warnings: self.warnings.clone(),
+        })
+    }
+
+    /// Apply the plan to the files of `files`.
+    pub fn apply(&self, files: &dyn Files) -> Result<Outcome> {
+        self.apply_with(|p| {
+            files
+                .read(p)
+                .map_err(|e| Error::invalid(format!("cannot read {p}: {e}")))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@
 //! (`nixpkgs = { crossSystem = ...; };`) or mixed; [`find_option`] finds it
 //! in any of those spellings.
 
+pub mod places;
+
 use crate::edit::TextEdit;
 use crate::error::{Error, Result};
-use crate::syntax::{self, AttrSetView, Entry, Kind, ListView, Node};
+use crate::syntax::{self, AttrSetView, Entry, Kind, Layout, ListView, Node};
 
 /// The attribute set that holds a module's option definitions.
 #[derive(Debug, Clone)]
@@ -167,22 +169,6 @@ fn walk(
     }
 }
 
-/// The file's conventions, read once per edit.
-#[derive(Debug, Clone)]
-pub struct Style {
-    pub nl: &'static str,
-    pub unit: String,
-}
-
-impl Style {
-    pub fn of(src: &str) -> Style {
-        Style {
-            nl: syntax::newline(src),
-            unit: syntax::indent_unit(src),
-        }
-    }
-}
-
 /// Where to put a new entry in a set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Position {
@@ -199,7 +185,7 @@ fn one_line(src: &str, open: usize, close: usize) -> bool {
 /// with two-space steps; it is re-indented to the file's style.
 pub fn insert_binding(
     src: &str,
-    style: &Style,
+    style: &Layout,
     set: &AttrSetView,
     key: &str,
     value: &str,
@@ -211,7 +197,7 @@ pub fn insert_binding(
 /// Insert a whole entry (`inherit x;` or `a = b;`, generated at column 0).
 pub fn insert_entry(
     src: &str,
-    style: &Style,
+    style: &Layout,
     set: &AttrSetView,
     entry: &str,
     pos: Position,
@@ -253,6 +239,94 @@ pub fn insert_entry(
             TextEdit::insert(at, format!("{base}{text}{nl}"))
         }
     }
+}
+
+/// Where a new `path` binding goes: a set along `path` (the top one, or a
+/// plain nested set such as `boot = { ... }` inside it), how many components
+/// of `path` that set consumes, and the entry to insert after (`None`: at
+/// the end). The entry chosen is the one whose key shares the longest prefix
+/// with `path`; on a tie the deeper set wins, then the later entry. So
+/// `boot.binfmt.x` goes next to a dotted `boot.binfmt.y` even when a
+/// `boot = { ... }` set exists too: a `binfmt` inside that set would define
+/// `binfmt` a second time, which Nix rejects.
+fn best_place(
+    set: &AttrSetView,
+    path: &[&str],
+    depth: usize,
+) -> (AttrSetView, usize, Option<usize>, usize) {
+    // (set, depth, after, score)
+    let mut best = (set.clone(), depth, None, depth);
+    let better = |c: &(AttrSetView, usize, Option<usize>, usize),
+                  b: &(AttrSetView, usize, Option<usize>, usize)| {
+        (c.3, c.1) > (b.3, b.1) || ((c.3, c.1) == (b.3, b.1) && c.0.node == b.0.node)
+    };
+    let rest = &path[depth..];
+    for (i, entry) in set.entries.iter().enumerate() {
+        let common = match entry {
+            Entry::Binding(b) => b
+                .static_prefix
+                .iter()
+                .zip(rest)
+                .take_while(|(k, p)| k == p)
+                .count(),
+            Entry::Inherit(_) => usize::from(entry.defines(rest[0])),
+        };
+        if common == 0 {
+            continue;
+        }
+        let here = (set.clone(), depth, Some(i), depth + common);
+        if better(&here, &best) {
+            best = here;
+        }
+        let Entry::Binding(b) = entry else { continue };
+        let Some(key) = &b.path else { continue };
+        if key.len() != common || key.len() >= rest.len() {
+            continue;
+        }
+        let Some(inner) = b.value.unparen().attrset() else {
+            continue;
+        };
+        if inner.rec {
+            continue;
+        }
+        let deeper = best_place(&inner, path, depth + key.len());
+        if better(&deeper, &best) {
+            best = deeper;
+        }
+    }
+    best
+}
+
+/// Insert `path = value;` into the best place of `set` (see [`best_place`]):
+/// inside an existing nested set along the path, next to the sibling that
+/// shares the most of the path, else at the end.
+pub fn insert_at_path(
+    src: &str,
+    layout: &Layout,
+    set: &AttrSetView,
+    path: &[&str],
+    value: &str,
+) -> TextEdit {
+    let (target, depth, after, _) = best_place(set, path, 0);
+    let key: Vec<String> = path[depth..].iter().map(|k| syntax::attr_name(k)).collect();
+    let mut at = target;
+    if let Some(i) = after {
+        at.entries.truncate(i + 1);
+    }
+    insert_binding(src, layout, &at, &key.join("."), value, Position::Last)
+}
+
+/// Insert a whole entry right after entry `index` of `set`.
+pub fn insert_after(
+    src: &str,
+    layout: &Layout,
+    set: &AttrSetView,
+    index: usize,
+    entry: &str,
+) -> TextEdit {
+    let mut at = set.clone();
+    at.entries.truncate(index + 1);
+    insert_entry(src, layout, &at, entry, Position::Last)
 }
 
 /// Delete the entry `range` from the set, with its own comments and line.
@@ -346,7 +420,7 @@ pub fn remove_option(src: &str, hit: &OptionHit) -> Result<(TextEdit, bool)> {
 }
 
 /// A `[ ... ]` list value: append items, in the list's own layout.
-pub fn append_items(src: &str, style: &Style, list: &ListView, items: &[String]) -> TextEdit {
+pub fn append_items(src: &str, style: &Layout, list: &ListView, items: &[String]) -> TextEdit {
     if items.is_empty() {
         return TextEdit::insert(list.close, "");
     }
@@ -444,7 +518,7 @@ mod tests {
         let b = body(src);
         let e = insert_binding(
             src,
-            &Style::of(src),
+            &Layout::of(src),
             &b.set,
             "b",
             "{\n  c = 2;\n}",
@@ -456,11 +530,11 @@ mod tests {
         );
         let src = "{ a = 1; }";
         let b = body(src);
-        let e = insert_binding(src, &Style::of(src), &b.set, "b", "2", Position::First);
+        let e = insert_binding(src, &Layout::of(src), &b.set, "b", "2", Position::First);
         assert_eq!(apply(src, &[e]).unwrap(), "{ b = 2; a = 1; }");
         let src = "{ }";
         let b = body(src);
-        let e = insert_binding(src, &Style::of(src), &b.set, "b", "2", Position::Last);
+        let e = insert_binding(src, &Layout::of(src), &b.set, "b", "2", Position::Last);
         assert_eq!(apply(src, &[e]).unwrap(), "{ b = 2; }");
         let src = "{\r\n\tx = {\r\n\t};\r\n}";
         let inner = body(src).set.entries[0].clone();
@@ -468,7 +542,7 @@ mod tests {
             panic!()
         };
         let set = bind.value.attrset().unwrap();
-        let e = insert_binding(src, &Style::of(src), &set, "b", "2", Position::Last);
+        let e = insert_binding(src, &Layout::of(src), &set, "b", "2", Position::Last);
         assert_eq!(
             apply(src, &[e]).unwrap(),
             "{\r\n\tx = {\r\n\t\tb = 2;\r\n\t};\r\n}"
@@ -494,11 +568,11 @@ mod tests {
     fn appends_to_lists_in_their_layout() {
         let src = "[ \"a\" ]";
         let l = syntax::parse(src).unwrap().expr().unwrap().list().unwrap();
-        let e = append_items(src, &Style::of(src), &l, &["\"b\"".into()]);
+        let e = append_items(src, &Layout::of(src), &l, &["\"b\"".into()]);
         assert_eq!(apply(src, &[e]).unwrap(), "[ \"a\" \"b\" ]");
         let src = "[\n  \"a\" # c\n]";
         let l = syntax::parse(src).unwrap().expr().unwrap().list().unwrap();
-        let e = append_items(src, &Style::of(src), &l, &["\"b\"".into()]);
+        let e = append_items(src, &Layout::of(src), &l, &["\"b\"".into()]);
         assert_eq!(apply(src, &[e]).unwrap(), "[\n  \"a\" # c\n  \"b\"\n]");
     }
 }

@@ -1,31 +1,53 @@
 //! `nixcross add-overlay`: replace packages with an overlay, either for the
-//! whole system (`nixpkgs.overlays`) or in a scoped package set
-//! (`pkgs-gcc12 = import nixpkgs { ... overlays = [ ... ]; }` in a `let`
-//! around the outputs, passed to the modules through `specialArgs`).
+//! whole system (`nixpkgs.overlays`) or in a scoped package set that only
+//! the modules asking for it use.
 //!
 //! - `ATTR=PACKAGE` pairs are checked to be attribute paths of identifiers,
 //!   so no argument can inject Nix; several pairs make one overlay;
-//! - the overlay's argument names follow the file (`self: super:` when the
-//!   file already writes overlays that way, else `final: prev:`);
-//! - overlays already in effect, and a scoped set that already means the same
-//!   thing (whatever its layout), are recognised and left alone;
+//! - the overlay's argument names follow the flake (`self: super:` when it
+//!   already writes overlays that way, else `final: prev:`);
+//! - an overlay already in effect is left alone; one nixcross recognises as
+//!   setting the same attribute to another package is changed in place
+//!   (`gcc=gcc13` after `gcc=gcc12`), not doubled;
+//! - `remove` takes attributes out again: the binding, then an overlay left
+//!   empty, then a `nixpkgs.overlays` left empty; a scoped set left without
+//!   overlays goes with its `specialArgs` entry, its `let` binding and the
+//!   module nixcross wrote to use it, so that adding and then removing gives
+//!   back the original bytes;
 //! - overriding a compiler attribute warns that it does not change
-//!   `stdenv.cc` (FACTS.md: stdenv overrides come after user overlays).
+//!   `stdenv.cc` (stdenv overrides come after user overlays).
+//!
+//! Where a scoped set goes (the rule):
+//! - **`let` + `specialArgs`** (the seed's form): `name = import nixpkgs {
+//!   localSystem; crossSystem; overlays; }` in a `let` around the outputs,
+//!   with the configuration's effective platforms, passed with
+//!   `specialArgs = { inherit name; }`, when the configuration's call and
+//!   `specialArgs` are its own and `specialArgs` is a literal set (or absent);
+//! - **`_module.args`** otherwise: an inline module in the configuration's
+//!   modules list, `{ config, ... }: { _module.args.name = import nixpkgs {
+//!   localSystem = config.nixpkgs.<build>; crossSystem = config.nixpkgs.<host>;
+//!   overlays = [ ... ]; }; }`, which takes the configuration's platforms from
+//!   NixOS itself, so it needs to know neither the platforms nor the shape of
+//!   `specialArgs`, and follows a later `set-target` by itself.
 
 use std::collections::BTreeMap;
 
+use crate::edit::{Outcome, Plan, TextEdit};
 use crate::error::{Error, Result};
-use crate::flake::{self, Bound, Call, Config, Flake, PlatformExpr, PlatformOption, Scopes};
+use crate::files::{Files, RelPath};
+use crate::flake::overlays::{effective, literal_list, used_packages, OverlayView};
+use crate::flake::{Flake, ModuleOrigin, SeenStyle};
 use crate::module;
 use crate::ops::editor::{compact, indent_tail, Planner};
-use crate::ops::EditOutcome;
 use crate::platform;
-use crate::syntax::{self, Entry, Node, Param};
+use crate::source::Src;
+use crate::syntax::{self, Entry, Param};
+use crate::vocab::Style;
 
 /// Options for [`add_overlay`].
 #[derive(Debug, Clone, Default)]
 pub struct AddOverlayOptions {
-    /// `ATTR=PACKAGE` pairs, e.g. `gcc=gcc12`.
+    /// `ATTR=PACKAGE` pairs, e.g. `gcc=gcc12`; with `remove`, attribute names.
     pub pairs: Vec<String>,
     /// The configuration to edit; may be omitted when there is only one.
     pub config: Option<String>,
@@ -35,11 +57,14 @@ pub struct AddOverlayOptions {
     pub instance: Option<String>,
     /// Packages of the scoped set to add to `environment.systemPackages`.
     pub uses: Vec<String>,
+    /// Take the attributes out instead of adding them.
+    pub remove: bool,
 }
 
 /// One `ATTR=PACKAGE` pair: `attr = final.<package>;`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pair {
+    /// The attribute replaced.
     pub attr: String,
     /// A dotted attribute path, e.g. `gcc12` or `llvmPackages_15.clang`.
     pub package: String,
@@ -117,227 +142,6 @@ pub fn is_compiler_attr(attr: &str) -> bool {
         || attr.starts_with("stdenv")
 }
 
-/// An overlay as written in the file.
-#[derive(Debug, Clone)]
-pub struct OverlayView {
-    /// The list item.
-    pub node: Node,
-    /// `(final, prev)` argument names, when it is a two-argument lambda.
-    pub args: Option<(String, String)>,
-    /// `attr -> package` for `attr = final.package;` (or `prev.package`);
-    /// other values are given as their text. `None` when the overlay is not
-    /// a lambda returning a literal set (`import ./overlay.nix`, ...).
-    pub pairs: Option<Vec<(String, String)>>,
-}
-
-/// Read a list item as an overlay.
-pub fn read_overlay(item: &Node) -> OverlayView {
-    let mut view = OverlayView {
-        node: item.clone(),
-        args: None,
-        pairs: None,
-    };
-    let Some(outer) = item.unparen().lambda() else {
-        return view;
-    };
-    let Param::Ident { name: a } = &outer.param else {
-        return view;
-    };
-    let Some(inner) = outer.body.unparen().lambda() else {
-        return view;
-    };
-    let Param::Ident { name: b } = &inner.param else {
-        return view;
-    };
-    view.args = Some((a.clone(), b.clone()));
-    let Some(set) = inner.body.unparen().attrset().filter(|s| !s.rec) else {
-        return view;
-    };
-    let mut pairs = Vec::new();
-    for e in &set.entries {
-        match e {
-            Entry::Binding(bind) => {
-                let Some(path) = &bind.path else {
-                    return view;
-                };
-                let value = match bind.value.reference() {
-                    Some(r) if r.len() > 1 && (&r[0] == a || &r[0] == b) => r[1..].join("."),
-                    _ => compact(&bind.value.text()),
-                };
-                pairs.push((path.join("."), value));
-            }
-            Entry::Inherit(inh) => {
-                let from = inh.from.as_ref().and_then(|f| f.reference());
-                for (n, _) in &inh.names {
-                    match &from {
-                        Some(r) if r.len() == 1 && (&r[0] == a || &r[0] == b) => {
-                            pairs.push((n.clone(), n.clone()))
-                        }
-                        _ => pairs.push((n.clone(), format!("inherited {n}"))),
-                    }
-                }
-            }
-        }
-    }
-    view.pairs = Some(pairs);
-    view
-}
-
-/// The `attr -> package` map that a list of overlays has in effect (later
-/// overlays win). Overlays nixcross cannot read are skipped.
-pub fn effective(overlays: &[OverlayView]) -> BTreeMap<String, String> {
-    let mut map = BTreeMap::new();
-    for o in overlays {
-        for (a, p) in o.pairs.iter().flatten() {
-            map.insert(a.clone(), p.clone());
-        }
-    }
-    map
-}
-
-/// Where a configuration's inline modules set `nixpkgs.overlays`.
-#[derive(Debug, Clone)]
-pub struct ModuleOverlays {
-    /// Index in [`Call::inline_modules`].
-    pub module: usize,
-    /// The value as written.
-    pub value: Node,
-    /// The literal list, when the value is one (after `mkDefault`/`mkForce`).
-    pub list: Option<syntax::ListView>,
-    pub overlays: Vec<OverlayView>,
-}
-
-/// Every `nixpkgs.overlays` definition in the configuration's inline modules.
-pub fn module_overlays(call: &Call) -> Vec<ModuleOverlays> {
-    let mut out = Vec::new();
-    for (i, m) in call.inline_modules.iter().enumerate() {
-        let (hits, _) = module::find_option(&m.set, &["nixpkgs", "overlays"]);
-        for hit in hits.into_iter().filter(|h| h.rest.is_empty()) {
-            let list = flake::unwrap_priority(&hit.value).list();
-            let overlays = list
-                .iter()
-                .flat_map(|l| l.items.iter().map(read_overlay))
-                .collect();
-            out.push(ModuleOverlays {
-                module: i,
-                value: hit.value.clone(),
-                list,
-                overlays,
-            });
-        }
-    }
-    out
-}
-
-/// The overlays of an `import nixpkgs { overlays = [ ... ]; }` argument set.
-fn instance_overlays(args: &syntax::AttrSetView) -> Option<Vec<OverlayView>> {
-    let v = key(args, &["overlays"])?;
-    let list = v.unparen().list()?;
-    Some(list.items.iter().map(read_overlay).collect())
-}
-
-fn key(set: &syntax::AttrSetView, keys: &[&str]) -> Option<Node> {
-    set.entries.iter().find_map(|e| match e {
-        Entry::Binding(b) => match b.path.as_deref() {
-            Some([k]) if keys.contains(&k.as_str()) => Some(b.value.clone()),
-            _ => None,
-        },
-        _ => None,
-    })
-}
-
-/// A scoped package set as `show` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScopedReport {
-    pub name: String,
-    /// The building system, as a double.
-    pub local_system: Option<String>,
-    /// The host system, as a double; `None` when the set is not cross.
-    pub cross_system: Option<String>,
-    /// `attr -> package` of its overlays.
-    pub overlays: BTreeMap<String, String>,
-    /// Packages of the set the inline modules add to `environment.systemPackages`.
-    pub uses: Vec<String>,
-}
-
-/// The packages of `name` listed in `environment.systemPackages` of the
-/// configuration's inline modules.
-pub fn used_packages(call: &Call, name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for m in &call.inline_modules {
-        let (hits, _) = module::find_option(&m.set, &["environment", "systemPackages"]);
-        for hit in hits.iter().filter(|h| h.rest.is_empty()) {
-            let Some(list) = flake::unwrap_priority(&hit.value).list() else {
-                continue;
-            };
-            for item in &list.items {
-                if let Some(r) = item.reference() {
-                    if r.len() > 1 && r[0] == name {
-                        out.push(r[1..].join("."));
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The global overlays (`attr -> package`) and scoped package sets of a
-/// configuration, for `show`.
-pub fn report(config: &Config) -> (BTreeMap<String, String>, Vec<ScopedReport>) {
-    let Some(call) = &config.call else {
-        return (BTreeMap::new(), Vec::new());
-    };
-    let all: Vec<OverlayView> = module_overlays(call)
-        .into_iter()
-        .flat_map(|m| m.overlays)
-        .collect();
-    let scoped = flake::scoped_instances(call)
-        .into_iter()
-        .map(|inst| {
-            let system = |kv: &Option<flake::KeyValue>| -> Option<String> {
-                kv.as_ref()
-                    .and_then(|kv| flake::read_platform(&kv.value, &call.scopes).1)
-            };
-            ScopedReport {
-                local_system: system(&inst.local),
-                cross_system: system(&inst.cross),
-                overlays: effective(&instance_overlays(&inst.args).unwrap_or_default()),
-                uses: used_packages(call, &inst.name),
-                name: inst.name,
-            }
-        })
-        .collect();
-    (effective(&all), scoped)
-}
-
-/// The overlay argument names the file already uses, or `final: prev:`.
-fn file_overlay_args(flake: &Flake) -> (String, String) {
-    let mut found = Vec::new();
-    for c in &flake.configs {
-        if let Some(call) = &c.call {
-            found.extend(module_overlays(call).into_iter().flat_map(|m| m.overlays));
-            for inst in flake::scoped_instances(call) {
-                found.extend(instance_overlays(&inst.args).unwrap_or_default());
-            }
-        }
-    }
-    for l in &flake.outputs_lets {
-        for e in &l.entries {
-            if let Entry::Binding(b) = e {
-                if let Some(args) = flake::import_args(&b.value) {
-                    found.extend(instance_overlays(&args).unwrap_or_default());
-                }
-            }
-        }
-    }
-    found
-        .into_iter()
-        .find_map(|o| o.args)
-        .unwrap_or_else(|| ("final".into(), "prev".into()))
-}
-
 /// `(final: prev: { gcc = final.gcc12; })`.
 fn overlay_text(args: &(String, String), pairs: &[Pair]) -> String {
     let body: Vec<String> = pairs
@@ -355,15 +159,75 @@ fn describe(pairs: &[Pair]) -> String {
         .join(", ")
 }
 
-/// Plan and apply the overlay. The returned text has been re-parsed.
-pub fn add_overlay(src: &str, opts: &AddOverlayOptions) -> Result<EditOutcome> {
-    if opts.pairs.is_empty() {
+/// NixOS passes these to every module; a scoped set must not take their name.
+const MODULE_ARGS: &[&str] = &[
+    "config",
+    "options",
+    "lib",
+    "modulesPath",
+    "specialArgs",
+    "pkgs",
+];
+
+fn instance_name(given: Option<&str>, package: &str) -> Result<String> {
+    let name = match given {
+        Some(n) => n.to_string(),
+        None => {
+            let last = package.rsplit('.').next().unwrap_or_default();
+            format!("pkgs-{last}")
+        }
+    };
+    if name == "pkgs" {
         return Err(Error::invalid(
-            "give at least one ATTR=PACKAGE pair, e.g. gcc=gcc12",
+            "a scoped package set must not be called `pkgs`: passing `pkgs` through specialArgs makes nixpkgs silently ignore nixpkgs.config and nixpkgs.overlays",
+        )
+        .hint("use another name, e.g. --instance pkgs-gcc12"));
+    }
+    if !syntax::is_identifier(&name) {
+        return Err(Error::invalid(format!("`{name}` cannot be a variable name")).hint(
+            "a name such as pkgs-gcc12: letters, digits, `_`, `-` and `'`, not starting with a digit",
         ));
     }
+    if MODULE_ARGS.contains(&name.as_str()) {
+        return Err(Error::invalid(format!(
+            "`{name}` is an argument NixOS gives every module; a scoped package set needs its own name"
+        )));
+    }
+    Ok(name)
+}
+
+/// What the user asked for, validated.
+struct Request {
+    pairs: Vec<Pair>,
+    /// With `remove`: the attributes to take out.
+    attrs: Vec<String>,
+    uses: Vec<String>,
+    instance: Option<String>,
+}
+
+fn request(opts: &AddOverlayOptions) -> Result<Request> {
+    if opts.pairs.is_empty() {
+        return Err(Error::invalid(if opts.remove {
+            "name at least one attribute to remove, e.g. gcc"
+        } else {
+            "give at least one ATTR=PACKAGE pair, e.g. gcc=gcc12"
+        }));
+    }
     let mut pairs: Vec<Pair> = Vec::new();
+    let mut attrs: Vec<String> = Vec::new();
     for s in &opts.pairs {
+        if opts.remove {
+            let a = attr_path(s, "the attribute", s)?;
+            if a.len() != 1 {
+                return Err(Error::invalid(format!(
+                    "`{s}`: name one attribute, e.g. gcc"
+                )));
+            }
+            if !attrs.contains(s) {
+                attrs.push(s.clone());
+            }
+            continue;
+        }
         let p = parse_pair(s)?;
         if let Some(q) = pairs.iter().find(|q| q.attr == p.attr) {
             if q.package != p.package {
@@ -384,491 +248,877 @@ pub fn add_overlay(src: &str, opts: &AddOverlayOptions) -> Result<EditOutcome> {
     if !opts.scoped && (opts.instance.is_some() || !uses.is_empty()) {
         return Err(Error::invalid("--instance and --use need --scoped"));
     }
+    if opts.remove && !uses.is_empty() {
+        return Err(Error::invalid(
+            "--use adds packages; it does not go with --remove",
+        ));
+    }
     let instance = if opts.scoped {
-        Some(instance_name(opts.instance.as_deref(), &pairs)?)
+        let package = pairs.first().map(|p| p.package.as_str());
+        match (&opts.instance, package) {
+            (Some(i), _) => Some(instance_name(Some(i), "")?),
+            (None, Some(p)) => Some(instance_name(None, p)?),
+            (None, None) => {
+                return Err(Error::invalid(
+                    "name the scoped package set to remove from with --instance",
+                ))
+            }
+        }
     } else {
         None
     };
-    let flake = Flake::parse(src)?;
-    let (config, call) = flake.select_editable(opts.config.as_deref())?;
-    let args = file_overlay_args(&flake);
-    let mut plan = Planner::new(src, &flake, config, call);
-    let summary = match &instance {
-        None => {
-            let added = plan.global_overlay(&args, &pairs)?;
+    Ok(Request {
+        pairs,
+        attrs,
+        uses,
+        instance,
+    })
+}
+
+/// Plan and apply the overlay to the flake `flake` of `files`.
+pub fn add_overlay(
+    files: &dyn Files,
+    flake: &RelPath,
+    opts: &AddOverlayOptions,
+) -> Result<Outcome> {
+    plan_add_overlay(files, flake, opts)?.apply(files)
+}
+
+/// Plan the overlay without applying it.
+pub fn plan_add_overlay(
+    files: &dyn Files,
+    flake: &RelPath,
+    opts: &AddOverlayOptions,
+) -> Result<Plan> {
+    let req = request(opts)?;
+    let f = Flake::load(files, flake)?;
+    let config = f.select(opts.config.as_deref())?;
+    let mut p = Planner::new(&f, config)?;
+    let args = file_overlay_args(&f);
+    let summary = match (&req.instance, opts.remove) {
+        (None, false) => {
+            let added = global_overlay(&mut p, &args, &req.pairs)?;
             if !added.is_empty() {
-                plan.warnings.push(format!(
+                p.warnings.push(format!(
                     "nixpkgs.overlays changes the system's whole package set (buildPackages too): everything that depends on {} is rebuilt locally instead of coming from the binary cache; `--scoped` confines the change to the modules that ask for it",
                     added.iter().map(|p| p.attr.as_str()).collect::<Vec<_>>().join(", ")
                 ));
             }
-            format!("{}: overlay {}", config.name, describe(&pairs))
+            format!("{}: overlay {}", config.name, describe(&req.pairs))
         }
-        Some(name) => {
-            plan.scoped_instance(&args, &pairs, name, &uses)?;
+        (None, true) => {
+            remove_global(&mut p, &req.attrs)?;
+            format!(
+                "{}: removed the overlay of {}",
+                config.name,
+                req.attrs.join(", ")
+            )
+        }
+        (Some(name), false) => {
+            let form = scoped_instance(&mut p, &args, &req.pairs, name, &req.uses)?;
             let mut s = format!(
                 "{}: scoped package set {name} ({})",
                 config.name,
-                describe(&pairs)
+                describe(&req.pairs)
             );
-            if !uses.is_empty() {
-                s.push_str(&format!(", used for {}", uses.join(", ")));
+            if !req.uses.is_empty() {
+                s.push_str(&format!(", used for {}", req.uses.join(", ")));
             }
+            s.push_str(&format!(" ({form})"));
             s
         }
-    };
-    for p in &pairs {
-        if is_compiler_attr(&p.attr) {
-            let stdenv = if p.package.starts_with("gcc") || p.package.starts_with("clang") {
-                format!("{}Stdenv", p.package)
-            } else {
-                "<compiler>Stdenv".into()
-            };
-            plan.warnings.push(format!(
-                "`{} = {}.{}` does not change `stdenv.cc`, the compiler packages are built with: nixpkgs applies the stdenv's own overrides after user overlays (pkgs/top-level/stage.nix). To build a package with {}, give it another stdenv, e.g. `hello.override {{ stdenv = {stdenv}; }}` or `overrideCC stdenv buildPackages.{}`",
-                p.attr, args.0, p.package, p.package, p.package
-            ));
-        }
-    }
-    let mut out = plan.finish(summary)?;
-    if !out.changed {
-        // Nothing to do: the notes were given when the overlay was added.
-        out.warnings.clear();
-    }
-    Ok(out)
-}
-
-/// NixOS passes these to every module; a scoped set must not take their name.
-const MODULE_ARGS: &[&str] = &["config", "options", "lib", "modulesPath", "specialArgs"];
-
-fn instance_name(given: Option<&str>, pairs: &[Pair]) -> Result<String> {
-    let name = match given {
-        Some(n) => n.to_string(),
-        None => {
-            let last = pairs[0].package.rsplit('.').next().unwrap_or_default();
-            format!("pkgs-{last}")
+        (Some(name), true) => {
+            remove_scoped(&mut p, name, &req.attrs)?;
+            format!(
+                "{}: removed {} from {name}",
+                config.name,
+                req.attrs.join(", ")
+            )
         }
     };
-    if name == "pkgs" {
-        return Err(Error::invalid(
-            "a scoped package set must not be called `pkgs`: passing `pkgs` through specialArgs makes nixpkgs silently ignore nixpkgs.config and nixpkgs.overlays",
-        )
-        .hint("use another name, e.g. --instance pkgs-gcc12"));
+    let changes = !p.is_empty();
+    if changes && !opts.remove {
+        for pair in &req.pairs {
+            if is_compiler_attr(&pair.attr) {
+                let stdenv = if pair.package.starts_with("gcc") || pair.package.starts_with("clang")
+                {
+                    format!("{}Stdenv", pair.package)
+                } else {
+                    "<compiler>Stdenv".into()
+                };
+                p.warnings.push(format!(
+                    "`{} = {}.{}` does not change `stdenv.cc`, the compiler packages are built with: nixpkgs applies the stdenv's own overrides after user overlays (pkgs/top-level/stage.nix). To build a package with {}, give it another stdenv, e.g. `hello.override {{ stdenv = {stdenv}; }}` or `overrideCC stdenv buildPackages.{}`",
+                    pair.attr, args.0, pair.package, pair.package, pair.package
+                ));
+            }
+        }
     }
-    if !syntax::is_identifier(&name) {
-        return Err(Error::invalid(format!(
-            "`{name}` cannot be a variable name"
-        ))
-        .hint("a name such as pkgs-gcc12: letters, digits, `_`, `-` and `'`, not starting with a digit"));
-    }
-    if MODULE_ARGS.contains(&name.as_str()) {
-        return Err(Error::invalid(format!(
-            "`{name}` is an argument NixOS gives every module; a scoped package set needs its own name"
-        )));
-    }
-    Ok(name)
+    Ok(p.finish(summary))
 }
 
-/// What the scoped set should be: its platforms and overlays.
-struct Want {
-    /// The double the set is built on.
-    local: String,
-    /// The host double and the crossSystem text, for cross configurations.
-    cross: Option<(String, String)>,
-    overlays: BTreeMap<String, String>,
-    nixpkgs: String,
+/// The overlay argument names the flake already uses, or `final: prev:`.
+fn file_overlay_args(f: &Flake) -> (String, String) {
+    for c in &f.configs {
+        let Some(sys) = c.system() else { continue };
+        let found = sys
+            .overlays
+            .iter()
+            .flat_map(|o| o.overlays.iter())
+            .chain(sys.scoped.iter().flat_map(|s| s.overlays.iter()))
+            .find_map(|o| o.args.clone());
+        if let Some(a) = found {
+            return a;
+        }
+    }
+    ("final".into(), "prev".into())
 }
 
-impl Planner<'_> {
-    /// Add the pairs to the configuration's `nixpkgs.overlays`; returns the
-    /// pairs that were not already in effect.
-    fn global_overlay(&mut self, args: &(String, String), pairs: &[Pair]) -> Result<Vec<Pair>> {
-        let found = module_overlays(self.call);
-        let all: Vec<OverlayView> = found.iter().flat_map(|m| m.overlays.clone()).collect();
-        let now = effective(&all);
-        let missing: Vec<Pair> = pairs
+/// The single binding `attr = <x>.<package>;` of an overlay nixcross
+/// recognises, as the overlay's binding node.
+fn overlay_binding(o: &OverlayView, attr: &str) -> Option<syntax::Node> {
+    let outer = o.node.unparen().lambda()?;
+    let inner = outer.body.unparen().lambda()?;
+    let set = inner.body.unparen().attrset()?;
+    set.entries.iter().find_map(|e| match e {
+        Entry::Binding(b) if b.path.as_deref() == Some(&[attr.to_string()][..]) => {
+            Some(b.node.clone())
+        }
+        _ => None,
+    })
+}
+
+/// Add the pairs to the configuration's `nixpkgs.overlays`; returns the
+/// pairs that were not already in effect.
+fn global_overlay(p: &mut Planner, args: &(String, String), pairs: &[Pair]) -> Result<Vec<Pair>> {
+    let defs = p.sys.overlays.clone();
+    let all: Vec<OverlayView> = defs.iter().flat_map(|d| d.overlays.clone()).collect();
+    let now = effective(&all);
+    let mut missing: Vec<Pair> = Vec::new();
+    for pair in pairs {
+        if now.get(&pair.attr) == Some(&pair.package) {
+            continue;
+        }
+        // An overlay that sets the attribute already: change it in place.
+        let mut changed = false;
+        for d in defs.iter().rev() {
+            for o in d.overlays.iter().rev() {
+                let Some(b) = overlay_binding(o, &pair.attr) else {
+                    continue;
+                };
+                let Some(Entry::Binding(bind)) = b.as_entry() else {
+                    continue;
+                };
+                let Some((a, _)) = &o.args else { continue };
+                let Some(r) = bind.value.reference() else {
+                    continue;
+                };
+                if r.len() < 2 || (&r[0] != a && o.args.as_ref().is_none_or(|(_, b)| &r[0] != b)) {
+                    continue;
+                }
+                let src = Src::new(d.site.file, bind.value.clone());
+                if !p.private(src.file, src.range()) {
+                    continue;
+                }
+                p.replace_node(
+                    &src,
+                    &format!("{}.{}", r[0], pair.package),
+                    &format!("overlay {} = {}", pair.attr, pair.package),
+                )?;
+                changed = true;
+                break;
+            }
+            if changed {
+                break;
+            }
+        }
+        if !changed {
+            missing.push(pair.clone());
+        }
+    }
+    if missing.is_empty() {
+        return Ok(pairs
             .iter()
             .filter(|p| now.get(&p.attr) != Some(&p.package))
             .cloned()
-            .collect();
-        if missing.is_empty() {
-            return Ok(missing);
-        }
-        let text = overlay_text(args, &missing);
-        if let Some(list) = found.iter().rev().find_map(|m| m.list.as_ref()) {
-            self.guard_shared(list.node.range(), "the overlays list")?;
-            let e = module::append_items(self.src, &self.style, list, &[text]);
-            self.push(e);
-            return Ok(missing);
-        }
-        if let Some(m) = found.first() {
-            return Err(Error::refused(format!(
-                "nixpkgs.overlays is `{}`, not a literal list, so nixcross cannot add to it",
-                compact(&m.value.text())
-            ))
-            .at(m.value.range()));
-        }
-        let call = self.call;
-        if let Some(m) = self.nixpkgs_module().or(call.inline_modules.first()) {
-            self.insert_option(m, "overlays", &format!("[ {text} ]"))?;
-        } else {
-            let module = format!("{{\n  nixpkgs.overlays = [ {text} ];\n}}");
-            self.add_module(
-                &format!("Overlay for the whole system: {}.", describe(&missing)),
-                &module,
-            )?;
-        }
-        Ok(missing)
+            .collect());
     }
+    let text = overlay_text(args, &missing);
+    let reason = format!("overlay {}", describe(&missing));
+    // Append to the last literal overlays list this configuration owns.
+    if let Some(d) = defs.iter().rev().find(|d| {
+        d.list
+            .as_ref()
+            .is_some_and(|l| p.private(l.file, l.range()))
+    }) {
+        let list = d.list.clone().expect("checked");
+        let lv = list.node.list().expect("a list");
+        let e = module::append_items(p.text(list.file), p.layout(list.file), &lv, &[text]);
+        p.push(list.file, e, &reason);
+        return Ok(missing);
+    }
+    if let Some(d) = defs.iter().find(|d| d.list.is_none()) {
+        let value = match d.site.node.as_entry() {
+            Some(Entry::Binding(b)) => compact(&b.value.text()),
+            _ => "inherited".into(),
+        };
+        // A definition that is not a list: a new one next to it merges.
+        if p.private(d.site.file, d.site.range()) {
+            let at = match d.site.node.as_entry() {
+                Some(Entry::Binding(b)) => Src::new(d.site.file, b.value.clone()),
+                _ => d.site.clone(),
+            };
+            return Err(p.error_at(
+                Error::refused(format!(
+                    "nixpkgs.overlays is `{value}`, not a literal list, so nixcross cannot add to it"
+                )),
+                &at,
+            ));
+        }
+    }
+    p.insert_option(
+        &["nixpkgs", "overlays"],
+        &format!("[ {text} ]"),
+        &format!("Overlay for the whole system: {}.", describe(&missing)),
+        &reason,
+    )?;
+    Ok(missing)
+}
 
-    /// The platforms and the nixpkgs the scoped set is built from.
-    fn want(&self, pairs: &[Pair]) -> Result<Want> {
-        let p = self.config.platforms();
-        let (Some(build), Some(host)) = (p.build.clone(), p.host.clone()) else {
-            return Err(Error::refused(format!(
-                "cannot tell which platforms `{}` is built on and for, so nixcross cannot give the scoped package set the same ones",
-                self.config.name
-            ))
-            .at(self.config.name_range)
-            .hint("set them first, e.g. `nixcross set-target riscv64-linux --mode cross`"));
-        };
-        let cross = if build != host {
-            Some((host.clone(), self.cross_text(&host)?))
-        } else {
-            None
-        };
-        Ok(Want {
-            local: build,
-            cross,
-            overlays: pairs
+/// Remove the overlays of `attrs` from `nixpkgs.overlays`.
+fn remove_global(p: &mut Planner, attrs: &[String]) -> Result<()> {
+    let defs = p.sys.overlays.clone();
+    let mut found = false;
+    for d in &defs {
+        let Some(list) = &d.list else { continue };
+        let lv = list.node.list().expect("a list");
+        let mut emptied = 0;
+        for o in &d.overlays {
+            let Some(pairs) = &o.pairs else { continue };
+            let hits: Vec<&String> = attrs
                 .iter()
-                .map(|p| (p.attr.clone(), p.package.clone()))
-                .collect(),
-            nixpkgs: self.nixpkgs_ref()?,
-        })
-    }
-
-    /// The crossSystem value for the set: the example when the configuration
-    /// uses one that carries more than a config, else `{ config = "<triple>"; }`.
-    fn cross_text(&self, host: &str) -> Result<String> {
-        let lib = self.call.lib_expr();
-        let setting = self
-            .call
-            .settings_of(PlatformOption::CrossSystem)
-            .into_iter()
-            .chain(self.call.settings_of(PlatformOption::HostPlatform))
-            .next();
-        let mut triple = None;
-        if let Some(s) = setting {
-            match &s.expr {
-                PlatformExpr::Example { name, .. } => {
-                    if let Some(e) = platform::catalogue().example(name) {
-                        if !e.extra.is_empty() {
-                            return Ok(format!("{lib}.systems.examples.{name}"));
-                        }
-                        triple = Some(e.config.clone());
-                    }
-                }
-                PlatformExpr::Str(lit) | PlatformExpr::Keyed { literal: lit, .. } => {
-                    if let Some(v) = lit.string_literal() {
-                        if v.split('-').count() >= 3 {
-                            triple = Some(v);
-                        }
-                    }
-                }
-                PlatformExpr::Other(_) => {}
-            }
-        }
-        let triple = match triple {
-            Some(t) => t,
-            None => platform::resolve(host)?.config,
-        };
-        Ok(format!("{{\n  config = {};\n}}", syntax::quote(&triple)))
-    }
-
-    /// The expression for nixpkgs that is in scope around the outputs body:
-    /// the configuration's own (`nixpkgs`, `inputs.nixpkgs`, ...), else the
-    /// `nixpkgs` formal, else `<inputs>.nixpkgs`.
-    fn nixpkgs_ref(&self) -> Result<String> {
-        let scopes = &self.flake.outputs_scopes;
-        if let Some(r) = self.call.lib_expr().strip_suffix(".lib") {
-            let root = r.split('.').next().unwrap_or_default();
-            if scopes.binds(root) {
-                return Ok(r.to_string());
-            }
-        }
-        match &self.flake.outputs_param {
-            Some(p) if p.names().contains(&"nixpkgs") => Ok("nixpkgs".into()),
-            Some(Param::Ident { name }) => Ok(format!("{name}.nixpkgs")),
-            Some(Param::Pattern { bind: Some(b), .. }) => Ok(format!("{b}.nixpkgs")),
-            _ => Err(Error::refused(
-                "cannot tell how to reach nixpkgs around the outputs (no `nixpkgs` argument and no `inputs@`)",
-            )
-            .at(self.config.name_range)),
-        }
-    }
-
-    /// Whether `expr` is `import <nixpkgs> { ... }` with the wanted meaning.
-    fn same_instance(&self, expr: &Node, want: &Want, scopes: &Scopes) -> bool {
-        instance_difference(expr, want, scopes).is_none()
-    }
-
-    /// Where `name` is bound as an outputs argument, for error locations.
-    fn param_range(&self, name: &str) -> (usize, usize) {
-        if let Some(Param::Pattern { formals, .. }) = &self.flake.outputs_param {
-            if let Some(f) = formals.iter().find(|f| f.name == name) {
-                return f.range;
-            }
-        }
-        self.config.name_range
-    }
-
-    fn scoped_instance(
-        &mut self,
-        args: &(String, String),
-        pairs: &[Pair],
-        name: &str,
-        uses: &[String],
-    ) -> Result<()> {
-        let want = self.want(pairs)?;
-        let call = self.call;
-        let other = |range: (usize, usize), what: String| {
-            Err(Error::refused(format!(
-                "`{name}` already exists here as {what}, not as the package set this command would write"
-            ))
-            .at(range)
-            .hint("choose another name with --instance NAME"))
-        };
-        // The name as a variable at the call.
-        match call.scopes.lookup(name) {
-            Some(Bound::Expr(e)) => {
-                if let Some(why) = instance_difference(e, &want, &call.scopes) {
-                    return other(e.range(), format!("`{}` ({why})", short(&e.text())));
-                }
-            }
-            Some(Bound::Opaque) => {
-                return other(
-                    self.param_range(name),
-                    "a function argument or inherited value".into(),
-                );
-            }
-            None => {
-                let mut text = format!("{name} = import {} {{\n", want.nixpkgs);
-                text.push_str(&format!(
-                    "  localSystem = {};\n",
-                    syntax::quote(&want.local)
-                ));
-                if let Some((_, c)) = &want.cross {
-                    text.push_str(&format!("  crossSystem = {};\n", indent_tail(c)));
-                }
-                text.push_str(&format!(
-                    "  overlays = [\n    {}\n  ];\n}};",
-                    overlay_text(args, pairs)
-                ));
-                let comment = format!(
-                    "A package set with {}, only for the modules that take `{name}`.",
-                    describe(pairs)
-                );
-                self.insert_outputs_let(&comment, &text)?;
-            }
-        }
-        // specialArgs = { inherit name; };
-        let (dotted, _) = module::find_option(&call.args, &["specialArgs", name]);
-        if let Some(hit) = dotted.iter().find(|h| h.chain.len() == 1) {
-            // `specialArgs.<name> = ...;`
-            let value = hit.value.unparen();
-            let same = hit.rest.is_empty()
-                && (value.ident().as_deref() == Some(name)
-                    || self.same_instance(&value, &want, &call.scopes));
-            if !same {
-                return other(hit.entry().range(), "a specialArgs entry".into());
-            }
-        } else if call.special_args.is_none()
-            && call.args.entries.iter().any(|e| e.defines("specialArgs"))
-        {
-            // Only dotted `specialArgs.x = ...;` entries: write another one.
-            self.guard_shared(call.args.node.range(), "nixosSystem's arguments")?;
-            let e = module::insert_binding(
-                self.src,
-                &self.style,
-                &call.args,
-                &format!("specialArgs.{name}"),
-                name,
-                module::Position::Last,
-            );
-            self.push(e);
-        } else {
-            self.special_args_set(name, &want, &other)?;
-        }
-        self.use_packages(name, uses)
-    }
-
-    fn special_args_set(
-        &mut self,
-        name: &str,
-        want: &Want,
-        other: &dyn Fn((usize, usize), String) -> Result<()>,
-    ) -> Result<()> {
-        let call = self.call;
-        match &call.special_args {
-            None => self
-                .insert_arg_before_modules("specialArgs", &format!("{{\n  inherit {name};\n}}"))?,
-            Some(v) => {
-                let Some(set) = v.unparen().attrset().filter(|s| !s.rec) else {
-                    return Err(Error::refused(format!(
-                        "specialArgs is `{}`, not a literal attribute set, so nixcross cannot add `{name}` to it",
-                        short(&v.text())
-                    ))
-                    .at(v.range()));
-                };
-                let existing = set
-                    .entries
-                    .iter()
-                    .find(|e| e.defines(name) || e.is_dynamic());
-                match existing {
-                    Some(Entry::Inherit(i)) if i.from.is_none() => {}
-                    Some(Entry::Binding(b)) if b.path.as_ref().is_some_and(|p| p.len() == 1) => {
-                        let value = b.value.unparen();
-                        let same = value.ident().as_deref() == Some(name)
-                            || self.same_instance(&value, want, &call.scopes);
-                        if !same {
-                            return other(b.range, "a specialArgs entry".into());
-                        }
-                    }
-                    Some(e) if e.is_dynamic() => {
-                        return Err(Error::refused(
-                            "specialArgs has a dynamic name (`${...}`), which could already define this name",
-                        )
-                        .at(e.range()));
-                    }
-                    Some(e) => return other(e.range(), "a specialArgs entry".into()),
-                    None => {
-                        self.guard_shared(set.node.range(), "specialArgs")?;
-                        let last_inherit = set.entries.iter().rev().find_map(|e| match e {
-                            Entry::Inherit(i) if i.from.is_none() && !i.names.is_empty() => {
-                                Some(i.names.last().unwrap().1 .1)
-                            }
-                            _ => None,
-                        });
-                        let e = match last_inherit {
-                            Some(at) => crate::edit::TextEdit::insert(at, format!(" {name}")),
-                            None => module::insert_entry(
-                                self.src,
-                                &self.style,
-                                &set,
-                                &format!("inherit {name};"),
-                                module::Position::Last,
-                            ),
-                        };
-                        self.push(e);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Modules that use the set: `environment.systemPackages = [ <name>.<pkg> ];`.
-    fn use_packages(&mut self, name: &str, uses: &[String]) -> Result<()> {
-        let call = self.call;
-        let have = used_packages(call, name);
-        let missing: Vec<&String> = uses.iter().filter(|u| !have.contains(u)).collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let mut dedup: Vec<String> = Vec::new();
-        for u in missing {
-            if !dedup.contains(u) {
-                dedup.push(u.clone());
-            }
-        }
-        let items: Vec<String> = dedup.iter().map(|u| format!("{name}.{u}")).collect();
-        // A module that already takes the set and lists packages: append.
-        for m in &call.inline_modules {
-            let takes = m
-                .formals
-                .as_ref()
-                .is_some_and(|f| f.names().contains(&name));
-            if !takes {
+                .filter(|a| pairs.iter().any(|(x, _)| x == *a))
+                .collect();
+            if hits.is_empty() {
                 continue;
             }
-            let (hits, opaque) = module::find_option(&m.set, &["environment", "systemPackages"]);
-            if hits.len() == 1 && hits[0].rest.is_empty() && opaque.is_empty() {
-                if let Some(list) = hits[0].value.unparen().list() {
-                    self.guard_shared(list.node.range(), "the package list")?;
-                    let e = module::append_items(self.src, &self.style, &list, &items);
-                    self.push(e);
-                    return Ok(());
+            found = true;
+            let reason = format!("remove the overlay of {}", attrs.join(", "));
+            p.guard(list.file, list.range(), "the overlays list")?;
+            if hits.len() == pairs.len() {
+                emptied += 1;
+                if emptied == lv.items.len() {
+                    p.remove_binding(&d.site, &reason)?;
+                } else {
+                    let item = lv
+                        .items
+                        .iter()
+                        .find(|i| i.contains(&o.node))
+                        .cloned()
+                        .unwrap_or(o.node.clone());
+                    let e = module::remove_item(p.text(list.file), &lv, &item);
+                    p.push(list.file, e, &reason);
+                }
+                continue;
+            }
+            for a in hits {
+                let Some(b) = overlay_binding(o, a) else {
+                    continue;
+                };
+                let Some(set) = b.parent_set() else { continue };
+                let e = module::remove_entry(p.text(list.file), &set, b.range());
+                p.push(list.file, e, &reason);
+            }
+        }
+    }
+    if !found {
+        p.warnings.push(format!(
+            "no overlay nixcross recognises sets {}; nothing to remove",
+            attrs.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// The form a scoped set was written in, for the summary.
+fn scoped_instance(
+    p: &mut Planner,
+    args: &(String, String),
+    pairs: &[Pair],
+    name: &str,
+    uses: &[String],
+) -> Result<&'static str> {
+    let want: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|p| (p.attr.clone(), p.package.clone()))
+        .collect();
+    let (build, host) = match (&p.config.platforms.build, &p.config.platforms.host) {
+        (Some(b), Some(h)) => (b.clone(), h.clone()),
+        _ => (String::new(), String::new()),
+    };
+    // The set exists already (passed through specialArgs)?
+    if let Some(s) = p.sys.scoped.iter().find(|s| s.name == name).cloned() {
+        let same_platforms = s.local.as_deref() == Some(build.as_str())
+            && (s.cross.as_deref() == Some(host.as_str()) || (s.cross.is_none() && build == host));
+        let same_overlays = effective(&s.overlays) == want;
+        if !same_platforms || !same_overlays {
+            let what = if !same_platforms {
+                format!(
+                    "a package set for {} on {}, not {host} on {build} as the configuration",
+                    s.cross
+                        .as_deref()
+                        .or(s.local.as_deref())
+                        .unwrap_or("unknown platforms"),
+                    s.local.as_deref().unwrap_or("an unknown system")
+                )
+            } else {
+                "a package set with other overlays".to_string()
+            };
+            let at = s.entry.clone().or(s.import.clone());
+            let e = Error::refused(format!(
+                "`{name}` already exists here as {what}, not as the package set this command would write"
+            ))
+            .hint("choose another name with --instance NAME");
+            return Err(match at {
+                Some(at) => p.error_at(e, &at),
+                None => e,
+            });
+        }
+        use_packages(p, name, uses)?;
+        return Ok("already there");
+    }
+    if p.flake.outputs_formals.iter().any(|f| f == name)
+        || p.flake.outputs_bind.as_deref() == Some(name)
+    {
+        let e = Error::refused(format!(
+            "`{name}` already exists here as a function argument, not as the package set this command would write"
+        ))
+        .hint("choose another name with --instance NAME");
+        return Err(match formal_src(p, name) {
+            Some(at) => p.error_at(e, &at),
+            None => e,
+        });
+    }
+    // A specialArgs entry of that name that is not such a package set.
+    if let Some(e) = p
+        .sys
+        .special_args
+        .as_ref()
+        .and_then(|a| a.entries.get(name))
+    {
+        let err = Error::refused(format!(
+            "`{name}` already exists here as a specialArgs entry, not as the package set this command would write"
+        ))
+        .hint("choose another name with --instance NAME");
+        return Err(match &e.def {
+            Some(at) => p.error_at(err, at),
+            None => err,
+        });
+    }
+    let nixpkgs = nixpkgs_ref(p)?;
+    // The seed's form when it applies cleanly.
+    let seed_form = !build.is_empty() && special_args_editable(p);
+    if seed_form {
+        if let Some(existing) = p.outputs_let_binding(name) {
+            let file = p.flake.file;
+            match let_instance_difference(&existing, &build, &host, &want, &nixpkgs) {
+                None => {
+                    // The same set is there already: pass it.
+                    special_args_entry(p, name)?;
+                    use_packages(p, name, uses)?;
+                    return Ok("passed through specialArgs");
+                }
+                Some(why) => {
+                    return Err(p.error_at(
+                        Error::refused(format!(
+                            "`{name}` already exists here as `{}` ({why})",
+                            short(&existing.text())
+                        ))
+                        .hint("choose another name with --instance NAME"),
+                        &Src::new(file, existing),
+                    ));
                 }
             }
         }
-        let module = format!(
-            "({{ {name}, ... }}: {{\n  environment.systemPackages = [ {} ];\n}})",
-            items.join(" ")
+        let mut text = format!("{name} = import {nixpkgs} {{\n");
+        text.push_str(&format!("  localSystem = {};\n", syntax::quote(&build)));
+        if build != host {
+            text.push_str(&format!(
+                "  crossSystem = {};\n",
+                indent_tail(&cross_text(p, &host)?)
+            ));
+        }
+        text.push_str(&format!(
+            "  overlays = [\n    {}\n  ];\n}};",
+            overlay_text(args, pairs)
+        ));
+        let comment = format!(
+            "A package set with {}, only for the modules that take `{name}`.",
+            describe(pairs)
         );
-        self.add_module_after_inline(&format!("Packages built with `{name}`."), &module)
+        let reason = format!("scoped package set {name}");
+        p.insert_outputs_let(&comment, &text, &reason)?;
+        special_args_entry(p, name)?;
+        use_packages(p, name, uses)?;
+        return Ok("passed through specialArgs");
+    }
+    // `_module.args`, built from the configuration's own platforms.
+    let (local, cross) = match p.config.platforms.style {
+        Some(SeenStyle::One(Style::Modern)) => (
+            "config.nixpkgs.buildPlatform",
+            "config.nixpkgs.hostPlatform",
+        ),
+        _ => ("config.nixpkgs.localSystem", "config.nixpkgs.crossSystem"),
+    };
+    if p.config.platforms.style.is_none() {
+        return Err(Error::refused(format!(
+            "`{}` sets no platform, so a package set cannot take the configuration's",
+            p.config.name
+        ))
+        .hint("set one first, e.g. `nixcross set-target riscv64-linux --mode cross`"));
+    }
+    let module = format!(
+        "{{ config, ... }}: {{\n  _module.args.{name} = import {nixpkgs} {{\n    localSystem = {local};\n    crossSystem = {cross};\n    overlays = [\n      {}\n    ];\n  }};\n}}",
+        overlay_text(args, pairs)
+    );
+    p.add_module_after_inline(
+        &format!(
+            "A package set with {}, on this configuration's platforms, for the modules that take `{name}`.",
+            describe(pairs)
+        ),
+        &format!("({module})"),
+        &format!("scoped package set {name} (_module.args)"),
+    )?;
+    use_packages(p, name, uses)?;
+    Ok("given to the modules through _module.args")
+}
+
+/// Where the outputs function takes `name`.
+fn formal_src(p: &Planner, name: &str) -> Option<Src> {
+    let body = p.flake.outputs_body.as_ref()?;
+    let lambda = body.node.parent()?;
+    let l = lambda.lambda()?;
+    match &l.param {
+        Param::Pattern { formals, .. } => formals.iter().find(|f| f.name == name).map(|f| {
+            let n = lambda.find_covering(f.range).unwrap_or(lambda.clone());
+            Src::new(body.file, n)
+        }),
+        Param::Ident { .. } => Some(Src::new(body.file, lambda.clone())),
     }
 }
 
-/// How `expr` differs from the wanted package set, or `None` when it means
-/// the same: `import <nixpkgs> { ... }` with the same platforms (compared as
-/// system doubles) and the same `attr -> package` overlays, in any layout.
-fn instance_difference(expr: &Node, want: &Want, scopes: &Scopes) -> Option<String> {
-    let Some(args) = flake::import_args(expr) else {
+/// How a `let`-bound `import <nixpkgs> { ... }` differs from the wanted
+/// package set, read from its literals; `None` when it means the same.
+fn let_instance_difference(
+    expr: &syntax::Node,
+    build: &str,
+    host: &str,
+    want: &BTreeMap<String, String>,
+    nixpkgs: &str,
+) -> Option<String> {
+    let Some((f, a)) = expr.unparen().call() else {
         return Some("it is not `import nixpkgs { ... }`".into());
     };
-    let source = expr
-        .unparen()
-        .call()
-        .and_then(|(_, a)| a[0].reference())
-        .and_then(|r| r.last().cloned());
-    let want_source = want.nixpkgs.rsplit('.').next().unwrap_or_default();
-    if source.as_deref() != Some(want_source) {
-        return Some(format!("it does not import `{}`", want.nixpkgs));
+    if f.reference().as_deref() != Some(&["import".to_string()][..]) || a.len() != 2 {
+        return Some("it is not `import nixpkgs { ... }`".into());
     }
-    let double = |n: Option<Node>| n.and_then(|v| flake::read_platform(&v, scopes).1);
-    let local = double(key(&args, &["localSystem", "system"]));
-    if local.as_deref() != Some(want.local.as_str()) {
+    let source = a[0].reference().and_then(|r| r.last().cloned());
+    if source.as_deref() != nixpkgs.rsplit('.').next() {
+        return Some(format!("it does not import `{nixpkgs}`"));
+    }
+    let Some(args) = a[1].unparen().attrset() else {
+        return Some("its argument is not a literal set".into());
+    };
+    let value = |keys: &[&str]| {
+        args.entries.iter().find_map(|e| match e {
+            Entry::Binding(b) => match b.path.as_deref() {
+                Some([k]) if keys.contains(&k.as_str()) => Some(b.value.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+    };
+    let double = |n: Option<syntax::Node>| -> Option<String> {
+        let n = n?.unparen();
+        let s = match n.string_literal() {
+            Some(s) => s,
+            None => n.attrset()?.entries.iter().find_map(|e| match e {
+                Entry::Binding(b) if matches!(b.path.as_deref(), Some([k]) if k == "system" || k == "config") => {
+                    b.value.string_literal()
+                }
+                _ => None,
+            })?,
+        };
+        platform::resolve(&s).ok().map(|t| t.system)
+    };
+    let local = double(value(&["localSystem", "system"]));
+    if local.as_deref() != Some(build) {
         return Some(format!(
-            "its localSystem is {}, the configuration builds on {}",
-            local.as_deref().unwrap_or("unknown"),
-            want.local
+            "its localSystem is {}, the configuration builds on {build}",
+            local.as_deref().unwrap_or("unknown")
         ));
     }
-    let cross = key(&args, &["crossSystem"]).map(|c| double(Some(c)));
-    match (&want.cross, cross) {
-        (None, None) => {}
-        (None, Some(Some(c))) if c == want.local => {}
-        (Some((host, _)), Some(Some(c))) if &c == host => {}
-        (Some((host, _)), _) => {
+    let cross = value(&["crossSystem"]).map(|c| double(Some(c)));
+    match cross {
+        None if build == host => {}
+        Some(Some(c)) if c == host => {}
+        _ if build != host => {
             return Some(format!(
                 "it is not cross-compiled for {host} as the configuration is"
             ))
         }
-        (None, Some(_)) => {
-            return Some("it is cross-compiled, and the configuration is not".into())
-        }
+        _ => return Some("it is cross-compiled, and the configuration is not".into()),
     }
-    let overlays = instance_overlays(&args).map(|o| effective(&o));
-    if overlays.as_ref() != Some(&want.overlays) {
-        let have = overlays
-            .map(|m| {
-                m.iter()
-                    .map(|(a, p)| format!("{a} = {p}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "nothing nixcross can read".into());
-        let wanted = want
-            .overlays
-            .iter()
-            .map(|(a, p)| format!("{a} = {p}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Some(format!("its overlays set {have}, not {wanted}"));
+    let overlays = value(&["overlays"])
+        .and_then(|v| literal_list(&v))
+        .and_then(|l| l.list())
+        .map(|l| {
+            effective(
+                &l.items
+                    .iter()
+                    .map(crate::flake::overlays::read_overlay)
+                    .collect::<Vec<_>>(),
+            )
+        });
+    if overlays.as_ref() != Some(want) {
+        return Some("its overlays are not the ones asked for".into());
     }
     None
+}
+
+/// Whether `specialArgs` can take a new entry: the call and its arguments
+/// are this configuration's own, and `specialArgs` is a literal set or absent.
+fn special_args_editable(p: &Planner) -> bool {
+    let Some(args) = &p.sys.args else {
+        return false;
+    };
+    if !p.private(args.file, args.range()) {
+        return false;
+    }
+    match &p.sys.special_args_binding {
+        None => true,
+        Some(site) => match site.node.as_entry() {
+            Some(Entry::Binding(b)) if b.path.as_ref().is_some_and(|k| k.len() == 1) => {
+                b.value.unparen().attrset().is_some_and(|s| !s.rec)
+            }
+            // `specialArgs.x = ...;`: another dotted entry joins it.
+            Some(Entry::Binding(b)) => b.path.as_ref().is_some_and(|k| k.len() == 2),
+            _ => false,
+        },
+    }
+}
+
+/// `specialArgs = { inherit name; };`, or `name` added to it.
+fn special_args_entry(p: &mut Planner, name: &str) -> Result<()> {
+    let reason = format!("pass {name} through specialArgs");
+    let Some(site) = p.sys.special_args_binding.clone() else {
+        return p.insert_arg_before_modules(
+            "specialArgs",
+            &format!("{{\n  inherit {name};\n}}"),
+            &reason,
+        );
+    };
+    let Some(Entry::Binding(b)) = site.node.as_entry() else {
+        return Err(Error::internal("specialArgs is not a binding"));
+    };
+    if b.path.as_ref().is_some_and(|k| k.len() == 2) {
+        return p.insert_after(&site, &format!("specialArgs.{name}"), name, &reason);
+    }
+    let set = b
+        .value
+        .unparen()
+        .attrset()
+        .ok_or_else(|| Error::internal("specialArgs is not a set"))?;
+    if set.entries.iter().any(|e| e.defines(name)) {
+        return Ok(());
+    }
+    if let Some(e) = set.entries.iter().find(|e| e.is_dynamic()) {
+        return Err(p.error_at(
+            Error::refused(
+                "specialArgs has a dynamic name (`${...}`), which could already define this name",
+            ),
+            &Src::new(
+                site.file,
+                match e {
+                    Entry::Binding(b) => b.node.clone(),
+                    Entry::Inherit(i) => i.node.clone(),
+                },
+            ),
+        ));
+    }
+    p.guard(site.file, site.range(), "specialArgs")?;
+    let last_inherit = set.entries.iter().rev().find_map(|e| match e {
+        Entry::Inherit(i) if i.from.is_none() && !i.names.is_empty() => {
+            Some(i.names.last().expect("names").1 .1)
+        }
+        _ => None,
+    });
+    let src = p.text(site.file);
+    let e = match last_inherit {
+        Some(at) => TextEdit::insert(at, format!(" {name}")),
+        None => module::insert_entry(
+            src,
+            p.layout(site.file),
+            &set,
+            &format!("inherit {name};"),
+            module::Position::Last,
+        ),
+    };
+    p.push(site.file, e, &reason);
+    Ok(())
+}
+
+/// The crossSystem value for the set: the example when the configuration
+/// uses one that carries more than a config, else `{ config = "<triple>"; }`.
+fn cross_text(p: &Planner, host: &str) -> Result<String> {
+    let lib = p.call_lib();
+    for d in p.sys.definitions.iter().filter(|d| {
+        matches!(
+            d.option,
+            crate::flake::PlatformOption::CrossSystem | crate::flake::PlatformOption::HostPlatform
+        )
+    }) {
+        let Some(site) = &d.site else { continue };
+        let Some(Entry::Binding(b)) = site.node.as_entry() else {
+            continue;
+        };
+        let v = b.value.unparen();
+        if let Some(r) = v.reference() {
+            if r.len() >= 3 && r[r.len() - 3] == "systems" && r[r.len() - 2] == "examples" {
+                let name = r.last().expect("checked");
+                if platform::catalogue()
+                    .example(name)
+                    .is_some_and(|e| !e.extra.is_empty())
+                {
+                    return Ok(format!("{lib}.systems.examples.{name}"));
+                }
+            }
+        }
+        if let Some(lit) = &d.literal {
+            if let Some(v) = lit.node.string_literal() {
+                if v.split('-').count() >= 3 {
+                    return Ok(format!("{{\n  config = {};\n}}", syntax::quote(&v)));
+                }
+            }
+        }
+    }
+    let triple = platform::resolve(host)?.config;
+    Ok(format!("{{\n  config = {};\n}}", syntax::quote(&triple)))
+}
+
+/// The expression for nixpkgs that is in scope around the outputs body: the
+/// configuration's own input (`nixpkgs`, `inputs.nixpkgs`, ...).
+fn nixpkgs_ref(p: &Planner) -> Result<String> {
+    let input = p.sys.input.clone();
+    let f = p.flake;
+    if f.outputs_formals.iter().any(|n| n == &input) {
+        return Ok(input);
+    }
+    if let Some(b) = &f.outputs_bind {
+        return Ok(format!("{b}.{input}"));
+    }
+    let lib = p.call_lib();
+    if let Some(r) = lib.strip_suffix(".lib") {
+        return Ok(r.to_string());
+    }
+    Err(Error::refused(format!(
+        "cannot tell how to reach the input `{input}` around the outputs (no `{input}` argument and no `inputs@`)"
+    )))
+}
+
+/// Modules that use the set: `environment.systemPackages = [ <name>.<pkg> ];`.
+fn use_packages(p: &mut Planner, name: &str, uses: &[String]) -> Result<()> {
+    let lists: Vec<Src> = p.sys.package_lists.iter().map(|(_, s)| s.clone()).collect();
+    let have = used_packages(&lists, name);
+    let mut missing: Vec<String> = Vec::new();
+    for u in uses {
+        if !have.contains(u) && !missing.contains(u) {
+            missing.push(u.clone());
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let items: Vec<String> = missing.iter().map(|u| format!("{name}.{u}")).collect();
+    let reason = format!("use {} from {name}", missing.join(", "));
+    // A module of this configuration that takes the set and lists packages.
+    for (i, site) in p.sys.package_lists.clone() {
+        let m = &p.sys.modules[i];
+        let takes = m
+            .expr
+            .as_ref()
+            .and_then(|e| module::module_body(&e.node))
+            .and_then(|b| b.formals)
+            .is_some_and(|f: Param| f.names().contains(&name));
+        if !takes || !p.private(site.file, site.range()) {
+            continue;
+        }
+        let Some(Entry::Binding(b)) = site.node.as_entry() else {
+            continue;
+        };
+        let Some(list) = literal_list(&b.value).and_then(|l| l.list()) else {
+            continue;
+        };
+        let e = module::append_items(p.text(site.file), p.layout(site.file), &list, &items);
+        p.push(site.file, e, &reason);
+        return Ok(());
+    }
+    let module = format!(
+        "({{ {name}, ... }}: {{\n  environment.systemPackages = [ {} ];\n}})",
+        items.join(" ")
+    );
+    p.add_module_after_inline(&format!("Packages built with `{name}`."), &module, &reason)
+}
+
+/// Remove `attrs` from the scoped set `name`; a set left without overlays
+/// goes, with what passes and uses it.
+fn remove_scoped(p: &mut Planner, name: &str, attrs: &[String]) -> Result<()> {
+    let Some(s) = p.sys.scoped.iter().find(|s| s.name == name).cloned() else {
+        let w = format!(
+            "`{}` receives no scoped package set `{name}`; nothing to remove",
+            p.config.name
+        );
+        p.warnings.push(w);
+        return Ok(());
+    };
+    let reason = format!("remove {} from {name}", attrs.join(", "));
+    let pairs: Vec<(String, String)> = s
+        .overlays
+        .iter()
+        .flat_map(|o| o.pairs.clone().unwrap_or_default())
+        .collect();
+    let left: Vec<&(String, String)> = pairs.iter().filter(|(a, _)| !attrs.contains(a)).collect();
+    let readable = s.overlays.iter().all(|o| o.pairs.is_some());
+    if left.is_empty() && readable {
+        // The whole set goes: its let binding, its specialArgs entry, and the
+        // modules nixcross wrote to use it.
+        let Some(entry) = s.entry.clone() else {
+            return Err(Error::refused(format!(
+                "nixcross cannot see where `{name}` is passed"
+            )));
+        };
+        let import = s.import.clone().ok_or_else(|| {
+            Error::refused(format!("nixcross cannot see where `{name}` is defined"))
+        })?;
+        p.guard(
+            import.file,
+            import.range(),
+            &format!("the package set `{name}`"),
+        )?;
+        // specialArgs: `inherit a name b;` loses one name; `inherit name;` goes.
+        match entry.node.as_entry() {
+            Some(Entry::Inherit(i)) if i.names.len() > 1 => {
+                let (_, r) = i
+                    .names
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .expect("inherits it");
+                let src = p.text(entry.file);
+                let start = src[..r.0].trim_end_matches([' ', '\t']).len();
+                p.guard(entry.file, entry.range(), "specialArgs")?;
+                p.push(entry.file, TextEdit::delete((start, r.1)), &reason);
+            }
+            _ => {
+                let set_is_single = entry
+                    .node
+                    .parent_set()
+                    .is_some_and(|s| s.entries.len() == 1);
+                match (&p.sys.special_args_binding, set_is_single) {
+                    (Some(sa), true) => p.remove_binding(sa, &reason)?,
+                    _ => p.remove_binding(&entry, &reason)?,
+                }
+            }
+        }
+        // The let binding (`name = import nixpkgs { ... };`).
+        if let Some(holder) = import.node.holding_entry() {
+            let binding = Src::new(import.file, holder.clone());
+            if let Some(set) = holder.parent_set() {
+                if set.entries.len() == 1 {
+                    // The only binding of the `let`: the whole `let ... in `.
+                    let src = p.text(import.file);
+                    let body_start = set
+                        .node
+                        .let_in()
+                        .map(|l| l.body.start())
+                        .unwrap_or(set.close);
+                    let start = set.node.start();
+                    let _ = src;
+                    p.push(import.file, TextEdit::delete((start, body_start)), &reason);
+                } else {
+                    let src = p.text(import.file);
+                    let e = module::remove_entry(src, &set, binding.range());
+                    p.push(import.file, e, &reason);
+                }
+            }
+        }
+        // Modules that only list packages of the set.
+        for m in p.sys.modules.clone() {
+            let (ModuleOrigin::Inline(src), None) = (&m.origin, m.imported_from) else {
+                continue;
+            };
+            let Some(body) = module::module_body(&src.node) else {
+                continue;
+            };
+            let only_name = matches!(&body.formals, Some(Param::Pattern { formals, .. }) if formals.len() == 1 && formals[0].name == name);
+            if !only_name || body.set.entries.len() != 1 {
+                continue;
+            }
+            let Some(list) = &p.sys.modules_list else {
+                continue;
+            };
+            let lv = list.node.list().expect("a list");
+            if let Some(item) = lv.items.iter().find(|i| i.contains(&src.node)).cloned() {
+                p.guard(list.file, list.range(), "the modules list")?;
+                let e = module::remove_item(p.text(list.file), &lv, &item);
+                p.push(list.file, e, &reason);
+            }
+        }
+        return Ok(());
+    }
+    // Only some overlays go.
+    let Some(site) = &s.overlays_site else {
+        return Ok(());
+    };
+    let Some(Entry::Binding(b)) = site.node.as_entry() else {
+        return Ok(());
+    };
+    let Some(lv) = literal_list(&b.value).and_then(|l| l.list()) else {
+        return Ok(());
+    };
+    for o in &s.overlays {
+        let Some(op) = &o.pairs else { continue };
+        let hits: Vec<&String> = attrs
+            .iter()
+            .filter(|a| op.iter().any(|(x, _)| x == *a))
+            .collect();
+        if hits.is_empty() {
+            continue;
+        }
+        p.guard(
+            site.file,
+            site.range(),
+            &format!("the package set `{name}`"),
+        )?;
+        if hits.len() == op.len() {
+            let item = lv
+                .items
+                .iter()
+                .find(|i| i.contains(&o.node))
+                .cloned()
+                .unwrap_or(o.node.clone());
+            let e = module::remove_item(p.text(site.file), &lv, &item);
+            p.push(site.file, e, &reason);
+        } else {
+            for a in hits {
+                let Some(bn) = overlay_binding(o, a) else {
+                    continue;
+                };
+                let Some(set) = bn.parent_set() else { continue };
+                let e = module::remove_entry(p.text(site.file), &set, bn.range());
+                p.push(site.file, e, &reason);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn short(s: &str) -> String {
@@ -883,6 +1133,7 @@ fn short(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flake::overlays::read_overlay;
 
     #[test]
     fn pairs_are_attribute_paths() {
@@ -943,8 +1194,9 @@ mod tests {
         ] {
             let n = syntax::parse(src).unwrap().expr().unwrap();
             let o = read_overlay(&n);
-            let map = effective(&[o]);
+            let map = effective(&[o.clone()]);
             assert_eq!(map.get("gcc").map(String::as_str), Some("gcc12"), "{src}");
+            assert!(overlay_binding(&o, "gcc").is_some());
         }
         let n = syntax::parse("(import ./o.nix)").unwrap().expr().unwrap();
         assert!(read_overlay(&n).pairs.is_none());
@@ -952,11 +1204,10 @@ mod tests {
 
     #[test]
     fn instance_names() {
-        let p = [parse_pair("gcc=gcc12").unwrap()];
-        assert_eq!(instance_name(None, &p).unwrap(), "pkgs-gcc12");
-        assert!(instance_name(Some("pkgs"), &p).is_err());
-        assert!(instance_name(Some("lib"), &p).is_err());
-        assert!(instance_name(Some("a b"), &p).is_err());
-        assert!(instance_name(Some("x; y"), &p).is_err());
+        assert_eq!(instance_name(None, "gcc12").unwrap(), "pkgs-gcc12");
+        assert!(instance_name(Some("pkgs"), "").is_err());
+        assert!(instance_name(Some("lib"), "").is_err());
+        assert!(instance_name(Some("a b"), "").is_err());
+        assert!(instance_name(Some("x; y"), "").is_err());
     }
 }

@@ -1,237 +1,632 @@
-//! The editor behind the operations that change one configuration of a
-//! flake: guarded edits (nothing shared with other configurations changes),
-//! options inserted into inline modules, new modules in the modules list.
+//! The planner every editing operation uses: edits across the files of one
+//! configuration, guarded so that nothing another configuration also uses
+//! changes, in each file's own layout, collected into one [`Plan`].
+//!
+//! Rules it enforces:
+//! - an edit inside a module, a `nixosSystem` call or a platform literal that
+//!   another configuration also uses is refused with that configuration's
+//!   name ([`Flake::users_of`]);
+//! - new definitions go into the configuration's own module ([`Planner::home`]):
+//!   an inline module of its `modules` list, else a new inline module, else
+//!   the first file module only it loads.
 
-use crate::edit::TextEdit;
+use std::collections::{BTreeMap, HashSet};
+
+use crate::edit::{FileEdits, Plan, TextEdit};
 use crate::error::{Error, Result};
-use crate::flake::{self, Call, Config, Flake};
-use crate::module::{self, ModuleBody, Position, Style};
-use crate::ops::{EditOutcome, Plan};
-use crate::syntax::{self, ListView, Node};
+use crate::flake::{Config, Flake, ModuleOrigin, SeenStyle, System};
+use crate::module::{self, ModuleBody};
+use crate::source::{FileId, SourceMap, Src};
+use crate::syntax::{self, Entry, Layout, Node};
 
-/// Plans guarded edits to one configuration of a flake.
-pub(crate) struct Planner<'a> {
-    pub src: &'a str,
-    pub style: Style,
-    pub flake: &'a Flake,
-    pub config: &'a Config,
-    pub call: &'a Call,
-    pub edits: Vec<TextEdit>,
+/// Why nixcross will not edit `config`, or `None` when it will try.
+pub(crate) fn edit_blocker(flake: &Flake, config: &Config) -> Option<String> {
+    let Some(sys) = config.system() else {
+        return Some(
+            config
+                .platforms
+                .unknown
+                .clone()
+                .unwrap_or_else(|| "nixcross cannot follow this configuration".into()),
+        );
+    };
+    if let Some(p) = &sys.pkgs_arg {
+        return Some(format!(
+            "the configuration is given a package set (`pkgs`, {}), whose platforms decide; edit that by hand",
+            flake.describe(p)
+        ));
+    }
+    if config.platforms.style == Some(SeenStyle::Mixed) {
+        return Some("it sets both nixpkgs.crossSystem/localSystem and nixpkgs.hostPlatform/buildPlatform; NixOS rejects that mix with an assertion, so fix it by hand first".into());
+    }
+    if let Some(o) = sys.opaque.first() {
+        let at =
+            o.at.as_ref()
+                .map(|a| format!(" ({})", flake.describe(a)))
+                .unwrap_or_default();
+        return Some(format!("{}{at}", o.reason));
+    }
+    if config.platforms.style.is_some() {
+        if let Some(why) = &config.platforms.unknown {
+            return Some(why.clone());
+        }
+    }
+    None
+}
+
+pub(crate) use crate::syntax::compact;
+
+/// Indent every line but the first by two spaces (for nesting generated text).
+pub(crate) fn indent_tail(text: &str) -> String {
+    text.replace('\n', "\n  ")
+}
+
+/// Where new definitions of a configuration go.
+pub(crate) enum Home {
+    /// A module it already loads, which only it loads.
+    Module {
+        /// Index in [`System::modules`].
+        index: usize,
+        /// The file.
+        file: FileId,
+        /// The module's definitions.
+        body: ModuleBody,
+        /// Definitions go under `config`.
+        full: bool,
+    },
+    /// A new inline module in its `modules` list.
+    NewInline,
+}
+
+/// What an [`Edits`] had planned at some point.
+pub(crate) struct Snapshot {
+    files: BTreeMap<FileId, (Vec<TextEdit>, Vec<String>)>,
+    warnings: usize,
+    replaced: HashSet<(FileId, (usize, usize))>,
+}
+
+/// The planning core every operation uses: the files read (a
+/// [`SourceMap`]), the edits planned for each with the reasons, and the
+/// warnings; finished into one [`Plan`]. Operations on a single module file
+/// use it directly; [`Planner`] adds the guards of a flake configuration.
+pub(crate) struct Edits<'a> {
+    pub sources: &'a SourceMap<'a>,
+    files: BTreeMap<FileId, (Vec<TextEdit>, Vec<String>)>,
     pub warnings: Vec<String>,
+    replaced: HashSet<(FileId, (usize, usize))>,
 }
 
-/// One-line form of generated text: comment lines dropped, lines joined.
-pub(crate) fn compact(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-impl<'a> Planner<'a> {
-    pub fn new(src: &'a str, flake: &'a Flake, config: &'a Config, call: &'a Call) -> Self {
-        Planner {
-            src,
-            style: Style::of(src),
-            flake,
-            config,
-            call,
-            edits: Vec::new(),
+impl<'a> Edits<'a> {
+    /// Planning over `sources`.
+    pub fn new(sources: &'a SourceMap<'a>) -> Edits<'a> {
+        Edits {
+            sources,
+            files: BTreeMap::new(),
             warnings: Vec::new(),
+            replaced: HashSet::new(),
         }
     }
 
+    /// The text of a file.
+    pub fn text(&self, file: FileId) -> &'a str {
+        &self.sources.get(file).text
+    }
+
+    /// The layout of a file.
+    pub fn layout(&self, file: FileId) -> &'a Layout {
+        &self.sources.get(file).layout
+    }
+
+    /// An error pointing at `src`.
+    pub fn error_at(&self, err: Error, src: &Src) -> Error {
+        let s = self.sources.get(src.file);
+        err.at(src.range()).in_file(&s.path, &s.text)
+    }
+
+    /// Add an edit of `file`.
+    pub fn push(&mut self, file: FileId, edit: TextEdit, reason: &str) {
+        let entry = self.files.entry(file).or_default();
+        entry.0.push(edit);
+        if !entry.1.iter().any(|r| r == reason) {
+            entry.1.push(reason.to_string());
+        }
+    }
+
+    /// Record that a node has been replaced; false when it was already.
+    pub fn mark_replaced(&mut self, src: &Src) -> bool {
+        self.replaced.insert((src.file, src.range()))
+    }
+
+    /// The planned edits so far, to go back to after a failed attempt.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            files: self.files.clone(),
+            warnings: self.warnings.len(),
+            replaced: self.replaced.clone(),
+        }
+    }
+
+    /// Forget what was planned since `s`.
+    pub fn restore(&mut self, s: Snapshot) {
+        self.files = s.files;
+        self.warnings.truncate(s.warnings);
+        self.replaced = s.replaced;
+    }
+
+    /// Whether any edit is planned.
+    pub fn is_empty(&self) -> bool {
+        self.files.values().all(|(e, _)| e.is_empty())
+    }
+
     /// The planned edits, not yet applied.
-    pub fn into_plan(self, summary: String) -> Plan {
+    pub fn finish(self, summary: String) -> Plan {
+        let sources = self.sources;
+        let files = self
+            .files
+            .into_iter()
+            .filter(|(_, (e, _))| !e.is_empty())
+            .map(|(id, (edits, reasons))| FileEdits {
+                path: sources.get(id).path.clone(),
+                edits,
+                reasons,
+            })
+            .collect();
         Plan {
-            edits: self.edits,
+            files,
             summary,
             warnings: self.warnings,
         }
     }
+}
 
-    /// Apply the planned edits once and re-parse the result.
-    pub fn finish(self, summary: String) -> Result<EditOutcome> {
-        let src = self.src;
-        self.into_plan(summary).apply(src)
+/// Plans guarded edits to one configuration of a flake.
+pub(crate) struct Planner<'a, 'f> {
+    pub flake: &'a Flake<'f>,
+    pub config: &'a Config,
+    pub sys: &'a System,
+    pub core: Edits<'a>,
+}
+
+impl<'a> std::ops::Deref for Planner<'a, '_> {
+    type Target = Edits<'a>;
+    fn deref(&self) -> &Edits<'a> {
+        &self.core
+    }
+}
+
+impl std::ops::DerefMut for Planner<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.core
+    }
+}
+
+impl<'a, 'f> Planner<'a, 'f> {
+    /// A planner for `config`, refused when nixcross cannot edit it.
+    pub fn new(flake: &'a Flake<'f>, config: &'a Config) -> Result<Self> {
+        if let Some(why) = edit_blocker(flake, config) {
+            let mut e = Error::refused(format!("cannot edit `{}`: {why}", config.name));
+            let at = match &config.status {
+                crate::flake::Status::NotFollowed { at: Some(at), .. } => Some(at),
+                _ => config.at.as_ref(),
+            };
+            if let Some(at) = at {
+                e = e.at(at.range());
+                let s = flake.ev.sources.get(at.file);
+                e = e.in_file(&s.path, &s.text);
+            }
+            return Err(e);
+        }
+        let sys = config
+            .system()
+            .expect("an editable configuration is followed");
+        Ok(Planner {
+            flake,
+            config,
+            sys,
+            core: Edits::new(&flake.ev.sources),
+        })
     }
 
-    pub fn inside_config(&self, range: (usize, usize)) -> bool {
-        let (s, e) = self.config.expr.range();
-        s <= range.0 && range.1 <= e
-    }
-
-    /// Edits outside the configuration's own expression are allowed only
-    /// when nothing else shares that text.
-    pub fn guard_shared(&self, range: (usize, usize), what: &str) -> Result<()> {
-        if self.inside_config(range) {
+    /// Refuse an edit of `range` in `file` when another configuration uses
+    /// that text too.
+    pub fn guard(&self, file: FileId, range: (usize, usize), what: &str) -> Result<()> {
+        let users = self.flake.users_of(file, range, &self.config.name);
+        if users.is_empty() {
             return Ok(());
         }
-        if let Some((name, uses)) = &self.call.helper {
-            if *uses > 1 {
-                return Err(Error::refused(format!(
-                    "{what} is in the helper `{name}`, which builds {uses} configurations; editing it would change all of them"
-                ))
-                .at(range)
-                .hint("give this configuration its own nixosSystem call, or edit the helper by hand"));
-            }
+        let s = self.flake.ev.sources.get(file);
+        Err(Error::refused(format!(
+            "{what} is also used by {}; changing it would change {} too",
+            list_names(&users),
+            if users.len() == 1 { "it" } else { "them" }
+        ))
+        .at(range)
+        .in_file(&s.path, &s.text)
+        .hint("give this configuration its own setting (e.g. in its own module), or edit by hand"))
+    }
+
+    /// Whether an edit of `range` in `file` changes only this configuration.
+    pub fn private(&self, file: FileId, range: (usize, usize)) -> bool {
+        self.flake
+            .users_of(file, range, &self.config.name)
+            .is_empty()
+    }
+
+    /// Replace a string literal with `value` (quoted). Guarded; a literal
+    /// already replaced, or already equal, is left alone.
+    pub fn replace_literal(&mut self, lit: &Src, value: &str, reason: &str) -> Result<()> {
+        if lit.node.string_literal().as_deref() == Some(value) {
+            return Ok(());
         }
+        if !self.core.mark_replaced(lit) {
+            return Ok(());
+        }
+        self.guard(lit.file, lit.range(), "the value")?;
+        self.push(
+            lit.file,
+            TextEdit::replace(lit.range(), syntax::quote(value)),
+            reason,
+        );
         Ok(())
     }
 
-    pub fn push(&mut self, e: TextEdit) {
-        self.edits.push(e);
-    }
-
-    pub fn replace_literal(&mut self, literal: &Node, value: &str) -> Result<()> {
-        if literal.string_literal().as_deref() == Some(value) {
+    /// Replace an expression with generated text (at column 0, two-space
+    /// steps), re-indented at the node's line. Guarded.
+    pub fn replace_node(&mut self, at: &Src, text: &str, reason: &str) -> Result<()> {
+        if at.node.text() == text {
             return Ok(());
         }
-        self.push(TextEdit::replace(literal.range(), syntax::quote(value)));
+        self.guard(at.file, at.range(), "the value")?;
+        let src = self.text(at.file);
+        let layout = self.layout(at.file);
+        let base = syntax::indent_at(src, at.node.start()).to_string();
+        let t = syntax::reindent(text, &base, &layout.unit, layout.nl);
+        self.core.mark_replaced(at);
+        self.push(at.file, TextEdit::replace(at.range(), t), reason);
         Ok(())
     }
 
-    /// Replace `node` with generated text, re-indented at the node's line.
-    pub fn replace_generated(&mut self, node: &Node, text: &str) {
-        let base = syntax::indent_at(self.src, node.start()).to_string();
-        let t = syntax::reindent(text, &base, &self.style.unit, self.style.nl);
-        self.push(TextEdit::replace(node.range(), t));
+    /// The module expression that holds `site`, when it is one of this
+    /// configuration's modules.
+    fn module_of(&self, site: &Src) -> Option<usize> {
+        self.sys.modules.iter().position(|m| match &m.origin {
+            ModuleOrigin::File(f) => *f == site.file,
+            ModuleOrigin::Inline(s) => s.contains(site.file, site.range()),
+            ModuleOrigin::External(_) => false,
+        })
     }
 
-    /// The inline module that already sets something under `nixpkgs`.
-    pub fn nixpkgs_module(&self) -> Option<&'a ModuleBody> {
-        self.call
-            .inline_modules
-            .iter()
-            .find(|m| !module::find_option(&m.set, &["nixpkgs"]).0.is_empty())
+    /// Remove the binding `site` (with its comments), and the sets it
+    /// leaves empty; an inline module left empty goes from the modules list.
+    pub fn remove_binding(&mut self, site: &Src, reason: &str) -> Result<()> {
+        self.guard(site.file, site.range(), "the setting")?;
+        let src = self.text(site.file);
+        // The chain of sets from the module body down to the binding.
+        let module = self.module_of(site);
+        let body = module
+            .and_then(|i| self.sys.modules[i].expr.as_ref())
+            .and_then(|e| module::module_body(&e.node));
+        let mut chain: Vec<(syntax::AttrSetView, Node)> = Vec::new();
+        let mut cur = site.node.clone();
+        loop {
+            let Some(set) = cur.parent_set() else { break };
+            chain.push((set.clone(), cur.clone()));
+            let stop = body.as_ref().is_some_and(|b| b.set.node == set.node);
+            if stop {
+                break;
+            }
+            // Step out of the set to the binding that holds it.
+            let Some(holder) = set.node.holding_entry() else {
+                break;
+            };
+            // Only through plain `key = { ... };` bindings.
+            match holder.as_entry() {
+                Some(Entry::Binding(b)) if b.value.unparen() == set.node => cur = holder,
+                _ => break,
+            }
+        }
+        // Climb while the set would be left empty.
+        let mut level = 0;
+        while level + 1 < chain.len() && chain[level].0.entries.len() == 1 {
+            level += 1;
+        }
+        let (set, entry) = &chain[level];
+        let module_empty =
+            body.as_ref().is_some_and(|b| b.set.node == set.node) && set.entries.len() == 1;
+        if module_empty {
+            if let (Some(i), Some(list)) = (module, &self.sys.modules_list) {
+                let m = &self.sys.modules[i];
+                if m.imported_from.is_none() && matches!(m.origin, ModuleOrigin::Inline(_)) {
+                    if let (Some(expr), Some(lv)) = (&m.expr, list.node.list()) {
+                        if let Some(item) = lv.items.iter().find(|it| it.contains(&expr.node)) {
+                            self.guard(list.file, list.range(), "the modules list")?;
+                            let e = module::remove_item(src, &lv, item);
+                            self.push(list.file, e, reason);
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
+        let e = module::remove_entry(src, set, entry.range());
+        self.push(site.file, e, reason);
+        Ok(())
     }
 
-    /// Insert `nixpkgs.<option> = value;` into `m`, inside an existing
-    /// `nixpkgs = { ... };` set when there is one.
-    pub fn insert_option(&mut self, m: &ModuleBody, option: &str, value: &str) -> Result<()> {
-        self.guard_shared(m.set.node.range(), "the module")?;
-        let (hits, _) = module::find_option(&m.set, &["nixpkgs"]);
-        let nested = hits.iter().find_map(|h| {
-            if h.rest.is_empty() {
-                h.value.unparen().attrset().filter(|s| !s.rec)
-            } else {
-                None
-            }
-        });
-        let e = match nested {
-            Some(set) => {
-                module::insert_binding(self.src, &self.style, &set, option, value, Position::Last)
-            }
-            None => module::insert_binding(
-                self.src,
-                &self.style,
-                &m.set,
-                &format!("nixpkgs.{option}"),
-                value,
-                Position::Last,
-            ),
+    /// Insert `key = value;` right after the binding `site`, in its set.
+    /// `key` is written as given (dotted or not).
+    pub fn insert_after(&mut self, site: &Src, key: &str, value: &str, reason: &str) -> Result<()> {
+        self.guard(site.file, site.range(), "the module")?;
+        let Some(set) = site.node.parent_set() else {
+            return Err(self.error_at(Error::internal("a binding outside a set"), site));
         };
-        self.push(e);
+        let Some(index) = set.entries.iter().position(|e| match e {
+            Entry::Binding(b) => b.node == site.node,
+            Entry::Inherit(i) => i.node == site.node,
+        }) else {
+            return Err(self.error_at(Error::internal("a binding not in its set"), site));
+        };
+        let src = self.text(site.file);
+        let e = module::insert_after(
+            src,
+            self.layout(site.file),
+            &set,
+            index,
+            &format!("{key} = {value};"),
+        );
+        self.push(site.file, e, reason);
         Ok(())
     }
 
-    /// Add a new inline module (generated text at column 0) to the modules list.
-    pub fn add_module(&mut self, comment: &str, module_text: &str) -> Result<()> {
-        let modules = self.call.modules.as_ref();
-        match modules.and_then(|m| m.list.as_ref()) {
-            Some(list) => {
-                self.guard_shared(list.node.range(), "the modules list")?;
-                let e = insert_list_first(self.src, &self.style, list, comment, module_text);
-                self.push(e);
+    /// Where new definitions go (see the module docs), or why nowhere.
+    pub fn home(&self) -> Result<Home> {
+        let top = |i: &usize| self.sys.modules[*i].imported_from.is_none();
+        let inline: Vec<usize> = (0..self.sys.modules.len())
+            .filter(top)
+            .filter(|i| matches!(self.sys.modules[*i].origin, ModuleOrigin::Inline(_)))
+            .collect();
+        let body_of = |i: usize| -> Option<(FileId, ModuleBody)> {
+            let e = self.sys.modules[i].expr.as_ref()?;
+            let b = module::module_body(&e.node)?;
+            self.private(e.file, e.range()).then_some((e.file, b))
+        };
+        // An inline module that already sets something under `nixpkgs`, else
+        // the first inline module.
+        let mut best: Option<(usize, FileId, ModuleBody)> = None;
+        for &i in &inline {
+            let Some((file, body)) = body_of(i) else {
+                continue;
+            };
+            let has_nixpkgs = !module::find_option(&body.set, &["nixpkgs"]).0.is_empty()
+                || !module::find_option(&body.set, &["config", "nixpkgs"])
+                    .0
+                    .is_empty();
+            if has_nixpkgs {
+                best = Some((i, file, body));
+                break;
+            }
+            if best.is_none() {
+                best = Some((i, file, body));
+            }
+        }
+        if let Some((index, file, body)) = best {
+            return Ok(Home::Module {
+                full: self.sys.modules[index].full,
+                index,
+                file,
+                body,
+            });
+        }
+        if let Some(list) = &self.sys.modules_list {
+            if self.private(list.file, list.range()) {
+                return Ok(Home::NewInline);
+            }
+        }
+        for i in (0..self.sys.modules.len()).filter(top) {
+            if !matches!(self.sys.modules[i].origin, ModuleOrigin::File(_)) {
+                continue;
+            }
+            if let Some((file, body)) = body_of(i) {
+                return Ok(Home::Module {
+                    full: self.sys.modules[i].full,
+                    index: i,
+                    file,
+                    body,
+                });
+            }
+        }
+        let mut e = Error::refused(format!(
+            "`{}` has no module of its own to put the setting in: its modules list and modules are shared with other configurations",
+            self.config.name
+        ))
+        .hint("give the configuration a module of its own (e.g. ./hosts/<name>.nix), then run nixcross again");
+        if let Some(at) = &self.config.at {
+            e = self.error_at(e, at);
+        }
+        Err(e)
+    }
+
+    /// Insert `path = value;` (`path` under `nixpkgs`, e.g.
+    /// `["nixpkgs", "crossSystem"]`) into the home module, or into a new
+    /// inline module with `comment` above it.
+    pub fn insert_option(
+        &mut self,
+        path: &[&str],
+        value: &str,
+        comment: &str,
+        reason: &str,
+    ) -> Result<()> {
+        match self.home()? {
+            Home::Module {
+                file, body, full, ..
+            } => {
+                let mut p: Vec<&str> = Vec::new();
+                if full {
+                    p.push("config");
+                }
+                p.extend(path);
+                let src = self.text(file);
+                let e = module::insert_at_path(src, self.layout(file), &body.set, &p, value);
+                self.push(file, e, reason);
                 Ok(())
             }
-            None if modules.is_none() => {
-                self.guard_shared(self.call.args.node.range(), "nixosSystem's arguments")?;
-                let text = format!("[\n  # {comment}\n{}\n]", indent2(module_text));
-                let e = module::insert_binding(
-                    self.src,
-                    &self.style,
-                    &self.call.args,
-                    "modules",
-                    &text,
-                    Position::Last,
-                );
-                self.push(e);
-                Ok(())
+            Home::NewInline => {
+                let key = path.join(".");
+                let text = format!("{{\n  {key} = {};\n}}", indent_tail(value));
+                self.add_module(comment, &text, reason)
             }
-            None => Err(Error::refused(
+        }
+    }
+
+    /// Add a new inline module (generated text at column 0) as the first item
+    /// of the modules list, with `comment` above it.
+    pub fn add_module(&mut self, comment: &str, module_text: &str, reason: &str) -> Result<()> {
+        let Some(list) = self.sys.modules_list.clone() else {
+            let at = self.sys.modules_binding.clone().or(self.sys.args.clone());
+            let e = Error::refused(
                 "`modules` is not a literal list, so nixcross cannot add a module to it",
-            )
-            .at(modules.unwrap().entry_range)),
-        }
+            );
+            return Err(match at {
+                Some(at) => self.error_at(e, &at),
+                None => e,
+            });
+        };
+        self.guard(list.file, list.range(), "the modules list")?;
+        let Some(lv) = list.node.list() else {
+            return Err(Error::internal("the modules list is not a list"));
+        };
+        let src = self.text(list.file);
+        let e = insert_list_first(src, self.layout(list.file), &lv, comment, module_text);
+        self.push(list.file, e, reason);
+        Ok(())
     }
 
-    /// Add a new inline module after the last inline module of the list, in
-    /// the list's layout (set off by a blank line when the items are); with
-    /// no inline module, as [`Planner::add_module`] does.
-    pub fn add_module_after_inline(&mut self, comment: &str, module_text: &str) -> Result<()> {
-        let list = self.call.modules.as_ref().and_then(|m| m.list.as_ref());
-        let (Some(list), Some(anchor)) = (list, self.call.inline_modules.last()) else {
-            return self.add_module(comment, module_text);
+    /// Add a new inline module after the last inline module of the modules
+    /// list, in the list's layout (set off by a blank line when the items
+    /// are); with no inline module, first in the list.
+    pub fn add_module_after_inline(
+        &mut self,
+        comment: &str,
+        module_text: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let Some(list) = self.sys.modules_list.clone() else {
+            return self.add_module(comment, module_text, reason);
         };
-        self.guard_shared(list.node.range(), "the modules list")?;
-        let item = &anchor.expr;
-        let single = !self.src[list.open..list.close].contains('\n');
-        if single || !syntax::starts_line(self.src, item.start()) {
-            self.push(TextEdit::insert(
-                item.end(),
-                format!(" {}", compact(module_text)),
-            ));
+        let anchor = self
+            .sys
+            .modules
+            .iter()
+            .filter(|m| m.imported_from.is_none())
+            .filter_map(|m| match &m.origin {
+                ModuleOrigin::Inline(src) if list.contains(src.file, src.range()) => {
+                    Some(src.clone())
+                }
+                _ => None,
+            })
+            .next_back();
+        let Some(anchor) = anchor else {
+            return self.add_module(comment, module_text, reason);
+        };
+        self.guard(list.file, list.range(), "the modules list")?;
+        let Some(lv) = list.node.list() else {
+            return Err(Error::internal("the modules list is not a list"));
+        };
+        // The list item that holds the anchor (it may be in parentheses).
+        let item = lv
+            .items
+            .iter()
+            .find(|i| i.contains(&anchor.node))
+            .cloned()
+            .unwrap_or(anchor.node.clone());
+        let src = self.text(list.file);
+        let layout = self.layout(list.file);
+        let single = !src[lv.open..lv.close].contains('\n');
+        if single || !syntax::starts_line(src, item.start()) {
+            self.push(
+                list.file,
+                TextEdit::insert(item.end(), format!(" {}", compact(module_text))),
+                reason,
+            );
             return Ok(());
         }
-        let nl = self.style.nl;
-        let base = syntax::indent_at(self.src, item.start()).to_string();
-        let at = syntax::after_trailing_comment(self.src, item.end());
-        let commented = syntax::leading_comments_start(self.src, item.start())
-            < syntax::line_start(self.src, item.start());
-        let blank_after = syntax::is_blank_line(self.src, syntax::next_line_start(self.src, at));
+        let nl = layout.nl;
+        let base = syntax::indent_at(src, item.start()).to_string();
+        let at = syntax::after_trailing_comment(src, item.end());
+        let commented = syntax::leading_comments_start(src, item.start())
+            < syntax::line_start(src, item.start());
+        let blank_after = syntax::is_blank_line(src, syntax::next_line_start(src, at));
         let sep = if commented || blank_after { nl } else { "" };
-        let body = syntax::reindent(module_text, &base, &self.style.unit, nl);
-        self.push(TextEdit::insert(
-            at,
-            format!("{nl}{sep}{base}# {comment}{nl}{base}{body}"),
-        ));
+        let body = syntax::reindent(module_text, &base, &layout.unit, nl);
+        self.push(
+            list.file,
+            TextEdit::insert(at, format!("{nl}{sep}{base}# {comment}{nl}{base}{body}")),
+            reason,
+        );
         Ok(())
     }
 
     /// Insert `key = value;` (generated at column 0) into nixosSystem's
     /// arguments, just before `modules` when that starts a line of its own.
-    pub fn insert_arg_before_modules(&mut self, key: &str, value: &str) -> Result<()> {
-        self.guard_shared(self.call.args.node.range(), "nixosSystem's arguments")?;
+    pub fn insert_arg_before_modules(
+        &mut self,
+        key: &str,
+        value: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let Some(args) = self.sys.args.clone() else {
+            return Err(Error::refused(
+                "nixosSystem's arguments are not a literal attribute set",
+            ));
+        };
+        self.guard(args.file, args.range(), "nixosSystem's arguments")?;
+        let set = args
+            .node
+            .attrset()
+            .ok_or_else(|| Error::internal("arguments are not a set"))?;
+        let src = self.text(args.file);
+        let layout = self.layout(args.file);
         let entry = format!("{key} = {value};");
-        let args = &self.call.args;
-        let single = !self.src[args.open..args.close].contains('\n');
+        let single = !src[set.open..set.close].contains('\n');
         let modules = self
-            .call
-            .modules
+            .sys
+            .modules_binding
             .as_ref()
-            .map(|m| m.entry_range)
-            .filter(|r| !single && syntax::starts_line(self.src, r.0));
+            .filter(|m| m.file == args.file && set.node.contains(&m.node))
+            .map(|m| m.range())
+            .filter(|r| !single && syntax::starts_line(src, r.0));
         let e = match modules {
             Some((start, _)) => {
-                let base = syntax::indent_at(self.src, start).to_string();
-                let at = syntax::leading_comments_start(self.src, start);
-                let text = syntax::reindent(&entry, &base, &self.style.unit, self.style.nl);
-                TextEdit::insert(at, format!("{base}{text}{}", self.style.nl))
+                let base = syntax::indent_at(src, start).to_string();
+                let at = syntax::leading_comments_start(src, start);
+                let text = syntax::reindent(&entry, &base, &layout.unit, layout.nl);
+                TextEdit::insert(at, format!("{base}{text}{}", layout.nl))
             }
-            None => module::insert_entry(self.src, &self.style, args, &entry, Position::Last),
+            None => module::insert_entry(src, layout, &set, &entry, module::Position::Last),
         };
-        self.push(e);
+        self.push(args.file, e, reason);
         Ok(())
     }
 
     /// Add a binding (generated at column 0) to the `let` around the outputs
     /// body: appended to the innermost existing `let`, or in a new
     /// `let ... in` written before the body, as `outputs = { ... }: let ... in {`.
-    pub fn insert_outputs_let(&mut self, comment: &str, binding: &str) -> Result<()> {
-        let nl = self.style.nl;
-        if let Some(l) = self.flake.outputs_lets.last() {
+    pub fn insert_outputs_let(&mut self, comment: &str, binding: &str, reason: &str) -> Result<()> {
+        let Some(body) = self.flake.outputs_body.clone() else {
+            return Err(Error::refused(
+                "`outputs` is not a function, so nixcross cannot put a `let` around its body",
+            ));
+        };
+        let file = body.file;
+        let src = self.text(file);
+        let layout = self.layout(file);
+        let mut lets = Vec::new();
+        let mut cur = body.node.unparen();
+        while let Some(l) = cur.let_in() {
+            cur = l.body.unparen();
+            lets.push(l);
+        }
+        if let Some(l) = lets.last() {
             // A `let` reads like a set whose braces are `let` and `in`.
             let set = syntax::AttrSetView {
                 node: l.node.clone(),
@@ -240,70 +635,113 @@ impl<'a> Planner<'a> {
                 open: l.let_kw + 2,
                 close: l.in_kw,
             };
-            let e = module::insert_entry(self.src, &self.style, &set, binding, Position::Last);
-            self.push(e);
+            let e = module::insert_entry(src, layout, &set, binding, module::Position::Last);
+            self.push(file, e, reason);
             return Ok(());
         }
-        let Some(body) = &self.flake.outputs_body else {
-            return Err(Error::refused(
-                "`outputs` is not a function, so nixcross cannot put a `let` around its body",
-            )
-            .at(self.config.name_range));
-        };
-        if !body.text().contains('\n') {
+        let nl = layout.nl;
+        if !body.node.text().contains('\n') {
             // A one-line body gets a one-line `let`.
-            self.push(TextEdit::insert(
-                body.start(),
-                format!("let {} in ", compact(binding)),
-            ));
+            self.push(
+                file,
+                TextEdit::insert(body.node.start(), format!("let {} in ", compact(binding))),
+                reason,
+            );
             return Ok(());
         }
-        let base = syntax::indent_at(self.src, body.start()).to_string();
-        let inner = format!("{base}{}", self.style.unit);
-        let text = syntax::reindent(binding, &inner, &self.style.unit, nl);
+        let base = syntax::indent_at(src, body.node.start()).to_string();
+        let inner = format!("{base}{}", layout.unit);
+        let text = syntax::reindent(binding, &inner, &layout.unit, nl);
         let comment = if comment.is_empty() {
             String::new()
         } else {
             format!("{inner}# {comment}{nl}")
         };
-        self.push(TextEdit::insert(
-            body.start(),
-            format!("let{nl}{comment}{inner}{text}{nl}{base}in "),
-        ));
+        self.push(
+            file,
+            TextEdit::insert(
+                body.node.start(),
+                format!("let{nl}{comment}{inner}{text}{nl}{base}in "),
+            ),
+            reason,
+        );
         Ok(())
     }
 
-    /// Remove a platform setting, and its module when that is left empty.
-    pub fn remove_setting(&mut self, setting: &flake::PlatformSetting) -> Result<()> {
-        self.guard_shared(setting.hit.value.range(), "the platform setting")?;
-        let (e, empty) = module::remove_option(self.src, &setting.hit)?;
-        let m = &self.call.inline_modules[setting.module];
-        if empty {
-            let list = self
-                .call
-                .modules
-                .as_ref()
-                .and_then(|ms| ms.list.as_ref())
-                .expect("inline modules come from a list");
-            self.push(module::remove_item(self.src, list, &m.expr));
-        } else {
-            self.push(e);
+    /// The names bound in the `let` layers around the outputs body.
+    pub fn outputs_let_binding(&self, name: &str) -> Option<Node> {
+        let body = self.flake.outputs_body.as_ref()?;
+        let mut cur = body.node.unparen();
+        let mut found = None;
+        while let Some(l) = cur.let_in() {
+            for e in &l.entries {
+                if let Entry::Binding(b) = e {
+                    if b.path.as_deref() == Some(&[name.to_string()][..]) {
+                        found = Some(b.value.clone());
+                    }
+                } else if e.defines(name) {
+                    found = Some(l.node.clone());
+                }
+            }
+            cur = l.body.unparen();
         }
-        Ok(())
+        found
+    }
+
+    /// The expression that reaches nixpkgs' `lib` where the configuration's
+    /// call is written: `nixpkgs.lib` for `nixpkgs.lib.nixosSystem`.
+    pub fn call_lib(&self) -> String {
+        let func = self
+            .sys
+            .call
+            .as_ref()
+            .and_then(|c| c.node.apply())
+            .and_then(|(f, _)| f.reference());
+        match func {
+            Some(r) if r.len() >= 2 && r[r.len() - 2] == "lib" => r[..r.len() - 1].join("."),
+            _ => format!("{}.lib", self.sys.input),
+        }
+    }
+
+    /// The `lib` expression usable in the home module: the call's lib in an
+    /// inline module of the flake, `lib` in a file module that takes it.
+    pub fn lib_in(&self, home: &Home) -> Option<String> {
+        match home {
+            Home::NewInline => Some(self.call_lib()),
+            Home::Module {
+                index, file, body, ..
+            } => {
+                if *file == self.flake.file
+                    && matches!(self.sys.modules[*index].origin, ModuleOrigin::Inline(_))
+                {
+                    return Some(self.call_lib());
+                }
+                match &body.formals {
+                    Some(syntax::Param::Pattern { formals, .. })
+                        if formals.iter().any(|f| f.name == "lib") =>
+                    {
+                        Some("lib".into())
+                    }
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// The planned edits, not yet applied.
+    pub fn finish(self, summary: String) -> Plan {
+        self.core.finish(summary)
     }
 }
 
-/// Indent every line but the first by two spaces (for nesting generated text).
-pub(crate) fn indent_tail(text: &str) -> String {
-    text.replace('\n', "\n  ")
-}
-
-/// Indent every line by two spaces.
-pub(crate) fn indent2(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// `a`, `a and b`, `a, b and c`.
+pub(crate) fn list_names(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.len() {
+        0 => String::new(),
+        1 => quoted[0].clone(),
+        n => format!("{} and {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+    }
 }
 
 /// Insert a new first item (with a comment line above it) into a list, in
@@ -311,12 +749,12 @@ pub(crate) fn indent2(text: &str) -> String {
 /// lines or comments, the new item is set off by blank lines too.
 pub(crate) fn insert_list_first(
     src: &str,
-    style: &Style,
-    list: &ListView,
+    layout: &Layout,
+    list: &syntax::ListView,
     comment: &str,
     item: &str,
 ) -> TextEdit {
-    let nl = style.nl;
+    let nl = layout.nl;
     let single = !src[list.open..list.close].contains('\n');
     if single && !list.items.is_empty() {
         return TextEdit::insert(list.items[0].start(), format!("{} ", compact(item)));
@@ -324,8 +762,8 @@ pub(crate) fn insert_list_first(
     let list_indent = syntax::indent_at(src, list.open).to_string();
     if single {
         // `[ ]`: open it up.
-        let base = format!("{list_indent}{}", style.unit);
-        let body = syntax::reindent(item, &base, &style.unit, nl);
+        let base = format!("{list_indent}{}", layout.unit);
+        let body = syntax::reindent(item, &base, &layout.unit, nl);
         return TextEdit::replace(
             (list.open + 1, list.close),
             format!("{nl}{base}# {comment}{nl}{base}{body}{nl}{list_indent}"),
@@ -351,14 +789,25 @@ pub(crate) fn insert_list_first(
     let has_content = p < list.close && syntax::line_start(src, list.close) > p;
     let base = base
         .filter(|_| has_content)
-        .unwrap_or_else(|| format!("{}{}", syntax::indent_at(src, list.close), style.unit));
-    let body = syntax::reindent(item, &base, &style.unit, nl);
+        .unwrap_or_else(|| format!("{}{}", syntax::indent_at(src, list.close), layout.unit));
+    let body = syntax::reindent(item, &base, &layout.unit, nl);
     let block = format!("{base}# {comment}{nl}{base}{body}{nl}");
     if has_content && spaced {
         TextEdit::insert(at, format!("{nl}{block}{nl}"))
     } else {
         TextEdit::insert(at, block)
     }
+}
+
+/// Group definitions of one option by priority: the winners.
+pub(crate) fn winners<'d>(
+    defs: impl Iterator<Item = &'d crate::flake::Definition>,
+) -> Vec<&'d crate::flake::Definition> {
+    let all: Vec<&crate::flake::Definition> = defs.filter(|d| d.condition.is_none()).collect();
+    let best = all.iter().map(|d| d.priority).min();
+    all.into_iter()
+        .filter(|d| Some(d.priority) == best)
+        .collect()
 }
 
 #[cfg(test)]
@@ -370,6 +819,10 @@ mod tests {
         assert_eq!(
             compact("{\n  # c\n  nixpkgs.crossSystem = {\n    system = \"x\";\n  };\n}"),
             "{ nixpkgs.crossSystem = { system = \"x\"; }; }"
+        );
+        assert_eq!(
+            list_names(&["a".into(), "b".into(), "c".into()]),
+            "`a`, `b` and `c`"
         );
     }
 }

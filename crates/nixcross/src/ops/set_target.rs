@@ -1,31 +1,51 @@
 //! `nixcross set-target`: switch one configuration between targets and
-//! strategies (cross or emulate), in the style the file already uses.
+//! strategies (cross or emulate), across the files it is made of, in the
+//! style the configuration already uses.
 //!
-//! - legacy files get `system = "<build>"` plus `nixpkgs.crossSystem` (cross)
-//!   or `system = "<target>"` alone (emulate);
-//! - modern files get `nixpkgs.hostPlatform` plus `nixpkgs.buildPlatform`
-//!   (cross) or `hostPlatform` alone (emulate);
-//! - a file with no platform yet gets the legacy style, as the seed shows;
-//! - cross to emulate removes crossSystem/buildPlatform and leaves no empty
-//!   module or `nixpkgs = { }` behind;
-//! - a scoped package set passed through `specialArgs`
-//!   (`pkgs-x = import nixpkgs { localSystem; crossSystem; ... }`) follows.
+//! The style comes from the whole configuration as NixOS evaluates it:
+//! `nixpkgs.hostPlatform` anywhere (hardware-configuration.nix usually has
+//! it) makes it modern; otherwise it is legacy (`system` + `crossSystem`),
+//! also when nothing is set yet. nixcross never writes one style's options
+//! into a configuration of the other.
+//!
+//! Where a change goes (the rule):
+//! 1. **Where it lives.** The definition that wins today is rewritten in
+//!    place (its string, keeping `lib.mkDefault` and the like around it),
+//!    in whatever file it is, when no other configuration uses that text.
+//! 2. **An override, when it is shared.** When the winning definition is
+//!    in a module, helper or `let` binding that another configuration also
+//!    uses, the configuration gets its own definition in its own module
+//!    (see [`Planner::home`]) at a priority that wins: a plain definition
+//!    over `mkDefault`, `mkForce` over a plain one.
+//! 3. A missing option goes next to its sibling (`buildPlatform` next to
+//!    `hostPlatform`) when that module is the configuration's own, else
+//!    into its own module.
+//! 4. Removals (`crossSystem`, `buildPlatform` for emulation) happen only
+//!    where nothing else uses the text; otherwise the edit is refused with
+//!    the names of the configurations that share it.
+//! 5. Scoped package sets passed through `specialArgs`
+//!    (`pkgs-x = import nixpkgs { localSystem; crossSystem; ... }`) follow the
+//!    new platforms; one shared with other configurations is refused. A set
+//!    that names its platform with `system` keeps `system` (nixpkgs rejects
+//!    `localSystem` next to it).
 
-use crate::edit::TextEdit;
+use crate::edit::{Outcome, Plan, TextEdit};
 use crate::error::{Error, Result};
-use crate::flake::{self, Flake, PlatformExpr, PlatformOption, Value};
-use crate::module::{self, Position};
-use crate::ops::editor::{compact, indent_tail, Planner};
-use crate::ops::{EditOutcome, Plan};
+use crate::files::{Files, RelPath};
+use crate::flake::{Definition, Flake, PlatformOption, SeenStyle};
+use crate::module;
+use crate::ops::editor::{compact, winners, Planner};
 use crate::platform::{self, Target};
-use crate::syntax::{self, Entry};
+use crate::source::Src;
+use crate::syntax::{self, Entry, Node};
 use crate::vocab::{Mode, Style};
 
-/// Options for [`set_target`].
+/// Options for [`plan_set_target`].
 #[derive(Debug, Clone)]
 pub struct SetTargetOptions {
     /// A double, a pkgsCross name or a config triple.
     pub target: String,
+    /// Cross-compile or emulate.
     pub mode: Mode,
     /// The configuration to edit; may be omitted when there is only one.
     pub config: Option<String>,
@@ -37,15 +57,24 @@ pub struct SetTargetOptions {
     pub local_system: Option<String>,
 }
 
-/// Plan and apply the switch. The returned text has been re-parsed.
-pub fn set_target(src: &str, opts: &SetTargetOptions) -> Result<EditOutcome> {
-    plan_set_target(src, opts)?.apply(src)
+/// Plan and apply the switch to the flake `flake` of `files`.
+pub fn set_target(files: &dyn Files, flake: &RelPath, opts: &SetTargetOptions) -> Result<Outcome> {
+    plan_set_target(files, flake, opts)?.apply(files)
 }
 
 /// Plan the switch without applying it.
-pub fn plan_set_target(src: &str, opts: &SetTargetOptions) -> Result<Plan> {
-    let flake = Flake::parse(src)?;
-    let (config, call) = flake.select_editable(opts.config.as_deref())?;
+pub fn plan_set_target(
+    files: &dyn Files,
+    flake: &RelPath,
+    opts: &SetTargetOptions,
+) -> Result<Plan> {
+    let f = Flake::load(files, flake)?;
+    plan_on(&f, opts)
+}
+
+/// Plan the switch on a loaded flake.
+pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
+    let config = f.select(opts.config.as_deref())?;
     let target = platform::resolve(&opts.target)?;
     if !target.is_linux() {
         return Err(Error::invalid(format!(
@@ -53,7 +82,8 @@ pub fn plan_set_target(src: &str, opts: &SetTargetOptions) -> Result<Plan> {
             opts.target, target.system
         )));
     }
-    let current = config.platforms();
+    let mut p = Planner::new(f, config)?;
+    let current = config.platforms.clone();
     let build = match &opts.host {
         Some(h) => platform::resolve(h)?.system,
         None => match (&current.build, &current.host) {
@@ -63,7 +93,6 @@ pub fn plan_set_target(src: &str, opts: &SetTargetOptions) -> Result<Plan> {
             })?,
         },
     };
-    let mut warnings = Vec::new();
     match opts.mode {
         Mode::Cross if build == target.system => {
             return Err(Error::invalid(format!(
@@ -82,7 +111,7 @@ pub fn plan_set_target(src: &str, opts: &SetTargetOptions) -> Result<Plan> {
             .hint("use --mode cross"));
         }
         Mode::Emulate if Some(&target.system) != opts.local_system.as_ref() => {
-            warnings.push(format!(
+            p.warnings.push(format!(
                 "an emulated build needs the building machine to emulate {0}: on NixOS add `boot.binfmt.emulatedSystems = [ \"{0}\" ];` to its configuration (`nixcross emulate {0}`)",
                 target.system
             ));
@@ -90,472 +119,597 @@ pub fn plan_set_target(src: &str, opts: &SetTargetOptions) -> Result<Plan> {
         _ => {}
     }
     let style = match current.style {
-        Some("modern") => Style::Modern,
+        Some(SeenStyle::One(Style::Modern)) => Style::Modern,
         _ => Style::Legacy,
     };
-    let mut plan = Planner::new(src, &flake, config, call);
-    plan.warnings = warnings;
-    plan.warn_hardware_configuration(style);
-    if current.style.is_none() && current.host.is_none() {
-        plan.warn_hidden_platform(opts.mode);
-    }
+    let want = Want {
+        target: &target,
+        build: &build,
+        mode: opts.mode,
+    };
     match style {
-        Style::Legacy => plan.legacy(&target, &build, opts.mode)?,
-        Style::Modern => plan.modern(&target, &build, opts.mode)?,
+        Style::Legacy => legacy(&mut p, &want)?,
+        Style::Modern => modern(&mut p, &want)?,
     }
-    plan.scoped(&target, &build, opts.mode)?;
+    scoped(&mut p, &want)?;
     let what = match opts.mode {
         Mode::Cross => format!("cross-compile for {} on {build}", target.system),
         Mode::Emulate => format!("build {} natively (emulated elsewhere)", target.system),
     };
-    Ok(plan.into_plan(format!("{}: {what}", config.name)))
+    Ok(p.finish(format!("{}: {what}", config.name)))
 }
 
-/// The value text for a host-side platform option.
-fn host_value(target: &Target, lib: &str, as_set: bool) -> String {
+/// What the configuration should mean.
+struct Want<'t> {
+    target: &'t Target,
+    build: &'t str,
+    mode: Mode,
+}
+
+impl Want<'_> {
+    /// The system the configuration is built on.
+    fn native(&self) -> String {
+        match self.mode {
+            Mode::Cross => self.build.to_string(),
+            Mode::Emulate => self.target.system.clone(),
+        }
+    }
+}
+
+/// The value text for a host-side platform option. `lib` reaches nixpkgs'
+/// lib where the text goes (needed for a pkgsCross example with extras).
+fn host_value(target: &Target, lib: Option<&str>, as_set: bool) -> Result<String> {
     if target.example_has_extras {
-        return format!(
-            "{lib}.systems.examples.{}",
-            target.example.as_deref().unwrap()
-        );
+        let example = target.example.as_deref().unwrap_or_default();
+        let Some(lib) = lib else {
+            return Err(Error::refused(format!(
+                "`{example}` is written `lib.systems.examples.{example}`, but the module it goes into does not take `lib`"
+            ))
+            .hint("add `lib` to the module's arguments (`{ lib, ... }:`), then run nixcross again"));
+        };
+        return Ok(format!("{lib}.systems.examples.{example}"));
     }
     if target.needs_config() && !target.config.is_empty() {
-        return format!("{{\n  config = {};\n}}", syntax::quote(&target.config));
+        return Ok(format!(
+            "{{\n  config = {};\n}}",
+            syntax::quote(&target.config)
+        ));
     }
-    if as_set {
+    Ok(if as_set {
         format!("{{\n  system = {};\n}}", syntax::quote(&target.system))
     } else {
         syntax::quote(&target.system)
-    }
+    })
 }
 
-impl Planner<'_> {
-    fn warn_hardware_configuration(&mut self, style: Style) {
-        if style != Style::Legacy {
-            return;
-        }
-        let Some(list) = self.call.modules.as_ref().and_then(|m| m.list.as_ref()) else {
-            return;
-        };
-        if list
-            .items
-            .iter()
-            .any(|i| i.text().contains("hardware-configuration.nix"))
-        {
-            self.warnings.push("hardware-configuration.nix usually sets `nixpkgs.hostPlatform`; NixOS rejects `nixpkgs.crossSystem` next to it. Remove that line from it, or switch this flake to hostPlatform/buildPlatform".into());
-        }
-    }
-
-    /// Nothing in the flake says where the configuration runs, so an
-    /// imported module probably does; most likely with `nixpkgs.hostPlatform`
-    /// (what nixos-generate-config writes), which NixOS rejects next to the
-    /// `nixpkgs.crossSystem` this edit adds.
-    fn warn_hidden_platform(&mut self, mode: Mode) {
-        let Some(list) = self.call.modules.as_ref().and_then(|m| m.list.as_ref()) else {
-            return;
-        };
-        let hidden: Vec<String> = list
-            .items
-            .iter()
-            .filter(|i| module::module_body(i).is_none())
-            .filter(|i| !i.text().contains("hardware-configuration.nix"))
-            .map(|i| {
-                let t = i.text();
-                let first = t.lines().next().unwrap_or_default();
-                match first.char_indices().nth(40) {
-                    Some((at, _)) => format!("{}...", &first[..at]),
-                    None if first.len() < t.len() => format!("{first}..."),
-                    None => first.to_string(),
-                }
-            })
-            .take(3)
-            .collect();
-        if hidden.is_empty() {
-            return;
-        }
-        let why = match mode {
-            Mode::Cross => "NixOS rejects it next to `nixpkgs.crossSystem`",
-            Mode::Emulate => "it wins over the `system` argument set here",
-        };
-        self.warnings.push(format!(
-            "the flake does not say which platform `{}` runs on, so one of its modules ({}) probably does. If it sets `nixpkgs.hostPlatform` (hardware-configuration.nix does), remove that line: {why}",
-            self.config.name,
-            hidden.join(", ")
-        ));
-    }
-
-    /// Set the `system` argument of nixosSystem to `value`.
-    fn set_system_arg(&mut self, value: &str) -> Result<()> {
-        match &self.call.system {
-            Some((entry, Value::Literal(t))) => {
-                if t.value == value {
-                    return Ok(());
-                }
-                let literal_private = self.inside_config(t.literal.range())
-                    || t.via
-                        .as_ref()
-                        .is_some_and(|v| self.flake.doc.count_references(v) <= 1)
-                        && self.call.helper.as_ref().is_none_or(|(_, uses)| *uses <= 1);
-                if literal_private {
-                    return self.replace_literal(&t.literal, value);
-                }
-                // The literal is shared: give this call its own value.
-                self.guard_shared(entry.range(), "`system`")?;
-                match entry {
-                    Entry::Binding(b) => {
-                        self.push(TextEdit::replace(b.value.range(), syntax::quote(value)));
-                    }
-                    Entry::Inherit(i) if i.names.len() == 1 => {
-                        self.push(TextEdit::replace(
-                            i.range,
-                            format!("system = {};", syntax::quote(value)),
-                        ));
-                    }
-                    Entry::Inherit(i) => return Err(Error::refused(
-                        "`system` is inherited together with other names, and its value is shared",
-                    )
-                    .at(i.range)),
-                }
-                Ok(())
-            }
-            Some((entry, Value::Unknown(why))) => {
-                Err(Error::refused(format!("cannot change `system`: {why}")).at(entry.range()))
-            }
-            None => {
-                self.guard_shared(self.call.args.node.range(), "nixosSystem's arguments")?;
-                let e = module::insert_binding(
-                    self.src,
-                    &self.style,
-                    &self.call.args,
-                    "system",
-                    &syntax::quote(value),
-                    Position::First,
-                );
-                self.push(e);
-                Ok(())
-            }
-        }
-    }
-
-    /// Update an existing platform setting to mean `value_text`/`target`.
-    fn update_setting(
-        &mut self,
-        setting: &flake::PlatformSetting,
-        target: &Target,
-        host_side: bool,
-        build: &str,
-    ) -> Result<()> {
-        self.guard_shared(setting.hit.value.range(), "the platform setting")?;
-        let lib = self.call.lib_expr();
-        let want_system = if host_side {
-            target.system.as_str()
-        } else {
-            build
-        };
-        let extras = host_side && target.example_has_extras;
-        let needs_config = host_side && target.needs_config() && !target.config.is_empty();
-        if !setting.hit.rest.is_empty() {
-            // nixpkgs.crossSystem.system = "..."
-            let lit = setting.hit.value.unparen();
-            if extras || lit.string_literal().is_none() {
-                return Err(Error::refused(
-                    "this platform is set through a longer key; nixcross can only replace its string",
-                )
-                .at(setting.hit.value.range()));
-            }
-            let v = if setting.hit.rest[0] == "config" || needs_config {
-                target_config(target, want_system)
-            } else {
-                want_system.to_string()
-            };
-            return self.replace_literal(&lit, &v);
-        }
-        match &setting.expr {
-            PlatformExpr::Example { name, node } => {
-                if extras && target.example.as_deref() == Some(name.as_str()) {
-                    return Ok(());
-                }
-                let as_set = setting.option == PlatformOption::CrossSystem;
-                let text = if host_side {
-                    host_value(target, &lib, as_set)
-                } else {
-                    syntax::quote(build)
-                };
-                self.replace_generated(node, &text);
-                Ok(())
-            }
-            _ if extras => {
-                let node = flake::unwrap_priority(&setting.hit.value);
-                self.replace_generated(&node, &host_value(target, &lib, true));
-                Ok(())
-            }
-            PlatformExpr::Str(lit) => {
-                let v = if needs_config {
-                    target.config.clone()
-                } else {
-                    want_system.to_string()
-                };
-                self.replace_literal(lit, &v)
-            }
-            PlatformExpr::Keyed { set, key, literal } => {
-                let others: Vec<&str> = set
-                    .entries
-                    .iter()
-                    .filter_map(|e| e.first_name())
-                    .filter(|n| n != key)
-                    .collect();
-                if !others.is_empty() && setting.system.as_deref() != Some(want_system) {
-                    self.warnings.push(format!(
-                        "kept the other attributes of nixpkgs.{} ({}); check that they suit {want_system}",
-                        setting.option.name(),
-                        others.join(", ")
-                    ));
-                }
-                let v = if key == "config" || needs_config {
-                    target_config(target, want_system)
-                } else {
-                    want_system.to_string()
-                };
-                if key == "system" && needs_config {
-                    // `system` accepts a triple as well, but say it plainly.
-                    return self.replace_literal(literal, &v);
-                }
-                self.replace_literal(literal, &v)
-            }
-            PlatformExpr::Other(node) => {
-                if setting.system.as_deref() == Some(want_system) && !needs_config {
-                    return Ok(());
-                }
-                Err(Error::refused(format!(
-                    "nixpkgs.{} is `{}`, which nixcross cannot rewrite safely",
-                    setting.option.name(),
-                    node.text().lines().next().unwrap_or_default()
-                ))
-                .at(node.range()))
-            }
-        }
-    }
-
-    fn legacy(&mut self, target: &Target, build: &str, mode: Mode) -> Result<()> {
-        let local = self.call.settings_of(PlatformOption::LocalSystem);
-        let system_opt = self.call.settings_of(PlatformOption::System);
-        let cross = self.call.settings_of(PlatformOption::CrossSystem);
-        let native = match mode {
-            Mode::Cross => build.to_string(),
-            Mode::Emulate => target.system.clone(),
-        };
-        // The building system: localSystem or nixpkgs.system when the file
-        // uses them, else nixosSystem's `system` argument.
-        if let Some(s) = local.first().or(system_opt.first()) {
-            let t = platform::resolve(&native)?;
-            self.update_setting(s, &t, false, &native)?;
-        } else {
-            self.set_system_arg(&native)?;
-        }
-        match mode {
-            Mode::Cross => {
-                if let Some(first) = cross.first() {
-                    self.update_setting(first, target, true, build)?;
-                } else if let Some(m) = self.nixpkgs_module() {
-                    let v = host_value(target, &self.call.lib_expr(), true);
-                    self.insert_option(m, "crossSystem", &v)?;
-                } else {
-                    let v = host_value(target, &self.call.lib_expr(), true);
-                    let text = format!("{{\n  nixpkgs.crossSystem = {};\n}}", indent_tail(&v));
-                    let comment = format!(
-                        "Cross-compile: built on {build}, runs on {}.",
-                        target.system
-                    );
-                    self.add_module(&comment, &text)?;
-                }
-            }
-            Mode::Emulate => {
-                for s in cross {
-                    self.remove_setting(s)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn modern(&mut self, target: &Target, build: &str, mode: Mode) -> Result<()> {
-        let host = self.call.settings_of(PlatformOption::HostPlatform);
-        let buildp = self.call.settings_of(PlatformOption::BuildPlatform);
-        let lib = self.call.lib_expr();
-        if let Some(h) = host.first() {
-            self.update_setting(h, target, true, build)?;
-        }
-        match mode {
-            Mode::Cross => {
-                if let Some(b) = buildp.first() {
-                    let bt = platform::resolve(build)?;
-                    self.update_setting(b, &bt, false, build)?;
-                }
-            }
-            Mode::Emulate => {
-                for b in buildp.iter() {
-                    self.remove_setting(b)?;
-                }
-            }
-        }
-        // Insert what is missing next to what is there.
-        let need_host = host.is_empty();
-        let need_build = mode == Mode::Cross && buildp.is_empty();
-        if !need_host && !need_build {
-            return Ok(());
-        }
-        let anchor = host
-            .first()
-            .or(buildp.first())
-            .map(|s| &self.call.inline_modules[s.module]);
-        let host_text = host_value(target, &lib, false);
-        let build_text = syntax::quote(build);
-        if let Some(m) = anchor.or(self.nixpkgs_module()) {
-            if need_host {
-                self.insert_option(m, "hostPlatform", &host_text)?;
-            }
-            if need_build {
-                self.insert_option(m, "buildPlatform", &build_text)?;
-            }
-            return Ok(());
-        }
-        let mut text = format!(
-            "{{\n  nixpkgs.hostPlatform = {};\n",
-            indent_tail(&host_text)
-        );
-        if need_build {
-            text.push_str(&format!("  nixpkgs.buildPlatform = {build_text};\n"));
-        }
-        text.push('}');
-        let comment = match mode {
-            Mode::Cross => format!(
-                "Cross-compile: built on {build}, runs on {}.",
-                target.system
-            ),
-            Mode::Emulate => format!(
-                "Runs on {}; built natively or under emulation.",
-                target.system
-            ),
-        };
-        self.add_module(&comment, &text)
-    }
-
-    /// Scoped package sets passed through specialArgs follow the target.
-    fn scoped(&mut self, target: &Target, build: &str, mode: Mode) -> Result<()> {
-        let lib = self.call.lib_expr();
-        for inst in flake::scoped_instances(self.call) {
-            let args = &inst.args;
-            let (local, cross) = (inst.local.as_ref(), inst.cross.as_ref());
-            let native = match mode {
-                Mode::Cross => build.to_string(),
-                Mode::Emulate => target.system.clone(),
-            };
-            match local {
-                Some(l) => match &l.value.unparen() {
-                    v if v.string_literal().is_some() => self.replace_literal(v, &native)?,
-                    v => {
-                        let (expr, system) = flake::read_platform(v, &self.call.scopes);
-                        match expr {
-                            PlatformExpr::Keyed { literal, key, .. } => {
-                                let t = platform::resolve(&native)?;
-                                let val = if key == "config" { t.config.clone() } else { native.clone() };
-                                self.replace_literal(&literal, &val)?
-                            }
-                            _ if system.as_deref() == Some(native.as_str()) => {}
-                            _ => {
-                                return Err(Error::refused(format!(
-                                    "the scoped package set `{}` sets its {} with an expression nixcross cannot rewrite",
-                                    inst.name, l.key
-                                ))
-                                .at(v.range()))
-                            }
-                        }
-                    }
-                },
-                None => {
-                    let e = module::insert_binding(
-                        self.src,
-                        &self.style,
-                        args,
-                        "localSystem",
-                        &syntax::quote(&native),
-                        Position::First,
-                    );
-                    self.push(e);
-                }
-            }
-            match (mode, cross) {
-                (Mode::Cross, Some(c)) => {
-                    let (expr, system) = flake::read_platform(&c.value, &self.call.scopes);
-                    match expr {
-                        PlatformExpr::Str(lit) => {
-                            let v = if target.needs_config() {
-                                target.config.clone()
-                            } else {
-                                target.system.clone()
-                            };
-                            self.replace_literal(&lit, &v)?
-                        }
-                        PlatformExpr::Keyed { literal, key, .. } if !target.example_has_extras => {
-                            let v = if key == "config" || target.needs_config() {
-                                target_config(target, &target.system)
-                            } else {
-                                target.system.clone()
-                            };
-                            self.replace_literal(&literal, &v)?
-                        }
-                        PlatformExpr::Example { name, .. }
-                            if target.example.as_deref() == Some(name.as_str()) => {}
-                        _ if system.as_deref() == Some(target.system.as_str())
-                            && !target.example_has_extras => {}
-                        _ => self.replace_generated(&c.value, &host_value(target, &lib, true)),
-                    }
-                }
-                (Mode::Cross, None) => {
-                    let e = module::insert_binding(
-                        self.src,
-                        &self.style,
-                        args,
-                        "crossSystem",
-                        &host_value(target, &lib, true),
-                        Position::Last,
-                    );
-                    // Put it right after localSystem when that exists.
-                    let e = match &inst.local {
-                        Some(l) => {
-                            TextEdit::insert(syntax::after_trailing_comment(self.src, l.range.1), {
-                                let base = syntax::indent_at(self.src, l.range.0).to_string();
-                                let text = syntax::reindent(
-                                    &format!("crossSystem = {};", host_value(target, &lib, true)),
-                                    &base,
-                                    &self.style.unit,
-                                    self.style.nl,
-                                );
-                                if syntax::starts_line(self.src, l.range.0) {
-                                    format!("{}{base}{text}", self.style.nl)
-                                } else {
-                                    format!(" {}", compact(&text))
-                                }
-                            })
-                        }
-                        None => e,
-                    };
-                    self.push(e);
-                }
-                (Mode::Emulate, Some(c)) => {
-                    self.push(module::remove_entry(self.src, args, c.range));
-                }
-                (Mode::Emulate, None) => {}
-            }
-        }
-        Ok(())
-    }
-}
-
-fn target_config(target: &Target, fallback: &str) -> String {
-    if target.config.is_empty() {
-        fallback.to_string()
-    } else {
+/// The string a platform literal should hold for `target`: the triple when
+/// the literal is under `config` or the double does not say everything.
+fn literal_value(target: &Target, key: Option<&str>) -> String {
+    if (key == Some("config") || target.needs_config()) && !target.config.is_empty() {
         target.config.clone()
+    } else {
+        target.system.clone()
     }
+}
+
+/// `lib.mkDefault x`, `mkForce x`, `mkOverride n x`, `mkOptionDefault x`: `x`.
+fn unwrap_priority(node: &Node) -> Node {
+    let n = node.unparen();
+    if let Some((f, args)) = n.call() {
+        if let Some(r) = f.reference() {
+            let last = r.last().map(String::as_str);
+            if matches!(last, Some("mkDefault" | "mkForce" | "mkOptionDefault")) && args.len() == 1
+                || last == Some("mkOverride") && args.len() == 2
+            {
+                return args.last().expect("checked").unparen();
+            }
+        }
+    }
+    n
+}
+
+/// The name of a `lib.systems.examples.<name>` reference.
+fn example_name(node: &Node) -> Option<String> {
+    let r = node.reference()?;
+    (r.len() >= 3 && r[r.len() - 3] == "systems" && r[r.len() - 2] == "examples")
+        .then(|| r.last().cloned())
+        .flatten()
+}
+
+/// The key a literal is written under, when it is the value of a binding
+/// of an attribute set (`config = "..."` gives `config`).
+fn key_of_literal(lit: &Src) -> Option<String> {
+    let set = lit.node.parent()?.attrset()?;
+    set.entries.iter().find_map(|e| match e {
+        Entry::Binding(b) if b.value.unparen() == lit.node => b.path.as_ref()?.last().cloned(),
+        _ => None,
+    })
+}
+
+/// The value node of a definition's binding.
+fn site_value(site: &Src) -> Option<Node> {
+    match site.node.as_entry()? {
+        Entry::Binding(b) => Some(b.value),
+        Entry::Inherit(_) => None,
+    }
+}
+
+/// Rewrite definition `d` to mean `target` (host side) or the double
+/// `target.system` (build side), in place. Errors when that would change
+/// another configuration or the value cannot be rewritten.
+fn rewrite_in_place(
+    p: &mut Planner,
+    d: &Definition,
+    target: &Target,
+    host_side: bool,
+    reason: &str,
+) -> Result<()> {
+    let site = d
+        .site
+        .clone()
+        .ok_or_else(|| Error::internal("a platform definition without a binding"))?;
+    let extras = host_side && target.example_has_extras;
+    let value = site_value(&site).map(|v| unwrap_priority(&v));
+    // A pkgsCross example written as `lib.systems.examples.<name>`.
+    if let Some(v) = &value {
+        if let Some(name) = example_name(v) {
+            if extras && target.example.as_deref() == Some(name.as_str()) {
+                return Ok(());
+            }
+            let lib = v.reference().map(|r| r[..r.len() - 3].join("."));
+            let text = if host_side {
+                host_value(target, lib.as_deref(), true)?
+            } else {
+                syntax::quote(&target.system)
+            };
+            return p.replace_node(&Src::new(site.file, v.clone()), &text, reason);
+        }
+    }
+    if extras {
+        let Some(v) = value else {
+            return Err(p.error_at(
+                Error::refused(
+                    "this platform is inherited; nixcross cannot write a pkgsCross example there",
+                ),
+                &site,
+            ));
+        };
+        let lib = p.lib_for_site(&site);
+        let text = host_value(target, lib.as_deref(), true)?;
+        return p.replace_node(&Src::new(site.file, v), &text, reason);
+    }
+    if d.system.as_deref() == Some(target.system.as_str()) && !target.needs_config() {
+        return Ok(());
+    }
+    // The literal the value comes from, when there is one.
+    if let Some(lit) = &d.literal {
+        let key = key_of_literal(lit);
+        let text = if host_side {
+            literal_value(target, key.as_deref())
+        } else {
+            target.system.clone()
+        };
+        if p.private(lit.file, lit.range()) {
+            return p.replace_literal(lit, &text, reason);
+        }
+        // The literal is shared (a `let` variable, a helper's argument):
+        // write the value at this configuration's own definition instead.
+        match (value, site.node.as_entry()) {
+            (Some(v), _) if v.string_literal().is_none() => {
+                let replacement = if v.attrset().is_some() {
+                    // `{ system = sys; }`: the inner value.
+                    let set = v.attrset().expect("checked");
+                    let inner = set.entries.iter().find_map(|e| match e {
+                        Entry::Binding(b)
+                            if matches!(b.path.as_deref(), Some([k]) if k == "system" || k == "config") =>
+                        {
+                            Some((b.value.clone(), b.path.clone().unwrap_or_default()[0].clone()))
+                        }
+                        _ => None,
+                    });
+                    match inner {
+                        Some((n, k)) => (n, syntax::quote(&literal_value(target, Some(&k)))),
+                        None => (v, syntax::quote(&text)),
+                    }
+                } else {
+                    (v, syntax::quote(&text))
+                };
+                return p.replace_node(&Src::new(site.file, replacement.0), &replacement.1, reason);
+            }
+            (None, Some(Entry::Inherit(i))) if i.names.len() == 1 => {
+                let key = &i.names[0].0;
+                p.guard(site.file, site.range(), "the setting")?;
+                p.push(
+                    site.file,
+                    TextEdit::replace(
+                        site.range(),
+                        format!("{} = {};", syntax::attr_name(key), syntax::quote(&text)),
+                    ),
+                    reason,
+                );
+                return Ok(());
+            }
+            _ => {
+                return p.replace_literal(lit, &text, reason);
+            }
+        }
+    }
+    let shown = value
+        .map(|v| compact(&v.text()))
+        .unwrap_or_else(|| d.text.clone());
+    Err(p.error_at(
+        Error::refused(format!(
+            "nixpkgs.{} is `{shown}`, which nixcross cannot rewrite safely",
+            d.option.name()
+        )),
+        &site,
+    ))
+}
+
+impl Planner<'_, '_> {
+    /// The `lib` expression usable at a binding: the call's lib in flake.nix,
+    /// `lib` in a module that takes it.
+    fn lib_for_site(&self, site: &Src) -> Option<String> {
+        if site.file == self.flake.file {
+            return Some(self.call_lib());
+        }
+        let m = self.sys.modules.iter().find(|m| {
+            m.expr
+                .as_ref()
+                .is_some_and(|e| e.contains(site.file, site.range()))
+        })?;
+        let body = module::module_body(&m.expr.as_ref()?.node)?;
+        match &body.formals {
+            Some(syntax::Param::Pattern { formals, .. })
+                if formals.iter().any(|f| f.name == "lib") =>
+            {
+                Some("lib".into())
+            }
+            _ => None,
+        }
+    }
+
+    /// The winning definitions of `option`.
+    fn winning(&self, option: PlatformOption) -> Vec<Definition> {
+        winners(self.sys.definitions.iter().filter(|d| d.option == option))
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+}
+
+/// Make `option` mean `target` (host side) or `target.system` (build side):
+/// rewrite the winning definitions where they live, or override them in the
+/// configuration's own module, or add the option.
+fn set_option(
+    p: &mut Planner,
+    option: PlatformOption,
+    target: &Target,
+    host_side: bool,
+    sibling: Option<&Definition>,
+    comment: &str,
+) -> Result<()> {
+    let reason = format!("nixpkgs.{} = {}", option.name(), target.system);
+    let reason = reason.as_str();
+    let win = p.winning(option);
+    if !win.is_empty() {
+        // Rewrite every winner in place; all or none.
+        let saved = p.snapshot();
+        let mut failed = None;
+        for d in &win {
+            if let Err(e) = rewrite_in_place(p, d, target, host_side, reason) {
+                failed = Some(e);
+                break;
+            }
+        }
+        let Some(err) = failed else { return Ok(()) };
+        p.restore(saved);
+        if err.kind != crate::ErrorKind::Refused || !err.message.contains("also used by") {
+            return Err(err);
+        }
+        // Shared: override in the configuration's own module.
+        let best = win
+            .iter()
+            .map(|d| d.priority)
+            .min()
+            .unwrap_or(crate::flake::platforms::PLAIN);
+        let home = p.home().map_err(|_| err.clone())?;
+        let lib = p.lib_in(&home);
+        let value = if host_side {
+            host_value(
+                target,
+                lib.as_deref(),
+                option == PlatformOption::CrossSystem || option == PlatformOption::LocalSystem,
+            )?
+        } else if option == PlatformOption::LocalSystem {
+            format!("{{\n  system = {};\n}}", syntax::quote(&target.system))
+        } else {
+            syntax::quote(&target.system)
+        };
+        let value = if best > crate::flake::platforms::PLAIN {
+            value
+        } else if best > 50 {
+            let Some(lib) = lib else { return Err(err) };
+            format!("{lib}.mkForce {}", paren(&value))
+        } else {
+            return Err(err);
+        };
+        let path = ["nixpkgs", option.name()];
+        p.insert_option(&path, &value, comment, reason)?;
+        let users = err.message.clone();
+        let w = format!(
+            "nixpkgs.{} is shared with other configurations ({}), so `{}` gets its own definition that wins over it",
+            option.name(),
+            users.split(" is also used by ").nth(1).and_then(|s| s.split(';').next()).unwrap_or("shared"),
+            p.config.name
+        );
+        p.warnings.push(w);
+        return Ok(());
+    }
+    // Not defined yet: next to its sibling when that module is ours.
+    let value = if host_side {
+        let lib = match sibling.and_then(|s| s.site.clone()) {
+            Some(site) => p.lib_for_site(&site),
+            None => p.home().ok().and_then(|h| p.lib_in(&h)),
+        };
+        host_value(
+            target,
+            lib.as_deref(),
+            option == PlatformOption::CrossSystem,
+        )?
+    } else {
+        syntax::quote(&target.system)
+    };
+    if let Some(site) = sibling.and_then(|s| s.site.clone()) {
+        if p.private(site.file, site.range()) {
+            if let Some(Entry::Binding(b)) = site.node.as_entry() {
+                if let Some(path) = &b.path {
+                    let mut key: Vec<String> = path.iter().map(|k| syntax::attr_name(k)).collect();
+                    if let Some(last) = key.last_mut() {
+                        *last = option.name().to_string();
+                    }
+                    return p.insert_after(&site, &key.join("."), &value, reason);
+                }
+            }
+        }
+    }
+    p.insert_option(&["nixpkgs", option.name()], &value, comment, reason)
+}
+
+fn paren(v: &str) -> String {
+    if v.starts_with('"') || v.starts_with('{') || !v.contains(' ') {
+        v.to_string()
+    } else {
+        format!("({v})")
+    }
+}
+
+/// Remove every definition of `option` (for emulation).
+fn remove_option(p: &mut Planner, option: PlatformOption) -> Result<()> {
+    let defs: Vec<Definition> = p
+        .sys
+        .definitions
+        .iter()
+        .filter(|d| d.option == option && d.module.is_some())
+        .cloned()
+        .collect();
+    for d in defs {
+        let Some(site) = &d.site else { continue };
+        p.remove_binding(site, &format!("remove nixpkgs.{}", option.name()))?;
+    }
+    Ok(())
+}
+
+fn legacy(p: &mut Planner, want: &Want) -> Result<()> {
+    let native = platform::resolve(&want.native())?;
+    // The building system: localSystem when the configuration uses it, else
+    // nixpkgs.system or nixosSystem's `system` argument.
+    let has_local = p
+        .sys
+        .definitions
+        .iter()
+        .any(|d| d.option == PlatformOption::LocalSystem);
+    let has_system = p
+        .sys
+        .definitions
+        .iter()
+        .any(|d| d.option == PlatformOption::System);
+    if has_local {
+        set_option(p, PlatformOption::LocalSystem, &native, false, None, "")?;
+    } else if has_system {
+        set_option(p, PlatformOption::System, &native, false, None, "")?;
+    } else {
+        add_system_argument(p, &native.system)?;
+    }
+    match want.mode {
+        Mode::Cross => {
+            let comment = format!(
+                "Cross-compile: built on {}, runs on {}.",
+                want.build, want.target.system
+            );
+            set_option(
+                p,
+                PlatformOption::CrossSystem,
+                want.target,
+                true,
+                None,
+                &comment,
+            )
+        }
+        Mode::Emulate => remove_option(p, PlatformOption::CrossSystem),
+    }
+}
+
+/// `system = "<double>";` as the first argument of nixosSystem.
+fn add_system_argument(p: &mut Planner, system: &str) -> Result<()> {
+    let Some(args) = p.sys.args.clone() else {
+        return Err(Error::refused(
+            "nixosSystem's arguments are not a literal attribute set, so nixcross cannot add `system` to them",
+        ));
+    };
+    p.guard(args.file, args.range(), "nixosSystem's arguments")?;
+    let set = args
+        .node
+        .attrset()
+        .ok_or_else(|| Error::internal("the arguments are not a set"))?;
+    let e = module::insert_binding(
+        p.text(args.file),
+        p.layout(args.file),
+        &set,
+        "system",
+        &syntax::quote(system),
+        module::Position::First,
+    );
+    p.push(args.file, e, &format!("system = {system}"));
+    Ok(())
+}
+
+fn modern(p: &mut Planner, want: &Want) -> Result<()> {
+    let host_win = p.winning(PlatformOption::HostPlatform);
+    let comment = match want.mode {
+        Mode::Cross => format!(
+            "Cross-compile: built on {}, runs on {}.",
+            want.build, want.target.system
+        ),
+        Mode::Emulate => format!(
+            "Runs on {}; built natively or under emulation.",
+            want.target.system
+        ),
+    };
+    set_option(
+        p,
+        PlatformOption::HostPlatform,
+        want.target,
+        true,
+        None,
+        &comment,
+    )?;
+    match want.mode {
+        Mode::Cross => {
+            let build = platform::resolve(want.build)?;
+            set_option(
+                p,
+                PlatformOption::BuildPlatform,
+                &build,
+                false,
+                host_win.first(),
+                &comment,
+            )
+        }
+        Mode::Emulate => remove_option(p, PlatformOption::BuildPlatform),
+    }
+}
+
+/// Scoped package sets passed through specialArgs follow the new platforms.
+fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
+    let sets = p.sys.scoped.clone();
+    let lib = p.call_lib();
+    for s in sets {
+        let what = format!("the scoped package set `{}`", s.name);
+        let reason = format!("{what} follows");
+        let native = want.native();
+        // Its building system.
+        match (&s.local_literal, &s.local_site) {
+            (_, _) if s.local.as_deref() == Some(native.as_str()) => {}
+            (Some(lit), _) => {
+                if !p.private(lit.file, lit.range()) {
+                    p.guard(lit.file, lit.range(), &what)?;
+                }
+                p.replace_literal(lit, &native, &reason)?;
+            }
+            (None, Some(site)) => {
+                return Err(p.error_at(
+                    Error::refused(format!(
+                        "{what} sets its platform with an expression nixcross cannot rewrite"
+                    )),
+                    site,
+                ));
+            }
+            (None, None) => {
+                let Some(args) = s.args.clone() else {
+                    return Err(Error::refused(format!(
+                        "{what} is not `import nixpkgs {{ ... }}` with a literal argument set"
+                    )));
+                };
+                p.guard(args.file, args.range(), &what)?;
+                let set = args.node.attrset().expect("a set");
+                let e = module::insert_binding(
+                    p.text(args.file),
+                    p.layout(args.file),
+                    &set,
+                    "localSystem",
+                    &syntax::quote(&native),
+                    module::Position::First,
+                );
+                p.push(args.file, e, &reason);
+            }
+        }
+        match (want.mode, &s.cross_site) {
+            (Mode::Cross, Some(site)) => {
+                let value = site_value(site).map(|v| unwrap_priority(&v));
+                let same_example = value
+                    .as_ref()
+                    .and_then(example_name)
+                    .is_some_and(|n| want.target.example.as_deref() == Some(n.as_str()));
+                if same_example && want.target.example_has_extras {
+                    continue;
+                }
+                if s.cross.as_deref() == Some(want.target.system.as_str())
+                    && !want.target.example_has_extras
+                    && !want.target.needs_config()
+                {
+                    continue;
+                }
+                match (&s.cross_literal, value) {
+                    (Some(lit), Some(v))
+                        if !want.target.example_has_extras && example_name(&v).is_none() =>
+                    {
+                        let key = key_of_literal(lit);
+                        let text = literal_value(want.target, key.as_deref());
+                        if !p.private(lit.file, lit.range()) {
+                            p.guard(lit.file, lit.range(), &what)?;
+                        }
+                        p.replace_literal(lit, &text, &reason)?;
+                    }
+                    (_, Some(v)) => {
+                        let text = host_value(want.target, Some(&lib), true)?;
+                        p.replace_node(&Src::new(site.file, v), &text, &reason)?;
+                    }
+                    (_, None) => {
+                        return Err(p.error_at(
+                            Error::refused(format!(
+                                "{what} inherits its crossSystem; nixcross cannot rewrite it"
+                            )),
+                            site,
+                        ))
+                    }
+                }
+            }
+            (Mode::Cross, None) => {
+                let value = host_value(want.target, Some(&lib), true)?;
+                match &s.local_site {
+                    Some(site) => p.insert_after(site, "crossSystem", &value, &reason)?,
+                    None => {
+                        let Some(args) = s.args.clone() else { continue };
+                        p.guard(args.file, args.range(), &what)?;
+                        let set = args.node.attrset().expect("a set");
+                        let e = module::insert_binding(
+                            p.text(args.file),
+                            p.layout(args.file),
+                            &set,
+                            "crossSystem",
+                            &value,
+                            module::Position::Last,
+                        );
+                        p.push(args.file, e, &reason);
+                    }
+                }
+            }
+            (Mode::Emulate, Some(site)) => {
+                p.remove_binding(site, &reason)?;
+            }
+            (Mode::Emulate, None) => {}
+        }
+    }
+    Ok(())
 }

@@ -1,12 +1,16 @@
-//! `nixcross show`: what the file says about each NixOS configuration.
+//! `nixcross show`: each NixOS configuration of a flake, with its effective
+//! build and host platforms as NixOS decides them across the files it
+//! loads, and where each platform setting comes from.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::error::{LineIndex, Result};
-use crate::flake::{Config, Flake};
-use crate::ops::add_overlay::{self, ScopedReport};
+use crate::error::{line_col, Result};
+use crate::files::{Files, RelPath};
+use crate::flake::overlays::{effective, used_packages};
+use crate::flake::{Config, Flake, PlatformOption, SeenStyle};
+use crate::source::Src;
 
 /// Options for [`show`].
 #[derive(Debug, Clone, Default)]
@@ -17,62 +21,191 @@ pub struct ShowOptions {
     pub local_system: Option<String>,
 }
 
+/// How a configuration is built, relative to the machine that builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildKind {
+    /// Build and host platforms differ: a cross toolchain.
+    Cross,
+    /// Built natively for another system: under QEMU on this machine.
+    Emulate,
+    /// Built natively for this machine's own system.
+    Native,
+}
+
+impl BuildKind {
+    /// `cross`, `emulate` or `native`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildKind::Cross => "cross",
+            BuildKind::Emulate => "emulate",
+            BuildKind::Native => "native",
+        }
+    }
+}
+
+/// Where one platform setting comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceReport {
+    /// The file, relative to the flake's folder.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// `nixpkgs.hostPlatform`, `nixpkgs.system`, ...
+    pub option: String,
+    /// The value as written.
+    pub value: String,
+    /// Its priority (lower wins: mkForce 50, plain 100, mkDefault 1000).
+    pub priority: u32,
+    /// Set when it is under a condition nixcross cannot decide.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+}
+
+/// A scoped package set as `show` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopedReport {
+    /// Its name.
+    pub name: String,
+    /// The building system, as a double.
+    pub local_system: Option<String>,
+    /// The host system, as a double; `None` when the set is not cross.
+    pub cross_system: Option<String>,
+    /// `attr -> package` of its overlays.
+    pub overlays: BTreeMap<String, String>,
+    /// Packages of the set that modules add to `environment.systemPackages`.
+    pub uses: Vec<String>,
+}
+
 /// One configuration, as `show --json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConfigReport {
+    /// Its name under `nixosConfigurations`.
     pub name: String,
     /// The platform that builds, as a system double.
     pub build: Option<String>,
     /// The platform the system runs on, as a system double.
     pub host: Option<String>,
-    /// `cross`, `emulate`, `native` or `None` when unknown.
-    pub mode: Option<&'static str>,
-    /// `legacy` (system/crossSystem), `modern` (hostPlatform/buildPlatform),
-    /// `mixed` (both: NixOS rejects it) or `None` (nothing set).
-    pub style: Option<&'static str>,
+    /// How it is built relative to the building machine.
+    pub mode: Option<BuildKind>,
+    /// `legacy`, `modern`, `mixed` (NixOS rejects it) or `None` (nothing set).
+    pub style: Option<SeenStyle>,
+    /// Whether nixcross can edit it.
     pub editable: bool,
+    /// Why not, or why a platform is unknown.
     pub reason: Option<String>,
-    /// 1-based line of the configuration's name.
-    pub line: usize,
-    /// What the inline modules' `nixpkgs.overlays` replace: `attr -> package`
-    /// (`gcc -> gcc12` for `gcc = final.gcc12`), later overlays winning.
+    /// The file that defines it, relative to the flake's folder.
+    pub file: Option<String>,
+    /// 1-based line of its definition.
+    pub line: Option<usize>,
+    /// Every platform setting, with where it is.
+    pub sources: Vec<SourceReport>,
+    /// What `nixpkgs.overlays` replace: `attr -> package` (later overlays win).
     pub overlays: BTreeMap<String, String>,
     /// Scoped package sets passed through `specialArgs`.
     pub scoped: Vec<ScopedReport>,
 }
 
-/// The build mode implied by a build and host platform.
-pub fn mode_of(
-    build: Option<&str>,
-    host: Option<&str>,
-    local: Option<&str>,
-) -> Option<&'static str> {
+/// `show`'s whole answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShowReport {
+    /// The configurations.
+    pub configurations: Vec<ConfigReport>,
+    /// Why `nixosConfigurations` may hold configurations not listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
+}
+
+/// The build kind implied by a build and host platform.
+pub fn mode_of(build: Option<&str>, host: Option<&str>, local: Option<&str>) -> Option<BuildKind> {
     let (build, host) = (build?, host?);
     if build != host {
-        return Some("cross");
+        return Some(BuildKind::Cross);
     }
     match local {
-        Some(l) if l == host => Some("native"),
-        Some(_) => Some("emulate"),
+        Some(l) if l == host => Some(BuildKind::Native),
+        Some(_) => Some(BuildKind::Emulate),
         None => None,
     }
 }
 
-/// Report every configuration in `src`.
-pub fn show(src: &str, opts: &ShowOptions) -> Result<Vec<ConfigReport>> {
-    let flake = Flake::parse(src)?;
-    let lines = LineIndex::new(src);
-    Ok(flake
-        .configs
-        .iter()
-        .map(|c| report(&lines, c, opts))
-        .collect())
+/// Report every configuration of the flake at `flake` in `files`.
+pub fn show(files: &dyn Files, flake: &RelPath, opts: &ShowOptions) -> Result<ShowReport> {
+    let f = Flake::load(files, flake)?;
+    Ok(report(&f, opts))
 }
 
-fn report(lines: &LineIndex, c: &Config, opts: &ShowOptions) -> ConfigReport {
-    let p = c.platforms();
-    let blocker = c.edit_blocker();
-    let (overlays, scoped) = add_overlay::report(c);
+/// Report every configuration of a loaded flake.
+pub fn report(f: &Flake, opts: &ShowOptions) -> ShowReport {
+    let configurations = f
+        .configs
+        .iter()
+        .map(|c| report_config(f, c, opts))
+        .collect();
+    ShowReport {
+        configurations,
+        incomplete: f.incomplete.as_ref().map(|(why, at)| match at {
+            Some(at) => format!("{why} ({})", f.describe(at)),
+            None => why.clone(),
+        }),
+    }
+}
+
+fn file_line(f: &Flake, src: &Src) -> (String, usize) {
+    let s = f.ev.sources.get(src.file);
+    (s.path.to_string(), line_col(&s.text, src.node.start()).0)
+}
+
+fn report_config(f: &Flake, c: &Config, opts: &ShowOptions) -> ConfigReport {
+    let p = &c.platforms;
+    let blocker = crate::ops::editor::edit_blocker(f, c);
+    let (file, line) = match &c.at {
+        Some(at) => {
+            let (file, line) = file_line(f, at);
+            (Some(file), Some(line))
+        }
+        None => (None, None),
+    };
+    let mut sources = Vec::new();
+    let mut overlays = BTreeMap::new();
+    let mut scoped = Vec::new();
+    if let Some(sys) = c.system() {
+        for d in &sys.definitions {
+            let Some(site) = &d.site else { continue };
+            let (file, line) = file_line(f, site);
+            let option = match (d.option, d.module) {
+                (PlatformOption::System, None) => "system (nixosSystem argument)".to_string(),
+                (o, _) => format!("nixpkgs.{}", o.name()),
+            };
+            sources.push(SourceReport {
+                file,
+                line,
+                option,
+                value: d.text.clone(),
+                priority: d.priority,
+                condition: d.condition.clone(),
+            });
+        }
+        let all: Vec<_> = sys
+            .overlays
+            .iter()
+            .flat_map(|o| o.overlays.clone())
+            .collect();
+        overlays = effective(&all);
+        let lists: Vec<Src> = sys.package_lists.iter().map(|(_, s)| s.clone()).collect();
+        scoped = sys
+            .scoped
+            .iter()
+            .map(|s| ScopedReport {
+                name: s.name.clone(),
+                local_system: s.local.clone(),
+                cross_system: s.cross.clone(),
+                overlays: effective(&s.overlays),
+                uses: used_packages(&lists, &s.name),
+            })
+            .collect();
+    }
     ConfigReport {
         name: c.name.clone(),
         mode: mode_of(
@@ -80,12 +213,14 @@ fn report(lines: &LineIndex, c: &Config, opts: &ShowOptions) -> ConfigReport {
             p.host.as_deref(),
             opts.local_system.as_deref(),
         ),
-        build: p.build,
-        host: p.host,
+        build: p.build.clone(),
+        host: p.host.clone(),
         style: p.style,
         editable: blocker.is_none(),
-        reason: blocker.map(|(r, _)| r),
-        line: lines.line(c.name_range.0),
+        reason: blocker.or_else(|| p.unknown.clone()),
+        file,
+        line,
+        sources,
         overlays,
         scoped,
     }
@@ -94,25 +229,81 @@ fn report(lines: &LineIndex, c: &Config, opts: &ShowOptions) -> ConfigReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::files::MemFiles;
 
     #[test]
     fn modes() {
-        assert_eq!(mode_of(Some("a"), Some("b"), None), Some("cross"));
-        assert_eq!(mode_of(Some("a"), Some("a"), Some("a")), Some("native"));
-        assert_eq!(mode_of(Some("a"), Some("a"), Some("b")), Some("emulate"));
+        assert_eq!(mode_of(Some("a"), Some("b"), None), Some(BuildKind::Cross));
+        assert_eq!(
+            mode_of(Some("a"), Some("a"), Some("a")),
+            Some(BuildKind::Native)
+        );
+        assert_eq!(
+            mode_of(Some("a"), Some("a"), Some("b")),
+            Some(BuildKind::Emulate)
+        );
         assert_eq!(mode_of(None, Some("a"), Some("b")), None);
     }
 
     #[test]
-    fn mixed_styles_are_not_editable() {
-        let src = r#"{ outputs = { nixpkgs, ... }: {
+    fn mixed_styles_are_not_editable_and_sources_say_where() {
+        let mut files = MemFiles::new();
+        files
+            .insert(
+                "flake.nix",
+                r#"{ outputs = { nixpkgs, ... }: {
   nixosConfigurations.m = nixpkgs.lib.nixosSystem {
-    modules = [ { nixpkgs.crossSystem.system = "riscv64-linux"; nixpkgs.hostPlatform = "riscv64-linux"; } ];
+    system = "x86_64-linux";
+    modules = [ { nixpkgs.crossSystem.system = "riscv64-linux"; } ./hw.nix ];
   };
-}; }"#;
-        let r = show(src, &ShowOptions::default()).unwrap();
-        assert_eq!(r[0].style, Some("mixed"));
-        assert!(!r[0].editable);
-        assert_eq!(r[0].line, 2);
+}; }"#,
+            )
+            .insert(
+                "hw.nix",
+                "{ lib, ... }:\n{\n  nixpkgs.hostPlatform = lib.mkDefault \"x86_64-linux\";\n}\n",
+            );
+        let r = show(
+            &files,
+            &RelPath::new("flake.nix").unwrap(),
+            &ShowOptions::default(),
+        )
+        .unwrap();
+        let m = &r.configurations[0];
+        assert_eq!(m.style, Some(SeenStyle::Mixed));
+        assert!(!m.editable);
+        assert!(
+            m.reason.as_deref().unwrap().contains("assertion"),
+            "{:?}",
+            m.reason
+        );
+        assert_eq!(m.line, Some(2));
+        let s: Vec<(String, usize, String, u32)> = m
+            .sources
+            .iter()
+            .map(|s| (s.file.clone(), s.line, s.option.clone(), s.priority))
+            .collect();
+        assert_eq!(
+            s,
+            [
+                (
+                    "flake.nix".to_string(),
+                    3,
+                    "system (nixosSystem argument)".to_string(),
+                    1000
+                ),
+                (
+                    "flake.nix".to_string(),
+                    4,
+                    "nixpkgs.crossSystem".to_string(),
+                    100
+                ),
+                (
+                    "hw.nix".to_string(),
+                    3,
+                    "nixpkgs.hostPlatform".to_string(),
+                    1000
+                ),
+            ]
+        );
     }
 }

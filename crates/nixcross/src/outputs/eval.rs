@@ -16,7 +16,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use crate::platform;
-use crate::syntax::{AttrSetView, Entry, Key, Kind, LambdaView, Node, Param};
+use crate::syntax::{AttrSetView, Binding, Entry, Key, KeyAt, Kind, LambdaView, Node, Param};
 
 /// Evaluation stops following names after this many nested steps.
 const MAX_DEPTH: u32 = 96;
@@ -53,7 +53,7 @@ pub(crate) enum Thunk {
 /// value. `{ a.b = 1; }` is one definition with keys `a`, `b`.
 #[derive(Clone, Debug)]
 pub(crate) struct Def {
-    pub keys: Vec<Key>,
+    pub keys: Vec<KeyAt>,
     pub value: Thunk,
 }
 
@@ -86,7 +86,7 @@ pub(crate) enum Origin {
     /// the scope `env`.
     Legacy {
         nixpkgs: String,
-        key: Key,
+        key: KeyAt,
         start: usize,
         end: usize,
         env: Env,
@@ -94,7 +94,7 @@ pub(crate) enum Origin {
     /// `<inner>.pkgsCross.<key>`, the text `start..end`, written in `env`.
     Cross {
         inner: Rc<SetVal>,
-        key: Key,
+        key: KeyAt,
         start: usize,
         end: usize,
         env: Env,
@@ -301,6 +301,23 @@ fn short(s: &str) -> String {
     }
 }
 
+/// A binding's keys, with where each is written.
+pub(crate) fn keys_at(b: &Binding) -> Vec<KeyAt> {
+    b.keys
+        .iter()
+        .zip(&b.key_ranges)
+        .map(|(key, range)| KeyAt {
+            key: key.clone(),
+            range: *range,
+        })
+        .collect()
+}
+
+/// The first key's name of a definition, when static.
+pub(crate) fn first_name(d: &Def) -> Option<&str> {
+    d.keys.first().and_then(KeyAt::name)
+}
+
 /// A scope for `entries` of a `let` or `rec { }`.
 pub(crate) fn scope_of_entries(entries: &[Entry], parent: &Env) -> Env {
     let mut vars = HashMap::new();
@@ -317,7 +334,7 @@ pub(crate) fn scope_of_entries(entries: &[Entry], parent: &Env) -> Env {
                         .filter_map(|e| match e {
                             Entry::Binding(x) if x.path.as_ref().is_some_and(|p| &p[0] == name) => {
                                 Some(Def {
-                                    keys: x.keys[1..].to_vec(),
+                                    keys: keys_at(x)[1..].to_vec(),
                                     value: Thunk::Expr(x.value.clone(), Some(parent.clone())),
                                 })
                             }
@@ -364,15 +381,15 @@ pub(crate) fn defs_of(set: &AttrSetView, env: &Env) -> Vec<Def> {
         .iter()
         .flat_map(|e| match e {
             Entry::Binding(b) => vec![Def {
-                keys: b.keys.clone(),
+                keys: keys_at(b),
                 value: Thunk::Expr(b.value.clone(), Some(inner.clone())),
             }],
             Entry::Inherit(i) => i
                 .names
                 .iter()
                 .map(|(n, r)| Def {
-                    keys: vec![Key::Static {
-                        name: n.clone(),
+                    keys: vec![KeyAt {
+                        key: Key::Static(n.clone()),
                         range: *r,
                     }],
                     value: match &i.from {
@@ -555,9 +572,9 @@ impl<'a> Evaluator<'a> {
         let start = node.start();
         let mut cur = self.eval(&sel.base, env, depth + 1);
         for key in &sel.keys {
-            let name = match key {
-                Key::Static { name, .. } => name.clone(),
-                Key::Dynamic { expr, .. } => match self.eval(expr, env, depth + 1) {
+            let name = match &key.key {
+                Key::Static(name) => name.clone(),
+                Key::Dynamic(expr) => match self.eval(expr, env, depth + 1) {
                     Val::Str(s) => s,
                     Val::System => {
                         cur = self.select_system(cur, key, start, env);
@@ -571,7 +588,6 @@ impl<'a> Evaluator<'a> {
                         ))
                     }
                 },
-                Key::Opaque { .. } => return Val::opaque("an interpolated attribute name"),
             };
             cur = self.select_name(cur, &name, Some((key, start, env)), depth + 1);
             if let Val::Opaque(_) = cur {
@@ -583,7 +599,7 @@ impl<'a> Evaluator<'a> {
 
     /// `<legacyPackages>.${system}` where `system` is the per-system
     /// variable of a helper whose systems are not listed.
-    fn select_system(&self, base: Val, key: &Key, start: usize, env: &Env) -> Val {
+    fn select_system(&self, base: Val, key: &KeyAt, start: usize, env: &Env) -> Val {
         match base {
             Val::LegacyPackages { nixpkgs } => Val::Set(self.site(SetVal {
                 build: PlatVal::Each,
@@ -593,7 +609,7 @@ impl<'a> Evaluator<'a> {
                     nixpkgs,
                     key: key.clone(),
                     start,
-                    end: key.range().1,
+                    end: key.range.1,
                     env: env.clone(),
                 },
             })),
@@ -609,10 +625,10 @@ impl<'a> Evaluator<'a> {
         &self,
         base: Val,
         name: &str,
-        at: Option<(&Key, usize, &Env)>,
+        at: Option<(&KeyAt, usize, &Env)>,
         depth: u32,
     ) -> Val {
-        let text_to_key = || at.map(|(k, start, _)| self.src[start..k.range().1].to_string());
+        let text_to_key = || at.map(|(k, start, _)| self.src[start..k.range.1].to_string());
         match base {
             Val::Inputs => match name {
                 "self" => Val::opaque("`self` refers to this flake's own outputs"),
@@ -641,7 +657,7 @@ impl<'a> Evaluator<'a> {
                         nixpkgs,
                         key: key.clone(),
                         start,
-                        end: key.range().1,
+                        end: key.range.1,
                         env: env.clone(),
                     },
                 }))
@@ -669,7 +685,7 @@ impl<'a> Evaluator<'a> {
                         inner,
                         key: key.clone(),
                         start,
-                        end: key.range().1,
+                        end: key.range.1,
                         env: env.clone(),
                     },
                 }))
@@ -679,11 +695,7 @@ impl<'a> Evaluator<'a> {
             Val::Merge(parts) => {
                 for part in parts.iter().rev() {
                     match part {
-                        Val::Attrs(defs)
-                            if !defs
-                                .iter()
-                                .any(|d| d.keys.first().and_then(Key::name) == Some(name)) =>
-                        {
+                        Val::Attrs(defs) if !defs.iter().any(|d| first_name(d) == Some(name)) => {
                             continue
                         }
                         _ => return self.select_name(part.clone(), name, at, depth),
@@ -731,7 +743,7 @@ impl<'a> Evaluator<'a> {
     pub fn select_defs(&self, defs: &[Def], name: &str, depth: u32) -> Val {
         let matching: Vec<&Def> = defs
             .iter()
-            .filter(|d| d.keys.first().and_then(Key::name) == Some(name))
+            .filter(|d| first_name(d) == Some(name))
             .collect();
         match matching.as_slice() {
             [] => Val::opaque(format!("no `{name}` here")),
@@ -803,10 +815,7 @@ impl<'a> Evaluator<'a> {
                 short(&args.text())
             ));
         };
-        let has = |k: &str| {
-            defs.iter()
-                .any(|d| d.keys.first().and_then(Key::name) == Some(k))
-        };
+        let has = |k: &str| defs.iter().any(|d| first_name(d) == Some(k));
         let build = match (has("localSystem"), has("system")) {
             (true, true) => PlatVal::Unknown("nixpkgs refuses both localSystem and system".into()),
             (true, false) => self.plat_of(self.select_defs(defs, "localSystem", depth + 1)),
@@ -844,10 +853,7 @@ impl<'a> Evaluator<'a> {
             Val::System => PlatVal::Each,
             Val::Platform(p) => p,
             Val::Attrs(defs) => {
-                let names: Vec<&str> = defs
-                    .iter()
-                    .filter_map(|d| d.keys.first().and_then(Key::name))
-                    .collect();
+                let names: Vec<&str> = defs.iter().filter_map(|d| first_name(d)).collect();
                 let extra = names.iter().any(|n| *n != "system" && *n != "config");
                 let mut p = if names.contains(&"config") {
                     match self.select_defs(&defs, "config", 1) {
@@ -889,9 +895,9 @@ impl<'a> Evaluator<'a> {
                         for formal in formals {
                             let v = match &argv {
                                 Val::Attrs(defs)
-                                    if !defs.iter().any(|d| {
-                                        d.keys.first().and_then(Key::name) == Some(&formal.name)
-                                    }) =>
+                                    if !defs
+                                        .iter()
+                                        .any(|d| first_name(d) == Some(&formal.name)) =>
                                 {
                                     match &formal.default {
                                         Some(d) => Thunk::Expr(d.clone(), None),

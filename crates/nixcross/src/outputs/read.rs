@@ -22,10 +22,10 @@ use serde::Serialize;
 
 use crate::error::{Error, LineIndex, Result};
 use crate::outputs::eval::{
-    scope_of_vals, Def, Derived, Env, Evaluator, InputKind, Origin, PlatVal, SetVal, Site, Systems,
-    Thunk, Val,
+    first_name, scope_of_vals, Def, Derived, Env, Evaluator, InputKind, Origin, PlatVal, SetVal,
+    Site, Systems, Thunk, Val,
 };
-use crate::syntax::{self, Doc, Entry, Key, Param};
+use crate::syntax::{self, Doc, Entry, Key, KeyAt, Param};
 use crate::vocab::Kind;
 
 /// One package or dev shell, as `show --json` prints it under `packages` or
@@ -216,10 +216,6 @@ fn thunk_range(t: &Thunk) -> Option<(usize, usize)> {
     }
 }
 
-fn key_name(k: &Key) -> Option<&str> {
-    k.name()
-}
-
 impl Walker<'_> {
     fn unfollowed(&mut self, kind: Kind, system: SystemOf, at: (usize, usize), why: String) {
         self.out.push(Output {
@@ -232,13 +228,13 @@ impl Walker<'_> {
         });
     }
 
-    fn system_of_key(&self, key: &Key, env: Option<&Env>) -> SystemOf {
-        match key {
-            Key::Static { name, range } => SystemOf::Key {
+    fn system_of_key(&self, key: &KeyAt, env: Option<&Env>) -> SystemOf {
+        match &key.key {
+            Key::Static(name) => SystemOf::Key {
                 system: name.clone(),
-                range: *range,
+                range: key.range,
             },
-            Key::Dynamic { expr, .. } => match env.map(|e| self.ev.eval(expr, e, 0)) {
+            Key::Dynamic(expr) => match env.map(|e| self.ev.eval(expr, e, 0)) {
                 Some(Val::Str(s)) => SystemOf::Var { system: s },
                 Some(Val::System) => SystemOf::Generated {
                     system: None,
@@ -250,7 +246,6 @@ impl Walker<'_> {
                     expr.text()
                 )),
             },
-            Key::Opaque { .. } => SystemOf::Unknown("an interpolated system name".into()),
         }
     }
 
@@ -259,12 +254,12 @@ impl Walker<'_> {
         match v {
             Val::Attrs(defs) => {
                 for d in defs.iter() {
-                    let kind = match d.keys.first().and_then(key_name) {
+                    let kind = match first_name(d) {
                         Some("packages") => Kind::Package,
                         Some("devShells") => Kind::Shell,
                         _ => continue,
                     };
-                    self.kind(kind, &d.keys[1..], &d.value, sys, d.keys[0].range());
+                    self.kind(kind, &d.keys[1..], &d.value, sys, d.keys[0].range);
                 }
             }
             Val::Merge(parts) => {
@@ -321,7 +316,7 @@ impl Walker<'_> {
     fn kind(
         &mut self,
         kind: Kind,
-        keys: &[Key],
+        keys: &[KeyAt],
         value: &Thunk,
         sys: Option<&SystemOf>,
         at: (usize, usize),
@@ -339,7 +334,7 @@ impl Walker<'_> {
                 }
                 [sys_key, rest @ ..] => {
                     let sys = self.system_of_key(sys_key, env.as_ref());
-                    self.names_keys(kind, sys, rest, value, sys_key.range());
+                    self.names_keys(kind, sys, rest, value, sys_key.range);
                 }
             },
         }
@@ -360,7 +355,7 @@ impl Walker<'_> {
         &mut self,
         kind: Kind,
         sys: SystemOf,
-        keys: &[Key],
+        keys: &[KeyAt],
         value: &Thunk,
         at: (usize, usize),
     ) {
@@ -373,7 +368,7 @@ impl Walker<'_> {
             [name, ..] => self.unfollowed(
                 kind,
                 sys,
-                name.range(),
+                name.range,
                 "a nested attribute set is not a package or a shell".into(),
             ),
         }
@@ -432,18 +427,17 @@ impl Walker<'_> {
         }
     }
 
-    fn leaf(&mut self, kind: Kind, sys: SystemOf, name: &Key, value: &Thunk) {
+    fn leaf(&mut self, kind: Kind, sys: SystemOf, name: &KeyAt, value: &Thunk) {
         let env = match value {
             Thunk::Expr(_, env) => env.clone(),
             _ => None,
         };
-        let name_str = match name {
-            Key::Static { name, .. } => Some(name.clone()),
-            Key::Dynamic { expr, .. } => match env.as_ref().map(|e| self.ev.eval(expr, e, 0)) {
+        let name_str = match &name.key {
+            Key::Static(name) => Some(name.clone()),
+            Key::Dynamic(expr) => match env.as_ref().map(|e| self.ev.eval(expr, e, 0)) {
                 Some(Val::Str(s)) => Some(s),
                 _ => None,
             },
-            Key::Opaque { .. } => None,
         };
         self.ev.take_sites();
         let v = self.force(value);
@@ -464,7 +458,7 @@ impl Walker<'_> {
             kind,
             system: sys,
             name: name_str,
-            at: name.range(),
+            at: name.range,
             value: thunk_range(value),
             made,
         });
@@ -482,8 +476,8 @@ impl Walker<'_> {
             ]
             .into_iter()
             .map(|(n, v)| Def {
-                keys: vec![Key::Static {
-                    name: n.into(),
+                keys: vec![KeyAt {
+                    key: Key::Static(n.into()),
                     range: at,
                 }],
                 value: Thunk::Val(v),
@@ -497,17 +491,11 @@ impl Walker<'_> {
         let Val::Attrs(defs) = module else {
             return;
         };
-        if defs
-            .iter()
-            .any(|d| d.keys.first().and_then(key_name) == Some("flake"))
-        {
+        if defs.iter().any(|d| first_name(d) == Some("flake")) {
             let flake = self.ev.select_defs(&defs, "flake", 0);
             self.top(flake, None, at);
         }
-        if !defs
-            .iter()
-            .any(|d| d.keys.first().and_then(key_name) == Some("perSystem"))
-        {
+        if !defs.iter().any(|d| first_name(d) == Some("perSystem")) {
             return;
         }
         let systems = match self.ev.select_defs(&defs, "systems", 0) {
@@ -557,8 +545,8 @@ impl Walker<'_> {
                     ]
                     .into_iter()
                     .map(|(n, v)| Def {
-                        keys: vec![Key::Static {
-                            name: n.into(),
+                        keys: vec![KeyAt {
+                            key: Key::Static(n.into()),
                             range: at,
                         }],
                         value: Thunk::Val(v),

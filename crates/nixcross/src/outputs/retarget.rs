@@ -20,15 +20,15 @@
 
 use std::collections::BTreeMap;
 
-use crate::edit::TextEdit;
+use crate::edit::{FileEdits, Outcome, Plan, TextEdit};
 use crate::error::{Error, LineIndex, Result};
+use crate::files::{Files, RelPath};
 use crate::module::{self, Position};
-use crate::ops::{EditOutcome, Plan};
 use crate::outputs::eval::{Env, Origin, Plat, PlatVal, SetVal, Site, Val};
 use crate::outputs::pkgset::{self, CrossPart, PkgSet, PlatformSpec};
 use crate::outputs::read::{self, Output, Read, SystemOf};
 use crate::platform::{self, Target};
-use crate::syntax::{self, Entry, Key};
+use crate::syntax::{self, Entry, Key, KeyAt};
 use crate::vocab::{Kind, Mode};
 
 /// What `set-target --package/--shell` was asked for.
@@ -50,9 +50,27 @@ pub struct RetargetOptions {
     pub local_system: Option<String>,
 }
 
-/// Plan and apply the retarget. The returned text has been re-parsed.
-pub fn retarget(src: &str, opts: &RetargetOptions) -> Result<EditOutcome> {
-    plan_retarget(src, opts)?.apply(src)
+/// Plan and apply the retarget of an output of the flake `flake`. The
+/// changed text has been re-parsed.
+pub fn retarget(files: &dyn Files, flake: &RelPath, opts: &RetargetOptions) -> Result<Outcome> {
+    plan_retarget(files, flake, opts)?.apply(files)
+}
+
+/// Plan the retarget of an output of the flake `flake`, without applying it.
+pub fn plan_retarget(files: &dyn Files, flake: &RelPath, opts: &RetargetOptions) -> Result<Plan> {
+    let src = files
+        .read(flake)
+        .map_err(|e| Error::invalid(format!("cannot read {flake}: {e}")))?;
+    let (edits, summary, warnings) = plan_text(&src, opts)?;
+    Ok(Plan {
+        files: vec![FileEdits {
+            path: flake.clone(),
+            reasons: vec![summary.clone()],
+            edits,
+        }],
+        summary,
+        warnings,
+    })
 }
 
 /// The build machine asked for.
@@ -216,8 +234,8 @@ fn select<'o>(outputs: &'o [Output], opts: &RetargetOptions, src: &str) -> Resul
     Ok(groups.into_values().next().unwrap())
 }
 
-/// Plan the retarget without applying it.
-pub fn plan_retarget(src: &str, opts: &RetargetOptions) -> Result<Plan> {
+/// The edits to the flake's text `src`, what they do, and warnings.
+fn plan_text(src: &str, opts: &RetargetOptions) -> Result<(Vec<TextEdit>, String, Vec<String>)> {
     if !matches!(opts.kind, Kind::Package | Kind::Shell) {
         return Err(Error::invalid(
             "set-target retargets a package or a dev shell here",
@@ -342,11 +360,11 @@ pub fn plan_retarget(src: &str, opts: &RetargetOptions) -> Result<Plan> {
         }
         (Mode::Emulate, _) => format!("build {} natively (emulated elsewhere)", want.target.system),
     };
-    Ok(Plan {
-        edits: p.edits,
-        summary: format!("{} {}: {summary}", what(opts.kind), opts.name),
+    Ok((
+        p.edits,
+        format!("{} {}: {summary}", what(opts.kind), opts.name),
         warnings,
-    })
+    ))
 }
 
 /// Whether the set already builds what is wanted.
@@ -600,7 +618,7 @@ impl Planner<'_, '_> {
             lines.push(format!("crossSystem = {c};"));
         }
         if whole_value {
-            let style = module::Style::of(self.src);
+            let style = syntax::Layout::of(self.src);
             let body: String = lines.iter().map(|l| format!("  {l}\n")).collect();
             let text = format!("import {nixpkgs} {{\n{body}}}");
             let indent = syntax::indent_at(self.src, at.0);
@@ -615,7 +633,11 @@ impl Planner<'_, '_> {
     fn build_spelling(&self, set: &SetVal, env: &Env) -> Option<BuildSpelling> {
         match &set.origin {
             Origin::Legacy {
-                key: Key::Dynamic { expr, .. },
+                key:
+                    KeyAt {
+                        key: Key::Dynamic(expr),
+                        ..
+                    },
                 ..
             } => {
                 let text = expr.text();
@@ -628,7 +650,11 @@ impl Planner<'_, '_> {
                 }
             }
             Origin::Legacy {
-                key: Key::Static { name, .. },
+                key:
+                    KeyAt {
+                        key: Key::Static(name),
+                        ..
+                    },
                 ..
             } => Some(BuildSpelling {
                 attr: syntax::attr_name(name),
@@ -674,13 +700,13 @@ impl Planner<'_, '_> {
                             Build::To(b) => {
                                 pkgset::flake_exposed(b)
                                     && (now.as_deref() == Some(b)
-                                        || matches!(key, Key::Static { .. }))
+                                        || matches!(key.key, Key::Static(_)))
                             }
                         } =>
                     {
                         if let (Build::To(b), Some(n)) = (&want.build, &now) {
                             if b != n {
-                                self.push(TextEdit::replace(key.range(), syntax::attr_name(b)));
+                                self.push(TextEdit::replace(key.range, syntax::attr_name(b)));
                             }
                         }
                         self.push(TextEdit::insert(
@@ -690,18 +716,19 @@ impl Planner<'_, '_> {
                         Ok(())
                     }
                     (Mode::Emulate, _) => match (&want.build, key) {
-                        (Build::To(b), Key::Static { .. }) => {
-                            match pkgset::package_set(&want.target, b, Mode::Emulate)? {
-                                PkgSet::Legacy { system } => {
-                                    self.push(TextEdit::replace(
-                                        key.range(),
-                                        syntax::attr_name(&system),
-                                    ));
-                                    Ok(())
-                                }
-                                _ => self.replace_whole(set, env, want, set.range().unwrap()),
+                        (
+                            Build::To(b),
+                            KeyAt {
+                                key: Key::Static(_),
+                                ..
+                            },
+                        ) => match pkgset::package_set(&want.target, b, Mode::Emulate)? {
+                            PkgSet::Legacy { system } => {
+                                self.push(TextEdit::replace(key.range, syntax::attr_name(&system)));
+                                Ok(())
                             }
-                        }
+                            _ => self.replace_whole(set, env, want, set.range().unwrap()),
+                        },
                         _ => self.replace_whole(set, env, want, set.range().unwrap()),
                     },
                     _ => self.replace_whole(set, env, want, set.range().unwrap()),
@@ -722,19 +749,23 @@ impl Planner<'_, '_> {
                         };
                         match &inner.origin {
                             Origin::Legacy {
-                                key: k2 @ Key::Static { .. },
+                                key:
+                                    k2 @ KeyAt {
+                                        key: Key::Static(_),
+                                        ..
+                                    },
                                 ..
                             } if inner.range().is_some_and(|r| self.private(r))
                                 && pkgset::flake_exposed(b) =>
                             {
-                                self.push(TextEdit::replace(k2.range(), syntax::attr_name(b)));
+                                self.push(TextEdit::replace(k2.range, syntax::attr_name(b)));
                             }
                             _ => return self.replace_whole(set, env, want, set.range().unwrap()),
                         }
                     }
                     let now = key.name().unwrap_or_default();
-                    if now != e || !matches!(key, Key::Static { .. }) {
-                        self.push(TextEdit::replace(key.range(), syntax::attr_name(e)));
+                    if now != e || !matches!(key.key, Key::Static(_)) {
+                        self.push(TextEdit::replace(key.range, syntax::attr_name(e)));
                     }
                     Ok(())
                 }
@@ -828,7 +859,7 @@ impl Planner<'_, '_> {
                 }
             }
             (Some(spec), None) => {
-                let style = module::Style::of(self.src);
+                let style = syntax::Layout::of(self.src);
                 self.push(module::insert_binding(
                     self.src,
                     &style,

@@ -1,4 +1,5 @@
-//! Template rendering: minijinja with the templates in `templates/` embedded
+//! Template rendering: minijinja with the templates in the crate's `templates/`
+//! (the repository's top-level `templates/`, through a symlink) embedded
 //! at build time.
 //!
 //! Two rules keep generated Nix safe whatever the user typed:
@@ -18,13 +19,10 @@ use crate::error::{Error, Result};
 use crate::syntax;
 
 const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "flake.nix",
-        include_str!("../../../../templates/flake.nix.j2"),
-    ),
+    ("flake.nix", include_str!("../../templates/flake.nix.j2")),
     (
         "outputs.nix",
-        include_str!("../../../../templates/outputs.nix.j2"),
+        include_str!("../../templates/outputs.nix.j2"),
     ),
 ];
 

@@ -15,9 +15,11 @@ use rowan::ast::AstNode;
 use crate::error::{Error, Result};
 
 mod conflicts;
+mod expr;
 pub mod text;
 
 pub use conflicts::{attr_conflicts, Conflict};
+pub use expr::{BinOp, Expr, Key, Part, PathKind};
 pub use text::*;
 
 /// A parsed file that has no syntax errors.
@@ -372,7 +374,7 @@ impl Node {
         }
         Some(SelectView {
             base: node(&sel.expr()?),
-            keys: sel.attrpath()?.attrs().map(|a| key_of(&a)).collect(),
+            keys: sel.attrpath()?.attrs().map(|a| key_at(&a)).collect(),
         })
     }
 
@@ -504,6 +506,84 @@ impl Node {
     }
 }
 
+impl Node {
+    /// The entry this node is, when it is a binding (`a.b = v;`) or an
+    /// `inherit`.
+    pub fn as_entry(&self) -> Option<Entry> {
+        let parent = self.0.parent()?;
+        let entries = if let Some(set) = ast::AttrSet::cast(parent.clone()) {
+            entries_of(&set)
+        } else if let Some(l) = ast::LetIn::cast(parent) {
+            entries_of(&l)
+        } else {
+            return None;
+        };
+        entries.into_iter().find(|e| match e {
+            Entry::Binding(b) => b.node == *self,
+            Entry::Inherit(i) => i.node == *self,
+        })
+    }
+
+    /// The set (or `let`, read as a set) whose entry this node is.
+    pub fn parent_set(&self) -> Option<AttrSetView> {
+        let parent = Node(self.0.parent()?);
+        if let Some(set) = parent.attrset() {
+            return Some(set);
+        }
+        let l = parent.let_in()?;
+        Some(AttrSetView {
+            node: l.node.clone(),
+            rec: true,
+            entries: l.entries.clone(),
+            open: l.let_kw + 2,
+            close: l.in_kw,
+        })
+    }
+
+    /// The nearest enclosing expression node (not this one).
+    pub fn parent(&self) -> Option<Node> {
+        let mut p = self.0.parent()?;
+        loop {
+            if ast::Expr::can_cast(p.kind()) {
+                return Some(Node(p));
+            }
+            p = p.parent()?;
+        }
+    }
+
+    /// The binding (`key = <this>;`) whose value this expression is, looking
+    /// through parentheses.
+    pub fn holding_entry(&self) -> Option<Node> {
+        let mut cur = self.0.clone();
+        loop {
+            let p = cur.parent()?;
+            match p.kind() {
+                SyntaxKind::NODE_PAREN => cur = p,
+                SyntaxKind::NODE_ATTRPATH_VALUE => return Some(Node(p)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The smallest node within this one that covers `range`.
+    pub fn find_covering(&self, range: (usize, usize)) -> Option<Node> {
+        let r = rowan::TextRange::new((range.0 as u32).into(), (range.1 as u32).into());
+        let e = self.0.covering_element(r);
+        let n = match e {
+            rowan::NodeOrToken::Node(n) => n,
+            rowan::NodeOrToken::Token(t) => t.parent()?,
+        };
+        Some(Node(n))
+    }
+
+    /// Whether `other` lies within this node.
+    pub fn contains(&self, other: &Node) -> bool {
+        let (s, e) = self.range();
+        let (a, b) = other.range();
+        s <= a && b <= e
+    }
+}
+
 fn static_attr(attr: &ast::Attr) -> Option<String> {
     match attr {
         ast::Attr::Ident(i) => Some(i.syntax().text().to_string()),
@@ -515,21 +595,10 @@ fn static_attr(attr: &ast::Attr) -> Option<String> {
     }
 }
 
-fn key_of(attr: &ast::Attr) -> Key {
-    let range = range_of(attr.syntax());
-    match static_attr(attr) {
-        Some(name) => Key::Static { name, range },
-        None => match attr {
-            ast::Attr::Dynamic(d) => match d.expr() {
-                Some(e) => Key::Dynamic {
-                    expr: node(&e),
-                    range,
-                },
-                None => Key::Opaque { range },
-            },
-            // `"a${b}"` as a key.
-            _ => Key::Opaque { range },
-        },
+fn key_at(attr: &ast::Attr) -> KeyAt {
+    KeyAt {
+        key: expr::key_of(attr),
+        range: range_of(attr.syntax()),
     }
 }
 
@@ -543,9 +612,11 @@ fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
                 let keys: Option<Vec<String>> = path.attrs().map(|a| static_attr(&a)).collect();
                 let static_prefix = path.attrs().map_while(|a| static_attr(&a)).collect();
                 out.push(Entry::Binding(Binding {
+                    node: Node(av.syntax().clone()),
+                    keys: path.attrs().map(|a| expr::key_of(&a)).collect(),
+                    key_ranges: path.attrs().map(|a| range_of(a.syntax())).collect(),
                     path: keys,
                     static_prefix,
-                    keys: path.attrs().map(|a| key_of(&a)).collect(),
                     key_range: range_of(path.syntax()),
                     value: node(&value),
                     range: range_of(av.syntax()),
@@ -561,6 +632,7 @@ fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
                     })
                     .collect();
                 out.push(Entry::Inherit(Inherit {
+                    node: Node(inh.syntax().clone()),
                     from,
                     names,
                     range: range_of(inh.syntax()),
@@ -574,44 +646,37 @@ fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
 /// `a.b.c = value;`
 #[derive(Debug, Clone)]
 pub struct Binding {
+    /// The whole entry.
+    pub node: Node,
+    /// The key's parts, static or computed.
+    pub keys: Vec<Key>,
+    /// Where each of `keys` is written (`${...}` and quotes included).
+    pub key_ranges: Vec<(usize, usize)>,
     /// The key's names; `None` when a part is dynamic (`${x}`).
     pub path: Option<Vec<String>>,
     /// The static names before the first dynamic part (all of them when
     /// `path` is `Some`): `users.${u}.x` gives `["users"]`.
     pub static_prefix: Vec<String>,
-    /// Every part of the key, static or not, with its range.
-    pub keys: Vec<Key>,
     pub key_range: (usize, usize),
     pub value: Node,
     /// The whole entry, from the key to the `;` inclusive.
     pub range: (usize, usize),
 }
 
-/// One part of an attribute path (`a`, `"b c"`, `${x}`).
+/// A part of an attribute path with where it is written (`${...}` and
+/// quotes included), for edits that replace one part.
 #[derive(Debug, Clone)]
-pub enum Key {
-    /// A name known without evaluation: `a`, `"b c"`, `${"d"}`.
-    Static { name: String, range: (usize, usize) },
-    /// `${expr}`: the name is whatever `expr` evaluates to.
-    Dynamic { expr: Node, range: (usize, usize) },
-    /// An interpolated string key such as `"a${b}"`.
-    Opaque { range: (usize, usize) },
+pub struct KeyAt {
+    pub key: Key,
+    pub range: (usize, usize),
 }
 
-impl Key {
-    /// Where the part is written (the `${...}` or quotes included).
-    pub fn range(&self) -> (usize, usize) {
-        match self {
-            Key::Static { range, .. } | Key::Dynamic { range, .. } | Key::Opaque { range } => {
-                *range
-            }
-        }
-    }
+impl KeyAt {
     /// The name, when static.
     pub fn name(&self) -> Option<&str> {
-        match self {
-            Key::Static { name, .. } => Some(name),
-            _ => None,
+        match &self.key {
+            Key::Static(name) => Some(name),
+            Key::Dynamic(_) => None,
         }
     }
 }
@@ -620,12 +685,14 @@ impl Key {
 #[derive(Debug, Clone)]
 pub struct SelectView {
     pub base: Node,
-    pub keys: Vec<Key>,
+    pub keys: Vec<KeyAt>,
 }
 
 /// `inherit (from) a b;`
 #[derive(Debug, Clone)]
 pub struct Inherit {
+    /// The whole entry.
+    pub node: Node,
     pub from: Option<Node>,
     pub names: Vec<(String, (usize, usize))>,
     pub range: (usize, usize),
@@ -808,20 +875,19 @@ mod tests {
             panic!()
         };
         assert_eq!(b.keys.len(), 3);
-        assert_eq!(b.keys[0].name(), Some("packages"));
-        match &b.keys[1] {
-            Key::Dynamic { expr, range } => {
-                assert_eq!(expr.ident().as_deref(), Some("system"));
-                assert_eq!(&src[range.0..range.1], "${system}");
-            }
-            k => panic!("{k:?}"),
-        }
-        assert_eq!(b.keys[2].name(), Some("a b"));
+        let r = b.key_ranges[1];
+        assert_eq!(&src[r.0..r.1], "${system}");
+        let r = b.key_ranges[2];
+        assert_eq!(&src[r.0..r.1], "\"a b\"");
         let e = expr("nixpkgs.legacyPackages.${system}.pkgsCross.riscv64");
         let sel = e.select().unwrap();
         assert_eq!(sel.base.ident().as_deref(), Some("nixpkgs"));
         assert_eq!(sel.keys.len(), 4);
-        assert!(matches!(sel.keys[1], Key::Dynamic { .. }));
+        assert_eq!(sel.keys[0].name(), Some("legacyPackages"));
+        match &sel.keys[1].key {
+            Key::Dynamic(e) => assert_eq!(e.ident().as_deref(), Some("system")),
+            k => panic!("{k:?}"),
+        }
         assert!(expr("a.b or c").select().is_none());
         let i = expr(r#""${system}""#).sole_interpolation().unwrap();
         assert_eq!(i.ident().as_deref(), Some("system"));

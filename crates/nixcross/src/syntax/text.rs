@@ -1,6 +1,26 @@
 //! Text conventions of a Nix file (line endings, indentation, comments next
 //! to an entry) and Nix quoting. Pure string functions over byte offsets.
 
+/// A file's layout conventions: its line ending and indentation unit, read
+/// once per edit and copied by every insertion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// `"\n"` or `"\r\n"`.
+    pub nl: &'static str,
+    /// One level of indentation: spaces or a tab.
+    pub unit: String,
+}
+
+impl Layout {
+    /// The conventions of `src`.
+    pub fn of(src: &str) -> Layout {
+        Layout {
+            nl: newline(src),
+            unit: indent_unit(src),
+        }
+    }
+}
+
 /// The file's line ending: `"\r\n"` when CRLF lines are the majority.
 pub fn newline(src: &str) -> &'static str {
     let crlf = src.matches("\r\n").count();
@@ -142,6 +162,16 @@ pub fn leading_comments_start(src: &str, offset: usize) -> usize {
 /// True when the line starting at `start` is blank.
 pub fn is_blank_line(src: &str, start: usize) -> bool {
     start < src.len() && src[start..line_end(src, start)].trim().is_empty()
+}
+
+/// One line of (generated) text: comment lines dropped, lines trimmed and
+/// joined with single spaces.
+pub fn compact(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A Nix `"..."` string literal for `value`, escaped so that no value can

@@ -1,0 +1,1291 @@
+//! A small static evaluator for the shapes NixOS configurations are built
+//! from, so that nixcross can follow a configuration the way Nix does:
+//! `let` and `rec` scopes, functions and helpers, `//` and `++`, paths,
+//! `import`, `builtins.readDir`, `lib.genAttrs`/`mapAttrs`/`listToAttrs`,
+//! `nixosSystem`, module properties (`mkIf`, `mkMerge`, `mkDefault`, ...).
+//!
+//! It is not a Nix interpreter. It is lazy (values are thunks in an arena),
+//! it evaluates only what is asked for, and anything it does not model (a
+//! package set's contents, `config`, an impure builtin, an unlisted `lib`
+//! function) becomes [`Value::Unknown`] with a reason, never a guess. Strings
+//! remember the literal they were written as ([`StrValue::origin`]), and
+//! attribute sets the binding of each attribute ([`AttrEntry::def`]), so a
+//! value can be traced back to the text that decides it.
+//!
+//! Limits: a forcing depth of [`MAX_DEPTH`] and a budget of [`MAX_STEPS`]
+//! evaluation steps per analysis; past them values are unknown.
+
+mod prims;
+mod value;
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+pub use value::{
+    AttrEntry, Attrs, Closure, EnvId, PathValue, Piece, PkgsValue, Prim, PrimApp, Property,
+    Special, StrValue, ThunkId, Unknown, Value,
+};
+
+use crate::files::{EntryKind, RelPath};
+use crate::source::{FileId, SourceMap, Src};
+use crate::syntax::{BinOp, Entry, Expr, Key, Node, Param, Part, PathKind};
+
+/// How deep forcing may nest before values become unknown.
+pub const MAX_DEPTH: usize = 400;
+/// How many evaluation steps one analysis may take.
+pub const MAX_STEPS: u64 = 20_000_000;
+
+/// A suspended computation.
+#[derive(Debug, Clone)]
+enum Thunk {
+    /// An expression in a scope.
+    Expr {
+        node: Node,
+        file: FileId,
+        env: EnvId,
+    },
+    /// A variable looked up in a scope (for `inherit x;`).
+    Var {
+        name: String,
+        env: EnvId,
+        at: Option<Src>,
+    },
+    /// `f x`.
+    Apply { f: ThunkId, arg: ThunkId },
+    /// `set.name`, or `default` when it is missing.
+    Select {
+        set: ThunkId,
+        name: String,
+        default: Option<ThunkId>,
+    },
+    /// `a // b`.
+    Update(ThunkId, ThunkId),
+    /// Being forced (a loop means infinite recursion).
+    Forcing,
+    /// Done.
+    Value(Value),
+}
+
+#[derive(Debug, Default)]
+struct Scope {
+    vars: HashMap<String, ThunkId>,
+    parent: Option<EnvId>,
+    /// `with ns;`: a namespace searched after every lexical scope.
+    with: Option<ThunkId>,
+}
+
+/// Facts about a flake's inputs that the evaluator needs.
+#[derive(Debug, Clone, Default)]
+pub struct InputFacts {
+    /// Inputs that are nixpkgs.
+    pub nixpkgs: Vec<String>,
+}
+
+/// The evaluator: an arena of thunks and scopes over a [`SourceMap`].
+pub struct Evaluator<'f> {
+    /// The files read so far.
+    pub sources: SourceMap<'f>,
+    thunks: Vec<Thunk>,
+    envs: Vec<Scope>,
+    /// The scope with `builtins`, `import`, `map`, `true`, ...
+    base: EnvId,
+    /// Files imported so far, with their values.
+    imports: HashMap<RelPath, ThunkId>,
+    depth: usize,
+    steps: u64,
+    /// The nixpkgs `lib` stand-in.
+    lib: Option<ThunkId>,
+    facts: InputFacts,
+}
+
+impl std::fmt::Debug for Evaluator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluator")
+            .field("thunks", &self.thunks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a value looks after forcing the parts that decide truth.
+fn truth(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        _ => None,
+    }
+}
+
+impl<'f> Evaluator<'f> {
+    /// A new evaluator reading through `sources`.
+    pub fn new(sources: SourceMap<'f>, facts: InputFacts) -> Evaluator<'f> {
+        let mut ev = Evaluator {
+            sources,
+            thunks: Vec::new(),
+            envs: Vec::new(),
+            base: EnvId(0),
+            imports: HashMap::new(),
+            depth: 0,
+            steps: 0,
+            lib: None,
+            facts,
+        };
+        ev.envs.push(Scope::default());
+        prims::install(&mut ev);
+        ev
+    }
+
+    /// Facts about the flake's inputs.
+    pub fn facts(&self) -> &InputFacts {
+        &self.facts
+    }
+
+    // ----- arena -----
+
+    fn alloc(&mut self, t: Thunk) -> ThunkId {
+        let id = ThunkId(self.thunks.len() as u32);
+        self.thunks.push(t);
+        id
+    }
+
+    /// A thunk that is already a value.
+    pub fn value(&mut self, v: Value) -> ThunkId {
+        self.alloc(Thunk::Value(v))
+    }
+
+    /// A thunk for `node` (in `file`) in scope `env`.
+    pub fn delay(&mut self, node: &Node, file: FileId, env: EnvId) -> ThunkId {
+        // Literals need no suspension.
+        self.alloc(Thunk::Expr {
+            node: node.clone(),
+            file,
+            env,
+        })
+    }
+
+    /// A thunk for `f arg`.
+    pub fn delay_apply(&mut self, f: ThunkId, arg: ThunkId) -> ThunkId {
+        self.alloc(Thunk::Apply { f, arg })
+    }
+
+    /// A thunk for `set.name`.
+    pub fn delay_select(&mut self, set: ThunkId, name: &str) -> ThunkId {
+        self.alloc(Thunk::Select {
+            set,
+            name: name.to_string(),
+            default: None,
+        })
+    }
+
+    /// A thunk to be filled later (for values that refer to themselves).
+    pub fn placeholder(&mut self) -> ThunkId {
+        self.alloc(Thunk::Forcing)
+    }
+
+    /// Make the placeholder `id` mean `a // b`.
+    pub fn fill_update(&mut self, id: ThunkId, a: ThunkId, b: ThunkId) {
+        self.thunks[id.0 as usize] = Thunk::Update(a, b);
+    }
+
+    /// `fix (final: base // overlay final base)`, as `lib.extend` builds it.
+    pub fn fix_extend(&mut self, base: ThunkId, overlay: ThunkId) -> ThunkId {
+        let fixed = self.alloc(Thunk::Forcing);
+        let partial = self.delay_apply(overlay, fixed);
+        let applied = self.delay_apply(partial, base);
+        self.thunks[fixed.0 as usize] = Thunk::Update(base, applied);
+        fixed
+    }
+
+    fn new_env(&mut self, parent: Option<EnvId>) -> EnvId {
+        let id = EnvId(self.envs.len() as u32);
+        self.envs.push(Scope {
+            vars: HashMap::new(),
+            parent,
+            with: None,
+        });
+        id
+    }
+
+    /// A scope under the base scope with `vars`.
+    pub fn env_with(&mut self, vars: Vec<(String, ThunkId)>) -> EnvId {
+        let env = self.new_env(Some(self.base));
+        for (k, v) in vars {
+            self.envs[env.0 as usize].vars.insert(k, v);
+        }
+        env
+    }
+
+    /// The base scope (builtins only).
+    pub fn base_env(&self) -> EnvId {
+        self.base
+    }
+
+    fn bind(&mut self, env: EnvId, name: &str, t: ThunkId) {
+        self.envs[env.0 as usize].vars.insert(name.to_string(), t);
+    }
+
+    /// The nixpkgs `lib` stand-in.
+    pub fn lib(&mut self) -> ThunkId {
+        match self.lib {
+            Some(l) => l,
+            None => {
+                let l = prims::lib_attrs(self, None);
+                self.lib = Some(l);
+                l
+            }
+        }
+    }
+
+    // ----- forcing -----
+
+    /// Force a thunk to weak head normal form.
+    pub fn force(&mut self, id: ThunkId) -> Value {
+        let t = std::mem::replace(&mut self.thunks[id.0 as usize], Thunk::Forcing);
+        let v = match t {
+            Thunk::Value(v) => {
+                self.thunks[id.0 as usize] = Thunk::Value(v.clone());
+                return v;
+            }
+            Thunk::Forcing => {
+                self.thunks[id.0 as usize] = Thunk::Forcing;
+                return Value::unknown("infinite recursion", None);
+            }
+            Thunk::Expr { node, file, env } => self.eval(&node, file, env),
+            Thunk::Var { name, env, at } => self.lookup(&name, env, at.as_ref()),
+            Thunk::Apply { f, arg } => {
+                let fv = self.force(f);
+                self.apply(fv, arg, None)
+            }
+            Thunk::Select { set, name, default } => {
+                let sv = self.force(set);
+                self.select(sv, &name, default, None)
+            }
+            Thunk::Update(a, b) => {
+                let av = self.force(a);
+                let bv = self.force(b);
+                self.update(av, bv, None)
+            }
+        };
+        self.thunks[id.0 as usize] = Thunk::Value(v.clone());
+        v
+    }
+
+    /// Whether the budget is spent (then everything is unknown).
+    fn tick(&mut self) -> bool {
+        self.steps += 1;
+        self.steps > MAX_STEPS
+    }
+
+    /// Evaluate `node` of `file` in `env`.
+    pub fn eval(&mut self, node: &Node, file: FileId, env: EnvId) -> Value {
+        if self.tick() {
+            return Value::unknown(
+                "the evaluation budget is spent (the flake is very large or loops)",
+                Some(Src::new(file, node.clone())),
+            );
+        }
+        if self.depth >= MAX_DEPTH {
+            return Value::unknown(
+                "the expression is nested too deeply to follow",
+                Some(Src::new(file, node.clone())),
+            );
+        }
+        self.depth += 1;
+        let v = self.eval_inner(node, file, env);
+        self.depth -= 1;
+        v
+    }
+
+    fn here(&self, node: &Node, file: FileId) -> Option<Src> {
+        Some(Src::new(file, node.clone()))
+    }
+
+    fn eval_inner(&mut self, node: &Node, file: FileId, env: EnvId) -> Value {
+        match node.expr() {
+            Expr::Paren(e) => self.eval(&e, file, env),
+            Expr::Int(i) => Value::Int(i),
+            Expr::Float(f) => Value::Float(f),
+            Expr::Uri(u) => Value::string(u),
+            Expr::Str(parts) => self.eval_string(node, &parts, file, env),
+            Expr::Path(kind, parts) => self.eval_path(node, kind, &parts, file, env),
+            Expr::Ident(name) => {
+                let at = Src::new(file, node.clone());
+                self.lookup(&name, env, Some(&at))
+            }
+            Expr::AttrSet(set) => {
+                let src = Src::new(file, node.clone());
+                if set.rec {
+                    let inner = self.new_env(Some(env));
+                    let attrs = self.build_attrs(&set.entries, file, inner, env, Some(src));
+                    for (k, e) in &attrs.entries {
+                        self.bind(inner, k, e.value);
+                    }
+                    Value::Attrs(Rc::new(attrs))
+                } else {
+                    Value::Attrs(Rc::new(self.build_attrs(
+                        &set.entries,
+                        file,
+                        env,
+                        env,
+                        Some(src),
+                    )))
+                }
+            }
+            Expr::LetIn(l) => {
+                let inner = self.new_env(Some(env));
+                let attrs = self.build_attrs(&l.entries, file, inner, env, None);
+                for (k, e) in &attrs.entries {
+                    self.bind(inner, k, e.value);
+                }
+                self.eval(&l.body, file, inner)
+            }
+            Expr::Lambda(lambda) => Value::Lambda(Rc::new(Closure {
+                lambda,
+                src: Src::new(file, node.clone()),
+                env,
+            })),
+            Expr::Apply(f, a) => {
+                let fv = self.eval(&f, file, env);
+                let arg = self.delay(&a, file, env);
+                self.apply(fv, arg, self.here(node, file))
+            }
+            Expr::Select {
+                base,
+                path,
+                default,
+            } => {
+                let mut cur = self.eval(&base, file, env);
+                let default = default.map(|d| self.delay(&d, file, env));
+                for (i, key) in path.iter().enumerate() {
+                    let name = match self.key_name(key, file, env) {
+                        Ok(n) => n,
+                        Err(u) => return u,
+                    };
+                    let last = i + 1 == path.len();
+                    let d = if default.is_some() { default } else { None };
+                    cur = self.select(cur, &name, d, self.here(node, file));
+                    if !last {
+                        if let (Some(d), Value::Unknown(u)) = (default, &cur) {
+                            if u.reason.starts_with("attribute `") {
+                                return self.force(d);
+                            }
+                        }
+                    }
+                }
+                cur
+            }
+            Expr::HasAttr(base, path) => {
+                let mut cur = self.eval(&base, file, env);
+                for key in &path {
+                    let name = match self.key_name(key, file, env) {
+                        Ok(n) => n,
+                        Err(u) => return u,
+                    };
+                    match &cur {
+                        Value::Attrs(a) => match a.entries.get(&name) {
+                            Some(e) => {
+                                let t = e.value;
+                                cur = self.force(t);
+                            }
+                            None if a.open.is_some() => {
+                                return Value::unknown(
+                                    format!("cannot tell whether `{name}` is there"),
+                                    self.here(node, file),
+                                )
+                            }
+                            None => return Value::Bool(false),
+                        },
+                        Value::Unknown(_) => return cur,
+                        Value::Special(s) if matches!(**s, Special::Input { .. }) => {
+                            return Value::unknown(
+                                "cannot tell what another flake input has",
+                                self.here(node, file),
+                            )
+                        }
+                        _ => return Value::Bool(false),
+                    }
+                }
+                Value::Bool(true)
+            }
+            Expr::List(l) => {
+                let items = l.items.iter().map(|i| self.delay(i, file, env)).collect();
+                Value::List(Rc::new(items))
+            }
+            Expr::With(ns, body) => {
+                let nst = self.delay(&ns, file, env);
+                let inner = self.new_env(Some(env));
+                self.envs[inner.0 as usize].with = Some(nst);
+                self.eval(&body, file, inner)
+            }
+            Expr::IfElse(c, t, e) => {
+                let cv = self.eval(&c, file, env);
+                match truth(&cv) {
+                    Some(true) => self.eval(&t, file, env),
+                    Some(false) => self.eval(&e, file, env),
+                    None => Value::unknown(
+                        format!("the condition `{}` is not known", short(&c.text())),
+                        self.here(&c, file),
+                    ),
+                }
+            }
+            Expr::Assert(_, body) => self.eval(&body, file, env),
+            Expr::Not(e) => match self.eval(&e, file, env) {
+                Value::Bool(b) => Value::Bool(!b),
+                u @ Value::Unknown(_) => u,
+                _ => Value::unknown(
+                    "`!` of a value that is not a Boolean",
+                    self.here(node, file),
+                ),
+            },
+            Expr::Negate(e) => match self.eval(&e, file, env) {
+                Value::Int(i) => Value::Int(i.wrapping_neg()),
+                Value::Float(f) => Value::Float(-f),
+                u @ Value::Unknown(_) => u,
+                _ => Value::unknown("`-` of a value that is not a number", self.here(node, file)),
+            },
+            Expr::BinOp(op, l, r) => self.binop(node, op, &l, &r, file, env),
+            Expr::Other => Value::unknown(
+                format!(
+                    "`{}` is not an expression nixcross follows",
+                    short(&node.text())
+                ),
+                self.here(node, file),
+            ),
+        }
+    }
+
+    fn key_name(&mut self, key: &Key, file: FileId, env: EnvId) -> Result<String, Value> {
+        match key {
+            Key::Static(s) => Ok(s.clone()),
+            Key::Dynamic(n) => {
+                let v = self.eval(n, file, env);
+                match self.coerce_text(&v) {
+                    Some(s) => Ok(s),
+                    None => Err(match v {
+                        u @ Value::Unknown(_) => u,
+                        _ => Value::unknown(
+                            format!("the attribute name `{}` is not a string", short(&n.text())),
+                            Some(Src::new(file, n.clone())),
+                        ),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Look `name` up in `env`: lexical scopes first, then `with` namespaces
+    /// from the innermost out, then the built-ins.
+    fn lookup(&mut self, name: &str, env: EnvId, at: Option<&Src>) -> Value {
+        let mut cur = Some(env);
+        let mut withs = Vec::new();
+        while let Some(e) = cur {
+            let scope = &self.envs[e.0 as usize];
+            if let Some(t) = scope.vars.get(name) {
+                let t = *t;
+                return self.force(t);
+            }
+            if let Some(w) = scope.with {
+                withs.push(w);
+            }
+            cur = scope.parent;
+        }
+        for w in withs {
+            match self.force(w) {
+                Value::Attrs(a) => {
+                    if let Some(e) = a.entries.get(name) {
+                        let t = e.value;
+                        return self.force(t);
+                    }
+                    if a.open.is_some() {
+                        return Value::unknown(
+                            format!(
+                                "`{name}` may come from a `with` namespace nixcross cannot list"
+                            ),
+                            at.cloned(),
+                        );
+                    }
+                }
+                _ => {
+                    return Value::unknown(
+                        format!("`{name}` may come from a `with` namespace nixcross cannot list"),
+                        at.cloned(),
+                    )
+                }
+            }
+        }
+        Value::unknown(format!("`{name}` is not defined"), at.cloned())
+    }
+
+    /// Build the attributes of a set or `let` from its entries. Values are
+    /// evaluated in `env`; `inherit x;` looks `x` up in `outer`.
+    fn build_attrs(
+        &mut self,
+        entries: &[Entry],
+        file: FileId,
+        env: EnvId,
+        outer: EnvId,
+        src: Option<Src>,
+    ) -> Attrs {
+        let mut defs: Vec<Def> = Vec::new();
+        let mut open = None;
+        for e in entries {
+            match e {
+                Entry::Binding(b) => {
+                    let mut keys = Vec::with_capacity(b.keys.len());
+                    let mut ok = true;
+                    for k in &b.keys {
+                        match self.key_name(k, file, env) {
+                            Ok(n) => keys.push(n),
+                            Err(v) => {
+                                if let Value::Unknown(u) = v {
+                                    open = Some(u);
+                                }
+                                ok = false;
+                                break;
+                            }
+                        }
+                    }
+                    if !ok || keys.is_empty() {
+                        continue;
+                    }
+                    defs.push(Def {
+                        keys,
+                        value: DefValue::Expr(b.value.clone()),
+                        src: Src::new(file, b.node.clone()),
+                    });
+                }
+                Entry::Inherit(i) => {
+                    let from = i.from.as_ref().map(|f| self.delay(f, file, outer));
+                    for (name, _) in &i.names {
+                        defs.push(Def {
+                            keys: vec![name.clone()],
+                            value: DefValue::Inherit { from },
+                            src: Src::new(file, i.node.clone()),
+                        });
+                    }
+                }
+            }
+        }
+        let mut attrs = self.nest(defs, file, env, outer, 0);
+        attrs.src = src;
+        if attrs.open.is_none() {
+            attrs.open = open;
+        }
+        attrs
+    }
+
+    /// Group definitions by their first key, as Nix's parser does: `a.b = 1;`
+    /// and `a = { c = 2; };` make one set `a`.
+    fn nest(
+        &mut self,
+        defs: Vec<Def>,
+        file: FileId,
+        env: EnvId,
+        outer: EnvId,
+        depth: usize,
+    ) -> Attrs {
+        let mut groups: BTreeMap<String, Vec<Def>> = BTreeMap::new();
+        let mut order: Vec<String> = Vec::new();
+        for d in defs {
+            let k = d.keys[0].clone();
+            if !groups.contains_key(&k) {
+                order.push(k.clone());
+            }
+            groups.entry(k).or_default().push(d);
+        }
+        let mut attrs = Attrs::default();
+        for k in order {
+            let mut group = groups.remove(&k).unwrap_or_default();
+            if group.len() == 1 && group[0].keys.len() == 1 {
+                let d = group.pop().expect("one definition");
+                let t = match d.value {
+                    DefValue::Expr(n) => self.delay(&n, file, env),
+                    DefValue::Inherit { from: None } => self.alloc(Thunk::Var {
+                        name: k.clone(),
+                        env: outer,
+                        at: Some(d.src.clone()),
+                    }),
+                    DefValue::Inherit { from: Some(f) } => self.alloc(Thunk::Select {
+                        set: f,
+                        name: k.clone(),
+                        default: None,
+                    }),
+                };
+                attrs.entries.insert(
+                    k,
+                    AttrEntry {
+                        value: t,
+                        def: Some(d.src),
+                    },
+                );
+                continue;
+            }
+            // Several definitions, or a longer key: a nested set.
+            let first_src = Some(group[0].src.clone());
+            let mut inner: Vec<Def> = Vec::new();
+            let mut conflict = None;
+            for d in group {
+                if d.keys.len() > 1 {
+                    inner.push(Def {
+                        keys: d.keys[1..].to_vec(),
+                        value: d.value,
+                        src: d.src,
+                    });
+                    continue;
+                }
+                match d.value {
+                    DefValue::Expr(n) => {
+                        let v = n.unparen();
+                        match v.attrset() {
+                            Some(set) if !set.rec => {
+                                for e in &set.entries {
+                                    match e {
+                                        Entry::Binding(b) => {
+                                            let mut keys = Vec::new();
+                                            let mut ok = true;
+                                            for key in &b.keys {
+                                                match self.key_name(key, file, env) {
+                                                    Ok(n) => keys.push(n),
+                                                    Err(_) => ok = false,
+                                                }
+                                            }
+                                            if ok && !keys.is_empty() {
+                                                inner.push(Def {
+                                                    keys,
+                                                    value: DefValue::Expr(b.value.clone()),
+                                                    src: Src::new(file, b.node.clone()),
+                                                });
+                                            }
+                                        }
+                                        Entry::Inherit(i) => {
+                                            let from =
+                                                i.from.as_ref().map(|f| self.delay(f, file, env));
+                                            for (name, _) in &i.names {
+                                                inner.push(Def {
+                                                    keys: vec![name.clone()],
+                                                    value: DefValue::Inherit { from },
+                                                    src: Src::new(file, i.node.clone()),
+                                                });
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            _ => conflict = Some(n.clone()),
+                        }
+                    }
+                    DefValue::Inherit { .. } => conflict = Some(d.src.node.clone()),
+                }
+            }
+            let t = if let Some(n) = conflict {
+                self.value(Value::unknown(
+                    format!("`{k}` is defined more than once"),
+                    Some(Src::new(file, n)),
+                ))
+            } else if depth > 200 {
+                self.value(Value::unknown(
+                    "the attribute path is too long to follow",
+                    None,
+                ))
+            } else {
+                let nested = self.nest(inner, file, env, outer, depth + 1);
+                self.value(Value::Attrs(Rc::new(nested)))
+            };
+            attrs.entries.insert(
+                k,
+                AttrEntry {
+                    value: t,
+                    def: first_src,
+                },
+            );
+        }
+        attrs
+    }
+
+    fn eval_string(&mut self, node: &Node, parts: &[Part], file: FileId, env: EnvId) -> Value {
+        let mut pieces: Vec<Piece> = Vec::new();
+        let mut literal = true;
+        for p in parts {
+            match p {
+                Part::Text(t) => push_text(&mut pieces, t),
+                Part::Interpolation(e) => {
+                    literal = false;
+                    let v = self.eval(e, file, env);
+                    match self.coerce_pieces(&v) {
+                        Some(ps) => {
+                            for p in ps {
+                                match p {
+                                    Piece::Text(t) => push_text(&mut pieces, &t),
+                                    path => pieces.push(path),
+                                }
+                            }
+                        }
+                        None => {
+                            return match v {
+                                u @ Value::Unknown(_) => u,
+                                other => Value::unknown(
+                                    format!(
+                                        "cannot interpolate {} into a string",
+                                        other.type_name()
+                                    ),
+                                    Some(Src::new(file, e.clone())),
+                                ),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if pieces.is_empty() {
+            pieces.push(Piece::Text(String::new()));
+        }
+        Value::Str(Rc::new(StrValue {
+            pieces,
+            origin: literal.then(|| Src::new(file, node.clone())),
+        }))
+    }
+
+    fn eval_path(
+        &mut self,
+        node: &Node,
+        kind: PathKind,
+        parts: &[Part],
+        file: FileId,
+        env: EnvId,
+    ) -> Value {
+        let mut text = String::new();
+        for p in parts {
+            match p {
+                Part::Text(t) => text.push_str(t),
+                Part::Interpolation(e) => {
+                    let v = self.eval(e, file, env);
+                    match self.coerce_text(&v) {
+                        Some(s) => text.push_str(&s),
+                        None => {
+                            return match v {
+                                u @ Value::Unknown(_) => u,
+                                _ => Value::unknown(
+                                    "cannot interpolate this value into a path",
+                                    self.here(node, file),
+                                ),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let pv = match kind {
+            PathKind::Relative => {
+                let here = self.sources.get(file).path.clone();
+                let lit = if text.starts_with("./") || text.starts_with("../") || text == "." {
+                    text.clone()
+                } else {
+                    format!("./{text}")
+                };
+                match here.join_nix(&lit) {
+                    Some(p) => PathValue::Tree(p),
+                    None => PathValue::Outside(text),
+                }
+            }
+            PathKind::Absolute | PathKind::Home => PathValue::Outside(text),
+            PathKind::Search => PathValue::Outside(format!("<{text}>")),
+        };
+        Value::Path(Rc::new(pv))
+    }
+
+    /// A value as string pieces, the way `"${...}"` coerces it.
+    pub fn coerce_pieces(&mut self, v: &Value) -> Option<Vec<Piece>> {
+        match v {
+            Value::Str(s) => Some(s.pieces.clone()),
+            Value::Path(p) => Some(vec![Piece::Path((**p).clone())]),
+            Value::Int(i) => Some(vec![Piece::Text(i.to_string())]),
+            Value::Attrs(a) => {
+                let t = a.entries.get("outPath")?.value;
+                let inner = self.force(t);
+                self.coerce_pieces(&inner)
+            }
+            Value::Special(s) => match &**s {
+                Special::Input { name, path, .. } if path.is_empty() || path == &["outPath"] => {
+                    Some(vec![Piece::Path(PathValue::Elsewhere {
+                        base: name.clone(),
+                        rest: String::new(),
+                    })])
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A value as plain text (no paths).
+    pub fn coerce_text(&mut self, v: &Value) -> Option<String> {
+        let pieces = self.coerce_pieces(v)?;
+        let mut out = String::new();
+        for p in pieces {
+            match p {
+                Piece::Text(t) => out.push_str(&t),
+                Piece::Path(PathValue::Tree(p)) => {
+                    out.push_str(&format!("/nixcross-flake/{}", p.as_str()))
+                }
+                Piece::Path(_) => return None,
+            }
+        }
+        Some(out)
+    }
+
+    fn binop(
+        &mut self,
+        node: &Node,
+        op: BinOp,
+        l: &Node,
+        r: &Node,
+        file: FileId,
+        env: EnvId,
+    ) -> Value {
+        let at = self.here(node, file);
+        match op {
+            BinOp::And | BinOp::Or | BinOp::Implication => {
+                let lv = self.eval(l, file, env);
+                let short_circuit = match (op, truth(&lv)) {
+                    (BinOp::And, Some(false)) => Some(false),
+                    (BinOp::Or, Some(true)) => Some(true),
+                    (BinOp::Implication, Some(false)) => Some(true),
+                    (_, None) => return unknown_or(lv, "a condition is not known", at),
+                    _ => None,
+                };
+                if let Some(b) = short_circuit {
+                    return Value::Bool(b);
+                }
+                let rv = self.eval(r, file, env);
+                match truth(&rv) {
+                    Some(b) => Value::Bool(b),
+                    None => unknown_or(rv, "a condition is not known", at),
+                }
+            }
+            BinOp::Update => {
+                let lt = self.delay(l, file, env);
+                let rt = self.delay(r, file, env);
+                let lv = self.force(lt);
+                let rv = self.force(rt);
+                self.update(lv, rv, at)
+            }
+            BinOp::Concat => {
+                let lv = self.eval(l, file, env);
+                let rv = self.eval(r, file, env);
+                match (lv, rv) {
+                    (Value::List(a), Value::List(b)) => {
+                        let mut v: Vec<ThunkId> = (*a).clone();
+                        v.extend(b.iter().copied());
+                        Value::List(Rc::new(v))
+                    }
+                    (u @ Value::Unknown(_), _) | (_, u @ Value::Unknown(_)) => u,
+                    _ => Value::unknown("`++` of values that are not lists", at),
+                }
+            }
+            BinOp::Equal | BinOp::NotEqual => {
+                let lv = self.eval(l, file, env);
+                let rv = self.eval(r, file, env);
+                match self.equal(&lv, &rv) {
+                    Some(b) => Value::Bool(if op == BinOp::Equal { b } else { !b }),
+                    None => Value::unknown("cannot tell whether the two sides are equal", at),
+                }
+            }
+            BinOp::Add => {
+                let lv = self.eval(l, file, env);
+                let rv = self.eval(r, file, env);
+                self.add(lv, rv, at)
+            }
+            BinOp::Sub | BinOp::Mul | BinOp::Div => {
+                let lv = self.eval(l, file, env);
+                let rv = self.eval(r, file, env);
+                match (lv, rv) {
+                    (Value::Int(a), Value::Int(b)) => match op {
+                        BinOp::Sub => Value::Int(a.wrapping_sub(b)),
+                        BinOp::Mul => Value::Int(a.wrapping_mul(b)),
+                        _ if b != 0 => Value::Int(a / b),
+                        _ => Value::unknown("division by zero", at),
+                    },
+                    (u @ Value::Unknown(_), _) | (_, u @ Value::Unknown(_)) => u,
+                    _ => Value::unknown("arithmetic nixcross does not follow", at),
+                }
+            }
+            BinOp::Less | BinOp::LessOrEq | BinOp::More | BinOp::MoreOrEq => {
+                let lv = self.eval(l, file, env);
+                let rv = self.eval(r, file, env);
+                let ord = match (&lv, &rv) {
+                    (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
+                    (Value::Str(_), Value::Str(_)) => {
+                        lv.as_text().zip(rv.as_text()).map(|(a, b)| a.cmp(&b))
+                    }
+                    _ => None,
+                };
+                match ord {
+                    Some(o) => Value::Bool(match op {
+                        BinOp::Less => o.is_lt(),
+                        BinOp::LessOrEq => o.is_le(),
+                        BinOp::More => o.is_gt(),
+                        _ => o.is_ge(),
+                    }),
+                    None => Value::unknown("a comparison nixcross does not follow", at),
+                }
+            }
+            BinOp::Pipe => Value::unknown("the pipe operators are not Nix 2.8", at),
+        }
+    }
+
+    fn add(&mut self, lv: Value, rv: Value, at: Option<Src>) -> Value {
+        match (&lv, &rv) {
+            (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_add(*b)),
+            (Value::Path(p), _) => match self.coerce_text(&rv) {
+                Some(s) => Value::Path(Rc::new(p.append(&s))),
+                None => unknown_or(rv, "cannot append this value to a path", at),
+            },
+            (Value::Str(a), _) => match self.coerce_pieces(&rv) {
+                Some(ps) => {
+                    let mut pieces = a.pieces.clone();
+                    for p in ps {
+                        match p {
+                            Piece::Text(t) => push_text(&mut pieces, &t),
+                            path => pieces.push(path),
+                        }
+                    }
+                    Value::Str(Rc::new(StrValue {
+                        pieces,
+                        origin: None,
+                    }))
+                }
+                None => unknown_or(rv, "cannot append this value to a string", at),
+            },
+            (Value::Unknown(_), _) => lv,
+            (_, Value::Unknown(_)) => rv,
+            (Value::Special(_), _) => match self.coerce_pieces(&lv) {
+                Some(mut ps) => {
+                    let Some(rs) = self.coerce_pieces(&rv) else {
+                        return Value::unknown("cannot append this value", at);
+                    };
+                    ps.extend(rs);
+                    Value::Str(Rc::new(StrValue {
+                        pieces: ps,
+                        origin: None,
+                    }))
+                }
+                None => Value::unknown("`+` on a value nixcross does not follow", at),
+            },
+            _ => Value::unknown("`+` on values nixcross does not follow", at),
+        }
+    }
+
+    /// `a // b`.
+    pub fn update(&mut self, lv: Value, rv: Value, at: Option<Src>) -> Value {
+        let as_set = |v: &Value| -> Option<Attrs> {
+            match v {
+                Value::Attrs(a) => Some((**a).clone()),
+                Value::Unknown(u) => Some(Attrs {
+                    entries: BTreeMap::new(),
+                    open: Some(u.clone()),
+                    src: None,
+                }),
+                Value::Special(s) if matches!(**s, Special::Input { .. }) => Some(Attrs {
+                    entries: BTreeMap::new(),
+                    open: Some(Rc::new(Unknown {
+                        reason: "it comes from another flake input".into(),
+                        at: None,
+                    })),
+                    src: None,
+                }),
+                _ => None,
+            }
+        };
+        let is_system = |v: &Value| matches!(v, Value::Special(s) if matches!(**s, Special::NixosSystem { .. }));
+        if is_system(&lv) || is_system(&rv) {
+            return Value::unknown(
+                "the configuration is built with `//`, so nixcross cannot tell which side decides it",
+                at,
+            );
+        }
+        let (Some(mut l), Some(r)) = (as_set(&lv), as_set(&rv)) else {
+            return Value::unknown("`//` of values that are not attribute sets", at);
+        };
+        // Right wins; but a name the right side may hide is unknown.
+        if let Some(u) = &r.open {
+            let keys: Vec<String> = l.entries.keys().cloned().collect();
+            for k in keys {
+                if !r.entries.contains_key(&k) {
+                    let t = self.value(Value::Unknown(Rc::new(Unknown {
+                        reason: format!(
+                            "`{k}` may be replaced by the right side of `//`: {}",
+                            u.reason
+                        ),
+                        at: u.at.clone(),
+                    })));
+                    l.entries.insert(
+                        k,
+                        AttrEntry {
+                            value: t,
+                            def: None,
+                        },
+                    );
+                }
+            }
+            l.open = Some(u.clone());
+        }
+        for (k, e) in r.entries {
+            l.entries.insert(k, e);
+        }
+        l.src = None;
+        Value::Attrs(Rc::new(l))
+    }
+
+    /// Structural equality, when it can be decided.
+    pub fn equal(&mut self, a: &Value, b: &Value) -> Option<bool> {
+        match (a, b) {
+            (Value::Null, Value::Null) => Some(true),
+            (Value::Bool(x), Value::Bool(y)) => Some(x == y),
+            (Value::Int(x), Value::Int(y)) => Some(x == y),
+            (Value::Float(x), Value::Float(y)) => Some(x == y),
+            (Value::Str(x), Value::Str(y)) => Some(x.pieces == y.pieces),
+            (Value::Path(x), Value::Path(y)) => Some(x == y),
+            (Value::List(x), Value::List(y)) => {
+                if x.len() != y.len() {
+                    return Some(false);
+                }
+                for (p, q) in x.iter().zip(y.iter()) {
+                    let (p, q) = (self.force(*p), self.force(*q));
+                    if !self.equal(&p, &q)? {
+                        return Some(false);
+                    }
+                }
+                Some(true)
+            }
+            (Value::Attrs(x), Value::Attrs(y)) => {
+                if x.open.is_some() || y.open.is_some() {
+                    return None;
+                }
+                if x.entries.len() != y.entries.len() {
+                    return Some(false);
+                }
+                for (k, e) in &x.entries {
+                    let Some(f) = y.entries.get(k) else {
+                        return Some(false);
+                    };
+                    let (p, q) = (self.force(e.value), self.force(f.value));
+                    if !self.equal(&p, &q)? {
+                        return Some(false);
+                    }
+                }
+                Some(true)
+            }
+            (Value::Unknown(_), _) | (_, Value::Unknown(_)) => None,
+            (Value::Lambda(_) | Value::Prim(_) | Value::Special(_), _)
+            | (_, Value::Lambda(_) | Value::Prim(_) | Value::Special(_)) => None,
+            _ => Some(false),
+        }
+    }
+
+    /// `set.name`, with an optional default.
+    pub fn select(
+        &mut self,
+        set: Value,
+        name: &str,
+        default: Option<ThunkId>,
+        at: Option<Src>,
+    ) -> Value {
+        match set {
+            Value::Attrs(a) => match a.entries.get(name) {
+                Some(e) => {
+                    let t = e.value;
+                    self.force(t)
+                }
+                None => match (default, &a.open) {
+                    (_, Some(u)) => Value::Unknown(Rc::new(Unknown {
+                        reason: format!("cannot tell whether `{name}` is there: {}", u.reason),
+                        at: u.at.clone().or(at),
+                    })),
+                    (Some(d), None) => self.force(d),
+                    (None, None) => Value::unknown(format!("attribute `{name}` is missing"), at),
+                },
+            },
+            Value::Special(s) => prims::select_special(self, &s, name, at),
+            u @ Value::Unknown(_) => u,
+            other => match default {
+                Some(d) => self.force(d),
+                None => Value::unknown(
+                    format!("cannot select `{name}` from {}", other.type_name()),
+                    at,
+                ),
+            },
+        }
+    }
+
+    /// Apply a function value to an argument.
+    pub fn apply(&mut self, f: Value, arg: ThunkId, at: Option<Src>) -> Value {
+        if self.tick() {
+            return Value::unknown("the evaluation budget is spent", at);
+        }
+        match f {
+            Value::Lambda(c) => self.call_closure(&c, arg),
+            Value::Prim(p) => {
+                let mut args = p.args.clone();
+                args.push(arg);
+                if args.len() < prims::arity(p.prim) {
+                    return Value::Prim(Rc::new(PrimApp {
+                        prim: p.prim,
+                        args,
+                        input: p.input.clone(),
+                    }));
+                }
+                if self.depth >= MAX_DEPTH {
+                    return Value::unknown("the expression is nested too deeply to follow", at);
+                }
+                self.depth += 1;
+                let v = prims::run(self, p.prim, &args, p.input.as_deref(), at);
+                self.depth -= 1;
+                v
+            }
+            Value::Attrs(a) => match a.entries.get("__functor") {
+                Some(e) => {
+                    let ft = e.value;
+                    let fv = self.force(ft);
+                    let me = self.value(Value::Attrs(a.clone()));
+                    let g = self.apply(fv, me, at.clone());
+                    self.apply(g, arg, at)
+                }
+                None => Value::unknown("an attribute set is called as a function", at),
+            },
+            Value::Special(s) => prims::apply_special(self, &s, arg, at),
+            u @ Value::Unknown(_) => u,
+            other => Value::unknown(format!("{} is called as a function", other.type_name()), at),
+        }
+    }
+
+    fn call_closure(&mut self, c: &Closure, arg: ThunkId) -> Value {
+        let file = c.src.file;
+        let env = self.new_env(Some(c.env));
+        match &c.lambda.param {
+            Param::Ident { name } => self.bind(env, name, arg),
+            Param::Pattern { formals, bind, .. } => {
+                let av = self.force(arg);
+                let set = match &av {
+                    Value::Attrs(a) => Some(a.clone()),
+                    _ => None,
+                };
+                for f in formals {
+                    let given = set
+                        .as_ref()
+                        .and_then(|s| s.entries.get(&f.name))
+                        .map(|e| e.value);
+                    let t = match (given, &f.default) {
+                        (Some(t), _) => t,
+                        (None, Some(d)) if set.as_ref().is_none_or(|s| s.open.is_none()) => {
+                            self.delay(d, file, env)
+                        }
+                        (None, _) => {
+                            let reason = match (&av, &set) {
+                                (Value::Unknown(u), _) => u.reason.clone(),
+                                (_, Some(s)) if s.open.is_some() => {
+                                    format!("`{}` may or may not be given to this function", f.name)
+                                }
+                                _ => format!("the function's argument `{}` is not given", f.name),
+                            };
+                            self.value(Value::unknown(reason, Some(c.src.clone())))
+                        }
+                    };
+                    self.bind(env, &f.name, t);
+                }
+                if let Some(b) = bind {
+                    self.bind(env, b, arg);
+                }
+            }
+        }
+        let body = c.lambda.body.clone();
+        self.eval(&body, file, env)
+    }
+
+    /// The file `import` reads for `p`: `p/default.nix` when `p` is a folder.
+    pub fn module_file(&self, p: &RelPath) -> RelPath {
+        if matches!(self.sources.files().kind(p), Ok(EntryKind::Directory)) {
+            p.join("default.nix").expect("a child of a tree path")
+        } else {
+            p.clone()
+        }
+    }
+
+    /// Import the file at `path` (a folder means its `default.nix`), once.
+    pub fn import_path(&mut self, path: &PathValue, at: Option<Src>) -> Value {
+        let PathValue::Tree(p) = path else {
+            return Value::unknown(
+                format!("`{}` is outside the flake's folder", path.describe()),
+                at,
+            );
+        };
+        let p = self.module_file(p);
+        if let Some(t) = self.imports.get(&p) {
+            let t = *t;
+            return self.force(t);
+        }
+        let id = match self.sources.load(&p) {
+            Ok(id) => id,
+            Err(e) => {
+                return Value::unknown(format!("cannot read `./{p}`: {}", e.error), at);
+            }
+        };
+        let root = match self.sources.get(id).root() {
+            Ok(r) => r,
+            Err(e) => {
+                let (l, c) = match &e.range {
+                    Some((s, _)) => crate::error::line_col(&self.sources.get(id).text, *s),
+                    None => (1, 1),
+                };
+                return Value::unknown(format!("./{p}:{l}:{c}: {}", e.message), at);
+            }
+        };
+        let base = self.base;
+        let t = self.delay(&root, id, base);
+        self.imports.insert(p, t);
+        self.force(t)
+    }
+
+    /// Whether `input` names a nixpkgs input.
+    pub fn is_nixpkgs(&self, input: &str) -> bool {
+        self.facts.nixpkgs.iter().any(|n| n == input)
+    }
+}
+
+fn push_text(pieces: &mut Vec<Piece>, t: &str) {
+    if let Some(Piece::Text(last)) = pieces.last_mut() {
+        last.push_str(t);
+    } else {
+        pieces.push(Piece::Text(t.to_string()));
+    }
+}
+
+fn unknown_or(v: Value, reason: &str, at: Option<Src>) -> Value {
+    match v {
+        u @ Value::Unknown(_) => u,
+        _ => Value::unknown(reason, at),
+    }
+}
+
+/// One line of an expression's text, shortened for messages.
+pub fn short(s: &str) -> String {
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > 40 {
+        format!("{}...", one.chars().take(37).collect::<String>())
+    } else {
+        one
+    }
+}
+
+/// One definition of a set or `let` before nesting: `a.b = v;` is keys
+/// `[a, b]`; `src` is the entry that writes it.
+struct Def {
+    keys: Vec<String>,
+    value: DefValue,
+    src: Src,
+}
+
+enum DefValue {
+    Expr(Node),
+    Inherit { from: Option<ThunkId> },
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1392 @@
+//! The built-ins the evaluator knows: part of `builtins`, part of nixpkgs'
+//! `lib`, and stand-ins for what lives outside the files (`nixosSystem`,
+//! `import nixpkgs`, flake-parts' `mkFlake`, other flake inputs).
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use super::{
+    AttrEntry, Attrs, Evaluator, PathValue, PkgsValue, Prim, PrimApp, Property, Special, StrValue,
+    ThunkId, Unknown, Value,
+};
+use crate::platform;
+use crate::source::Src;
+
+/// How many arguments a built-in takes before it runs.
+pub(super) fn arity(p: Prim) -> usize {
+    use Prim::*;
+    match p {
+        Import | ReadDir | ReadFile | PathExists | FromJson | AttrNames | AttrValues
+        | ListToAttrs | Head | Tail | Length | ConcatLists | ToString | BaseNameOf | DirOf
+        | Flatten | Id | IsAttrs | IsList | IsString | IsFunction | IsPath | TypeOf | Throw
+        | Unique | MkMerge | NixosSystem | ImportNixpkgs => 1,
+        MkPriority(_) | MkOrdered | Extend => 1,
+        Map | Filter | MapAttrs | MapAttrsPrime | MapAttrsToList | FilterAttrs | GenAttrs
+        | NameValuePair | HasAttr | GetAttr | RemoveAttrs | ElemAt | Elem | ConcatMap
+        | HasSuffix | HasPrefix | RemoveSuffix | RemovePrefix | Optional | Optionals
+        | OptionalAttrs | Const | Trace | Seq | ConcatStringsSep | GenList | ZipAttrsWith
+        | RecursiveUpdate | MkIf | MkOverride | MkOrder | MkFlake => 2,
+        FoldlStrict | Foldr | ReplaceStrings | AttrByPath => 3,
+    }
+}
+
+fn prim(p: Prim) -> Value {
+    Value::Prim(Rc::new(PrimApp {
+        prim: p,
+        args: Vec::new(),
+        input: None,
+    }))
+}
+
+fn prim_of(p: Prim, input: &str) -> Value {
+    Value::Prim(Rc::new(PrimApp {
+        prim: p,
+        args: Vec::new(),
+        input: Some(input.to_string()),
+    }))
+}
+
+fn attrs_of(ev: &mut Evaluator, items: Vec<(&str, Value)>) -> Attrs {
+    let mut a = Attrs::default();
+    for (k, v) in items {
+        let t = ev.value(v);
+        a.entries.insert(
+            k.to_string(),
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
+    }
+    a
+}
+
+fn unknown_at(reason: impl Into<String>, at: &Option<Src>) -> Value {
+    Value::unknown(reason, at.clone())
+}
+
+/// The base scope: `builtins` and the names Nix puts in scope everywhere.
+pub(super) fn install(ev: &mut Evaluator) {
+    use Prim::*;
+    let builtins_list: Vec<(&str, Value)> = vec![
+        ("import", prim(Import)),
+        ("readDir", prim(ReadDir)),
+        ("readFile", prim(ReadFile)),
+        ("pathExists", prim(PathExists)),
+        ("fromJSON", prim(FromJson)),
+        ("attrNames", prim(AttrNames)),
+        ("attrValues", prim(AttrValues)),
+        ("listToAttrs", prim(ListToAttrs)),
+        ("map", prim(Map)),
+        ("filter", prim(Filter)),
+        ("mapAttrs", prim(MapAttrs)),
+        ("hasAttr", prim(HasAttr)),
+        ("getAttr", prim(GetAttr)),
+        ("removeAttrs", prim(RemoveAttrs)),
+        ("head", prim(Head)),
+        ("tail", prim(Tail)),
+        ("length", prim(Length)),
+        ("elemAt", prim(ElemAt)),
+        ("elem", prim(Elem)),
+        ("concatLists", prim(ConcatLists)),
+        ("concatMap", prim(ConcatMap)),
+        ("foldl'", prim(FoldlStrict)),
+        ("toString", prim(ToString)),
+        ("baseNameOf", prim(BaseNameOf)),
+        ("dirOf", prim(DirOf)),
+        ("isAttrs", prim(IsAttrs)),
+        ("isList", prim(IsList)),
+        ("isString", prim(IsString)),
+        ("isFunction", prim(IsFunction)),
+        ("isPath", prim(IsPath)),
+        ("typeOf", prim(TypeOf)),
+        ("throw", prim(Throw)),
+        ("abort", prim(Throw)),
+        ("trace", prim(Trace)),
+        ("seq", prim(Seq)),
+        ("deepSeq", prim(Seq)),
+        ("concatStringsSep", prim(ConcatStringsSep)),
+        ("replaceStrings", prim(ReplaceStrings)),
+        ("genList", prim(GenList)),
+        ("zipAttrsWith", prim(ZipAttrsWith)),
+        ("true", Value::Bool(true)),
+        ("false", Value::Bool(false)),
+        ("null", Value::Null),
+    ];
+    let mut b = attrs_of(ev, builtins_list);
+    for impure in [
+        "currentSystem",
+        "currentTime",
+        "getEnv",
+        "nixPath",
+        "storeDir",
+        "nixVersion",
+    ] {
+        let t = ev.value(Value::unknown(
+            format!("`builtins.{impure}` is only known when Nix evaluates, on the machine that evaluates"),
+            None,
+        ));
+        b.entries.insert(
+            impure.to_string(),
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
+    }
+    b.open = Some(Rc::new(Unknown {
+        reason: "nixcross models only part of `builtins`".into(),
+        at: None,
+    }));
+    let top: Vec<&str> = vec![
+        "import",
+        "map",
+        "toString",
+        "baseNameOf",
+        "dirOf",
+        "removeAttrs",
+        "throw",
+        "abort",
+        "true",
+        "false",
+        "null",
+    ];
+    let base = ev.base_env();
+    for name in top {
+        let t = b.entries[name].value;
+        ev.bind(base, name, t);
+    }
+    let bt = ev.value(Value::Attrs(Rc::new(b)));
+    ev.bind(base, "builtins", bt);
+}
+
+/// nixpkgs' `lib`, as far as nixcross models it. `input` is the nixpkgs input
+/// it belongs to (for `nixosSystem`).
+pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
+    use Prim::*;
+    let input = input.unwrap_or("nixpkgs");
+    let fns: Vec<(&str, Value)> = vec![
+        ("genAttrs", prim(GenAttrs)),
+        ("mapAttrs", prim(MapAttrs)),
+        ("mapAttrs'", prim(MapAttrsPrime)),
+        ("mapAttrsToList", prim(MapAttrsToList)),
+        ("filterAttrs", prim(FilterAttrs)),
+        ("nameValuePair", prim(NameValuePair)),
+        ("listToAttrs", prim(ListToAttrs)),
+        ("attrNames", prim(AttrNames)),
+        ("attrValues", prim(AttrValues)),
+        ("hasAttr", prim(HasAttr)),
+        ("getAttr", prim(GetAttr)),
+        ("removeAttrs", prim(RemoveAttrs)),
+        ("attrByPath", prim(AttrByPath)),
+        ("foldl'", prim(FoldlStrict)),
+        ("foldl", prim(FoldlStrict)),
+        ("foldr", prim(Foldr)),
+        ("map", prim(Map)),
+        ("filter", prim(Filter)),
+        ("concatMap", prim(ConcatMap)),
+        ("concatLists", prim(ConcatLists)),
+        ("flatten", prim(Flatten)),
+        ("head", prim(Head)),
+        ("tail", prim(Tail)),
+        ("length", prim(Length)),
+        ("elemAt", prim(ElemAt)),
+        ("elem", prim(Elem)),
+        ("unique", prim(Unique)),
+        ("genList", prim(GenList)),
+        ("optional", prim(Optional)),
+        ("optionals", prim(Optionals)),
+        ("optionalAttrs", prim(OptionalAttrs)),
+        ("hasSuffix", prim(HasSuffix)),
+        ("hasPrefix", prim(HasPrefix)),
+        ("removeSuffix", prim(RemoveSuffix)),
+        ("removePrefix", prim(RemovePrefix)),
+        ("concatStringsSep", prim(ConcatStringsSep)),
+        ("replaceStrings", prim(ReplaceStrings)),
+        ("toString", prim(ToString)),
+        ("id", prim(Id)),
+        ("const", prim(Const)),
+        ("isAttrs", prim(IsAttrs)),
+        ("isList", prim(IsList)),
+        ("isString", prim(IsString)),
+        ("isFunction", prim(IsFunction)),
+        ("zipAttrsWith", prim(ZipAttrsWith)),
+        ("recursiveUpdate", prim(RecursiveUpdate)),
+        ("extend", prim(Extend)),
+        ("mkIf", prim(MkIf)),
+        ("mkMerge", prim(MkMerge)),
+        ("mkOverride", prim(MkOverride)),
+        ("mkDefault", prim(MkPriority(1000))),
+        ("mkForce", prim(MkPriority(50))),
+        ("mkOptionDefault", prim(MkPriority(1500))),
+        ("mkImageMediaOverride", prim(MkPriority(60))),
+        ("mkVMOverride", prim(MkPriority(10))),
+        ("mkBefore", prim(MkOrdered)),
+        ("mkAfter", prim(MkOrdered)),
+        ("mkOrder", prim(MkOrder)),
+        ("nixosSystem", prim_of(NixosSystem, input)),
+    ];
+    let mut lib = attrs_of(ev, fns);
+    // Sub-libraries with the same functions (`lib.attrsets.mapAttrs`, ...).
+    let flat: Vec<(String, ThunkId)> = lib
+        .entries
+        .iter()
+        .map(|(k, e)| (k.clone(), e.value))
+        .collect();
+    for sub in ["attrsets", "lists", "strings", "trivial", "modules"] {
+        let mut s = Attrs::default();
+        for (k, t) in &flat {
+            s.entries.insert(
+                k.clone(),
+                AttrEntry {
+                    value: *t,
+                    def: None,
+                },
+            );
+        }
+        s.open = Some(Rc::new(Unknown {
+            reason: format!("nixcross models only part of `lib.{sub}`"),
+            at: None,
+        }));
+        let t = ev.value(Value::Attrs(Rc::new(s)));
+        lib.entries.insert(
+            sub.to_string(),
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
+    }
+    // lib.systems.examples and flakeExposed.
+    let cat = platform::catalogue();
+    let mut examples = Attrs::default();
+    for e in &cat.examples {
+        let config = ev.value(Value::string(e.config.clone()));
+        let mut ex = Attrs::default();
+        ex.entries.insert(
+            "config".into(),
+            AttrEntry {
+                value: config,
+                def: None,
+            },
+        );
+        if !e.extra.is_empty() {
+            ex.open = Some(Rc::new(Unknown {
+                reason: format!("`lib.systems.examples.{}` sets more than `config`", e.name),
+                at: None,
+            }));
+        }
+        let t = ev.value(Value::Attrs(Rc::new(ex)));
+        examples.entries.insert(
+            e.name.clone(),
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
+    }
+    let exposed: Vec<ThunkId> = cat
+        .flake_exposed
+        .iter()
+        .map(|s| ev.value(Value::string(s.clone())))
+        .collect();
+    let examples_t = ev.value(Value::Attrs(Rc::new(examples)));
+    let exposed_t = ev.value(Value::List(Rc::new(exposed)));
+    let mut systems = Attrs::default();
+    systems.entries.insert(
+        "examples".into(),
+        AttrEntry {
+            value: examples_t,
+            def: None,
+        },
+    );
+    systems.entries.insert(
+        "flakeExposed".into(),
+        AttrEntry {
+            value: exposed_t,
+            def: None,
+        },
+    );
+    systems.open = Some(Rc::new(Unknown {
+        reason: "nixcross models only `lib.systems.examples` and `flakeExposed`".into(),
+        at: None,
+    }));
+    let systems_t = ev.value(Value::Attrs(Rc::new(systems)));
+    lib.entries.insert(
+        "systems".into(),
+        AttrEntry {
+            value: systems_t,
+            def: None,
+        },
+    );
+    lib.open = Some(Rc::new(Unknown {
+        reason: "nixcross models only part of nixpkgs' `lib`".into(),
+        at: None,
+    }));
+    ev.value(Value::Attrs(Rc::new(lib)))
+}
+
+/// `x.name` where `x` stands for something outside the files.
+pub(super) fn select_special(
+    ev: &mut Evaluator,
+    s: &Special,
+    name: &str,
+    at: Option<Src>,
+) -> Value {
+    match s {
+        Special::Input {
+            name: input,
+            nixpkgs,
+            path,
+        } => {
+            if *nixpkgs && path.is_empty() {
+                match name {
+                    "lib" => {
+                        let l = if input == "nixpkgs" {
+                            ev.lib()
+                        } else {
+                            lib_attrs(ev, Some(input))
+                        };
+                        return ev.force(l);
+                    }
+                    "legacyPackages" => {
+                        return Value::Special(Rc::new(Special::Input {
+                            name: input.clone(),
+                            nixpkgs: true,
+                            path: vec!["legacyPackages".into()],
+                        }))
+                    }
+                    "outPath" => {
+                        return Value::Path(Rc::new(PathValue::Elsewhere {
+                            base: input.clone(),
+                            rest: String::new(),
+                        }))
+                    }
+                    _ => {}
+                }
+            }
+            if *nixpkgs && path.len() == 1 && path[0] == "legacyPackages" {
+                return Value::Special(Rc::new(Special::Pkgs(PkgsValue {
+                    input: input.clone(),
+                    args: None,
+                    system: Some(name.to_string()),
+                    src: at,
+                })));
+            }
+            if path.is_empty() && name == "outPath" {
+                return Value::Path(Rc::new(PathValue::Elsewhere {
+                    base: input.clone(),
+                    rest: String::new(),
+                }));
+            }
+            let mut p = path.clone();
+            p.push(name.to_string());
+            Value::Special(Rc::new(Special::Input {
+                name: input.clone(),
+                nixpkgs: *nixpkgs,
+                path: p,
+            }))
+        }
+        Special::Pkgs(_) => unknown_at(
+            format!("`{name}` of a package set is only known when nixpkgs is evaluated"),
+            &at,
+        ),
+        Special::NixosSystem { args, .. } => {
+            // `nixosSystem { ... }.config` etc.: not modelled, except `_module`.
+            let _ = args;
+            unknown_at(
+                format!("`{name}` of a NixOS configuration is only known when NixOS evaluates"),
+                &at,
+            )
+        }
+        Special::Property(_) => unknown_at(
+            format!("cannot select `{name}` from a module property"),
+            &at,
+        ),
+    }
+}
+
+/// Calling something that stands for the outside world.
+pub(super) fn apply_special(
+    ev: &mut Evaluator,
+    s: &Special,
+    arg: ThunkId,
+    at: Option<Src>,
+) -> Value {
+    match s {
+        Special::Input {
+            name,
+            nixpkgs,
+            path,
+        } => {
+            let last = path.last().map(String::as_str);
+            if !nixpkgs && path.len() == 2 && path[0] == "lib" && last == Some("mkFlake") {
+                return ev.apply(prim(Prim::MkFlake), arg, at);
+            }
+            unknown_at(
+                format!(
+                    "`{}` comes from the flake input `{name}`, which nixcross does not read",
+                    std::iter::once(name.as_str())
+                        .chain(path.iter().map(String::as_str))
+                        .collect::<Vec<_>>()
+                        .join(".")
+                ),
+                &at,
+            )
+        }
+        _ => unknown_at("this value is not a function", &at),
+    }
+}
+
+fn force_list(ev: &mut Evaluator, t: ThunkId) -> Result<Rc<Vec<ThunkId>>, Value> {
+    match ev.force(t) {
+        Value::List(l) => Ok(l),
+        u @ Value::Unknown(_) => Err(u),
+        other => Err(Value::unknown(
+            format!("expected a list, got {}", other.type_name()),
+            None,
+        )),
+    }
+}
+
+fn force_attrs(ev: &mut Evaluator, t: ThunkId) -> Result<Rc<Attrs>, Value> {
+    match ev.force(t) {
+        Value::Attrs(a) => Ok(a),
+        u @ Value::Unknown(_) => Err(u),
+        other => Err(Value::unknown(
+            format!("expected an attribute set, got {}", other.type_name()),
+            None,
+        )),
+    }
+}
+
+fn force_text(ev: &mut Evaluator, t: ThunkId) -> Result<String, Value> {
+    let v = ev.force(t);
+    match ev.coerce_text(&v) {
+        Some(s) => Ok(s),
+        None => Err(match v {
+            u @ Value::Unknown(_) => u,
+            other => Value::unknown(
+                format!("expected a string, got {}", other.type_name()),
+                None,
+            ),
+        }),
+    }
+}
+
+fn force_bool(ev: &mut Evaluator, t: ThunkId) -> Result<bool, Value> {
+    match ev.force(t) {
+        Value::Bool(b) => Ok(b),
+        u @ Value::Unknown(_) => Err(u),
+        other => Err(Value::unknown(
+            format!("expected a Boolean, got {}", other.type_name()),
+            None,
+        )),
+    }
+}
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(u) => return u,
+        }
+    };
+}
+
+fn str_thunk(ev: &mut Evaluator, s: &str) -> ThunkId {
+    ev.value(Value::string(s))
+}
+
+fn list(ev: &mut Evaluator, items: Vec<ThunkId>) -> Value {
+    let _ = ev;
+    Value::List(Rc::new(items))
+}
+
+fn set_from(entries: BTreeMap<String, AttrEntry>, open: Option<Rc<Unknown>>) -> Value {
+    Value::Attrs(Rc::new(Attrs {
+        entries,
+        open,
+        src: None,
+    }))
+}
+
+fn apply2(ev: &mut Evaluator, f: ThunkId, a: ThunkId, b: ThunkId) -> ThunkId {
+    let fa = ev.delay_apply(f, a);
+    ev.delay_apply(fa, b)
+}
+
+/// Run a built-in with all its arguments.
+pub(super) fn run(
+    ev: &mut Evaluator,
+    p: Prim,
+    args: &[ThunkId],
+    input: Option<&str>,
+    at: Option<Src>,
+) -> Value {
+    use Prim::*;
+    match p {
+        Import => {
+            let v = ev.force(args[0]);
+            match &v {
+                Value::Path(pv) => ev.import_path(pv, at),
+                Value::Str(s) => match s.as_path() {
+                    Some(pv) => ev.import_path(&pv, at),
+                    None => unknown_at(
+                        format!("`import` of the string `{}`", s.as_text().unwrap_or_default()),
+                        &at,
+                    ),
+                },
+                Value::Special(s) => match &**s {
+                    Special::Input {
+                        name,
+                        nixpkgs: true,
+                        path,
+                    } if path.is_empty() || path == &["outPath"] => prim_of(ImportNixpkgs, name),
+                    Special::Input { name, .. } => unknown_at(
+                        format!("`import` of a file of the flake input `{name}`, which nixcross does not read"),
+                        &at,
+                    ),
+                    _ => unknown_at("`import` of a value that is not a path", &at),
+                },
+                Value::Attrs(a) if a.entries.contains_key("outPath") => {
+                    let t = a.entries["outPath"].value;
+                    let inner = ev.force(t);
+                    match inner {
+                        Value::Path(pv) => ev.import_path(&pv, at),
+                        _ => unknown_at("`import` of a value nixcross cannot follow", &at),
+                    }
+                }
+                Value::Unknown(_) => v,
+                other => unknown_at(format!("`import` of {}", other.type_name()), &at),
+            }
+        }
+        ImportNixpkgs => {
+            let src = at.clone();
+            Value::Special(Rc::new(Special::Pkgs(PkgsValue {
+                input: input.unwrap_or("nixpkgs").to_string(),
+                args: Some(args[0]),
+                system: None,
+                src,
+            })))
+        }
+        NixosSystem => Value::Special(Rc::new(Special::NixosSystem {
+            args: args[0],
+            input: input.unwrap_or("nixpkgs").to_string(),
+            call: at,
+        })),
+        MkFlake => mk_flake(ev, args[0], args[1], at),
+        ReadDir => {
+            let v = ev.force(args[0]);
+            let path = match &v {
+                Value::Path(p) => (**p).clone(),
+                Value::Str(s) => match s.as_path() {
+                    Some(p) => p,
+                    None => return unknown_at("`readDir` of a string", &at),
+                },
+                Value::Unknown(_) => return v,
+                _ => return unknown_at("`readDir` of a value that is not a path", &at),
+            };
+            let PathValue::Tree(p) = &path else {
+                return unknown_at(
+                    format!(
+                        "`readDir {}` is outside the flake's folder",
+                        path.describe()
+                    ),
+                    &at,
+                );
+            };
+            match ev.sources.files().list(p) {
+                Ok(entries) => {
+                    let mut m = BTreeMap::new();
+                    for (name, kind) in entries {
+                        let t = str_thunk(ev, kind.as_nix());
+                        m.insert(
+                            name,
+                            AttrEntry {
+                                value: t,
+                                def: None,
+                            },
+                        );
+                    }
+                    set_from(m, None)
+                }
+                Err(e) => unknown_at(format!("cannot list `./{p}`: {e}"), &at),
+            }
+        }
+        ReadFile => {
+            let v = ev.force(args[0]);
+            let path = match &v {
+                Value::Path(p) => (**p).clone(),
+                Value::Unknown(_) => return v,
+                _ => return unknown_at("`readFile` of a value that is not a path", &at),
+            };
+            let PathValue::Tree(p) = &path else {
+                return unknown_at(
+                    format!(
+                        "`readFile {}` is outside the flake's folder",
+                        path.describe()
+                    ),
+                    &at,
+                );
+            };
+            match ev.sources.files().read(p) {
+                Ok(t) => Value::string(t),
+                Err(e) => unknown_at(format!("cannot read `./{p}`: {e}"), &at),
+            }
+        }
+        PathExists => {
+            let v = ev.force(args[0]);
+            let path = match &v {
+                Value::Path(p) => (**p).clone(),
+                Value::Str(s) => match s.as_path() {
+                    Some(p) => p,
+                    None => return unknown_at("`pathExists` of a string", &at),
+                },
+                Value::Unknown(_) => return v,
+                _ => return unknown_at("`pathExists` of a value that is not a path", &at),
+            };
+            match &path {
+                PathValue::Tree(p) => Value::Bool(ev.sources.files().kind(p).is_ok()),
+                _ => unknown_at(
+                    format!(
+                        "`pathExists {}` is outside the flake's folder",
+                        path.describe()
+                    ),
+                    &at,
+                ),
+            }
+        }
+        FromJson => {
+            let s = tri!(force_text(ev, args[0]));
+            match serde_json::from_str::<serde_json::Value>(&s) {
+                Ok(j) => from_json(ev, &j),
+                Err(e) => unknown_at(format!("`fromJSON`: {e}"), &at),
+            }
+        }
+        AttrNames => {
+            let a = tri!(force_attrs(ev, args[0]));
+            if let Some(u) = &a.open {
+                return Value::Unknown(u.clone());
+            }
+            let names: Vec<String> = a.entries.keys().cloned().collect();
+            let items = names.iter().map(|n| str_thunk(ev, n)).collect();
+            list(ev, items)
+        }
+        AttrValues => {
+            let a = tri!(force_attrs(ev, args[0]));
+            if let Some(u) = &a.open {
+                return Value::Unknown(u.clone());
+            }
+            let items = a.entries.values().map(|e| e.value).collect();
+            list(ev, items)
+        }
+        ListToAttrs => {
+            let l = tri!(force_list(ev, args[0]));
+            let mut m = BTreeMap::new();
+            for item in l.iter() {
+                let a = tri!(force_attrs(ev, *item));
+                let (Some(n), Some(v)) = (a.entries.get("name"), a.entries.get("value")) else {
+                    return unknown_at("`listToAttrs` of an item without `name` and `value`", &at);
+                };
+                let (nt, vt) = (n.value, v.value);
+                let name = tri!(force_text(ev, nt));
+                // The first occurrence wins.
+                m.entry(name).or_insert(AttrEntry {
+                    value: vt,
+                    def: None,
+                });
+            }
+            set_from(m, None)
+        }
+        Map => {
+            let l = tri!(force_list(ev, args[1]));
+            let items = l.iter().map(|i| ev.delay_apply(args[0], *i)).collect();
+            list(ev, items)
+        }
+        ConcatMap => {
+            let l = tri!(force_list(ev, args[1]));
+            let mut out = Vec::new();
+            for i in l.iter() {
+                let r = ev.delay_apply(args[0], *i);
+                let inner = tri!(force_list(ev, r));
+                out.extend(inner.iter().copied());
+            }
+            list(ev, out)
+        }
+        Filter => {
+            let l = tri!(force_list(ev, args[1]));
+            let mut out = Vec::new();
+            for i in l.iter() {
+                let r = ev.delay_apply(args[0], *i);
+                if tri!(force_bool(ev, r)) {
+                    out.push(*i);
+                }
+            }
+            list(ev, out)
+        }
+        MapAttrs => {
+            let a = tri!(force_attrs(ev, args[1]));
+            let mut m = BTreeMap::new();
+            for (k, e) in a.entries.iter() {
+                let kt = str_thunk(ev, k);
+                let t = apply2(ev, args[0], kt, e.value);
+                m.insert(
+                    k.clone(),
+                    AttrEntry {
+                        value: t,
+                        def: e.def.clone(),
+                    },
+                );
+            }
+            set_from(m, a.open.clone())
+        }
+        MapAttrsPrime => {
+            let a = tri!(force_attrs(ev, args[1]));
+            if let Some(u) = &a.open {
+                return Value::Unknown(u.clone());
+            }
+            let mut m = BTreeMap::new();
+            for (k, e) in a.entries.iter() {
+                let kt = str_thunk(ev, k);
+                let pair = apply2(ev, args[0], kt, e.value);
+                let pa = tri!(force_attrs(ev, pair));
+                let (Some(n), Some(v)) = (pa.entries.get("name"), pa.entries.get("value")) else {
+                    return unknown_at("`mapAttrs'` gave an item without `name` and `value`", &at);
+                };
+                let (nt, vt) = (n.value, v.value);
+                let name = tri!(force_text(ev, nt));
+                m.insert(
+                    name,
+                    AttrEntry {
+                        value: vt,
+                        def: e.def.clone(),
+                    },
+                );
+            }
+            set_from(m, None)
+        }
+        MapAttrsToList => {
+            let a = tri!(force_attrs(ev, args[1]));
+            if let Some(u) = &a.open {
+                return Value::Unknown(u.clone());
+            }
+            let mut out = Vec::new();
+            for (k, e) in a.entries.iter() {
+                let kt = str_thunk(ev, k);
+                out.push(apply2(ev, args[0], kt, e.value));
+            }
+            list(ev, out)
+        }
+        FilterAttrs => {
+            let a = tri!(force_attrs(ev, args[1]));
+            if let Some(u) = &a.open {
+                return Value::Unknown(u.clone());
+            }
+            let mut m = BTreeMap::new();
+            for (k, e) in a.entries.iter() {
+                let kt = str_thunk(ev, k);
+                let r = apply2(ev, args[0], kt, e.value);
+                if tri!(force_bool(ev, r)) {
+                    m.insert(k.clone(), e.clone());
+                }
+            }
+            set_from(m, None)
+        }
+        GenAttrs => {
+            let l = tri!(force_list(ev, args[0]));
+            let mut m = BTreeMap::new();
+            for i in l.iter() {
+                let name = tri!(force_text(ev, *i));
+                let t = ev.delay_apply(args[1], *i);
+                m.insert(
+                    name,
+                    AttrEntry {
+                        value: t,
+                        def: None,
+                    },
+                );
+            }
+            set_from(m, None)
+        }
+        NameValuePair => {
+            let mut m = BTreeMap::new();
+            m.insert(
+                "name".into(),
+                AttrEntry {
+                    value: args[0],
+                    def: None,
+                },
+            );
+            m.insert(
+                "value".into(),
+                AttrEntry {
+                    value: args[1],
+                    def: None,
+                },
+            );
+            set_from(m, None)
+        }
+        HasAttr => {
+            let name = tri!(force_text(ev, args[0]));
+            let a = tri!(force_attrs(ev, args[1]));
+            match (a.entries.contains_key(&name), &a.open) {
+                (true, _) => Value::Bool(true),
+                (false, Some(u)) => Value::Unknown(u.clone()),
+                (false, None) => Value::Bool(false),
+            }
+        }
+        GetAttr => {
+            let name = tri!(force_text(ev, args[0]));
+            let v = ev.force(args[1]);
+            ev.select(v, &name, None, at)
+        }
+        AttrByPath => {
+            let path = tri!(force_list(ev, args[0]));
+            let mut cur = ev.force(args[2]);
+            for p in path.iter() {
+                let name = tri!(force_text(ev, *p));
+                cur = ev.select(cur, &name, Some(args[1]), at.clone());
+            }
+            cur
+        }
+        RemoveAttrs => {
+            let a = tri!(force_attrs(ev, args[0]));
+            let names = tri!(force_list(ev, args[1]));
+            let mut m = a.entries.clone();
+            for n in names.iter() {
+                let name = tri!(force_text(ev, *n));
+                m.remove(&name);
+            }
+            set_from(m, a.open.clone())
+        }
+        Head => {
+            let l = tri!(force_list(ev, args[0]));
+            match l.first() {
+                Some(t) => ev.force(*t),
+                None => unknown_at("`head` of an empty list", &at),
+            }
+        }
+        Tail => {
+            let l = tri!(force_list(ev, args[0]));
+            if l.is_empty() {
+                return unknown_at("`tail` of an empty list", &at);
+            }
+            list(ev, l[1..].to_vec())
+        }
+        Length => {
+            let l = tri!(force_list(ev, args[0]));
+            Value::Int(l.len() as i64)
+        }
+        ElemAt => {
+            let l = tri!(force_list(ev, args[0]));
+            match ev.force(args[1]) {
+                Value::Int(i) if i >= 0 && (i as usize) < l.len() => ev.force(l[i as usize]),
+                u @ Value::Unknown(_) => u,
+                _ => unknown_at("`elemAt` out of range", &at),
+            }
+        }
+        Elem => {
+            let x = ev.force(args[0]);
+            let l = tri!(force_list(ev, args[1]));
+            let mut unsure = false;
+            for i in l.iter() {
+                let v = ev.force(*i);
+                match ev.equal(&x, &v) {
+                    Some(true) => return Value::Bool(true),
+                    Some(false) => {}
+                    None => unsure = true,
+                }
+            }
+            if unsure {
+                unknown_at("cannot tell whether the list has the element", &at)
+            } else {
+                Value::Bool(false)
+            }
+        }
+        ConcatLists | Flatten => {
+            let l = tri!(force_list(ev, args[0]));
+            let mut out = Vec::new();
+            for i in l.iter() {
+                match ev.force(*i) {
+                    Value::List(inner) => {
+                        if p == Flatten {
+                            let t = ev.value(Value::List(inner.clone()));
+                            let flat = run(ev, Flatten, &[t], input, at.clone());
+                            match flat {
+                                Value::List(f) => out.extend(f.iter().copied()),
+                                u => return u,
+                            }
+                        } else {
+                            out.extend(inner.iter().copied());
+                        }
+                    }
+                    u @ Value::Unknown(_) => return u,
+                    _ if p == Flatten => out.push(*i),
+                    other => {
+                        return unknown_at(format!("`concatLists` of {}", other.type_name()), &at)
+                    }
+                }
+            }
+            list(ev, out)
+        }
+        FoldlStrict => {
+            let l = tri!(force_list(ev, args[2]));
+            let mut acc = args[1];
+            for i in l.iter() {
+                let r = apply2(ev, args[0], acc, *i);
+                let v = ev.force(r);
+                acc = ev.value(v);
+            }
+            ev.force(acc)
+        }
+        Foldr => {
+            let l = tri!(force_list(ev, args[2]));
+            let mut acc = args[1];
+            for i in l.iter().rev() {
+                acc = apply2(ev, args[0], *i, acc);
+            }
+            ev.force(acc)
+        }
+        ToString => {
+            let v = ev.force(args[0]);
+            match &v {
+                Value::Bool(b) => Value::string(if *b { "1" } else { "" }),
+                Value::Null => Value::string(""),
+                _ => match ev.coerce_pieces(&v) {
+                    Some(pieces) => Value::Str(Rc::new(StrValue {
+                        pieces,
+                        origin: None,
+                    })),
+                    None => match v {
+                        u @ Value::Unknown(_) => u,
+                        other => unknown_at(format!("`toString` of {}", other.type_name()), &at),
+                    },
+                },
+            }
+        }
+        BaseNameOf => match ev.force(args[0]) {
+            Value::Path(p) => match &*p {
+                PathValue::Tree(t) => Value::string(t.file_name()),
+                other => Value::string(other.describe().rsplit('/').next().unwrap_or_default()),
+            },
+            v => {
+                let t = ev.value(v);
+                let s = tri!(force_text(ev, t));
+                Value::string(
+                    s.trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default(),
+                )
+            }
+        },
+        DirOf => match ev.force(args[0]) {
+            Value::Path(p) => match &*p {
+                PathValue::Tree(t) => match t.parent() {
+                    Some(d) => Value::Path(Rc::new(PathValue::Tree(d))),
+                    None => Value::Path(Rc::new(PathValue::Outside("..".into()))),
+                },
+                _ => unknown_at("`dirOf` of a path outside the flake's folder", &at),
+            },
+            u @ Value::Unknown(_) => u,
+            _ => unknown_at("`dirOf` of a string", &at),
+        },
+        HasSuffix | HasPrefix | RemoveSuffix | RemovePrefix => {
+            let affix = tri!(force_text(ev, args[0]));
+            let s = tri!(force_text(ev, args[1]));
+            match p {
+                HasSuffix => Value::Bool(s.ends_with(&affix)),
+                HasPrefix => Value::Bool(s.starts_with(&affix)),
+                RemoveSuffix => Value::string(s.strip_suffix(&affix).unwrap_or(&s)),
+                _ => Value::string(s.strip_prefix(&affix).unwrap_or(&s)),
+            }
+        }
+        Optional | Optionals | OptionalAttrs => {
+            let c = tri!(force_bool(ev, args[0]));
+            match (p, c) {
+                (Optional, true) => list(ev, vec![args[1]]),
+                (Optional | Optionals, false) => list(ev, Vec::new()),
+                (Optionals, true) => ev.force(args[1]),
+                (_, true) => ev.force(args[1]),
+                (_, false) => set_from(BTreeMap::new(), None),
+            }
+        }
+        Id => ev.force(args[0]),
+        Const => ev.force(args[0]),
+        IsAttrs | IsList | IsString | IsFunction | IsPath => {
+            let v = ev.force(args[0]);
+            let b = match (&v, p) {
+                (Value::Unknown(_), _) => return v,
+                (Value::Attrs(_), IsAttrs) => true,
+                (Value::List(_), IsList) => true,
+                (Value::Str(_), IsString) => true,
+                (Value::Path(_), IsPath) => true,
+                (Value::Lambda(_) | Value::Prim(_), IsFunction) => true,
+                (Value::Special(_), _) => {
+                    return unknown_at("cannot tell the type of this value", &at)
+                }
+                _ => false,
+            };
+            Value::Bool(b)
+        }
+        TypeOf => {
+            let v = ev.force(args[0]);
+            let t = match v {
+                Value::Null => "null",
+                Value::Bool(_) => "bool",
+                Value::Int(_) => "int",
+                Value::Float(_) => "float",
+                Value::Str(_) => "string",
+                Value::Path(_) => "path",
+                Value::List(_) => "list",
+                Value::Attrs(_) => "set",
+                Value::Lambda(_) | Value::Prim(_) => "lambda",
+                u @ Value::Unknown(_) => return u,
+                Value::Special(_) => return unknown_at("cannot tell the type of this value", &at),
+            };
+            Value::string(t)
+        }
+        Throw => {
+            let msg = force_text(ev, args[0]).unwrap_or_default();
+            unknown_at(format!("the expression throws: {msg}"), &at)
+        }
+        Trace => ev.force(args[1]),
+        Seq => ev.force(args[1]),
+        ConcatStringsSep => {
+            let sep = tri!(force_text(ev, args[0]));
+            let l = tri!(force_list(ev, args[1]));
+            let mut parts = Vec::new();
+            for i in l.iter() {
+                parts.push(tri!(force_text(ev, *i)));
+            }
+            Value::string(parts.join(&sep))
+        }
+        ReplaceStrings => {
+            let from = tri!(force_list(ev, args[0]));
+            let to = tri!(force_list(ev, args[1]));
+            let s = tri!(force_text(ev, args[2]));
+            let mut pairs = Vec::new();
+            for (f, t) in from.iter().zip(to.iter()) {
+                pairs.push((tri!(force_text(ev, *f)), tri!(force_text(ev, *t))));
+            }
+            let mut out = String::new();
+            let mut i = 0;
+            let b = s.as_bytes();
+            'outer: while i <= b.len() {
+                for (f, t) in &pairs {
+                    if s[i..].starts_with(f.as_str()) {
+                        out.push_str(t);
+                        if f.is_empty() {
+                            if let Some(c) = s[i..].chars().next() {
+                                out.push(c);
+                                i += c.len_utf8();
+                                continue 'outer;
+                            }
+                            break 'outer;
+                        }
+                        i += f.len();
+                        continue 'outer;
+                    }
+                }
+                match s[i..].chars().next() {
+                    Some(c) => {
+                        out.push(c);
+                        i += c.len_utf8();
+                    }
+                    None => break,
+                }
+            }
+            Value::string(out)
+        }
+        Unique => {
+            let l = tri!(force_list(ev, args[0]));
+            let mut out: Vec<ThunkId> = Vec::new();
+            for i in l.iter() {
+                let v = ev.force(*i);
+                let mut dup = false;
+                for o in &out {
+                    let w = ev.force(*o);
+                    match ev.equal(&v, &w) {
+                        Some(true) => dup = true,
+                        Some(false) => {}
+                        None => return unknown_at("cannot tell whether list items are equal", &at),
+                    }
+                }
+                if !dup {
+                    out.push(*i);
+                }
+            }
+            list(ev, out)
+        }
+        GenList => match ev.force(args[1]) {
+            Value::Int(n) if (0..=100_000).contains(&n) => {
+                let items = (0..n)
+                    .map(|i| {
+                        let it = ev.value(Value::Int(i));
+                        ev.delay_apply(args[0], it)
+                    })
+                    .collect();
+                list(ev, items)
+            }
+            u @ Value::Unknown(_) => u,
+            _ => unknown_at("`genList` with a length nixcross does not follow", &at),
+        },
+        ZipAttrsWith => {
+            let l = tri!(force_list(ev, args[1]));
+            let mut by: BTreeMap<String, Vec<ThunkId>> = BTreeMap::new();
+            for i in l.iter() {
+                let a = tri!(force_attrs(ev, *i));
+                if let Some(u) = &a.open {
+                    return Value::Unknown(u.clone());
+                }
+                for (k, e) in a.entries.iter() {
+                    by.entry(k.clone()).or_default().push(e.value);
+                }
+            }
+            let mut m = BTreeMap::new();
+            for (k, vs) in by {
+                let kt = str_thunk(ev, &k);
+                let lt = ev.value(Value::List(Rc::new(vs)));
+                let t = apply2(ev, args[0], kt, lt);
+                m.insert(
+                    k,
+                    AttrEntry {
+                        value: t,
+                        def: None,
+                    },
+                );
+            }
+            set_from(m, None)
+        }
+        RecursiveUpdate => {
+            let l = ev.force(args[0]);
+            let r = ev.force(args[1]);
+            recursive_update(ev, l, r, at)
+        }
+        Extend => {
+            // `lib.extend overlay`: fix (final: lib // overlay final lib).
+            let base = ev.lib();
+            let fixed = ev.fix_extend(base, args[0]);
+            ev.force(fixed)
+        }
+        MkIf => Value::Special(Rc::new(Special::Property(Property::If {
+            cond: args[0],
+            content: args[1],
+        }))),
+        MkMerge => Value::Special(Rc::new(Special::Property(Property::Merge(args[0])))),
+        MkOverride => match ev.force(args[0]) {
+            Value::Int(n) if n >= 0 => {
+                Value::Special(Rc::new(Special::Property(Property::Override {
+                    priority: n as u32,
+                    content: args[1],
+                })))
+            }
+            u @ Value::Unknown(_) => u,
+            _ => unknown_at("`mkOverride` with a priority that is not a number", &at),
+        },
+        MkPriority(n) => Value::Special(Rc::new(Special::Property(Property::Override {
+            priority: n,
+            content: args[0],
+        }))),
+        MkOrdered => Value::Special(Rc::new(Special::Property(Property::Order(args[0])))),
+        MkOrder => Value::Special(Rc::new(Special::Property(Property::Order(args[1])))),
+    }
+}
+
+fn recursive_update(ev: &mut Evaluator, l: Value, r: Value, at: Option<Src>) -> Value {
+    match (&l, &r) {
+        (Value::Attrs(a), Value::Attrs(b)) => {
+            let mut m = a.entries.clone();
+            for (k, e) in b.entries.iter() {
+                let merged = match m.get(k) {
+                    Some(old) => {
+                        let (ov, nv) = (ev.force(old.value), ev.force(e.value));
+                        if matches!((&ov, &nv), (Value::Attrs(_), Value::Attrs(_))) {
+                            let v = recursive_update(ev, ov, nv, at.clone());
+                            AttrEntry {
+                                value: ev.value(v),
+                                def: e.def.clone(),
+                            }
+                        } else {
+                            e.clone()
+                        }
+                    }
+                    None => e.clone(),
+                };
+                m.insert(k.clone(), merged);
+            }
+            let open = b.open.clone().or(a.open.clone());
+            set_from(m, open)
+        }
+        _ => ev.update(l, r, at),
+    }
+}
+
+fn from_json(ev: &mut Evaluator, j: &serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or_default()),
+        },
+        serde_json::Value::String(s) => Value::string(s.clone()),
+        serde_json::Value::Array(a) => {
+            let items = a
+                .iter()
+                .map(|x| {
+                    let v = from_json(ev, x);
+                    ev.value(v)
+                })
+                .collect();
+            Value::List(Rc::new(items))
+        }
+        serde_json::Value::Object(o) => {
+            let mut m = BTreeMap::new();
+            for (k, x) in o {
+                let v = from_json(ev, x);
+                let t = ev.value(v);
+                m.insert(
+                    k.clone(),
+                    AttrEntry {
+                        value: t,
+                        def: None,
+                    },
+                );
+            }
+            set_from(m, None)
+        }
+    }
+}
+
+/// flake-parts' `mkFlake { inherit inputs; } module`: the `flake` outputs
+/// its modules define (`flake.nixosConfigurations.<name>`), merged.
+fn mk_flake(ev: &mut Evaluator, args: ThunkId, module: ThunkId, at: Option<Src>) -> Value {
+    let inputs = ev.delay_select(args, "inputs");
+    let mut pending = vec![module];
+    let mut seen_paths: Vec<PathValue> = Vec::new();
+    let mut configs: BTreeMap<String, AttrEntry> = BTreeMap::new();
+    let mut open: Option<Rc<Unknown>> = None;
+    let mut steps = 0;
+    while let Some(m) = pending.pop() {
+        steps += 1;
+        if steps > 500 {
+            open = Some(Rc::new(Unknown {
+                reason: "too many flake-parts modules".into(),
+                at: at.clone(),
+            }));
+            break;
+        }
+        let mut v = ev.force(m);
+        if let Value::Path(p) = &v {
+            if seen_paths.contains(p) {
+                continue;
+            }
+            seen_paths.push((**p).clone());
+            let p = (**p).clone();
+            v = ev.import_path(&p, at.clone());
+        }
+        if matches!(v, Value::Lambda(_) | Value::Prim(_)) {
+            let lib = ev.lib();
+            let mut a = Attrs::default();
+            for (k, t) in [("inputs", inputs), ("lib", lib)] {
+                a.entries.insert(
+                    k.into(),
+                    AttrEntry {
+                        value: t,
+                        def: None,
+                    },
+                );
+            }
+            let self_t = ev.delay_select(inputs, "self");
+            a.entries.insert(
+                "self".into(),
+                AttrEntry {
+                    value: self_t,
+                    def: None,
+                },
+            );
+            a.open = Some(Rc::new(Unknown {
+                reason: "a flake-parts module argument nixcross does not model".into(),
+                at: None,
+            }));
+            let at_t = ev.value(Value::Attrs(Rc::new(a)));
+            v = ev.apply(v, at_t, at.clone());
+        }
+        let Value::Attrs(a) = v else {
+            if let Value::Unknown(u) = v {
+                open = Some(u);
+            } else if !matches!(v, Value::Special(_)) {
+                open = Some(Rc::new(Unknown {
+                    reason: "a flake-parts module nixcross cannot read".into(),
+                    at: at.clone(),
+                }));
+            }
+            continue;
+        };
+        if let Some(imp) = a.entries.get("imports") {
+            let t = imp.value;
+            match ev.force(t) {
+                Value::List(l) => pending.extend(l.iter().rev().copied()),
+                Value::Unknown(u) => open = Some(u),
+                _ => {}
+            }
+        }
+        for key in ["flake", "config"] {
+            let Some(f) = a.entries.get(key) else {
+                continue;
+            };
+            let t = f.value;
+            let mut fv = ev.force(t);
+            if key == "config" {
+                let Value::Attrs(c) = &fv else { continue };
+                let Some(inner) = c.entries.get("flake") else {
+                    continue;
+                };
+                let it = inner.value;
+                fv = ev.force(it);
+            }
+            let Value::Attrs(fa) = fv else {
+                if let Value::Unknown(u) = fv {
+                    open = Some(u);
+                }
+                continue;
+            };
+            if let Some(nc) = fa.entries.get("nixosConfigurations") {
+                let t = nc.value;
+                match ev.force(t) {
+                    Value::Attrs(cs) => {
+                        for (k, e) in cs.entries.iter() {
+                            configs.insert(k.clone(), e.clone());
+                        }
+                        if let Some(u) = &cs.open {
+                            open = Some(u.clone());
+                        }
+                    }
+                    Value::Unknown(u) => open = Some(u),
+                    _ => {}
+                }
+            } else if let Some(u) = &fa.open {
+                open = Some(u.clone());
+            }
+        }
+    }
+    let nc = set_from(configs, open);
+    let nct = ev.value(nc);
+    let mut out = BTreeMap::new();
+    out.insert(
+        "nixosConfigurations".to_string(),
+        AttrEntry {
+            value: nct,
+            def: None,
+        },
+    );
+    set_from(
+        out,
+        Some(Rc::new(Unknown {
+            reason: "flake-parts outputs other than nixosConfigurations are not modelled".into(),
+            at,
+        })),
+    )
+}

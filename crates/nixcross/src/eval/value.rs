@@ -1,0 +1,404 @@
+//! Values of the static evaluator.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::files::RelPath;
+use crate::source::Src;
+use crate::syntax::LambdaView;
+
+/// A suspended or finished computation, in the evaluator's arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ThunkId(pub(crate) u32);
+
+/// A scope, in the evaluator's arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EnvId(pub(crate) u32);
+
+/// Why a value is not known, and where that came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unknown {
+    /// A sentence: "`config` is only known when NixOS evaluates".
+    pub reason: String,
+    /// The expression that could not be evaluated, when there is one.
+    pub at: Option<Src>,
+}
+
+/// A path value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathValue {
+    /// A path inside the flake's folder.
+    Tree(RelPath),
+    /// A path nixcross does not follow: absolute, `~/...`, `<...>`, or one
+    /// that climbs out of the flake's folder. The text is what was written.
+    Outside(String),
+    /// A path inside another flake input (`"${inputs.x}/a.nix"`,
+    /// `nixpkgs + "/nixos/modules/..."`) or NixOS's `modulesPath`.
+    Elsewhere {
+        /// `nixpkgs`, `modulesPath`, an input's name.
+        base: String,
+        /// What follows, e.g. `/installer/scan/not-detected.nix`.
+        rest: String,
+    },
+}
+
+impl PathValue {
+    /// The path with `suffix` (e.g. `/a.nix`) appended.
+    pub fn append(&self, suffix: &str) -> PathValue {
+        match self {
+            PathValue::Tree(p) => {
+                let joined = if suffix.starts_with('/') {
+                    p.join(&suffix[1..])
+                } else {
+                    // `./hosts + "x"` is `./hostsx`.
+                    RelPath::new(&format!("{}{suffix}", p.as_str()))
+                };
+                match joined {
+                    Some(p) => PathValue::Tree(p),
+                    None => PathValue::Outside(format!("{p}{suffix}")),
+                }
+            }
+            PathValue::Outside(s) => PathValue::Outside(format!("{s}{suffix}")),
+            PathValue::Elsewhere { base, rest } => PathValue::Elsewhere {
+                base: base.clone(),
+                rest: format!("{rest}{suffix}"),
+            },
+        }
+    }
+
+    /// How the path reads in a message.
+    pub fn describe(&self) -> String {
+        match self {
+            PathValue::Tree(p) => format!("./{p}"),
+            PathValue::Outside(s) => s.clone(),
+            PathValue::Elsewhere { base, rest } => format!("${{{base}}}{rest}"),
+        }
+    }
+}
+
+/// A piece of a string: text, or a path interpolated into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Plain text.
+    Text(String),
+    /// `"${./x}"`: a path that becomes a store path in Nix.
+    Path(PathValue),
+}
+
+/// A string, and the literal it was written as when it is one literal.
+#[derive(Debug, Clone)]
+pub struct StrValue {
+    /// Its pieces.
+    pub pieces: Vec<Piece>,
+    /// The string literal node, when the value is exactly that literal.
+    pub origin: Option<Src>,
+}
+
+impl StrValue {
+    /// A plain string.
+    pub fn text(s: impl Into<String>) -> StrValue {
+        StrValue {
+            pieces: vec![Piece::Text(s.into())],
+            origin: None,
+        }
+    }
+
+    /// The text, when no path is interpolated into it.
+    pub fn as_text(&self) -> Option<String> {
+        let mut out = String::new();
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Path(_) => return None,
+            }
+        }
+        Some(out)
+    }
+
+    /// A string that starts with an interpolated path, as that path with the
+    /// rest appended (`"${./hosts}/a.nix"`).
+    pub fn as_path(&self) -> Option<PathValue> {
+        let (first, rest) = self.pieces.split_first()?;
+        let Piece::Path(p) = first else { return None };
+        let mut suffix = String::new();
+        for piece in rest {
+            match piece {
+                Piece::Text(t) => suffix.push_str(t),
+                Piece::Path(_) => return None,
+            }
+        }
+        Some(p.append(&suffix))
+    }
+}
+
+/// One attribute of a set: its value and the binding that defines it.
+#[derive(Debug, Clone)]
+pub struct AttrEntry {
+    /// The value.
+    pub value: ThunkId,
+    /// The binding (`key = value;` or `inherit`) that defines it, when the
+    /// set was written in a file.
+    pub def: Option<Src>,
+}
+
+/// An attribute set.
+#[derive(Debug, Clone, Default)]
+pub struct Attrs {
+    /// The attributes nixcross knows.
+    pub entries: BTreeMap<String, AttrEntry>,
+    /// Set when the set may hold more attributes than `entries` (a computed
+    /// name that could not be evaluated, a merge with an unknown value).
+    pub open: Option<Rc<Unknown>>,
+    /// The `{ ... }` literal, when the set is one.
+    pub src: Option<Src>,
+}
+
+/// A function written in a file, with its scope.
+#[derive(Debug, Clone)]
+pub struct Closure {
+    /// Its parameter and body.
+    pub lambda: LambdaView,
+    /// Where it is written.
+    pub src: Src,
+    /// The scope it closes over.
+    pub env: EnvId,
+}
+
+/// A built-in function, from `builtins`, nixpkgs' `lib`, or a stand-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prim {
+    Import,
+    ReadDir,
+    ReadFile,
+    PathExists,
+    FromJson,
+    AttrNames,
+    AttrValues,
+    ListToAttrs,
+    Map,
+    Filter,
+    MapAttrs,
+    MapAttrsPrime,
+    MapAttrsToList,
+    FilterAttrs,
+    GenAttrs,
+    NameValuePair,
+    HasAttr,
+    GetAttr,
+    RemoveAttrs,
+    Head,
+    Tail,
+    Length,
+    ElemAt,
+    Elem,
+    ConcatLists,
+    ConcatMap,
+    FoldlStrict,
+    Foldr,
+    ToString,
+    BaseNameOf,
+    DirOf,
+    HasSuffix,
+    HasPrefix,
+    RemoveSuffix,
+    RemovePrefix,
+    Optional,
+    Optionals,
+    OptionalAttrs,
+    Flatten,
+    Id,
+    Const,
+    IsAttrs,
+    IsList,
+    IsString,
+    IsFunction,
+    IsPath,
+    TypeOf,
+    Throw,
+    Trace,
+    Seq,
+    ConcatStringsSep,
+    ReplaceStrings,
+    Unique,
+    GenList,
+    ZipAttrsWith,
+    RecursiveUpdate,
+    AttrByPath,
+    Extend,
+    /// `lib.mkIf cond content`
+    MkIf,
+    /// `lib.mkMerge [ ... ]`
+    MkMerge,
+    /// `lib.mkOverride n x`; `mkDefault`/`mkForce`/... carry their number.
+    MkOverride,
+    /// `mkDefault` (1000), `mkForce` (50), `mkOptionDefault` (1500), ...
+    MkPriority(u32),
+    /// `mkBefore x`, `mkAfter x`: ordering only.
+    MkOrdered,
+    /// `mkOrder n x`: ordering only.
+    MkOrder,
+    /// `lib.nixosSystem { ... }` of the named nixpkgs input.
+    NixosSystem,
+    /// `import nixpkgs { ... }` of the named input.
+    ImportNixpkgs,
+    /// `flake-parts.lib.mkFlake { inherit inputs; } module`.
+    MkFlake,
+}
+
+/// A built-in applied to some of its arguments.
+#[derive(Debug, Clone)]
+pub struct PrimApp {
+    /// The built-in.
+    pub prim: Prim,
+    /// The arguments given so far.
+    pub args: Vec<ThunkId>,
+    /// The input a stand-in belongs to (`nixosSystem` of `nixpkgs-unstable`).
+    pub input: Option<String>,
+}
+
+/// A module-system property (`lib/modules.nix`): how a definition is merged.
+#[derive(Debug, Clone)]
+pub enum Property {
+    /// `mkIf cond content`.
+    If {
+        /// The condition.
+        cond: ThunkId,
+        /// What is defined when it holds.
+        content: ThunkId,
+    },
+    /// `mkMerge [ ... ]`.
+    Merge(ThunkId),
+    /// `mkOverride priority content` (and `mkDefault`, `mkForce`, ...).
+    Override {
+        /// Lower wins: mkForce 50, plain 100, mkDefault 1000, mkOptionDefault 1500.
+        priority: u32,
+        /// The value.
+        content: ThunkId,
+    },
+    /// `mkBefore`/`mkAfter`/`mkOrder`: ordering only.
+    Order(ThunkId),
+}
+
+/// `import nixpkgs { ... }` or `nixpkgs.legacyPackages.<system>`: a package
+/// set with known arguments.
+#[derive(Debug, Clone)]
+pub struct PkgsValue {
+    /// The nixpkgs input it comes from.
+    pub input: String,
+    /// The argument set of `import nixpkgs { ... }`; `None` for
+    /// `legacyPackages.<system>`.
+    pub args: Option<ThunkId>,
+    /// For `legacyPackages.<system>`: the system.
+    pub system: Option<String>,
+    /// The `import nixpkgs { ... }` expression.
+    pub src: Option<Src>,
+}
+
+/// Values that stand for things outside the files.
+#[derive(Debug, Clone)]
+pub enum Special {
+    /// The result of `nixosSystem { ... }`.
+    NixosSystem {
+        /// The argument set.
+        args: ThunkId,
+        /// The nixpkgs input whose `lib.nixosSystem` was called.
+        input: String,
+        /// The application node, when the call is written in a file.
+        call: Option<Src>,
+    },
+    /// A flake input, or something inside one (`inputs.x.nixosModules.y`).
+    Input {
+        /// The input's name.
+        name: String,
+        /// Whether it is a nixpkgs.
+        nixpkgs: bool,
+        /// The attributes selected from it.
+        path: Vec<String>,
+    },
+    /// A module-system property.
+    Property(Property),
+    /// A nixpkgs package set.
+    Pkgs(PkgsValue),
+}
+
+/// A value in weak head normal form.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// `null`
+    Null,
+    /// `true`, `false`
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(Rc<StrValue>),
+    /// A path.
+    Path(Rc<PathValue>),
+    /// A list of suspended items.
+    List(Rc<Vec<ThunkId>>),
+    /// An attribute set of suspended values.
+    Attrs(Rc<Attrs>),
+    /// A function from a file.
+    Lambda(Rc<Closure>),
+    /// A built-in, maybe partly applied.
+    Prim(Rc<PrimApp>),
+    /// Something that stands for the world outside the files.
+    Special(Rc<Special>),
+    /// What nixcross cannot know, and why.
+    Unknown(Rc<Unknown>),
+}
+
+impl Value {
+    /// An unknown value.
+    pub fn unknown(reason: impl Into<String>, at: Option<Src>) -> Value {
+        Value::Unknown(Rc::new(Unknown {
+            reason: reason.into(),
+            at,
+        }))
+    }
+
+    /// A plain string.
+    pub fn string(s: impl Into<String>) -> Value {
+        Value::Str(Rc::new(StrValue::text(s)))
+    }
+
+    /// The string's text, when it is a plain string.
+    pub fn as_text(&self) -> Option<String> {
+        match self {
+            Value::Str(s) => s.as_text(),
+            _ => None,
+        }
+    }
+
+    /// The attribute set, when it is one.
+    pub fn as_attrs(&self) -> Option<&Rc<Attrs>> {
+        match self {
+            Value::Attrs(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// What kind of value this is, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a Boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Str(_) => "a string",
+            Value::Path(_) => "a path",
+            Value::List(_) => "a list",
+            Value::Attrs(_) => "an attribute set",
+            Value::Lambda(_) | Value::Prim(_) => "a function",
+            Value::Special(s) => match **s {
+                Special::NixosSystem { .. } => "a NixOS configuration",
+                Special::Input { .. } => "a flake input",
+                Special::Property(_) => "a module property",
+                Special::Pkgs(_) => "a package set",
+            },
+            Value::Unknown(_) => "an unknown value",
+        }
+    }
+}

@@ -1,0 +1,956 @@
+//! Following one configuration: its `nixosSystem` call, the modules NixOS
+//! loads for it (the `modules` list, `imports` recursively, function
+//! modules, files, `self.nixosModules.*`), and the definitions of the
+//! platform options in them, through `mkIf`, `mkMerge` and the priority
+//! wrappers.
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use super::overlays::{OverlayDef, ScopedSet};
+use super::platforms::{self, Definition, PlatformOption, MK_DEFAULT, PLAIN};
+use super::{Config, Status, System};
+use crate::eval::{
+    short, AttrEntry, Attrs, Evaluator, PathValue, Property, Special, ThunkId, Unknown, Value,
+};
+use crate::source::{FileId, Src};
+
+/// Where a module comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleOrigin {
+    /// A file whose whole expression is the module (a path in `modules` or
+    /// `imports`).
+    File(FileId),
+    /// A module expression written in a file: an inline `{ ... }` in the
+    /// modules list, a `let`-bound module, what `import ./x.nix { }`
+    /// returns.
+    Inline(Src),
+    /// A module nixcross does not read: from another flake input or from
+    /// nixpkgs (`modulesPath`). Assumed not to set platform options.
+    External(String),
+}
+
+/// One module of a configuration.
+#[derive(Debug, Clone)]
+pub struct ModuleInstance {
+    /// Where it comes from.
+    pub origin: ModuleOrigin,
+    /// The module expression (the file's root, or the inline node).
+    pub expr: Option<Src>,
+    /// The module that imports it; `None` for an item of the `modules` list.
+    pub imported_from: Option<usize>,
+    /// Whether it writes its definitions under `config = { ... }`.
+    pub full: bool,
+}
+
+/// Something that could define a platform option but that nixcross cannot
+/// read.
+#[derive(Debug, Clone)]
+pub struct Opaque {
+    /// Why.
+    pub reason: String,
+    /// Where, when known.
+    pub at: Option<Src>,
+}
+
+const SPECIAL_KEYS: &[&str] = &[
+    "imports",
+    "_file",
+    "key",
+    "disabledModules",
+    "meta",
+    "freeformType",
+    "_class",
+];
+
+/// Follow the configuration `name`, whose value is `entry`.
+pub(super) fn read_config(
+    ev: &mut Evaluator,
+    name: &str,
+    entry: &AttrEntry,
+    nc_at: Option<Src>,
+) -> Config {
+    let at = entry.def.clone().or(nc_at);
+    let not = |reason: String, where_: Option<Src>, at: Option<Src>| Config {
+        name: name.to_string(),
+        at: at.clone(),
+        status: Status::NotFollowed {
+            reason: reason.clone(),
+            at: where_.or(at),
+        },
+        platforms: platforms::Platforms {
+            unknown: Some(reason),
+            ..Default::default()
+        },
+    };
+    let t = entry.value;
+    let v = ev.force(t);
+    let (args_t, input, call) = match &v {
+        Value::Special(s) => match &**s {
+            Special::NixosSystem { args, input, call } => (*args, input.clone(), call.clone()),
+            _ => {
+                return not(
+                    format!(
+                        "the configuration is {}, not a nixosSystem call",
+                        v.type_name()
+                    ),
+                    None,
+                    at,
+                )
+            }
+        },
+        Value::Unknown(u) => return not(u.reason.clone(), u.at.clone(), at),
+        other => {
+            return not(
+                format!(
+                    "the configuration is {}, not a nixosSystem call",
+                    other.type_name()
+                ),
+                None,
+                at,
+            )
+        }
+    };
+    let args = match ev.force(args_t) {
+        Value::Attrs(a) => a,
+        Value::Unknown(u) => {
+            return not(
+                format!("nixosSystem's argument cannot be followed: {}", u.reason),
+                u.at.clone(),
+                at,
+            )
+        }
+        other => {
+            return not(
+                format!("nixosSystem's argument is {}", other.type_name()),
+                call.clone(),
+                at,
+            )
+        }
+    };
+    let mut sys = System {
+        input,
+        call: call.clone(),
+        args: args.src.clone(),
+        args_value: Some(args.clone()),
+        modules_binding: args.entries.get("modules").and_then(|e| e.def.clone()),
+        modules_list: None,
+        modules: Vec::new(),
+        opaque: Vec::new(),
+        definitions: Vec::new(),
+        special_args: None,
+        special_args_binding: args.entries.get("specialArgs").and_then(|e| e.def.clone()),
+        pkgs_arg: None,
+        overlays: Vec::new(),
+        scoped: Vec::new(),
+        package_lists: Vec::new(),
+    };
+    sys.modules_list = sys
+        .modules_binding
+        .as_ref()
+        .and_then(literal_list_of_binding);
+    if let Some(a) = &args.open {
+        sys.opaque.push(Opaque {
+            reason: format!("nixosSystem's arguments may hold more: {}", a.reason),
+            at: a.at.clone(),
+        });
+    }
+    // `system = "..."`: nixpkgs.system = mkDefault.
+    if let Some(e) = args.entries.get("system") {
+        let e = e.clone();
+        let v = ev.force(e.value);
+        if !matches!(v, Value::Null) {
+            let d = definition(
+                ev,
+                PlatformOption::System,
+                &v,
+                MK_DEFAULT,
+                None,
+                None,
+                e.def.clone(),
+            );
+            sys.definitions.push(d);
+        }
+    }
+    if let Some(e) = args.entries.get("pkgs") {
+        sys.pkgs_arg = e.def.clone().or(call.clone());
+    }
+    // specialArgs
+    let mut special = Attrs::default();
+    if let Some(e) = args.entries.get("specialArgs") {
+        let t = e.value;
+        match ev.force(t) {
+            Value::Attrs(a) => {
+                if a.entries.contains_key("pkgs") {
+                    sys.pkgs_arg = a.entries["pkgs"].def.clone().or(e.def.clone());
+                }
+                special = (*a).clone();
+                sys.scoped = scoped_sets(ev, &a);
+                sys.special_args = Some(a);
+            }
+            Value::Unknown(u) => {
+                special.open = Some(u);
+            }
+            _ => {}
+        }
+    }
+    let lib = args.entries.get("lib").map(|e| e.value);
+    let margs_t = module_args(ev, &special, lib);
+
+    // The modules list.
+    let mut queue: Vec<(ThunkId, Option<usize>)> = Vec::new();
+    match args.entries.get("modules") {
+        Some(e) => {
+            let t = e.value;
+            match ev.force(t) {
+                Value::List(l) => queue.extend(l.iter().map(|t| (*t, None))),
+                Value::Unknown(u) => sys.opaque.push(Opaque {
+                    reason: format!("the modules list cannot be followed: {}", u.reason),
+                    at: u.at.clone().or(e.def.clone()),
+                }),
+                other => sys.opaque.push(Opaque {
+                    reason: format!("`modules` is {}", other.type_name()),
+                    at: e.def.clone(),
+                }),
+            }
+        }
+        None => {}
+    }
+    collect_modules(ev, &mut sys, queue, margs_t);
+    let opaque = sys.opaque.first().map(|o| match &o.at {
+        Some(at) => format!("{} ({})", o.reason, ev.sources.describe(at)),
+        None => o.reason.clone(),
+    });
+    let mut platforms = platforms::effective(&sys.definitions, opaque.as_deref());
+    if let Some(p) = &sys.pkgs_arg {
+        platforms = platforms::Platforms {
+            unknown: Some(format!(
+                "the configuration is given a package set (`pkgs`, {}), whose platforms decide; nixcross does not read it",
+                ev.sources.describe(p)
+            )),
+            ..Default::default()
+        };
+    }
+    Config {
+        name: name.to_string(),
+        at,
+        status: Status::Followed(Box::new(sys)),
+        platforms,
+    }
+}
+
+/// The arguments NixOS gives every module: `{ config, lib, pkgs,
+/// modulesPath, specialArgs, ... }` plus `specialArgs`' entries; `config`,
+/// `options` and `pkgs` are only known when NixOS evaluates.
+fn module_args(ev: &mut Evaluator, special: &Attrs, lib: Option<ThunkId>) -> ThunkId {
+    let lib = match lib {
+        Some(l) => l,
+        None => ev.lib(),
+    };
+    let mut margs = Attrs::default();
+    for what in ["config", "options", "pkgs"] {
+        let t = ev.value(Value::unknown(
+            format!("`{what}` is only known when NixOS evaluates"),
+            None,
+        ));
+        margs.entries.insert(
+            what.into(),
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
+    }
+    margs.entries.insert(
+        "lib".into(),
+        AttrEntry {
+            value: lib,
+            def: None,
+        },
+    );
+    let mp = ev.value(Value::Path(Rc::new(PathValue::Elsewhere {
+        base: "modulesPath".into(),
+        rest: String::new(),
+    })));
+    margs.entries.insert(
+        "modulesPath".into(),
+        AttrEntry {
+            value: mp,
+            def: None,
+        },
+    );
+    let sa = ev.value(Value::Attrs(Rc::new(special.clone())));
+    margs.entries.insert(
+        "specialArgs".into(),
+        AttrEntry {
+            value: sa,
+            def: None,
+        },
+    );
+    for (k, e) in special.entries.iter() {
+        margs.entries.insert(k.clone(), e.clone());
+    }
+    margs.open = Some(Rc::new(Unknown {
+        reason: "module arguments may also come from `_module.args`".into(),
+        at: None,
+    }));
+    ev.value(Value::Attrs(Rc::new(margs)))
+}
+
+/// The platforms a lone module file (and what it imports) sets, as if it
+/// were the only module of a configuration: for `emulate -f`, which must
+/// not emulate the machine's own system.
+pub(crate) fn module_platforms(
+    ev: &mut Evaluator,
+    path: &crate::files::RelPath,
+) -> (platforms::Platforms, Vec<Definition>) {
+    let mut sys = System {
+        input: "nixpkgs".into(),
+        call: None,
+        args: None,
+        args_value: None,
+        modules_binding: None,
+        modules_list: None,
+        modules: Vec::new(),
+        opaque: Vec::new(),
+        definitions: Vec::new(),
+        special_args: None,
+        special_args_binding: None,
+        pkgs_arg: None,
+        overlays: Vec::new(),
+        scoped: Vec::new(),
+        package_lists: Vec::new(),
+    };
+    let margs = module_args(ev, &Attrs::default(), None);
+    let t = ev.value(Value::Path(Rc::new(PathValue::Tree(path.clone()))));
+    collect_modules(ev, &mut sys, vec![(t, None)], margs);
+    let opaque = sys.opaque.first().map(|o| o.reason.clone());
+    (
+        platforms::effective(&sys.definitions, opaque.as_deref()),
+        sys.definitions,
+    )
+}
+
+/// The literal list of a `modules = ...;` binding: the list, or the literal
+/// side of `[ ... ] ++ other`.
+fn literal_list_of_binding(binding: &Src) -> Option<Src> {
+    let crate::syntax::Entry::Binding(b) = binding.node.as_entry()? else {
+        return None;
+    };
+    let v = b.value.unparen();
+    if v.list().is_some() {
+        return Some(Src::new(binding.file, v));
+    }
+    if v.kind() == crate::syntax::Kind::Concat {
+        let (l, r) = v.binop()?;
+        let (l, r) = (l.unparen(), r.unparen());
+        if l.list().is_some() {
+            return Some(Src::new(binding.file, l));
+        }
+        if r.list().is_some() {
+            return Some(Src::new(binding.file, r));
+        }
+    }
+    None
+}
+
+/// The most modules one configuration may load.
+const MAX_MODULES: usize = 5000;
+
+fn collect_modules(
+    ev: &mut Evaluator,
+    sys: &mut System,
+    mut queue: Vec<(ThunkId, Option<usize>)>,
+    margs: ThunkId,
+) {
+    queue.reverse();
+    let mut seen_files: HashSet<FileId> = HashSet::new();
+    while let Some((t, from)) = queue.pop() {
+        if sys.modules.len() >= MAX_MODULES {
+            sys.opaque.push(Opaque {
+                reason: "the configuration loads too many modules to follow".into(),
+                at: None,
+            });
+            return;
+        }
+        let v = ev.force(t);
+        let (origin, expr, body) = match v {
+            Value::Path(p) => match &*p {
+                PathValue::Tree(rel) => {
+                    let file_path = ev.module_file(rel);
+                    let value = ev.import_path(&p, None);
+                    let Some(id) = ev.sources.id(&file_path) else {
+                        let reason = match &value {
+                            Value::Unknown(u) => u.reason.clone(),
+                            _ => format!("cannot read `./{file_path}`"),
+                        };
+                        sys.opaque.push(Opaque {
+                            reason,
+                            at: from.and_then(|i| sys.modules[i].expr.clone()),
+                        });
+                        continue;
+                    };
+                    if !seen_files.insert(id) {
+                        continue;
+                    }
+                    let root = ev.sources.get(id).root().ok().map(|n| Src::new(id, n));
+                    (ModuleOrigin::File(id), root, value)
+                }
+                other => {
+                    sys.modules.push(ModuleInstance {
+                        origin: ModuleOrigin::External(other.describe()),
+                        expr: None,
+                        imported_from: from,
+                        full: false,
+                    });
+                    continue;
+                }
+            },
+            Value::Str(s) => match s.as_path() {
+                Some(p) => {
+                    let t = ev.value(Value::Path(Rc::new(p)));
+                    queue.push((t, from));
+                    continue;
+                }
+                None => {
+                    sys.opaque.push(Opaque {
+                        reason: "a module given as a string".into(),
+                        at: s.origin.clone(),
+                    });
+                    continue;
+                }
+            },
+            Value::Special(ref s) if matches!(**s, Special::Input { .. }) => {
+                let Special::Input { name, path, .. } = &**s else {
+                    unreachable!()
+                };
+                let mut d = vec![name.clone()];
+                d.extend(path.iter().cloned());
+                sys.modules.push(ModuleInstance {
+                    origin: ModuleOrigin::External(d.join(".")),
+                    expr: None,
+                    imported_from: from,
+                    full: false,
+                });
+                continue;
+            }
+            Value::Lambda(ref c) => {
+                let src = c.src.clone();
+                (ModuleOrigin::Inline(src.clone()), Some(src), v.clone())
+            }
+            Value::Attrs(ref a) => match &a.src {
+                Some(src) => (
+                    ModuleOrigin::Inline(src.clone()),
+                    Some(src.clone()),
+                    v.clone(),
+                ),
+                None => {
+                    // A set built by `//` or a function: readable, but no
+                    // single place to edit.
+                    (
+                        ModuleOrigin::External("a module built by an expression".into()),
+                        None,
+                        v.clone(),
+                    )
+                }
+            },
+            Value::Unknown(u) => {
+                sys.opaque.push(Opaque {
+                    reason: format!("a module cannot be followed: {}", u.reason),
+                    at: u.at.clone(),
+                });
+                continue;
+            }
+            other => {
+                sys.opaque.push(Opaque {
+                    reason: format!("a module is {}", other.type_name()),
+                    at: None,
+                });
+                continue;
+            }
+        };
+        let index = sys.modules.len();
+        sys.modules.push(ModuleInstance {
+            origin,
+            expr,
+            imported_from: from,
+            full: false,
+        });
+        read_module(ev, sys, index, body, margs, &mut queue);
+    }
+}
+
+/// Read one module's value: apply it when it is a function, queue its
+/// imports, and collect its platform definitions.
+fn read_module(
+    ev: &mut Evaluator,
+    sys: &mut System,
+    index: usize,
+    value: Value,
+    margs: ThunkId,
+    queue: &mut Vec<(ThunkId, Option<usize>)>,
+) {
+    let at = sys.modules[index].expr.clone();
+    let body = match value {
+        Value::Lambda(_) | Value::Prim(_) => ev.apply(value, margs, at.clone()),
+        other => other,
+    };
+    let attrs = match body {
+        Value::Attrs(a) => a,
+        Value::Special(ref s) if matches!(**s, Special::Property(_)) => {
+            // A whole module under `mkIf`/`mkMerge`: its config.
+            let t = ev.value(body.clone());
+            walk_config(ev, sys, index, t, at);
+            return;
+        }
+        Value::Unknown(u) => {
+            sys.opaque.push(Opaque {
+                reason: format!("a module cannot be read: {}", u.reason),
+                at: u.at.clone().or(at),
+            });
+            return;
+        }
+        other => {
+            sys.opaque.push(Opaque {
+                reason: format!("a module is {}", other.type_name()),
+                at,
+            });
+            return;
+        }
+    };
+    if let Some(e) = attrs.entries.get("imports") {
+        let t = e.value;
+        match ev.force(t) {
+            Value::List(l) => {
+                // Imports come right after the module, in order.
+                for item in l.iter().rev() {
+                    queue.push((*item, Some(index)));
+                }
+            }
+            Value::Unknown(u) => sys.opaque.push(Opaque {
+                reason: format!("`imports` cannot be followed: {}", u.reason),
+                at: u.at.clone().or(e.def.clone()),
+            }),
+            _ => {}
+        }
+    }
+    let full = attrs.entries.contains_key("config") || attrs.entries.contains_key("options");
+    sys.modules[index].full = full;
+    if full {
+        if let Some(e) = attrs.entries.get("config") {
+            let t = e.value;
+            walk_config(ev, sys, index, t, at);
+        }
+    } else {
+        let mut config = (*attrs).clone();
+        for k in SPECIAL_KEYS {
+            config.entries.remove(*k);
+        }
+        if attrs.open.is_some() {
+            // A computed name might be `nixpkgs`.
+            if !config.entries.contains_key("nixpkgs") {
+                sys.opaque.push(Opaque {
+                    reason: format!(
+                        "a module has attribute names nixcross cannot compute: {}",
+                        attrs
+                            .open
+                            .as_ref()
+                            .map(|u| u.reason.as_str())
+                            .unwrap_or_default()
+                    ),
+                    at: attrs.open.as_ref().and_then(|u| u.at.clone()).or(at),
+                });
+                return;
+            }
+        }
+        let t = ev.value(Value::Attrs(Rc::new(config)));
+        walk_config(ev, sys, index, t, at);
+    }
+}
+
+/// A value found at a path, with the properties around it.
+struct Leaf {
+    value: Value,
+    priority: u32,
+    condition: Option<String>,
+    site: Option<Src>,
+}
+
+/// Collect the platform definitions of a module's config value.
+fn walk_config(
+    ev: &mut Evaluator,
+    sys: &mut System,
+    index: usize,
+    config: ThunkId,
+    at: Option<Src>,
+) {
+    let mut packages = Vec::new();
+    let mut ignored = Vec::new();
+    walk(
+        ev,
+        config,
+        &["environment", "systemPackages"],
+        0,
+        None,
+        None,
+        at.clone(),
+        &mut packages,
+        &mut ignored,
+    );
+    for leaf in packages {
+        if let Some(site) = leaf.site {
+            sys.package_lists.push((index, site));
+        }
+    }
+    let mut leaves = Vec::new();
+    let mut opaque = Vec::new();
+    walk(
+        ev,
+        config,
+        &["nixpkgs"],
+        0,
+        None,
+        None,
+        at,
+        &mut leaves,
+        &mut opaque,
+    );
+    sys.opaque.extend(opaque);
+    for leaf in leaves {
+        // `leaf.value` is the `nixpkgs` set: its platform options.
+        let Value::Attrs(a) = &leaf.value else {
+            continue;
+        };
+        if let Some(site) = a.entries.get("overlays").and_then(|e| e.def.clone()) {
+            sys.overlays.push(OverlayDef::read(index, site));
+        }
+        for option in PlatformOption::ALL {
+            let Some(e) = a.entries.get(option.name()) else {
+                continue;
+            };
+            let e = e.clone();
+            let mut values = Vec::new();
+            let mut op = Vec::new();
+            walk(
+                ev,
+                e.value,
+                &[],
+                0,
+                leaf.condition.clone(),
+                e.def.clone(),
+                e.def.clone(),
+                &mut values,
+                &mut op,
+            );
+            sys.opaque.extend(op);
+            for v in values {
+                let priority = if v.priority == 0 {
+                    leaf.priority
+                } else {
+                    v.priority
+                };
+                let d = definition(
+                    ev,
+                    option,
+                    &v.value,
+                    if priority == 0 { PLAIN } else { priority },
+                    v.condition.clone(),
+                    Some(index),
+                    v.site.clone(),
+                );
+                sys.definitions.push(d);
+            }
+        }
+        if a.open.is_some()
+            && !PlatformOption::ALL
+                .iter()
+                .all(|o| a.entries.contains_key(o.name()))
+        {
+            sys.opaque.push(Opaque {
+                reason: "`nixpkgs` has attribute names nixcross cannot compute".into(),
+                at: a.open.as_ref().and_then(|u| u.at.clone()),
+            });
+        }
+    }
+}
+
+/// Walk `t` down `path`, through `mkIf`/`mkMerge`/priority properties,
+/// collecting the values at the end. `priority` 0 means "not set yet".
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    ev: &mut Evaluator,
+    t: ThunkId,
+    path: &[&str],
+    priority: u32,
+    condition: Option<String>,
+    site: Option<Src>,
+    at: Option<Src>,
+    leaves: &mut Vec<Leaf>,
+    opaque: &mut Vec<Opaque>,
+) {
+    let v = ev.force(t);
+    match v {
+        Value::Special(ref s) => match &**s {
+            Special::Property(Property::If { cond, content }) => {
+                let c = ev.force(*cond);
+                match c {
+                    Value::Bool(true) => walk(
+                        ev, *content, path, priority, condition, site, at, leaves, opaque,
+                    ),
+                    Value::Bool(false) => {}
+                    other => {
+                        let why = match &other {
+                            Value::Unknown(u) => u.reason.clone(),
+                            o => format!("the condition is {}", o.type_name()),
+                        };
+                        let cond_text = condition.or(Some(why));
+                        walk(
+                            ev, *content, path, priority, cond_text, site, at, leaves, opaque,
+                        )
+                    }
+                }
+            }
+            Special::Property(Property::Merge(list)) => match ev.force(*list) {
+                Value::List(items) => {
+                    for item in items.iter() {
+                        walk(
+                            ev,
+                            *item,
+                            path,
+                            priority,
+                            condition.clone(),
+                            site.clone(),
+                            at.clone(),
+                            leaves,
+                            opaque,
+                        );
+                    }
+                }
+                Value::Unknown(u) => opaque.push(Opaque {
+                    reason: format!("a `mkMerge` list cannot be followed: {}", u.reason),
+                    at: u.at.clone().or(at),
+                }),
+                _ => {}
+            },
+            Special::Property(Property::Override {
+                priority: p,
+                content,
+            }) => walk(ev, *content, path, *p, condition, site, at, leaves, opaque),
+            Special::Property(Property::Order(content)) => walk(
+                ev, *content, path, priority, condition, site, at, leaves, opaque,
+            ),
+            _ if path.is_empty() => leaves.push(Leaf {
+                value: v.clone(),
+                priority,
+                condition,
+                site,
+            }),
+            _ => {}
+        },
+        _ if path.is_empty() => leaves.push(Leaf {
+            value: v,
+            priority,
+            condition,
+            site,
+        }),
+        Value::Attrs(a) => match a.entries.get(path[0]) {
+            Some(e) => {
+                let (t, def) = (e.value, e.def.clone());
+                walk(
+                    ev,
+                    t,
+                    &path[1..],
+                    priority,
+                    condition,
+                    def.or(site),
+                    at,
+                    leaves,
+                    opaque,
+                )
+            }
+            None => {
+                if let Some(u) = &a.open {
+                    opaque.push(Opaque {
+                        reason: format!(
+                            "a module may define `{}` through names nixcross cannot compute: {}",
+                            path[0], u.reason
+                        ),
+                        at: u.at.clone().or(at),
+                    });
+                }
+            }
+        },
+        Value::Unknown(u) => opaque.push(Opaque {
+            reason: format!("part of a module cannot be read: {}", u.reason),
+            at: u.at.clone().or(at),
+        }),
+        _ => {}
+    }
+}
+
+/// A definition of `option` with value `v`.
+fn definition(
+    ev: &mut Evaluator,
+    option: PlatformOption,
+    v: &Value,
+    priority: u32,
+    condition: Option<String>,
+    module: Option<usize>,
+    site: Option<Src>,
+) -> Definition {
+    let text = site
+        .as_ref()
+        .and_then(|s| match s.node.as_entry() {
+            Some(crate::syntax::Entry::Binding(b)) => Some(short(&b.value.text())),
+            Some(crate::syntax::Entry::Inherit(i)) => Some(short(&i.node.text())),
+            None => None,
+        })
+        .unwrap_or_else(|| short(&describe_value(v)));
+    let (system, literal, unknown, is_null) = platform_of(ev, v);
+    Definition {
+        option,
+        priority,
+        condition,
+        module,
+        site,
+        literal,
+        system,
+        unknown,
+        is_null,
+        text,
+    }
+}
+
+fn describe_value(v: &Value) -> String {
+    match v {
+        Value::Str(s) => format!("{:?}", s.as_text().unwrap_or_default()),
+        other => other.type_name().to_string(),
+    }
+}
+
+/// The system double a platform value means, the literal it comes from,
+/// why it is unknown, and whether it is `null`.
+pub(crate) fn platform_of(
+    ev: &mut Evaluator,
+    v: &Value,
+) -> (Option<String>, Option<Src>, Option<String>, bool) {
+    let resolve = |s: &str| crate::platform::resolve(s).ok().map(|t| t.system);
+    match v {
+        Value::Null => (None, None, None, true),
+        Value::Str(s) => match s.as_text() {
+            Some(t) => match resolve(&t) {
+                Some(d) => (Some(d), s.origin.clone(), None, false),
+                None => (
+                    None,
+                    s.origin.clone(),
+                    Some(format!("`{t}` is not a platform nixcross knows")),
+                    false,
+                ),
+            },
+            None => (None, None, Some("a string with a path in it".into()), false),
+        },
+        Value::Attrs(a) => {
+            for key in ["system", "config"] {
+                if let Some(e) = a.entries.get(key) {
+                    let t = e.value;
+                    let inner = ev.force(t);
+                    return platform_of(ev, &inner);
+                }
+            }
+            (
+                None,
+                None,
+                Some("a platform set without `system` or `config`".into()),
+                false,
+            )
+        }
+        Value::Unknown(u) => (None, None, Some(u.reason.clone()), false),
+        other => (
+            None,
+            None,
+            Some(format!("the platform is {}", other.type_name())),
+            false,
+        ),
+    }
+}
+
+/// Whether an edit of `range` in `file` would change `sys`: it lies in one
+/// of its modules, its call, its modules list, or a literal its platforms
+/// come from.
+pub(super) fn uses(sys: &System, file: FileId, range: (usize, usize)) -> bool {
+    sys.modules.iter().any(|m| match &m.origin {
+        ModuleOrigin::File(f) => *f == file,
+        ModuleOrigin::Inline(src) => src.contains(file, range),
+        ModuleOrigin::External(_) => false,
+    }) || sys.args.as_ref().is_some_and(|a| a.contains(file, range))
+        || sys.call.as_ref().is_some_and(|c| c.contains(file, range))
+        || sys
+            .definitions
+            .iter()
+            .any(|d| d.literal.as_ref().is_some_and(|l| l.contains(file, range)))
+        || sys.scoped.iter().any(|s| {
+            [&s.args, &s.local_literal, &s.cross_literal]
+                .into_iter()
+                .flatten()
+                .any(|n| n.contains(file, range))
+        })
+}
+
+/// The scoped package sets among `specialArgs`: entries whose value is
+/// `import <nixpkgs> { ... }`.
+fn scoped_sets(ev: &mut Evaluator, special: &Attrs) -> Vec<ScopedSet> {
+    let mut out = Vec::new();
+    for (name, e) in special.entries.iter() {
+        let t = e.value;
+        let Value::Special(s) = ev.force(t) else {
+            continue;
+        };
+        let Special::Pkgs(p) = &*s else { continue };
+        let Some(args_t) = p.args else { continue };
+        let mut set = ScopedSet {
+            name: name.clone(),
+            input: p.input.clone(),
+            entry: e.def.clone(),
+            import: p.src.clone(),
+            args: None,
+            local: None,
+            local_site: None,
+            local_literal: None,
+            cross: None,
+            cross_site: None,
+            cross_literal: None,
+            overlays: Vec::new(),
+            overlays_site: None,
+        };
+        if let Value::Attrs(a) = ev.force(args_t) {
+            set.args = a.src.clone();
+            for key in ["localSystem", "system"] {
+                if let Some(le) = a.entries.get(key) {
+                    let le = le.clone();
+                    let v = ev.force(le.value);
+                    let (system, literal, _, _) = platform_of(ev, &v);
+                    set.local = system;
+                    set.local_literal = literal;
+                    set.local_site = le.def.clone();
+                    break;
+                }
+            }
+            if let Some(ce) = a.entries.get("crossSystem") {
+                let ce = ce.clone();
+                let v = ev.force(ce.value);
+                let (system, literal, _, _) = platform_of(ev, &v);
+                set.cross = system;
+                set.cross_literal = literal;
+                set.cross_site = ce.def.clone();
+            }
+            if let Some(oe) = a.entries.get("overlays") {
+                if let Some(site) = oe.def.clone() {
+                    set.overlays = OverlayDef::read(0, site.clone()).overlays;
+                    set.overlays_site = Some(site);
+                }
+            }
+        }
+        out.push(set);
+    }
+    out
+}

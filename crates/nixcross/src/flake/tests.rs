@@ -1,0 +1,245 @@
+use super::*;
+use crate::files::MemFiles;
+use crate::vocab::Style;
+
+fn load(files: &MemFiles) -> Flake<'_> {
+    Flake::load(files, &RelPath::new("flake.nix").unwrap()).unwrap()
+}
+
+fn summary(f: &Flake) -> Vec<String> {
+    f.configs
+        .iter()
+        .map(|c| {
+            let p = &c.platforms;
+            format!(
+                "{}: {} -> {} {}",
+                c.name,
+                p.build.as_deref().unwrap_or("?"),
+                p.host.as_deref().unwrap_or("?"),
+                p.style.map_or("-", |s| s.as_str())
+            )
+        })
+        .collect()
+}
+
+const SEED_CROSS: &str = r#"{
+  inputs.nixpkgs.url = "github:nixos/nixpkgs/nixos-25.05";
+  outputs = inputs@{ self, nixpkgs, ... }: {
+    nixosConfigurations.lp4a = nixpkgs.lib.nixosSystem {
+      system = "x86_64-linux";
+      modules = [
+        { nixpkgs.crossSystem = { system = "riscv64-linux"; }; }
+      ];
+    };
+  };
+}"#;
+
+#[test]
+fn the_seed_cross_flake() {
+    let files = MemFiles::single("flake.nix", SEED_CROSS);
+    let f = load(&files);
+    assert_eq!(summary(&f), ["lp4a: x86_64-linux -> riscv64-linux legacy"]);
+}
+
+#[test]
+fn hardware_configuration_makes_it_modern() {
+    let mut files = MemFiles::new();
+    files
+        .insert(
+            "flake.nix",
+            r#"{
+  outputs = { nixpkgs, ... }: {
+    nixosConfigurations.box = nixpkgs.lib.nixosSystem {
+      system = "x86_64-linux";
+      modules = [ ./hosts/box/configuration.nix ];
+    };
+  };
+}"#,
+        )
+        .insert(
+            "hosts/box/configuration.nix",
+            "{ config, pkgs, ... }: { imports = [ ./hardware-configuration.nix ]; networking.hostName = \"box\"; }",
+        )
+        .insert(
+            "hosts/box/hardware-configuration.nix",
+            "{ lib, modulesPath, ... }: { imports = [ (modulesPath + \"/installer/scan/not-detected.nix\") ]; nixpkgs.hostPlatform = lib.mkDefault \"aarch64-linux\"; }",
+        );
+    let f = load(&files);
+    assert_eq!(summary(&f), ["box: aarch64-linux -> aarch64-linux modern"]);
+    let sys = f.configs[0].system().unwrap();
+    let d = sys
+        .definitions
+        .iter()
+        .find(|d| d.option == PlatformOption::HostPlatform)
+        .unwrap();
+    assert_eq!(d.priority, platforms::MK_DEFAULT);
+    assert_eq!(
+        f.describe(d.site.as_ref().unwrap()),
+        "hosts/box/hardware-configuration.nix:1:96"
+    );
+    assert_eq!(d.literal.as_ref().unwrap().node.text(), "\"aarch64-linux\"");
+    assert_eq!(sys.modules.len(), 3, "{:?}", sys.modules);
+}
+
+#[test]
+fn generated_hosts_from_read_dir() {
+    let mut files = MemFiles::new();
+    files
+        .insert(
+            "flake.nix",
+            r#"{
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+    home-manager.url = "github:nix-community/home-manager";
+  };
+  outputs = inputs@{ self, nixpkgs, home-manager, ... }:
+    let
+      lib = nixpkgs.lib;
+      mkHost = name: lib.nixosSystem {
+        specialArgs = { inherit inputs; hostname = name; };
+        modules = [
+          ./hosts/${name}
+          home-manager.nixosModules.home-manager
+          self.nixosModules.common
+        ];
+      };
+      hosts = lib.filterAttrs (n: t: t == "directory") (builtins.readDir ./hosts);
+    in {
+      nixosModules.common = import ./modules/common.nix;
+      nixosConfigurations = builtins.mapAttrs (name: _: mkHost name) hosts;
+    };
+}"#,
+        )
+        .insert(
+            "hosts/pi/default.nix",
+            "{ hostname, ... }: { nixpkgs.hostPlatform = \"aarch64-linux\"; networking.hostName = hostname; }",
+        )
+        .insert(
+            "hosts/desk/default.nix",
+            "{ lib, ... }: { nixpkgs.hostPlatform = lib.mkDefault \"x86_64-linux\"; }",
+        )
+        .insert("hosts/README.md", "not a host")
+        .insert(
+            "modules/common.nix",
+            "{ lib, config, ... }: { config = lib.mkIf config.services.x.enable { boot.binfmt.emulatedSystems = [ ]; }; }",
+        );
+    let f = load(&files);
+    assert_eq!(
+        summary(&f),
+        [
+            "desk: x86_64-linux -> x86_64-linux modern",
+            "pi: aarch64-linux -> aarch64-linux modern"
+        ]
+    );
+    // The helper's call is shared: an edit in it changes both.
+    let pi = f.config("pi").unwrap().system().unwrap();
+    let args = pi.args.clone().unwrap();
+    assert_eq!(f.users_of(args.file, args.range(), "pi"), ["desk"]);
+    // The host's own file is private.
+    let host =
+        f.ev.sources
+            .id(&RelPath::new("hosts/pi/default.nix").unwrap())
+            .unwrap();
+    assert!(f.users_of(host, (0, 1), "pi").is_empty());
+    let common =
+        f.ev.sources
+            .id(&RelPath::new("modules/common.nix").unwrap())
+            .unwrap();
+    assert_eq!(f.users_of(common, (0, 1), "pi"), ["desk"]);
+}
+
+#[test]
+fn conditions_priorities_and_mixes() {
+    let mut files = MemFiles::new();
+    files
+        .insert(
+            "flake.nix",
+            r#"{
+  outputs = { nixpkgs, ... }: let lib = nixpkgs.lib; in {
+    nixosConfigurations = lib.genAttrs [ "a" "b" "c" "d" ] (name: lib.nixosSystem {
+      modules = [ ./common.nix ./${name}.nix ];
+    });
+  };
+}"#,
+        )
+        .insert(
+            "common.nix",
+            "{ lib, ... }: { nixpkgs.hostPlatform = lib.mkDefault \"x86_64-linux\"; }",
+        )
+        .insert("a.nix", "{ nixpkgs.hostPlatform = \"riscv64-linux\"; nixpkgs.buildPlatform = \"x86_64-linux\"; }")
+        .insert("b.nix", "{ lib, ... }: { nixpkgs = lib.mkIf true { crossSystem.system = \"aarch64-linux\"; }; }")
+        .insert("c.nix", "{ lib, config, ... }: { config = lib.mkIf config.x { nixpkgs.hostPlatform = \"aarch64-linux\"; }; }")
+        .insert("d.nix", "{ lib, ... }: { imports = [ (lib.mkForce 1) ]; nixpkgs.hostPlatform = lib.mkForce \"armv7l-linux\"; }");
+    let f = load(&files);
+    let s = summary(&f);
+    assert_eq!(s[0], "a: x86_64-linux -> riscv64-linux modern");
+    assert_eq!(s[1], "b: x86_64-linux -> x86_64-linux mixed");
+    assert_eq!(s[2], "c: ? -> ? modern", "{s:?}");
+    assert!(f.configs[2]
+        .platforms
+        .unknown
+        .as_ref()
+        .unwrap()
+        .contains("condition"));
+    assert_eq!(
+        s[3], "d: ? -> ? modern",
+        "an import that is not a module: unknown"
+    );
+}
+
+#[test]
+fn what_cannot_be_followed_says_why() {
+    let files = MemFiles::single(
+        "flake.nix",
+        r#"{
+  outputs = { nixpkgs, other, ... }: {
+    nixosConfigurations = {
+      a = other.lib.mkSystem { };
+      b = nixpkgs.lib.nixosSystem { modules = [ ./missing.nix ]; };
+      c = nixpkgs.lib.nixosSystem { modules = builtins.currentSystem; };
+    };
+  };
+}"#,
+    );
+    let f = load(&files);
+    let reasons: Vec<String> = f
+        .configs
+        .iter()
+        .map(|c| c.platforms.unknown.clone().unwrap_or_default())
+        .collect();
+    assert!(
+        reasons[0].contains("`other.lib.mkSystem` comes from the flake input `other`"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].contains("missing.nix"), "{reasons:?}");
+    assert!(reasons[2].contains("currentSystem"), "{reasons:?}");
+    let _ = Style::Legacy;
+}
+
+#[test]
+fn flake_parts_configurations() {
+    let mut files = MemFiles::new();
+    files
+        .insert(
+            "flake.nix",
+            r#"{
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  outputs = inputs@{ flake-parts, ... }:
+    flake-parts.lib.mkFlake { inherit inputs; } {
+      systems = [ "x86_64-linux" ];
+      imports = [ ./hosts ];
+    };
+}"#,
+        )
+        .insert(
+            "hosts/default.nix",
+            r#"{ inputs, ... }: {
+  flake.nixosConfigurations.box = inputs.nixpkgs.lib.nixosSystem {
+    system = "aarch64-linux";
+    modules = [ ];
+  };
+}"#,
+        );
+    let f = load(&files);
+    assert_eq!(summary(&f), ["box: aarch64-linux -> aarch64-linux legacy"]);
+}
