@@ -239,22 +239,10 @@ fn every_platform_evaluates_to_the_requested_platforms() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// With `nixpkgs-fmt` on PATH, formatting every case's flake changes nothing.
-/// Without it, SKIP, unless `NIXCROSS_REQUIRE_NIXPKGS_FMT=1` (set by `.ci/run`).
+/// Formatting every case's flake with nixpkgs-fmt changes nothing
+/// (`nixcross_testkit::assert_nixpkgs_fmt_stable`).
 #[test]
 fn output_is_stable_under_nixpkgs_fmt() {
-    let found = std::process::Command::new("nixpkgs-fmt")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var("NIXCROSS_REQUIRE_NIXPKGS_FMT").as_deref() != Ok("1"),
-            "nixpkgs-fmt is not on PATH, and NIXCROSS_REQUIRE_NIXPKGS_FMT=1 forbids skipping"
-        );
-        eprintln!("SKIP output_is_stable_under_nixpkgs_fmt: nixpkgs-fmt is not on PATH");
-        return;
-    }
     let mut texts = render_all(&all_cases());
     // Names and libraries that must be quoted, and a file that is no path literal.
     let odd = InitOptions {
@@ -273,17 +261,5 @@ fn output_is_stable_under_nixpkgs_fmt() {
         ..InitOptions::new("riscv64-linux", Mode::Emulate)
     };
     texts.push(init::render(&odd).unwrap().text);
-    let dir = tempfile::tempdir().unwrap();
-    support::write_flakes(dir.path(), &texts);
-    let out = std::process::Command::new("nixpkgs-fmt")
-        .arg("--check")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "nixpkgs-fmt would reformat:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    nixcross_testkit::assert_nixpkgs_fmt_stable("init_outputs", &texts);
 }

@@ -110,33 +110,19 @@ pub fn run(args: Args) -> CmdResult {
         })
         .collect();
     if !rows.is_empty() {
-        let header = ["NAME", "BUILD", "HOST", "MODE", "STYLE", "WHERE"];
-        let mut widths = header.map(str::len);
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        let line = |cells: &[String]| -> String {
-            let mut s = String::new();
-            for (i, c) in cells.iter().enumerate() {
-                if i + 1 == cells.len() {
-                    s.push_str(c);
-                } else {
-                    s.push_str(&format!("{c:<w$}  ", w = widths[i]));
-                }
-            }
-            s.trim_end().to_string() + "\n"
-        };
-        out.push_str(&line(&header.map(String::from)));
-        for (row, r) in rows.iter().zip(reports) {
-            out.push_str(&line(row));
-            match (&r.reason, r.editable) {
-                (Some(reason), false) => out.push_str(&format!("  not editable: {reason}\n")),
-                (Some(reason), true) => out.push_str(&format!("  note: {reason}\n")),
-                (None, _) => {}
-            }
-        }
+        let notes: Vec<Option<String>> = reports
+            .iter()
+            .map(|r| match (&r.reason, r.editable) {
+                (Some(reason), false) => Some(format!("not editable: {reason}")),
+                (Some(reason), true) => Some(format!("note: {reason}")),
+                (None, _) => None,
+            })
+            .collect();
+        out.push_str(&table(
+            ["NAME", "BUILD", "HOST", "MODE", "STYLE", "WHERE"],
+            &rows,
+            &notes,
+        ));
     }
     if let Some(why) = &report.incomplete {
         out.push_str(&format!("note: {why}\n"));
@@ -151,7 +137,7 @@ pub fn run(args: Args) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The packages and dev shells, one aligned table.
+/// The packages and dev shells, one table.
 fn outputs_table(outputs: &[OutputReport], file: &str) -> String {
     let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
     let rows: Vec<[String; 6]> = outputs
@@ -170,9 +156,25 @@ fn outputs_table(outputs: &[OutputReport], file: &str) -> String {
             ]
         })
         .collect();
-    let header = ["OUTPUT", "SYSTEM", "NAME", "BUILD", "HOST", "WHERE"];
+    let notes: Vec<Option<String>> = outputs
+        .iter()
+        .map(|o| o.reason.as_ref().map(|r| format!("not editable: {r}")))
+        .collect();
+    table(
+        ["OUTPUT", "SYSTEM", "NAME", "BUILD", "HOST", "WHERE"],
+        &rows,
+        &notes,
+    )
+}
+
+/// Aligned columns under `header`, each row followed by its note, indented.
+fn table<const N: usize>(
+    header: [&str; N],
+    rows: &[[String; N]],
+    notes: &[Option<String>],
+) -> String {
     let mut widths = header.map(str::len);
-    for row in &rows {
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -189,10 +191,10 @@ fn outputs_table(outputs: &[OutputReport], file: &str) -> String {
         s.trim_end().to_string() + "\n"
     };
     let mut out = line(&header.map(String::from));
-    for (row, o) in rows.iter().zip(outputs) {
+    for (row, note) in rows.iter().zip(notes) {
         out.push_str(&line(row));
-        if let Some(reason) = &o.reason {
-            out.push_str(&format!("  not editable: {reason}\n"));
+        if let Some(note) = note {
+            out.push_str(&format!("  {note}\n"));
         }
     }
     out

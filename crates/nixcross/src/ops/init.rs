@@ -151,6 +151,21 @@ fn check_text(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// The text the user gave for `what` (checked), or the default.
+fn given_or(
+    what: &str,
+    given: &Option<String>,
+    default: impl FnOnce() -> String,
+) -> Result<String> {
+    match given {
+        Some(v) => {
+            check_text(what, v)?;
+            Ok(v.clone())
+        }
+        None => Ok(default()),
+    }
+}
+
 /// Resolve the build machine. A pkgsCross name or a triple means its double.
 fn resolve_host(host: Option<&str>) -> Result<String> {
     let host = match host {
@@ -236,25 +251,15 @@ fn render_nixos(opts: &InitOptions) -> Result<InitOutput> {
         _ => {}
     }
 
-    let name = match &opts.name {
-        Some(n) => {
-            check_text("the configuration name (--name)", n)?;
-            n.clone()
-        }
-        None => default_name(&target),
-    };
+    let name = given_or("the configuration name (--name)", &opts.name, || {
+        default_name(&target)
+    })?;
     let nixpkgs = nixpkgs_ref(opts.nixpkgs.as_deref())?;
     let shown = target.example.as_deref().unwrap_or(&target.system);
-    let description = match &opts.description {
-        Some(d) => {
-            check_text("the description", d)?;
-            d.clone()
-        }
-        None => match opts.mode {
-            Mode::Cross => format!("NixOS for {shown}, cross-compiled on {host}"),
-            Mode::Emulate => format!("NixOS for {shown}, built natively or under emulation"),
-        },
-    };
+    let description = given_or("the description", &opts.description, || match opts.mode {
+        Mode::Cross => format!("NixOS for {shown}, cross-compiled on {host}"),
+        Mode::Emulate => format!("NixOS for {shown}, built natively or under emulation"),
+    })?;
     let default_config = cat.system(&target.system).map_or("", |s| s.config.as_str());
     let extras = target
         .example

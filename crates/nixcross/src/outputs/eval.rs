@@ -597,22 +597,27 @@ impl<'a> Evaluator<'a> {
         cur
     }
 
+    /// `<nixpkgs>.legacyPackages.<key>`, the native set of `plat`.
+    fn legacy(&self, nixpkgs: String, plat: PlatVal, key: &KeyAt, start: usize, env: &Env) -> Val {
+        Val::Set(self.site(SetVal {
+            build: plat.clone(),
+            host: plat,
+            cross: false,
+            origin: Origin::Legacy {
+                nixpkgs,
+                key: key.clone(),
+                start,
+                end: key.range.1,
+                env: env.clone(),
+            },
+        }))
+    }
+
     /// `<legacyPackages>.${system}` where `system` is the per-system
     /// variable of a helper whose systems are not listed.
     fn select_system(&self, base: Val, key: &KeyAt, start: usize, env: &Env) -> Val {
         match base {
-            Val::LegacyPackages { nixpkgs } => Val::Set(self.site(SetVal {
-                build: PlatVal::Each,
-                host: PlatVal::Each,
-                cross: false,
-                origin: Origin::Legacy {
-                    nixpkgs,
-                    key: key.clone(),
-                    start,
-                    end: key.range.1,
-                    env: env.clone(),
-                },
-            })),
+            Val::LegacyPackages { nixpkgs } => self.legacy(nixpkgs, PlatVal::Each, key, start, env),
             Val::Opaque(why) => Val::Opaque(why),
             _ => Val::opaque("a selection by the current system that nixcross does not follow"),
         }
@@ -648,19 +653,7 @@ impl<'a> Evaluator<'a> {
                 let Some((key, start, env)) = at else {
                     return Val::opaque("legacyPackages selected indirectly");
                 };
-                let plat = plat_of_string(name);
-                Val::Set(self.site(SetVal {
-                    build: plat.clone(),
-                    host: plat,
-                    cross: false,
-                    origin: Origin::Legacy {
-                        nixpkgs,
-                        key: key.clone(),
-                        start,
-                        end: key.range.1,
-                        env: env.clone(),
-                    },
-                }))
+                self.legacy(nixpkgs, plat_of_string(name), key, start, env)
             }
             Val::Lib(lib) => select_lib(lib, name),
             Val::Set(set) => self.select_set(set, name),

@@ -20,7 +20,7 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
-use crate::error::{Error, LineIndex, Result};
+use crate::error::{LineIndex, Result};
 use crate::outputs::eval::{
     first_name, scope_of_vals, Def, Derived, Env, Evaluator, InputKind, Origin, PlatVal, SetVal,
     Site, Systems, Thunk, Val,
@@ -206,6 +206,21 @@ fn input_kinds(root: &syntax::AttrSetView) -> HashMap<String, InputKind> {
 struct Walker<'a> {
     ev: Evaluator<'a>,
     out: Vec<Output>,
+}
+
+/// An attribute set of known values (a function's arguments), written at `at`.
+fn attrs_of<const N: usize>(vals: [(&str, Val); N], at: (usize, usize)) -> Val {
+    Val::Attrs(Rc::new(
+        vals.into_iter()
+            .map(|(n, v)| Def {
+                keys: vec![KeyAt {
+                    key: Key::Static(n.into()),
+                    range: at,
+                }],
+                value: Thunk::Val(v),
+            })
+            .collect(),
+    ))
 }
 
 /// The range a thunk's expression is written at, if it is one.
@@ -466,24 +481,16 @@ impl Walker<'_> {
 
     /// flake-parts: `mkFlake { inherit inputs; } { systems; perSystem; flake; }`.
     fn flake_parts(&mut self, module: Val, at: (usize, usize)) {
-        let args = Val::Attrs(Rc::new(
+        let args = attrs_of(
             [
                 ("inputs", Val::Inputs),
                 (
                     "self",
                     Val::Opaque("`self` refers to this flake's own outputs".into()),
                 ),
-            ]
-            .into_iter()
-            .map(|(n, v)| Def {
-                keys: vec![KeyAt {
-                    key: Key::Static(n.into()),
-                    range: at,
-                }],
-                value: Thunk::Val(v),
-            })
-            .collect(),
-        ));
+            ],
+            at,
+        );
         let module = match module {
             f @ Val::Lambda(_) => self.ev.apply_val(f, Thunk::Val(args), 0),
             m => m,
@@ -531,7 +538,7 @@ impl Walker<'_> {
                 })
             };
             let make_args = |pkgs: Val| {
-                Val::Attrs(Rc::new(
+                attrs_of(
                     [
                         ("system", system.clone()),
                         ("pkgs", pkgs),
@@ -542,17 +549,9 @@ impl Walker<'_> {
                         ),
                         ("config", Val::Opaque("config is not followed".into())),
                         ("lib", Val::Lib(crate::outputs::eval::LibKind::Nixpkgs)),
-                    ]
-                    .into_iter()
-                    .map(|(n, v)| Def {
-                        keys: vec![KeyAt {
-                            key: Key::Static(n.into()),
-                            range: at,
-                        }],
-                        value: Thunk::Val(v),
-                    })
-                    .collect(),
-                ))
+                    ],
+                    at,
+                )
             };
             let first =
                 w.ev.apply_val(per_system.clone(), Thunk::Val(make_args(pkgs(None))), 0);
@@ -617,10 +616,9 @@ pub(crate) fn read(src: &str) -> Result<Read<'_>> {
     let Some(root) = doc.expr() else {
         return Ok(empty(doc));
     };
+    // Not a flake (a NixOS module, say): no packages or dev shells.
     let Some(set) = root.unparen().attrset() else {
-        return Err(
-            Error::refused("a flake is an attribute set; this file is not").at(root.range()),
-        );
+        return Ok(empty(doc));
     };
     let inputs = input_kinds(&set);
     let Some(outputs) = set.entries.iter().find_map(|e| match e {

@@ -6,8 +6,6 @@
 
 #![allow(dead_code)] // each test binary uses part of it
 
-use std::path::Path;
-
 use nixcross::platform::{self, Target};
 use nixcross_testkit::StandIns;
 use serde_json::{json, Value};
@@ -39,19 +37,7 @@ pub fn stand_ins(packages: &[Vec<String>]) -> StandIns {
     s
 }
 
-/// Write each text to `<dir>/c<i>/flake.nix`; return the paths relative to `dir`.
-pub fn write_flakes(dir: &Path, texts: &[String]) -> Vec<String> {
-    texts
-        .iter()
-        .enumerate()
-        .map(|(i, text)| {
-            let sub = dir.join(format!("c{i}"));
-            std::fs::create_dir_all(&sub).unwrap();
-            std::fs::write(sub.join("flake.nix"), text).unwrap();
-            format!("./c{i}/flake.nix")
-        })
-        .collect()
-}
+pub use nixcross_testkit::write_flakes;
 
 /// Whether a flake's `outputs` function takes every input (`inputs:`, or a
 /// pattern with `...`), rather than exactly the ones it names.

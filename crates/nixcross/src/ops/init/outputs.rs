@@ -14,7 +14,9 @@
 use serde::Serialize;
 
 use super::InitOutput;
-use super::{check_text, cross_notes, emulate_notes, nixpkgs_ref, resolve_host, InitOptions};
+use super::{
+    check_text, cross_notes, emulate_notes, given_or, nixpkgs_ref, resolve_host, InitOptions,
+};
 use crate::error::{Error, Result};
 use crate::outputs::{package_set, PkgSet, PlatformSpec};
 use crate::platform::{self, Target};
@@ -172,30 +174,25 @@ pub(super) fn render(opts: &InitOptions) -> Result<InitOutput> {
         },
         _ => e,
     })?;
-    let name = match (&opts.name, &source) {
-        (Some(n), _) => {
-            check_text("the output's name (--name)", n)?;
-            n.clone()
-        }
-        (None, Some(Source::Package(p))) => output_name(opts.kind, p.last().map(String::as_str)),
-        (None, _) => output_name(opts.kind, None),
-    };
+    let name = given_or("the output's name (--name)", &opts.name, || match &source {
+        Some(Source::Package(p)) => output_name(opts.kind, p.last().map(String::as_str)),
+        _ => output_name(opts.kind, None),
+    })?;
     let nixpkgs = nixpkgs_ref(opts.nixpkgs.as_deref())?;
     let shown = target.example.as_deref().unwrap_or(&target.system);
-    let description = match &opts.description {
-        Some(d) => {
-            check_text("the description", d)?;
-            d.clone()
-        }
-        None => default_description(opts, &source, shown, &build),
-    };
+    let description = given_or("the description", &opts.description, || {
+        default_description(opts, &source, shown, &build)
+    })?;
     let out_system = match opts.mode {
         Mode::Cross => build.as_str(),
         Mode::Emulate => target.system.as_str(),
     };
     let cat = platform::catalogue();
+    // What an example sets that its triple alone would not: nothing when
+    // the example is exactly its triple (mingwW64's libc is mingw's default).
     let extras_of = |name: &str| {
         cat.example(name)
+            .filter(|e| !e.exact)
             .map(|e| e.extra.join(", "))
             .unwrap_or_default()
     };
