@@ -278,3 +278,28 @@ fn what_cannot_be_followed_is_listed_with_a_reason() {
         assert!(reason.contains(why), "{body}: {reason}");
     }
 }
+
+/// A binding used twice by one used twice, thirty levels deep: read once
+/// each (a naive evaluator takes 2^30 steps).
+#[test]
+fn shared_bindings_are_evaluated_once() {
+    const N: usize = 30;
+    let mut lets = String::from("b0 = [ pkgs.hello ];\n");
+    for i in 1..=N {
+        lets.push_str(&format!("      b{i} = [ b{} b{} ];\n", i - 1, i - 1));
+    }
+    let src = format!(
+        "{{\n  outputs = {{ self, nixpkgs }}:\n    let\n      pkgs = nixpkgs.legacyPackages.x86_64-linux.pkgsCross.riscv64;\n      {lets}    in\n    {{\n      devShells.x86_64-linux.default = pkgs.mkShell {{ buildInputs = b{N}; }};\n    }};\n}}\n"
+    );
+    let start = std::time::Instant::now();
+    assert_eq!(
+        rows(&src),
+        vec![shell(
+            "x86_64-linux",
+            "default",
+            "x86_64-linux",
+            "riscv64-linux"
+        )]
+    );
+    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+}

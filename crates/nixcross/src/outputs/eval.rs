@@ -21,11 +21,29 @@ use crate::syntax::{AttrSetView, Binding, Entry, Key, KeyAt, Kind, LambdaView, N
 /// Evaluation stops following names after this many nested steps.
 const MAX_DEPTH: u32 = 96;
 
+/// Why evaluation stopped at [`MAX_DEPTH`].
+const TOO_DEEP: &str = "too many indirections to follow";
+
 /// A lexical scope. A binding whose environment is `None` lives in this
 /// scope itself (`let` and `rec` bindings see each other).
 pub(crate) struct Scope {
     vars: HashMap<String, Thunk>,
     parent: Option<Env>,
+    /// Variables already forced, with the package-set sites their
+    /// evaluation met (replayed on each use, so every output that reaches a
+    /// binding sees its sites). Without it, a binding used twice by another
+    /// used twice ... is evaluated exponentially often.
+    memo: RefCell<HashMap<String, (Val, Vec<Site>)>>,
+}
+
+impl Scope {
+    fn new(vars: HashMap<String, Thunk>, parent: Option<Env>) -> Env {
+        Rc::new(Scope {
+            vars,
+            parent,
+            memo: RefCell::new(HashMap::new()),
+        })
+    }
 }
 
 pub(crate) type Env = Rc<Scope>;
@@ -247,10 +265,10 @@ pub(crate) enum Val {
     /// does not list.
     System,
     Null,
-    List(Vec<Val>),
+    List(Rc<Vec<Val>>),
     Attrs(Rc<Vec<Def>>),
     /// `a // b`: the right side wins.
-    Merge(Vec<Val>),
+    Merge(Rc<Vec<Val>>),
     Lambda(Rc<(LambdaView, Env)>),
     Builtin(Builtin, Vec<Thunk>),
     Platform(PlatVal),
@@ -356,18 +374,15 @@ pub(crate) fn scope_of_entries(entries: &[Entry], parent: &Env) -> Env {
             }
         }
     }
-    Rc::new(Scope {
-        vars,
-        parent: Some(parent.clone()),
-    })
+    Scope::new(vars, Some(parent.clone()))
 }
 
 /// A scope binding `vars` to known values.
 pub(crate) fn scope_of_vals(vars: Vec<(String, Val)>, parent: Option<&Env>) -> Env {
-    Rc::new(Scope {
-        vars: vars.into_iter().map(|(n, v)| (n, Thunk::Val(v))).collect(),
-        parent: parent.cloned(),
-    })
+    Scope::new(
+        vars.into_iter().map(|(n, v)| (n, Thunk::Val(v))).collect(),
+        parent.cloned(),
+    )
 }
 
 /// The definitions of an attribute set written in the file.
@@ -455,7 +470,21 @@ impl<'a> Evaluator<'a> {
         let mut cur = Some(env.clone());
         while let Some(scope) = cur {
             if let Some(t) = scope.vars.get(name) {
-                return Some(self.force(t, &scope, depth));
+                if let Some((v, sites)) = scope.memo.borrow().get(name) {
+                    self.sites.borrow_mut().extend(sites.iter().cloned());
+                    return Some(v.clone());
+                }
+                let before = self.sites.borrow().len();
+                let v = self.force(t, &scope, depth);
+                let sites = distinct(&self.sites.borrow()[before..]);
+                // A value cut short by the depth limit is not final.
+                if !matches!(&v, Val::Opaque(why) if why == TOO_DEEP) {
+                    scope
+                        .memo
+                        .borrow_mut()
+                        .insert(name.to_string(), (v.clone(), sites));
+                }
+                return Some(v);
             }
             cur = scope.parent.clone();
         }
@@ -480,7 +509,7 @@ impl<'a> Evaluator<'a> {
     /// Evaluate `node` in `env`.
     pub fn eval(&self, node: &Node, env: &Env, depth: u32) -> Val {
         if depth > MAX_DEPTH {
-            return Val::opaque("too many indirections to follow");
+            return Val::opaque(TOO_DEEP);
         }
         let node = node.unparen();
         match node.kind() {
@@ -537,19 +566,19 @@ impl<'a> Evaluator<'a> {
                 None => Val::opaque("an attribute set nixcross cannot read"),
             },
             Kind::List => match node.list() {
-                Some(l) => Val::List(
+                Some(l) => Val::List(Rc::new(
                     l.items
                         .iter()
                         .map(|i| self.eval(i, env, depth + 1))
                         .collect(),
-                ),
+                )),
                 None => Val::opaque("a list nixcross cannot read"),
             },
             Kind::Update => match node.binop() {
-                Some((a, b)) => Val::Merge(vec![
+                Some((a, b)) => Val::Merge(Rc::new(vec![
                     self.eval(&a, env, depth + 1),
                     self.eval(&b, env, depth + 1),
-                ]),
+                ])),
                 None => Val::opaque("a `//` nixcross cannot read"),
             },
             Kind::Lambda => match node.lambda() {
@@ -872,16 +901,15 @@ impl<'a> Evaluator<'a> {
     /// Apply a function value to an argument.
     pub fn apply_val(&self, f: Val, arg: Thunk, depth: u32) -> Val {
         if depth > MAX_DEPTH {
-            return Val::opaque("too many indirections to follow");
+            return Val::opaque(TOO_DEEP);
         }
         match f {
             Val::Lambda(l) => {
                 let (view, env) = &*l;
                 let scope = match &view.param {
-                    Param::Ident { name } => Rc::new(Scope {
-                        vars: HashMap::from([(name.clone(), arg)]),
-                        parent: Some(env.clone()),
-                    }),
+                    Param::Ident { name } => {
+                        Scope::new(HashMap::from([(name.clone(), arg)]), Some(env.clone()))
+                    }
                     Param::Pattern { formals, bind, .. } => {
                         let argv = self.force(&arg, env, depth + 1);
                         let mut vars = HashMap::new();
@@ -912,10 +940,7 @@ impl<'a> Evaluator<'a> {
                         if let Some(b) = bind {
                             vars.insert(b.clone(), Thunk::Val(argv.clone()));
                         }
-                        Rc::new(Scope {
-                            vars,
-                            parent: Some(env.clone()),
-                        })
+                        Scope::new(vars, Some(env.clone()))
                     }
                 };
                 self.eval(&view.body, &scope, depth + 1)
@@ -984,6 +1009,22 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// `sites` without repeats (the same place reached twice), in order.
+fn distinct(sites: &[Site]) -> Vec<Site> {
+    let mut seen = std::collections::HashSet::new();
+    sites
+        .iter()
+        .filter(|s| {
+            let key = match s {
+                Site::Origin(set) => (0, set.range()),
+                Site::Use { range, .. } => (1, Some(*range)),
+            };
+            key.1.is_none() || seen.insert(key)
+        })
+        .cloned()
+        .collect()
+}
+
 /// `a // b` of attribute sets: definitions of both, the right side winning
 /// (nixcross reads them all).
 fn merge_attrs(parts: Vec<Val>) -> Val {
@@ -996,7 +1037,7 @@ fn merge_attrs(parts: Vec<Val>) -> Val {
         }
         return Val::Attrs(Rc::new(defs));
     }
-    Val::Merge(parts)
+    Val::Merge(Rc::new(parts))
 }
 
 fn select_lib(lib: LibKind, name: &str) -> Val {
@@ -1005,13 +1046,13 @@ fn select_lib(lib: LibKind, name: &str) -> Val {
         (LibKind::Nixpkgs, "systems") => Val::Lib(LibKind::Systems),
         (LibKind::Systems, "examples") => Val::Lib(LibKind::Examples),
         (LibKind::Systems, "elaborate") => Val::Builtin(Builtin::Elaborate, Vec::new()),
-        (LibKind::Systems, "flakeExposed") => Val::List(
+        (LibKind::Systems, "flakeExposed") => Val::List(Rc::new(
             platform::catalogue()
                 .flake_exposed
                 .iter()
                 .map(|s| Val::Str(s.clone()))
                 .collect(),
-        ),
+        )),
         (LibKind::Examples, name) => match platform::catalogue().example(name) {
             Some(e) => Val::Platform(PlatVal::Known(Plat {
                 system: e.system.clone(),
@@ -1051,9 +1092,9 @@ fn systems_of(v: Val) -> Systems {
     match v {
         Val::List(items) => {
             let mut out = Vec::new();
-            for i in items {
+            for i in items.iter() {
                 match i {
-                    Val::Str(s) => out.push(s),
+                    Val::Str(s) => out.push(s.clone()),
                     _ => return Systems::Unlisted,
                 }
             }

@@ -116,6 +116,12 @@ impl Output {
             Ok(m) => m,
             Err(why) => return Some(why.clone()),
         };
+        if self.value.is_none() {
+            return Some(
+                "it is written with `inherit`; write it as `<name> = ...;` for nixcross to retarget it"
+                    .into(),
+            );
+        }
         if let PlatVal::Unknown(why) = &made.set.host {
             return Some(why.clone());
         }
@@ -278,7 +284,7 @@ impl Walker<'_> {
                 }
             }
             Val::Merge(parts) => {
-                for p in parts {
+                for p in parts.iter().cloned() {
                     self.top(p, sys, at);
                 }
             }
@@ -398,7 +404,7 @@ impl Walker<'_> {
                 }
             }
             Val::Merge(parts) => {
-                for p in parts {
+                for p in parts.iter().cloned() {
                     self.systems(kind, p, at);
                 }
             }
@@ -427,7 +433,7 @@ impl Walker<'_> {
                 }
             }
             Val::Merge(parts) => {
-                for p in parts {
+                for p in parts.iter().cloned() {
                     self.names(kind, sys.clone(), p, at);
                 }
             }
@@ -508,9 +514,9 @@ impl Walker<'_> {
         let systems = match self.ev.select_defs(&defs, "systems", 0) {
             Val::List(items) => {
                 let list: Option<Vec<String>> = items
-                    .into_iter()
+                    .iter()
                     .map(|i| match i {
-                        Val::Str(s) => Some(s),
+                        Val::Str(s) => Some(s.clone()),
                         _ => None,
                     })
                     .collect();
