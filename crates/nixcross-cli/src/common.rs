@@ -58,7 +58,10 @@ impl CliError {
         } else {
             "error"
         };
-        eprintln!("nixcross: {prefix}: {}", self.message);
+        eprintln!(
+            "nixcross: {prefix}: {}",
+            crate::term::escape_lines(&self.message)
+        );
         ExitCode::from(self.code)
     }
 }
@@ -86,19 +89,18 @@ pub fn color_stderr() -> bool {
 }
 
 /// Print to stdout. A closed pipe (`nixcross targets | head`) ends the process
-/// quietly with exit 0, as ripgrep does.
+/// quietly with exit 0, as ripgrep does; any other write error (a full disk,
+/// `> /dev/full`) ends it with exit 2 and says why.
 pub fn print(s: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
+        crate::term::stdout_failed(&e);
     }
 }
 
 /// Print a status line or warning to stderr.
 pub fn status(s: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{s}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", crate::term::escape_lines(s));
 }
 
 /// Print a warning to stderr, `warning:` prefixed.
@@ -140,6 +142,8 @@ pub fn unified_diff(path: &Path, before: &str, after: &str, color: bool) -> Stri
     if !color {
         return text;
     }
+    // On a terminal, the file's own control characters are shown escaped.
+    let text = crate::term::escape_file_lines(&text).into_owned();
     text.lines()
         .map(|line| {
             let code = if line.starts_with("+++") || line.starts_with("---") {

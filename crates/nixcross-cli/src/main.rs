@@ -10,6 +10,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 mod cmd;
 #[allow(dead_code)] // used as the commands land
 mod common;
+mod term;
 
 const EXAMPLES: &str = "\
 Examples:

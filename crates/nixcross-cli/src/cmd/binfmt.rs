@@ -208,7 +208,8 @@ fn human(file: &str, d: &binfmt::Detection) -> String {
         d.magics.join(", ")
     };
     format!(
-        "{file}: {}\n  system: {systems}\n  NixOS binfmt magics: {magics}\n",
-        head.join(" ")
+        "{}: {}\n  system: {systems}\n  NixOS binfmt magics: {magics}\n",
+        crate::term::escape(file),
+        crate::term::escape(&head.join(" "))
     )
 }

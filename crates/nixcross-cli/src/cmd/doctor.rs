@@ -6,6 +6,7 @@ use std::process::{Command, ExitCode};
 use nixcross::doctor::{self, HostInput, NixConf, Report, Strategy};
 
 use crate::common::{color_stdout, print, print_json, CliError, CmdResult};
+use crate::term::escape;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -137,15 +138,19 @@ struct Marks {
 fn strategy(out: &mut String, m: &Marks, name: &str, s: &Strategy, extra: &str) {
     let mark = if s.ready { m.ok } else { m.no };
     let verdict = if s.ready { "ready" } else { "not ready" };
-    out.push_str(&format!("  {mark} {name:<10} {verdict}{extra}\n"));
+    out.push_str(&format!("  {mark} {name:<10} {verdict}{}\n", escape(extra)));
     for p in &s.problems {
-        out.push_str(&format!("      - {p}\n"));
+        out.push_str(&format!("      - {}\n", escape(p)));
     }
     for f in &s.fixes {
-        out.push_str(&format!("      fix {}: {}\n", f.place, f.line));
+        out.push_str(&format!(
+            "      fix {}: {}\n",
+            escape(&f.place),
+            escape(&f.line)
+        ));
     }
     for n in &s.notes {
-        out.push_str(&format!("      note: {n}\n"));
+        out.push_str(&format!("      note: {}\n", escape(n)));
     }
 }
 
@@ -171,10 +176,10 @@ pub fn human(r: &Report, tty: bool) -> String {
         (Some(rel), None) => rel.clone(),
         (None, _) => "unknown".into(),
     };
-    out.push_str(&format!("kernel    {kernel}\n"));
+    out.push_str(&format!("kernel    {}\n", escape(&kernel)));
     out.push_str(&format!(
         "host      {}{}\n",
-        r.nix.system.as_deref().unwrap_or("unknown"),
+        escape(r.nix.system.as_deref().unwrap_or("unknown")),
         if r.nixos { " (NixOS)" } else { "" }
     ));
     let conf = if r.nix.config_files.is_empty() {
@@ -183,17 +188,22 @@ pub fn human(r: &Report, tty: bool) -> String {
         r.nix.config_files.join(", ")
     };
     out.push_str(&format!(
-        "nix       {}; {conf}; flakes {}; sandbox {}; platforms {}\n",
-        r.nix.version.as_deref().unwrap_or("version not checked"),
+        "nix       {}; {}; flakes {}; sandbox {}; platforms {}\n",
+        escape(r.nix.version.as_deref().unwrap_or("version not checked")),
+        escape(&conf),
         if r.nix.flakes { "on" } else { "off" },
         if r.nix.sandbox { "on" } else { "off" },
-        r.nix.platforms.join(" ")
+        escape(&r.nix.platforms.join(" "))
     ));
     for p in &r.nix.problems {
-        out.push_str(&format!("  {} {p}\n", m.no));
+        out.push_str(&format!("  {} {}\n", m.no, escape(p)));
     }
     for f in &r.nix.fixes {
-        out.push_str(&format!("      fix {}: {}\n", f.place, f.line));
+        out.push_str(&format!(
+            "      fix {}: {}\n",
+            escape(&f.place),
+            escape(&f.line)
+        ));
     }
     let b = &r.binfmt_state;
     out.push_str(&format!(
@@ -217,16 +227,16 @@ pub fn human(r: &Report, tty: bool) -> String {
         out.push_str(&format!(
             "  {} {} [{}] {} -> {}\n",
             if e.enabled { m.ok } else { m.no },
-            e.name,
-            e.flags,
-            e.interpreter.as_deref().unwrap_or("?"),
-            if let Some(err) = &e.error {
+            escape(&e.name),
+            escape(&e.flags),
+            escape(e.interpreter.as_deref().unwrap_or("?")),
+            escape(&if let Some(err) = &e.error {
                 format!("unreadable: {err}")
             } else if e.systems.is_empty() {
                 "no NixOS system".into()
             } else {
                 e.systems.join(", ")
-            }
+            })
         ));
     }
     if r.targets.is_empty() {
@@ -235,8 +245,8 @@ pub fn human(r: &Report, tty: bool) -> String {
     for t in &r.targets {
         out.push('\n');
         match &t.input {
-            Some(i) => out.push_str(&format!("{} ({i})\n", t.system)),
-            None => out.push_str(&format!("{}\n", t.system)),
+            Some(i) => out.push_str(&format!("{} ({})\n", escape(&t.system), escape(i))),
+            None => out.push_str(&format!("{}\n", escape(&t.system))),
         }
         strategy(&mut out, &m, "cross", &t.cross, "");
         let via = t

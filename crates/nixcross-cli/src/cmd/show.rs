@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use nixcross::ops::show::{show, ConfigReport, ShowOptions};
 
 use crate::common::{print, print_json, read_source, CliError, CmdResult};
+use crate::term::escape;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -60,16 +61,17 @@ pub fn run(args: Args) -> CmdResult {
     if reports.is_empty() {
         print(&format!(
             "{}: no nixosConfigurations found\n",
-            args.file.display()
+            escape(&args.file.display().to_string())
         ));
         return Ok(ExitCode::SUCCESS);
     }
-    let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
+    // Names and platforms come from the file: escaped for the terminal.
+    let dash = |o: &Option<String>| escape(o.as_deref().unwrap_or("?")).into_owned();
     let rows: Vec<[String; 6]> = reports
         .iter()
         .map(|r| {
             [
-                r.name.clone(),
+                escape(&r.name).into_owned(),
                 dash(&r.build),
                 dash(&r.host),
                 r.mode.unwrap_or("?").to_string(),
@@ -101,7 +103,7 @@ pub fn run(args: Args) -> CmdResult {
     for (row, r) in rows.iter().zip(&reports) {
         out.push_str(&line(row));
         if let Some(reason) = &r.reason {
-            out.push_str(&format!("  not editable: {reason}\n"));
+            out.push_str(&format!("  not editable: {}\n", escape(reason)));
         }
     }
     print(&out);
