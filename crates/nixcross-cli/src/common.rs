@@ -113,9 +113,10 @@ pub fn warn(s: &str) {
     status(&format!("nixcross: {prefix}: {s}"));
 }
 
-/// Read a file that is about to be edited.
+/// Read a Nix file: a regular file (symlinks followed), at most
+/// `nixcross::files::MAX_FILE_BYTES`, UTF-8.
 pub fn read_source(path: &Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|e| CliError::io(path, &e))
+    crate::fs::read_text(path).map_err(|e| crate::fs::file_error(path, &e))
 }
 
 /// Serialize `value` as pretty JSON with a final newline.
@@ -166,40 +167,6 @@ pub fn unified_diff(path: &Path, before: &str, after: &str, color: bool) -> Stri
         .collect()
 }
 
-/// Write `contents` to `path` atomically: a temporary file in the same
-/// folder, the original file's permissions, then a rename over the original.
-pub fn atomic_write(path: &Path, contents: &str) -> Result<(), CliError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".nixcross-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| CliError::io(&dir, &e))?;
-    tmp.write_all(contents.as_bytes())
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| CliError::io(tmp.path(), &e))?;
-    match std::fs::metadata(path) {
-        Ok(meta) => std::fs::set_permissions(tmp.path(), meta.permissions())
-            .map_err(|e| CliError::io(path, &e))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // A new file: the usual 0644 rather than tempfile's 0600.
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-                    .map_err(|e| CliError::io(path, &e))?;
-            }
-        }
-        Err(e) => return Err(CliError::io(path, &e)),
-    }
-    tmp.persist(path)
-        .map_err(|e| CliError::io(path, &e.error))?;
-    Ok(())
-}
-
 /// The flags every editing command takes.
 #[derive(clap::Args, Debug, Clone)]
 pub struct EditFlags {
@@ -219,29 +186,75 @@ pub struct EditFlags {
     pub check: bool,
 }
 
-/// Run an editing operation on `flags.file`: read it, call `op` with its
-/// text, and finish the edit (see [`finish_edit`]). Errors point into the file.
+/// How many times an edit is planned again when the file changed under it
+/// (an editor saved it between the read and the write).
+const EDIT_ATTEMPTS: usize = 5;
+
+/// Run an editing operation on `flags.file`: lock it, read it, call `op`
+/// with its text, and finish the edit (see [`finish_edit`]). Errors point
+/// into the file. The lock is held from the read to the rename, so parallel
+/// nixcross runs on one file take turns and every edit lands; a change by a
+/// program that does not lock makes nixcross read and plan again, a few
+/// times, and then give up with exit 2.
 pub fn edit_file(
     flags: &EditFlags,
-    op: impl FnOnce(&str) -> nixcross::Result<nixcross::ops::EditOutcome>,
+    mut op: impl FnMut(&str) -> nixcross::Result<nixcross::ops::EditOutcome>,
 ) -> CmdResult {
-    let src = read_source(&flags.file)?;
-    let out = op(&src).map_err(|e| CliError::from_lib(Some(&flags.file), &src, &e))?;
-    finish_edit(flags, &src, out)
+    let path = &flags.file;
+    for _ in 0..EDIT_ATTEMPTS {
+        let mut tx = crate::write::Transaction::new();
+        // --check and --dry-run write nothing and take no lock.
+        let src = if flags.check || flags.dry_run {
+            read_source(path)?
+        } else {
+            tx.read_locked(path).map_err(|e| match e {
+                crate::write::WriteError::Io { error, .. } => CliError::io(path, &error),
+                other => CliError::from(other),
+            })?
+        };
+        let out = op(&src).map_err(|e| CliError::from_lib(Some(path), &src, &e))?;
+        match finish_edit(flags, &src, out, tx) {
+            Err(Finish::Conflict) => continue,
+            Err(Finish::Error(e)) => return Err(e),
+            Ok(code) => return Ok(code),
+        }
+    }
+    Err(CliError::usage(format!(
+        "{}: the file kept changing while nixcross was editing it ({EDIT_ATTEMPTS} attempts); nothing was written",
+        path.display()
+    )))
+}
+
+/// Why [`finish_edit`] did not finish.
+pub enum Finish {
+    /// The file changed since it was read: plan again.
+    Conflict,
+    /// Anything else.
+    Error(CliError),
+}
+
+impl From<CliError> for Finish {
+    fn from(e: CliError) -> Self {
+        Finish::Error(e)
+    }
 }
 
 /// Finish an edit according to `--dry-run`/`--check`: print warnings, then
-/// the diff, the check verdict or the write.
+/// the diff, the check verdict or the write (through `tx`, which may hold
+/// the file's lock already).
 pub fn finish_edit(
     flags: &EditFlags,
     before: &str,
     result: nixcross::ops::EditOutcome,
-) -> CmdResult {
-    for w in &result.warnings {
-        warn(w);
-    }
+    tx: crate::write::Transaction,
+) -> Result<ExitCode, Finish> {
     let path = &flags.file;
     let changed = before != result.text;
+    if !changed || flags.check || flags.dry_run {
+        for w in &result.warnings {
+            warn(w);
+        }
+    }
     if flags.check {
         if changed {
             status(&format!(
@@ -266,7 +279,20 @@ pub fn finish_edit(
         status(&format!("{}: already up to date", path.display()));
         return Ok(ExitCode::SUCCESS);
     }
-    atomic_write(path, &result.text)?;
+    let change = crate::write::Change {
+        path: path.clone(),
+        before: crate::write::Before::Text(before.to_string()),
+        after: result.text,
+    };
+    match tx.commit(&[change]) {
+        Ok(_) => {}
+        Err(crate::write::WriteError::Conflict { .. }) => return Err(Finish::Conflict),
+        Err(e) => return Err(Finish::Error(e.into())),
+    }
+    // Warnings once, for the plan that was written.
+    for w in &result.warnings {
+        warn(w);
+    }
     status(&format!("{}: {}", path.display(), result.summary));
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 mod cmd;
 #[allow(dead_code)] // used as the commands land
 mod common;
+mod fs;
 mod term;
+mod write;
 
 const EXAMPLES: &str = "\
 Examples:

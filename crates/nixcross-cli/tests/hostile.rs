@@ -123,3 +123,179 @@ fn stdout_write_errors_exit_2() {
         );
     }
 }
+
+const SYSTEMS: [&str; 19] = [
+    "aarch64-linux",
+    "riscv64-linux",
+    "armv7l-linux",
+    "armv6l-linux",
+    "powerpc64le-linux",
+    "powerpc64-linux",
+    "powerpc-linux",
+    "s390x-linux",
+    "mips64el-linux",
+    "mips64-linux",
+    "mipsel-linux",
+    "mips-linux",
+    "riscv32-linux",
+    "i686-linux",
+    "loongarch64-linux",
+    "sparc64-linux",
+    "alpha-linux",
+    "aarch64_be-linux",
+    "wasm32-wasi",
+];
+
+// 1. Parallel edits of one file all land (the lock is held from read to rename).
+#[test]
+fn parallel_edits_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = write(dir.path(), "m.nix", MODULE);
+    let children: Vec<_> = SYSTEMS
+        .iter()
+        .map(|s| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("nixcross"))
+                .current_dir(dir.path())
+                .args(["emulate", s, "-f", "m.nix", "--host", "x86_64-linux"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let text = std::fs::read_to_string(&m).unwrap();
+    for s in SYSTEMS {
+        assert!(text.contains(&format!("\"{s}\"")), "{s} was lost:\n{text}");
+    }
+    nixcross_testkit::assert_nix_parses("parallel_edits_all_land", "m.nix", &text);
+    // No temporary file is left behind.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("m.nix")]);
+}
+
+fn meta(p: &Path) -> std::fs::Metadata {
+    std::fs::symlink_metadata(p).unwrap()
+}
+
+// 2. Links, owner, group and mode are kept; non-regular files are refused.
+#[test]
+fn links_ownership_and_modes_are_kept() {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let real = write(dir.path(), "store/configuration.nix", MODULE);
+    let link = dir.path().join("configuration.nix");
+    std::os::unix::fs::symlink("store/configuration.nix", &link).unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "emulate",
+            "aarch64-linux",
+            "-f",
+            "configuration.nix",
+            "--host",
+            "x86_64-linux",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        meta(&link).file_type().is_symlink(),
+        "the symlink was replaced"
+    );
+    assert!(std::fs::read_to_string(&real)
+        .unwrap()
+        .contains("aarch64-linux"));
+
+    // A hard link: both names see the edit, the inode stays.
+    let twin = dir.path().join("twin.nix");
+    std::fs::hard_link(&real, &twin).unwrap();
+    let ino = meta(&real).ino();
+    let out = run(
+        dir.path(),
+        &[
+            "emulate",
+            "riscv64-linux",
+            "-f",
+            "configuration.nix",
+            "--host",
+            "x86_64-linux",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(meta(&real).ino(), ino);
+    assert!(std::fs::read_to_string(&twin)
+        .unwrap()
+        .contains("riscv64-linux"));
+    std::fs::remove_file(&twin).unwrap();
+
+    // Owner, group, mode with setgid (root can give a file away; others
+    // check only what they can set).
+    let is_root = rustix::process::geteuid().is_root();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o2640)).unwrap();
+    if is_root {
+        std::os::unix::fs::chown(&real, Some(0), Some(4242)).unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o2640)).unwrap();
+    }
+    let before = meta(&real);
+    let out = run(
+        dir.path(),
+        &[
+            "emulate",
+            "armv7l-linux",
+            "-f",
+            "configuration.nix",
+            "--host",
+            "x86_64-linux",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = meta(&real);
+    assert_ne!(
+        after.ino(),
+        before.ino(),
+        "a single-link file is replaced atomically"
+    );
+    assert_eq!(
+        (after.uid(), after.gid(), after.mode() & 0o7777),
+        (before.uid(), before.gid(), 0o2640)
+    );
+
+    // A FIFO is refused at once (no blocking, no regular file in its place).
+    let fifo = dir.path().join("fifo.nix");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let out = run(dir.path(), &["emulate", "aarch64-linux", "-f", "fifo.nix"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(meta(&fifo).file_type().is_fifo());
+    let out = run(dir.path(), &["show", "-f", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // init does not replace a dangling flake.nix symlink.
+    let d2 = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("nowhere.nix", d2.path().join("flake.nix")).unwrap();
+    let out = run(
+        d2.path(),
+        &["init", "--target", "riscv64-linux", "--mode", "cross"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    assert!(meta(&d2.path().join("flake.nix")).file_type().is_symlink());
+    assert!(!d2.path().join("nowhere.nix").exists());
+}

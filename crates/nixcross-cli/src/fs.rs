@@ -1,0 +1,314 @@
+//! Reading files safely: regular files only (a FIFO, a device or a folder is
+//! refused without blocking on it), never more than
+//! [`MAX_FILE_BYTES`](nixcross::files::MAX_FILE_BYTES), and [`DiskFiles`]:
+//! the library's [`Files`] view over a folder on disk, confined to it.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use nixcross::files::{EntryKind, FileError, Files, RelPath, MAX_FILE_BYTES};
+use rustix::fs::{Mode, OFlags};
+
+use crate::common::CliError;
+use crate::write::{Before, Change};
+
+/// An error about `path` for the terminal (exit 2).
+pub fn file_error(path: &Path, err: &FileError) -> CliError {
+    CliError::usage(format!("{}: {err}", path.display()))
+}
+
+/// What an I/O error means to a reader.
+pub fn classify(err: &std::io::Error) -> FileError {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => FileError::NotFound,
+        std::io::ErrorKind::IsADirectory => FileError::NotAFile,
+        _ if err.raw_os_error() == Some(rustix::io::Errno::NOTDIR.raw_os_error()) => {
+            FileError::NotFound
+        }
+        _ => FileError::Other(err.to_string()),
+    }
+}
+
+/// Open `path` for reading if it is a regular file. The open does not block
+/// on a FIFO and does not make a terminal the controlling one; anything but a
+/// regular file (after following symlinks) is [`FileError::NotAFile`].
+pub fn open_regular(path: &Path) -> Result<File, FileError> {
+    open_regular_with(path, OFlags::empty())
+}
+
+/// [`open_regular`] with extra flags (`OFlags::NOFOLLOW`).
+pub fn open_regular_with(path: &Path, extra: OFlags) -> Result<File, FileError> {
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC | extra;
+    let fd = rustix::fs::open(path, flags, Mode::empty())
+        .map_err(|e| classify(&std::io::Error::from(e)))?;
+    let file = File::from(fd);
+    let meta = file.metadata().map_err(|e| classify(&e))?;
+    if !meta.file_type().is_file() {
+        return Err(FileError::NotAFile);
+    }
+    Ok(file)
+}
+
+/// Read at most `limit` bytes from `file`; more is [`FileError::TooLarge`].
+pub fn read_to_limit(file: &mut File, limit: u64) -> Result<Vec<u8>, FileError> {
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| classify(&e))?;
+    if bytes.len() as u64 > limit {
+        return Err(FileError::TooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+/// The bytes of the regular file at `path`, at most `limit` of them.
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
+    read_to_limit(&mut open_regular(path)?, limit)
+}
+
+/// The first `n` bytes of the regular file at `path` (fewer when it is
+/// shorter), whatever its size.
+pub fn read_head(path: &Path, n: usize) -> Result<Vec<u8>, FileError> {
+    let mut file = open_regular(path)?;
+    let mut bytes = Vec::with_capacity(n);
+    (&mut file)
+        .take(n as u64)
+        .read_to_end(&mut bytes)
+        .map_err(|e| classify(&e))?;
+    Ok(bytes)
+}
+
+/// The text of the regular file at `path`: UTF-8, at most
+/// [`MAX_FILE_BYTES`].
+pub fn read_text(path: &Path) -> Result<String, FileError> {
+    String::from_utf8(read_bytes(path, MAX_FILE_BYTES)?).map_err(|_| FileError::NotText)
+}
+
+/// The library's [`Files`] over a folder on disk (the flake's folder).
+///
+/// Every path is resolved with symlinks followed; one that ends outside the
+/// root (`../x` after resolution, a symlink to `/etc`) is
+/// [`FileError::Outside`]. Reads take regular files only, at most
+/// [`MAX_FILE_BYTES`], as UTF-8. Each text returned is remembered, so that
+/// [`DiskFiles::change`] can build a [`Change`] that the write transaction
+/// verifies against the file before it replaces it.
+#[derive(Debug)]
+#[allow(dead_code)] // the whole-configuration commands read through it
+pub struct DiskFiles {
+    root: PathBuf,
+    seen: RefCell<BTreeMap<RelPath, Option<String>>>,
+}
+
+#[allow(dead_code)]
+impl DiskFiles {
+    /// A view of the folder `root` (canonicalized now).
+    pub fn new(root: &Path) -> Result<DiskFiles, FileError> {
+        let root = std::fs::canonicalize(root).map_err(|e| classify(&e))?;
+        if !root.is_dir() {
+            return Err(FileError::NotAFile);
+        }
+        Ok(DiskFiles {
+            root,
+            seen: RefCell::default(),
+        })
+    }
+
+    /// The canonical root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `root/path`, not resolved (for messages and for writing through
+    /// symlinks, which the write transaction resolves itself).
+    pub fn path(&self, path: &RelPath) -> PathBuf {
+        if path.is_root() {
+            self.root.clone()
+        } else {
+            self.root.join(path.as_str())
+        }
+    }
+
+    /// `path` with every symlink followed, when it stays inside the root.
+    pub fn resolve(&self, path: &RelPath) -> Result<PathBuf, FileError> {
+        let real = std::fs::canonicalize(self.path(path)).map_err(|e| classify(&e))?;
+        if real.starts_with(&self.root) {
+            Ok(real)
+        } else {
+            Err(FileError::Outside)
+        }
+    }
+
+    /// The text [`Files::read`] returned for `path`: `Some(None)` when it
+    /// found no file there, `None` when `path` was never read.
+    pub fn read_before(&self, path: &RelPath) -> Option<Option<String>> {
+        self.seen.borrow().get(path).cloned()
+    }
+
+    /// A change that replaces `path` with `after`, to be committed only if
+    /// the file still holds what [`Files::read`] returned (or is still
+    /// absent). A path never read is read now.
+    pub fn change(&self, path: &RelPath, after: String) -> Result<Change, FileError> {
+        let before = match self.read_before(path) {
+            Some(b) => b,
+            None => match self.read(path) {
+                Ok(text) => Some(text),
+                Err(FileError::NotFound) => None,
+                Err(e) => return Err(e),
+            },
+        };
+        Ok(Change {
+            path: self.path(path),
+            before: before.map_or(Before::Absent, Before::Text),
+            after,
+        })
+    }
+}
+
+impl Files for DiskFiles {
+    fn read(&self, path: &RelPath) -> Result<String, FileError> {
+        let result = self.resolve(path).and_then(|real| read_text(&real));
+        match &result {
+            Ok(text) => {
+                self.seen
+                    .borrow_mut()
+                    .insert(path.clone(), Some(text.clone()));
+            }
+            Err(FileError::NotFound) => {
+                self.seen.borrow_mut().insert(path.clone(), None);
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn list(&self, path: &RelPath) -> Result<Vec<(String, EntryKind)>, FileError> {
+        let real = self.resolve(path)?;
+        let dir = std::fs::read_dir(&real).map_err(|e| classify(&e))?;
+        let mut out = Vec::new();
+        for entry in dir {
+            let entry = entry.map_err(|e| classify(&e))?;
+            let Ok(name) = entry.file_name().into_string() else {
+                // Not UTF-8: no RelPath can name it.
+                continue;
+            };
+            let kind = entry.file_type().map(kind_of).unwrap_or(EntryKind::Unknown);
+            out.push((name, kind));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn kind(&self, path: &RelPath) -> Result<EntryKind, FileError> {
+        // The folder that holds it must be inside; the entry itself is
+        // reported as it is (a symlink is a symlink, as `readDir` says).
+        if let Some(parent) = path.parent() {
+            self.resolve(&parent)?;
+        }
+        let meta = std::fs::symlink_metadata(self.path(path)).map_err(|e| classify(&e))?;
+        Ok(kind_of(meta.file_type()))
+    }
+}
+
+#[allow(dead_code)]
+fn kind_of(t: std::fs::FileType) -> EntryKind {
+    if t.is_symlink() {
+        EntryKind::Symlink
+    } else if t.is_dir() {
+        EntryKind::Directory
+    } else if t.is_file() {
+        EntryKind::Regular
+    } else {
+        EntryKind::Unknown
+    }
+}
+
+/// The device and inode of an open file (its identity, whatever its name).
+pub fn identity(file: &File) -> std::io::Result<(u64, u64)> {
+    let m = file.metadata()?;
+    Ok((m.dev(), m.ino()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(p: &str) -> RelPath {
+        RelPath::new(p).unwrap()
+    }
+
+    #[test]
+    fn disk_files_stay_inside_the_root() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.nix"), "{ secret = 1; }").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("flake.nix"), "{ }").unwrap();
+        std::fs::create_dir(root.join("hosts")).unwrap();
+        std::fs::write(root.join("hosts/a.nix"), "{ a = 1; }").unwrap();
+        std::os::unix::fs::symlink("a.nix", root.join("hosts/b.nix")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.nix"), root.join("out.nix"))
+            .unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("outdir")).unwrap();
+        let files = DiskFiles::new(root).unwrap();
+        assert_eq!(files.read(&rel("hosts/b.nix")).unwrap(), "{ a = 1; }");
+        assert_eq!(files.read(&rel("out.nix")), Err(FileError::Outside));
+        assert_eq!(
+            files.read(&rel("outdir/secret.nix")),
+            Err(FileError::Outside)
+        );
+        assert_eq!(files.list(&rel("outdir")), Err(FileError::Outside));
+        assert_eq!(
+            files.kind(&rel("outdir/secret.nix")),
+            Err(FileError::Outside)
+        );
+        assert_eq!(files.read(&rel("nope.nix")), Err(FileError::NotFound));
+        assert_eq!(files.read(&rel("hosts")), Err(FileError::NotAFile));
+        assert_eq!(files.kind(&rel("hosts/b.nix")), Ok(EntryKind::Symlink));
+        assert_eq!(
+            files.list(&rel("hosts")).unwrap(),
+            vec![
+                ("a.nix".to_string(), EntryKind::Regular),
+                ("b.nix".to_string(), EntryKind::Symlink)
+            ]
+        );
+        // What was read is remembered for the write.
+        assert_eq!(
+            files.read_before(&rel("hosts/b.nix")),
+            Some(Some("{ a = 1; }".into()))
+        );
+        assert_eq!(files.read_before(&rel("nope.nix")), Some(None));
+        let c = files.change(&rel("nope.nix"), "{ }".into()).unwrap();
+        assert_eq!(c.before, Before::Absent);
+    }
+
+    #[test]
+    fn reads_are_bounded_and_regular_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'x'; 100]).unwrap();
+        assert_eq!(read_bytes(&big, 99), Err(FileError::TooLarge { limit: 99 }));
+        assert_eq!(read_bytes(&big, 100).unwrap().len(), 100);
+        assert_eq!(read_head(&big, 4).unwrap(), b"xxxx");
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        // Does not block waiting for a writer.
+        assert_eq!(read_text(&fifo), Err(FileError::NotAFile));
+        assert_eq!(read_text(Path::new("/dev/zero")), Err(FileError::NotAFile));
+        std::fs::write(dir.path().join("latin1"), b"# caf\xe9\n").unwrap();
+        assert_eq!(
+            read_text(&dir.path().join("latin1")),
+            Err(FileError::NotText)
+        );
+    }
+}
