@@ -72,7 +72,26 @@ enum Command {
     },
 }
 
+/// The stack nixcross runs on. The library refuses input nested deeper than
+/// `nixcross::syntax::limits::MAX_DEPTH`, and rnix and nixcross's own walks
+/// recurse at most that deep; 64 MiB (reserved, not used, until needed)
+/// leaves room for that in unoptimized builds too.
+const STACK_BYTES: usize = 64 * 1024 * 1024;
+
 fn main() -> ExitCode {
+    let worker = std::thread::Builder::new()
+        .name("nixcross".into())
+        .stack_size(STACK_BYTES)
+        .spawn(run);
+    match worker.map(|w| w.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        // No thread (a tight ulimit): run on the main thread.
+        Err(_) => run(),
+    }
+}
+
+fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init(args) => cmd::init::run(args),

@@ -299,3 +299,170 @@ fn links_ownership_and_modes_are_kept() {
     assert!(meta(&d2.path().join("flake.nix")).file_type().is_symlink());
     assert!(!d2.path().join("nowhere.nix").exists());
 }
+
+fn editing_commands(file: &str) -> Vec<Vec<String>> {
+    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        v(&["show", "-f", file]),
+        v(&["show", "--json", "-f", file]),
+        v(&[
+            "set-target",
+            "aarch64-linux",
+            "--mode",
+            "emulate",
+            "-f",
+            file,
+        ]),
+        v(&["add-overlay", "gcc=gcc12", "-f", file]),
+        v(&["add-overlay", "gcc=gcc12", "--scoped", "-f", file]),
+        v(&[
+            "emulate",
+            "aarch64-linux",
+            "--host",
+            "x86_64-linux",
+            "-f",
+            file,
+        ]),
+        v(&[
+            "emulate",
+            "aarch64-linux",
+            "--host",
+            "x86_64-linux",
+            "--dry-run",
+            "-f",
+            file,
+        ]),
+        v(&[
+            "emulate",
+            "aarch64-linux",
+            "--remove",
+            "--host",
+            "x86_64-linux",
+            "-f",
+            file,
+        ]),
+    ]
+}
+
+// 3. Deep and long input: refused with a message (exit 2) or handled; never
+// an abort, never minutes.
+#[test]
+fn deep_input_is_refused_or_handled_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 50_000;
+    let cases = [
+        (
+            "parts.nix",
+            format!("{{ {} = 1; }}\n", vec!["a"; 20_000].join(".")),
+            false,
+        ),
+        (
+            "lists.nix",
+            format!("{{ x = {}{}; }}\n", "[".repeat(n), "]".repeat(n)),
+            false,
+        ),
+        (
+            "minus.nix",
+            format!("{{ x = {}1; }}\n", "-".repeat(100_000)),
+            false,
+        ),
+        (
+            "apply.nix",
+            format!("{{ x = f{}; }}\n", " a".repeat(40_000)),
+            false,
+        ),
+        (
+            "lists5k.nix",
+            format!("{{ x = {}{}; }}\n", "[".repeat(5_000), "]".repeat(5_000)),
+            false,
+        ),
+        // Valid and accepted: a long spaced attribute path, wide sets.
+        (
+            "spaced.nix",
+            format!("{{ {} = 1; }}\n", vec!["a"; 20_000].join(" . ")),
+            true,
+        ),
+        (
+            "lists400.nix",
+            format!("{{ x = {}{}; }}\n", "[".repeat(400), "]".repeat(400)),
+            true,
+        ),
+    ];
+    for (name, text, accepted) in cases {
+        write(dir.path(), name, &text);
+        for args in editing_commands(name) {
+            let start = std::time::Instant::now();
+            let out = nixcross()
+                .current_dir(dir.path())
+                .args(&args)
+                .output()
+                .unwrap();
+            let took = start.elapsed();
+            let code = out.status.code();
+            assert!(code.is_some(), "{name} {args:?}: killed by a signal");
+            assert!(took.as_secs() < 20, "{name} {args:?}: took {took:?}");
+            if !accepted {
+                assert_eq!(code, Some(2), "{name} {args:?}: {}", stderr(&out));
+                let err = stderr(&out);
+                assert!(
+                    err.contains("nested too deeply")
+                        || err.contains("without a space")
+                        || err.contains("arguments in a row"),
+                    "{name} {args:?}: {err}"
+                );
+            } else {
+                assert!(
+                    matches!(code, Some(0) | Some(2)),
+                    "{name} {args:?}: {}",
+                    stderr(&out)
+                );
+                assert!(!stderr(&out).contains("overflow"), "{}", stderr(&out));
+            }
+        }
+    }
+}
+
+// 4. Reads are bounded: /dev/zero and friends are refused at once.
+#[test]
+fn reads_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["show", "-f", "/dev/zero"][..],
+        &["emulate", "aarch64-linux", "-f", "/dev/zero"][..],
+        &["binfmt", "detect", "/dev/zero"][..],
+    ] {
+        let out = run(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("not a regular file"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // A regular file over the limit.
+    let big = dir.path().join("big.nix");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(nixcross::files::MAX_FILE_BYTES + 1).unwrap();
+    let out = run(dir.path(), &["show", "-f", "big.nix"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("larger than"), "{}", stderr(&out));
+    // binfmt detect reads only the head of a huge sparse ELF file.
+    let elf = dir.path().join("huge-elf");
+    let mut head = vec![0u8; 64];
+    head[..4].copy_from_slice(b"\x7fELF");
+    head[4] = 2; // 64-bit
+    head[5] = 1; // little endian
+    head[6] = 1;
+    head[16] = 2; // executable
+    head[18] = 0xb7; // aarch64
+    std::fs::write(&elf, &head).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&elf)
+        .unwrap()
+        .set_len(64 << 30)
+        .unwrap();
+    let out = run(dir.path(), &["binfmt", "detect", "--json", "huge-elf"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("aarch64-linux"), "{}", stdout(&out));
+}

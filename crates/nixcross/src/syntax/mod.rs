@@ -15,6 +15,7 @@ use rowan::ast::AstNode;
 use crate::error::{Error, Result};
 
 mod conflicts;
+pub mod limits;
 pub mod text;
 
 pub use conflicts::{attr_conflicts, Conflict};
@@ -97,6 +98,9 @@ fn token_name(kind: SyntaxKind) -> String {
 /// Parse `src`. A file with any syntax error is refused with the location of
 /// the first one.
 pub fn parse(src: &str) -> Result<Doc> {
+    // Size, depth and token runs first: rnix recurses and takes quadratic
+    // time on what these refuse (see `limits`).
+    limits::check(src)?;
     let parsed = rnix::Root::parse(src);
     if let Some(err) = parsed.errors().first() {
         return Err(Error::parse(
