@@ -466,3 +466,41 @@ fn reads_are_bounded() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("aarch64-linux"), "{}", stdout(&out));
 }
+
+// 6. A scoped instance may not shadow a Nix builtin.
+#[test]
+fn instance_names_are_not_builtins() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "flake.nix", FLAKE);
+    for name in [
+        "import",
+        "builtins",
+        "map",
+        "toString",
+        "throw",
+        "derivation",
+        "scopedImport",
+        "true",
+    ] {
+        let out = run(
+            dir.path(),
+            &["add-overlay", "gcc=gcc12", "--scoped", "--instance", name],
+        );
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("flake.nix")).unwrap(),
+            FLAKE
+        );
+    }
+    let out = run(
+        dir.path(),
+        &[
+            "add-overlay",
+            "gcc=gcc12",
+            "--scoped",
+            "--instance",
+            "pkgs-old",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
