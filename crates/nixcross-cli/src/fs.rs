@@ -312,3 +312,138 @@ mod tests {
         );
     }
 }
+
+/// Files of a system mounted at `root` (`doctor --root`), read as that
+/// system would see them: an absolute path, an absolute symlink and `..` all
+/// resolve inside `root`, as if `root` were `/` (a chroot); nothing outside
+/// it is ever opened. Reads are bounded and take regular files only.
+#[derive(Debug)]
+pub struct RootFiles {
+    root: PathBuf,
+}
+
+/// How many symlinks one path may go through (Linux's limit).
+const MAX_SYMLINKS: usize = 40;
+
+impl RootFiles {
+    /// The system at `root`, which must be a readable folder.
+    pub fn new(root: &Path) -> Result<RootFiles, FileError> {
+        let root = std::fs::canonicalize(root).map_err(|e| classify(&e))?;
+        std::fs::read_dir(&root).map_err(|e| classify(&e))?;
+        Ok(RootFiles { root })
+    }
+
+    /// True when inspecting the running system itself.
+    pub fn is_host(&self) -> bool {
+        self.root == Path::new("/")
+    }
+
+    /// Where `abs` (a path inside the inspected system) is on this machine,
+    /// every symlink resolved inside the root.
+    pub fn resolve(&self, abs: &str) -> Result<PathBuf, FileError> {
+        // Components still to walk, last first; `inside` is what has been
+        // resolved so far, relative to the root.
+        let mut todo: Vec<String> = abs.split('/').rev().map(str::to_string).collect();
+        let mut inside: Vec<String> = Vec::new();
+        let mut links = 0;
+        while let Some(part) = todo.pop() {
+            match part.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    inside.pop();
+                    continue;
+                }
+                _ => {}
+            }
+            let here = self.join(&inside).join(&part);
+            match std::fs::symlink_metadata(&here) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    links += 1;
+                    if links > MAX_SYMLINKS {
+                        return Err(FileError::Other("too many levels of symbolic links".into()));
+                    }
+                    let target = std::fs::read_link(&here).map_err(|e| classify(&e))?;
+                    let target = target.to_string_lossy().into_owned();
+                    if target.starts_with('/') {
+                        inside.clear();
+                    }
+                    todo.extend(target.split('/').rev().map(str::to_string));
+                }
+                Ok(_) => inside.push(part),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(FileError::NotFound)
+                }
+                Err(e) => return Err(classify(&e)),
+            }
+        }
+        Ok(self.join(&inside))
+    }
+
+    fn join(&self, parts: &[String]) -> PathBuf {
+        let mut p = self.root.clone();
+        for part in parts {
+            p.push(part);
+        }
+        p
+    }
+
+    /// The text of the file at `abs` inside the root (bounded; regular files
+    /// only; invalid UTF-8 replaced, as these files are only diagnosed).
+    pub fn read(&self, abs: &str) -> Result<String, FileError> {
+        let real = self.resolve(abs)?;
+        let bytes = read_to_limit(
+            &mut open_regular_with(&real, OFlags::NOFOLLOW)?,
+            MAX_FILE_BYTES,
+        )?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Whether anything is at `abs` inside the root.
+    pub fn exists(&self, abs: &str) -> bool {
+        self.resolve(abs).is_ok()
+    }
+
+    /// The names in the folder at `abs` inside the root, sorted.
+    pub fn list(&self, abs: &str) -> Result<Vec<String>, FileError> {
+        let real = self.resolve(abs)?;
+        let mut names: Vec<String> = std::fs::read_dir(&real)
+            .map_err(|e| classify(&e))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod root_tests {
+    use super::*;
+
+    #[test]
+    fn nothing_outside_the_root_is_read() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "secret").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc/nix")).unwrap();
+        std::fs::create_dir_all(root.join("etc/static")).unwrap();
+        std::fs::write(root.join("etc/static/nix.conf"), "inside").unwrap();
+        std::os::unix::fs::symlink("/etc/static/nix.conf", root.join("etc/nix/nix.conf")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.join("etc/nix/machines"))
+            .unwrap();
+        std::os::unix::fs::symlink("../../../../../../..", root.join("etc/nix/up")).unwrap();
+        let files = RootFiles::new(root).unwrap();
+        // An absolute link resolves inside the root, as in a chroot.
+        assert_eq!(files.read("/etc/nix/nix.conf").unwrap(), "inside");
+        // A link to the real /tmp/... is looked up under the root: absent.
+        assert_eq!(files.read("/etc/nix/machines"), Err(FileError::NotFound));
+        let escaped = format!(
+            "/etc/nix/../../../../{}",
+            outside.path().join("secret").display()
+        );
+        assert_eq!(files.read(&escaped), Err(FileError::NotFound));
+        assert_eq!(files.resolve("/etc/nix/up").unwrap(), files.root);
+        assert_eq!(files.read("/dev/zero"), Err(FileError::NotFound));
+    }
+}

@@ -504,3 +504,82 @@ fn instance_names_are_not_builtins() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+// 5. doctor --root reads nothing outside the root, reports unreadable
+// files, and exits 2 for a root it cannot read.
+#[test]
+fn doctor_stays_inside_its_root() {
+    let top = tempfile::tempdir().unwrap();
+    write(
+        top.path(),
+        "outside.conf",
+        "extra-platforms = leaked-outside-conf\n",
+    );
+    write(
+        top.path(),
+        "elsewhere",
+        "ssh://leaked-machine aarch64-linux - 4 1\n",
+    );
+    let root = top.path().join("a/b/root");
+    write(
+        &root,
+        "etc/nix/nix.conf",
+        "experimental-features = nix-command flakes\ninclude ../../../../outside.conf\n",
+    );
+    std::os::unix::fs::symlink(top.path().join("elsewhere"), root.join("etc/nix/machines"))
+        .unwrap();
+    let out = run(
+        top.path(),
+        &[
+            "doctor",
+            "--json",
+            "--root",
+            root.to_str().unwrap(),
+            "--target",
+            "aarch64-linux",
+        ],
+    );
+    let text = stdout(&out);
+    assert!(!text.contains("leaked"), "{text}");
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "{}",
+        stderr(&out)
+    );
+
+    // An unreadable file is a problem, not silence (root reads anything,
+    // so this part needs an ordinary user).
+    if !rustix::process::geteuid().is_root() {
+        use std::os::unix::fs::PermissionsExt;
+        let conf = root.join("etc/nix/nix.conf");
+        std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let out = run(top.path(), &["doctor", "--root", root.to_str().unwrap()]);
+        assert!(
+            stdout(&out).contains("cannot read /etc/nix/nix.conf"),
+            "{}",
+            stdout(&out)
+        );
+    }
+    // A FIFO where nix.conf should be is reported, and does not block.
+    std::fs::remove_file(root.join("etc/nix/nix.conf")).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        root.join("etc/nix/nix.conf"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let out = run(top.path(), &["doctor", "--root", root.to_str().unwrap()]);
+    assert!(
+        stdout(&out).contains("cannot read /etc/nix/nix.conf"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A root that is not a readable folder: exit 2.
+    let out = run(top.path(), &["doctor", "--root", "outside.conf"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = run(top.path(), &["doctor", "--root", "no-such-dir"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
