@@ -221,6 +221,15 @@ pub fn check(src: &str) -> Result<()> {
         ));
     }
     let b = src.as_bytes();
+    // A lone CR (a classic Mac line ending) ends a `#` comment for Nix but
+    // not for rnix, which would read the next lines as comment.
+    if let Some(at) = (0..b.len()).find(|&i| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+        return Err(Error::parse(
+            "a carriage return (CR) that is not followed by a line feed: nixcross reads LF and CRLF line endings only",
+            (at, at + 1),
+        )
+        .hint("convert the line endings, e.g. `sed -i 's/\\r/\\n/g' FILE` for a file that uses CR alone"));
+    }
     let mut s = Scan {
         src: b,
         stack: vec![Frame::new(FrameKind::Top)],

@@ -108,8 +108,41 @@ pub fn parse(src: &str) -> Result<Doc> {
             parse_error_range(err, src.len()),
         ));
     }
-    Ok(Doc {
-        root: parsed.syntax(),
+    let root = parsed.syntax();
+    // rnix accepts search paths Nix 2.8's lexer does not (`</nixos>`,
+    // `<a//b>`): `<` PATH_CHAR+ (`/` PATH_CHAR+)* `>` only.
+    for t in root
+        .descendants_with_tokens()
+        .filter_map(|e| e.into_token())
+    {
+        if t.kind() == SyntaxKind::TOKEN_PATH_SEARCH && !is_nix_search_path(t.text()) {
+            return Err(Error::parse(
+                format!(
+                    "syntax error: `{}` is not a search path Nix accepts (`<name>` or `<name/sub/path>`)",
+                    t.text()
+                ),
+                range_of_token(&t),
+            ));
+        }
+    }
+    Ok(Doc { root })
+}
+
+fn range_of_token(t: &rnix::SyntaxToken) -> (usize, usize) {
+    let r = t.text_range();
+    (r.start().into(), r.end().into())
+}
+
+/// Nix 2.8's `SPATH`: `<` then parts of `[A-Za-z0-9._+-]` joined by `/`, then `>`.
+fn is_nix_search_path(text: &str) -> bool {
+    let Some(inner) = text.strip_prefix('<').and_then(|t| t.strip_suffix('>')) else {
+        return false;
+    };
+    inner.split('/').all(|part| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
     })
 }
 
