@@ -43,6 +43,12 @@
 //! --dry-run` does both, and none of them writes anything. After `set-target`,
 //! `show --json` must report the new target.
 //!
+//! A case may also hold `undo`: the arguments of the inverse command
+//! (`add-overlay gcc --remove --scoped`, `emulate aarch64-linux --remove
+//! ...`), split like `args` and with the same `-f` appended. The harness
+//! runs it on the edited folder, and the folder must come back to the input
+//! byte for byte (the round trip), parsing with Nix on the way.
+//!
 //! `NIXCROSS_BLESS=1` rewrites `expected.nix`, `expected/` and
 //! `expected.stdout` from the actual run, and prints what it blessed. For a
 //! new case with no expectation yet it writes what the run wrote
@@ -265,11 +271,16 @@ impl Work {
 
     /// Empty the folder and lay the input out again.
     fn reset(&self, input: &Input) -> Result<(), String> {
+        self.lay_out(&input.tree())
+    }
+
+    /// Empty the folder and lay `tree` out.
+    fn lay_out(&self, tree: &Tree) -> Result<(), String> {
         if self.dir.exists() {
             std::fs::remove_dir_all(&self.dir).map_err(|e| e.to_string())?;
         }
         std::fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
-        write_tree(&self.dir, &input.tree())
+        write_tree(&self.dir, tree)
     }
 
     fn snapshot(&self) -> Result<Tree, String> {
@@ -522,7 +533,45 @@ fn check_case_inner(case: &Path, bless: bool) -> Result<(), String> {
     if edits_files && !matches!(input, Input::Empty) {
         check_edit_contract(&work, &input, &args, &before, &after)?;
     }
+    if let Some(undo) = read_opt(&case.join("undo"))? {
+        if !edits_files || matches!(input, Input::Empty) {
+            return Err("`undo` goes with an edit case (an input and its expectation)".into());
+        }
+        check_round_trip(&work, &input, &undo, &before, &after)?;
+    }
     Ok(())
+}
+
+/// The round trip: `undo` on the edited folder gives back the input.
+fn check_round_trip(
+    work: &Work,
+    input: &Input,
+    undo: &str,
+    before: &Tree,
+    after: &Tree,
+) -> Result<(), String> {
+    let mut args = split_args(undo);
+    if let Input::File { name, .. } = input {
+        args.retain(|a| a != "configuration.nix");
+        args.push("-f".into());
+        args.push(work.dir.join(name).display().to_string());
+    }
+    work.lay_out(after)?;
+    let r = run(work, &args);
+    if r.code != 0 {
+        return Err(format!(
+            "undo does not exit 0\nargs: {args:?}\nexit: {}\n--- stderr ---\n{}",
+            r.code, r.stderr
+        ));
+    }
+    let undone = work.snapshot()?;
+    nix_parses(&changed_nix_files(work, after, &undone))?;
+    match tree_diff(before, &undone) {
+        None => Ok(()),
+        Some(diff) => Err(format!(
+            "undo ({args:?}) does not give back the input:\n{diff}"
+        )),
+    }
 }
 
 /// The `--check`/`--dry-run` contract and idempotence of an edit whose

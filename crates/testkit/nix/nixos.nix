@@ -83,9 +83,12 @@ let
   evalConfig = args@{ modules ? [ ], specialArgs ? { }, system ? null, ... }:
     let
       modArgs = { inherit lib config; options = { }; pkgs = { }; modulesPath = "/modulesPath"; inherit specialArgs; } // specialArgs;
+      # As lib/modules.nix: each named argument from specialArgs (and the
+      # fixed ones), else from `_module.args`, lazily.
       call = f:
         let fa = builtins.functionArgs f;
-        in f (if fa == { } then modArgs else builtins.intersectAttrs fa modArgs);
+        in f (if fa == { } then modArgs
+              else builtins.mapAttrs (n: _: if modArgs ? ${n} then modArgs.${n} else moduleArgs.${n}) fa);
       load = m:
         let
           v0 = if isPath m then import m

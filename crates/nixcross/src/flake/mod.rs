@@ -63,7 +63,7 @@ pub struct System {
     pub pkgs_arg: Option<Src>,
     /// `nixpkgs.overlays` definitions.
     pub overlays: Vec<OverlayDef>,
-    /// Scoped package sets passed through `specialArgs`.
+    /// Scoped package sets passed through `specialArgs` or `_module.args`.
     pub scoped: Vec<ScopedSet>,
     /// `environment.systemPackages` bindings, with their module.
     pub package_lists: Vec<(usize, Src)>,
@@ -73,7 +73,7 @@ pub struct System {
     /// Why part of `boot.binfmt.emulatedSystems` is not known, if it is not.
     pub emulated_unknown: Option<String>,
     /// Module arguments the modules define through `_module.args`.
-    pub module_args: Vec<(String, crate::eval::ThunkId)>,
+    pub module_args: Vec<ModuleArg>,
     /// `nixpkgs.pkgs = <package set>` (then NixOS ignores the other
     /// `nixpkgs.*` options).
     pub pkgs_option: Option<PkgsOption>,
@@ -91,6 +91,17 @@ impl System {
         self.emulated_unknown = None;
         self.pkgs_option = None;
     }
+}
+
+/// One `_module.args.<name> = value;` definition.
+#[derive(Debug, Clone)]
+pub struct ModuleArg {
+    /// The argument's name.
+    pub name: String,
+    /// Its value.
+    pub value: crate::eval::ThunkId,
+    /// The binding that defines it.
+    pub def: Option<Src>,
 }
 
 /// `nixpkgs.pkgs = <package set>`: where, and the platforms of that set.

@@ -7,9 +7,9 @@
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use super::overlays::{OverlayDef, ScopedSet};
+use super::overlays::{OverlayDef, ScopedSet, ScopedVia};
 use super::platforms::{self, Definition, PlatformOption, MK_DEFAULT, PLAIN};
-use super::{Config, Status, System};
+use super::{Config, ModuleArg, Status, System};
 use crate::eval::{
     short, AttrEntry, Attrs, Evaluator, PathValue, Property, Special, ThunkId, Unknown, Value,
 };
@@ -189,7 +189,7 @@ pub(super) fn read_config(
                     sys.pkgs_arg = a.entries["pkgs"].def.clone().or(e.def.clone());
                 }
                 special = (*a).clone();
-                sys.scoped = scoped_sets(ev, &a);
+                sys.scoped = scoped_sets(ev, &a, ScopedVia::SpecialArgs);
                 sys.special_args = Some(a);
             }
             Value::Unknown(u) => {
@@ -222,12 +222,12 @@ pub(super) fn read_config(
     // with them (module arguments are decided before the modules are).
     if !sys.module_args.is_empty() {
         let mut with_args = Attrs::default();
-        for (k, t) in &sys.module_args {
+        for m in &sys.module_args {
             with_args.entries.insert(
-                k.clone(),
+                m.name.clone(),
                 AttrEntry {
-                    value: *t,
-                    def: None,
+                    value: m.value,
+                    def: m.def.clone(),
                 },
             );
         }
@@ -239,6 +239,21 @@ pub(super) fn read_config(
         sys.reset_modules();
         collect_modules(ev, &mut sys, queue, margs_t);
     }
+    // Package sets given through `_module.args` (NixOS's own `pkgs` aside).
+    let mut given = Attrs::default();
+    for m in &sys.module_args {
+        if m.name != "pkgs" {
+            given.entries.insert(
+                m.name.clone(),
+                AttrEntry {
+                    value: m.value,
+                    def: m.def.clone(),
+                },
+            );
+        }
+    }
+    let more = scoped_sets(ev, &given, ScopedVia::ModuleArgs);
+    sys.scoped.extend(more);
     let opaque = sys.opaque.first().map(|o| match &o.at {
         Some(at) => format!("{} ({})", o.reason, ev.sources.describe(at)),
         None => o.reason.clone(),
@@ -266,6 +281,13 @@ pub(super) fn read_config(
                 ev.sources.describe(p)
             )),
             ..Default::default()
+        };
+    }
+    for set in sys.scoped.iter_mut().filter(|s| s.follows_config) {
+        set.local = platforms.build.clone();
+        set.cross = match (&platforms.build, &platforms.host) {
+            (Some(b), Some(h)) if b != h => Some(h.clone()),
+            _ => None,
         };
     }
     Config {
@@ -697,6 +719,33 @@ fn walk_config(
             _ => {}
         }
     }
+    let mut given = Vec::new();
+    let mut hidden = Vec::new();
+    walk(
+        ev,
+        config,
+        &["_module", "args"],
+        0,
+        None,
+        None,
+        at.clone(),
+        &mut given,
+        &mut hidden,
+    );
+    for leaf in given {
+        let Value::Attrs(a) = &leaf.value else {
+            continue;
+        };
+        for (name, e) in a.entries.iter() {
+            if !sys.module_args.iter().any(|m| &m.name == name) {
+                sys.module_args.push(ModuleArg {
+                    name: name.clone(),
+                    value: e.value,
+                    def: e.def.clone(),
+                });
+            }
+        }
+    }
     let mut leaves = Vec::new();
     let mut opaque = Vec::new();
     walk(
@@ -1022,6 +1071,19 @@ pub(super) fn uses(sys: &System, file: FileId, range: (usize, usize)) -> bool {
         })
 }
 
+/// Whether a `localSystem`/`crossSystem` binding takes the configuration's
+/// own platform: `config.nixpkgs.<buildPlatform|hostPlatform|localSystem|crossSystem>`.
+fn follows_config(site: Option<&Src>) -> bool {
+    let Some(crate::syntax::Entry::Binding(b)) = site.and_then(|s| s.node.as_entry()) else {
+        return false;
+    };
+    matches!(
+        b.value.reference().as_deref(),
+        Some([c, n, o]) if c == "config" && n == "nixpkgs"
+            && ["buildPlatform", "hostPlatform", "localSystem", "crossSystem"].contains(&o.as_str())
+    )
+}
+
 /// The platforms a package set is for: `legacyPackages.<system>`, or
 /// `import nixpkgs { localSystem/system; crossSystem; }`.
 fn pkgs_platforms(
@@ -1059,11 +1121,12 @@ fn pkgs_platforms(
     (build, host)
 }
 
-/// The scoped package sets among `specialArgs`: entries whose value is
+/// The scoped package sets among `given` (`specialArgs`, or the
+/// `_module.args` the modules define): entries whose value is
 /// `import <nixpkgs> { ... }`.
-fn scoped_sets(ev: &mut Evaluator, special: &Attrs) -> Vec<ScopedSet> {
+fn scoped_sets(ev: &mut Evaluator, given: &Attrs, via: ScopedVia) -> Vec<ScopedSet> {
     let mut out = Vec::new();
-    for (name, e) in special.entries.iter() {
+    for (name, e) in given.entries.iter() {
         let t = e.value;
         let Value::Special(s) = ev.force(t) else {
             continue;
@@ -1072,6 +1135,8 @@ fn scoped_sets(ev: &mut Evaluator, special: &Attrs) -> Vec<ScopedSet> {
         let Some(args_t) = p.args else { continue };
         let mut set = ScopedSet {
             name: name.clone(),
+            via,
+            follows_config: false,
             input: p.input.clone(),
             entry: e.def.clone(),
             import: p.src.clone(),
@@ -1112,6 +1177,11 @@ fn scoped_sets(ev: &mut Evaluator, special: &Attrs) -> Vec<ScopedSet> {
                     set.overlays_site = Some(site);
                 }
             }
+            set.follows_config = follows_config(set.local_site.as_ref())
+                && set
+                    .cross_site
+                    .as_ref()
+                    .is_some_and(|c| follows_config(Some(c)));
         }
         out.push(set);
     }

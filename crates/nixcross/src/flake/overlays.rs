@@ -145,14 +145,32 @@ impl OverlayDef {
     }
 }
 
+/// How a scoped package set reaches the modules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopedVia {
+    /// An entry of nixosSystem's `specialArgs`.
+    SpecialArgs,
+    /// A module's `_module.args.<name>`.
+    ModuleArgs,
+}
+
 /// A scoped package set passed to the modules.
 #[derive(Debug, Clone)]
 pub struct ScopedSet {
-    /// Its name in `specialArgs`.
+    /// Its name in `specialArgs` or `_module.args`.
     pub name: String,
+    /// How it reaches the modules.
+    pub via: ScopedVia,
+    /// Its platforms are the configuration's own
+    /// (`localSystem = config.nixpkgs.buildPlatform; crossSystem =
+    /// config.nixpkgs.hostPlatform;`, or `localSystem`/`crossSystem`): it
+    /// follows every change of the configuration's platforms by itself.
+    /// `local` and `cross` then say what they are now.
+    pub follows_config: bool,
     /// The nixpkgs input imported.
     pub input: String,
-    /// The `specialArgs` entry (`inherit pkgs-x;` or `pkgs-x = ...;`).
+    /// The `specialArgs` entry (`inherit pkgs-x;` or `pkgs-x = ...;`), or
+    /// the `_module.args.pkgs-x = ...;` binding.
     pub entry: Option<Src>,
     /// The `import nixpkgs { ... }` application.
     pub import: Option<Src>,

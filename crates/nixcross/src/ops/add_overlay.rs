@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 use crate::edit::{Outcome, Plan, TextEdit};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
-use crate::flake::overlays::{effective, literal_list, used_packages, OverlayView};
+use crate::flake::overlays::{effective, literal_list, used_packages, OverlayView, ScopedVia};
 use crate::flake::{Flake, ModuleOrigin, SeenStyle};
 use crate::module;
 use crate::ops::editor::{compact, indent_tail, Planner};
@@ -1010,49 +1010,56 @@ fn remove_scoped(p: &mut Planner, name: &str, attrs: &[String]) -> Result<()> {
             import.range(),
             &format!("the package set `{name}`"),
         )?;
-        // specialArgs: `inherit a name b;` loses one name; `inherit name;` goes.
-        match entry.node.as_entry() {
-            Some(Entry::Inherit(i)) if i.names.len() > 1 => {
-                let (_, r) = i
-                    .names
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .expect("inherits it");
-                let src = p.text(entry.file);
-                let start = src[..r.0].trim_end_matches([' ', '\t']).len();
-                p.guard(entry.file, entry.range(), "specialArgs")?;
-                p.push(entry.file, TextEdit::delete((start, r.1)), &reason);
-            }
-            _ => {
-                let set_is_single = entry
-                    .node
-                    .parent_set()
-                    .is_some_and(|s| s.entries.len() == 1);
-                match (&p.sys.special_args_binding, set_is_single) {
-                    (Some(sa), true) => p.remove_binding(sa, &reason)?,
-                    _ => p.remove_binding(&entry, &reason)?,
+        match s.via {
+            // `_module.args.name = ...;`, and its module when that is all
+            // it holds.
+            ScopedVia::ModuleArgs => p.remove_binding(&entry, &reason)?,
+            ScopedVia::SpecialArgs => {
+                // specialArgs: `inherit a name b;` loses one name; `inherit name;` goes.
+                match entry.node.as_entry() {
+                    Some(Entry::Inherit(i)) if i.names.len() > 1 => {
+                        let (_, r) = i
+                            .names
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .expect("inherits it");
+                        let src = p.text(entry.file);
+                        let start = src[..r.0].trim_end_matches([' ', '\t']).len();
+                        p.guard(entry.file, entry.range(), "specialArgs")?;
+                        p.push(entry.file, TextEdit::delete((start, r.1)), &reason);
+                    }
+                    _ => {
+                        let set_is_single = entry
+                            .node
+                            .parent_set()
+                            .is_some_and(|s| s.entries.len() == 1);
+                        match (&p.sys.special_args_binding, set_is_single) {
+                            (Some(sa), true) => p.remove_binding(sa, &reason)?,
+                            _ => p.remove_binding(&entry, &reason)?,
+                        }
+                    }
                 }
-            }
-        }
-        // The let binding (`name = import nixpkgs { ... };`).
-        if let Some(holder) = import.node.holding_entry() {
-            let binding = Src::new(import.file, holder.clone());
-            if let Some(set) = holder.parent_set() {
-                if set.entries.len() == 1 {
-                    // The only binding of the `let`: the whole `let ... in `.
-                    let src = p.text(import.file);
-                    let body_start = set
-                        .node
-                        .let_in()
-                        .map(|l| l.body.start())
-                        .unwrap_or(set.close);
-                    let start = set.node.start();
-                    let _ = src;
-                    p.push(import.file, TextEdit::delete((start, body_start)), &reason);
-                } else {
-                    let src = p.text(import.file);
-                    let e = module::remove_entry(src, &set, binding.range());
-                    p.push(import.file, e, &reason);
+                // The let binding (`name = import nixpkgs { ... };`).
+                if let Some(holder) = import.node.holding_entry() {
+                    let binding = Src::new(import.file, holder.clone());
+                    if let Some(set) = holder.parent_set() {
+                        if set.entries.len() == 1 {
+                            // The only binding of the `let`: the whole `let ... in `.
+                            let src = p.text(import.file);
+                            let body_start = set
+                                .node
+                                .let_in()
+                                .map(|l| l.body.start())
+                                .unwrap_or(set.close);
+                            let start = set.node.start();
+                            let _ = src;
+                            p.push(import.file, TextEdit::delete((start, body_start)), &reason);
+                        } else {
+                            let src = p.text(import.file);
+                            let e = module::remove_entry(src, &set, binding.range());
+                            p.push(import.file, e, &reason);
+                        }
+                    }
                 }
             }
         }

@@ -606,11 +606,13 @@ fn modern(p: &mut Planner, want: &Want) -> Result<()> {
     }
 }
 
-/// Scoped package sets passed through specialArgs follow the new platforms.
+/// Scoped package sets (through specialArgs or `_module.args`) follow the
+/// new platforms.
 fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
     let sets = p.sys.scoped.clone();
     let lib = p.call_lib();
-    for s in sets {
+    // A set built from the configuration's own platforms follows by itself.
+    for s in sets.into_iter().filter(|s| !s.follows_config) {
         let what = format!("the scoped package set `{}`", s.name);
         let reason = format!("{what} follows");
         let native = want.native();
