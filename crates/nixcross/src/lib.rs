@@ -14,6 +14,7 @@ pub mod eval;
 pub mod files;
 pub mod flake;
 pub mod flake_old;
+pub mod machines;
 pub mod module;
 pub mod ops;
 pub mod platform;

@@ -2,6 +2,7 @@
 //! options struct and returns text, planned edits or a model; none touches a
 //! file.
 
+pub mod add_builder;
 pub mod add_overlay;
 pub(crate) mod editor;
 pub(crate) mod editor_old;
