@@ -151,11 +151,6 @@ pub fn warn(s: &str) {
     status(&format!("nixcross: {WARNING}warning{WARNING:#}: {s}"));
 }
 
-/// Read a file that is about to be edited.
-pub fn read_source(path: &Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|e| CliError::io(path, &e))
-}
-
 /// Serialize `value` as pretty JSON with a final newline.
 pub fn print_json<T: serde::Serialize>(value: &T) {
     let mut s = serde_json::to_string_pretty(value).expect("JSON values serialize");
@@ -250,26 +245,15 @@ pub struct EditFlags {
     pub check: bool,
 }
 
-/// Run an editing operation on the file of `flags`: read it, call `op` with
-/// its text, and finish the edit (see [`finish_edit`]). Errors point into
-/// the file.
-pub fn edit_file(
-    flags: &EditFlags,
-    op: impl FnOnce(&str) -> nixcross::Result<nixcross::ops::EditOutcome>,
-) -> CmdResult {
-    let tree = crate::tree::locate(flags.file.as_deref())?;
-    let path = tree.display(&tree.rel);
-    let src = read_source(&path)?;
-    let out = op(&src).map_err(|e| CliError::from_lib(Some(&path), &src, &e))?;
-    finish_edit(flags, &path, &src, out)
-}
-
 /// Run an editing operation over the tree of the flake (or module) that
 /// `flags` names: `op` plans and applies against the tree; then every file
 /// that changes is diffed, checked or written.
 pub fn edit_tree(
     flags: &EditFlags,
-    op: impl FnOnce(&dyn nixcross::files::Files, &nixcross::files::RelPath) -> nixcross::Result<nixcross::edit::Outcome>,
+    op: impl FnOnce(
+        &dyn nixcross::files::Files,
+        &nixcross::files::RelPath,
+    ) -> nixcross::Result<nixcross::edit::Outcome>,
 ) -> CmdResult {
     let tree = crate::tree::locate(flags.file.as_deref())?;
     let out = op(&tree.files, &tree.rel).map_err(|e| CliError::from_tree(&tree, &e))?;
@@ -277,7 +261,11 @@ pub fn edit_tree(
 }
 
 /// Finish a multi-file edit according to `--dry-run`/`--check`.
-pub fn finish_tree(flags: &EditFlags, tree: &crate::tree::Target, out: nixcross::edit::Outcome) -> CmdResult {
+pub fn finish_tree(
+    flags: &EditFlags,
+    tree: &crate::tree::Target,
+    out: nixcross::edit::Outcome,
+) -> CmdResult {
     for w in &out.warnings {
         warn(w);
     }
@@ -317,50 +305,5 @@ pub fn finish_tree(flags: &EditFlags, tree: &crate::tree::Target, out: nixcross:
         ));
     }
     status(&out.summary);
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Finish an edit according to `--dry-run`/`--check`: print warnings, then
-/// the diff, the check verdict or the write. `--check --dry-run` prints the
-/// diff and exits 1 when the file would change, as `cargo fmt --check` does.
-pub fn finish_edit(
-    flags: &EditFlags,
-    path: &Path,
-    before: &str,
-    result: nixcross::ops::EditOutcome,
-) -> CmdResult {
-    for w in &result.warnings {
-        warn(w);
-    }
-    let changed = before != result.text;
-    if flags.check {
-        if changed {
-            if flags.dry_run {
-                print(&unified_diff(path, before, &result.text));
-            }
-            status(&format!(
-                "{}: would change: {}",
-                path.display(),
-                result.summary
-            ));
-            return Ok(ExitCode::from(1));
-        }
-        status(&format!("{}: already up to date", path.display()));
-        return Ok(ExitCode::SUCCESS);
-    }
-    if flags.dry_run {
-        if changed {
-            print(&unified_diff(path, before, &result.text));
-        } else {
-            status(&format!("{}: already up to date", path.display()));
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !changed {
-        status(&format!("{}: already up to date", path.display()));
-        return Ok(ExitCode::SUCCESS);
-    }
-    atomic_write(path, &result.text)?;
-    status(&format!("{}: {}", path.display(), result.summary));
     Ok(ExitCode::SUCCESS)
 }

@@ -22,9 +22,7 @@ pub struct DiskFiles {
 impl DiskFiles {
     /// The tree under `root`.
     pub fn new(root: &Path) -> Result<DiskFiles, CliError> {
-        let root = root
-            .canonicalize()
-            .map_err(|e| CliError::io(root, &e))?;
+        let root = root.canonicalize().map_err(|e| CliError::io(root, &e))?;
         Ok(DiskFiles { root })
     }
 
@@ -149,12 +147,18 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| CliError::usage(format!("{}: not a file name nixcross can read", path.display())))?;
-    let rel = RelPath::new(name)
-        .ok_or_else(|| CliError::usage(format!("{}: not a file name nixcross can read", path.display())))?;
+    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+        CliError::usage(format!(
+            "{}: not a file name nixcross can read",
+            path.display()
+        ))
+    })?;
+    let rel = RelPath::new(name).ok_or_else(|| {
+        CliError::usage(format!(
+            "{}: not a file name nixcross can read",
+            path.display()
+        ))
+    })?;
     Ok(Target {
         files: DiskFiles::new(&dir)?,
         rel,

@@ -13,7 +13,6 @@ pub mod error;
 pub mod eval;
 pub mod files;
 pub mod flake;
-pub mod flake_old;
 pub mod machines;
 pub mod module;
 pub mod ops;

@@ -163,7 +163,25 @@ const STAND_INS: &[(&str, &str)] = &[
     ("nixpkgs.nix", include_str!("../nix/nixpkgs.nix")),
     ("lib.nix", include_str!("../nix/lib.nix")),
     ("pkgs/default.nix", include_str!("../nix/pkgs/default.nix")),
+    ("nixos.nix", include_str!("../nix/nixos.nix")),
+    ("flake-eval.nix", include_str!("../nix/flake-eval.nix")),
 ];
+
+/// A folder (one per test process) with the stand-ins and the module model
+/// of `nix/nixos.nix` (a small model of NixOS's module system that decides
+/// platforms, emulated systems and builders) and `nix/flake-eval.nix`
+/// (every configuration of a flake, evaluated with it). `examples` are the
+/// pkgsCross names and triples the model's `lib.systems.examples` knows; the
+/// first call decides them.
+pub fn model_dir(examples: impl FnOnce() -> String) -> PathBuf {
+    static DIR: OnceLock<StandIns> = OnceLock::new();
+    let s = DIR.get_or_init(|| {
+        let s = StandIns::new([]);
+        s.write("examples.json", &examples());
+        s
+    });
+    s.path().to_path_buf()
+}
 
 impl StandIns {
     /// A fresh folder with the stand-ins. `examples` are the pkgsCross names

@@ -78,9 +78,9 @@ pub fn run(args: Args) -> CmdResult {
     };
     let mut wrote = false;
     let adding = !opts.remove;
-    let code = common::edit_file(flags, |src| {
-        let out = emulate(src, &opts)?;
-        wrote = out.changed && !flags.dry_run && !flags.check;
+    let code = common::edit_tree(flags, |files, path| {
+        let out = emulate(files, path, &opts)?;
+        wrote = out.changed() && !flags.dry_run && !flags.check;
         Ok(out)
     })?;
     if wrote && code == ExitCode::SUCCESS {

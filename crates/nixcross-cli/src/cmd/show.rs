@@ -69,7 +69,10 @@ pub fn run(args: Args) -> CmdResult {
     }
     let mut out = String::new();
     if reports.is_empty() {
-        out.push_str(&format!("{}: no nixosConfigurations found\n", shown.display()));
+        out.push_str(&format!(
+            "{}: no nixosConfigurations found\n",
+            shown.display()
+        ));
     }
     let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
     let rows: Vec<[String; 6]> = reports

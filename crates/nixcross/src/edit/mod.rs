@@ -167,7 +167,10 @@ impl Plan {
     /// each file's text), re-parsing every changed file. Text that does not
     /// parse, or that Nix would reject for a duplicate attribute, is an
     /// error and nothing is returned.
-    pub fn apply_with(&self, mut text_of: impl FnMut(&RelPath) -> Result<String>) -> Result<Outcome> {
+    pub fn apply_with(
+        &self,
+        mut text_of: impl FnMut(&RelPath) -> Result<String>,
+    ) -> Result<Outcome> {
         let mut changes = Vec::new();
         for f in &self.files {
             if f.edits.is_empty() {

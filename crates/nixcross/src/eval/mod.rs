@@ -39,7 +39,11 @@ pub const MAX_STEPS: u64 = 20_000_000;
 #[derive(Debug, Clone)]
 enum Thunk {
     /// An expression in a scope.
-    Expr { node: Node, file: FileId, env: EnvId },
+    Expr {
+        node: Node,
+        file: FileId,
+        env: EnvId,
+    },
     /// A variable looked up in a scope (for `inherit x;`).
     Var {
         name: String,
@@ -417,10 +421,7 @@ impl<'f> Evaluator<'f> {
                     Some(true) => self.eval(&t, file, env),
                     Some(false) => self.eval(&e, file, env),
                     None => Value::unknown(
-                        format!(
-                            "the condition `{}` is not known",
-                            short(&c.text())
-                        ),
+                        format!("the condition `{}` is not known", short(&c.text())),
                         self.here(&c, file),
                     ),
                 }
@@ -429,7 +430,10 @@ impl<'f> Evaluator<'f> {
             Expr::Not(e) => match self.eval(&e, file, env) {
                 Value::Bool(b) => Value::Bool(!b),
                 u @ Value::Unknown(_) => u,
-                _ => Value::unknown("`!` of a value that is not a Boolean", self.here(node, file)),
+                _ => Value::unknown(
+                    "`!` of a value that is not a Boolean",
+                    self.here(node, file),
+                ),
             },
             Expr::Negate(e) => match self.eval(&e, file, env) {
                 Value::Int(i) => Value::Int(i.wrapping_neg()),
@@ -439,7 +443,10 @@ impl<'f> Evaluator<'f> {
             },
             Expr::BinOp(op, l, r) => self.binop(node, op, &l, &r, file, env),
             Expr::Other => Value::unknown(
-                format!("`{}` is not an expression nixcross follows", short(&node.text())),
+                format!(
+                    "`{}` is not an expression nixcross follows",
+                    short(&node.text())
+                ),
                 self.here(node, file),
             ),
         }
@@ -489,7 +496,9 @@ impl<'f> Evaluator<'f> {
                     }
                     if a.open.is_some() {
                         return Value::unknown(
-                            format!("`{name}` may come from a `with` namespace nixcross cannot list"),
+                            format!(
+                                "`{name}` may come from a `with` namespace nixcross cannot list"
+                            ),
                             at.cloned(),
                         );
                     }
@@ -565,7 +574,14 @@ impl<'f> Evaluator<'f> {
 
     /// Group definitions by their first key, as Nix's parser does: `a.b = 1;`
     /// and `a = { c = 2; };` make one set `a`.
-    fn nest(&mut self, defs: Vec<Def>, file: FileId, env: EnvId, outer: EnvId, depth: usize) -> Attrs {
+    fn nest(
+        &mut self,
+        defs: Vec<Def>,
+        file: FileId,
+        env: EnvId,
+        outer: EnvId,
+        depth: usize,
+    ) -> Attrs {
         let mut groups: BTreeMap<String, Vec<Def>> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
         for d in defs {
@@ -665,7 +681,10 @@ impl<'f> Evaluator<'f> {
                     Some(Src::new(file, n)),
                 ))
             } else if depth > 200 {
-                self.value(Value::unknown("the attribute path is too long to follow", None))
+                self.value(Value::unknown(
+                    "the attribute path is too long to follow",
+                    None,
+                ))
             } else {
                 let nested = self.nest(inner, file, env, outer, depth + 1);
                 self.value(Value::Attrs(Rc::new(nested)))
@@ -703,7 +722,10 @@ impl<'f> Evaluator<'f> {
                             return match v {
                                 u @ Value::Unknown(_) => u,
                                 other => Value::unknown(
-                                    format!("cannot interpolate {} into a string", other.type_name()),
+                                    format!(
+                                        "cannot interpolate {} into a string",
+                                        other.type_name()
+                                    ),
                                     Some(Src::new(file, e.clone())),
                                 ),
                             }
@@ -809,7 +831,15 @@ impl<'f> Evaluator<'f> {
         Some(out)
     }
 
-    fn binop(&mut self, node: &Node, op: BinOp, l: &Node, r: &Node, file: FileId, env: EnvId) -> Value {
+    fn binop(
+        &mut self,
+        node: &Node,
+        op: BinOp,
+        l: &Node,
+        r: &Node,
+        file: FileId,
+        env: EnvId,
+    ) -> Value {
         let at = self.here(node, file);
         match op {
             BinOp::And | BinOp::Or | BinOp::Implication => {
@@ -882,10 +912,9 @@ impl<'f> Evaluator<'f> {
                 let rv = self.eval(r, file, env);
                 let ord = match (&lv, &rv) {
                     (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
-                    (Value::Str(_), Value::Str(_)) => lv
-                        .as_text()
-                        .zip(rv.as_text())
-                        .map(|(a, b)| a.cmp(&b)),
+                    (Value::Str(_), Value::Str(_)) => {
+                        lv.as_text().zip(rv.as_text()).map(|(a, b)| a.cmp(&b))
+                    }
                     _ => None,
                 };
                 match ord {
@@ -965,9 +994,7 @@ impl<'f> Evaluator<'f> {
                 _ => None,
             }
         };
-        let is_system = |v: &Value| {
-            matches!(v, Value::Special(s) if matches!(**s, Special::NixosSystem { .. }))
-        };
+        let is_system = |v: &Value| matches!(v, Value::Special(s) if matches!(**s, Special::NixosSystem { .. }));
         if is_system(&lv) || is_system(&rv) {
             return Value::unknown(
                 "the configuration is built with `//`, so nixcross cannot tell which side decides it",
@@ -983,10 +1010,19 @@ impl<'f> Evaluator<'f> {
             for k in keys {
                 if !r.entries.contains_key(&k) {
                     let t = self.value(Value::Unknown(Rc::new(Unknown {
-                        reason: format!("`{k}` may be replaced by the right side of `//`: {}", u.reason),
+                        reason: format!(
+                            "`{k}` may be replaced by the right side of `//`: {}",
+                            u.reason
+                        ),
                         at: u.at.clone(),
                     })));
-                    l.entries.insert(k, AttrEntry { value: t, def: None });
+                    l.entries.insert(
+                        k,
+                        AttrEntry {
+                            value: t,
+                            def: None,
+                        },
+                    );
                 }
             }
             l.open = Some(u.clone());
@@ -1045,7 +1081,13 @@ impl<'f> Evaluator<'f> {
     }
 
     /// `set.name`, with an optional default.
-    pub fn select(&mut self, set: Value, name: &str, default: Option<ThunkId>, at: Option<Src>) -> Value {
+    pub fn select(
+        &mut self,
+        set: Value,
+        name: &str,
+        default: Option<ThunkId>,
+        at: Option<Src>,
+    ) -> Value {
         match set {
             Value::Attrs(a) => match a.entries.get(name) {
                 Some(e) => {
@@ -1126,7 +1168,10 @@ impl<'f> Evaluator<'f> {
                     _ => None,
                 };
                 for f in formals {
-                    let given = set.as_ref().and_then(|s| s.entries.get(&f.name)).map(|e| e.value);
+                    let given = set
+                        .as_ref()
+                        .and_then(|s| s.entries.get(&f.name))
+                        .map(|e| e.value);
                     let t = match (given, &f.default) {
                         (Some(t), _) => t,
                         (None, Some(d)) if set.as_ref().is_none_or(|s| s.open.is_none()) => {
@@ -1135,10 +1180,9 @@ impl<'f> Evaluator<'f> {
                         (None, _) => {
                             let reason = match (&av, &set) {
                                 (Value::Unknown(u), _) => u.reason.clone(),
-                                (_, Some(s)) if s.open.is_some() => format!(
-                                    "`{}` may or may not be given to this function",
-                                    f.name
-                                ),
+                                (_, Some(s)) if s.open.is_some() => {
+                                    format!("`{}` may or may not be given to this function", f.name)
+                                }
                                 _ => format!("the function's argument `{}` is not given", f.name),
                             };
                             self.value(Value::unknown(reason, Some(c.src.clone())))

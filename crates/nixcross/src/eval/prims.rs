@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::{
-    AttrEntry, Attrs, Evaluator, PathValue, PkgsValue, Prim, PrimApp, Property, Special,
-    StrValue, ThunkId, Unknown, Value,
+    AttrEntry, Attrs, Evaluator, PathValue, PkgsValue, Prim, PrimApp, Property, Special, StrValue,
+    ThunkId, Unknown, Value,
 };
 use crate::platform;
 use crate::source::Src;
@@ -50,7 +50,13 @@ fn attrs_of(ev: &mut Evaluator, items: Vec<(&str, Value)>) -> Attrs {
     let mut a = Attrs::default();
     for (k, v) in items {
         let t = ev.value(v);
-        a.entries.insert(k.to_string(), AttrEntry { value: t, def: None });
+        a.entries.insert(
+            k.to_string(),
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
     }
     a
 }
@@ -108,20 +114,42 @@ pub(super) fn install(ev: &mut Evaluator) {
         ("null", Value::Null),
     ];
     let mut b = attrs_of(ev, builtins_list);
-    for impure in ["currentSystem", "currentTime", "getEnv", "nixPath", "storeDir", "nixVersion"] {
+    for impure in [
+        "currentSystem",
+        "currentTime",
+        "getEnv",
+        "nixPath",
+        "storeDir",
+        "nixVersion",
+    ] {
         let t = ev.value(Value::unknown(
             format!("`builtins.{impure}` is only known when Nix evaluates, on the machine that evaluates"),
             None,
         ));
-        b.entries.insert(impure.to_string(), AttrEntry { value: t, def: None });
+        b.entries.insert(
+            impure.to_string(),
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
     }
     b.open = Some(Rc::new(Unknown {
         reason: "nixcross models only part of `builtins`".into(),
         at: None,
     }));
     let top: Vec<&str> = vec![
-        "import", "map", "toString", "baseNameOf", "dirOf", "removeAttrs", "throw", "abort",
-        "true", "false", "null",
+        "import",
+        "map",
+        "toString",
+        "baseNameOf",
+        "dirOf",
+        "removeAttrs",
+        "throw",
+        "abort",
+        "true",
+        "false",
+        "null",
     ];
     let base = ev.base_env();
     for name in top {
@@ -208,14 +236,26 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
     for sub in ["attrsets", "lists", "strings", "trivial", "modules"] {
         let mut s = Attrs::default();
         for (k, t) in &flat {
-            s.entries.insert(k.clone(), AttrEntry { value: *t, def: None });
+            s.entries.insert(
+                k.clone(),
+                AttrEntry {
+                    value: *t,
+                    def: None,
+                },
+            );
         }
         s.open = Some(Rc::new(Unknown {
             reason: format!("nixcross models only part of `lib.{sub}`"),
             at: None,
         }));
         let t = ev.value(Value::Attrs(Rc::new(s)));
-        lib.entries.insert(sub.to_string(), AttrEntry { value: t, def: None });
+        lib.entries.insert(
+            sub.to_string(),
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
     }
     // lib.systems.examples and flakeExposed.
     let cat = platform::catalogue();
@@ -223,7 +263,13 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
     for e in &cat.examples {
         let config = ev.value(Value::string(e.config.clone()));
         let mut ex = Attrs::default();
-        ex.entries.insert("config".into(), AttrEntry { value: config, def: None });
+        ex.entries.insert(
+            "config".into(),
+            AttrEntry {
+                value: config,
+                def: None,
+            },
+        );
         if !e.extra.is_empty() {
             ex.open = Some(Rc::new(Unknown {
                 reason: format!("`lib.systems.examples.{}` sets more than `config`", e.name),
@@ -231,7 +277,13 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
             }));
         }
         let t = ev.value(Value::Attrs(Rc::new(ex)));
-        examples.entries.insert(e.name.clone(), AttrEntry { value: t, def: None });
+        examples.entries.insert(
+            e.name.clone(),
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
     }
     let exposed: Vec<ThunkId> = cat
         .flake_exposed
@@ -241,14 +293,32 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
     let examples_t = ev.value(Value::Attrs(Rc::new(examples)));
     let exposed_t = ev.value(Value::List(Rc::new(exposed)));
     let mut systems = Attrs::default();
-    systems.entries.insert("examples".into(), AttrEntry { value: examples_t, def: None });
-    systems.entries.insert("flakeExposed".into(), AttrEntry { value: exposed_t, def: None });
+    systems.entries.insert(
+        "examples".into(),
+        AttrEntry {
+            value: examples_t,
+            def: None,
+        },
+    );
+    systems.entries.insert(
+        "flakeExposed".into(),
+        AttrEntry {
+            value: exposed_t,
+            def: None,
+        },
+    );
     systems.open = Some(Rc::new(Unknown {
         reason: "nixcross models only `lib.systems.examples` and `flakeExposed`".into(),
         at: None,
     }));
     let systems_t = ev.value(Value::Attrs(Rc::new(systems)));
-    lib.entries.insert("systems".into(), AttrEntry { value: systems_t, def: None });
+    lib.entries.insert(
+        "systems".into(),
+        AttrEntry {
+            value: systems_t,
+            def: None,
+        },
+    );
     lib.open = Some(Rc::new(Unknown {
         reason: "nixcross models only part of nixpkgs' `lib`".into(),
         at: None,
@@ -257,7 +327,12 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
 }
 
 /// `x.name` where `x` stands for something outside the files.
-pub(super) fn select_special(ev: &mut Evaluator, s: &Special, name: &str, at: Option<Src>) -> Value {
+pub(super) fn select_special(
+    ev: &mut Evaluator,
+    s: &Special,
+    name: &str,
+    at: Option<Src>,
+) -> Value {
     match s {
         Special::Input {
             name: input,
@@ -324,14 +399,26 @@ pub(super) fn select_special(ev: &mut Evaluator, s: &Special, name: &str, at: Op
                 &at,
             )
         }
-        Special::Property(_) => unknown_at(format!("cannot select `{name}` from a module property"), &at),
+        Special::Property(_) => unknown_at(
+            format!("cannot select `{name}` from a module property"),
+            &at,
+        ),
     }
 }
 
 /// Calling something that stands for the outside world.
-pub(super) fn apply_special(ev: &mut Evaluator, s: &Special, arg: ThunkId, at: Option<Src>) -> Value {
+pub(super) fn apply_special(
+    ev: &mut Evaluator,
+    s: &Special,
+    arg: ThunkId,
+    at: Option<Src>,
+) -> Value {
     match s {
-        Special::Input { name, nixpkgs, path } => {
+        Special::Input {
+            name,
+            nixpkgs,
+            path,
+        } => {
             let last = path.last().map(String::as_str);
             if !nixpkgs && path.len() == 2 && path[0] == "lib" && last == Some("mkFlake") {
                 return ev.apply(prim(Prim::MkFlake), arg, at);
@@ -355,7 +442,10 @@ fn force_list(ev: &mut Evaluator, t: ThunkId) -> Result<Rc<Vec<ThunkId>>, Value>
     match ev.force(t) {
         Value::List(l) => Ok(l),
         u @ Value::Unknown(_) => Err(u),
-        other => Err(Value::unknown(format!("expected a list, got {}", other.type_name()), None)),
+        other => Err(Value::unknown(
+            format!("expected a list, got {}", other.type_name()),
+            None,
+        )),
     }
 }
 
@@ -376,7 +466,10 @@ fn force_text(ev: &mut Evaluator, t: ThunkId) -> Result<String, Value> {
         Some(s) => Ok(s),
         None => Err(match v {
             u @ Value::Unknown(_) => u,
-            other => Value::unknown(format!("expected a string, got {}", other.type_name()), None),
+            other => Value::unknown(
+                format!("expected a string, got {}", other.type_name()),
+                None,
+            ),
         }),
     }
 }
@@ -385,7 +478,10 @@ fn force_bool(ev: &mut Evaluator, t: ThunkId) -> Result<bool, Value> {
     match ev.force(t) {
         Value::Bool(b) => Ok(b),
         u @ Value::Unknown(_) => Err(u),
-        other => Err(Value::unknown(format!("expected a Boolean, got {}", other.type_name()), None)),
+        other => Err(Value::unknown(
+            format!("expected a Boolean, got {}", other.type_name()),
+            None,
+        )),
     }
 }
 
@@ -421,7 +517,13 @@ fn apply2(ev: &mut Evaluator, f: ThunkId, a: ThunkId, b: ThunkId) -> ThunkId {
 }
 
 /// Run a built-in with all its arguments.
-pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&str>, at: Option<Src>) -> Value {
+pub(super) fn run(
+    ev: &mut Evaluator,
+    p: Prim,
+    args: &[ThunkId],
+    input: Option<&str>,
+    at: Option<Src>,
+) -> Value {
     use Prim::*;
     match p {
         Import => {
@@ -486,14 +588,26 @@ pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&
                 _ => return unknown_at("`readDir` of a value that is not a path", &at),
             };
             let PathValue::Tree(p) = &path else {
-                return unknown_at(format!("`readDir {}` is outside the flake's folder", path.describe()), &at);
+                return unknown_at(
+                    format!(
+                        "`readDir {}` is outside the flake's folder",
+                        path.describe()
+                    ),
+                    &at,
+                );
             };
             match ev.sources.files().list(p) {
                 Ok(entries) => {
                     let mut m = BTreeMap::new();
                     for (name, kind) in entries {
                         let t = str_thunk(ev, kind.as_nix());
-                        m.insert(name, AttrEntry { value: t, def: None });
+                        m.insert(
+                            name,
+                            AttrEntry {
+                                value: t,
+                                def: None,
+                            },
+                        );
                     }
                     set_from(m, None)
                 }
@@ -508,7 +622,13 @@ pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&
                 _ => return unknown_at("`readFile` of a value that is not a path", &at),
             };
             let PathValue::Tree(p) = &path else {
-                return unknown_at(format!("`readFile {}` is outside the flake's folder", path.describe()), &at);
+                return unknown_at(
+                    format!(
+                        "`readFile {}` is outside the flake's folder",
+                        path.describe()
+                    ),
+                    &at,
+                );
             };
             match ev.sources.files().read(p) {
                 Ok(t) => Value::string(t),
@@ -528,7 +648,13 @@ pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&
             };
             match &path {
                 PathValue::Tree(p) => Value::Bool(ev.sources.files().kind(p).is_ok()),
-                _ => unknown_at(format!("`pathExists {}` is outside the flake's folder", path.describe()), &at),
+                _ => unknown_at(
+                    format!(
+                        "`pathExists {}` is outside the flake's folder",
+                        path.describe()
+                    ),
+                    &at,
+                ),
             }
         }
         FromJson => {
@@ -566,7 +692,10 @@ pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&
                 let (nt, vt) = (n.value, v.value);
                 let name = tri!(force_text(ev, nt));
                 // The first occurrence wins.
-                m.entry(name).or_insert(AttrEntry { value: vt, def: None });
+                m.entry(name).or_insert(AttrEntry {
+                    value: vt,
+                    def: None,
+                });
             }
             set_from(m, None)
         }
@@ -602,7 +731,13 @@ pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&
             for (k, e) in a.entries.iter() {
                 let kt = str_thunk(ev, k);
                 let t = apply2(ev, args[0], kt, e.value);
-                m.insert(k.clone(), AttrEntry { value: t, def: e.def.clone() });
+                m.insert(
+                    k.clone(),
+                    AttrEntry {
+                        value: t,
+                        def: e.def.clone(),
+                    },
+                );
             }
             set_from(m, a.open.clone())
         }
@@ -621,7 +756,13 @@ pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&
                 };
                 let (nt, vt) = (n.value, v.value);
                 let name = tri!(force_text(ev, nt));
-                m.insert(name, AttrEntry { value: vt, def: e.def.clone() });
+                m.insert(
+                    name,
+                    AttrEntry {
+                        value: vt,
+                        def: e.def.clone(),
+                    },
+                );
             }
             set_from(m, None)
         }
@@ -658,14 +799,32 @@ pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&
             for i in l.iter() {
                 let name = tri!(force_text(ev, *i));
                 let t = ev.delay_apply(args[1], *i);
-                m.insert(name, AttrEntry { value: t, def: None });
+                m.insert(
+                    name,
+                    AttrEntry {
+                        value: t,
+                        def: None,
+                    },
+                );
             }
             set_from(m, None)
         }
         NameValuePair => {
             let mut m = BTreeMap::new();
-            m.insert("name".into(), AttrEntry { value: args[0], def: None });
-            m.insert("value".into(), AttrEntry { value: args[1], def: None });
+            m.insert(
+                "name".into(),
+                AttrEntry {
+                    value: args[0],
+                    def: None,
+                },
+            );
+            m.insert(
+                "value".into(),
+                AttrEntry {
+                    value: args[1],
+                    def: None,
+                },
+            );
             set_from(m, None)
         }
         HasAttr => {
@@ -764,7 +923,9 @@ pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&
                     }
                     u @ Value::Unknown(_) => return u,
                     _ if p == Flatten => out.push(*i),
-                    other => return unknown_at(format!("`concatLists` of {}", other.type_name()), &at),
+                    other => {
+                        return unknown_at(format!("`concatLists` of {}", other.type_name()), &at)
+                    }
                 }
             }
             list(ev, out)
@@ -793,7 +954,10 @@ pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&
                 Value::Bool(b) => Value::string(if *b { "1" } else { "" }),
                 Value::Null => Value::string(""),
                 _ => match ev.coerce_pieces(&v) {
-                    Some(pieces) => Value::Str(Rc::new(StrValue { pieces, origin: None })),
+                    Some(pieces) => Value::Str(Rc::new(StrValue {
+                        pieces,
+                        origin: None,
+                    })),
                     None => match v {
                         u @ Value::Unknown(_) => u,
                         other => unknown_at(format!("`toString` of {}", other.type_name()), &at),
@@ -809,7 +973,12 @@ pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&
             v => {
                 let t = ev.value(v);
                 let s = tri!(force_text(ev, t));
-                Value::string(s.trim_end_matches('/').rsplit('/').next().unwrap_or_default())
+                Value::string(
+                    s.trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default(),
+                )
             }
         },
         DirOf => match ev.force(args[0]) {
@@ -854,7 +1023,9 @@ pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&
                 (Value::Str(_), IsString) => true,
                 (Value::Path(_), IsPath) => true,
                 (Value::Lambda(_) | Value::Prim(_), IsFunction) => true,
-                (Value::Special(_), _) => return unknown_at("cannot tell the type of this value", &at),
+                (Value::Special(_), _) => {
+                    return unknown_at("cannot tell the type of this value", &at)
+                }
                 _ => false,
             };
             Value::Bool(b)
@@ -978,7 +1149,13 @@ pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&
                 let kt = str_thunk(ev, &k);
                 let lt = ev.value(Value::List(Rc::new(vs)));
                 let t = apply2(ev, args[0], kt, lt);
-                m.insert(k, AttrEntry { value: t, def: None });
+                m.insert(
+                    k,
+                    AttrEntry {
+                        value: t,
+                        def: None,
+                    },
+                );
             }
             set_from(m, None)
         }
@@ -999,10 +1176,12 @@ pub(super) fn run(ev: &mut Evaluator, p: Prim, args: &[ThunkId], input: Option<&
         }))),
         MkMerge => Value::Special(Rc::new(Special::Property(Property::Merge(args[0])))),
         MkOverride => match ev.force(args[0]) {
-            Value::Int(n) if n >= 0 => Value::Special(Rc::new(Special::Property(Property::Override {
-                priority: n as u32,
-                content: args[1],
-            }))),
+            Value::Int(n) if n >= 0 => {
+                Value::Special(Rc::new(Special::Property(Property::Override {
+                    priority: n as u32,
+                    content: args[1],
+                })))
+            }
             u @ Value::Unknown(_) => u,
             _ => unknown_at("`mkOverride` with a priority that is not a number", &at),
         },
@@ -1025,7 +1204,10 @@ fn recursive_update(ev: &mut Evaluator, l: Value, r: Value, at: Option<Src>) -> 
                         let (ov, nv) = (ev.force(old.value), ev.force(e.value));
                         if matches!((&ov, &nv), (Value::Attrs(_), Value::Attrs(_))) {
                             let v = recursive_update(ev, ov, nv, at.clone());
-                            AttrEntry { value: ev.value(v), def: e.def.clone() }
+                            AttrEntry {
+                                value: ev.value(v),
+                                def: e.def.clone(),
+                            }
                         } else {
                             e.clone()
                         }
@@ -1065,7 +1247,13 @@ fn from_json(ev: &mut Evaluator, j: &serde_json::Value) -> Value {
             for (k, x) in o {
                 let v = from_json(ev, x);
                 let t = ev.value(v);
-                m.insert(k.clone(), AttrEntry { value: t, def: None });
+                m.insert(
+                    k.clone(),
+                    AttrEntry {
+                        value: t,
+                        def: None,
+                    },
+                );
             }
             set_from(m, None)
         }
@@ -1103,10 +1291,22 @@ fn mk_flake(ev: &mut Evaluator, args: ThunkId, module: ThunkId, at: Option<Src>)
             let lib = ev.lib();
             let mut a = Attrs::default();
             for (k, t) in [("inputs", inputs), ("lib", lib)] {
-                a.entries.insert(k.into(), AttrEntry { value: t, def: None });
+                a.entries.insert(
+                    k.into(),
+                    AttrEntry {
+                        value: t,
+                        def: None,
+                    },
+                );
             }
             let self_t = ev.delay_select(inputs, "self");
-            a.entries.insert("self".into(), AttrEntry { value: self_t, def: None });
+            a.entries.insert(
+                "self".into(),
+                AttrEntry {
+                    value: self_t,
+                    def: None,
+                },
+            );
             a.open = Some(Rc::new(Unknown {
                 reason: "a flake-parts module argument nixcross does not model".into(),
                 at: None,
@@ -1134,12 +1334,16 @@ fn mk_flake(ev: &mut Evaluator, args: ThunkId, module: ThunkId, at: Option<Src>)
             }
         }
         for key in ["flake", "config"] {
-            let Some(f) = a.entries.get(key) else { continue };
+            let Some(f) = a.entries.get(key) else {
+                continue;
+            };
             let t = f.value;
             let mut fv = ev.force(t);
             if key == "config" {
                 let Value::Attrs(c) = &fv else { continue };
-                let Some(inner) = c.entries.get("flake") else { continue };
+                let Some(inner) = c.entries.get("flake") else {
+                    continue;
+                };
                 let it = inner.value;
                 fv = ev.force(it);
             }
@@ -1171,7 +1375,13 @@ fn mk_flake(ev: &mut Evaluator, args: ThunkId, module: ThunkId, at: Option<Src>)
     let nc = set_from(configs, open);
     let nct = ev.value(nc);
     let mut out = BTreeMap::new();
-    out.insert("nixosConfigurations".to_string(), AttrEntry { value: nct, def: None });
+    out.insert(
+        "nixosConfigurations".to_string(),
+        AttrEntry {
+            value: nct,
+            def: None,
+        },
+    );
     set_from(
         out,
         Some(Rc::new(Unknown {

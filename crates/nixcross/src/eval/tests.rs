@@ -70,12 +70,24 @@ fn scopes_functions_and_operators() {
     assert_eq!(one("let a = 1; b = a + 1; in b"), "2");
     assert_eq!(one("rec { a = 1; b = a; }"), "{ a = 1; b = 1; }");
     assert_eq!(one("let f = { x, y ? x }: y; in f { x = 3; }"), "3");
-    assert_eq!(one("let s = { a.b = 1; a.c = 2; }; in s.a"), "{ b = 1; c = 2; }");
-    assert_eq!(one("{ a = { b = 1; }; a.c = 2; }"), "{ a = { b = 1; c = 2; }; }");
-    assert_eq!(one("let x = 1; in { inherit x; y = { x = 2; }.x; }"), "{ x = 1; y = 2; }");
+    assert_eq!(
+        one("let s = { a.b = 1; a.c = 2; }; in s.a"),
+        "{ b = 1; c = 2; }"
+    );
+    assert_eq!(
+        one("{ a = { b = 1; }; a.c = 2; }"),
+        "{ a = { b = 1; c = 2; }; }"
+    );
+    assert_eq!(
+        one("let x = 1; in { inherit x; y = { x = 2; }.x; }"),
+        "{ x = 1; y = 2; }"
+    );
     assert_eq!(one("{ a = 1; } // { b = 2; }"), "{ a = 1; b = 2; }");
     assert_eq!(one("[ 1 ] ++ [ 2 ]"), "[ 1 2 ]");
-    assert_eq!(one("let n = \"b\"; in { \"a${n}\" = 1; ${n} = 2; }"), "{ ab = 1; b = 2; }");
+    assert_eq!(
+        one("let n = \"b\"; in { \"a${n}\" = 1; ${n} = 2; }"),
+        "{ ab = 1; b = 2; }"
+    );
     assert_eq!(one("with { a = 1; }; let b = 2; in a + b"), "3");
     assert_eq!(one("if \"a\" == \"a\" then 1 else 2"), "1");
     assert_eq!(one("{ a = 1; }.b or 5"), "5");
@@ -95,15 +107,12 @@ fn builtins_and_lib_shapes() {
         one("builtins.mapAttrs (n: v: v + 1) { a = 1; b = 2; }"),
         "{ a = 2; b = 3; }"
     );
+    assert_eq!(one("builtins.filter (x: x != 2) [ 1 2 3 ]"), "[ 1 3 ]");
+    assert_eq!(one("builtins.foldl' (acc: x: acc + x) 0 [ 1 2 3 ]"), "6");
     assert_eq!(
-        one("builtins.filter (x: x != 2) [ 1 2 3 ]"),
-        "[ 1 3 ]"
+        one("builtins.attrNames { b = 1; a = 2; }"),
+        "[ \"a\" \"b\" ]"
     );
-    assert_eq!(
-        one("builtins.foldl' (acc: x: acc + x) 0 [ 1 2 3 ]"),
-        "6"
-    );
-    assert_eq!(one("builtins.attrNames { b = 1; a = 2; }"), "[ \"a\" \"b\" ]");
 }
 
 #[test]
@@ -139,14 +148,18 @@ in {
 #[test]
 fn a_file_that_does_not_parse_is_unknown_with_its_location() {
     let mut f = MemFiles::new();
-    f.insert("flake.nix", "import ./bad.nix").insert("bad.nix", "{ a = 1 }");
+    f.insert("flake.nix", "import ./bad.nix")
+        .insert("bad.nix", "{ a = 1 }");
     let out = show(&f, "flake.nix");
     assert!(out.starts_with("<unknown: ./bad.nix:1:9:"), "{out}");
 }
 
 #[test]
 fn string_literals_remember_where_they_are() {
-    let files = MemFiles::single("x.nix", "let s = \"riscv64-linux\"; in { a = s; b = \"x${s}\"; }");
+    let files = MemFiles::single(
+        "x.nix",
+        "let s = \"riscv64-linux\"; in { a = s; b = \"x${s}\"; }",
+    );
     let sources = SourceMap::new(&files);
     let mut ev = Evaluator::new(sources, InputFacts::default());
     let v = ev.import_path(&PathValue::Tree(RelPath::new("x.nix").unwrap()), None);
@@ -157,7 +170,10 @@ fn string_literals_remember_where_they_are() {
     assert_eq!(origin.node.text(), "\"riscv64-linux\"");
     let bv = ev.force(a.entries["b"].value);
     let Value::Str(s) = bv else { panic!() };
-    assert!(s.origin.is_none(), "an interpolated string is not a literal");
+    assert!(
+        s.origin.is_none(),
+        "an interpolated string is not a literal"
+    );
     // The binding that defines `a`.
     let def = a.entries["a"].def.clone().unwrap();
     assert_eq!(def.node.text(), "a = s;");

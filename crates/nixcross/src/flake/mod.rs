@@ -155,9 +155,9 @@ impl<'f> Flake<'f> {
     /// parsed.
     pub fn load(files: &'f dyn Files, flake: &RelPath) -> Result<Flake<'f>> {
         let mut sources = SourceMap::new(files);
-        let file = sources.load(flake).map_err(|e| {
-            Error::invalid(format!("cannot read {}: {}", e.path, e.error))
-        })?;
+        let file = sources
+            .load(flake)
+            .map_err(|e| Error::invalid(format!("cannot read {}: {}", e.path, e.error)))?;
         let src = sources.get(file);
         let root = match &src.doc {
             Ok(doc) => doc.expr(),
@@ -306,7 +306,10 @@ impl<'f> Flake<'f> {
         };
         if let Some(u) = &attrs.open {
             self.incomplete = Some((
-                format!("`nixosConfigurations` may hold more configurations: {}", u.reason),
+                format!(
+                    "`nixosConfigurations` may hold more configurations: {}",
+                    u.reason
+                ),
                 u.at.clone(),
             ));
         }
@@ -405,7 +408,13 @@ fn evaluate_outputs(
             nixpkgs: *nixpkgs,
             path: Vec::new(),
         })));
-        args.entries.insert(name.clone(), AttrEntry { value: t, def: None });
+        args.entries.insert(
+            name.clone(),
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
     }
     args.entries.insert(
         "self".into(),
@@ -452,7 +461,10 @@ fn evaluate_outputs(
         Value::Unknown(_) => (result, None),
         other => (
             Value::unknown(
-                format!("`outputs` gives {}, not an attribute set", other.type_name()),
+                format!(
+                    "`outputs` gives {}, not an attribute set",
+                    other.type_name()
+                ),
                 Some(Src::new(file, outputs.clone())),
             ),
             None,

@@ -90,15 +90,16 @@ pub(super) fn read_config(
             Special::NixosSystem { args, input, call } => (*args, input.clone(), call.clone()),
             _ => {
                 return not(
-                    format!("the configuration is {}, not a nixosSystem call", v.type_name()),
+                    format!(
+                        "the configuration is {}, not a nixosSystem call",
+                        v.type_name()
+                    ),
                     None,
                     at,
                 )
             }
         },
-        Value::Unknown(u) => {
-            return not(u.reason.clone(), u.at.clone(), at)
-        }
+        Value::Unknown(u) => return not(u.reason.clone(), u.at.clone(), at),
         other => {
             return not(
                 format!(
@@ -144,7 +145,10 @@ pub(super) fn read_config(
         scoped: Vec::new(),
         package_lists: Vec::new(),
     };
-    sys.modules_list = sys.modules_binding.as_ref().and_then(literal_list_of_binding);
+    sys.modules_list = sys
+        .modules_binding
+        .as_ref()
+        .and_then(literal_list_of_binding);
     if let Some(a) = &args.open {
         sys.opaque.push(Opaque {
             reason: format!("nixosSystem's arguments may hold more: {}", a.reason),
@@ -190,42 +194,8 @@ pub(super) fn read_config(
             _ => {}
         }
     }
-    // Module arguments: `{ config, lib, pkgs, modulesPath, ... }`.
-    let lib = match args.entries.get("lib") {
-        Some(e) => e.value,
-        None => ev.lib(),
-    };
-    let mut margs = Attrs::default();
-    let unknown = |ev: &mut Evaluator, what: &str| {
-        ev.value(Value::unknown(
-            format!("`{what}` is only known when NixOS evaluates"),
-            None,
-        ))
-    };
-    for what in ["config", "options", "pkgs"] {
-        let t = unknown(ev, what);
-        margs.entries.insert(what.into(), AttrEntry { value: t, def: None });
-    }
-    margs.entries.insert("lib".into(), AttrEntry { value: lib, def: None });
-    let mp = ev.value(Value::Path(Rc::new(PathValue::Elsewhere {
-        base: "modulesPath".into(),
-        rest: String::new(),
-    })));
-    margs
-        .entries
-        .insert("modulesPath".into(), AttrEntry { value: mp, def: None });
-    let sa = ev.value(Value::Attrs(Rc::new(special.clone())));
-    margs
-        .entries
-        .insert("specialArgs".into(), AttrEntry { value: sa, def: None });
-    for (k, e) in special.entries.iter() {
-        margs.entries.insert(k.clone(), e.clone());
-    }
-    margs.open = Some(Rc::new(Unknown {
-        reason: "module arguments may also come from `_module.args`".into(),
-        at: None,
-    }));
-    let margs_t = ev.value(Value::Attrs(Rc::new(margs)));
+    let lib = args.entries.get("lib").map(|e| e.value);
+    let margs_t = module_args(ev, &special, lib);
 
     // The modules list.
     let mut queue: Vec<(ThunkId, Option<usize>)> = Vec::new();
@@ -267,6 +237,98 @@ pub(super) fn read_config(
         status: Status::Followed(Box::new(sys)),
         platforms,
     }
+}
+
+/// The arguments NixOS gives every module: `{ config, lib, pkgs,
+/// modulesPath, specialArgs, ... }` plus `specialArgs`' entries; `config`,
+/// `options` and `pkgs` are only known when NixOS evaluates.
+fn module_args(ev: &mut Evaluator, special: &Attrs, lib: Option<ThunkId>) -> ThunkId {
+    let lib = match lib {
+        Some(l) => l,
+        None => ev.lib(),
+    };
+    let mut margs = Attrs::default();
+    for what in ["config", "options", "pkgs"] {
+        let t = ev.value(Value::unknown(
+            format!("`{what}` is only known when NixOS evaluates"),
+            None,
+        ));
+        margs.entries.insert(
+            what.into(),
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
+    }
+    margs.entries.insert(
+        "lib".into(),
+        AttrEntry {
+            value: lib,
+            def: None,
+        },
+    );
+    let mp = ev.value(Value::Path(Rc::new(PathValue::Elsewhere {
+        base: "modulesPath".into(),
+        rest: String::new(),
+    })));
+    margs.entries.insert(
+        "modulesPath".into(),
+        AttrEntry {
+            value: mp,
+            def: None,
+        },
+    );
+    let sa = ev.value(Value::Attrs(Rc::new(special.clone())));
+    margs.entries.insert(
+        "specialArgs".into(),
+        AttrEntry {
+            value: sa,
+            def: None,
+        },
+    );
+    for (k, e) in special.entries.iter() {
+        margs.entries.insert(k.clone(), e.clone());
+    }
+    margs.open = Some(Rc::new(Unknown {
+        reason: "module arguments may also come from `_module.args`".into(),
+        at: None,
+    }));
+    ev.value(Value::Attrs(Rc::new(margs)))
+}
+
+/// The platforms a lone module file (and what it imports) sets, as if it
+/// were the only module of a configuration: for `emulate -f`, which must
+/// not emulate the machine's own system.
+pub(crate) fn module_platforms(
+    ev: &mut Evaluator,
+    path: &crate::files::RelPath,
+) -> (platforms::Platforms, Vec<Definition>) {
+    let mut sys = System {
+        input: "nixpkgs".into(),
+        call: None,
+        args: None,
+        args_value: None,
+        modules_binding: None,
+        modules_list: None,
+        modules: Vec::new(),
+        opaque: Vec::new(),
+        definitions: Vec::new(),
+        special_args: None,
+        special_args_binding: None,
+        pkgs_arg: None,
+        overlays: Vec::new(),
+        scoped: Vec::new(),
+        package_lists: Vec::new(),
+    };
+    let margs = module_args(ev, &Attrs::default(), None);
+    let t = ev.value(Value::Path(Rc::new(PathValue::Tree(path.clone()))));
+    collect_modules(ev, &mut sys, vec![(t, None)], margs);
+    let opaque = sys.opaque.first().map(|o| o.reason.clone());
+    (
+        platforms::effective(&sys.definitions, opaque.as_deref()),
+        sys.definitions,
+    )
 }
 
 /// The literal list of a `modules = ...;` binding: the list, or the literal
@@ -377,7 +439,11 @@ fn collect_modules(
                 (ModuleOrigin::Inline(src.clone()), Some(src), v.clone())
             }
             Value::Attrs(ref a) => match &a.src {
-                Some(src) => (ModuleOrigin::Inline(src.clone()), Some(src.clone()), v.clone()),
+                Some(src) => (
+                    ModuleOrigin::Inline(src.clone()),
+                    Some(src.clone()),
+                    v.clone(),
+                ),
                 None => {
                     // A set built by `//` or a function: readable, but no
                     // single place to edit.
@@ -486,7 +552,11 @@ fn read_module(
                 sys.opaque.push(Opaque {
                     reason: format!(
                         "a module has attribute names nixcross cannot compute: {}",
-                        attrs.open.as_ref().map(|u| u.reason.as_str()).unwrap_or_default()
+                        attrs
+                            .open
+                            .as_ref()
+                            .map(|u| u.reason.as_str())
+                            .unwrap_or_default()
                     ),
                     at: attrs.open.as_ref().and_then(|u| u.at.clone()).or(at),
                 });
@@ -507,7 +577,13 @@ struct Leaf {
 }
 
 /// Collect the platform definitions of a module's config value.
-fn walk_config(ev: &mut Evaluator, sys: &mut System, index: usize, config: ThunkId, at: Option<Src>) {
+fn walk_config(
+    ev: &mut Evaluator,
+    sys: &mut System,
+    index: usize,
+    config: ThunkId,
+    at: Option<Src>,
+) {
     let mut packages = Vec::new();
     let mut ignored = Vec::new();
     walk(
@@ -528,7 +604,17 @@ fn walk_config(ev: &mut Evaluator, sys: &mut System, index: usize, config: Thunk
     }
     let mut leaves = Vec::new();
     let mut opaque = Vec::new();
-    walk(ev, config, &["nixpkgs"], 0, None, None, at, &mut leaves, &mut opaque);
+    walk(
+        ev,
+        config,
+        &["nixpkgs"],
+        0,
+        None,
+        None,
+        at,
+        &mut leaves,
+        &mut opaque,
+    );
     sys.opaque.extend(opaque);
     for leaf in leaves {
         // `leaf.value` is the `nixpkgs` set: its platform options.
@@ -558,7 +644,11 @@ fn walk_config(ev: &mut Evaluator, sys: &mut System, index: usize, config: Thunk
             );
             sys.opaque.extend(op);
             for v in values {
-                let priority = if v.priority == 0 { leaf.priority } else { v.priority };
+                let priority = if v.priority == 0 {
+                    leaf.priority
+                } else {
+                    v.priority
+                };
                 let d = definition(
                     ev,
                     option,
@@ -571,7 +661,11 @@ fn walk_config(ev: &mut Evaluator, sys: &mut System, index: usize, config: Thunk
                 sys.definitions.push(d);
             }
         }
-        if a.open.is_some() && !PlatformOption::ALL.iter().all(|o| a.entries.contains_key(o.name())) {
+        if a.open.is_some()
+            && !PlatformOption::ALL
+                .iter()
+                .all(|o| a.entries.contains_key(o.name()))
+        {
             sys.opaque.push(Opaque {
                 reason: "`nixpkgs` has attribute names nixcross cannot compute".into(),
                 at: a.open.as_ref().and_then(|u| u.at.clone()),
@@ -600,7 +694,9 @@ fn walk(
             Special::Property(Property::If { cond, content }) => {
                 let c = ev.force(*cond);
                 match c {
-                    Value::Bool(true) => walk(ev, *content, path, priority, condition, site, at, leaves, opaque),
+                    Value::Bool(true) => walk(
+                        ev, *content, path, priority, condition, site, at, leaves, opaque,
+                    ),
                     Value::Bool(false) => {}
                     other => {
                         let why = match &other {
@@ -608,14 +704,26 @@ fn walk(
                             o => format!("the condition is {}", o.type_name()),
                         };
                         let cond_text = condition.or(Some(why));
-                        walk(ev, *content, path, priority, cond_text, site, at, leaves, opaque)
+                        walk(
+                            ev, *content, path, priority, cond_text, site, at, leaves, opaque,
+                        )
                     }
                 }
             }
             Special::Property(Property::Merge(list)) => match ev.force(*list) {
                 Value::List(items) => {
                     for item in items.iter() {
-                        walk(ev, *item, path, priority, condition.clone(), site.clone(), at.clone(), leaves, opaque);
+                        walk(
+                            ev,
+                            *item,
+                            path,
+                            priority,
+                            condition.clone(),
+                            site.clone(),
+                            at.clone(),
+                            leaves,
+                            opaque,
+                        );
                     }
                 }
                 Value::Unknown(u) => opaque.push(Opaque {
@@ -624,12 +732,13 @@ fn walk(
                 }),
                 _ => {}
             },
-            Special::Property(Property::Override { priority: p, content }) => {
-                walk(ev, *content, path, *p, condition, site, at, leaves, opaque)
-            }
-            Special::Property(Property::Order(content)) => {
-                walk(ev, *content, path, priority, condition, site, at, leaves, opaque)
-            }
+            Special::Property(Property::Override {
+                priority: p,
+                content,
+            }) => walk(ev, *content, path, *p, condition, site, at, leaves, opaque),
+            Special::Property(Property::Order(content)) => walk(
+                ev, *content, path, priority, condition, site, at, leaves, opaque,
+            ),
             _ if path.is_empty() => leaves.push(Leaf {
                 value: v.clone(),
                 priority,
@@ -647,7 +756,17 @@ fn walk(
         Value::Attrs(a) => match a.entries.get(path[0]) {
             Some(e) => {
                 let (t, def) = (e.value, e.def.clone());
-                walk(ev, t, &path[1..], priority, condition, def.or(site), at, leaves, opaque)
+                walk(
+                    ev,
+                    t,
+                    &path[1..],
+                    priority,
+                    condition,
+                    def.or(site),
+                    at,
+                    leaves,
+                    opaque,
+                )
             }
             None => {
                 if let Some(u) = &a.open {

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use crate::source::Src;
-use crate::syntax::{Entry, Node, Param};
+use crate::syntax::{compact, Entry, Node, Param};
 
 /// An overlay as written.
 #[derive(Debug, Clone)]
@@ -23,15 +23,6 @@ pub struct OverlayView {
     /// other values are given as their text. `None` when the overlay is not
     /// a lambda returning a literal set (`import ./overlay.nix`, ...).
     pub pairs: Option<Vec<(String, String)>>,
-}
-
-/// One line of generated text, comments dropped.
-fn compact(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Read a list item as an overlay.

@@ -148,7 +148,11 @@ pub struct Platforms {
 /// The winning definitions of one option.
 enum Winner {
     Undefined,
-    Known { priority: u32, system: Option<String>, is_null: bool },
+    Known {
+        priority: u32,
+        system: Option<String>,
+        is_null: bool,
+    },
     Unknown(String),
 }
 
@@ -196,7 +200,8 @@ fn winner(defs: &[&Definition]) -> Winner {
 /// The effective platforms from the definitions, as NixOS decides them.
 /// `opaque` is why some module could not be read (then unknown).
 pub fn effective(defs: &[Definition], opaque: Option<&str>) -> Platforms {
-    let of = |o: PlatformOption| -> Vec<&Definition> { defs.iter().filter(|d| d.option == o).collect() };
+    let of =
+        |o: PlatformOption| -> Vec<&Definition> { defs.iter().filter(|d| d.option == o).collect() };
     let host = winner(&of(PlatformOption::HostPlatform));
     let build = winner(&of(PlatformOption::BuildPlatform));
     let local = winner(&of(PlatformOption::LocalSystem));
@@ -239,7 +244,11 @@ pub fn effective(defs: &[Definition], opaque: Option<&str>) -> Platforms {
     };
     let (build_p, host_p) = if defined(&host) {
         let h = value(&host);
-        let b = if defined(&build) { value(&build) } else { h.clone() };
+        let b = if defined(&build) {
+            value(&build)
+        } else {
+            h.clone()
+        };
         (b, h)
     } else {
         let b = if defined(&local) {
@@ -369,7 +378,10 @@ mod tests {
         let p = effective(&[def(HostPlatform, MK_DEFAULT, "x86_64-linux"), c], None);
         assert_eq!(p.host, None);
         assert!(p.unknown.unwrap().contains("condition"));
-        let p = effective(&[def(HostPlatform, PLAIN, "x86_64-linux")], Some("a module"));
+        let p = effective(
+            &[def(HostPlatform, PLAIN, "x86_64-linux")],
+            Some("a module"),
+        );
         assert_eq!(p.host, None);
         // A conditional definition that loses anyway does not matter.
         let mut c = def(HostPlatform, MK_DEFAULT, "aarch64-linux");

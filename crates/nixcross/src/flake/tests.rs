@@ -136,9 +136,15 @@ fn generated_hosts_from_read_dir() {
     let args = pi.args.clone().unwrap();
     assert_eq!(f.users_of(args.file, args.range(), "pi"), ["desk"]);
     // The host's own file is private.
-    let host = f.ev.sources.id(&RelPath::new("hosts/pi/default.nix").unwrap()).unwrap();
+    let host =
+        f.ev.sources
+            .id(&RelPath::new("hosts/pi/default.nix").unwrap())
+            .unwrap();
     assert!(f.users_of(host, (0, 1), "pi").is_empty());
-    let common = f.ev.sources.id(&RelPath::new("modules/common.nix").unwrap()).unwrap();
+    let common =
+        f.ev.sources
+            .id(&RelPath::new("modules/common.nix").unwrap())
+            .unwrap();
     assert_eq!(f.users_of(common, (0, 1), "pi"), ["desk"]);
 }
 
@@ -169,8 +175,16 @@ fn conditions_priorities_and_mixes() {
     assert_eq!(s[0], "a: x86_64-linux -> riscv64-linux modern");
     assert_eq!(s[1], "b: x86_64-linux -> x86_64-linux mixed");
     assert_eq!(s[2], "c: ? -> ? modern", "{s:?}");
-    assert!(f.configs[2].platforms.unknown.as_ref().unwrap().contains("condition"));
-    assert_eq!(s[3], "d: ? -> ? modern", "an import that is not a module: unknown");
+    assert!(f.configs[2]
+        .platforms
+        .unknown
+        .as_ref()
+        .unwrap()
+        .contains("condition"));
+    assert_eq!(
+        s[3], "d: ? -> ? modern",
+        "an import that is not a module: unknown"
+    );
 }
 
 #[test]
@@ -193,7 +207,10 @@ fn what_cannot_be_followed_says_why() {
         .iter()
         .map(|c| c.platforms.unknown.clone().unwrap_or_default())
         .collect();
-    assert!(reasons[0].contains("`other.lib.mkSystem` comes from the flake input `other`"), "{reasons:?}");
+    assert!(
+        reasons[0].contains("`other.lib.mkSystem` comes from the flake input `other`"),
+        "{reasons:?}"
+    );
     assert!(reasons[1].contains("missing.nix"), "{reasons:?}");
     assert!(reasons[2].contains("currentSystem"), "{reasons:?}");
     let _ = Style::Legacy;

@@ -7,6 +7,8 @@
 //! (`nixpkgs = { crossSystem = ...; };`) or mixed; [`find_option`] finds it
 //! in any of those spellings.
 
+pub mod places;
+
 use crate::edit::TextEdit;
 use crate::error::{Error, Result};
 use crate::syntax::{self, AttrSetView, Entry, Kind, Layout, ListView, Node};
@@ -247,7 +249,11 @@ pub fn insert_entry(
 /// `boot.binfmt.x` goes next to a dotted `boot.binfmt.y` even when a
 /// `boot = { ... }` set exists too: a `binfmt` inside that set would define
 /// `binfmt` a second time, which Nix rejects.
-fn best_place(set: &AttrSetView, path: &[&str], depth: usize) -> (AttrSetView, usize, Option<usize>, usize) {
+fn best_place(
+    set: &AttrSetView,
+    path: &[&str],
+    depth: usize,
+) -> (AttrSetView, usize, Option<usize>, usize) {
     // (set, depth, after, score)
     let mut best = (set.clone(), depth, None, depth);
     let better = |c: &(AttrSetView, usize, Option<usize>, usize),
@@ -294,7 +300,13 @@ fn best_place(set: &AttrSetView, path: &[&str], depth: usize) -> (AttrSetView, u
 /// Insert `path = value;` into the best place of `set` (see [`best_place`]):
 /// inside an existing nested set along the path, next to the sibling that
 /// shares the most of the path, else at the end.
-pub fn insert_at_path(src: &str, layout: &Layout, set: &AttrSetView, path: &[&str], value: &str) -> TextEdit {
+pub fn insert_at_path(
+    src: &str,
+    layout: &Layout,
+    set: &AttrSetView,
+    path: &[&str],
+    value: &str,
+) -> TextEdit {
     let (target, depth, after, _) = best_place(set, path, 0);
     let key: Vec<String> = path[depth..].iter().map(|k| syntax::attr_name(k)).collect();
     let mut at = target;
@@ -305,7 +317,13 @@ pub fn insert_at_path(src: &str, layout: &Layout, set: &AttrSetView, path: &[&st
 }
 
 /// Insert a whole entry right after entry `index` of `set`.
-pub fn insert_after(src: &str, layout: &Layout, set: &AttrSetView, index: usize, entry: &str) -> TextEdit {
+pub fn insert_after(
+    src: &str,
+    layout: &Layout,
+    set: &AttrSetView,
+    index: usize,
+    entry: &str,
+) -> TextEdit {
     let mut at = set.clone();
     at.entries.truncate(index + 1);
     insert_entry(src, layout, &at, entry, Position::Last)

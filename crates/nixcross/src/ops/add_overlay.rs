@@ -160,7 +160,14 @@ fn describe(pairs: &[Pair]) -> String {
 }
 
 /// NixOS passes these to every module; a scoped set must not take their name.
-const MODULE_ARGS: &[&str] = &["config", "options", "lib", "modulesPath", "specialArgs", "pkgs"];
+const MODULE_ARGS: &[&str] = &[
+    "config",
+    "options",
+    "lib",
+    "modulesPath",
+    "specialArgs",
+    "pkgs",
+];
 
 fn instance_name(given: Option<&str>, package: &str) -> Result<String> {
     let name = match given {
@@ -212,7 +219,9 @@ fn request(opts: &AddOverlayOptions) -> Result<Request> {
         if opts.remove {
             let a = attr_path(s, "the attribute", s)?;
             if a.len() != 1 {
-                return Err(Error::invalid(format!("`{s}`: name one attribute, e.g. gcc")));
+                return Err(Error::invalid(format!(
+                    "`{s}`: name one attribute, e.g. gcc"
+                )));
             }
             if !attrs.contains(s) {
                 attrs.push(s.clone());
@@ -231,12 +240,18 @@ fn request(opts: &AddOverlayOptions) -> Result<Request> {
         }
         pairs.push(p);
     }
-    let uses: Vec<String> = opts.uses.iter().map(|u| parse_package(u)).collect::<Result<_>>()?;
+    let uses: Vec<String> = opts
+        .uses
+        .iter()
+        .map(|u| parse_package(u))
+        .collect::<Result<_>>()?;
     if !opts.scoped && (opts.instance.is_some() || !uses.is_empty()) {
         return Err(Error::invalid("--instance and --use need --scoped"));
     }
     if opts.remove && !uses.is_empty() {
-        return Err(Error::invalid("--use adds packages; it does not go with --remove"));
+        return Err(Error::invalid(
+            "--use adds packages; it does not go with --remove",
+        ));
     }
     let instance = if opts.scoped {
         let package = pairs.first().map(|p| p.package.as_str());
@@ -261,12 +276,20 @@ fn request(opts: &AddOverlayOptions) -> Result<Request> {
 }
 
 /// Plan and apply the overlay to the flake `flake` of `files`.
-pub fn add_overlay(files: &dyn Files, flake: &RelPath, opts: &AddOverlayOptions) -> Result<Outcome> {
+pub fn add_overlay(
+    files: &dyn Files,
+    flake: &RelPath,
+    opts: &AddOverlayOptions,
+) -> Result<Outcome> {
     plan_add_overlay(files, flake, opts)?.apply(files)
 }
 
 /// Plan the overlay without applying it.
-pub fn plan_add_overlay(files: &dyn Files, flake: &RelPath, opts: &AddOverlayOptions) -> Result<Plan> {
+pub fn plan_add_overlay(
+    files: &dyn Files,
+    flake: &RelPath,
+    opts: &AddOverlayOptions,
+) -> Result<Plan> {
     let req = request(opts)?;
     let f = Flake::load(files, flake)?;
     let config = f.select(opts.config.as_deref())?;
@@ -285,7 +308,11 @@ pub fn plan_add_overlay(files: &dyn Files, flake: &RelPath, opts: &AddOverlayOpt
         }
         (None, true) => {
             remove_global(&mut p, &req.attrs)?;
-            format!("{}: removed the overlay of {}", config.name, req.attrs.join(", "))
+            format!(
+                "{}: removed the overlay of {}",
+                config.name,
+                req.attrs.join(", ")
+            )
         }
         (Some(name), false) => {
             let form = scoped_instance(&mut p, &args, &req.pairs, name, &req.uses)?;
@@ -302,14 +329,19 @@ pub fn plan_add_overlay(files: &dyn Files, flake: &RelPath, opts: &AddOverlayOpt
         }
         (Some(name), true) => {
             remove_scoped(&mut p, name, &req.attrs)?;
-            format!("{}: removed {} from {name}", config.name, req.attrs.join(", "))
+            format!(
+                "{}: removed {} from {name}",
+                config.name,
+                req.attrs.join(", ")
+            )
         }
     };
     let changes = !p.is_empty();
     if changes && !opts.remove {
         for pair in &req.pairs {
             if is_compiler_attr(&pair.attr) {
-                let stdenv = if pair.package.starts_with("gcc") || pair.package.starts_with("clang") {
+                let stdenv = if pair.package.starts_with("gcc") || pair.package.starts_with("clang")
+                {
                     format!("{}Stdenv", pair.package)
                 } else {
                     "<compiler>Stdenv".into()
@@ -348,7 +380,9 @@ fn overlay_binding(o: &OverlayView, attr: &str) -> Option<syntax::Node> {
     let inner = outer.body.unparen().lambda()?;
     let set = inner.body.unparen().attrset()?;
     set.entries.iter().find_map(|e| match e {
-        Entry::Binding(b) if b.path.as_deref() == Some(&[attr.to_string()][..]) => Some(b.node.clone()),
+        Entry::Binding(b) if b.path.as_deref() == Some(&[attr.to_string()][..]) => {
+            Some(b.node.clone())
+        }
         _ => None,
     })
 }
@@ -368,10 +402,16 @@ fn global_overlay(p: &mut Planner, args: &(String, String), pairs: &[Pair]) -> R
         let mut changed = false;
         for d in defs.iter().rev() {
             for o in d.overlays.iter().rev() {
-                let Some(b) = overlay_binding(o, &pair.attr) else { continue };
-                let Some(Entry::Binding(bind)) = b.as_entry() else { continue };
+                let Some(b) = overlay_binding(o, &pair.attr) else {
+                    continue;
+                };
+                let Some(Entry::Binding(bind)) = b.as_entry() else {
+                    continue;
+                };
                 let Some((a, _)) = &o.args else { continue };
-                let Some(r) = bind.value.reference() else { continue };
+                let Some(r) = bind.value.reference() else {
+                    continue;
+                };
                 if r.len() < 2 || (&r[0] != a && o.args.as_ref().is_none_or(|(_, b)| &r[0] != b)) {
                     continue;
                 }
@@ -379,7 +419,11 @@ fn global_overlay(p: &mut Planner, args: &(String, String), pairs: &[Pair]) -> R
                 if !p.private(src.file, src.range()) {
                     continue;
                 }
-                p.replace_node(&src, &format!("{}.{}", r[0], pair.package), &format!("overlay {} = {}", pair.attr, pair.package))?;
+                p.replace_node(
+                    &src,
+                    &format!("{}.{}", r[0], pair.package),
+                    &format!("overlay {} = {}", pair.attr, pair.package),
+                )?;
                 changed = true;
                 break;
             }
@@ -392,12 +436,20 @@ fn global_overlay(p: &mut Planner, args: &(String, String), pairs: &[Pair]) -> R
         }
     }
     if missing.is_empty() {
-        return Ok(pairs.iter().filter(|p| now.get(&p.attr) != Some(&p.package)).cloned().collect());
+        return Ok(pairs
+            .iter()
+            .filter(|p| now.get(&p.attr) != Some(&p.package))
+            .cloned()
+            .collect());
     }
     let text = overlay_text(args, &missing);
     let reason = format!("overlay {}", describe(&missing));
     // Append to the last literal overlays list this configuration owns.
-    if let Some(d) = defs.iter().rev().find(|d| d.list.as_ref().is_some_and(|l| p.private(l.file, l.range()))) {
+    if let Some(d) = defs.iter().rev().find(|d| {
+        d.list
+            .as_ref()
+            .is_some_and(|l| p.private(l.file, l.range()))
+    }) {
         let list = d.list.clone().expect("checked");
         let lv = list.node.list().expect("a list");
         let e = module::append_items(p.text(list.file), p.layout(list.file), &lv, &[text]);
@@ -442,7 +494,10 @@ fn remove_global(p: &mut Planner, attrs: &[String]) -> Result<()> {
         let mut emptied = 0;
         for o in &d.overlays {
             let Some(pairs) = &o.pairs else { continue };
-            let hits: Vec<&String> = attrs.iter().filter(|a| pairs.iter().any(|(x, _)| x == *a)).collect();
+            let hits: Vec<&String> = attrs
+                .iter()
+                .filter(|a| pairs.iter().any(|(x, _)| x == *a))
+                .collect();
             if hits.is_empty() {
                 continue;
             }
@@ -454,14 +509,21 @@ fn remove_global(p: &mut Planner, attrs: &[String]) -> Result<()> {
                 if emptied == lv.items.len() {
                     p.remove_binding(&d.site, &reason)?;
                 } else {
-                    let item = lv.items.iter().find(|i| i.contains(&o.node)).cloned().unwrap_or(o.node.clone());
+                    let item = lv
+                        .items
+                        .iter()
+                        .find(|i| i.contains(&o.node))
+                        .cloned()
+                        .unwrap_or(o.node.clone());
                     let e = module::remove_item(p.text(list.file), &lv, &item);
                     p.push(list.file, e, &reason);
                 }
                 continue;
             }
             for a in hits {
-                let Some(b) = overlay_binding(o, a) else { continue };
+                let Some(b) = overlay_binding(o, a) else {
+                    continue;
+                };
                 let Some(set) = b.parent_set() else { continue };
                 let e = module::remove_entry(p.text(list.file), &set, b.range());
                 p.push(list.file, e, &reason);
@@ -485,7 +547,10 @@ fn scoped_instance(
     name: &str,
     uses: &[String],
 ) -> Result<&'static str> {
-    let want: BTreeMap<String, String> = pairs.iter().map(|p| (p.attr.clone(), p.package.clone())).collect();
+    let want: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|p| (p.attr.clone(), p.package.clone()))
+        .collect();
     let (build, host) = match (&p.config.platforms.build, &p.config.platforms.host) {
         (Some(b), Some(h)) => (b.clone(), h.clone()),
         _ => (String::new(), String::new()),
@@ -499,7 +564,10 @@ fn scoped_instance(
             let what = if !same_platforms {
                 format!(
                     "a package set for {} on {}, not {host} on {build} as the configuration",
-                    s.cross.as_deref().or(s.local.as_deref()).unwrap_or("unknown platforms"),
+                    s.cross
+                        .as_deref()
+                        .or(s.local.as_deref())
+                        .unwrap_or("unknown platforms"),
                     s.local.as_deref().unwrap_or("an unknown system")
                 )
             } else {
@@ -518,7 +586,9 @@ fn scoped_instance(
         use_packages(p, name, uses)?;
         return Ok("already there");
     }
-    if p.flake.outputs_formals.iter().any(|f| f == name) || p.flake.outputs_bind.as_deref() == Some(name) {
+    if p.flake.outputs_formals.iter().any(|f| f == name)
+        || p.flake.outputs_bind.as_deref() == Some(name)
+    {
         let e = Error::refused(format!(
             "`{name}` already exists here as a function argument, not as the package set this command would write"
         ))
@@ -529,7 +599,12 @@ fn scoped_instance(
         });
     }
     // A specialArgs entry of that name that is not such a package set.
-    if let Some(e) = p.sys.special_args.as_ref().and_then(|a| a.entries.get(name)) {
+    if let Some(e) = p
+        .sys
+        .special_args
+        .as_ref()
+        .and_then(|a| a.entries.get(name))
+    {
         let err = Error::refused(format!(
             "`{name}` already exists here as a specialArgs entry, not as the package set this command would write"
         ))
@@ -567,9 +642,15 @@ fn scoped_instance(
         let mut text = format!("{name} = import {nixpkgs} {{\n");
         text.push_str(&format!("  localSystem = {};\n", syntax::quote(&build)));
         if build != host {
-            text.push_str(&format!("  crossSystem = {};\n", indent_tail(&cross_text(p, &host)?)));
+            text.push_str(&format!(
+                "  crossSystem = {};\n",
+                indent_tail(&cross_text(p, &host)?)
+            ));
         }
-        text.push_str(&format!("  overlays = [\n    {}\n  ];\n}};", overlay_text(args, pairs)));
+        text.push_str(&format!(
+            "  overlays = [\n    {}\n  ];\n}};",
+            overlay_text(args, pairs)
+        ));
         let comment = format!(
             "A package set with {}, only for the modules that take `{name}`.",
             describe(pairs)
@@ -582,7 +663,10 @@ fn scoped_instance(
     }
     // `_module.args`, built from the configuration's own platforms.
     let (local, cross) = match p.config.platforms.style {
-        Some(SeenStyle::One(Style::Modern)) => ("config.nixpkgs.buildPlatform", "config.nixpkgs.hostPlatform"),
+        Some(SeenStyle::One(Style::Modern)) => (
+            "config.nixpkgs.buildPlatform",
+            "config.nixpkgs.hostPlatform",
+        ),
         _ => ("config.nixpkgs.localSystem", "config.nixpkgs.crossSystem"),
     };
     if p.config.platforms.style.is_none() {
@@ -615,9 +699,7 @@ fn formal_src(p: &Planner, name: &str) -> Option<Src> {
     let l = lambda.lambda()?;
     match &l.param {
         Param::Pattern { formals, .. } => formals.iter().find(|f| f.name == name).map(|f| {
-            let n = lambda
-                .find_covering(f.range)
-                .unwrap_or(lambda.clone());
+            let n = lambda.find_covering(f.range).unwrap_or(lambda.clone());
             Src::new(body.file, n)
         }),
         Param::Ident { .. } => Some(Src::new(body.file, lambda.clone())),
@@ -680,14 +762,23 @@ fn let_instance_difference(
         None if build == host => {}
         Some(Some(c)) if c == host => {}
         _ if build != host => {
-            return Some(format!("it is not cross-compiled for {host} as the configuration is"))
+            return Some(format!(
+                "it is not cross-compiled for {host} as the configuration is"
+            ))
         }
         _ => return Some("it is cross-compiled, and the configuration is not".into()),
     }
     let overlays = value(&["overlays"])
         .and_then(|v| literal_list(&v))
         .and_then(|l| l.list())
-        .map(|l| effective(&l.items.iter().map(crate::flake::overlays::read_overlay).collect::<Vec<_>>()));
+        .map(|l| {
+            effective(
+                &l.items
+                    .iter()
+                    .map(crate::flake::overlays::read_overlay)
+                    .collect::<Vec<_>>(),
+            )
+        });
     if overlays.as_ref() != Some(want) {
         return Some("its overlays are not the ones asked for".into());
     }
@@ -697,7 +788,9 @@ fn let_instance_difference(
 /// Whether `specialArgs` can take a new entry: the call and its arguments
 /// are this configuration's own, and `specialArgs` is a literal set or absent.
 fn special_args_editable(p: &Planner) -> bool {
-    let Some(args) = &p.sys.args else { return false };
+    let Some(args) = &p.sys.args else {
+        return false;
+    };
     if !p.private(args.file, args.range()) {
         return false;
     }
@@ -718,7 +811,11 @@ fn special_args_editable(p: &Planner) -> bool {
 fn special_args_entry(p: &mut Planner, name: &str) -> Result<()> {
     let reason = format!("pass {name} through specialArgs");
     let Some(site) = p.sys.special_args_binding.clone() else {
-        return p.insert_arg_before_modules("specialArgs", &format!("{{\n  inherit {name};\n}}"), &reason);
+        return p.insert_arg_before_modules(
+            "specialArgs",
+            &format!("{{\n  inherit {name};\n}}"),
+            &reason,
+        );
     };
     let Some(Entry::Binding(b)) = site.node.as_entry() else {
         return Err(Error::internal("specialArgs is not a binding"));
@@ -726,28 +823,45 @@ fn special_args_entry(p: &mut Planner, name: &str) -> Result<()> {
     if b.path.as_ref().is_some_and(|k| k.len() == 2) {
         return p.insert_after(&site, &format!("specialArgs.{name}"), name, &reason);
     }
-    let set = b.value.unparen().attrset().ok_or_else(|| Error::internal("specialArgs is not a set"))?;
+    let set = b
+        .value
+        .unparen()
+        .attrset()
+        .ok_or_else(|| Error::internal("specialArgs is not a set"))?;
     if set.entries.iter().any(|e| e.defines(name)) {
         return Ok(());
     }
     if let Some(e) = set.entries.iter().find(|e| e.is_dynamic()) {
         return Err(p.error_at(
-            Error::refused("specialArgs has a dynamic name (`${...}`), which could already define this name"),
-            &Src::new(site.file, match e {
-                Entry::Binding(b) => b.node.clone(),
-                Entry::Inherit(i) => i.node.clone(),
-            }),
+            Error::refused(
+                "specialArgs has a dynamic name (`${...}`), which could already define this name",
+            ),
+            &Src::new(
+                site.file,
+                match e {
+                    Entry::Binding(b) => b.node.clone(),
+                    Entry::Inherit(i) => i.node.clone(),
+                },
+            ),
         ));
     }
     p.guard(site.file, site.range(), "specialArgs")?;
     let last_inherit = set.entries.iter().rev().find_map(|e| match e {
-        Entry::Inherit(i) if i.from.is_none() && !i.names.is_empty() => Some(i.names.last().expect("names").1 .1),
+        Entry::Inherit(i) if i.from.is_none() && !i.names.is_empty() => {
+            Some(i.names.last().expect("names").1 .1)
+        }
         _ => None,
     });
     let src = p.text(site.file);
     let e = match last_inherit {
         Some(at) => TextEdit::insert(at, format!(" {name}")),
-        None => module::insert_entry(src, p.layout(site.file), &set, &format!("inherit {name};"), module::Position::Last),
+        None => module::insert_entry(
+            src,
+            p.layout(site.file),
+            &set,
+            &format!("inherit {name};"),
+            module::Position::Last,
+        ),
     };
     p.push(site.file, e, &reason);
     Ok(())
@@ -758,15 +872,23 @@ fn special_args_entry(p: &mut Planner, name: &str) -> Result<()> {
 fn cross_text(p: &Planner, host: &str) -> Result<String> {
     let lib = p.call_lib();
     for d in p.sys.definitions.iter().filter(|d| {
-        matches!(d.option, crate::flake::PlatformOption::CrossSystem | crate::flake::PlatformOption::HostPlatform)
+        matches!(
+            d.option,
+            crate::flake::PlatformOption::CrossSystem | crate::flake::PlatformOption::HostPlatform
+        )
     }) {
         let Some(site) = &d.site else { continue };
-        let Some(Entry::Binding(b)) = site.node.as_entry() else { continue };
+        let Some(Entry::Binding(b)) = site.node.as_entry() else {
+            continue;
+        };
         let v = b.value.unparen();
         if let Some(r) = v.reference() {
             if r.len() >= 3 && r[r.len() - 3] == "systems" && r[r.len() - 2] == "examples" {
                 let name = r.last().expect("checked");
-                if platform::catalogue().example(name).is_some_and(|e| !e.extra.is_empty()) {
+                if platform::catalogue()
+                    .example(name)
+                    .is_some_and(|e| !e.extra.is_empty())
+                {
                     return Ok(format!("{lib}.systems.examples.{name}"));
                 }
             }
@@ -830,8 +952,12 @@ fn use_packages(p: &mut Planner, name: &str, uses: &[String]) -> Result<()> {
         if !takes || !p.private(site.file, site.range()) {
             continue;
         }
-        let Some(Entry::Binding(b)) = site.node.as_entry() else { continue };
-        let Some(list) = literal_list(&b.value).and_then(|l| l.list()) else { continue };
+        let Some(Entry::Binding(b)) = site.node.as_entry() else {
+            continue;
+        };
+        let Some(list) = literal_list(&b.value).and_then(|l| l.list()) else {
+            continue;
+        };
         let e = module::append_items(p.text(site.file), p.layout(site.file), &list, &items);
         p.push(site.file, e, &reason);
         return Ok(());
@@ -847,33 +973,55 @@ fn use_packages(p: &mut Planner, name: &str, uses: &[String]) -> Result<()> {
 /// goes, with what passes and uses it.
 fn remove_scoped(p: &mut Planner, name: &str, attrs: &[String]) -> Result<()> {
     let Some(s) = p.sys.scoped.iter().find(|s| s.name == name).cloned() else {
-        let w = format!("`{}` receives no scoped package set `{name}`; nothing to remove", p.config.name);
+        let w = format!(
+            "`{}` receives no scoped package set `{name}`; nothing to remove",
+            p.config.name
+        );
         p.warnings.push(w);
         return Ok(());
     };
     let reason = format!("remove {} from {name}", attrs.join(", "));
-    let pairs: Vec<(String, String)> = s.overlays.iter().flat_map(|o| o.pairs.clone().unwrap_or_default()).collect();
+    let pairs: Vec<(String, String)> = s
+        .overlays
+        .iter()
+        .flat_map(|o| o.pairs.clone().unwrap_or_default())
+        .collect();
     let left: Vec<&(String, String)> = pairs.iter().filter(|(a, _)| !attrs.contains(a)).collect();
     let readable = s.overlays.iter().all(|o| o.pairs.is_some());
     if left.is_empty() && readable {
         // The whole set goes: its let binding, its specialArgs entry, and the
         // modules nixcross wrote to use it.
         let Some(entry) = s.entry.clone() else {
-            return Err(Error::refused(format!("nixcross cannot see where `{name}` is passed")));
+            return Err(Error::refused(format!(
+                "nixcross cannot see where `{name}` is passed"
+            )));
         };
-        let import = s.import.clone().ok_or_else(|| Error::refused(format!("nixcross cannot see where `{name}` is defined")))?;
-        p.guard(import.file, import.range(), &format!("the package set `{name}`"))?;
+        let import = s.import.clone().ok_or_else(|| {
+            Error::refused(format!("nixcross cannot see where `{name}` is defined"))
+        })?;
+        p.guard(
+            import.file,
+            import.range(),
+            &format!("the package set `{name}`"),
+        )?;
         // specialArgs: `inherit a name b;` loses one name; `inherit name;` goes.
         match entry.node.as_entry() {
             Some(Entry::Inherit(i)) if i.names.len() > 1 => {
-                let (_, r) = i.names.iter().find(|(n, _)| n == name).expect("inherits it");
+                let (_, r) = i
+                    .names
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .expect("inherits it");
                 let src = p.text(entry.file);
                 let start = src[..r.0].trim_end_matches([' ', '\t']).len();
                 p.guard(entry.file, entry.range(), "specialArgs")?;
                 p.push(entry.file, TextEdit::delete((start, r.1)), &reason);
             }
             _ => {
-                let set_is_single = entry.node.parent_set().is_some_and(|s| s.entries.len() == 1);
+                let set_is_single = entry
+                    .node
+                    .parent_set()
+                    .is_some_and(|s| s.entries.len() == 1);
                 match (&p.sys.special_args_binding, set_is_single) {
                     (Some(sa), true) => p.remove_binding(sa, &reason)?,
                     _ => p.remove_binding(&entry, &reason)?,
@@ -887,7 +1035,11 @@ fn remove_scoped(p: &mut Planner, name: &str, attrs: &[String]) -> Result<()> {
                 if set.entries.len() == 1 {
                     // The only binding of the `let`: the whole `let ... in `.
                     let src = p.text(import.file);
-                    let body_start = set.node.let_in().map(|l| l.body.start()).unwrap_or(set.close);
+                    let body_start = set
+                        .node
+                        .let_in()
+                        .map(|l| l.body.start())
+                        .unwrap_or(set.close);
                     let start = set.node.start();
                     let _ = src;
                     p.push(import.file, TextEdit::delete((start, body_start)), &reason);
@@ -900,13 +1052,19 @@ fn remove_scoped(p: &mut Planner, name: &str, attrs: &[String]) -> Result<()> {
         }
         // Modules that only list packages of the set.
         for m in p.sys.modules.clone() {
-            let (ModuleOrigin::Inline(src), None) = (&m.origin, m.imported_from) else { continue };
-            let Some(body) = module::module_body(&src.node) else { continue };
+            let (ModuleOrigin::Inline(src), None) = (&m.origin, m.imported_from) else {
+                continue;
+            };
+            let Some(body) = module::module_body(&src.node) else {
+                continue;
+            };
             let only_name = matches!(&body.formals, Some(Param::Pattern { formals, .. }) if formals.len() == 1 && formals[0].name == name);
             if !only_name || body.set.entries.len() != 1 {
                 continue;
             }
-            let Some(list) = &p.sys.modules_list else { continue };
+            let Some(list) = &p.sys.modules_list else {
+                continue;
+            };
             let lv = list.node.list().expect("a list");
             if let Some(item) = lv.items.iter().find(|i| i.contains(&src.node)).cloned() {
                 p.guard(list.file, list.range(), "the modules list")?;
@@ -917,23 +1075,43 @@ fn remove_scoped(p: &mut Planner, name: &str, attrs: &[String]) -> Result<()> {
         return Ok(());
     }
     // Only some overlays go.
-    let Some(site) = &s.overlays_site else { return Ok(()) };
-    let Some(Entry::Binding(b)) = site.node.as_entry() else { return Ok(()) };
-    let Some(lv) = literal_list(&b.value).and_then(|l| l.list()) else { return Ok(()) };
+    let Some(site) = &s.overlays_site else {
+        return Ok(());
+    };
+    let Some(Entry::Binding(b)) = site.node.as_entry() else {
+        return Ok(());
+    };
+    let Some(lv) = literal_list(&b.value).and_then(|l| l.list()) else {
+        return Ok(());
+    };
     for o in &s.overlays {
         let Some(op) = &o.pairs else { continue };
-        let hits: Vec<&String> = attrs.iter().filter(|a| op.iter().any(|(x, _)| x == *a)).collect();
+        let hits: Vec<&String> = attrs
+            .iter()
+            .filter(|a| op.iter().any(|(x, _)| x == *a))
+            .collect();
         if hits.is_empty() {
             continue;
         }
-        p.guard(site.file, site.range(), &format!("the package set `{name}`"))?;
+        p.guard(
+            site.file,
+            site.range(),
+            &format!("the package set `{name}`"),
+        )?;
         if hits.len() == op.len() {
-            let item = lv.items.iter().find(|i| i.contains(&o.node)).cloned().unwrap_or(o.node.clone());
+            let item = lv
+                .items
+                .iter()
+                .find(|i| i.contains(&o.node))
+                .cloned()
+                .unwrap_or(o.node.clone());
             let e = module::remove_item(p.text(site.file), &lv, &item);
             p.push(site.file, e, &reason);
         } else {
             for a in hits {
-                let Some(bn) = overlay_binding(o, a) else { continue };
+                let Some(bn) = overlay_binding(o, a) else {
+                    continue;
+                };
                 let Some(set) = bn.parent_set() else { continue };
                 let e = module::remove_entry(p.text(site.file), &set, bn.range());
                 p.push(site.file, e, &reason);
@@ -971,8 +1149,18 @@ mod tests {
             "llvmPackages_15.clang"
         );
         for bad in [
-            "gcc", "gcc=", "=gcc12", "gcc=gcc12; }; x = {", "gcc=${x}", "gcc=\"a\"", "a.b=gcc12",
-            "gcc=gcc12.", "gcc=1x", "gcc=let", "g cc=gcc12", "gcc=gcc12 x",
+            "gcc",
+            "gcc=",
+            "=gcc12",
+            "gcc=gcc12; }; x = {",
+            "gcc=${x}",
+            "gcc=\"a\"",
+            "a.b=gcc12",
+            "gcc=gcc12.",
+            "gcc=1x",
+            "gcc=let",
+            "g cc=gcc12",
+            "gcc=gcc12 x",
         ] {
             assert!(parse_pair(bad).is_err(), "{bad}");
         }
@@ -980,7 +1168,16 @@ mod tests {
 
     #[test]
     fn compiler_attributes() {
-        for a in ["gcc", "gcc12", "clang_15", "stdenv", "gcc12Stdenv", "binutils", "cc", "llvmPackages"] {
+        for a in [
+            "gcc",
+            "gcc12",
+            "clang_15",
+            "stdenv",
+            "gcc12Stdenv",
+            "binutils",
+            "cc",
+            "llvmPackages",
+        ] {
             assert!(is_compiler_attr(a), "{a}");
         }
         for a in ["hello", "gccgo-thing", "ccache", "python3"] {

@@ -40,7 +40,10 @@ pub(crate) fn edit_blocker(flake: &Flake, config: &Config) -> Option<String> {
         return Some("it sets both nixpkgs.crossSystem/localSystem and nixpkgs.hostPlatform/buildPlatform; NixOS rejects that mix with an assertion, so fix it by hand first".into());
     }
     if let Some(o) = sys.opaque.first() {
-        let at = o.at.as_ref().map(|a| format!(" ({})", flake.describe(a))).unwrap_or_default();
+        let at =
+            o.at.as_ref()
+                .map(|a| format!(" ({})", flake.describe(a)))
+                .unwrap_or_default();
         return Some(format!("{}{at}", o.reason));
     }
     if config.platforms.style.is_some() {
@@ -51,14 +54,7 @@ pub(crate) fn edit_blocker(flake: &Flake, config: &Config) -> Option<String> {
     None
 }
 
-/// One line of generated text: comment lines dropped, lines joined.
-pub(crate) fn compact(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub(crate) use crate::syntax::compact;
 
 /// Indent every line but the first by two spaces (for nesting generated text).
 pub(crate) fn indent_tail(text: &str) -> String {
@@ -220,7 +216,9 @@ impl<'a, 'f> Planner<'a, 'f> {
             }
             return Err(e);
         }
-        let sys = config.system().expect("an editable configuration is followed");
+        let sys = config
+            .system()
+            .expect("an editable configuration is followed");
         Ok(Planner {
             flake,
             config,
@@ -249,7 +247,9 @@ impl<'a, 'f> Planner<'a, 'f> {
 
     /// Whether an edit of `range` in `file` changes only this configuration.
     pub fn private(&self, file: FileId, range: (usize, usize)) -> bool {
-        self.flake.users_of(file, range, &self.config.name).is_empty()
+        self.flake
+            .users_of(file, range, &self.config.name)
+            .is_empty()
     }
 
     /// Replace a string literal with `value` (quoted). Guarded; a literal
@@ -331,8 +331,8 @@ impl<'a, 'f> Planner<'a, 'f> {
             level += 1;
         }
         let (set, entry) = &chain[level];
-        let module_empty = body.as_ref().is_some_and(|b| b.set.node == set.node)
-            && set.entries.len() == 1;
+        let module_empty =
+            body.as_ref().is_some_and(|b| b.set.node == set.node) && set.entries.len() == 1;
         if module_empty {
             if let (Some(i), Some(list)) = (module, &self.sys.modules_list) {
                 let m = &self.sys.modules[i];
@@ -367,7 +367,13 @@ impl<'a, 'f> Planner<'a, 'f> {
             return Err(self.error_at(Error::internal("a binding not in its set"), site));
         };
         let src = self.text(site.file);
-        let e = module::insert_after(src, self.layout(site.file), &set, index, &format!("{key} = {value};"));
+        let e = module::insert_after(
+            src,
+            self.layout(site.file),
+            &set,
+            index,
+            &format!("{key} = {value};"),
+        );
         self.push(site.file, e, reason);
         Ok(())
     }
@@ -388,9 +394,13 @@ impl<'a, 'f> Planner<'a, 'f> {
         // the first inline module.
         let mut best: Option<(usize, FileId, ModuleBody)> = None;
         for &i in &inline {
-            let Some((file, body)) = body_of(i) else { continue };
+            let Some((file, body)) = body_of(i) else {
+                continue;
+            };
             let has_nixpkgs = !module::find_option(&body.set, &["nixpkgs"]).0.is_empty()
-                || !module::find_option(&body.set, &["config", "nixpkgs"]).0.is_empty();
+                || !module::find_option(&body.set, &["config", "nixpkgs"])
+                    .0
+                    .is_empty();
             if has_nixpkgs {
                 best = Some((i, file, body));
                 break;
@@ -439,7 +449,13 @@ impl<'a, 'f> Planner<'a, 'f> {
     /// Insert `path = value;` (`path` under `nixpkgs`, e.g.
     /// `["nixpkgs", "crossSystem"]`) into the home module, or into a new
     /// inline module with `comment` above it.
-    pub fn insert_option(&mut self, path: &[&str], value: &str, comment: &str, reason: &str) -> Result<()> {
+    pub fn insert_option(
+        &mut self,
+        path: &[&str],
+        value: &str,
+        comment: &str,
+        reason: &str,
+    ) -> Result<()> {
         match self.home()? {
             Home::Module {
                 file, body, full, ..
@@ -467,7 +483,9 @@ impl<'a, 'f> Planner<'a, 'f> {
     pub fn add_module(&mut self, comment: &str, module_text: &str, reason: &str) -> Result<()> {
         let Some(list) = self.sys.modules_list.clone() else {
             let at = self.sys.modules_binding.clone().or(self.sys.args.clone());
-            let e = Error::refused("`modules` is not a literal list, so nixcross cannot add a module to it");
+            let e = Error::refused(
+                "`modules` is not a literal list, so nixcross cannot add a module to it",
+            );
             return Err(match at {
                 Some(at) => self.error_at(e, &at),
                 None => e,
@@ -486,7 +504,12 @@ impl<'a, 'f> Planner<'a, 'f> {
     /// Add a new inline module after the last inline module of the modules
     /// list, in the list's layout (set off by a blank line when the items
     /// are); with no inline module, first in the list.
-    pub fn add_module_after_inline(&mut self, comment: &str, module_text: &str, reason: &str) -> Result<()> {
+    pub fn add_module_after_inline(
+        &mut self,
+        comment: &str,
+        module_text: &str,
+        reason: &str,
+    ) -> Result<()> {
         let Some(list) = self.sys.modules_list.clone() else {
             return self.add_module(comment, module_text, reason);
         };
@@ -496,7 +519,9 @@ impl<'a, 'f> Planner<'a, 'f> {
             .iter()
             .filter(|m| m.imported_from.is_none())
             .filter_map(|m| match &m.origin {
-                ModuleOrigin::Inline(src) if list.contains(src.file, src.range()) => Some(src.clone()),
+                ModuleOrigin::Inline(src) if list.contains(src.file, src.range()) => {
+                    Some(src.clone())
+                }
                 _ => None,
             })
             .next_back();
@@ -528,7 +553,8 @@ impl<'a, 'f> Planner<'a, 'f> {
         let nl = layout.nl;
         let base = syntax::indent_at(src, item.start()).to_string();
         let at = syntax::after_trailing_comment(src, item.end());
-        let commented = syntax::leading_comments_start(src, item.start()) < syntax::line_start(src, item.start());
+        let commented = syntax::leading_comments_start(src, item.start())
+            < syntax::line_start(src, item.start());
         let blank_after = syntax::is_blank_line(src, syntax::next_line_start(src, at));
         let sep = if commented || blank_after { nl } else { "" };
         let body = syntax::reindent(module_text, &base, &layout.unit, nl);
@@ -542,12 +568,22 @@ impl<'a, 'f> Planner<'a, 'f> {
 
     /// Insert `key = value;` (generated at column 0) into nixosSystem's
     /// arguments, just before `modules` when that starts a line of its own.
-    pub fn insert_arg_before_modules(&mut self, key: &str, value: &str, reason: &str) -> Result<()> {
+    pub fn insert_arg_before_modules(
+        &mut self,
+        key: &str,
+        value: &str,
+        reason: &str,
+    ) -> Result<()> {
         let Some(args) = self.sys.args.clone() else {
-            return Err(Error::refused("nixosSystem's arguments are not a literal attribute set"));
+            return Err(Error::refused(
+                "nixosSystem's arguments are not a literal attribute set",
+            ));
         };
         self.guard(args.file, args.range(), "nixosSystem's arguments")?;
-        let set = args.node.attrset().ok_or_else(|| Error::internal("arguments are not a set"))?;
+        let set = args
+            .node
+            .attrset()
+            .ok_or_else(|| Error::internal("arguments are not a set"))?;
         let src = self.text(args.file);
         let layout = self.layout(args.file);
         let entry = format!("{key} = {value};");
@@ -623,7 +659,10 @@ impl<'a, 'f> Planner<'a, 'f> {
         };
         self.push(
             file,
-            TextEdit::insert(body.node.start(), format!("let{nl}{comment}{inner}{text}{nl}{base}in ")),
+            TextEdit::insert(
+                body.node.start(),
+                format!("let{nl}{comment}{inner}{text}{nl}{base}in "),
+            ),
             reason,
         );
         Ok(())
@@ -669,7 +708,9 @@ impl<'a, 'f> Planner<'a, 'f> {
     pub fn lib_in(&self, home: &Home) -> Option<String> {
         match home {
             Home::NewInline => Some(self.call_lib()),
-            Home::Module { index, file, body, .. } => {
+            Home::Module {
+                index, file, body, ..
+            } => {
                 if *file == self.flake.file
                     && matches!(self.sys.modules[*index].origin, ModuleOrigin::Inline(_))
                 {
@@ -764,7 +805,9 @@ pub(crate) fn winners<'d>(
 ) -> Vec<&'d crate::flake::Definition> {
     let all: Vec<&crate::flake::Definition> = defs.filter(|d| d.condition.is_none()).collect();
     let best = all.iter().map(|d| d.priority).min();
-    all.into_iter().filter(|d| Some(d.priority) == best).collect()
+    all.into_iter()
+        .filter(|d| Some(d.priority) == best)
+        .collect()
 }
 
 #[cfg(test)]
@@ -777,6 +820,9 @@ mod tests {
             compact("{\n  # c\n  nixpkgs.crossSystem = {\n    system = \"x\";\n  };\n}"),
             "{ nixpkgs.crossSystem = { system = \"x\"; }; }"
         );
-        assert_eq!(list_names(&["a".into(), "b".into(), "c".into()]), "`a`, `b` and `c`");
+        assert_eq!(
+            list_names(&["a".into(), "b".into(), "c".into()]),
+            "`a`, `b` and `c`"
+        );
     }
 }

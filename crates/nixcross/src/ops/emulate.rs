@@ -1,6 +1,6 @@
 //! `nixcross emulate`: set `boot.binfmt.emulatedSystems` (and optionally
 //! `boot.binfmt.preferStaticEmulators`) in a build host's NixOS module, or
-//! in an inline module of a flake configuration (`opts.config`).
+//! in a flake configuration (`opts.config`). One parse, one plan, one apply.
 //!
 //! The option belongs in the configuration of the machine that *builds*: it
 //! registers QEMU through binfmt_misc, and NixOS then adds the systems to
@@ -11,50 +11,47 @@
 //!   ([`platform::Catalogue::can_emulate`]). pkgsCross names and config
 //!   triples are accepted and mapped to their system double first.
 //! - The machine's own system cannot be emulated (NixOS fails an assertion).
-//!   The host is `opts.host` when given, else what the file itself says
-//!   (`nixpkgs.hostPlatform`, `nixpkgs.crossSystem`, `nixpkgs.localSystem`,
-//!   `nixpkgs.system`, also under `lib.mkDefault`/`lib.mkForce`; for a flake
-//!   configuration, the platform [`crate::flake_old::Config::platforms`] reads). When neither
+//!   The host is `opts.host` when given, else what the module (and the files
+//!   it imports) or the configuration says, as NixOS decides it. When none
 //!   says, a request for `opts.local_system` (the machine nixcross runs on)
 //!   only warns: the module may well be for another machine.
-//! - An existing literal list is extended in its own layout and never gets
-//!   a duplicate. `lib.mkForce [ ... ]` (and `mkDefault`, `mkBefore`,
-//!   `mkAfter`, `mkOverride n`, `mkOrder n`) around a literal list is edited
-//!   inside the wrapper. Anything else (`lib.optionals`, `++`, a variable,
-//!   `boot` behind `inherit`, `//`, `with`, `rec`, `mkIf`) is refused with its
-//!   location.
+//! - A file that is not a NixOS module (a flake, a flake-parts or
+//!   home-manager module, a package) is refused, with what it is.
+//! - The module's definitions are read where it writes them: its body, or
+//!   `config = { ... }`, through `lib.mkIf` and `lib.mkMerge` (see
+//!   [`module::places`]). An existing literal list is extended in its own
+//!   layout, also inside `lib.mkForce [ ... ]` and the like and on the
+//!   literal side of `[ ... ] ++ other`, and never gets a duplicate.
+//!   Anything else (`lib.optionals`, a variable, `boot` behind `inherit`,
+//!   `//`, `with`, `rec`) is refused with its location.
 //! - A new binding goes after the entry whose key shares the most with it
-//!   (`boot.binfmt.*`, then `boot.*`), inside the deepest plain `boot`/
-//!   `boot.binfmt` set on a tie, else at the end of the set, copying the
-//!   sibling layout. It never goes into `boot = { ... }` when a dotted
-//!   `boot.binfmt.*` exists outside it (Nix would see `binfmt` twice).
+//!   (`boot.binfmt.*`, then `boot.*`), in the place that already has such
+//!   entries, else the first unconditional one ([`module::insert_at_path`]).
 //! - `remove` takes the systems out. When that empties a plain list, the
 //!   whole binding goes, with any `boot = { }` husk it leaves, so adding and
-//!   then removing the same systems gives back the original bytes. A wrapped
-//!   list (`lib.mkForce [ ]`) is kept, because forcing an empty list is a
-//!   statement of its own.
-//! - In a flake configuration, the definitions go into the inline module
-//!   that already has them, else the one with `boot.binfmt` or `boot`, else
-//!   the first inline module, else a new `{ boot.binfmt... = ...; }` module
-//!   at the head of `modules` (removed again when it is left empty). Edits in
-//!   a helper that builds several configurations are refused.
+//!   then removing gives back the original bytes. A wrapped list
+//!   (`lib.mkForce [ ]`) is kept: forcing an empty list is a statement.
+//! - In a flake configuration, the definitions go where the configuration
+//!   already has them (in a module only it loads), else into its own module
+//!   (an inline module, or a new `{ boot.binfmt... = ...; }` at the head of
+//!   `modules`, removed again when it is left empty). A list in a module
+//!   another configuration also loads is not extended; NixOS merges list
+//!   definitions, so the configuration's own module gets its own.
 //! - `static_emulators` sets `boot.binfmt.preferStaticEmulators = true;`;
 //!   with `remove`, it removes that setting instead.
-//!
-//! Each step re-parses the text the previous step produced and finishes with
-//! [`edit::apply_checked`], so no step can plan against stale offsets.
 
 use std::collections::HashSet;
 
-use super::EditOutcome;
-use crate::edit::{self, TextEdit};
+use crate::edit::{Outcome, Plan, TextEdit};
 use crate::error::{Error, Result};
-use crate::flake_old::Flake;
-use crate::module::{self, ModuleBody, OptionHit, Position};
-use crate::syntax::Layout;
-use crate::ops::editor_old::Planner;
+use crate::files::{Files, RelPath};
+use crate::flake::{Flake, ModuleOrigin};
+use crate::module::places::{self, FileKind, Place};
+use crate::module::{self, OptionHit};
+use crate::ops::editor::{Edits, Home, Planner};
 use crate::platform;
-use crate::syntax::{self, AttrSetView, Entry, Kind, ListView, Node};
+use crate::source::{FileId, SourceMap, Src};
+use crate::syntax::{self, Kind, Node};
 
 /// What `nixcross emulate` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -67,81 +64,31 @@ pub struct EmulateOptions {
     pub static_emulators: bool,
     /// The build host's own system, when the user states it (`--host`).
     pub host: Option<String>,
-    /// A configuration inside a flake (`--config NAME`); `src` is then the flake.
+    /// A configuration inside a flake (`--config NAME`); the path is then the flake.
     pub config: Option<String>,
     /// The system nixcross runs on; only used for a warning.
     pub local_system: Option<String>,
 }
 
-const EMULATED: &str = "emulatedSystems";
-const STATIC: &str = "preferStaticEmulators";
+const EMULATED: [&str; 3] = ["boot", "binfmt", "emulatedSystems"];
+const STATIC: [&str; 3] = ["boot", "binfmt", "preferStaticEmulators"];
 
-/// Edit `src` (a NixOS module, or a flake when `opts.config` names one of
-/// its configurations) as `opts` asks.
-pub fn emulate(src: &str, opts: &EmulateOptions) -> Result<EditOutcome> {
+/// Plan and apply the edit of `path` in `files` (a NixOS module, or a flake
+/// when `opts.config` names one of its configurations).
+pub fn emulate(files: &dyn Files, path: &RelPath, opts: &EmulateOptions) -> Result<Outcome> {
+    plan_emulate(files, path, opts)?.apply(files)
+}
+
+/// Plan the edit without applying it.
+pub fn plan_emulate(files: &dyn Files, path: &RelPath, opts: &EmulateOptions) -> Result<Plan> {
     let systems = requested_systems(&opts.systems)?;
     if systems.is_empty() && !opts.static_emulators {
         return Err(Error::invalid("name at least one system to emulate"));
     }
-    let place = opts.config.as_deref();
-    let mut warnings = Vec::new();
-    // Parse errors and refused shapes come out before any edit is planned.
-    let declared = match place {
-        None => declared_platform(&module_root(src)?),
-        Some(name) => {
-            let flake = Flake::parse(src)?;
-            let (config, call) = flake.select_editable(Some(name))?;
-            // Refusals (a helper shared by several configurations, ...) first.
-            locate(src, place, EMULATED)?;
-            let others = call
-                .modules
-                .as_ref()
-                .and_then(|m| m.list.as_ref())
-                .map_or(0, |l| l.items.len())
-                .saturating_sub(call.inline_modules.len());
-            if !opts.remove && (others > 0 || call.modules.as_ref().is_some_and(|m| m.partial)) {
-                warnings.push(format!(
-                    "`{name}` also has modules nixcross cannot see into (files, imports); \
-                     if they set boot.binfmt.emulatedSystems too, NixOS merges the lists"
-                ));
-            }
-            config.platforms().host.map(|h| {
-                (
-                    h.clone(),
-                    config.name_range,
-                    format!("the configuration `{name}` is for {h}"),
-                )
-            })
-        }
-    };
-    if !opts.remove {
-        check_host(declared, &systems, opts, &mut warnings)?;
+    match &opts.config {
+        None => plan_module(files, path, &systems, opts),
+        Some(name) => plan_config(files, path, name, &systems, opts),
     }
-
-    let mut text = src.to_string();
-    let mut summary = Vec::new();
-    if !systems.is_empty() {
-        let s = if opts.remove {
-            remove_systems(&mut text, place, &systems, &mut warnings)?
-        } else {
-            add_systems(&mut text, place, &systems, &mut warnings)?
-        };
-        summary.extend(s);
-    }
-    if opts.static_emulators {
-        summary.extend(set_static(&mut text, place, opts.remove)?);
-    }
-    let changed = text != src;
-    Ok(EditOutcome {
-        changed,
-        summary: match (summary.is_empty(), place) {
-            (true, _) => "nothing to change".into(),
-            (false, None) => summary.join("; "),
-            (false, Some(name)) => format!("{name}: {}", summary.join("; ")),
-        },
-        text,
-        warnings,
-    })
 }
 
 /// Turn what the user typed into the systems NixOS can emulate, in order,
@@ -202,588 +149,639 @@ pub fn emulated_system(input: &str) -> Result<String> {
     }
 }
 
-/// The set that holds a module's definitions, and whether the module is in
-/// the full form (`{ options = ...; config = ...; }`), where definitions live
-/// under `config`.
-struct Root {
-    set: AttrSetView,
-    full: bool,
-    /// For an inline module of a flake configuration: the modules list and
-    /// the module's item in it (removed when the module is left empty).
-    item: Option<(ListView, Node)>,
-}
-
-/// Where the definitions go.
-enum Located {
-    Root(Root),
-    /// A flake configuration without an inline module: one must be created.
-    NoModule,
-}
-
-/// The set to edit for `leaf` (`emulatedSystems` or `preferStaticEmulators`):
-/// the module file's body, or for a flake configuration the inline module
-/// that already defines it, else the one with `boot.binfmt`, else with
-/// `boot`, else the first inline module.
-fn locate(text: &str, place: Option<&str>, leaf: &'static str) -> Result<Located> {
-    let Some(name) = place else {
-        return Ok(Located::Root(module_root(text)?));
-    };
-    let flake = Flake::parse(text)?;
-    let (config, call) = flake.select_editable(Some(name))?;
-    let prefixed = |m: &ModuleBody, p: &[&str]| -> Vec<String> {
-        let full = m
-            .set
-            .entries
-            .iter()
-            .any(|e| e.defines("config") || e.defines("options"));
-        let mut v: Vec<String> = if full { vec!["config".into()] } else { vec![] };
-        v.extend(p.iter().map(|s| s.to_string()));
-        v
-    };
-    let has = |m: &ModuleBody, p: &[&str]| {
-        let path = prefixed(m, p);
-        let path: Vec<&str> = path.iter().map(String::as_str).collect();
-        !module::find_option(&m.set, &path).0.is_empty()
-    };
-    let leaf_path = ["boot", "binfmt", leaf];
-    let with_leaf: Vec<usize> = (0..call.inline_modules.len())
-        .filter(|&i| has(&call.inline_modules[i], &leaf_path))
-        .collect();
-    if with_leaf.len() > 1 {
-        let m = &call.inline_modules[with_leaf[1]];
-        return Err(Error::refused(format!(
-            "`{name}` sets boot.binfmt.{leaf} in more than one inline module"
-        ))
-        .at(m.expr.range())
-        .hint("merge them by hand first"));
-    }
-    let pick = with_leaf
-        .first()
-        .copied()
-        .or_else(|| {
-            (0..call.inline_modules.len())
-                .find(|&i| has(&call.inline_modules[i], &["boot", "binfmt"]))
-        })
-        .or_else(|| {
-            (0..call.inline_modules.len()).find(|&i| has(&call.inline_modules[i], &["boot"]))
-        })
-        .or(if call.inline_modules.is_empty() {
-            None
-        } else {
-            Some(0)
-        });
-    let Some(i) = pick else {
-        return Ok(Located::NoModule);
-    };
-    let m = &call.inline_modules[i];
-    let plan = Planner::new(text, &flake, config, call);
-    plan.guard_shared(m.set.node.range(), "the module")?;
-    let list = call
-        .modules
-        .as_ref()
-        .and_then(|ms| ms.list.clone())
-        .ok_or_else(|| Error::internal("inline modules come from a list"))?;
-    let full = m
-        .set
-        .entries
-        .iter()
-        .any(|e| e.defines("config") || e.defines("options"));
-    Ok(Located::Root(Root {
-        set: m.set.clone(),
-        full,
-        item: Some((list, m.expr.clone())),
-    }))
-}
-
-/// Give configuration `name` a new inline module `{ key = value; }`.
-fn new_module(text: &str, name: &str, key: &str, value: &str) -> Result<TextEdit> {
-    let flake = Flake::parse(text)?;
-    let (config, call) = flake.select_editable(Some(name))?;
-    let mut plan = Planner::new(text, &flake, config, call);
-    plan.add_module(
-        "Emulated systems for building other platforms (nixcross emulate)",
-        &format!("{{\n  {key} = {value};\n}}"),
-    )?;
-    let mut edits = plan.edits;
-    if edits.len() != 1 {
-        return Err(Error::internal(
-            "adding a module planned more than one edit",
-        ));
-    }
-    Ok(edits.remove(0))
-}
-
-/// Remove the option at `hit`, and the inline module when it is left empty.
-fn remove_whole(text: &str, root: &Root, hit: &OptionHit) -> Result<TextEdit> {
-    let (e, empty) = module::remove_option(text, hit)?;
-    match (&root.item, empty) {
-        (Some((list, expr)), true) => Ok(module::remove_item(text, list, expr)),
-        _ => Ok(e),
-    }
-}
-
-impl Root {
-    fn path(&self, leaf: &'static str) -> Vec<&'static str> {
-        let mut p = Vec::with_capacity(4);
-        if self.full {
-            p.push("config");
-        }
-        p.extend(["boot", "binfmt", leaf]);
-        p
-    }
-    fn nixpkgs_path(&self, leaf: &'static str) -> Vec<&'static str> {
-        let mut p = Vec::with_capacity(3);
-        if self.full {
-            p.push("config");
-        }
-        p.extend(["nixpkgs", leaf]);
-        p
-    }
-}
-
-/// The module expression's body, for error messages.
-fn body_expr(expr: &Node) -> Node {
-    let mut cur = expr.unparen();
-    if let Some(l) = cur.lambda() {
-        cur = l.body.unparen();
-    }
-    while let Some(l) = cur.let_in() {
-        cur = l.body.unparen();
-    }
-    cur
-}
-
+/// How a value is written, for messages.
 fn describe(node: &Node) -> String {
     let n = node.unparen();
     match n.kind() {
         Kind::RecAttrSet => "a `rec { ... }` set".into(),
         Kind::With => "a `with ...;` expression".into(),
         Kind::Update => "a `//` merge".into(),
-        Kind::Concat => "a `++` concatenation".into(),
+        Kind::Concat => "a `++` concatenation without a literal list".into(),
         Kind::IfElse => "an `if ... then ... else ...`".into(),
         Kind::Ident => format!("the variable `{}`", n.text()),
         Kind::Select => format!("`{}`", n.text()),
         Kind::Path => format!("the path `{}`", n.text()),
-        Kind::Apply => {
-            let f = n
-                .call()
-                .and_then(|(f, _)| f.reference())
-                .map(|r| r.join("."));
-            match f {
-                Some(f) => format!("a call of `{f}`"),
-                None => "a function call".into(),
-            }
-        }
+        Kind::Apply => match n
+            .call()
+            .and_then(|(f, _)| f.reference())
+            .map(|r| r.join("."))
+        {
+            Some(f) => format!("a call of `{f}`"),
+            None => "a function call".into(),
+        },
         Kind::Lambda => "a function".into(),
         Kind::LetIn => "a `let ... in` expression".into(),
         _ => "an expression nixcross cannot read".into(),
     }
 }
 
-fn module_root(src: &str) -> Result<Root> {
-    let doc = syntax::parse(src)?;
-    let expr = doc.expr().ok_or_else(|| {
-        Error::refused("the file has no expression; a NixOS module is `{ ... }` or `{ config, pkgs, ... }: { ... }`")
-    })?;
-    let Some(body) = module::module_body(&expr) else {
-        let b = body_expr(&expr);
-        return Err(Error::refused(format!(
-            "the module is {}, not an attribute set, so nixcross cannot edit it safely",
-            describe(&b)
-        ))
-        .at(b.range())
-        .hint("a module nixcross can edit is `{ ... }` or `{ config, pkgs, ... }: { ... }`"));
-    };
-    if let Some(e) = body.set.entries.iter().find(|e| e.defines("outputs")) {
-        return Err(Error::refused(
-            "this file is a flake (it defines `outputs`), not a NixOS module",
-        )
-        .at(e.range())
-        .hint("pass --config NAME to edit a configuration of the flake, or -f the module file"));
-    }
-    let full = body
-        .set
-        .entries
-        .iter()
-        .any(|e| e.defines("config") || e.defines("options"));
-    Ok(Root {
-        set: body.set,
-        full,
-        item: None,
-    })
-}
-
-/// The single definition of `path`, if any. Shapes that could hide a
+/// The one definition of `path` among `places`; shapes that could hide a
 /// definition, or a second definition, are refused.
-fn find_one(set: &AttrSetView, path: &[&str]) -> Result<Option<OptionHit>> {
+fn find_one(
+    e: &Edits,
+    file: FileId,
+    places: &[Place],
+    path: &[&str],
+) -> Result<Option<(usize, OptionHit)>> {
     let dotted = path.join(".");
-    let (mut hits, opaque) = module::find_option(set, path);
+    let (mut hits, opaque) = places::find_in(places, path);
     if let Some(o) = opaque.first() {
-        return Err(
+        return Err(e.error_at(
             Error::refused(format!("cannot edit `{dotted}`: {}", o.reason))
-                .at(o.range)
                 .hint("edit this part by hand, or write it as a plain attribute set"),
-        );
+            &Src::new(file, node_at(e, file, o.range)),
+        ));
     }
     if hits.len() > 1 {
-        return Err(
-            Error::refused(format!("`{dotted}` is defined more than once"))
-                .at(hits[1].entry().range()),
-        );
+        let at = hits[1].1.entry().range();
+        return Err(e.error_at(
+            Error::refused(format!("`{dotted}` is defined more than once")),
+            &Src::new(file, node_at(e, file, at)),
+        ));
     }
-    let Some(hit) = hits.pop() else {
+    let Some((i, hit)) = hits.pop() else {
         return Ok(None);
     };
     if !hit.rest.is_empty() {
-        return Err(Error::refused(format!(
-            "`{dotted}` is defined through a longer key (`{dotted}.{}`)",
-            hit.rest.join(".")
-        ))
-        .at(hit.entry().range()));
+        let at = hit.entry().range();
+        return Err(e.error_at(
+            Error::refused(format!(
+                "`{dotted}` is defined through a longer key (`{dotted}.{}`)",
+                hit.rest.join(".")
+            )),
+            &Src::new(file, node_at(e, file, at)),
+        ));
     }
-    Ok(Some(hit))
+    Ok(Some((i, hit)))
 }
 
-/// The literal list of a value: `[ ... ]`, or one inside a priority wrapper
-/// such as `lib.mkForce [ ... ]`. The second part is the wrapper's name.
-fn literal_list(value: &Node, dotted: &str) -> Result<(ListView, Option<String>)> {
-    let v = value.unparen();
-    if let Some(l) = v.list() {
-        return Ok((l, None));
-    }
-    if let Some((f, args)) = v.call() {
-        if let Some(r) = f.reference() {
-            let name = r.last().map(String::as_str).unwrap_or_default();
-            let arity = match name {
-                "mkForce" | "mkDefault" | "mkBefore" | "mkAfter" => 1,
-                "mkOverride" | "mkOrder" => 2,
-                _ => 0,
-            };
-            if arity > 0 && args.len() == arity {
-                if let Some(l) = args[arity - 1].unparen().list() {
-                    return Ok((l, Some(r.join("."))));
-                }
-            }
-        }
-    }
-    Err(Error::refused(format!(
-        "`{dotted}` is {}, not a literal list, so nixcross cannot edit it safely",
-        describe(&v)
-    ))
-    .at(value.range())
-    .hint("write the systems as a literal list, e.g. [ \"aarch64-linux\" ], or edit this line by hand"))
+/// The smallest node covering `range` in `file` (for error locations).
+fn node_at(e: &Edits, file: FileId, range: (usize, usize)) -> Node {
+    let root = e.sources.get(file).root().expect("a parsed file");
+    root.find_covering(range).unwrap_or(root)
 }
 
-/// Where a new `path` binding goes: a set along `path` (the top one, or a
-/// plain `boot = { ... }`/`binfmt = { ... }` inside it), how many components
-/// of `path` that set consumes, and the entry to insert after (`None`: at
-/// the end). The entry chosen is the one whose key shares the longest prefix
-/// with `path`; on a tie the deeper set wins, then the later entry. So
-/// `boot.binfmt.x` goes next to a dotted `boot.binfmt.y` even when a
-/// `boot = { ... }` set exists too: a `binfmt` inside that set would define
-/// `binfmt` a second time, which Nix rejects.
-fn best_place(
-    set: &AttrSetView,
-    path: &[&str],
-    depth: usize,
-) -> (AttrSetView, usize, Option<usize>, usize) {
-    // (set, depth, after, score)
-    let mut best = (set.clone(), depth, None, depth);
-    let better = |c: &(AttrSetView, usize, Option<usize>, usize),
-                  b: &(AttrSetView, usize, Option<usize>, usize)| {
-        (c.3, c.1) > (b.3, b.1) || ((c.3, c.1) == (b.3, b.1) && c.0.node == b.0.node)
-    };
-    let rest = &path[depth..];
-    for (i, entry) in set.entries.iter().enumerate() {
-        let common = match entry {
-            Entry::Binding(b) => b
-                .static_prefix
-                .iter()
-                .zip(rest)
-                .take_while(|(k, p)| k == p)
-                .count(),
-            Entry::Inherit(_) => usize::from(entry.defines(rest[0])),
+/// The literal list of a definition, or why there is none.
+fn literal_list(
+    e: &Edits,
+    file: FileId,
+    hit: &OptionHit,
+    dotted: &str,
+) -> Result<(syntax::ListView, Option<String>)> {
+    places::list_of(&hit.value).ok_or_else(|| {
+        e.error_at(
+            Error::refused(format!(
+                "`{dotted}` is {}, not a literal list, so nixcross cannot edit it safely",
+                describe(&hit.value)
+            ))
+            .hint("write the systems as a literal list, e.g. [ \"aarch64-linux\" ], or edit this line by hand"),
+            &Src::new(file, hit.value.clone()),
+        )
+    })
+}
+
+/// What one module says: its places and the definitions of the two options.
+struct ModuleEdit {
+    file: FileId,
+    /// The module's body set (for removing emptied husks).
+    top: syntax::AttrSetView,
+    places: Vec<Place>,
+    emulated: Option<(usize, OptionHit)>,
+    prefer_static: Option<(usize, OptionHit)>,
+}
+
+fn read_module(e: &Edits, file: FileId, expr: &Node) -> Result<ModuleEdit> {
+    let kind = places::file_kind(expr);
+    if kind != FileKind::NixosModule {
+        let hint = if kind == FileKind::Flake {
+            "pass --config NAME to edit a configuration of the flake, or -f the module file"
+        } else {
+            "emulatedSystems belongs in the NixOS configuration of the machine that builds"
         };
-        if common == 0 {
-            continue;
-        }
-        let here = (set.clone(), depth, Some(i), depth + common);
-        if better(&here, &best) {
-            best = here;
-        }
-        let Entry::Binding(b) = entry else { continue };
-        let Some(key) = &b.path else { continue };
-        if key.len() != common || key.len() >= rest.len() {
-            continue;
-        }
-        let Some(inner) = b.value.unparen().attrset() else {
-            continue;
-        };
-        if inner.rec {
-            continue;
-        }
-        let deeper = best_place(&inner, path, depth + key.len());
-        if better(&deeper, &best) {
-            best = deeper;
-        }
+        // Point at what gives it away (`outputs`, `flake`, `home`, ...).
+        let at = places::kind_evidence(expr).unwrap_or_else(|| expr.clone());
+        return Err(e.error_at(
+            Error::refused(format!(
+                "this file is {}, not a NixOS module",
+                kind.describe()
+            ))
+            .hint(hint),
+            &Src::new(file, at),
+        ));
     }
-    best
+    let places = places::places(expr).map_err(|o| {
+        e.error_at(
+            Error::refused(format!("cannot edit this module: {}", o.reason)).hint(
+                "a module nixcross can edit is `{ ... }` or `{ config, pkgs, ... }: { ... }`",
+            ),
+            &Src::new(file, node_at(e, file, o.range)),
+        )
+    })?;
+    let top = module::module_body(expr)
+        .map(|b| b.set)
+        .or_else(|| places.first().map(|p| p.set.clone()))
+        .ok_or_else(|| Error::refused("the module has no set of definitions"))?;
+    let emulated = find_one(e, file, &places, &EMULATED)?;
+    let prefer_static = find_one(e, file, &places, &STATIC)?;
+    Ok(ModuleEdit {
+        file,
+        top,
+        places,
+        emulated,
+        prefer_static,
+    })
 }
 
-/// Insert `path = value;` into the best place of `set` (see [`best_place`]).
-fn insert_option(src: &str, set: &AttrSetView, path: &[&str], value: &str) -> TextEdit {
-    let style = Layout::of(src);
-    let (target, depth, after, _) = best_place(set, path, 0);
-    let key: Vec<String> = path[depth..].iter().map(|k| syntax::attr_name(k)).collect();
-    let mut at = target;
-    if let Some(i) = after {
-        at.entries.truncate(i + 1);
-    }
-    module::insert_binding(src, &style, &at, &key.join("."), value, Position::Last)
-}
-
-fn add_systems(
-    text: &mut String,
-    place: Option<&str>,
+/// One module file.
+fn plan_module(
+    files: &dyn Files,
+    path: &RelPath,
     systems: &[String],
-    warnings: &mut Vec<String>,
-) -> Result<Vec<String>> {
-    let items: Vec<String> = systems.iter().map(|s| syntax::quote(s)).collect();
-    let value = format!("[ {} ]", items.join(" "));
-    let root = match locate(text, place, EMULATED)? {
-        Located::Root(root) => root,
-        Located::NoModule => {
-            let name = place.unwrap_or_default();
-            let edit = new_module(text, name, "boot.binfmt.emulatedSystems", &value)?;
-            *text = edit::apply_checked(text, &[edit])?;
-            return Ok(vec![format!(
-                "added {} to boot.binfmt.emulatedSystems in a new inline module",
-                systems.join(", ")
-            )]);
+    opts: &EmulateOptions,
+) -> Result<Plan> {
+    let mut sources = SourceMap::new(files);
+    let file = sources
+        .load(path)
+        .map_err(|e| Error::invalid(format!("cannot read {}: {}", e.path, e.error)))?;
+    let expr = {
+        let s = sources.get(file);
+        match &s.doc {
+            Ok(doc) => doc.expr().ok_or_else(|| {
+                Error::refused("the file has no expression; a NixOS module is `{ ... }` or `{ config, pkgs, ... }: { ... }`")
+            })?,
+            Err(err) => return Err(err.clone().in_file(&s.path, &s.text)),
         }
     };
-    let path = root.path(EMULATED);
-    let dotted = path.join(".");
-    let (edit, added) = match find_one(&root.set, &path)? {
-        None => (
-            insert_option(text, &root.set, &path, &value),
-            systems.to_vec(),
-        ),
-        Some(hit) => {
-            let (list, _) = literal_list(&hit.value, &dotted)?;
-            let have: HashSet<String> = list
+    // What the module itself (and what it imports) says it runs on.
+    let mut ev = crate::eval::Evaluator::new(
+        sources,
+        crate::eval::InputFacts {
+            nixpkgs: vec!["nixpkgs".into()],
+        },
+    );
+    let (declared, defs) = crate::flake::modules::module_platforms(&mut ev, path);
+    let sources = ev.sources;
+    let mut e = Edits::new(&sources);
+    let m = read_module(&e, file, &expr)?;
+    // Where the host platform is set, for the error's location.
+    let site = defs
+        .iter()
+        .filter(|d| d.system.is_some() && d.system == declared.host)
+        .find_map(|d| d.literal.clone().or(d.site.clone()).map(|s| (s, d.option)));
+    let host = declared.host.clone().map(|h| {
+        let why = match &site {
+            Some((_, o)) => format!("its nixpkgs.{} says so", o.name()),
+            None => "the module says so".to_string(),
+        };
+        (h, why)
+    });
+    if !opts.remove {
+        let at = site.map(|(s, _)| s);
+        check_host(
+            host,
+            systems,
+            opts,
+            &mut e.warnings,
+            at.as_ref().map(|a| (a.clone(), &sources)),
+        )?;
+    }
+    let mut summary = Vec::new();
+    edit_module(&mut e, &m, systems, opts, &mut summary, None)?;
+    Ok(e.finish(if summary.is_empty() {
+        "nothing to change".into()
+    } else {
+        summary.join("; ")
+    }))
+}
+
+/// Add or remove in one module; `new_home` (flake configurations) says
+/// where new definitions go when the module has none.
+fn edit_module(
+    e: &mut Edits,
+    m: &ModuleEdit,
+    systems: &[String],
+    opts: &EmulateOptions,
+    summary: &mut Vec<String>,
+    removal_item: Option<&dyn Fn(&mut Edits) -> Result<()>>,
+) -> Result<()> {
+    let file = m.file;
+    let src = e.text(file);
+    let layout = e.layout(file).clone();
+    let dotted = EMULATED.join(".");
+    let mut removals: Vec<Node> = Vec::new();
+    if !systems.is_empty() {
+        if opts.remove {
+            let Some((_, hit)) = &m.emulated else {
+                for s in systems {
+                    e.warnings
+                        .push(format!("`{s}` is not in {dotted}; nothing to remove"));
+                }
+                return finish_static(e, m, opts, summary, &mut removals, removal_item);
+            };
+            let (list, around) = literal_list(e, file, hit, &dotted)?;
+            let found: Vec<Node> = list
                 .items
                 .iter()
-                .filter_map(|i| i.unparen().string_literal())
-                .collect();
-            let opaque: Vec<String> = list
-                .items
-                .iter()
-                .filter(|i| i.unparen().string_literal().is_none())
-                .map(Node::text)
-                .collect();
-            if !opaque.is_empty() {
-                warnings.push(format!(
-                    "`{dotted}` has items nixcross cannot read ({}); check that they do not repeat a system",
-                    opaque.join(", ")
-                ));
-            }
-            let added: Vec<String> = systems
-                .iter()
-                .filter(|s| !have.contains(*s))
+                .filter(|i| {
+                    i.unparen()
+                        .string_literal()
+                        .is_some_and(|s| systems.contains(&s))
+                })
                 .cloned()
                 .collect();
-            if added.is_empty() {
-                return Ok(Vec::new());
+            for s in systems {
+                if !found
+                    .iter()
+                    .any(|i| i.unparen().string_literal().as_deref() == Some(s.as_str()))
+                {
+                    e.warnings
+                        .push(format!("`{s}` is not in {dotted}; nothing to remove"));
+                }
             }
-            let items: Vec<String> = added.iter().map(|s| syntax::quote(s)).collect();
-            (
-                module::append_items(text, &Layout::of(text), &list, &items),
-                added,
-            )
-        }
-    };
-    *text = edit::apply_checked(text, &[edit])?;
-    Ok(vec![format!("added {} to {dotted}", added.join(", "))])
-}
-
-fn remove_systems(
-    text: &mut String,
-    place: Option<&str>,
-    systems: &[String],
-    warnings: &mut Vec<String>,
-) -> Result<Vec<String>> {
-    let mut removed = Vec::new();
-    let mut gone = false;
-    let mut dotted = String::new();
-    for system in systems {
-        // One item at a time, each against freshly parsed text: removals of
-        // neighbours would otherwise plan overlapping deletions.
-        let mut found = false;
-        loop {
-            let Located::Root(root) = locate(text, place, EMULATED)? else {
-                break;
-            };
-            let path = root.path(EMULATED);
-            dotted = path.join(".");
-            let Some(hit) = find_one(&root.set, &path)? else {
-                break;
-            };
-            let (list, wrapper) = literal_list(&hit.value, &dotted)?;
-            let Some(item) = list
-                .items
-                .iter()
-                .find(|i| i.unparen().string_literal().as_deref() == Some(system.as_str()))
-            else {
-                break;
-            };
-            let edit = if list.items.len() == 1 && wrapper.is_none() {
-                gone = true;
-                remove_whole(text, &root, &hit)?
-            } else {
-                module::remove_item(text, &list, item)
-            };
-            *text = edit::apply_checked(text, &[edit])?;
-            found = true;
-        }
-        if found {
-            removed.push(system.as_str());
+            if !found.is_empty() {
+                let names: Vec<String> = found
+                    .iter()
+                    .filter_map(|i| i.unparen().string_literal())
+                    .collect();
+                let mut s = format!("removed {} from {dotted}", dedup(&names).join(", "));
+                if found.len() == list.items.len() && around.is_none() {
+                    removals.push(hit.entry_node());
+                    s.push_str(" (the list is empty now, so the option is gone)");
+                } else {
+                    for edit in places::remove_items(src, &list, &found) {
+                        e.push(file, edit, &s);
+                    }
+                }
+                summary.push(s);
+            }
         } else {
-            let name = if dotted.is_empty() {
-                "boot.binfmt.emulatedSystems"
-            } else {
-                &dotted
-            };
-            warnings.push(format!("`{system}` is not in {name}; nothing to remove"));
-        }
-    }
-    if removed.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut s = format!("removed {} from {dotted}", removed.join(", "));
-    if gone {
-        s.push_str(" (the list is empty now, so the option is gone)");
-    }
-    Ok(vec![s])
-}
-
-fn set_static(text: &mut String, place: Option<&str>, remove: bool) -> Result<Vec<String>> {
-    let root = match (locate(text, place, STATIC)?, remove) {
-        (Located::Root(root), _) => root,
-        (Located::NoModule, true) => return Ok(Vec::new()),
-        (Located::NoModule, false) => {
-            let name = place.unwrap_or_default();
-            let edit = new_module(text, name, "boot.binfmt.preferStaticEmulators", "true")?;
-            *text = edit::apply_checked(text, &[edit])?;
-            return Ok(vec![format!(
-                "set boot.binfmt.preferStaticEmulators = true in a new inline module"
-            )]);
-        }
-    };
-    let path = root.path(STATIC);
-    let dotted = path.join(".");
-    let hit = find_one(&root.set, &path)?;
-    let edit = match (hit, remove) {
-        (None, false) => insert_option(text, &root.set, &path, "true"),
-        (None, true) => return Ok(Vec::new()),
-        (Some(hit), _) => {
-            let v = hit.value.unparen();
-            match (v.text().as_str(), remove) {
-                ("true", false) | ("false", true) => return Ok(Vec::new()),
-                ("false", false) => TextEdit::replace(v.range(), "true"),
-                ("true", true) => remove_whole(text, &root, &hit)?,
-                _ => {
-                    return Err(Error::refused(format!(
-                        "`{dotted}` is {}, not `true` or `false`, so nixcross leaves it alone",
-                        describe(&v)
-                    ))
-                    .at(hit.value.range()))
+            match &m.emulated {
+                Some((_, hit)) => {
+                    let (list, _) = literal_list(e, file, hit, &dotted)?;
+                    let have: HashSet<String> = list
+                        .items
+                        .iter()
+                        .filter_map(|i| i.unparen().string_literal())
+                        .collect();
+                    let opaque: Vec<String> = list
+                        .items
+                        .iter()
+                        .filter(|i| i.unparen().string_literal().is_none())
+                        .map(Node::text)
+                        .collect();
+                    if !opaque.is_empty() {
+                        e.warnings.push(format!(
+                            "`{dotted}` has items nixcross cannot read ({}); check that they do not repeat a system",
+                            opaque.join(", ")
+                        ));
+                    }
+                    let added: Vec<String> = systems
+                        .iter()
+                        .filter(|s| !have.contains(*s))
+                        .cloned()
+                        .collect();
+                    if !added.is_empty() {
+                        let items: Vec<String> = added.iter().map(|s| syntax::quote(s)).collect();
+                        let s = format!("added {} to {dotted}", added.join(", "));
+                        e.push(file, module::append_items(src, &layout, &list, &items), &s);
+                        summary.push(s);
+                    }
+                }
+                None => {
+                    let items: Vec<String> = systems.iter().map(|s| syntax::quote(s)).collect();
+                    let value = format!("[ {} ]", items.join(" "));
+                    let s = format!("added {} to {dotted}", systems.join(", "));
+                    insert(e, m, &EMULATED, &value, &s)?;
+                    summary.push(s);
                 }
             }
         }
-    };
-    *text = edit::apply_checked(text, &[edit])?;
-    Ok(vec![if remove {
-        format!("removed {dotted}")
-    } else {
-        format!("set {dotted} = true")
-    }])
+    }
+    finish_static(e, m, opts, summary, &mut removals, removal_item)
 }
 
-/// The platform a module says it runs on, with the range of the definition.
-fn declared_platform(root: &Root) -> Option<(String, (usize, usize), String)> {
-    for leaf in ["hostPlatform", "crossSystem", "localSystem", "system"] {
-        let path = root.nixpkgs_path(leaf);
-        let (hits, _) = module::find_option(&root.set, &path);
-        for hit in hits {
-            let value = match hit.rest.as_slice() {
-                [] => platform_value(&hit.value),
-                [k] if k == "system" || k == "config" => string_value(&hit.value),
-                _ => None,
+/// `preferStaticEmulators`, then the planned removals as one batch.
+fn finish_static(
+    e: &mut Edits,
+    m: &ModuleEdit,
+    opts: &EmulateOptions,
+    summary: &mut Vec<String>,
+    removals: &mut Vec<Node>,
+    removal_item: Option<&dyn Fn(&mut Edits) -> Result<()>>,
+) -> Result<()> {
+    let file = m.file;
+    let dotted = STATIC.join(".");
+    if opts.static_emulators {
+        match (&m.prefer_static, opts.remove) {
+            (None, false) => {
+                let s = format!("set {dotted} = true");
+                insert(e, m, &STATIC, "true", &s)?;
+                summary.push(s);
+            }
+            (None, true) => {}
+            (Some((_, hit)), remove) => {
+                let v = hit.value.unparen();
+                match (v.text().as_str(), remove) {
+                    ("true", false) | ("false", true) => {}
+                    ("false", false) => {
+                        let s = format!("set {dotted} = true");
+                        e.push(file, TextEdit::replace(v.range(), "true"), &s);
+                        summary.push(s);
+                    }
+                    ("true", true) => {
+                        removals.push(hit.entry_node());
+                        summary.push(format!("removed {dotted}"));
+                    }
+                    _ => return Err(e.error_at(
+                        Error::refused(format!(
+                            "`{dotted}` is {}, not `true` or `false`, so nixcross leaves it alone",
+                            describe(&v)
+                        )),
+                        &Src::new(file, hit.value.clone()),
+                    )),
+                }
+            }
+        }
+    }
+    if removals.is_empty() {
+        return Ok(());
+    }
+    let src = e.text(file);
+    let (edits, top_empty) = places::remove_bindings(src, &m.top, removals);
+    let reason = summary.last().cloned().unwrap_or_else(|| "remove".into());
+    match (top_empty, removal_item) {
+        (true, Some(remove_module)) => remove_module(e),
+        _ => {
+            for edit in edits {
+                e.push(file, edit, &reason);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Insert `path = value;` in the module's best place.
+fn insert(e: &mut Edits, m: &ModuleEdit, path: &[&str], value: &str, reason: &str) -> Result<()> {
+    let Some(i) = places::best_place(&m.places, path) else {
+        return Err(Error::refused(
+            "the module has no set of definitions to add to",
+        ));
+    };
+    let src = e.text(m.file);
+    let layout = e.layout(m.file).clone();
+    let edit = module::insert_at_path(src, &layout, &m.places[i].set, path, value);
+    if let Some(c) = &m.places[i].condition {
+        e.warnings.push(format!(
+            "the setting goes into the module's definitions under `mkIf {c}`, so it holds when that does"
+        ));
+    }
+    e.push(m.file, edit, reason);
+    Ok(())
+}
+
+fn dedup(v: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in v {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+/// A configuration of a flake.
+fn plan_config(
+    files: &dyn Files,
+    path: &RelPath,
+    name: &str,
+    systems: &[String],
+    opts: &EmulateOptions,
+) -> Result<Plan> {
+    let f = Flake::load(files, path)?;
+    let config = f.select(Some(name))?;
+    let mut p = Planner::new(&f, config)?;
+    if !opts.remove {
+        let host = config
+            .platforms
+            .host
+            .clone()
+            .map(|h| (h.clone(), format!("the configuration `{name}` is for {h}")));
+        let at = config.at.clone();
+        check_host(
+            host,
+            systems,
+            opts,
+            &mut p.warnings,
+            at.map(|a| (a, &f.ev.sources)),
+        )?;
+    }
+    // The modules of this configuration that define the options.
+    let mut found: Vec<(usize, ModuleEdit)> = Vec::new();
+    for (i, m) in p.sys.modules.iter().enumerate() {
+        let Some(expr) = &m.expr else { continue };
+        if matches!(m.origin, ModuleOrigin::External(_)) {
+            continue;
+        }
+        let Ok(places) = places::places(&expr.node) else {
+            continue;
+        };
+        let (h1, _) = places::find_in(&places, &EMULATED);
+        let (h2, _) = places::find_in(&places, &STATIC);
+        if h1.is_empty() && h2.is_empty() {
+            continue;
+        }
+        found.push((i, read_module(&p, expr.file, &expr.node)?));
+    }
+    let mut summary = Vec::new();
+    let own: Vec<usize> = (0..found.len())
+        .filter(|&k| {
+            let m = &found[k].1;
+            let expr = p.sys.modules[found[k].0]
+                .expr
+                .clone()
+                .expect("has an expression");
+            let _ = m;
+            p.private(expr.file, expr.range())
+        })
+        .collect();
+    if opts.remove {
+        // Remove where the definitions are; one in a shared module is refused.
+        for (i, m) in &found {
+            let expr = p.sys.modules[*i].expr.clone().expect("has an expression");
+            p.guard(expr.file, expr.range(), "the module that sets boot.binfmt")?;
+            let inline_item = inline_list_item(&p, *i);
+            let remove_module = |e: &mut Edits| -> Result<()> {
+                let (list, item) = inline_item.clone().expect("checked below");
+                let lv = list.node.list().expect("a list");
+                let edit = module::remove_item(e.text(list.file), &lv, &item);
+                e.push(list.file, edit, "remove the module left empty");
+                Ok(())
             };
-            if let Some(v) = value {
-                let system = platform::resolve(&v).map(|t| t.system).unwrap_or(v);
-                return Some((
-                    system,
-                    hit.value.range(),
-                    format!("its {} says so", path.join(".")),
+            let hook: Option<&dyn Fn(&mut Edits) -> Result<()>> = if inline_item.is_some() {
+                Some(&remove_module)
+            } else {
+                None
+            };
+            edit_module(&mut p.core, m, systems, opts, &mut summary, hook)?;
+        }
+        if found.is_empty() {
+            for s in systems {
+                p.warnings.push(format!(
+                    "`{s}` is not in boot.binfmt.emulatedSystems; nothing to remove"
                 ));
             }
         }
-    }
-    None
-}
-
-/// `"x"`, or `lib.mkDefault "x"` / `mkForce` / `mkOverride n "x"`.
-fn string_value(value: &Node) -> Option<String> {
-    let v = value.unparen();
-    if let Some(s) = v.string_literal() {
-        return Some(s);
-    }
-    let (f, args) = v.call()?;
-    let r = f.reference()?;
-    match (r.last()?.as_str(), args.len()) {
-        ("mkDefault" | "mkForce", 1) | ("mkOverride", 2) => args.last()?.unparen().string_literal(),
-        _ => None,
-    }
-}
-
-/// A platform value: a string, or a set with `system` or `config`.
-fn platform_value(value: &Node) -> Option<String> {
-    if let Some(s) = string_value(value) {
-        return Some(s);
-    }
-    let v = value.unparen();
-    let set = match v.attrset() {
-        Some(s) => s,
-        None => {
-            let (f, args) = v.call()?;
-            let r = f.reference()?;
-            if !matches!(r.last()?.as_str(), "mkDefault" | "mkForce") || args.len() != 1 {
-                return None;
-            }
-            args[0].unparen().attrset()?
-        }
-    };
-    for key in ["system", "config"] {
-        for e in &set.entries {
-            if let Entry::Binding(b) = e {
-                if b.path.as_deref() == Some(&[key.to_string()][..]) {
-                    if let Some(s) = b.value.unparen().string_literal() {
-                        return Some(s);
-                    }
+    } else if let Some(&k) = own.first() {
+        let (_, m) = &found[k];
+        edit_module(&mut p.core, m, systems, opts, &mut summary, None)?;
+    } else {
+        // Already there, in a shared module?
+        let mut have: HashSet<String> = HashSet::new();
+        for (_, m) in &found {
+            if let Some((_, hit)) = &m.emulated {
+                if let Some((list, _)) = places::list_of(&hit.value) {
+                    have.extend(
+                        list.items
+                            .iter()
+                            .filter_map(|i| i.unparen().string_literal()),
+                    );
                 }
             }
         }
+        let systems: Vec<String> = systems
+            .iter()
+            .filter(|s| !have.contains(*s))
+            .cloned()
+            .collect();
+        let need_static =
+            opts.static_emulators && !found.iter().any(|(_, m)| m.prefer_static.is_some());
+        if !systems.is_empty() || need_static {
+            add_in_home(&mut p, &systems, need_static, &mut summary)?;
+        }
     }
-    None
+    if !opts.remove {
+        let others = p
+            .sys
+            .modules
+            .iter()
+            .filter(|m| matches!(m.origin, ModuleOrigin::External(_)))
+            .count();
+        if others > 0 && !summary.is_empty() {
+            p.warnings.push(format!(
+                "`{name}` also has modules nixcross does not read (from other inputs or nixpkgs); \
+                 if they set boot.binfmt.emulatedSystems too, NixOS merges the lists"
+            ));
+        }
+    }
+    let summary = if summary.is_empty() {
+        "nothing to change".into()
+    } else {
+        format!("{name}: {}", summary.join("; "))
+    };
+    Ok(p.finish(summary))
+}
+
+/// The modules list and the item of module `i`, when it is an inline item
+/// of the configuration's own list.
+fn inline_list_item(p: &Planner, i: usize) -> Option<(Src, Node)> {
+    let m = &p.sys.modules[i];
+    let ModuleOrigin::Inline(src) = &m.origin else {
+        return None;
+    };
+    if m.imported_from.is_some() {
+        return None;
+    }
+    let list = p.sys.modules_list.clone()?;
+    let lv = list.node.list()?;
+    let item = lv.items.iter().find(|it| it.contains(&src.node))?.clone();
+    Some((list, item))
+}
+
+/// New definitions in the configuration's own module.
+fn add_in_home(
+    p: &mut Planner,
+    systems: &[String],
+    prefer_static: bool,
+    summary: &mut Vec<String>,
+) -> Result<()> {
+    let items: Vec<String> = systems.iter().map(|s| syntax::quote(s)).collect();
+    let mut defs: Vec<(&[&str], String, String)> = Vec::new();
+    if !systems.is_empty() {
+        defs.push((
+            &EMULATED,
+            format!("[ {} ]", items.join(" ")),
+            format!("added {} to {}", systems.join(", "), EMULATED.join(".")),
+        ));
+    }
+    if prefer_static {
+        defs.push((
+            &STATIC,
+            "true".into(),
+            format!("set {} = true", STATIC.join(".")),
+        ));
+    }
+    match p.home()? {
+        Home::Module {
+            file, body, full, ..
+        } => {
+            let places = places::places(&body.expr).unwrap_or_default();
+            for (path, value, s) in defs {
+                let edit = match places::best_place(&places, path) {
+                    Some(i) => module::insert_at_path(
+                        p.text(file),
+                        p.layout(file),
+                        &places[i].set,
+                        path,
+                        &value,
+                    ),
+                    None => {
+                        let mut full_path: Vec<&str> = Vec::new();
+                        if full {
+                            full_path.push("config");
+                        }
+                        full_path.extend(path);
+                        module::insert_at_path(
+                            p.text(file),
+                            p.layout(file),
+                            &body.set,
+                            &full_path,
+                            &value,
+                        )
+                    }
+                };
+                p.push(file, edit, &s);
+                summary.push(s);
+            }
+            Ok(())
+        }
+        Home::NewInline => {
+            let body: Vec<String> = defs
+                .iter()
+                .map(|(path, value, _)| format!("  {} = {value};", path.join(".")))
+                .collect();
+            let text = format!("{{\n{}\n}}", body.join("\n"));
+            let reason = defs
+                .iter()
+                .map(|(_, _, s)| s.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            p.add_module(
+                "Emulated systems for building other platforms (nixcross emulate)",
+                &text,
+                &reason,
+            )?;
+            summary.push(format!("{reason} in a new inline module"));
+            Ok(())
+        }
+    }
 }
 
 fn check_host(
-    declared: Option<(String, (usize, usize), String)>,
+    declared: Option<(String, String)>,
     systems: &[String],
     opts: &EmulateOptions,
     warnings: &mut Vec<String>,
+    at: Option<(Src, &SourceMap)>,
 ) -> Result<()> {
     let hint =
         "boot.binfmt.emulatedSystems lists the *other* systems this machine should build for; \
@@ -796,7 +794,7 @@ fn check_host(
                 err
             })?
             .system;
-        if let Some((d, _, why)) = &declared {
+        if let Some((d, why)) = &declared {
             if *d != host {
                 warnings.push(format!(
                     "--host {host} disagrees with the file ({d}: {why}); checking against --host"
@@ -811,13 +809,17 @@ fn check_host(
         }
         return Ok(());
     }
-    if let Some((d, range, why)) = declared {
+    if let Some((d, why)) = declared {
         if systems.contains(&d) {
-            return Err(Error::invalid(format!(
+            let mut e = Error::invalid(format!(
                 "`{d}` is this machine's own system ({why}), so it cannot be emulated"
             ))
-            .at(range)
-            .hint(hint));
+            .hint(hint);
+            if let Some((at, sources)) = at {
+                let s = sources.get(at.file);
+                e = e.at(at.range()).in_file(&s.path, &s.text);
+            }
+            return Err(e);
         }
         return Ok(());
     }
@@ -832,298 +834,15 @@ fn check_host(
     Ok(())
 }
 
+impl OptionHit {
+    /// The binding node that defines the hit.
+    pub fn entry_node(&self) -> Node {
+        match self.entry() {
+            syntax::Entry::Binding(b) => b.node.clone(),
+            syntax::Entry::Inherit(i) => i.node.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn opts(systems: &[&str]) -> EmulateOptions {
-        EmulateOptions {
-            systems: systems.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }
-    }
-
-    fn add(src: &str, systems: &[&str]) -> String {
-        emulate(src, &opts(systems)).unwrap().text
-    }
-
-    fn remove(src: &str, systems: &[&str]) -> String {
-        let mut o = opts(systems);
-        o.remove = true;
-        emulate(src, &o).unwrap().text
-    }
-
-    fn err(src: &str, o: &EmulateOptions) -> Error {
-        emulate(src, o).unwrap_err()
-    }
-
-    #[test]
-    fn adds_in_every_shape() {
-        let cases: &[(&str, &str)] = &[
-            ("{ }", "{ boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ]; }"),
-            (
-                "{\n  a = 1;\n}\n",
-                "{\n  a = 1;\n  boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ];\n}\n",
-            ),
-            (
-                "{ pkgs, ... }:\nlet x = 1; in\n{\n  a = x;\n}\n",
-                "{ pkgs, ... }:\nlet x = 1; in\n{\n  a = x;\n  boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ];\n}\n",
-            ),
-            (
-                "{\n  boot = {\n    loader.grub.enable = true;\n  };\n  a = 1;\n}\n",
-                "{\n  boot = {\n    loader.grub.enable = true;\n    binfmt.emulatedSystems = [ \"aarch64-linux\" ];\n  };\n  a = 1;\n}\n",
-            ),
-            (
-                "{\n  boot.binfmt = {\n    registrations = { };\n  };\n}\n",
-                "{\n  boot.binfmt = {\n    registrations = { };\n    emulatedSystems = [ \"aarch64-linux\" ];\n  };\n}\n",
-            ),
-            (
-                "{\n  boot.loader.grub.enable = true;\n  networking.hostName = \"b\";\n}\n",
-                "{\n  boot.loader.grub.enable = true;\n  boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ];\n  networking.hostName = \"b\";\n}\n",
-            ),
-            (
-                "{\n  boot.binfmt.emulatedSystems = [ \"riscv64-linux\" ];\n}\n",
-                "{\n  boot.binfmt.emulatedSystems = [ \"riscv64-linux\" \"aarch64-linux\" ];\n}\n",
-            ),
-            (
-                "{\n  boot.binfmt.emulatedSystems = lib.mkForce [ ];\n}\n",
-                "{\n  boot.binfmt.emulatedSystems = lib.mkForce [ \"aarch64-linux\" ];\n}\n",
-            ),
-            (
-                "{\n  options = { };\n  config = {\n    a = 1;\n  };\n}\n",
-                "{\n  options = { };\n  config = {\n    a = 1;\n    boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ];\n  };\n}\n",
-            ),
-        ];
-        for (src, want) in cases {
-            assert_eq!(&add(src, &["aarch64-linux"]), want, "{src}");
-            assert_eq!(
-                &remove(want, &["aarch64-linux"]),
-                src,
-                "round trip of {src}"
-            );
-        }
-    }
-
-    #[test]
-    fn never_duplicates_and_maps_names() {
-        let src = "{ boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ]; }";
-        let out = emulate(src, &opts(&["aarch64-linux"])).unwrap();
-        assert!(!out.changed);
-        assert_eq!(out.text, src);
-        // pkgsCross name and triple map to their double, once.
-        let out = add(
-            "{ }",
-            &["riscv64", "riscv64-unknown-linux-gnu", "raspberryPi"],
-        );
-        assert_eq!(
-            out,
-            "{ boot.binfmt.emulatedSystems = [ \"riscv64-linux\" \"armv6l-linux\" ]; }"
-        );
-    }
-
-    #[test]
-    fn removes_and_drops_the_empty_binding() {
-        let src = "{\n  boot.binfmt.emulatedSystems = [\n    \"aarch64-linux\" # arm\n    \"riscv64-linux\"\n  ];\n  a = 1;\n}\n";
-        assert_eq!(
-            remove(src, &["aarch64-linux"]),
-            "{\n  boot.binfmt.emulatedSystems = [\n    \"riscv64-linux\"\n  ];\n  a = 1;\n}\n"
-        );
-        assert_eq!(
-            remove(src, &["aarch64-linux", "riscv64-linux"]),
-            "{\n  a = 1;\n}\n"
-        );
-        let forced = "{ boot.binfmt.emulatedSystems = lib.mkForce [ \"aarch64-linux\" ]; }";
-        assert_eq!(
-            remove(forced, &["aarch64-linux"]),
-            "{ boot.binfmt.emulatedSystems = lib.mkForce [ ]; }"
-        );
-        let mut o = opts(&["riscv64-linux"]);
-        o.remove = true;
-        let out = emulate(src, &o).unwrap();
-        assert_eq!(out.warnings.len(), 0);
-        let out = emulate("{ }", &o).unwrap();
-        assert!(!out.changed);
-        assert!(out.warnings[0].contains("nothing to remove"));
-    }
-
-    #[test]
-    fn static_emulators() {
-        let mut o = opts(&["aarch64-linux"]);
-        o.static_emulators = true;
-        let src = "{\n  a = 1;\n}\n";
-        let out = emulate(src, &o).unwrap();
-        assert_eq!(
-            out.text,
-            "{\n  a = 1;\n  boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ];\n  boot.binfmt.preferStaticEmulators = true;\n}\n"
-        );
-        o.remove = true;
-        assert_eq!(emulate(&out.text, &o).unwrap().text, src);
-        let o = EmulateOptions {
-            static_emulators: true,
-            ..Default::default()
-        };
-        assert_eq!(
-            emulate("{ boot.binfmt.preferStaticEmulators = false; }", &o)
-                .unwrap()
-                .text,
-            "{ boot.binfmt.preferStaticEmulators = true; }"
-        );
-        assert_eq!(
-            err("{ boot.binfmt.preferStaticEmulators = x; }", &o).kind,
-            crate::ErrorKind::Refused
-        );
-    }
-
-    #[test]
-    fn refuses_what_it_cannot_see() {
-        let o = opts(&["aarch64-linux"]);
-        for (src, needle) in [
-            (
-                "{ boot.binfmt.emulatedSystems = lib.optionals x [ ]; }",
-                "lib.optionals",
-            ),
-            ("{ boot.binfmt.emulatedSystems = a ++ [ ]; }", "++"),
-            ("{ boot.binfmt.emulatedSystems = xs; }", "variable"),
-            ("{ inherit boot; }", "inherited"),
-            ("{ boot = { } // x; }", "not a plain"),
-            ("{ boot = with x; { }; }", "not a plain"),
-            ("{ boot = rec { }; }", "not a plain"),
-            ("{ boot = lib.mkIf c { }; }", "not a plain"),
-            ("{ lib, ... }: lib.mkIf c { }", "lib.mkIf"),
-            ("rec { }", "rec"),
-            ("{ config = lib.mkIf c { }; }", "not a plain"),
-            ("{ outputs = _: { }; }", "flake"),
-        ] {
-            let e = err(src, &o);
-            assert_eq!(e.kind, crate::ErrorKind::Refused, "{src}");
-            assert!(e.message.contains(needle), "{src}: {}", e.message);
-            assert!(e.range.is_some(), "{src}");
-        }
-        let e = err("{ a = ", &o);
-        assert_eq!(e.kind, crate::ErrorKind::Parse);
-    }
-
-    #[test]
-    fn unknown_and_unemulatable_systems() {
-        let e = err("{ }", &opts(&["aarch64-linx"]));
-        assert_eq!(e.kind, crate::ErrorKind::InvalidInput);
-        assert!(
-            e.hints[0].contains("did you mean aarch64-linux"),
-            "{:?}",
-            e.hints
-        );
-        let e = err("{ }", &opts(&["x86_64-darwin"]));
-        assert!(
-            e.message.contains("not a system NixOS can emulate"),
-            "{}",
-            e.message
-        );
-    }
-
-    #[test]
-    fn the_host_cannot_emulate_itself() {
-        let mut o = opts(&["x86_64-linux"]);
-        o.host = Some("x86_64-linux".into());
-        assert_eq!(err("{ }", &o).kind, crate::ErrorKind::InvalidInput);
-        for src in [
-            "{ nixpkgs.hostPlatform = \"x86_64-linux\"; }",
-            "{ lib, ... }: { nixpkgs.hostPlatform = lib.mkDefault \"x86_64-linux\"; }",
-            "{ nixpkgs = { system = \"x86_64-linux\"; }; }",
-            "{ nixpkgs.hostPlatform.system = \"x86_64-linux\"; }",
-            "{ nixpkgs.hostPlatform = { config = \"x86_64-unknown-linux-gnu\"; }; }",
-        ] {
-            let e = err(src, &opts(&["x86_64-linux"]));
-            assert!(e.message.contains("own system"), "{src}");
-            assert!(e.range.is_some(), "{src}");
-        }
-        // Removing the own system is allowed (it repairs the module).
-        let mut o = opts(&["x86_64-linux"]);
-        o.remove = true;
-        o.host = Some("x86_64-linux".into());
-        assert!(emulate(
-            "{ boot.binfmt.emulatedSystems = [ \"x86_64-linux\" ]; }",
-            &o
-        )
-        .is_ok());
-        // Without a stated host, the local system only warns.
-        let mut o = opts(&["x86_64-linux"]);
-        o.local_system = Some("x86_64-linux".into());
-        let out = emulate("{ }", &o).unwrap();
-        assert!(out.changed);
-        assert!(out.warnings[0].contains("runs on"));
-        // Another declared host is fine.
-        let out = emulate(
-            "{ nixpkgs.hostPlatform = \"aarch64-linux\"; }",
-            &opts(&["x86_64-linux"]),
-        )
-        .unwrap();
-        assert!(out.changed);
-    }
-
-    const FLAKE: &str = r#"{
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
-  outputs = { nixpkgs, ... }: {
-    nixosConfigurations.builder = nixpkgs.lib.nixosSystem {
-      system = "x86_64-linux";
-      modules = [
-        ./configuration.nix
-        { networking.hostName = "builder"; }
-      ];
-    };
-    nixosConfigurations.bare = nixpkgs.lib.nixosSystem {
-      system = "x86_64-linux";
-      modules = [ ./bare.nix ];
-    };
-  };
-}
-"#;
-
-    fn in_config(name: &str, systems: &[&str], remove: bool) -> Result<EditOutcome> {
-        let mut o = opts(systems);
-        o.config = Some(name.into());
-        o.remove = remove;
-        emulate(FLAKE, &o).and_then(|out| {
-            if remove {
-                return Ok(out);
-            }
-            // Every addition here must also come out again.
-            let mut back = opts(systems);
-            back.config = Some(name.into());
-            back.remove = true;
-            let again = emulate(&out.text, &back)?;
-            assert_eq!(again.text, FLAKE, "round trip in `{name}`");
-            Ok(out)
-        })
-    }
-
-    #[test]
-    fn flake_configurations() {
-        let out = in_config("builder", &["aarch64-linux"], false).unwrap();
-        assert!(out
-            .text
-            .contains("{ networking.hostName = \"builder\"; boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ]; }"),
-            "{}", out.text);
-        assert!(
-            out.warnings[0].contains("cannot see into"),
-            "{:?}",
-            out.warnings
-        );
-        let out = in_config("bare", &["riscv64-linux"], false).unwrap();
-        assert!(
-            out.text.contains("modules = [ { boot.binfmt.emulatedSystems = [ \"riscv64-linux\" ]; } ./bare.nix ];"),
-            "{}",
-            out.text
-        );
-        // The configuration's own system is refused, at its name.
-        let e = in_config("builder", &["x86_64-linux"], false).unwrap_err();
-        assert!(e.message.contains("own system"), "{}", e.message);
-        assert_eq!(
-            e.range.map(|r| &FLAKE[r.0..r.1]),
-            Some("nixosConfigurations.builder")
-        );
-        let e = in_config("nope", &["aarch64-linux"], false).unwrap_err();
-        assert!(e.message.contains("no configuration named"));
-        let out = in_config("bare", &["aarch64-linux"], true).unwrap();
-        assert!(!out.changed);
-    }
-}
+mod tests;

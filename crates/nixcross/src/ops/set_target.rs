@@ -63,7 +63,11 @@ pub fn set_target(files: &dyn Files, flake: &RelPath, opts: &SetTargetOptions) -
 }
 
 /// Plan the switch without applying it.
-pub fn plan_set_target(files: &dyn Files, flake: &RelPath, opts: &SetTargetOptions) -> Result<Plan> {
+pub fn plan_set_target(
+    files: &dyn Files,
+    flake: &RelPath,
+    opts: &SetTargetOptions,
+) -> Result<Plan> {
     let f = Flake::load(files, flake)?;
     plan_on(&f, opts)
 }
@@ -166,7 +170,10 @@ fn host_value(target: &Target, lib: Option<&str>, as_set: bool) -> Result<String
         return Ok(format!("{lib}.systems.examples.{example}"));
     }
     if target.needs_config() && !target.config.is_empty() {
-        return Ok(format!("{{\n  config = {};\n}}", syntax::quote(&target.config)));
+        return Ok(format!(
+            "{{\n  config = {};\n}}",
+            syntax::quote(&target.config)
+        ));
     }
     Ok(if as_set {
         format!("{{\n  system = {};\n}}", syntax::quote(&target.system))
@@ -230,7 +237,13 @@ fn site_value(site: &Src) -> Option<Node> {
 /// Rewrite definition `d` to mean `target` (host side) or the double
 /// `target.system` (build side), in place. Errors when that would change
 /// another configuration or the value cannot be rewritten.
-fn rewrite_in_place(p: &mut Planner, d: &Definition, target: &Target, host_side: bool, reason: &str) -> Result<()> {
+fn rewrite_in_place(
+    p: &mut Planner,
+    d: &Definition,
+    target: &Target,
+    host_side: bool,
+    reason: &str,
+) -> Result<()> {
     let site = d
         .site
         .clone()
@@ -255,7 +268,9 @@ fn rewrite_in_place(p: &mut Planner, d: &Definition, target: &Target, host_side:
     if extras {
         let Some(v) = value else {
             return Err(p.error_at(
-                Error::refused("this platform is inherited; nixcross cannot write a pkgsCross example there"),
+                Error::refused(
+                    "this platform is inherited; nixcross cannot write a pkgsCross example there",
+                ),
                 &site,
             ));
         };
@@ -306,7 +321,10 @@ fn rewrite_in_place(p: &mut Planner, d: &Definition, target: &Target, host_side:
                 p.guard(site.file, site.range(), "the setting")?;
                 p.push(
                     site.file,
-                    TextEdit::replace(site.range(), format!("{} = {};", syntax::attr_name(key), syntax::quote(&text))),
+                    TextEdit::replace(
+                        site.range(),
+                        format!("{} = {};", syntax::attr_name(key), syntax::quote(&text)),
+                    ),
                     reason,
                 );
                 return Ok(());
@@ -316,7 +334,9 @@ fn rewrite_in_place(p: &mut Planner, d: &Definition, target: &Target, host_side:
             }
         }
     }
-    let shown = value.map(|v| compact(&v.text())).unwrap_or_else(|| d.text.clone());
+    let shown = value
+        .map(|v| compact(&v.text()))
+        .unwrap_or_else(|| d.text.clone());
     Err(p.error_at(
         Error::refused(format!(
             "nixpkgs.{} is `{shown}`, which nixcross cannot rewrite safely",
@@ -340,7 +360,9 @@ impl Planner<'_, '_> {
         })?;
         let body = module::module_body(&m.expr.as_ref()?.node)?;
         match &body.formals {
-            Some(syntax::Param::Pattern { formals, .. }) if formals.iter().any(|f| f.name == "lib") => {
+            Some(syntax::Param::Pattern { formals, .. })
+                if formals.iter().any(|f| f.name == "lib") =>
+            {
                 Some("lib".into())
             }
             _ => None,
@@ -386,11 +408,19 @@ fn set_option(
             return Err(err);
         }
         // Shared: override in the configuration's own module.
-        let best = win.iter().map(|d| d.priority).min().unwrap_or(crate::flake::platforms::PLAIN);
+        let best = win
+            .iter()
+            .map(|d| d.priority)
+            .min()
+            .unwrap_or(crate::flake::platforms::PLAIN);
         let home = p.home().map_err(|_| err.clone())?;
         let lib = p.lib_in(&home);
         let value = if host_side {
-            host_value(target, lib.as_deref(), option == PlatformOption::CrossSystem || option == PlatformOption::LocalSystem)?
+            host_value(
+                target,
+                lib.as_deref(),
+                option == PlatformOption::CrossSystem || option == PlatformOption::LocalSystem,
+            )?
         } else if option == PlatformOption::LocalSystem {
             format!("{{\n  system = {};\n}}", syntax::quote(&target.system))
         } else {
@@ -422,7 +452,11 @@ fn set_option(
             Some(site) => p.lib_for_site(&site),
             None => p.home().ok().and_then(|h| p.lib_in(&h)),
         };
-        host_value(target, lib.as_deref(), option == PlatformOption::CrossSystem)?
+        host_value(
+            target,
+            lib.as_deref(),
+            option == PlatformOption::CrossSystem,
+        )?
     } else {
         syntax::quote(&target.system)
     };
@@ -470,8 +504,16 @@ fn legacy(p: &mut Planner, want: &Want) -> Result<()> {
     let native = platform::resolve(&want.native())?;
     // The building system: localSystem when the configuration uses it, else
     // nixpkgs.system or nixosSystem's `system` argument.
-    let has_local = p.sys.definitions.iter().any(|d| d.option == PlatformOption::LocalSystem);
-    let has_system = p.sys.definitions.iter().any(|d| d.option == PlatformOption::System);
+    let has_local = p
+        .sys
+        .definitions
+        .iter()
+        .any(|d| d.option == PlatformOption::LocalSystem);
+    let has_system = p
+        .sys
+        .definitions
+        .iter()
+        .any(|d| d.option == PlatformOption::System);
     if has_local {
         set_option(p, PlatformOption::LocalSystem, &native, false, None, "")?;
     } else if has_system {
@@ -485,7 +527,14 @@ fn legacy(p: &mut Planner, want: &Want) -> Result<()> {
                 "Cross-compile: built on {}, runs on {}.",
                 want.build, want.target.system
             );
-            set_option(p, PlatformOption::CrossSystem, want.target, true, None, &comment)
+            set_option(
+                p,
+                PlatformOption::CrossSystem,
+                want.target,
+                true,
+                None,
+                &comment,
+            )
         }
         Mode::Emulate => remove_option(p, PlatformOption::CrossSystem),
     }
@@ -527,11 +576,25 @@ fn modern(p: &mut Planner, want: &Want) -> Result<()> {
             want.target.system
         ),
     };
-    set_option(p, PlatformOption::HostPlatform, want.target, true, None, &comment)?;
+    set_option(
+        p,
+        PlatformOption::HostPlatform,
+        want.target,
+        true,
+        None,
+        &comment,
+    )?;
     match want.mode {
         Mode::Cross => {
             let build = platform::resolve(want.build)?;
-            set_option(p, PlatformOption::BuildPlatform, &build, false, host_win.first(), &comment)
+            set_option(
+                p,
+                PlatformOption::BuildPlatform,
+                &build,
+                false,
+                host_win.first(),
+                &comment,
+            )
         }
         Mode::Emulate => remove_option(p, PlatformOption::BuildPlatform),
     }
@@ -556,13 +619,17 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
             }
             (None, Some(site)) => {
                 return Err(p.error_at(
-                    Error::refused(format!("{what} sets its platform with an expression nixcross cannot rewrite")),
+                    Error::refused(format!(
+                        "{what} sets its platform with an expression nixcross cannot rewrite"
+                    )),
                     site,
                 ));
             }
             (None, None) => {
                 let Some(args) = s.args.clone() else {
-                    return Err(Error::refused(format!("{what} is not `import nixpkgs {{ ... }}` with a literal argument set")));
+                    return Err(Error::refused(format!(
+                        "{what} is not `import nixpkgs {{ ... }}` with a literal argument set"
+                    )));
                 };
                 p.guard(args.file, args.range(), &what)?;
                 let set = args.node.attrset().expect("a set");
@@ -594,7 +661,9 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
                     continue;
                 }
                 match (&s.cross_literal, value) {
-                    (Some(lit), Some(v)) if !want.target.example_has_extras && example_name(&v).is_none() => {
+                    (Some(lit), Some(v))
+                        if !want.target.example_has_extras && example_name(&v).is_none() =>
+                    {
                         let key = key_of_literal(lit);
                         let text = literal_value(want.target, key.as_deref());
                         if !p.private(lit.file, lit.range()) {
@@ -608,7 +677,9 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
                     }
                     (_, None) => {
                         return Err(p.error_at(
-                            Error::refused(format!("{what} inherits its crossSystem; nixcross cannot rewrite it")),
+                            Error::refused(format!(
+                                "{what} inherits its crossSystem; nixcross cannot rewrite it"
+                            )),
                             site,
                         ))
                     }

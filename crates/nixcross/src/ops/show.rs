@@ -138,7 +138,11 @@ pub fn show(files: &dyn Files, flake: &RelPath, opts: &ShowOptions) -> Result<Sh
 
 /// Report every configuration of a loaded flake.
 pub fn report(f: &Flake, opts: &ShowOptions) -> ShowReport {
-    let configurations = f.configs.iter().map(|c| report_config(f, c, opts)).collect();
+    let configurations = f
+        .configs
+        .iter()
+        .map(|c| report_config(f, c, opts))
+        .collect();
     ShowReport {
         configurations,
         incomplete: f.incomplete.as_ref().map(|(why, at)| match at {
@@ -183,7 +187,11 @@ fn report_config(f: &Flake, c: &Config, opts: &ShowOptions) -> ConfigReport {
                 condition: d.condition.clone(),
             });
         }
-        let all: Vec<_> = sys.overlays.iter().flat_map(|o| o.overlays.clone()).collect();
+        let all: Vec<_> = sys
+            .overlays
+            .iter()
+            .flat_map(|o| o.overlays.clone())
+            .collect();
         overlays = effective(&all);
         let lists: Vec<Src> = sys.package_lists.iter().map(|(_, s)| s.clone()).collect();
         scoped = sys
@@ -200,7 +208,11 @@ fn report_config(f: &Flake, c: &Config, opts: &ShowOptions) -> ConfigReport {
     }
     ConfigReport {
         name: c.name.clone(),
-        mode: mode_of(p.build.as_deref(), p.host.as_deref(), opts.local_system.as_deref()),
+        mode: mode_of(
+            p.build.as_deref(),
+            p.host.as_deref(),
+            opts.local_system.as_deref(),
+        ),
         build: p.build.clone(),
         host: p.host.clone(),
         style: p.style,
@@ -222,8 +234,14 @@ mod tests {
     #[test]
     fn modes() {
         assert_eq!(mode_of(Some("a"), Some("b"), None), Some(BuildKind::Cross));
-        assert_eq!(mode_of(Some("a"), Some("a"), Some("a")), Some(BuildKind::Native));
-        assert_eq!(mode_of(Some("a"), Some("a"), Some("b")), Some(BuildKind::Emulate));
+        assert_eq!(
+            mode_of(Some("a"), Some("a"), Some("a")),
+            Some(BuildKind::Native)
+        );
+        assert_eq!(
+            mode_of(Some("a"), Some("a"), Some("b")),
+            Some(BuildKind::Emulate)
+        );
         assert_eq!(mode_of(None, Some("a"), Some("b")), None);
     }
 
@@ -240,12 +258,24 @@ mod tests {
   };
 }; }"#,
             )
-            .insert("hw.nix", "{ lib, ... }:\n{\n  nixpkgs.hostPlatform = lib.mkDefault \"x86_64-linux\";\n}\n");
-        let r = show(&files, &RelPath::new("flake.nix").unwrap(), &ShowOptions::default()).unwrap();
+            .insert(
+                "hw.nix",
+                "{ lib, ... }:\n{\n  nixpkgs.hostPlatform = lib.mkDefault \"x86_64-linux\";\n}\n",
+            );
+        let r = show(
+            &files,
+            &RelPath::new("flake.nix").unwrap(),
+            &ShowOptions::default(),
+        )
+        .unwrap();
         let m = &r.configurations[0];
         assert_eq!(m.style, Some(SeenStyle::Mixed));
         assert!(!m.editable);
-        assert!(m.reason.as_deref().unwrap().contains("assertion"), "{:?}", m.reason);
+        assert!(
+            m.reason.as_deref().unwrap().contains("assertion"),
+            "{:?}",
+            m.reason
+        );
         assert_eq!(m.line, Some(2));
         let s: Vec<(String, usize, String, u32)> = m
             .sources
@@ -255,9 +285,24 @@ mod tests {
         assert_eq!(
             s,
             [
-                ("flake.nix".to_string(), 3, "system (nixosSystem argument)".to_string(), 1000),
-                ("flake.nix".to_string(), 4, "nixpkgs.crossSystem".to_string(), 100),
-                ("hw.nix".to_string(), 3, "nixpkgs.hostPlatform".to_string(), 1000),
+                (
+                    "flake.nix".to_string(),
+                    3,
+                    "system (nixosSystem argument)".to_string(),
+                    1000
+                ),
+                (
+                    "flake.nix".to_string(),
+                    4,
+                    "nixpkgs.crossSystem".to_string(),
+                    100
+                ),
+                (
+                    "hw.nix".to_string(),
+                    3,
+                    "nixpkgs.hostPlatform".to_string(),
+                    1000
+                ),
             ]
         );
     }

@@ -167,9 +167,7 @@ impl Node {
             SyntaxKind::NODE_ATTR_SET => self.attrset().map_or(Expr::Other, Expr::AttrSet),
             SyntaxKind::NODE_LET_IN => self.let_in().map_or(Expr::Other, Expr::LetIn),
             SyntaxKind::NODE_LAMBDA => self.lambda().map_or(Expr::Other, Expr::Lambda),
-            SyntaxKind::NODE_APPLY => self
-                .apply()
-                .map_or(Expr::Other, |(f, a)| Expr::Apply(f, a)),
+            SyntaxKind::NODE_APPLY => self.apply().map_or(Expr::Other, |(f, a)| Expr::Apply(f, a)),
             SyntaxKind::NODE_SELECT => {
                 let Some(s) = ast::Select::cast(n.clone()) else {
                     return Expr::Other;
@@ -234,7 +232,9 @@ impl Node {
                 match l.kind() {
                     ast::LiteralKind::Integer(i) => i.value().map_or(Expr::Other, Expr::Int),
                     ast::LiteralKind::Float(f) => f.value().map_or(Expr::Other, Expr::Float),
-                    ast::LiteralKind::Uri(u) => Expr::Uri(ast::AstToken::syntax(&u).text().to_string()),
+                    ast::LiteralKind::Uri(u) => {
+                        Expr::Uri(ast::AstToken::syntax(&u).text().to_string())
+                    }
                 }
             }
             SyntaxKind::NODE_LIST => self.list().map_or(Expr::Other, Expr::List),

@@ -164,6 +164,16 @@ pub fn is_blank_line(src: &str, start: usize) -> bool {
     start < src.len() && src[start..line_end(src, start)].trim().is_empty()
 }
 
+/// One line of (generated) text: comment lines dropped, lines trimmed and
+/// joined with single spaces.
+pub fn compact(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A Nix `"..."` string literal for `value`, escaped so that no value can
 /// end the string or interpolate.
 pub fn quote(value: &str) -> String {

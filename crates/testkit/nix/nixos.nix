@@ -1,0 +1,153 @@
+# A small model of NixOS's module system, for nixcross's tests: enough of
+# lib/modules.nix and nixos/modules/misc/nixpkgs.nix to decide which
+# platforms a configuration is built on and for, what it emulates and which
+# builders it lists, evaluated by real Nix. CI has no nixpkgs, so this model
+# is the oracle there; `eval_trees_real_lib` (opt-in) checks that it agrees
+# with the real nixpkgs lib.
+#
+# What it models:
+# - modules: attribute sets, functions of { config, lib, pkgs, modulesPath,
+#   specialArgs..., ... }, paths (imported; each file once), `imports`
+#   recursively, the full form { options; config; }, and
+#   `modulesPath + "/..."` imports (empty modules);
+# - properties: mkIf (the condition is evaluated), mkMerge, mkOverride and
+#   its names (mkForce 50, plain 100, mkDefault 1000, mkOptionDefault 1500;
+#   the outermost counts), mkBefore/mkAfter/mkOrder;
+# - nixpkgs.nix: hostPlatform over the legacy options; buildPlatform
+#   defaulting to the host; localSystem defaulting to { system = nixpkgs.system; };
+#   nixosSystem's `system` as nixpkgs.system = mkDefault; the assertion
+#   against mixing (hostPlatform, or buildPlatform below 1500, next to
+#   localSystem or crossSystem below 1500);
+# - `config.nixpkgs.*` is readable by modules (for _module.args sets).
+#
+# Values are returned as written (a string, or a set with system/config);
+# the Rust side turns them into system doubles with nixcross's catalogue.
+{ examples ? { } }:
+let
+  inherit (builtins) isAttrs isFunction isPath isString isList
+    attrNames concatMap foldl' elem head tail length filter;
+
+  hasPrefix = p: s: builtins.substring 0 (builtins.stringLength p) s == p;
+  hasSuffix = p: s:
+    let ls = builtins.stringLength s; lp = builtins.stringLength p;
+    in ls >= lp && builtins.substring (ls - lp) lp s == p;
+
+  lib = rec {
+    mkIf = condition: content: { _type = "if"; inherit condition content; };
+    mkMerge = contents: { _type = "merge"; inherit contents; };
+    mkOverride = priority: content: { _type = "override"; inherit priority content; };
+    mkDefault = mkOverride 1000;
+    mkForce = mkOverride 50;
+    mkOptionDefault = mkOverride 1500;
+    mkBefore = x: x;
+    mkAfter = x: x;
+    mkOrder = _: x: x;
+    mkEnableOption = _: { };
+    mkOption = x: x;
+    optional = c: x: if c then [ x ] else [ ];
+    optionals = c: l: if c then l else [ ];
+    optionalAttrs = c: a: if c then a else { };
+    genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
+    inherit (builtins) mapAttrs listToAttrs attrNames attrValues filter elem;
+    filterAttrs = pred: set: builtins.listToAttrs (concatMap
+      (n: if pred n set.${n} then [ { name = n; value = set.${n}; } ] else [ ])
+      (attrNames set));
+    nameValuePair = name: value: { inherit name value; };
+    mapAttrs' = f: set: builtins.listToAttrs (map (n: f n set.${n}) (attrNames set));
+    inherit hasPrefix hasSuffix;
+    removeSuffix = s: x: if hasSuffix s x then builtins.substring 0 (builtins.stringLength x - builtins.stringLength s) x else x;
+    systems.examples = builtins.mapAttrs (name: config: { inherit config; example = name; }) examples;
+    nixosSystem = evalConfig;
+  };
+
+  # The value of a property-wrapped definition, pushed down to `path`.
+  # Returns [ { value; priority; } ].
+  defsAt = path: prio: v:
+    if isAttrs v && v ? _type then
+      if v._type == "if" then (if v.condition then defsAt path prio v.content else [ ])
+      else if v._type == "merge" then concatMap (defsAt path prio) v.contents
+      else if v._type == "override" then defsAt path (if prio == null then v.priority else prio) v.content
+      else [ ]
+    else if path == [ ] then [ { value = v; priority = if prio == null then 100 else prio; } ]
+    else if isAttrs v && v ? ${head path} then defsAt (tail path) prio v.${head path}
+    else [ ];
+
+  # The winning definitions of an option: { defined; priority; value; }.
+  winner = defs:
+    if defs == [ ] then { defined = false; priority = 1500; value = null; }
+    else
+      let best = foldl' (m: d: if d.priority < m then d.priority else m) 100000 defs;
+          top = filter (d: d.priority == best) defs;
+      in { defined = true; priority = best; value = (head top).value; values = map (d: d.value) top; };
+
+  evalConfig = args@{ modules ? [ ], specialArgs ? { }, system ? null, ... }:
+    let
+      modArgs = { inherit lib config; options = { }; pkgs = { }; modulesPath = "/modulesPath"; inherit specialArgs; } // specialArgs;
+      call = f:
+        let fa = builtins.functionArgs f;
+        in f (if fa == { } then modArgs else builtins.intersectAttrs fa modArgs);
+      load = m:
+        let
+          v0 = if isPath m then import m
+               else if isString m then (if hasPrefix "/modulesPath" m || hasPrefix "/inputs/" m then { } else import m)
+               else m;
+        in if isFunction v0 then call v0 else v0;
+      walk = seen: ms: foldl' (acc: m:
+          let key = if isPath m then toString m else null;
+          in if key != null && elem key acc.seen then acc
+             else
+               let v = load m;
+                   sub = walk (acc.seen ++ (if key == null then [ ] else [ key ])) (v.imports or [ ]);
+               in { seen = sub.seen; mods = acc.mods ++ [ v ] ++ sub.mods; })
+        { inherit seen; mods = [ ]; } ms;
+      all = (walk [ ] modules).mods;
+      special = [ "imports" "_file" "key" "disabledModules" "meta" "freeformType" "_class" ];
+      cfgOf = v: if v ? config || v ? options then (v.config or { }) else builtins.removeAttrs v special;
+      defs = path: concatMap (m: defsAt path null (cfgOf m)) all;
+      opt = name: winner (defs [ "nixpkgs" name ]
+        ++ (if name == "system" && system != null then [ { value = system; priority = 1000; } ] else [ ]));
+      host = opt "hostPlatform";
+      build = opt "buildPlatform";
+      local = opt "localSystem";
+      cross = opt "crossSystem";
+      sys = opt "system";
+      hasPlatform = host.defined || (build.defined && build.priority < 1500);
+      legacy = (local.defined && local.priority < 1500) || (cross.defined && cross.priority < 1500);
+      localV = if local.defined then local.value else if sys.defined then { system = sys.value; } else null;
+      hostV = if host.defined then host.value
+              else if cross.defined && cross.value != null then cross.value
+              else localV;
+      buildV = if host.defined then (if build.defined then build.value else host.value) else localV;
+      config = {
+        nixpkgs = {
+          hostPlatform = hostV;
+          buildPlatform = buildV;
+          localSystem = localV;
+          crossSystem = if cross.defined then cross.value else null;
+          system = sys.value;
+        };
+      };
+      norm = v: if v == null then null else if isString v then v else v.system or v.config or null;
+      listOf = path: concatMap (d: if isList d.value then d.value else [ ]) (defs path);
+      moduleArgs = foldl' (a: d: a // (if isAttrs d.value then d.value else { })) { } (defs [ "_module" "args" ]);
+      scopedFrom = set: builtins.mapAttrs (n: v: {
+          local = norm (v.importArgs.localSystem or v.importArgs.system or null);
+          cross = norm (v.importArgs.crossSystem or null);
+        }) (lib.filterAttrs (n: v: isAttrs v && v ? importArgs) set);
+    in {
+      build = norm buildV;
+      host = norm hostV;
+      mixed = hasPlatform && legacy;
+      style = if hasPlatform && legacy then "mixed" else if hasPlatform then "modern"
+              else if local.defined || cross.defined || sys.defined then "legacy" else null;
+      emulatedSystems = listOf [ "boot" "binfmt" "emulatedSystems" ];
+      preferStaticEmulators = let w = winner (defs [ "boot" "binfmt" "preferStaticEmulators" ]); in if w.defined then w.value else false;
+      distributedBuilds = let w = winner (defs [ "nix" "distributedBuilds" ]); in if w.defined then w.value else false;
+      buildMachines = listOf [ "nix" "buildMachines" ];
+      overlays = length (listOf [ "nixpkgs" "overlays" ]);
+      scoped = scopedFrom specialArgs // scopedFrom moduleArgs;
+    };
+in
+{
+  inherit lib evalConfig;
+}
