@@ -86,7 +86,11 @@ impl Env {
                 String::from_utf8_lossy(&out.stderr)
             )
         });
-        (json, out.status.code().unwrap(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            json,
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 }
 
@@ -119,35 +123,64 @@ fn builders_come_from_nix_conf_files_and_the_command_line() {
         "etc/nix/machines",
         "# the board\nssh-ng://nix@pi5 aarch64-linux,armv7l-linux /etc/nix/builder_ed25519 4 2 big-parallel,kvm - -\n",
     );
-    env.write("etc/nix/more", "ssh://riscv riscv64-linux - - - - - -\nssh://bad aarch64-linux - many\n");
-    let (json, code, _) = env.doctor(&["--target", "aarch64-linux", "--target", "riscv64-linux", "--target", "s390x-linux"]);
+    env.write(
+        "etc/nix/more",
+        "ssh://riscv riscv64-linux - - - - - -\nssh://bad aarch64-linux - many\n",
+    );
+    let (json, code, _) = env.doctor(&[
+        "--target",
+        "aarch64-linux",
+        "--target",
+        "riscv64-linux",
+        "--target",
+        "s390x-linux",
+    ]);
     let pi = builder(&json, "ssh-ng://nix@pi5");
-    assert_eq!(pi["systems"], serde_json::json!(["aarch64-linux", "armv7l-linux"]));
+    assert_eq!(
+        pi["systems"],
+        serde_json::json!(["aarch64-linux", "armv7l-linux"])
+    );
     assert_eq!(pi["max_jobs"], 4);
     assert_eq!(pi["speed_factor"], 2);
     assert_eq!(pi["ssh_key"], "/etc/nix/builder_ed25519");
-    assert_eq!(pi["supported_features"], serde_json::json!(["big-parallel", "kvm"]));
+    assert_eq!(
+        pi["supported_features"],
+        serde_json::json!(["big-parallel", "kvm"])
+    );
     assert_eq!(pi["source"], "/etc/nix/machines");
     assert_eq!(builder(&json, "ssh://x86")["source"], "nix.conf builders");
     assert_eq!(builder(&json, "ssh://riscv")["source"], "/etc/nix/more");
     // The bad line is a problem, with its file and line, and is not listed.
     let problems: Vec<String> = serde_json::from_value(json["nix"]["problems"].clone()).unwrap();
     assert!(
-        problems.iter().any(|p| p.starts_with("/etc/nix/more:2:") && p.contains("many")),
+        problems
+            .iter()
+            .any(|p| p.starts_with("/etc/nix/more:2:") && p.contains("many")),
         "{problems:?}"
     );
     assert_eq!(json["nix"]["builders"].as_array().unwrap().len(), 3);
     // Which target each builder covers.
     assert_eq!(target(&json, "aarch64-linux")["remote"]["ready"], true);
-    assert_eq!(target(&json, "aarch64-linux")["remote_builders"], serde_json::json!(["ssh-ng://nix@pi5"]));
+    assert_eq!(
+        target(&json, "aarch64-linux")["remote_builders"],
+        serde_json::json!(["ssh-ng://nix@pi5"])
+    );
     assert_eq!(target(&json, "riscv64-linux")["remote"]["ready"], true);
     let s390 = &target(&json, "s390x-linux")["remote"];
     assert_eq!(s390["ready"], false);
-    assert!(s390["fixes"][0]["line"].as_str().unwrap().contains("nixcross add-builder ssh-ng://<user>@<builder> --system s390x-linux"));
+    assert!(s390["fixes"][0]["line"]
+        .as_str()
+        .unwrap()
+        .contains("nixcross add-builder ssh-ng://<user>@<builder> --system s390x-linux"));
     assert_eq!(code, 1, "s390x-linux can only be cross-compiled");
 
     // --builders replaces the setting: only its machine is listed.
-    let (json, code, _) = env.doctor(&["--builders", "ssh://alone s390x-linux", "--target", "s390x-linux"]);
+    let (json, code, _) = env.doctor(&[
+        "--builders",
+        "ssh://alone s390x-linux",
+        "--target",
+        "s390x-linux",
+    ]);
     assert_eq!(json["nix"]["builders"].as_array().unwrap().len(), 1);
     assert_eq!(builder(&json, "ssh://alone")["source"], "--builders");
     assert_eq!(target(&json, "s390x-linux")["remote"]["ready"], true);
@@ -158,7 +191,10 @@ fn builders_come_from_nix_conf_files_and_the_command_line() {
 #[test]
 fn probes_say_what_works_and_why_not() {
     let env = Env::new("2.24.9");
-    env.write("etc/nix/nix.conf", "experimental-features = nix-command flakes\n");
+    env.write(
+        "etc/nix/nix.conf",
+        "experimental-features = nix-command flakes\n",
+    );
     env.write(
         "etc/nix/machines",
         "ssh-ng://nix@ok aarch64-linux /root/.ssh/id_builder 4 1 - - -\n\
@@ -178,19 +214,34 @@ fn probes_say_what_works_and_why_not() {
         "--target",
         "riscv64-linux",
     ]);
-    assert!(started.elapsed().as_secs() < 20, "the slow builder is cut off");
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "the slow builder is cut off"
+    );
     let ok = builder(&json, "ssh-ng://nix@ok");
     assert_eq!(ok["probe"]["status"], "reachable");
     assert_eq!(ok["probe"]["trusted"], true);
     assert_eq!(ok["probe"]["version"], "2.24.9");
     let untrusted = builder(&json, "ssh-ng://nix@untrusted");
     assert_eq!(untrusted["probe"]["trusted"], false);
-    assert!(untrusted["fixes"].to_string().contains("trusted-users"), "{untrusted:#}");
-    assert_eq!(builder(&json, "ssh://nohost")["probe"]["status"], "unreachable");
+    assert!(
+        untrusted["fixes"].to_string().contains("trusted-users"),
+        "{untrusted:#}"
+    );
+    assert_eq!(
+        builder(&json, "ssh://nohost")["probe"]["status"],
+        "unreachable"
+    );
     let denied = builder(&json, "ssh://nix@denied");
     assert_eq!(denied["probe"]["status"], "authentication");
-    assert!(denied["fixes"].to_string().contains("sudo ssh nix@denied"), "{denied:#}");
-    assert_eq!(builder(&json, "ssh://nix@nonix")["probe"]["status"], "no-remote-nix");
+    assert!(
+        denied["fixes"].to_string().contains("sudo ssh nix@denied"),
+        "{denied:#}"
+    );
+    assert_eq!(
+        builder(&json, "ssh://nix@nonix")["probe"]["status"],
+        "no-remote-nix"
+    );
     let slow = builder(&json, "ssh://slow");
     assert_eq!(slow["probe"]["status"], "unreachable");
     assert!(slow["probe"]["reason"].as_str().unwrap().contains("2 s"));
@@ -198,7 +249,13 @@ fn probes_say_what_works_and_why_not() {
     assert_eq!(target(&json, "aarch64-linux")["remote"]["ready"], true);
     let r = &target(&json, "riscv64-linux")["remote"];
     assert_eq!(r["ready"], false);
-    assert!(r["problems"][0].as_str().unwrap().contains("not a trusted user"), "{r:#}");
+    assert!(
+        r["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("not a trusted user"),
+        "{r:#}"
+    );
     assert_eq!(code, 1);
     // Nix 2.24 is probed with `nix store info`, the key and batch-mode ssh.
     let log = env.log();
@@ -214,11 +271,21 @@ fn old_nix_is_probed_with_store_ping_and_the_human_report_lists_builders() {
     let env = Env::new("2.8.0");
     let out = Command::cargo_bin("nixcross")
         .unwrap()
-        .args(["doctor", "--probe", "--builders", "ssh://nix@ok aarch64-linux - 2", "--root"])
+        .args([
+            "doctor",
+            "--probe",
+            "--builders",
+            "ssh://nix@ok aarch64-linux - 2",
+            "--root",
+        ])
         .arg(env.root())
         .env(
             "PATH",
-            format!("{}:{}", env.dir.path().join("bin").display(), std::env::var("PATH").unwrap_or_default()),
+            format!(
+                "{}:{}",
+                env.dir.path().join("bin").display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
         )
         .env("STANDIN_LOG", env.dir.path().join("log"))
         .env("STANDIN_VERSION", "2.8.0")
@@ -229,7 +296,11 @@ fn old_nix_is_probed_with_store_ping_and_the_human_report_lists_builders() {
         text.contains("builders  1 (builders-use-substitutes off)\n  ok ssh://nix@ok -> aarch64-linux (2 jobs) [--builders]: reachable, Nix 2.24.9, trusted\n"),
         "{text}"
     );
-    assert!(env.log().contains("store ping --store ssh://nix@ok"), "{}", env.log());
+    assert!(
+        env.log().contains("store ping --store ssh://nix@ok"),
+        "{}",
+        env.log()
+    );
 }
 
 /// The line `add-builder --format machines` prints is read back by doctor
@@ -266,7 +337,12 @@ fn machines_lines_round_trip_through_doctor() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout
         .lines()
@@ -279,13 +355,21 @@ fn machines_lines_round_trip_through_doctor() {
     env.write("etc/nix/machines", &format!("{line}\n"));
     let (json, _, _) = env.doctor(&[]);
     let b = builder(&json, "ssh-ng://nix@pi5.local");
-    assert_eq!(b["systems"], serde_json::json!(["aarch64-linux", "armv7l-linux"]));
+    assert_eq!(
+        b["systems"],
+        serde_json::json!(["aarch64-linux", "armv7l-linux"])
+    );
     assert_eq!(b["ssh_key"], "/root/.ssh/id_builder");
-    assert_eq!((b["max_jobs"].as_u64(), b["speed_factor"].as_u64()), (Some(4), Some(3)));
-    assert_eq!(b["supported_features"], serde_json::json!(["big-parallel", "kvm"]));
+    assert_eq!(
+        (b["max_jobs"].as_u64(), b["speed_factor"].as_u64()),
+        (Some(4), Some(3))
+    );
+    assert_eq!(
+        b["supported_features"],
+        serde_json::json!(["big-parallel", "kvm"])
+    );
     assert_eq!(b["mandatory_features"], serde_json::json!(["benchmark"]));
     assert_eq!(b["public_host_key"], key);
     assert!(stdout.contains("builders = @/etc/nix/machines\n"));
     assert!(stdout.contains("builders-use-substitutes = true\n"));
 }
-

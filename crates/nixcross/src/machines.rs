@@ -89,7 +89,10 @@ fn user_char(c: char) -> bool {
 /// underscores (found in the wild), and an IPv6 address in brackets.
 fn host_ok(host: &str) -> bool {
     if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return !inner.is_empty() && inner.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+        return !inner.is_empty()
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
     }
     !host.is_empty()
         && host
@@ -104,9 +107,13 @@ impl SshUri {
     /// a Nix string or a machines-file field. A user or host starting with
     /// `-` is refused too: SSH would read it as an option.
     pub fn parse(input: &str) -> Result<SshUri> {
-        let example = "write ssh://[user@]host or ssh-ng://[user@]host, e.g. ssh-ng://nix@pi5.local";
+        let example =
+            "write ssh://[user@]host or ssh-ng://[user@]host, e.g. ssh-ng://nix@pi5.local";
         let Some((scheme, rest)) = input.split_once("://") else {
-            return Err(Error::invalid(format!("`{}` is not a builder URI", printable(input))).hint(example));
+            return Err(
+                Error::invalid(format!("`{}` is not a builder URI", printable(input)))
+                    .hint(example),
+            );
         };
         let Some(protocol) = Protocol::from_scheme(scheme) else {
             return Err(Error::invalid(format!(
@@ -198,12 +205,21 @@ impl StoreUri {
                 Some((u, h)) => (Some(u.to_string()), h),
                 None => (None, rest),
             };
-            (host_ok(host) && user.as_deref().is_none_or(|u| !u.is_empty() && u.chars().all(user_char)))
-                .then(|| (user, host.to_string()))
+            (host_ok(host)
+                && user
+                    .as_deref()
+                    .is_none_or(|u| !u.is_empty() && u.chars().all(user_char)))
+            .then(|| (user, host.to_string()))
         };
         if let Some((scheme, rest)) = field.split_once("://") {
-            if let (Some(protocol), Some((user, host))) = (Protocol::from_scheme(scheme), plain(rest)) {
-                return StoreUri::Ssh(SshUri { protocol, user, host });
+            if let (Some(protocol), Some((user, host))) =
+                (Protocol::from_scheme(scheme), plain(rest))
+            {
+                return StoreUri::Ssh(SshUri {
+                    protocol,
+                    user,
+                    host,
+                });
             }
             return StoreUri::Other(field.to_string());
         }
@@ -270,8 +286,9 @@ pub fn known_feature(name: &str) -> bool {
 fn field_ok(s: &str, extra: &[char]) -> bool {
     !s.is_empty()
         && !s.starts_with('-')
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+') || extra.contains(&c))
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+') || extra.contains(&c)
+        })
 }
 
 /// Check a base64 host key as Nix and SSH will read it: valid base64 whose
@@ -316,26 +333,38 @@ impl Machine {
         let set = |i: usize| tokens.get(i).copied().filter(|t| *t != "-");
         let list = |i: usize| -> Vec<String> {
             set(i)
-                .map(|t| t.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect())
+                .map(|t| {
+                    t.split(',')
+                        .filter(|x| !x.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let count = |i: usize, what: &str| -> Result<Option<u32>> {
             set(i)
                 .map(|t| {
                     t.parse::<u32>().map_err(|_| {
-                        Error::invalid(format!("the {what} `{t}` (field {}) is not an unsigned integer", i + 1))
+                        Error::invalid(format!(
+                            "the {what} `{t}` (field {}) is not an unsigned integer",
+                            i + 1
+                        ))
                     })
                 })
                 .transpose()
         };
         let Some(uri) = set(0) else {
-            return Err(Error::invalid("a machine line has no store URI in its first field"));
+            return Err(Error::invalid(
+                "a machine line has no store URI in its first field",
+            ));
         };
         let public_host_key = set(7).map(str::to_string);
         if let Some(k) = &public_host_key {
             base64::engine::general_purpose::STANDARD
                 .decode(k)
-                .map_err(|e| Error::invalid(format!("the host key (field 8) is not valid base64: {e}")))?;
+                .map_err(|e| {
+                    Error::invalid(format!("the host key (field 8) is not valid base64: {e}"))
+                })?;
         }
         Ok(Machine {
             uri: StoreUri::read(uri),
@@ -354,7 +383,13 @@ impl Machine {
     /// that passed [`Machine::validate`], gives a line that parses back to
     /// the same machine.
     pub fn to_machines_line(&self) -> String {
-        let list = |l: &[String]| if l.is_empty() { "-".to_string() } else { l.join(",") };
+        let list = |l: &[String]| {
+            if l.is_empty() {
+                "-".to_string()
+            } else {
+                l.join(",")
+            }
+        };
         let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
         let num = |n: Option<u32>| n.map_or("-".to_string(), |n| n.to_string());
         [
@@ -388,19 +423,32 @@ impl Machine {
     pub fn validate(&self) -> Result<Vec<String>> {
         let mut warnings = Vec::new();
         if !matches!(self.uri, StoreUri::Ssh(_)) {
-            return Err(Error::invalid(format!("`{}` is not an ssh:// or ssh-ng:// builder", self.uri)));
+            return Err(Error::invalid(format!(
+                "`{}` is not an ssh:// or ssh-ng:// builder",
+                self.uri
+            )));
         }
         if self.systems.is_empty() {
-            return Err(Error::invalid("name at least one system the builder builds for (--system)"));
+            return Err(Error::invalid(
+                "name at least one system the builder builds for (--system)",
+            ));
         }
         for s in &self.systems {
             if !field_ok(s, &[]) {
-                return Err(Error::invalid(format!("`{}` is not a system name", printable(s))));
+                return Err(Error::invalid(format!(
+                    "`{}` is not a system name",
+                    printable(s)
+                )));
             }
         }
-        for (what, n) in [("--max-jobs", self.max_jobs), ("--speed-factor", self.speed_factor)] {
+        for (what, n) in [
+            ("--max-jobs", self.max_jobs),
+            ("--speed-factor", self.speed_factor),
+        ] {
             if n == Some(0) {
-                return Err(Error::invalid(format!("{what} must be a positive integer, not 0")));
+                return Err(Error::invalid(format!(
+                    "{what} must be a positive integer, not 0"
+                )));
             }
         }
         if let Some(k) = &self.ssh_key {
@@ -500,7 +548,10 @@ mod tests {
     #[test]
     fn uris_are_strict() {
         let u = SshUri::parse("ssh-ng://nix@pi5.local").unwrap();
-        assert_eq!((u.protocol, u.user.as_deref(), u.host.as_str()), (Protocol::SshNg, Some("nix"), "pi5.local"));
+        assert_eq!(
+            (u.protocol, u.user.as_deref(), u.host.as_str()),
+            (Protocol::SshNg, Some("nix"), "pi5.local")
+        );
         assert_eq!(u.to_string(), "ssh-ng://nix@pi5.local");
         assert_eq!(SshUri::parse("ssh://[fe80::1]").unwrap().host, "[fe80::1]");
         for bad in [
@@ -540,8 +591,14 @@ mod tests {
         assert_eq!(m.uri.to_string(), "ssh://builder");
         assert!(m.systems.is_empty() && m.max_jobs.is_none());
         assert_eq!(m.to_machines_line(), "ssh://builder - - - - - - -");
-        assert!(matches!(Machine::parse("local x86_64-linux").unwrap().uri, StoreUri::Other(_)));
-        assert!(matches!(Machine::parse("ssh://h?ssh-key=/k").unwrap().uri, StoreUri::Other(_)));
+        assert!(matches!(
+            Machine::parse("local x86_64-linux").unwrap().uri,
+            StoreUri::Other(_)
+        ));
+        assert!(matches!(
+            Machine::parse("ssh://h?ssh-key=/k").unwrap().uri,
+            StoreUri::Other(_)
+        ));
         assert!(Machine::parse("ssh://h x86_64-linux - four").is_err());
         assert!(Machine::parse("ssh://h x86_64-linux - 1 1 - - not*base64").is_err());
         assert!(Machine::parse("").is_err());
@@ -553,7 +610,10 @@ mod tests {
         assert_eq!(ms.len(), 2);
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].line, 5);
-        assert_eq!(machine_files("ssh://a ; @/etc/nix/machines\n@ /x # c"), ["/etc/nix/machines", "/x"]);
+        assert_eq!(
+            machine_files("ssh://a ; @/etc/nix/machines\n@ /x # c"),
+            ["/etc/nix/machines", "/x"]
+        );
     }
 
     #[test]
@@ -562,7 +622,13 @@ mod tests {
         assert!(m.validate().is_err(), "no system");
         m.systems = vec!["aarch64-linux".into()];
         assert!(m.validate().unwrap().is_empty());
-        for key in ["~/.ssh/k", "/root/my key", "/root/k\"", "/nix/store/abc-key", "/root/${x}"] {
+        for key in [
+            "~/.ssh/k",
+            "/root/my key",
+            "/root/k\"",
+            "/nix/store/abc-key",
+            "/root/${x}",
+        ] {
             let mut k = m.clone();
             k.ssh_key = Some(key.into());
             assert!(k.validate().is_err(), "{key}");
@@ -579,7 +645,8 @@ mod tests {
         h.public_host_key = Some(KEY.into());
         assert!(h.validate().is_ok());
         // The key blob alone, and the plain key line, are not what Nix wants.
-        h.public_host_key = Some("AAAAC3NzaC1lZDI1NTE5AAAAIGDngvW1IgUSW4Lna7tOoDBsC2sG+IlpDfYCe1wBVMp2".into());
+        h.public_host_key =
+            Some("AAAAC3NzaC1lZDI1NTE5AAAAIGDngvW1IgUSW4Lna7tOoDBsC2sG+IlpDfYCe1wBVMp2".into());
         assert!(h.validate().is_err());
         h.public_host_key = Some("ssh-ed25519 AAAA".into());
         assert!(h.validate().is_err());

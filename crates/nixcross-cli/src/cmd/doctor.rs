@@ -166,8 +166,18 @@ fn run_probe(args: &[String], timeout: u64) -> ProbeRun {
             text
         })
     };
-    let out = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let err = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let out = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     match child.wait_timeout(std::time::Duration::from_secs(timeout)) {
         Ok(Some(status)) => ProbeRun {
             success: status.success(),
@@ -193,7 +203,9 @@ fn probe_all(input: &mut HostInput, timeout: u64) {
     let mut ignored = Vec::new();
     let listed = builders::list(input, &conf, &mut ignored);
     let version = match Command::new("nix").arg("--version").output() {
-        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).trim().to_string()),
+        Ok(out) if out.status.success() => {
+            Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        }
         _ => None,
     };
     let mut uris: Vec<(String, Vec<String>)> = Vec::new();
@@ -381,7 +393,11 @@ fn builders_section(out: &mut String, m: &Marks, r: &Report) {
     out.push_str(&format!(
         "builders  {} (builders-use-substitutes {})\n",
         b.len(),
-        if r.nix.builders_use_substitutes { "on" } else { "off" }
+        if r.nix.builders_use_substitutes {
+            "on"
+        } else {
+            "off"
+        }
     ));
     for b in b {
         let mc = &b.machine;
@@ -413,7 +429,10 @@ fn builders_section(out: &mut String, m: &Marks, r: &Report) {
             None => String::new(),
             Some(Probe::Reachable { trusted, version }) => format!(
                 ": reachable{}{}",
-                version.as_ref().map(|v| format!(", Nix {v}")).unwrap_or_default(),
+                version
+                    .as_ref()
+                    .map(|v| format!(", Nix {v}"))
+                    .unwrap_or_default(),
                 match trusted {
                     Some(true) => ", trusted",
                     Some(false) => ", NOT trusted",

@@ -16,7 +16,10 @@ pub const DEFAULT_MACHINES: &str = "/etc/nix/machines";
 /// The `builders` value in effect: `--builders` when given (it replaces the
 /// setting, as `nix --builders` does), else nix.conf's, else Nix's default
 /// `@/etc/nix/machines`.
-pub fn builders_value<'a>(conf: Option<&'a NixConf>, arg: Option<&'a str>) -> std::borrow::Cow<'a, str> {
+pub fn builders_value<'a>(
+    conf: Option<&'a NixConf>,
+    arg: Option<&'a str>,
+) -> std::borrow::Cow<'a, str> {
     match arg.or_else(|| conf.and_then(NixConf::builders)) {
         Some(v) => v.into(),
         None => format!("@{DEFAULT_MACHINES}").into(),
@@ -119,7 +122,9 @@ pub fn probe_uri(m: &Machine) -> String {
 fn percent(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -183,7 +188,11 @@ const AUTH: &[&str] = &[
     "no such identity",
     "Load key",
 ];
-const NO_NIX: &[&str] = &["command not found", "nix-store: not found", "nix-daemon: not found"];
+const NO_NIX: &[&str] = &[
+    "command not found",
+    "nix-store: not found",
+    "nix-daemon: not found",
+];
 const UNTRUSTED: &[&str] = &[
     "is not a trusted user",
     "not a trusted user",
@@ -194,7 +203,9 @@ const UNTRUSTED: &[&str] = &[
 /// Read a probe's outcome.
 pub fn classify(run: &ProbeRun) -> Probe {
     if let Some(why) = &run.not_started {
-        return Probe::NotRun { reason: why.clone() };
+        return Probe::NotRun {
+            reason: why.clone(),
+        };
     }
     if let Some(secs) = run.timed_out {
         return Probe::Unreachable {
@@ -218,7 +229,9 @@ pub fn classify(run: &ProbeRun) -> Probe {
         };
     }
     if !run.success {
-        return Probe::Failed { reason: last_line(err) };
+        return Probe::Failed {
+            reason: last_line(err),
+        };
     }
     let field = |name: &str| {
         run.stdout
@@ -236,7 +249,10 @@ pub fn classify(run: &ProbeRun) -> Probe {
 pub fn list(input: &HostInput, conf: &NixConf, problems: &mut Vec<String>) -> Vec<BuilderReport> {
     let (value, inline_source) = match input.builders.as_deref() {
         Some(v) => (v.to_string(), "--builders"),
-        None => (builders_value(Some(conf), None).into_owned(), "nix.conf builders"),
+        None => (
+            builders_value(Some(conf), None).into_owned(),
+            "nix.conf builders",
+        ),
     };
     let mut sources: Vec<(String, String)> = Vec::new();
     // The inline machines of the value, then each file it names, in order.
@@ -311,25 +327,42 @@ fn explain(b: &mut BuilderReport, probe: &Probe, as_root: Option<bool>) {
         StoreUri::Other(_) => "<user>".into(),
     };
     match probe {
-        Probe::Reachable { trusted: Some(false), .. } => {
+        Probe::Reachable {
+            trusted: Some(false),
+            ..
+        } => {
             b.problems.push(format!(
                 "{login} answers, but `{user}` is not a trusted user there, so it will not take builds"
             ));
-            b.fixes.push(fix("the builder's configuration.nix", format!("nix.settings.trusted-users = [ \"{user}\" ];")));
-            b.fixes.push(fix("the builder's /etc/nix/nix.conf", format!("extra-trusted-users = {user}")));
+            b.fixes.push(fix(
+                "the builder's configuration.nix",
+                format!("nix.settings.trusted-users = [ \"{user}\" ];"),
+            ));
+            b.fixes.push(fix(
+                "the builder's /etc/nix/nix.conf",
+                format!("extra-trusted-users = {user}"),
+            ));
         }
         Probe::Reachable { .. } => {}
         Probe::Unreachable { reason } => {
             b.problems.push(format!("{login} is unreachable: {reason}"));
-            b.fixes.push(fix("shell", format!("ssh {login} true   # the host name, the network and sshd on the builder")));
-        }
-        Probe::Authentication { reason } => {
-            b.problems.push(format!("{login} refused the login: {reason}"));
             b.fixes.push(fix(
                 "shell",
-                format!("{ssh}   # the nix daemon logs in as root: this must work without a prompt"),
+                format!("ssh {login} true   # the host name, the network and sshd on the builder"),
             ));
-            let pubkey = key.map(|k| format!("{k}.pub")).unwrap_or_else(|| "/root/.ssh/id_ed25519.pub".into());
+        }
+        Probe::Authentication { reason } => {
+            b.problems
+                .push(format!("{login} refused the login: {reason}"));
+            b.fixes.push(fix(
+                "shell",
+                format!(
+                    "{ssh}   # the nix daemon logs in as root: this must work without a prompt"
+                ),
+            ));
+            let pubkey = key
+                .map(|k| format!("{k}.pub"))
+                .unwrap_or_else(|| "/root/.ssh/id_ed25519.pub".into());
             b.fixes.push(fix(
                 "the builder's configuration.nix",
                 format!("users.users.{user}.openssh.authorizedKeys.keys = [ \"<the contents of {pubkey}>\" ];"),
@@ -342,7 +375,9 @@ fn explain(b: &mut BuilderReport, probe: &Probe, as_root: Option<bool>) {
             }
         }
         Probe::NoRemoteNix { reason } => {
-            b.problems.push(format!("{login} has no Nix on the PATH of non-interactive SSH sessions: {reason}"));
+            b.problems.push(format!(
+                "{login} has no Nix on the PATH of non-interactive SSH sessions: {reason}"
+            ));
             b.fixes.push(fix(
                 "shell",
                 format!("ssh {login} nix-store --version   # must work; on a multi-user install, source the Nix profile in the builder's ~/.bashrc or /etc/bashrc"),
@@ -351,7 +386,13 @@ fn explain(b: &mut BuilderReport, probe: &Probe, as_root: Option<bool>) {
         Probe::Failed { reason } => b.problems.push(format!("probing {login} failed: {reason}")),
         Probe::NotRun { reason } => b.problems.push(format!("{login} was not probed: {reason}")),
     }
-    let failed = !matches!(probe, Probe::Reachable { trusted: Some(true) | None, .. });
+    let failed = !matches!(
+        probe,
+        Probe::Reachable {
+            trusted: Some(true) | None,
+            ..
+        }
+    );
     if as_root == Some(false) && failed {
         b.problems.push(
             "the probe ran as you, not as root: the nix daemon builds with root's SSH keys and known_hosts, so run `sudo nixcross doctor --probe` to see what it sees".into(),
@@ -383,7 +424,11 @@ mod tests {
     #[test]
     fn probe_outcomes() {
         assert_eq!(
-            classify(&run(true, "Store URL: ssh-ng://pi\nVersion: 2.24.9\nTrusted: 1\n", "")),
+            classify(&run(
+                true,
+                "Store URL: ssh-ng://pi\nVersion: 2.24.9\nTrusted: 1\n",
+                ""
+            )),
             Probe::Reachable {
                 trusted: Some(true),
                 version: Some("2.24.9".into())
@@ -391,18 +436,29 @@ mod tests {
         );
         assert!(matches!(
             classify(&run(true, "Store URL: ssh-ng://pi\nTrusted: 0\n", "")),
-            Probe::Reachable { trusted: Some(false), .. }
+            Probe::Reachable {
+                trusted: Some(false),
+                ..
+            }
         ));
         assert!(matches!(
             classify(&run(false, "", "ssh: Could not resolve hostname pi: Name or service not known\nerror: failed to start SSH connection to 'pi'")),
             Probe::Unreachable { .. }
         ));
         assert!(matches!(
-            classify(&run(false, "", "nix@pi: Permission denied (publickey).\nerror: cannot connect to 'nix@pi'")),
+            classify(&run(
+                false,
+                "",
+                "nix@pi: Permission denied (publickey).\nerror: cannot connect to 'nix@pi'"
+            )),
             Probe::Authentication { .. }
         ));
         assert!(matches!(
-            classify(&run(false, "", "bash: line 1: nix-store: command not found\nerror: cannot connect to 'pi'")),
+            classify(&run(
+                false,
+                "",
+                "bash: line 1: nix-store: command not found\nerror: cannot connect to 'pi'"
+            )),
             Probe::NoRemoteNix { .. }
         ));
         assert!(matches!(
@@ -412,7 +468,12 @@ mod tests {
             }),
             Probe::Unreachable { .. }
         ));
-        assert_eq!(classify(&run(false, "", "error: boom\n")), Probe::Failed { reason: "error: boom".into() });
+        assert_eq!(
+            classify(&run(false, "", "error: boom\n")),
+            Probe::Failed {
+                reason: "error: boom".into()
+            }
+        );
     }
 
     #[test]
@@ -428,12 +489,19 @@ mod tests {
         );
         assert_eq!(probe_command(&m, Some("nix (Nix) 2.24.9"))[3], "info");
         assert_eq!(probe_command(&m, None)[3], "ping");
-        assert_eq!(nix_version("nix (Nix) 2.19pre20231011_dirty"), Some((2, 19)));
+        assert_eq!(
+            nix_version("nix (Nix) 2.19pre20231011_dirty"),
+            Some((2, 19))
+        );
     }
 
     #[test]
     fn the_builders_value_in_effect() {
-        let conf = NixConf::parse("builders = @/etc/nix/other\n", "/etc/nix/nix.conf", &mut |_| None);
+        let conf = NixConf::parse(
+            "builders = @/etc/nix/other\n",
+            "/etc/nix/nix.conf",
+            &mut |_| None,
+        );
         assert_eq!(files_to_read(Some(&conf), None), ["/etc/nix/other"]);
         assert_eq!(files_to_read(None, None), [DEFAULT_MACHINES]);
         assert!(files_to_read(Some(&conf), Some("ssh://x aarch64-linux")).is_empty());

@@ -352,7 +352,11 @@ pub fn diagnose(input: &HostInput, targets: &[String]) -> Result<Report> {
             }
         }
         claimed.extend(conf.list("extra-platforms"));
-        claimed.extend(builders.iter().flat_map(|b| b.machine.systems.iter().cloned()));
+        claimed.extend(
+            builders
+                .iter()
+                .flat_map(|b| b.machine.systems.iter().cloned()),
+        );
         for s in catalogue().emulatable() {
             if claimed.iter().any(|c| c == s) && host.as_deref() != Some(s) {
                 wanted.push((s.to_string(), None));

@@ -168,7 +168,10 @@ mod tests {
             "/etc/nix/nix.conf",
             &mut |_| None,
         );
-        assert_eq!(conf.builders(), Some("ssh://a riscv64-linux ; @/etc/nix/more"));
+        assert_eq!(
+            conf.builders(),
+            Some("ssh://a riscv64-linux ; @/etc/nix/more")
+        );
         assert_eq!(NixConf::default().builders(), None);
     }
 }
