@@ -152,7 +152,7 @@ pub fn advice_command(system: &str, nixos: bool) -> String {
 /// that CPU builds natively.
 pub fn remote_note(system: &str) -> String {
     format!(
-        "or build natively on a machine with a {system} CPU (a remote builder, faster than emulation): on a NixOS build machine `{}`; elsewhere `{}` prints the /etc/nix/machines line",
+        "or hand the builds to a machine whose CPU runs {system} natively (a remote builder, faster than emulation): on a NixOS build machine `{}`; elsewhere `{}` prints the /etc/nix/machines line",
         advice_command(system, true),
         advice_command(system, false)
     )
@@ -587,36 +587,98 @@ fn update_entry(
     changed
 }
 
-/// Insert `path = value;` (with the mark when `mark`) into the module's best place.
-fn insert(
+/// A new definition: its option path, its value (generated text), whether
+/// it carries nixcross's mark, and why.
+type NewDef<'p> = (&'p [&'p str], String, bool, String);
+
+/// Insert new definitions into the module's best places. Several going
+/// into one empty set (`{ }`) become one edit that opens the set up, one
+/// definition a line.
+fn insert_all(
     e: &mut Edits,
     file: FileId,
     places: &[Place],
-    path: &[&str],
-    value: &str,
-    mark: bool,
-    reason: &str,
+    defs: &[NewDef],
+    summary: &mut Vec<String>,
 ) -> Result<()> {
-    let Some(i) = places::best_place(places, path) else {
-        return Err(Error::refused(
-            "the module has no set of definitions to add to",
-        ));
-    };
     let src = e.text(file);
     let layout = e.layout(file).clone();
-    let mut edit = module::insert_at_path(src, &layout, &places[i].set, path, value);
-    if mark {
-        mark_edit(src, &mut edit);
-    }
-    if let Some(c) = &places[i].condition {
-        let w = format!(
-            "the builder settings go into the module's definitions under `mkIf {c}`, so they hold when that does"
-        );
-        if !e.warnings.contains(&w) {
-            e.warnings.push(w);
+    let mut groups: Vec<(usize, Vec<&NewDef>)> = Vec::new();
+    for d in defs {
+        let Some(i) = places::best_place(places, d.0) else {
+            return Err(Error::refused(
+                "the module has no set of definitions to add to",
+            ));
+        };
+        match groups.iter_mut().find(|(g, _)| *g == i) {
+            Some((_, v)) => v.push(d),
+            None => groups.push((i, vec![d])),
         }
+        if let Some(c) = &places[i].condition {
+            let w = format!(
+                "the builder settings go into the module's definitions under `mkIf {c}`, so they hold when that does"
+            );
+            if !e.warnings.contains(&w) {
+                e.warnings.push(w);
+            }
+        }
+        summary.push(d.3.clone());
     }
-    e.push(file, edit, reason);
+    for (i, group) in groups {
+        let set = &places[i].set;
+        if !set.entries.is_empty() {
+            for (path, value, mark, reason) in group {
+                let mut edit = module::insert_at_path(src, &layout, set, path, value);
+                if *mark {
+                    mark_edit(src, &mut edit);
+                }
+                e.push(file, edit, reason);
+            }
+            continue;
+        }
+        // An empty set: all of them at once, one a line.
+        let nl = layout.nl;
+        let close_indent = syntax::indent_at(src, set.close).to_string();
+        let open_indent = syntax::indent_at(src, set.open).to_string();
+        let base = format!("{open_indent}{}", layout.unit);
+        let lines: Vec<String> = group
+            .iter()
+            .map(|(path, value, mark, _)| {
+                let key: Vec<String> = path.iter().map(|k| syntax::attr_name(k)).collect();
+                let m = if *mark {
+                    format!(" # {MARK}")
+                } else {
+                    String::new()
+                };
+                syntax::reindent(
+                    &format!("{} = {value};{m}", key.join(".")),
+                    &base,
+                    &layout.unit,
+                    nl,
+                )
+            })
+            .collect();
+        let text = lines.join(&format!("{nl}{base}"));
+        let reason = group
+            .iter()
+            .map(|d| d.3.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let edit = if !src[set.open..set.close].contains('\n') {
+            TextEdit::replace(
+                (set.open + 1, set.close),
+                format!("{nl}{base}{text}{nl}{open_indent}"),
+            )
+        } else {
+            TextEdit::insert(
+                syntax::after_trailing_comment(src, set.open + 1),
+                format!("{nl}{base}{text}{nl}{close_indent}")
+                    .trim_end_matches(' ')
+                    .to_string(),
+            )
+        };
+        e.push(file, edit, &reason);
+    }
     Ok(())
 }
 
@@ -646,6 +708,7 @@ fn add_in_module(
     let layout = e.layout(file).clone();
     let uri = &req.uri;
     let what = format!("builder {uri} ({})", req.machine.systems.join(", "));
+    let mut defs: Vec<NewDef> = Vec::new();
     match &m.machines {
         Some((_, hit)) => {
             let Some((list, _)) = places::list_of(&hit.value) else {
@@ -689,27 +752,21 @@ fn add_in_module(
                 }
             }
         }
-        None => {
-            let s = format!("added {what} to nix.buildMachines");
-            insert(
-                e,
-                file,
-                &m.places,
-                &MACHINES,
-                &list_text(uri, &req.machine),
-                false,
-                &s,
-            )?;
-            summary.push(s);
-        }
+        None => defs.push((
+            &MACHINES,
+            list_text(uri, &req.machine),
+            false,
+            format!("added {what} to nix.buildMachines"),
+        )),
     }
     match &m.distributed {
         _ if configured.0 => {}
-        None => {
-            let s = "set nix.distributedBuilds = true".to_string();
-            insert(e, file, &m.places, &DISTRIBUTED, "true", true, &s)?;
-            summary.push(s);
-        }
+        None => defs.push((
+            &DISTRIBUTED,
+            "true".into(),
+            true,
+            "set nix.distributedBuilds = true".into(),
+        )),
         Some((_, hit)) => match hit.value.unparen().text().as_str() {
             "true" => {}
             "false" => {
@@ -729,17 +786,18 @@ fn add_in_module(
     }
     match &m.substitutes {
         _ if configured.1 => {}
-        Substitutes::Absent => {
-            let s = format!("set nix.settings.{SUBSTITUTES_WHY}");
-            insert(e, file, &m.places, &SUBSTITUTES, "true", true, &s)?;
-            summary.push(s);
-        }
+        Substitutes::Absent => defs.push((
+            &SUBSTITUTES,
+            "true".into(),
+            true,
+            format!("set nix.settings.{SUBSTITUTES_WHY}"),
+        )),
         Substitutes::Set(_) | Substitutes::InExtraOptions => {}
         Substitutes::Unknown(why) => e.warnings.push(format!(
             "nixcross cannot tell whether nix.settings sets builders-use-substitutes ({why}); consider setting it to true"
         )),
     }
-    Ok(())
+    insert_all(e, file, &m.places, &defs, summary)
 }
 
 fn unknown_items_warning(e: &mut Edits, items: &[Item], uri: &SshUri) {
@@ -1009,39 +1067,39 @@ fn add_in_home(
         Home::Module {
             file, body, full, ..
         } => {
-            let places = places::places(&body.expr).unwrap_or_default();
-            for (path, value, mark, s) in defs {
-                if places::best_place(&places, path).is_some() {
-                    insert(&mut p.core, file, &places, path, &value, mark, &s)?;
-                } else {
-                    let mut full_path: Vec<&str> = Vec::new();
-                    if full {
-                        full_path.push("config");
-                    }
-                    full_path.extend(path);
-                    let src = p.text(file);
-                    let mut edit =
-                        module::insert_at_path(src, p.layout(file), &body.set, &full_path, &value);
-                    if mark {
-                        mark_edit(src, &mut edit);
-                    }
-                    p.push(file, edit, &s);
+            let mut places = places::places(&body.expr).unwrap_or_default();
+            if places.is_empty() {
+                if full {
+                    return Err(Error::refused(format!(
+                        "`{}`'s own module writes its definitions in a shape nixcross cannot see into",
+                        p.config.name
+                    )));
                 }
-                summary.push(s);
+                places.push(Place {
+                    set: body.set.clone(),
+                    condition: None,
+                });
             }
-            Ok(())
+            insert_all(&mut p.core, file, &places, &defs, summary)
         }
         Home::NewInline => {
+            // A one-line modules list gets the module on one line: the mark
+            // is then a block comment.
+            let one_line = p
+                .sys
+                .modules_list
+                .as_ref()
+                .is_some_and(|l| !l.node.text().contains('\n'));
             let body: Vec<String> = defs
                 .iter()
                 .map(|(path, value, mark, _)| {
                     let key: Vec<String> = path.iter().map(|k| syntax::attr_name(k)).collect();
-                    let m = if *mark {
-                        format!(" # {MARK}")
-                    } else {
-                        String::new()
-                    };
-                    format!("  {} = {};{m}", key.join("."), value.replace('\n', "\n  "))
+                    let value = value.replace('\n', "\n  ");
+                    match (*mark, one_line) {
+                        (false, _) => format!("  {} = {value};", key.join(".")),
+                        (true, false) => format!("  {} = {value}; # {MARK}", key.join(".")),
+                        (true, true) => format!("  {} = {value} /* {MARK} */;", key.join(".")),
+                    }
                 })
                 .collect();
             let text = format!("{{\n{}\n}}", body.join("\n"));
