@@ -886,6 +886,12 @@ fn remove_in_module(
     let (edits, top_empty) = places::remove_bindings(src, &m.top, &removals);
     match (top_empty, remove_module) {
         (true, Some(hook)) => hook(e)?,
+        // A module body left empty is `{ }`, whatever lines it had.
+        (true, None) => e.push(
+            file,
+            TextEdit::replace((m.top.open + 1, m.top.close), " "),
+            &s,
+        ),
         _ => {
             for edit in edits {
                 e.push(file, edit, &s);
