@@ -437,6 +437,68 @@ fn append_entry(src: &str, layout: &syntax::Layout, list: &ListView, text: &str)
     TextEdit::insert(at, format!("{nl}{base}{body}"))
 }
 
+/// Whether `value ++ [ ... ]` needs `value` in parentheses to keep its
+/// meaning (`++` binds tighter than every other binary operator, and `let`,
+/// `if`, `with`, `assert` and functions extend as far as they can).
+fn wrap_for_concat(value: &Node) -> bool {
+    !matches!(
+        value.kind(),
+        syntax::Kind::Apply
+            | syntax::Kind::Select
+            | syntax::Kind::Ident
+            | syntax::Kind::List
+            | syntax::Kind::Concat
+            | syntax::Kind::Paren
+    )
+}
+
+/// `computed ++ [ entry ]`, the entry laid out at the binding's indentation.
+fn append_to_computed(e: &mut Edits, file: FileId, hit: &OptionHit, entry: &str, reason: &str) {
+    let src = e.text(file);
+    let layout = e.layout(file).clone();
+    let v = &hit.value;
+    let base = syntax::indent_at(src, hit.entry_node().start()).to_string();
+    let list = format!("[\n  {}\n]", entry.replace('\n', "\n  "));
+    let list = if src[v.start()..v.end()].contains('\n')
+        || syntax::starts_line(src, hit.entry_node().start())
+    {
+        syntax::reindent(&list, &base, &layout.unit, layout.nl)
+    } else {
+        syntax::compact(&list)
+    };
+    if wrap_for_concat(v) {
+        e.push(file, TextEdit::insert(v.start(), "("), reason);
+        e.push(
+            file,
+            TextEdit::insert(v.end(), format!(") ++ {list}")),
+            reason,
+        );
+    } else {
+        e.push(
+            file,
+            TextEdit::insert(v.end(), format!(" ++ {list}")),
+            reason,
+        );
+    }
+}
+
+/// Take the emptied literal side of `other ++ [ ]` (or `[ ] ++ other`) out
+/// again, with the parentheses nixcross put around `other`.
+fn remove_concat_side(list: &ListView) -> Option<TextEdit> {
+    let concat = list.node.parent()?;
+    let (l, r) = concat.binop()?;
+    if r == list.node {
+        if l.kind() == syntax::Kind::Paren && wrap_for_concat(&l.unparen()) {
+            return Some(TextEdit::replace(concat.range(), l.unparen().text()));
+        }
+        return Some(TextEdit::delete((l.end(), r.end())));
+    }
+    if l == list.node {
+        return Some(TextEdit::delete((l.start(), r.start())));
+    }
+    None
+}
+
 /// The string items of a literal list value, or `None` when the value is
 /// not a plain list of string literals.
 fn string_items(value: &Node) -> Option<(ListView, Vec<String>)> {
@@ -712,14 +774,16 @@ fn add_in_module(
     match &m.machines {
         Some((_, hit)) => {
             let Some((list, _)) = places::list_of(&hit.value) else {
-                return Err(e.error_at(
-                    Error::refused(format!(
-                        "`nix.buildMachines` is {}, not a literal list, so nixcross cannot edit it safely",
-                        describe(&hit.value)
-                    ))
-                    .hint("write the builders as a literal list [ { hostName = ...; } ], or edit this line by hand"),
-                    &Src::new(file, hit.value.clone()),
+                // A computed list (`map mkBuilder hosts`, `lib.optional ...`):
+                // the new builder is concatenated to it.
+                let s = format!("added {what} to nix.buildMachines");
+                append_to_computed(e, file, hit, &entry_text(uri, &req.machine), &s);
+                e.warnings.push(format!(
+                    "nix.buildMachines is {}; nixcross added the builder with `++ [ ... ]`: check that the computed part does not list {uri} too",
+                    describe(&hit.value)
                 ));
+                summary.push(s);
+                return finish_settings(e, m, configured, defs, summary);
             };
             let items: Vec<Item> = list.items.iter().map(read_item).collect();
             let same: Vec<&Item> = items.iter().filter(|i| i.is(uri)).collect();
@@ -759,6 +823,19 @@ fn add_in_module(
             format!("added {what} to nix.buildMachines"),
         )),
     }
+    finish_settings(e, m, configured, defs, summary)
+}
+
+/// `distributedBuilds` and `builders-use-substitutes`, then every new
+/// definition at once.
+fn finish_settings(
+    e: &mut Edits,
+    m: &BuilderModule,
+    configured: (bool, bool),
+    mut defs: Vec<NewDef>,
+    summary: &mut Vec<String>,
+) -> Result<()> {
+    let file = m.file;
     match &m.distributed {
         _ if configured.0 => {}
         None => defs.push((
@@ -830,13 +907,11 @@ fn remove_in_module(
         return Ok(false);
     };
     let Some((list, around)) = places::list_of(&hit.value) else {
-        return Err(e.error_at(
-            Error::refused(format!(
-                "`nix.buildMachines` is {}, not a literal list, so nixcross cannot remove {uri} from it",
-                describe(&hit.value)
-            )),
-            &Src::new(file, hit.value.clone()),
+        e.warnings.push(format!(
+            "nix.buildMachines is {}, which nixcross cannot read; if it lists {uri}, take it out by hand",
+            describe(&hit.value)
         ));
+        return Ok(false);
     };
     let items: Vec<Item> = list.items.iter().map(read_item).collect();
     let found: Vec<Node> = items
@@ -859,6 +934,15 @@ fn remove_in_module(
         );
     if found.len() == list.items.len() && around.is_none() {
         removals.push(hit.entry_node());
+    } else if found.len() == list.items.len() && around.as_deref() == Some("++") {
+        match remove_concat_side(&list) {
+            Some(edit) => e.push(file, edit, &s),
+            None => {
+                for edit in places::remove_items(src, &list, &found) {
+                    e.push(file, edit, &s);
+                }
+            }
+        }
     } else {
         for edit in places::remove_items(src, &list, &found) {
             e.push(file, edit, &s);
