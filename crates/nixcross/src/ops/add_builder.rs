@@ -891,6 +891,9 @@ fn unknown_items_warning(e: &mut Edits, items: &[Item], uri: &SshUri) {
     }
 }
 
+/// Takes a module left empty out of the configuration's modules list.
+type RemoveModule<'a> = &'a dyn Fn(&mut Edits) -> Result<()>;
+
 /// Remove the builder from one module. `remove_module` takes the module
 /// itself out when nothing is left in it (an inline module of a flake).
 fn remove_in_module(
@@ -898,7 +901,7 @@ fn remove_in_module(
     m: &BuilderModule,
     req: &Request,
     summary: &mut Vec<String>,
-    remove_module: Option<&dyn Fn(&mut Edits) -> Result<()>>,
+    remove_module: Option<RemoveModule>,
 ) -> Result<bool> {
     let file = m.file;
     let src = e.text(file);
@@ -1057,8 +1060,7 @@ fn plan_config(files: &dyn Files, path: &RelPath, name: &str, req: &Request) -> 
                 e.push(list.file, edit, "remove the module left empty");
                 Ok(())
             };
-            let hook: Option<&dyn Fn(&mut Edits) -> Result<()>> =
-                inline_item.as_ref().map(|_| &hook_fn as _);
+            let hook: Option<RemoveModule> = inline_item.as_ref().map(|_| &hook_fn as _);
             if remove_in_module(&mut p.core, m, req, &mut summary, hook)? {
                 // Only now is it known that this module changes: guard it.
                 p.guard(expr.file, expr.range(), "the module that lists the builder")?;
@@ -1103,10 +1105,9 @@ fn plan_config(files: &dyn Files, path: &RelPath, name: &str, req: &Request) -> 
                 let m = &found[k].1;
                 // Settings in this very module are handled there.
                 let elsewhere_d = distributed
-                    && !m
-                        .distributed
+                    && m.distributed
                         .as_ref()
-                        .is_some_and(|(_, h)| h.value.unparen().text() == "true");
+                        .is_none_or(|(_, h)| h.value.unparen().text() != "true");
                 let elsewhere_s = substitutes && matches!(m.substitutes, Substitutes::Absent);
                 add_in_module(
                     &mut p.core,
