@@ -326,7 +326,8 @@ fn plan_module(
             nixpkgs: vec!["nixpkgs".into()],
         },
     );
-    let (declared, defs) = crate::flake::modules::module_platforms(&mut ev, path);
+    let (declared, sys) = crate::flake::modules::module_platforms(&mut ev, path);
+    let defs = &sys.definitions;
     let sources = ev.sources;
     let mut e = Edits::new(&sources);
     let m = read_module(&e, file, &expr)?;
@@ -353,7 +354,11 @@ fn plan_module(
         )?;
     }
     let mut summary = Vec::new();
-    edit_module(&mut e, &m, systems, opts, &mut summary, None)?;
+    let seen = Seen {
+        systems: sys.emulated.clone(),
+        unknown: sys.emulated_unknown.clone(),
+    };
+    edit_module(&mut e, &m, systems, opts, &seen, &mut summary, None)?;
     Ok(e.finish(if summary.is_empty() {
         "nothing to change".into()
     } else {
@@ -376,13 +381,21 @@ pub(crate) fn load_module(sources: &mut SourceMap, path: &RelPath) -> Result<(Fi
     Ok((file, expr))
 }
 
-/// Add or remove in one module; `new_home` (flake configurations) says
-/// where new definitions go when the module has none.
+/// What the whole configuration (or module) emulates as NixOS sees it:
+/// every definition of `boot.binfmt.emulatedSystems`, not only the literal
+/// list nixcross edits.
+struct Seen {
+    systems: Vec<String>,
+    unknown: Option<String>,
+}
+
+/// Add or remove in one module.
 fn edit_module(
     e: &mut Edits,
     m: &ModuleEdit,
     systems: &[String],
     opts: &EmulateOptions,
+    seen: &Seen,
     summary: &mut Vec<String>,
     removal_item: Option<&dyn Fn(&mut Edits) -> Result<()>>,
 ) -> Result<()> {
@@ -391,14 +404,28 @@ fn edit_module(
     let layout = e.layout(file).clone();
     let dotted = EMULATED.join(".");
     let mut removals: Vec<Node> = Vec::new();
+    let mut new_defs: Vec<(&[&str], String)> = Vec::new();
     if !systems.is_empty() {
         if opts.remove {
             let Some((_, hit)) = &m.emulated else {
                 for s in systems {
+                    if seen.systems.contains(s) {
+                        return Err(Error::refused(format!(
+                            "`{s}` is set in {dotted} by another module this one imports; remove it there"
+                        )));
+                    }
                     e.warnings
                         .push(format!("`{s}` is not in {dotted}; nothing to remove"));
                 }
-                return finish_static(e, m, opts, summary, &mut removals, removal_item);
+                return finish_static(
+                    e,
+                    m,
+                    opts,
+                    summary,
+                    &mut removals,
+                    &mut new_defs,
+                    removal_item,
+                );
             };
             let (list, around) = literal_list(e, file, hit, &dotted)?;
             let found: Vec<Node> = list
@@ -412,13 +439,24 @@ fn edit_module(
                 .cloned()
                 .collect();
             for s in systems {
-                if !found
+                if found
                     .iter()
                     .any(|i| i.unparen().string_literal().as_deref() == Some(s.as_str()))
                 {
-                    e.warnings
-                        .push(format!("`{s}` is not in {dotted}; nothing to remove"));
+                    continue;
                 }
+                if seen.systems.contains(s) {
+                    // NixOS gets it from another part of the option.
+                    return Err(e.error_at(
+                        Error::refused(format!(
+                            "`{s}` comes from another part of {dotted} than this literal list, so removing it here would not remove it"
+                        ))
+                        .hint("remove it where it is listed, by hand"),
+                        &Src::new(file, hit.value.clone()),
+                    ));
+                }
+                e.warnings
+                    .push(format!("`{s}` is not in {dotted}; nothing to remove"));
             }
             if !found.is_empty() {
                 let names: Vec<String> = found
@@ -440,11 +478,17 @@ fn edit_module(
             match &m.emulated {
                 Some((_, hit)) => {
                     let (list, _) = literal_list(e, file, hit, &dotted)?;
-                    let have: HashSet<String> = list
+                    let mut have: HashSet<String> = list
                         .items
                         .iter()
                         .filter_map(|i| i.unparen().string_literal())
                         .collect();
+                    have.extend(seen.systems.iter().cloned());
+                    if let Some(why) = &seen.unknown {
+                        e.warnings.push(format!(
+                            "nixcross cannot see all of `{dotted}` ({why}); check that it does not list a system twice"
+                        ));
+                    }
                     let opaque: Vec<String> = list
                         .items
                         .iter()
@@ -470,25 +514,42 @@ fn edit_module(
                     }
                 }
                 None => {
-                    let items: Vec<String> = systems.iter().map(|s| syntax::quote(s)).collect();
-                    let value = format!("[ {} ]", items.join(" "));
-                    let s = format!("added {} to {dotted}", systems.join(", "));
-                    insert(e, m, &EMULATED, &value, &s)?;
-                    summary.push(s);
+                    let added: Vec<String> = systems
+                        .iter()
+                        .filter(|s| !seen.systems.contains(s))
+                        .cloned()
+                        .collect();
+                    if !added.is_empty() {
+                        let items: Vec<String> = added.iter().map(|s| syntax::quote(s)).collect();
+                        let value = format!("[ {} ]", items.join(" "));
+                        let s = format!("added {} to {dotted}", added.join(", "));
+                        new_defs.push((&EMULATED, value));
+                        summary.push(s);
+                    }
                 }
             }
         }
     }
-    finish_static(e, m, opts, summary, &mut removals, removal_item)
+    finish_static(
+        e,
+        m,
+        opts,
+        summary,
+        &mut removals,
+        &mut new_defs,
+        removal_item,
+    )
 }
 
-/// `preferStaticEmulators`, then the planned removals as one batch.
+/// `preferStaticEmulators`, then the new definitions as one insertion and
+/// the planned removals as one batch.
 fn finish_static(
     e: &mut Edits,
     m: &ModuleEdit,
     opts: &EmulateOptions,
     summary: &mut Vec<String>,
     removals: &mut Vec<Node>,
+    new_defs: &mut Vec<(&[&str], String)>,
     removal_item: Option<&dyn Fn(&mut Edits) -> Result<()>>,
 ) -> Result<()> {
     let file = m.file;
@@ -496,9 +557,8 @@ fn finish_static(
     if opts.static_emulators {
         match (&m.prefer_static, opts.remove) {
             (None, false) => {
-                let s = format!("set {dotted} = true");
-                insert(e, m, &STATIC, "true", &s)?;
-                summary.push(s);
+                new_defs.push((&STATIC, "true".into()));
+                summary.push(format!("set {dotted} = true"));
             }
             (None, true) => {}
             (Some((_, hit)), remove) => {
@@ -527,6 +587,9 @@ fn finish_static(
             }
         }
     }
+    if !new_defs.is_empty() {
+        insert(e, m, new_defs, &summary.join("; "))?;
+    }
     if removals.is_empty() {
         return Ok(());
     }
@@ -544,16 +607,16 @@ fn finish_static(
     }
 }
 
-/// Insert `path = value;` in the module's best place.
-fn insert(e: &mut Edits, m: &ModuleEdit, path: &[&str], value: &str, reason: &str) -> Result<()> {
-    let Some(i) = places::best_place(&m.places, path) else {
+/// Insert the `path = value;` bindings in the module's best place, as one edit.
+fn insert(e: &mut Edits, m: &ModuleEdit, defs: &[(&[&str], String)], reason: &str) -> Result<()> {
+    let Some(i) = places::best_place(&m.places, defs[0].0) else {
         return Err(Error::refused(
             "the module has no set of definitions to add to",
         ));
     };
     let src = e.text(m.file);
     let layout = e.layout(m.file).clone();
-    let edit = module::insert_at_path(src, &layout, &m.places[i].set, path, value);
+    let edit = module::insert_all_at_path(src, &layout, &m.places[i].set, defs);
     if let Some(c) = &m.places[i].condition {
         e.warnings.push(format!(
             "the setting goes into the module's definitions under `mkIf {c}`, so it holds when that does"
@@ -646,7 +709,11 @@ fn plan_config(
             } else {
                 None
             };
-            edit_module(&mut p.core, m, systems, opts, &mut summary, hook)?;
+            let seen = Seen {
+                systems: Vec::new(),
+                unknown: None,
+            };
+            edit_module(&mut p.core, m, systems, opts, &seen, &mut summary, hook)?;
         }
         if found.is_empty() {
             for s in systems {
@@ -657,7 +724,11 @@ fn plan_config(
         }
     } else if let Some(&k) = own.first() {
         let (_, m) = &found[k];
-        edit_module(&mut p.core, m, systems, opts, &mut summary, None)?;
+        let seen = Seen {
+            systems: p.sys.emulated.clone(),
+            unknown: p.sys.emulated_unknown.clone(),
+        };
+        edit_module(&mut p.core, m, systems, opts, &seen, &mut summary, None)?;
     } else {
         // Already there, in a shared module?
         let mut have: HashSet<String> = HashSet::new();
