@@ -6,6 +6,9 @@
 //!   the requested fields, as NixOS's `nix-remote-build.nix` reads them
 //!   (its defaults applied, `system` winning over `systems`), and
 //!   `distributedBuilds = true`;
+//! - with `NIXCROSS_NIXPKGS_LIB` set, the same for module files with the
+//!   real nixpkgs lib (`lib.evalModules`, the option types of
+//!   nix-remote-build.nix in `crates/testkit/nix/remote-build.nix`);
 //! - the input itself: adding a builder the input does not list and then
 //!   removing it gives back the original bytes of every file.
 
@@ -321,15 +324,56 @@ fn canonical(entries: &[Value]) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn nix_sees_exactly_the_requested_builders() {
-    let Some(nix) = nixcross_testkit::nix("nix_sees_exactly_the_requested_builders") else {
-        return;
-    };
+/// The same with the real nixpkgs lib (`lib.evalModules` and the option
+/// types of nix-remote-build.nix, `crates/testkit/nix/remote-build.nix`),
+/// for module files; opt-in: `NIXCROSS_NIXPKGS_LIB=/path/to/nixpkgs/lib`.
+fn evaluate_real_lib(
+    nix: &nixcross_testkit::Nix,
+    lib: &Path,
+    case: &Case,
+    tree: &BTreeMap<String, String>,
+) -> Result<Value, String> {
+    let model = nixcross_testkit::model_dir(|| "{}".into());
+    let dir = tempfile::tempdir().unwrap();
+    for (p, t) in tree {
+        let f = dir.path().join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, t).unwrap();
+    }
+    // The conditions of the fixtures' mkIf modules hold.
+    let expr = format!(
+        "let
+           lib = import {lib};
+           c = (lib.evalModules {{
+             modules = [ {model}/remote-build.nix ./{path} {{ desk.builders = true; services.xserver.enable = true; }} ];
+             specialArgs = {{ pkgs = {{ git = \"git\"; nixVersions.stable = \"nix\"; }}; modulesPath = \"/modulesPath\"; }};
+           }}).config;
+         in {{
+           buildMachines = c.nix.buildMachines;
+           distributedBuilds = c.nix.distributedBuilds;
+           buildersUseSubstitutes = c.nix.settings.builders-use-substitutes;
+         }}",
+        lib = lib.display(),
+        model = model.display(),
+        path = case.path
+    );
+    let json = nix.eval_json(dir.path(), &expr)?;
+    serde_json::from_str(&json).map_err(|e| e.to_string())
+}
+
+/// Evaluate every case before and after with `eval`; the cases checked
+/// and the ones skipped (their input does not evaluate), with why.
+fn check_builders(
+    eval: &dyn Fn(&Case, &BTreeMap<String, String>) -> Result<Value, String>,
+    skip: &dyn Fn(&Case) -> bool,
+) -> (usize, Vec<String>) {
     let mut checked = 0;
     let mut skipped = Vec::new();
     for case in cases() {
-        let before = match evaluate(&nix, &case, &case.before) {
+        if skip(&case) {
+            continue;
+        }
+        let before = match eval(&case, &case.before) {
             Ok(v) => v,
             Err(e) => {
                 // Conditions on options the model does not have, imports of
@@ -342,7 +386,7 @@ fn nix_sees_exactly_the_requested_builders() {
                 continue;
             }
         };
-        let after = evaluate(&nix, &case, &case.after).unwrap_or_else(|e| {
+        let after = eval(&case, &case.after).unwrap_or_else(|e| {
             panic!(
                 "{}: the edited configuration does not evaluate: {e}",
                 case.name
@@ -376,6 +420,37 @@ fn nix_sees_exactly_the_requested_builders() {
         }
         checked += 1;
     }
+    (checked, skipped)
+}
+
+#[test]
+fn the_real_lib_sees_exactly_the_requested_builders() {
+    let Some(lib) = std::env::var_os("NIXCROSS_NIXPKGS_LIB") else {
+        eprintln!("SKIP the_real_lib_sees_exactly_the_requested_builders: set NIXCROSS_NIXPKGS_LIB to a nixpkgs lib/ folder");
+        return;
+    };
+    let Some(nix) = nixcross_testkit::nix("the_real_lib_sees_exactly_the_requested_builders")
+    else {
+        return;
+    };
+    let lib = PathBuf::from(lib);
+    let (checked, skipped) = check_builders(&|c, t| evaluate_real_lib(&nix, &lib, c, t), &|c| {
+        c.opts.config.is_some()
+    });
+    eprintln!(
+        "real lib: checked {checked}; skipped {}: {skipped:#?}",
+        skipped.len()
+    );
+    assert!(skipped.is_empty(), "{skipped:#?}");
+    assert!(checked >= 25, "only {checked} module cases evaluated");
+}
+
+#[test]
+fn nix_sees_exactly_the_requested_builders() {
+    let Some(nix) = nixcross_testkit::nix("nix_sees_exactly_the_requested_builders") else {
+        return;
+    };
+    let (checked, skipped) = check_builders(&|c, t| evaluate(&nix, c, t), &|_| false);
     eprintln!("checked {checked}; skipped {}: {skipped:#?}", skipped.len());
     assert!(
         checked >= 20,

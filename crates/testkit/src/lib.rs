@@ -165,6 +165,7 @@ const STAND_INS: &[(&str, &str)] = &[
     ("pkgs/default.nix", include_str!("../nix/pkgs/default.nix")),
     ("nixos.nix", include_str!("../nix/nixos.nix")),
     ("flake-eval.nix", include_str!("../nix/flake-eval.nix")),
+    ("remote-build.nix", include_str!("../nix/remote-build.nix")),
 ];
 
 /// A folder (one per test process) with the stand-ins and the module model
