@@ -452,7 +452,11 @@ impl Machine {
             }
         }
         if let Some(k) = &self.ssh_key {
-            if !k.starts_with('/') || !field_ok(&k[1..], &['/', '@', '=', ':']) {
+            let path_char = |c: char| {
+                c.is_ascii_alphanumeric()
+                    || matches!(c, '/' | '.' | '_' | '-' | '+' | '@' | '=' | ':')
+            };
+            if !k.starts_with('/') || k.len() < 2 || !k.chars().all(path_char) {
                 return Err(Error::invalid(format!(
                     "the SSH key `{}` is not an absolute path nixcross will write (letters, digits, `/`, `.`, `_`, `-`, `+`, `@`, `=`, `:`)",
                     printable(k)
