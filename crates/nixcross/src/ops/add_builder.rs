@@ -649,6 +649,18 @@ fn update_entry(
     changed
 }
 
+/// Say so when an edit goes under the module's `mkIf`.
+fn note_condition(e: &mut Edits, place: &Place) {
+    if let Some(c) = &place.condition {
+        let w = format!(
+            "the builder settings go into the module's definitions under `mkIf {c}`, so they hold when that does"
+        );
+        if !e.warnings.contains(&w) {
+            e.warnings.push(w);
+        }
+    }
+}
+
 /// A new definition: its option path, its value (generated text), whether
 /// it carries nixcross's mark, and why.
 type NewDef<'p> = (&'p [&'p str], String, bool, String);
@@ -676,14 +688,7 @@ fn insert_all(
             Some((_, v)) => v.push(d),
             None => groups.push((i, vec![d])),
         }
-        if let Some(c) = &places[i].condition {
-            let w = format!(
-                "the builder settings go into the module's definitions under `mkIf {c}`, so they hold when that does"
-            );
-            if !e.warnings.contains(&w) {
-                e.warnings.push(w);
-            }
-        }
+        note_condition(e, &places[i]);
         summary.push(d.3.clone());
     }
     for (i, group) in groups {
@@ -772,7 +777,8 @@ fn add_in_module(
     let what = format!("builder {uri} ({})", req.machine.systems.join(", "));
     let mut defs: Vec<NewDef> = Vec::new();
     match &m.machines {
-        Some((_, hit)) => {
+        Some((place, hit)) => {
+            note_condition(e, &m.places[*place]);
             let Some((list, _)) = places::list_of(&hit.value) else {
                 // A computed list (`map mkBuilder hosts`, `lib.optional ...`):
                 // the new builder is concatenated to it.
