@@ -16,6 +16,7 @@ pub mod flake;
 pub mod machines;
 pub mod module;
 pub mod ops;
+pub mod outputs;
 pub mod platform;
 pub mod render;
 pub mod source;

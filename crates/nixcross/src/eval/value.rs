@@ -47,11 +47,10 @@ impl PathValue {
     pub fn append(&self, suffix: &str) -> PathValue {
         match self {
             PathValue::Tree(p) => {
-                let joined = if suffix.starts_with('/') {
-                    p.join(&suffix[1..])
-                } else {
+                let joined = match suffix.strip_prefix('/') {
+                    Some(rest) => p.join(rest),
                     // `./hosts + "x"` is `./hostsx`.
-                    RelPath::new(&format!("{}{suffix}", p.as_str()))
+                    None => RelPath::new(&format!("{}{suffix}", p.as_str())),
                 };
                 match joined {
                     Some(p) => PathValue::Tree(p),

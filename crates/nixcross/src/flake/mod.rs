@@ -74,9 +74,9 @@ pub struct System {
     pub emulated_unknown: Option<String>,
     /// Module arguments the modules define through `_module.args`.
     pub module_args: Vec<(String, crate::eval::ThunkId)>,
-    /// `nixpkgs.pkgs = <package set>`: where, and the build and host
-    /// platforms of that set (then NixOS ignores the other `nixpkgs.*`).
-    pub pkgs_option: Option<(Option<Src>, (Option<String>, Option<String>))>,
+    /// `nixpkgs.pkgs = <package set>` (then NixOS ignores the other
+    /// `nixpkgs.*` options).
+    pub pkgs_option: Option<PkgsOption>,
 }
 
 impl System {
@@ -91,6 +91,17 @@ impl System {
         self.emulated_unknown = None;
         self.pkgs_option = None;
     }
+}
+
+/// `nixpkgs.pkgs = <package set>`: where, and the platforms of that set.
+#[derive(Debug, Clone)]
+pub struct PkgsOption {
+    /// The definition.
+    pub site: Option<Src>,
+    /// The set's build platform, when known.
+    pub build: Option<String>,
+    /// The set's host platform, when known.
+    pub host: Option<String>,
 }
 
 /// Whether nixcross could follow a configuration.

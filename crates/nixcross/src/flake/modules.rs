@@ -203,22 +203,19 @@ pub(super) fn read_config(
 
     // The modules list.
     let mut queue: Vec<(ThunkId, Option<usize>)> = Vec::new();
-    match args.entries.get("modules") {
-        Some(e) => {
-            let t = e.value;
-            match ev.force(t) {
-                Value::List(l) => queue.extend(l.iter().map(|t| (*t, None))),
-                Value::Unknown(u) => sys.opaque.push(Opaque {
-                    reason: format!("the modules list cannot be followed: {}", u.reason),
-                    at: u.at.clone().or(e.def.clone()),
-                }),
-                other => sys.opaque.push(Opaque {
-                    reason: format!("`modules` is {}", other.type_name()),
-                    at: e.def.clone(),
-                }),
-            }
+    if let Some(e) = args.entries.get("modules") {
+        let t = e.value;
+        match ev.force(t) {
+            Value::List(l) => queue.extend(l.iter().map(|t| (*t, None))),
+            Value::Unknown(u) => sys.opaque.push(Opaque {
+                reason: format!("the modules list cannot be followed: {}", u.reason),
+                at: u.at.clone().or(e.def.clone()),
+            }),
+            other => sys.opaque.push(Opaque {
+                reason: format!("`modules` is {}", other.type_name()),
+                at: e.def.clone(),
+            }),
         }
-        None => {}
     }
     collect_modules(ev, &mut sys, queue.clone(), margs_t);
     // Arguments other modules give through `_module.args`: read again
@@ -247,16 +244,18 @@ pub(super) fn read_config(
         None => o.reason.clone(),
     });
     let mut platforms = platforms::effective(&sys.definitions, opaque.as_deref());
-    if let Some((site, (build, host))) = &sys.pkgs_option {
-        let at = site
+    if let Some(po) = &sys.pkgs_option {
+        let at = po
+            .site
             .as_ref()
             .map(|s| ev.sources.describe(s))
             .unwrap_or_default();
         platforms = platforms::Platforms {
-            unknown: (build.is_none() || host.is_none())
-                .then(|| format!("the configuration sets nixpkgs.pkgs ({at}) to a package set nixcross cannot read")),
-            build: build.clone(),
-            host: host.clone(),
+            unknown: (po.build.is_none() || po.host.is_none()).then(|| {
+                format!("the configuration sets nixpkgs.pkgs ({at}) to a package set nixcross cannot read")
+            }),
+            build: po.build.clone(),
+            host: po.host.clone(),
             style: None,
         };
     }
@@ -743,7 +742,12 @@ fn walk_config(
                     },
                     _ => None,
                 };
-                sys.pkgs_option = Some((v.site.or(e.def.clone()), platforms.unwrap_or_default()));
+                let (build, host) = platforms.unwrap_or_default();
+                sys.pkgs_option = Some(super::PkgsOption {
+                    site: v.site.or(e.def.clone()),
+                    build,
+                    host,
+                });
             }
         }
         for option in PlatformOption::ALL {

@@ -418,7 +418,8 @@ pub fn remove_bindings(src: &str, top: &AttrSetView, bindings: &[Node]) -> (Vec<
             break;
         }
     }
-    let mut by_set: BTreeMap<(usize, usize), (AttrSetView, Vec<(usize, usize)>)> = BTreeMap::new();
+    type Removals = (AttrSetView, Vec<(usize, usize)>);
+    let mut by_set: BTreeMap<(usize, usize), Removals> = BTreeMap::new();
     for b in &removed {
         if let Some(set) = b.parent_set() {
             by_set

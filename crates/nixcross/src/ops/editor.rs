@@ -36,8 +36,9 @@ pub(crate) fn edit_blocker(flake: &Flake, config: &Config) -> Option<String> {
             flake.describe(p)
         ));
     }
-    if let Some((site, _)) = &sys.pkgs_option {
-        let at = site
+    if let Some(po) = &sys.pkgs_option {
+        let at = po
+            .site
             .as_ref()
             .map(|s| format!(" ({})", flake.describe(s)))
             .unwrap_or_default();

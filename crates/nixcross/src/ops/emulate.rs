@@ -397,7 +397,7 @@ fn edit_module(
     opts: &EmulateOptions,
     seen: &Seen,
     summary: &mut Vec<String>,
-    removal_item: Option<&dyn Fn(&mut Edits) -> Result<()>>,
+    inline_item: Option<&InlineItem>,
 ) -> Result<()> {
     let file = m.file;
     let src = e.text(file);
@@ -424,7 +424,7 @@ fn edit_module(
                     summary,
                     &mut removals,
                     &mut new_defs,
-                    removal_item,
+                    inline_item,
                 );
             };
             let (list, around) = literal_list(e, file, hit, &dotted)?;
@@ -537,7 +537,7 @@ fn edit_module(
         summary,
         &mut removals,
         &mut new_defs,
-        removal_item,
+        inline_item,
     )
 }
 
@@ -550,7 +550,7 @@ fn finish_static(
     summary: &mut Vec<String>,
     removals: &mut Vec<Node>,
     new_defs: &mut Vec<(&[&str], String)>,
-    removal_item: Option<&dyn Fn(&mut Edits) -> Result<()>>,
+    inline_item: Option<&InlineItem>,
 ) -> Result<()> {
     let file = m.file;
     let dotted = STATIC.join(".");
@@ -596,8 +596,14 @@ fn finish_static(
     let src = e.text(file);
     let (edits, top_empty) = places::remove_bindings(src, &m.top, removals);
     let reason = summary.last().cloned().unwrap_or_else(|| "remove".into());
-    match (top_empty, removal_item) {
-        (true, Some(remove_module)) => remove_module(e),
+    match (top_empty, inline_item) {
+        // The inline module is left empty: it goes from the modules list.
+        (true, Some((list, item))) => {
+            let lv = list.node.list().expect("a list");
+            let edit = module::remove_item(e.text(list.file), &lv, item);
+            e.push(list.file, edit, "remove the module left empty");
+            Ok(())
+        }
         _ => {
             for edit in edits {
                 e.push(file, edit, &reason);
@@ -697,23 +703,19 @@ fn plan_config(
             let expr = p.sys.modules[*i].expr.clone().expect("has an expression");
             p.guard(expr.file, expr.range(), "the module that sets boot.binfmt")?;
             let inline_item = inline_list_item(&p, *i);
-            let remove_module = |e: &mut Edits| -> Result<()> {
-                let (list, item) = inline_item.clone().expect("checked below");
-                let lv = list.node.list().expect("a list");
-                let edit = module::remove_item(e.text(list.file), &lv, &item);
-                e.push(list.file, edit, "remove the module left empty");
-                Ok(())
-            };
-            let hook: Option<&dyn Fn(&mut Edits) -> Result<()>> = if inline_item.is_some() {
-                Some(&remove_module)
-            } else {
-                None
-            };
             let seen = Seen {
                 systems: Vec::new(),
                 unknown: None,
             };
-            edit_module(&mut p.core, m, systems, opts, &seen, &mut summary, hook)?;
+            edit_module(
+                &mut p.core,
+                m,
+                systems,
+                opts,
+                &seen,
+                &mut summary,
+                inline_item.as_ref(),
+            )?;
         }
         if found.is_empty() {
             for s in systems {
@@ -776,9 +778,12 @@ fn plan_config(
     Ok(p.finish(summary))
 }
 
+/// A flake configuration's modules list and an inline module's item in it.
+pub(crate) type InlineItem = (Src, Node);
+
 /// The modules list and the item of module `i`, when it is an inline item
 /// of the configuration's own list.
-pub(crate) fn inline_list_item(p: &Planner, i: usize) -> Option<(Src, Node)> {
+pub(crate) fn inline_list_item(p: &Planner, i: usize) -> Option<InlineItem> {
     let m = &p.sys.modules[i];
     let ModuleOrigin::Inline(src) = &m.origin else {
         return None;
