@@ -361,12 +361,12 @@ fn evaluate_real_lib(
     serde_json::from_str(&json).map_err(|e| e.to_string())
 }
 
+/// How a test evaluates a case's tree: its builder settings as JSON.
+type Evaluate<'a> = dyn Fn(&Case, &BTreeMap<String, String>) -> Result<Value, String> + 'a;
+
 /// Evaluate every case before and after with `eval`; the cases checked
 /// and the ones skipped (their input does not evaluate), with why.
-fn check_builders(
-    eval: &dyn Fn(&Case, &BTreeMap<String, String>) -> Result<Value, String>,
-    skip: &dyn Fn(&Case) -> bool,
-) -> (usize, Vec<String>) {
+fn check_builders(eval: &Evaluate, skip: &dyn Fn(&Case) -> bool) -> (usize, Vec<String>) {
     let mut checked = 0;
     let mut skipped = Vec::new();
     for case in cases() {
