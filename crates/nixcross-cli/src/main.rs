@@ -25,6 +25,7 @@ Examples:
   nixcross set-target aarch64-linux --mode emulate --dry-run
   nixcross add-overlay gcc=gcc12 --scoped --use hello
   nixcross emulate aarch64-linux riscv64-linux -f /etc/nixos/configuration.nix
+  nixcross add-builder ssh-ng://nix@pi5 --system aarch64-linux -f /etc/nixos/configuration.nix
   nixcross binfmt line riscv64-linux --flags PF
   nixcross binfmt detect ./result/bin/hello
   nixcross doctor --target riscv64-linux
@@ -70,6 +71,8 @@ enum Command {
     AddOverlay(cmd::add_overlay::Args),
     /// Set boot.binfmt.emulatedSystems on a build host's NixOS configuration
     Emulate(cmd::emulate::Args),
+    /// Hand builds for other systems to a native remote builder (nix.buildMachines, /etc/nix/machines)
+    AddBuilder(cmd::add_builder::Args),
     /// binfmt_misc registration lines and binary detection
     Binfmt(cmd::binfmt::Args),
     /// Check whether this machine can cross-build, emulate or remote-build a target
@@ -154,6 +157,7 @@ fn run() -> ExitCode {
         Command::SetTarget(args) => cmd::set_target::run(args),
         Command::AddOverlay(args) => cmd::add_overlay::run(args),
         Command::Emulate(args) => cmd::emulate::run(args),
+        Command::AddBuilder(args) => cmd::add_builder::run(args),
         Command::Binfmt(args) => cmd::binfmt::run(args),
         Command::Doctor(args) => cmd::doctor::run(args),
         Command::Completions { shell } => complete::registration(shell, &complete::completer())

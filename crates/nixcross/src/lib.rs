@@ -13,6 +13,7 @@ pub mod error;
 pub mod eval;
 pub mod files;
 pub mod flake;
+pub mod machines;
 pub mod module;
 pub mod ops;
 pub mod outputs;

@@ -18,7 +18,9 @@
 #   nixosSystem's `system` as nixpkgs.system = mkDefault; the assertion
 #   against mixing (hostPlatform, or buildPlatform below 1500, next to
 #   localSystem or crossSystem below 1500);
-# - `config.nixpkgs.*` is readable by modules (for _module.args sets).
+# - `config.nixpkgs.*` is readable by modules (for _module.args sets);
+# - nix.buildMachines (the list as written), nix.distributedBuilds and
+#   nix.settings.builders-use-substitutes (null when unset).
 #
 # Values are returned as written (a string, or a set with system/config);
 # the Rust side turns them into system doubles with nixcross's catalogue.
@@ -147,6 +149,7 @@ let
       preferStaticEmulators = let w = winner (defs [ "boot" "binfmt" "preferStaticEmulators" ]); in if w.defined then w.value else false;
       distributedBuilds = let w = winner (defs [ "nix" "distributedBuilds" ]); in if w.defined then w.value else false;
       buildMachines = listOf [ "nix" "buildMachines" ];
+      buildersUseSubstitutes = let w = winner (defs [ "nix" "settings" "builders-use-substitutes" ]); in if w.defined then w.value else null;
       overlays = length (listOf [ "nixpkgs" "overlays" ]);
       scoped = scopedFrom specialArgs // scopedFrom moduleArgs;
     };

@@ -219,6 +219,7 @@ const STAND_INS: &[(&str, &str)] = &[
     ("pkgs/default.nix", include_str!("../nix/pkgs/default.nix")),
     ("nixos.nix", include_str!("../nix/nixos.nix")),
     ("flake-eval.nix", include_str!("../nix/flake-eval.nix")),
+    ("remote-build.nix", include_str!("../nix/remote-build.nix")),
     ("packages.nix", include_str!("../nix/packages.nix")),
     (
         "packages/default.nix",

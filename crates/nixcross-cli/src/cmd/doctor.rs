@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use nixcross::files::FileError;
 use std::process::{Command, ExitCode};
 
-use nixcross::doctor::{self, HostInput, NixConf, Report, Strategy};
+use nixcross::doctor::{self, builders, HostInput, NixConf, Probe, ProbeRun, Report, Strategy};
 
 use crate::common::{self, print, print_json, CliError, CmdResult};
 use crate::complete;
@@ -19,12 +19,22 @@ Examples:
   nixcross doctor --target riscv64-linux --target raspberryPi
   nixcross doctor --target aarch64-linux --json | jq '.targets[0].emulation'
   nixcross doctor --root /mnt --target aarch64-linux   a mounted system or a test fixture
+  nixcross doctor --target aarch64-linux --probe  is each remote builder reachable, and trusted?
+  nixcross doctor --builders 'ssh-ng://nix@pi5 aarch64-linux' --probe
 
 For each target: cross (needs only Nix; no binary cache), emulation (binfmt_misc
 registration, interpreter visible in the sandbox, extra-platforms) and remote
 (a builder in /etc/nix/machines or `builders`), each with problems and the exact
 lines that fix them. Without --target the report covers the systems the host
 already claims (binfmt entries, extra-platforms, remote builders).
+
+Remote builders are listed with the systems each serves. --builders takes a
+value of nix.conf's `builders` setting (machines separated by `;`, `@FILE` to
+read a machines file) and replaces the setting, as `nix --builders` does.
+--probe runs `nix store info --store <uri>` (`nix store ping` before Nix 2.19)
+for each builder, with ssh in batch mode and a timeout, and says whether it is
+reachable, refuses the login, has no Nix on its PATH, or does not trust the
+user; run it as root (sudo) to test with the SSH keys the nix daemon uses.
 Reads <root>/proc/sys/fs/binfmt_misc/*, <root>/proc/sys/kernel/{osrelease,arch},
 <root>/etc/nix/nix.conf (includes followed), <root>/etc/nix/machines; paths,
 symlinks and includes resolve inside the root as if it were / (nothing outside is read),
@@ -46,6 +56,16 @@ pub struct Args {
     /// Print JSON
     #[arg(long)]
     json: bool,
+    /// Remote builders to check instead of nix.conf's `builders` setting
+    /// (same syntax: `uri systems ...` separated by `;`, or `@FILE`)
+    #[arg(long, value_name = "BUILDERS")]
+    builders: Option<String>,
+    /// Connect to each remote builder (`nix store info`) and report whether it works
+    #[arg(long)]
+    probe: bool,
+    /// Seconds to wait for each builder to answer
+    #[arg(long, value_name = "SECS", default_value_t = 10, requires = "probe", value_parser = clap::value_parser!(u64).range(1..=600))]
+    probe_timeout: u64,
 }
 
 /// Reads under the root; a file that exists but cannot be read is noted.
@@ -68,8 +88,9 @@ impl Reader {
 }
 
 /// Fill the library's input from the files under `root`, every path and
-/// symlink resolved inside it (see [`RootFiles`]).
-pub fn gather(root: &Path) -> Result<HostInput, CliError> {
+/// symlink resolved inside it (see [`RootFiles`]); `builders_arg` is the
+/// `--builders` value.
+pub fn gather(root: &Path, builders_arg: Option<&str>) -> Result<HostInput, CliError> {
     let files = RootFiles::new(root).map_err(|e| {
         CliError::usage(format!("{}: cannot inspect this root: {e}", root.display()))
     })?;
@@ -106,12 +127,8 @@ pub fn gather(root: &Path) -> Result<HostInput, CliError> {
         let conf = NixConf::parse(&text, conf_path, &mut load);
         input.nix_conf = Some(conf);
     }
-    let machines = input
-        .nix_conf
-        .as_ref()
-        .map(NixConf::builder_files)
-        .unwrap_or_else(|| vec!["/etc/nix/machines".to_string()]);
-    for f in machines {
+    input.builders = builders_arg.map(str::to_string);
+    for f in builders::files_to_read(input.nix_conf.as_ref(), builders_arg) {
         if let Some(text) = r.read(&f) {
             input.machines_files.push((f, text));
         }
@@ -129,8 +146,107 @@ pub fn gather(root: &Path) -> Result<HostInput, CliError> {
     Ok(input)
 }
 
+/// Run `nix` with `args`, for at most `timeout` seconds, with ssh in batch
+/// mode (no prompt can hang the probe).
+fn run_probe(args: &[String], timeout: u64) -> ProbeRun {
+    use std::io::Read;
+    use std::process::Stdio;
+    use wait_timeout::ChildExt;
+    let mut sshopts = std::env::var("NIX_SSHOPTS").unwrap_or_default();
+    sshopts.push_str(&format!(" -o BatchMode=yes -o ConnectTimeout={timeout}"));
+    let child = Command::new("nix")
+        .args(args)
+        .env("NIX_SSHOPTS", sshopts.trim())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            return ProbeRun {
+                not_started: Some(format!("cannot run `nix`: {e}")),
+                ..ProbeRun::default()
+            }
+        }
+    };
+    // Read both pipes on threads, so a chatty child cannot block on a full pipe.
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let out = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    match child.wait_timeout(std::time::Duration::from_secs(timeout)) {
+        Ok(Some(status)) => ProbeRun {
+            success: status.success(),
+            stdout: out.join().unwrap_or_default(),
+            stderr: err.join().unwrap_or_default(),
+            ..ProbeRun::default()
+        },
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            // The readers may wait on an ssh that outlives nix: leave them.
+            ProbeRun {
+                timed_out: Some(timeout),
+                ..ProbeRun::default()
+            }
+        }
+    }
+}
+
+/// Probe every builder of `input` (in parallel), filling `input.probes`.
+fn probe_all(input: &mut HostInput, timeout: u64) {
+    let conf = input.nix_conf.clone().unwrap_or_default();
+    let mut ignored = Vec::new();
+    let listed = builders::list(input, &conf, &mut ignored);
+    let version = match Command::new("nix").arg("--version").output() {
+        Ok(out) if out.status.success() => {
+            Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        }
+        _ => None,
+    };
+    let mut uris: Vec<(String, Vec<String>)> = Vec::new();
+    for b in &listed {
+        let uri = b.machine.uri.to_string();
+        if !uris.iter().any(|(u, _)| *u == uri) {
+            uris.push((uri, builders::probe_command(&b.machine, version.as_deref())));
+        }
+    }
+    let runs: Vec<(String, ProbeRun)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = uris
+            .into_iter()
+            .map(|(uri, args)| scope.spawn(move || (uri, run_probe(&args, timeout))))
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    input.probes = runs;
+    input.probed_as_root = std::fs::metadata("/proc/self")
+        .ok()
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+}
+
 pub fn run(args: Args) -> CmdResult {
-    let input = gather(&args.root)?;
+    let mut input = gather(&args.root, args.builders.as_deref())?;
+    if args.probe {
+        probe_all(&mut input, args.probe_timeout);
+    }
     let report = doctor::diagnose(&input, &args.targets)?;
     if args.json {
         print_json(&report);
@@ -262,6 +378,7 @@ pub fn human(r: &Report, color: bool) -> String {
             })
         ));
     }
+    builders_section(&mut out, &m, r);
     if r.targets.is_empty() {
         out.push_str("\nno targets: pass --target <T> to check one\n");
     }
@@ -286,4 +403,88 @@ pub fn human(r: &Report, color: bool) -> String {
         strategy(&mut out, &m, "remote", &t.remote, &remote);
     }
     out
+}
+
+/// The builders: each with the systems it serves, where it is listed, and
+/// the probe's verdict.
+fn builders_section(out: &mut String, m: &Marks, r: &Report) {
+    let b = &r.nix.builders;
+    if b.is_empty() {
+        out.push_str("builders  none\n");
+        return;
+    }
+    out.push_str(&format!(
+        "builders  {} (builders-use-substitutes {})\n",
+        b.len(),
+        if r.nix.builders_use_substitutes {
+            "on"
+        } else {
+            "off"
+        }
+    ));
+    for b in b {
+        let mc = &b.machine;
+        let systems = if mc.systems.is_empty() {
+            "the local system".to_string()
+        } else {
+            mc.systems.join(", ")
+        };
+        let mut extra = Vec::new();
+        if let Some(j) = mc.max_jobs {
+            extra.push(format!("{j} jobs"));
+        }
+        if let Some(s) = mc.speed_factor {
+            extra.push(format!("speed {s}"));
+        }
+        if !mc.supported_features.is_empty() {
+            extra.push(mc.supported_features.join(","));
+        }
+        if !mc.mandatory_features.is_empty() {
+            extra.push(format!("only {}", mc.mandatory_features.join(",")));
+        }
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", extra.join("; "))
+        };
+        let mark = if b.usable() { &m.ok } else { &m.no };
+        let probe = match &b.probe {
+            None => String::new(),
+            Some(Probe::Reachable { trusted, version }) => format!(
+                ": reachable{}{}",
+                version
+                    .as_ref()
+                    .map(|v| format!(", Nix {v}"))
+                    .unwrap_or_default(),
+                match trusted {
+                    Some(true) => ", trusted",
+                    Some(false) => ", NOT trusted",
+                    None => "",
+                }
+            ),
+            Some(Probe::Unreachable { .. }) => ": unreachable".into(),
+            Some(Probe::Authentication { .. }) => ": login refused".into(),
+            Some(Probe::NoRemoteNix { .. }) => ": no Nix on its PATH".into(),
+            Some(Probe::Failed { .. }) => ": probe failed".into(),
+            Some(Probe::NotRun { .. }) => ": not probed".into(),
+        };
+        out.push_str(&format!(
+            "  {mark} {} -> {}{} [{}]{}\n",
+            escape(&mc.uri.to_string()),
+            escape(&systems),
+            escape(&extra),
+            escape(&b.source),
+            escape(&probe)
+        ));
+        for p in &b.problems {
+            out.push_str(&format!("      - {}\n", escape(p)));
+        }
+        for f in &b.fixes {
+            out.push_str(&format!(
+                "      fix {}: {}\n",
+                escape(&f.place),
+                escape(&f.line)
+            ));
+        }
+    }
 }

@@ -4,7 +4,7 @@ use nixcross::ops::set_target::{set_target, SetTargetOptions};
 use nixcross::outputs::{retarget, RetargetOptions};
 use nixcross::vocab::{Kind, Mode};
 
-use crate::common::{edit_tree, CliError, CmdResult, EditFlags};
+use crate::common::{self, edit_tree, CliError, CmdResult, EditFlags};
 use crate::complete;
 use clap_complete::engine::ArgValueCandidates;
 
@@ -84,5 +84,17 @@ pub fn run(args: Args) -> CmdResult {
         host: args.host,
         local_system: nixcross::platform::current_system(),
     };
-    edit_tree(&args.edit, |files, flake| set_target(files, flake, &opts))
+    let code = edit_tree(&args.edit, |files, flake| set_target(files, flake, &opts))?;
+    // An emulated build can also go to a machine of the target's CPU.
+    if opts.mode == Mode::Emulate {
+        if let Ok(t) = nixcross::platform::resolve(&opts.target) {
+            if Some(&t.system) != opts.local_system.as_ref() {
+                common::status(&format!(
+                    "note: {}",
+                    nixcross::ops::add_builder::remote_note(&t.system)
+                ));
+            }
+        }
+    }
+    Ok(code)
 }

@@ -11,9 +11,11 @@
 //! sandbox (the `F` flag with a static interpreter, or `extra-sandbox-paths`,
 //! or no sandbox); and the system in `extra-platforms`. `F` needs kernel 4.8.
 
+pub mod builders;
 mod nixconf;
 
-pub use nixconf::{parse_machines, Machine, NixConf};
+pub use builders::{BuilderReport, Probe, ProbeRun};
+pub use nixconf::NixConf;
 
 use crate::binfmt::{self, decoded_magic, Entry, Registration};
 use crate::error::Result;
@@ -39,8 +41,17 @@ pub struct HostInput {
     pub nixos: bool,
     /// Parsed `<root>/etc/nix/nix.conf`, includes followed; `None` if absent.
     pub nix_conf: Option<NixConf>,
-    /// Machines files named by `builders` (default `/etc/nix/machines`): (path, text).
+    /// Machines files named by `builders` (default `/etc/nix/machines`):
+    /// (path, text); [`builders::files_to_read`] says which.
     pub machines_files: Vec<(String, String)>,
+    /// `--builders` text, which replaces nix.conf's `builders` setting (as
+    /// `nix --builders` does).
+    pub builders: Option<String>,
+    /// Probe outcomes by builder store URI (`--probe`).
+    pub probes: Vec<(String, ProbeRun)>,
+    /// Whether the probes ran as root, whose SSH configuration the nix
+    /// daemon uses; `None` when unknown.
+    pub probed_as_root: Option<bool>,
     /// `nix --version` output; `None` if not asked.
     pub nix_version: Option<String>,
     /// `Some(false)` when Nix was looked for on PATH and not found.
@@ -101,7 +112,8 @@ pub struct NixReport {
     /// default `i686-linux` on x86_64 when the setting is absent).
     pub platforms: Vec<String>,
     pub sandbox_paths: Vec<String>,
-    pub builders: Vec<Machine>,
+    /// The remote builders Nix would use, with the systems each serves.
+    pub builders: Vec<BuilderReport>,
     pub builders_use_substitutes: bool,
     pub problems: Vec<String>,
     pub fixes: Vec<Fix>,
@@ -277,10 +289,8 @@ pub fn diagnose(input: &HostInput, targets: &[String]) -> Result<Report> {
         None => {}
     }
     let sandbox_paths = conf.list("sandbox-paths");
-    let mut builders = conf.inline_builders();
-    for (path, text) in &input.machines_files {
-        builders.extend(parse_machines(text, path));
-    }
+    let mut builder_problems = Vec::new();
+    let builders = builders::list(input, conf, &mut builder_problems);
     let conf_file = "/etc/nix/nix.conf";
     let mut nix = NixReport {
         version: input.nix_version.clone(),
@@ -294,7 +304,7 @@ pub fn diagnose(input: &HostInput, targets: &[String]) -> Result<Report> {
         sandbox_paths: sandbox_paths.clone(),
         builders: builders.clone(),
         builders_use_substitutes: conf.bool("builders-use-substitutes") == Some(true),
-        problems: Vec::new(),
+        problems: builder_problems,
         fixes: Vec::new(),
     };
     if input.nix_found == Some(false) {
@@ -350,7 +360,11 @@ pub fn diagnose(input: &HostInput, targets: &[String]) -> Result<Report> {
             }
         }
         claimed.extend(conf.list("extra-platforms"));
-        claimed.extend(builders.iter().flat_map(|b| b.systems.iter().cloned()));
+        claimed.extend(
+            builders
+                .iter()
+                .flat_map(|b| b.machine.systems.iter().cloned()),
+        );
         for s in catalogue().emulatable() {
             if claimed.iter().any(|c| c == s) && host.as_deref() != Some(s) {
                 wanted.push((s.to_string(), None));
@@ -406,7 +420,7 @@ struct Ctx<'a> {
     platforms: &'a [String],
     sandbox: bool,
     sandbox_paths: &'a [String],
-    builders: &'a [Machine],
+    builders: &'a [BuilderReport],
     conf: &'a NixConf,
 }
 
@@ -647,28 +661,22 @@ impl Ctx<'_> {
 
     fn remote(&self, system: &str) -> (Strategy, Vec<String>) {
         let mut s = Strategy::new();
-        let found: Vec<String> = self
+        let serving: Vec<&BuilderReport> = self
             .builders
             .iter()
-            .filter(|b| b.systems.iter().any(|x| x == system))
-            .map(|b| b.uri.clone())
+            .filter(|b| b.machine.serves(system, self.host))
             .collect();
-        if found.is_empty() {
+        let found: Vec<String> = serving.iter().map(|b| b.machine.uri.to_string()).collect();
+        if serving.is_empty() {
             s.problems.push(format!("no remote builder lists {system}"));
-            if self.input.nixos {
-                s.fixes.push(fix(
-                    "configuration.nix",
-                    format!("nix.buildMachines = [ {{ hostName = \"<builder>\"; systems = [ \"{system}\" ]; protocol = \"ssh-ng\"; sshUser = \"<user>\"; sshKey = \"/etc/nix/builder_ed25519\"; }} ];"),
-                ));
-                s.fixes
-                    .push(fix("configuration.nix", "nix.distributedBuilds = true;"));
-            } else {
-                s.fixes.push(fix(
-                    "/etc/nix/machines",
-                    format!(
-                        "ssh-ng://<user>@<builder> {system} /etc/nix/builder_ed25519 4 1 - - -"
-                    ),
-                ));
+            s.fixes.push(fix(
+                "shell",
+                crate::ops::add_builder::advice_command(system, self.input.nixos),
+            ));
+        } else if !serving.iter().any(|b| b.usable()) {
+            for b in &serving {
+                s.problems.extend(b.problems.iter().cloned());
+                s.fixes.extend(b.fixes.iter().cloned());
             }
         } else if self.conf.bool("builders-use-substitutes") != Some(true) {
             s.notes.push(

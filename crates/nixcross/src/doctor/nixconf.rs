@@ -112,29 +112,9 @@ impl NixConf {
         }
     }
 
-    /// The files the `builders` setting points at (`@/etc/nix/machines`,
-    /// the default when unset), for the caller to read.
-    pub fn builder_files(&self) -> Vec<String> {
-        match self.get("builders") {
-            None => vec!["/etc/nix/machines".to_string()],
-            Some(v) => v
-                .split([';', '\n'])
-                .filter_map(|m| m.trim().strip_prefix('@'))
-                .map(str::to_string)
-                .collect(),
-        }
-    }
-
-    /// Machines written inline in `builders` (not `@file` references).
-    pub fn inline_builders(&self) -> Vec<Machine> {
+    /// The `builders` setting, when nix.conf sets it.
+    pub fn builders(&self) -> Option<&str> {
         self.get("builders")
-            .map(|v| {
-                v.split(';')
-                    .filter(|m| !m.trim().starts_with('@'))
-                    .flat_map(|m| parse_machines(m, "nix.conf builders"))
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 }
 
@@ -146,52 +126,6 @@ fn resolve_relative(from: &str, path: &str) -> String {
         Some(i) => format!("{}/{}", &from[..i], path),
         None => path.to_string(),
     }
-}
-
-/// One remote builder line: `uri systems key maxJobs speedFactor features mandatory hostKey`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Machine {
-    pub uri: String,
-    /// Empty when the field is `-` or missing (the local system).
-    pub systems: Vec<String>,
-    pub max_jobs: Option<u32>,
-    pub supported_features: Vec<String>,
-    /// Where the line came from.
-    pub source: String,
-}
-
-/// Parse a machines file (or a `builders` value): one machine per line or
-/// `;`-separated, `#` comments, `-` for a default field.
-pub fn parse_machines(text: &str, source: &str) -> Vec<Machine> {
-    text.split(['\n', ';'])
-        .filter_map(|line| {
-            let line = line.split('#').next().unwrap_or("").trim();
-            let mut f = line.split_whitespace();
-            let uri = f.next()?.to_string();
-            let list = |s: Option<&str>| -> Vec<String> {
-                match s {
-                    None | Some("-") => Vec::new(),
-                    Some(s) => s
-                        .split(',')
-                        .filter(|x| !x.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                }
-            };
-            let systems = list(f.next());
-            let _key = f.next();
-            let max_jobs = f.next().and_then(|s| s.parse().ok());
-            let _speed = f.next();
-            let supported_features = list(f.next());
-            Some(Machine {
-                uri,
-                systems,
-                max_jobs,
-                supported_features,
-                source: source.to_string(),
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -228,23 +162,16 @@ mod tests {
     }
 
     #[test]
-    fn machines() {
-        let m = parse_machines(
-            "# builders\nssh-ng://nix@arm aarch64-linux,armv7l-linux /root/.ssh/k 8 2 big-parallel - -\n\nssh://x - - 1\n",
-            "/etc/nix/machines",
-        );
-        assert_eq!(m.len(), 2);
-        assert_eq!(m[0].systems, ["aarch64-linux", "armv7l-linux"]);
-        assert_eq!(m[0].max_jobs, Some(8));
-        assert_eq!(m[0].supported_features, ["big-parallel"]);
-        assert!(m[1].systems.is_empty());
+    fn builders_setting() {
         let conf = NixConf::parse(
             "builders = ssh://a riscv64-linux ; @/etc/nix/more\n",
             "/etc/nix/nix.conf",
             &mut |_| None,
         );
-        assert_eq!(conf.builder_files(), ["/etc/nix/more"]);
-        assert_eq!(conf.inline_builders()[0].systems, ["riscv64-linux"]);
-        assert_eq!(NixConf::default().builder_files(), ["/etc/nix/machines"]);
+        assert_eq!(
+            conf.builders(),
+            Some("ssh://a riscv64-linux ; @/etc/nix/more")
+        );
+        assert_eq!(NixConf::default().builders(), None);
     }
 }

@@ -150,7 +150,7 @@ pub fn emulated_system(input: &str) -> Result<String> {
 }
 
 /// How a value is written, for messages.
-fn describe(node: &Node) -> String {
+pub(crate) fn describe(node: &Node) -> String {
     let n = node.unparen();
     match n.kind() {
         Kind::RecAttrSet => "a `rec { ... }` set".into(),
@@ -177,7 +177,7 @@ fn describe(node: &Node) -> String {
 
 /// The one definition of `path` among `places`; shapes that could hide a
 /// definition, or a second definition, are refused.
-fn find_one(
+pub(crate) fn find_one(
     e: &Edits,
     file: FileId,
     places: &[Place],
@@ -251,12 +251,38 @@ struct ModuleEdit {
 }
 
 fn read_module(e: &Edits, file: FileId, expr: &Node) -> Result<ModuleEdit> {
+    let (top, places) = module_places(
+        e,
+        file,
+        expr,
+        "emulatedSystems belongs in the NixOS configuration of the machine that builds",
+    )?;
+    let emulated = find_one(e, file, &places, &EMULATED)?;
+    let prefer_static = find_one(e, file, &places, &STATIC)?;
+    Ok(ModuleEdit {
+        file,
+        top,
+        places,
+        emulated,
+        prefer_static,
+    })
+}
+
+/// A module file's body and definition places; a file that is not a NixOS
+/// module is refused with what it is (`hint` says where the setting goes
+/// instead), and so is a module whose definitions nixcross cannot see.
+pub(crate) fn module_places(
+    e: &Edits,
+    file: FileId,
+    expr: &Node,
+    hint: &str,
+) -> Result<(syntax::AttrSetView, Vec<Place>)> {
     let kind = places::file_kind(expr);
     if kind != FileKind::NixosModule {
         let hint = if kind == FileKind::Flake {
             "pass --config NAME to edit a configuration of the flake, or -f the module file"
         } else {
-            "emulatedSystems belongs in the NixOS configuration of the machine that builds"
+            hint
         };
         // Point at what gives it away (`outputs`, `flake`, `home`, ...).
         let at = places::kind_evidence(expr).unwrap_or_else(|| expr.clone());
@@ -281,15 +307,7 @@ fn read_module(e: &Edits, file: FileId, expr: &Node) -> Result<ModuleEdit> {
         .map(|b| b.set)
         .or_else(|| places.first().map(|p| p.set.clone()))
         .ok_or_else(|| Error::refused("the module has no set of definitions"))?;
-    let emulated = find_one(e, file, &places, &EMULATED)?;
-    let prefer_static = find_one(e, file, &places, &STATIC)?;
-    Ok(ModuleEdit {
-        file,
-        top,
-        places,
-        emulated,
-        prefer_static,
-    })
+    Ok((top, places))
 }
 
 /// One module file.
@@ -300,18 +318,7 @@ fn plan_module(
     opts: &EmulateOptions,
 ) -> Result<Plan> {
     let mut sources = SourceMap::new(files);
-    let file = sources
-        .load(path)
-        .map_err(|e| Error::invalid(format!("cannot read {}: {}", e.path, e.error)))?;
-    let expr = {
-        let s = sources.get(file);
-        match &s.doc {
-            Ok(doc) => doc.expr().ok_or_else(|| {
-                Error::refused("the file has no expression; a NixOS module is `{ ... }` or `{ config, pkgs, ... }: { ... }`")
-            })?,
-            Err(err) => return Err(err.clone().in_file(&s.path, &s.text)),
-        }
-    };
+    let (file, expr) = load_module(&mut sources, path)?;
     // What the module itself (and what it imports) says it runs on.
     let mut ev = crate::eval::Evaluator::new(
         sources,
@@ -357,6 +364,21 @@ fn plan_module(
     } else {
         summary.join("; ")
     }))
+}
+
+/// Load and parse a module file: its id and its expression.
+pub(crate) fn load_module(sources: &mut SourceMap, path: &RelPath) -> Result<(FileId, Node)> {
+    let file = sources
+        .load(path)
+        .map_err(|e| Error::invalid(format!("cannot read {}: {}", e.path, e.error)))?;
+    let s = sources.get(file);
+    let expr = match &s.doc {
+        Ok(doc) => doc.expr().ok_or_else(|| {
+            Error::refused("the file has no expression; a NixOS module is `{ ... }` or `{ config, pkgs, ... }: { ... }`")
+        })?,
+        Err(err) => return Err(err.clone().in_file(&s.path, &s.text)),
+    };
+    Ok((file, expr))
 }
 
 /// What the whole configuration (or module) emulates as NixOS sees it:
@@ -757,11 +779,11 @@ fn plan_config(
 }
 
 /// A flake configuration's modules list and an inline module's item in it.
-type InlineItem = (Src, Node);
+pub(crate) type InlineItem = (Src, Node);
 
 /// The modules list and the item of module `i`, when it is an inline item
 /// of the configuration's own list.
-fn inline_list_item(p: &Planner, i: usize) -> Option<InlineItem> {
+pub(crate) fn inline_list_item(p: &Planner, i: usize) -> Option<InlineItem> {
     let m = &p.sys.modules[i];
     let ModuleOrigin::Inline(src) = &m.origin else {
         return None;

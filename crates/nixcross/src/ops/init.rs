@@ -331,6 +331,7 @@ fn emulate_notes(target: &Target, host: &str, cached: bool) -> Vec<String> {
          add `extra-platforms = {system}` to /etc/nix/nix.conf, and make the interpreter visible \
          in the build sandbox (extra-sandbox-paths, or a static QEMU registered with the F flag)"
     ));
+    notes.push(super::add_builder::remote_note(system));
     if !cached {
         notes.push(format!(
             "cache.nixos.org does not build this platform ({}), so every package compiles under \

@@ -1,0 +1,1269 @@
+//! `nixcross add-builder`: point a build host at a native remote builder,
+//! through Nix's own distributed builds.
+//!
+//! - On NixOS, one entry of `nix.buildMachines` (`hostName`, `sshUser`,
+//!   `protocol`, `systems`, and the options given) plus
+//!   `nix.distributedBuilds = true;` and, unless the file sets it already,
+//!   `nix.settings.builders-use-substitutes = true;` (see
+//!   [`plan_add_builder`]).
+//! - Anywhere else, the line for `/etc/nix/machines` and the nix.conf lines
+//!   that make Nix read it ([`machines_output`]); nothing is written.
+//!
+//! Every value is checked first ([`builder_machine`]): the URI is
+//! `ssh://[user@]host` or `ssh-ng://[user@]host` and nothing else, systems
+//! come from the catalogue (with suggestions), counts are positive, feature
+//! names Nix does not know get a warning, the host key must be an SSH
+//! public key line in base64, and no value may hold a character that could
+//! leave a Nix string or a machines-file field.
+
+use crate::edit::{Outcome, Plan, TextEdit};
+use crate::error::{Error, Result};
+use crate::files::{Files, RelPath};
+use crate::flake::{Flake, ModuleOrigin};
+use crate::machines::{Machine, Protocol, SshUri, StoreUri};
+use crate::module::places::{self, Place};
+use crate::module::{self, OptionHit, Position};
+use crate::ops::editor::{Edits, Home, Planner};
+use crate::ops::emulate::{describe, find_one, inline_list_item, load_module, module_places};
+use crate::platform;
+use crate::source::{FileId, SourceMap, Src};
+use crate::syntax::{self, AttrSetView, Entry, ListView, Node};
+
+/// What `nixcross add-builder` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct AddBuilderOptions {
+    /// `ssh://[user@]host` or `ssh-ng://[user@]host`.
+    pub uri: String,
+    /// Systems the builder builds for: doubles, pkgsCross names or triples.
+    pub systems: Vec<String>,
+    /// How many builds it runs at once (`maxJobs`).
+    pub max_jobs: Option<u32>,
+    /// Its speed relative to other builders (`speedFactor`).
+    pub speed_factor: Option<u32>,
+    /// Features it supports (`supportedFeatures`); empty: not given.
+    pub features: Vec<String>,
+    /// Features a derivation must ask for to go there (`mandatoryFeatures`);
+    /// empty: not given.
+    pub mandatory_features: Vec<String>,
+    /// The SSH private key the root daemon logs in with (`sshKey`).
+    pub ssh_key: Option<String>,
+    /// The builder's SSH host key, base64 of its public key line (`publicHostKey`).
+    pub host_key: Option<String>,
+    /// Take the builder out instead.
+    pub remove: bool,
+    /// A configuration inside a flake (`--config NAME`).
+    pub config: Option<String>,
+}
+
+/// One system the user typed, as the double a builder announces.
+pub fn builder_system(input: &str) -> Result<String> {
+    let s = input.trim();
+    match platform::resolve(s) {
+        Ok(t) => Ok(t.system),
+        Err(e) => {
+            let mut err = Error::invalid(format!("unknown system `{}`", s.escape_debug()));
+            err.hints = e.hints;
+            Err(err)
+        }
+    }
+}
+
+/// The machine `opts` describes, checked (see the module docs), and the
+/// warnings about it. `--remove` needs only the URI.
+pub fn builder_machine(opts: &AddBuilderOptions) -> Result<(Machine, Vec<String>)> {
+    let uri = SshUri::parse(opts.uri.trim())?;
+    let mut m = Machine::new(uri);
+    if opts.remove {
+        return Ok((m, Vec::new()));
+    }
+    for s in &opts.systems {
+        let s = builder_system(s)?;
+        if !m.systems.contains(&s) {
+            m.systems.push(s);
+        }
+    }
+    m.max_jobs = opts.max_jobs;
+    m.speed_factor = opts.speed_factor;
+    let dedup = |l: &[String]| {
+        let mut out: Vec<String> = Vec::new();
+        for f in l {
+            if !out.contains(f) {
+                out.push(f.clone());
+            }
+        }
+        out
+    };
+    m.supported_features = dedup(&opts.features);
+    m.mandatory_features = dedup(&opts.mandatory_features);
+    m.ssh_key = opts.ssh_key.clone();
+    m.public_host_key = opts.host_key.clone();
+    let warnings = m.validate()?;
+    Ok((m, warnings))
+}
+
+/// Why `builders-use-substitutes` is worth setting, for the output.
+pub const SUBSTITUTES_WHY: &str = "builders-use-substitutes = true: the builder fetches what it needs from the binary cache itself, instead of receiving everything from this machine over SSH";
+
+/// What `--format machines` prints: the machines-file line, and the
+/// nix.conf lines that make Nix use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachinesOutput {
+    /// The builder.
+    pub machine: Machine,
+    /// Its line for `/etc/nix/machines`.
+    pub line: String,
+    /// Lines for `/etc/nix/nix.conf`.
+    pub nix_conf: Vec<String>,
+    /// What the user should know.
+    pub warnings: Vec<String>,
+}
+
+/// The machines-file form of `opts`, for a machine that does not run NixOS.
+pub fn machines_output(opts: &AddBuilderOptions) -> Result<MachinesOutput> {
+    if opts.remove {
+        return Err(Error::invalid(
+            "--format machines prints a line to add; to remove a builder, delete its line from /etc/nix/machines",
+        ));
+    }
+    let (machine, warnings) = builder_machine(opts)?;
+    Ok(MachinesOutput {
+        line: machine.to_machines_line(),
+        nix_conf: vec![
+            "builders = @/etc/nix/machines".into(),
+            "builders-use-substitutes = true".into(),
+        ],
+        machine,
+        warnings,
+    })
+}
+
+/// The command that sets up a remote builder for `system`, for a NixOS
+/// build machine or another one.
+pub fn advice_command(system: &str, nixos: bool) -> String {
+    let base = format!("nixcross add-builder ssh-ng://<user>@<builder> --system {system}");
+    if nixos {
+        format!("{base} -f /etc/nixos/configuration.nix")
+    } else {
+        format!("{base} --format machines")
+    }
+}
+
+/// The note that names the third strategy next to emulation: a machine of
+/// that CPU builds natively.
+pub fn remote_note(system: &str) -> String {
+    format!(
+        "or hand the builds to a machine whose CPU runs {system} natively (a remote builder, faster than emulation): on a NixOS build machine `{}`; elsewhere `{}` prints the /etc/nix/machines line",
+        advice_command(system, true),
+        advice_command(system, false)
+    )
+}
+
+const MACHINES: [&str; 2] = ["nix", "buildMachines"];
+const DISTRIBUTED: [&str; 2] = ["nix", "distributedBuilds"];
+const SUBSTITUTES: [&str; 3] = ["nix", "settings", "builders-use-substitutes"];
+const EXTRA_OPTIONS: [&str; 2] = ["nix", "extraOptions"];
+/// The comment that marks a setting nixcross added for its builders, so
+/// that `--remove` of the last builder takes it out again and nothing else.
+const MARK: &str = "nixcross add-builder";
+
+/// Plan and apply the edit of `path` in `files`: a NixOS module, or a
+/// flake when `opts.config` names one of its configurations.
+pub fn add_builder(files: &dyn Files, path: &RelPath, opts: &AddBuilderOptions) -> Result<Outcome> {
+    plan_add_builder(files, path, opts)?.apply(files)
+}
+
+/// Plan the edit without applying it.
+///
+/// - The entry whose `hostName` and `protocol` (default `"ssh"`) match is
+///   updated in place: its systems, and the jobs, speed and features given,
+///   become the requested ones (a singular `system`, which NixOS prefers,
+///   becomes `systems`); `sshUser`, `sshKey` and `publicHostKey` change
+///   when given and are kept otherwise. Else a new entry is appended to
+///   the list, in the list's layout, or `nix.buildMachines = [ ... ];`
+///   goes into the module.
+/// - `nix.distributedBuilds = true;` and `nix.settings.builders-use-substitutes
+///   = true;` are added unless the module (or, in a flake, the
+///   configuration) sets them; what nixcross adds carries a
+///   `# nixcross add-builder` comment.
+/// - `remove` takes the entry out; when no builder is left, the list goes
+///   and so do the settings nixcross marked, so that adding and removing
+///   gives back the original bytes.
+/// - Shapes nixcross cannot see into (a list built by a function, a
+///   builder entry that is not a literal set, `nix` behind `inherit` or
+///   `//`) are refused with their location, as `emulate` refuses them.
+pub fn plan_add_builder(
+    files: &dyn Files,
+    path: &RelPath,
+    opts: &AddBuilderOptions,
+) -> Result<Plan> {
+    let (machine, warnings) = builder_machine(opts)?;
+    let StoreUri::Ssh(uri) = machine.uri.clone() else {
+        return Err(Error::internal("a checked builder has an SSH URI"));
+    };
+    let req = Request {
+        uri,
+        machine,
+        remove: opts.remove,
+    };
+    let mut plan = match &opts.config {
+        None => plan_module(files, path, &req)?,
+        Some(name) => plan_config(files, path, name, &req)?,
+    };
+    plan.warnings.splice(0..0, warnings);
+    Ok(plan)
+}
+
+/// What to do, checked.
+struct Request {
+    uri: SshUri,
+    machine: Machine,
+    remove: bool,
+}
+
+/// `builders-use-substitutes` in a module.
+enum Substitutes {
+    /// Set in `nix.settings`.
+    Set(OptionHit),
+    /// Written in `nix.extraOptions` text.
+    InExtraOptions,
+    /// `nix.settings` is a shape nixcross cannot read.
+    Unknown(String),
+    Absent,
+}
+
+/// What one module says about builders.
+struct BuilderModule {
+    file: FileId,
+    top: AttrSetView,
+    places: Vec<Place>,
+    machines: Option<(usize, OptionHit)>,
+    distributed: Option<(usize, OptionHit)>,
+    substitutes: Substitutes,
+}
+
+fn read_builder_module(e: &Edits, file: FileId, expr: &Node) -> Result<BuilderModule> {
+    let (top, places) = module_places(
+        e,
+        file,
+        expr,
+        "nix.buildMachines belongs in the NixOS configuration of the machine that hands builds out",
+    )?;
+    let machines = find_one(e, file, &places, &MACHINES)?;
+    let distributed = find_one(e, file, &places, &DISTRIBUTED)?;
+    let (hits, opaque) = places::find_in(&places, &SUBSTITUTES);
+    let substitutes = if let Some((_, h)) = hits.into_iter().next() {
+        Substitutes::Set(h)
+    } else if let Some(o) = opaque.first() {
+        Substitutes::Unknown(o.reason.clone())
+    } else {
+        let (extra, _) = places::find_in(&places, &EXTRA_OPTIONS);
+        if extra
+            .iter()
+            .any(|(_, h)| h.value.text().contains("builders-use-substitutes"))
+        {
+            Substitutes::InExtraOptions
+        } else {
+            Substitutes::Absent
+        }
+    };
+    Ok(BuilderModule {
+        file,
+        top,
+        places,
+        machines,
+        distributed,
+        substitutes,
+    })
+}
+
+/// Whether the setting at `hit` carries nixcross's mark (in the binding,
+/// or as its same-line trailing comment).
+fn marked(src: &str, hit: &OptionHit) -> bool {
+    let node = hit.entry_node();
+    let end = node.end();
+    node.text().contains(MARK) || src[end..syntax::after_trailing_comment(src, end)].contains(MARK)
+}
+
+/// A list item of `nix.buildMachines`, as nixcross reads it.
+struct Item {
+    node: Node,
+    /// The set, when the item is a literal set with a literal `hostName`
+    /// and a `protocol` nixcross can read.
+    set: Option<AttrSetView>,
+    host: Option<String>,
+    protocol: Option<Protocol>,
+}
+
+/// The binding `name = ...;` of an item set (plain key only).
+fn field(set: &AttrSetView, name: &str) -> Option<syntax::Binding> {
+    set.entries.iter().find_map(|e| match e {
+        Entry::Binding(b)
+            if b.path
+                .as_deref()
+                .is_some_and(|p| p.len() == 1 && p[0] == name) =>
+        {
+            Some(b.clone())
+        }
+        _ => None,
+    })
+}
+
+fn read_item(node: &Node) -> Item {
+    let unknown = Item {
+        node: node.clone(),
+        set: None,
+        host: None,
+        protocol: None,
+    };
+    let Some(set) = node.unparen().attrset().filter(|s| !s.rec) else {
+        return unknown;
+    };
+    // A dotted or inherited key could hide the fields.
+    if set.entries.iter().any(|e| match e {
+        Entry::Inherit(_) => true,
+        Entry::Binding(b) => b.path.as_ref().is_none_or(|p| p.len() != 1),
+    }) {
+        return unknown;
+    }
+    let host = field(&set, "hostName").and_then(|b| b.value.unparen().string_literal());
+    let protocol = match field(&set, "protocol") {
+        None => Some(Protocol::Ssh),
+        Some(b) => b
+            .value
+            .unparen()
+            .string_literal()
+            .and_then(|p| Protocol::from_scheme(&p)),
+    };
+    if host.is_none() || protocol.is_none() {
+        return unknown;
+    }
+    Item {
+        node: node.clone(),
+        set: Some(set),
+        host,
+        protocol,
+    }
+}
+
+impl Item {
+    fn is(&self, uri: &SshUri) -> bool {
+        self.host.as_deref() == Some(uri.host.as_str()) && self.protocol == Some(uri.protocol)
+    }
+}
+
+/// `[ "a" "b" ]`.
+fn nix_list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "[ ]".into();
+    }
+    let q: Vec<String> = items.iter().map(|s| syntax::quote(s)).collect();
+    format!("[ {} ]", q.join(" "))
+}
+
+/// The fields of a new `nix.buildMachines` entry, in NixOS's order.
+fn entry_fields(uri: &SshUri, m: &Machine) -> Vec<(&'static str, String)> {
+    let mut f: Vec<(&'static str, String)> = vec![("hostName", syntax::quote(&uri.host))];
+    if let Some(u) = &uri.user {
+        f.push(("sshUser", syntax::quote(u)));
+    }
+    f.push(("protocol", syntax::quote(uri.protocol.as_str())));
+    f.push(("systems", nix_list(&m.systems)));
+    if let Some(k) = &m.ssh_key {
+        f.push(("sshKey", syntax::quote(k)));
+    }
+    if let Some(n) = m.max_jobs {
+        f.push(("maxJobs", n.to_string()));
+    }
+    if let Some(n) = m.speed_factor {
+        f.push(("speedFactor", n.to_string()));
+    }
+    if !m.supported_features.is_empty() {
+        f.push(("supportedFeatures", nix_list(&m.supported_features)));
+    }
+    if !m.mandatory_features.is_empty() {
+        f.push(("mandatoryFeatures", nix_list(&m.mandatory_features)));
+    }
+    if let Some(k) = &m.public_host_key {
+        f.push(("publicHostKey", syntax::quote(k)));
+    }
+    f
+}
+
+/// A new entry as generated text (column 0, two-space steps).
+fn entry_text(uri: &SshUri, m: &Machine) -> String {
+    let body: Vec<String> = entry_fields(uri, m)
+        .into_iter()
+        .map(|(k, v)| format!("  {k} = {v};"))
+        .collect();
+    format!("{{\n{}\n}}", body.join("\n"))
+}
+
+/// The whole `nix.buildMachines` value for a new binding.
+fn list_text(uri: &SshUri, m: &Machine) -> String {
+    format!("[\n  {}\n]", entry_text(uri, m).replace('\n', "\n  "))
+}
+
+/// Append a new entry to a literal list, in its layout: a one-line list
+/// with items gets it on the same line; an empty one is opened up.
+fn append_entry(src: &str, layout: &syntax::Layout, list: &ListView, text: &str) -> TextEdit {
+    let nl = layout.nl;
+    let single = !src[list.open..list.close].contains('\n');
+    if single && !list.items.is_empty() {
+        return TextEdit::insert(
+            list.items.last().expect("items").end(),
+            format!(" {}", syntax::compact(text)),
+        );
+    }
+    let list_indent = syntax::indent_at(src, list.open).to_string();
+    if list.items.is_empty() {
+        let base = format!("{list_indent}{}", layout.unit);
+        let body = syntax::reindent(text, &base, &layout.unit, nl);
+        if single {
+            return TextEdit::replace(
+                (list.open + 1, list.close),
+                format!("{nl}{base}{body}{nl}{list_indent}"),
+            );
+        }
+        let at = syntax::after_trailing_comment(src, list.open + 1);
+        return TextEdit::insert(at, format!("{nl}{base}{body}"));
+    }
+    let last = list.items.last().expect("items");
+    if !syntax::starts_line(src, last.start()) {
+        return TextEdit::insert(last.end(), format!(" {}", syntax::compact(text)));
+    }
+    let base = syntax::indent_at(src, last.start()).to_string();
+    let at = syntax::after_trailing_comment(src, last.end());
+    let body = syntax::reindent(text, &base, &layout.unit, nl);
+    TextEdit::insert(at, format!("{nl}{base}{body}"))
+}
+
+/// Whether `value ++ [ ... ]` needs `value` in parentheses to keep its
+/// meaning (`++` binds tighter than every other binary operator, and `let`,
+/// `if`, `with`, `assert` and functions extend as far as they can).
+fn wrap_for_concat(value: &Node) -> bool {
+    !matches!(
+        value.kind(),
+        syntax::Kind::Apply
+            | syntax::Kind::Select
+            | syntax::Kind::Ident
+            | syntax::Kind::List
+            | syntax::Kind::Concat
+            | syntax::Kind::Paren
+    )
+}
+
+/// `computed ++ [ entry ]`, the entry laid out at the binding's indentation.
+fn append_to_computed(e: &mut Edits, file: FileId, hit: &OptionHit, entry: &str, reason: &str) {
+    let src = e.text(file);
+    let layout = e.layout(file).clone();
+    let v = &hit.value;
+    let base = syntax::indent_at(src, hit.entry_node().start()).to_string();
+    let list = format!("[\n  {}\n]", entry.replace('\n', "\n  "));
+    let list = if src[v.start()..v.end()].contains('\n')
+        || syntax::starts_line(src, hit.entry_node().start())
+    {
+        syntax::reindent(&list, &base, &layout.unit, layout.nl)
+    } else {
+        syntax::compact(&list)
+    };
+    if wrap_for_concat(v) {
+        e.push(file, TextEdit::insert(v.start(), "("), reason);
+        e.push(
+            file,
+            TextEdit::insert(v.end(), format!(") ++ {list}")),
+            reason,
+        );
+    } else {
+        e.push(
+            file,
+            TextEdit::insert(v.end(), format!(" ++ {list}")),
+            reason,
+        );
+    }
+}
+
+/// Take the emptied literal side of `other ++ [ ]` (or `[ ] ++ other`) out
+/// again, with the parentheses nixcross put around `other`.
+fn remove_concat_side(list: &ListView) -> Option<TextEdit> {
+    let concat = list.node.parent()?;
+    let (l, r) = concat.binop()?;
+    if r == list.node {
+        if l.kind() == syntax::Kind::Paren && wrap_for_concat(&l.unparen()) {
+            return Some(TextEdit::replace(concat.range(), l.unparen().text()));
+        }
+        return Some(TextEdit::delete((l.end(), r.end())));
+    }
+    if l == list.node {
+        return Some(TextEdit::delete((l.start(), r.start())));
+    }
+    None
+}
+
+/// The string items of a literal list value, or `None` when the value is
+/// not a plain list of string literals.
+fn string_items(value: &Node) -> Option<(ListView, Vec<String>)> {
+    let list = value.unparen().list()?;
+    let items: Option<Vec<String>> = list
+        .items
+        .iter()
+        .map(|i| i.unparen().string_literal())
+        .collect();
+    Some((list.clone(), items?))
+}
+
+/// How a field of an existing entry should end up.
+enum Want<'a> {
+    /// Leave it as it is.
+    Keep,
+    Str(&'a str),
+    Int(u32),
+    List(&'a [String]),
+}
+
+/// Plan the update of one field of an entry set; returns whether it changes.
+fn update_field(
+    e: &mut Edits,
+    file: FileId,
+    set: &AttrSetView,
+    name: &str,
+    want: Want,
+    reason: &str,
+) -> bool {
+    let src = e.text(file);
+    let layout = e.layout(file).clone();
+    let value = match want {
+        Want::Keep => return false,
+        Want::Str(s) => syntax::quote(s),
+        Want::Int(n) => n.to_string(),
+        Want::List(l) => nix_list(l),
+    };
+    let Some(b) = field(set, name) else {
+        let edit = module::insert_entry(
+            src,
+            &layout,
+            set,
+            &format!("{name} = {value};"),
+            Position::Last,
+        );
+        e.push(file, edit, reason);
+        return true;
+    };
+    let v = b.value.unparen();
+    let same = match want {
+        Want::Keep => true,
+        Want::Str(s) => v.string_literal().as_deref() == Some(s),
+        Want::Int(n) => v.text().trim() == n.to_string(),
+        Want::List(l) => string_items(&v).is_some_and(|(_, have)| {
+            let mut a = have.clone();
+            let mut b = l.to_vec();
+            a.sort();
+            a.dedup();
+            b.sort();
+            b.dedup();
+            a == b
+        }),
+    };
+    if same {
+        return false;
+    }
+    // A list that only lacks items keeps its layout: append them.
+    if let (Want::List(l), Some((list, have))) = (&want, string_items(&v)) {
+        if have.iter().all(|h| l.contains(h)) && !have.is_empty() {
+            let add: Vec<String> = l
+                .iter()
+                .filter(|x| !have.contains(x))
+                .map(|x| syntax::quote(x))
+                .collect();
+            e.push(
+                file,
+                module::append_items(src, &layout, &list, &add),
+                reason,
+            );
+            return true;
+        }
+    }
+    e.push(file, TextEdit::replace(b.value.range(), value), reason);
+    true
+}
+
+/// Update the entry `set` to the request; returns the names of the fields changed.
+fn update_entry(
+    e: &mut Edits,
+    file: FileId,
+    set: &AttrSetView,
+    req: &Request,
+    reason: &str,
+) -> Vec<&'static str> {
+    let m = &req.machine;
+    let mut changed = Vec::new();
+    // `system` wins over `systems` in NixOS: it goes, replaced by `systems`.
+    if let Some(single) = field(set, "system") {
+        let src = e.text(file);
+        if field(set, "systems").is_some() {
+            let edit = module::remove_entry(src, set, single.range);
+            e.push(file, edit, reason);
+        } else {
+            e.push(
+                file,
+                TextEdit::replace(single.range, format!("systems = {};", nix_list(&m.systems))),
+                reason,
+            );
+            changed.push("systems");
+        }
+    }
+    fn list(l: &[String]) -> Want<'_> {
+        if l.is_empty() {
+            Want::Keep
+        } else {
+            Want::List(l)
+        }
+    }
+    let fields: Vec<(&'static str, Want)> = vec![
+        (
+            "sshUser",
+            req.uri.user.as_deref().map_or(Want::Keep, Want::Str),
+        ),
+        (
+            "systems",
+            if changed.contains(&"systems") {
+                Want::Keep
+            } else {
+                Want::List(&m.systems)
+            },
+        ),
+        ("sshKey", m.ssh_key.as_deref().map_or(Want::Keep, Want::Str)),
+        ("maxJobs", m.max_jobs.map_or(Want::Keep, Want::Int)),
+        ("speedFactor", m.speed_factor.map_or(Want::Keep, Want::Int)),
+        ("supportedFeatures", list(&m.supported_features)),
+        ("mandatoryFeatures", list(&m.mandatory_features)),
+        (
+            "publicHostKey",
+            m.public_host_key.as_deref().map_or(Want::Keep, Want::Str),
+        ),
+    ];
+    for (name, want) in fields {
+        if update_field(e, file, set, name, want, reason) {
+            changed.push(name);
+        }
+    }
+    changed
+}
+
+/// Say so when an edit goes under the module's `mkIf`.
+fn note_condition(e: &mut Edits, place: &Place) {
+    if let Some(c) = &place.condition {
+        let w = format!(
+            "the builder settings go into the module's definitions under `mkIf {c}`, so they hold when that does"
+        );
+        if !e.warnings.contains(&w) {
+            e.warnings.push(w);
+        }
+    }
+}
+
+/// A new definition: its option path, its value (generated text), whether
+/// it carries nixcross's mark, and why.
+type NewDef<'p> = (&'p [&'p str], String, bool, String);
+
+/// Insert new definitions into the module's best places. Several going
+/// into one empty set (`{ }`) become one edit that opens the set up, one
+/// definition a line.
+fn insert_all(
+    e: &mut Edits,
+    file: FileId,
+    places: &[Place],
+    defs: &[NewDef],
+    summary: &mut Vec<String>,
+) -> Result<()> {
+    let src = e.text(file);
+    let layout = e.layout(file).clone();
+    let mut groups: Vec<(usize, Vec<&NewDef>)> = Vec::new();
+    for d in defs {
+        let Some(i) = places::best_place(places, d.0) else {
+            return Err(Error::refused(
+                "the module has no set of definitions to add to",
+            ));
+        };
+        match groups.iter_mut().find(|(g, _)| *g == i) {
+            Some((_, v)) => v.push(d),
+            None => groups.push((i, vec![d])),
+        }
+        note_condition(e, &places[i]);
+        summary.push(d.3.clone());
+    }
+    for (i, group) in groups {
+        let set = &places[i].set;
+        if !set.entries.is_empty() {
+            for (path, value, mark, reason) in group {
+                let mut edit = module::insert_at_path(src, &layout, set, path, value);
+                if *mark {
+                    mark_edit(src, &mut edit);
+                }
+                e.push(file, edit, reason);
+            }
+            continue;
+        }
+        // An empty set: all of them at once, one a line.
+        let nl = layout.nl;
+        let close_indent = syntax::indent_at(src, set.close).to_string();
+        let open_indent = syntax::indent_at(src, set.open).to_string();
+        let base = format!("{open_indent}{}", layout.unit);
+        let lines: Vec<String> = group
+            .iter()
+            .map(|(path, value, mark, _)| {
+                let key: Vec<String> = path.iter().map(|k| syntax::attr_name(k)).collect();
+                let m = if *mark {
+                    format!(" # {MARK}")
+                } else {
+                    String::new()
+                };
+                syntax::reindent(
+                    &format!("{} = {value};{m}", key.join(".")),
+                    &base,
+                    &layout.unit,
+                    nl,
+                )
+            })
+            .collect();
+        let text = lines.join(&format!("{nl}{base}"));
+        let reason = group
+            .iter()
+            .map(|d| d.3.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let edit = if !src[set.open..set.close].contains('\n') {
+            TextEdit::replace(
+                (set.open + 1, set.close),
+                format!("{nl}{base}{text}{nl}{open_indent}"),
+            )
+        } else {
+            TextEdit::insert(
+                syntax::after_trailing_comment(src, set.open + 1),
+                format!("{nl}{base}{text}{nl}{close_indent}")
+                    .trim_end_matches(' ')
+                    .to_string(),
+            )
+        };
+        e.push(file, edit, &reason);
+    }
+    Ok(())
+}
+
+/// Put nixcross's mark on an inserted binding: a trailing comment when it
+/// ends its line, a block comment before the `;` when it shares the line.
+fn mark_edit(src: &str, edit: &mut TextEdit) {
+    let own_line = src[edit.range.1..].starts_with(['\n', '\r']) || edit.range.1 == src.len();
+    if own_line && !edit.insert.ends_with('\n') && edit.insert.ends_with(';') {
+        edit.insert.push_str(&format!(" # {MARK}"));
+    } else if let Some(i) = edit.insert.rfind(';') {
+        edit.insert.insert_str(i, &format!(" /* {MARK} */"));
+    }
+}
+
+/// Add or update the builder in one module, with the settings it needs.
+/// `configured` says what other modules of the configuration already set
+/// (distributedBuilds, builders-use-substitutes).
+fn add_in_module(
+    e: &mut Edits,
+    m: &BuilderModule,
+    req: &Request,
+    configured: (bool, bool),
+    summary: &mut Vec<String>,
+) -> Result<()> {
+    let file = m.file;
+    let src = e.text(file);
+    let layout = e.layout(file).clone();
+    let uri = &req.uri;
+    let what = format!("builder {uri} ({})", req.machine.systems.join(", "));
+    let mut defs: Vec<NewDef> = Vec::new();
+    match &m.machines {
+        Some((place, hit)) => {
+            note_condition(e, &m.places[*place]);
+            let Some((list, _)) = places::list_of(&hit.value) else {
+                // A computed list (`map mkBuilder hosts`, `lib.optional ...`):
+                // the new builder is concatenated to it.
+                let s = format!("added {what} to nix.buildMachines");
+                append_to_computed(e, file, hit, &entry_text(uri, &req.machine), &s);
+                e.warnings.push(format!(
+                    "nix.buildMachines is {}; nixcross added the builder with `++ [ ... ]`: check that the computed part does not list {uri} too",
+                    describe(&hit.value)
+                ));
+                summary.push(s);
+                return finish_settings(e, m, configured, defs, summary);
+            };
+            let items: Vec<Item> = list.items.iter().map(read_item).collect();
+            let same: Vec<&Item> = items.iter().filter(|i| i.is(uri)).collect();
+            if same.len() > 1 {
+                return Err(e.error_at(
+                    Error::refused(format!(
+                        "{uri} is listed more than once in nix.buildMachines"
+                    )),
+                    &Src::new(file, same[1].node.clone()),
+                ));
+            }
+            unknown_items_warning(e, &items, uri);
+            match same.first() {
+                Some(item) => {
+                    let set = item.set.clone().expect("a matched item is a literal set");
+                    let reason = format!("update {what} in nix.buildMachines");
+                    let changed = update_entry(e, file, &set, req, &reason);
+                    if !changed.is_empty() {
+                        summary.push(format!(
+                            "updated {uri} in nix.buildMachines ({})",
+                            changed.join(", ")
+                        ));
+                    }
+                }
+                None => {
+                    let text = entry_text(uri, &req.machine);
+                    let s = format!("added {what} to nix.buildMachines");
+                    e.push(file, append_entry(src, &layout, &list, &text), &s);
+                    summary.push(s);
+                }
+            }
+        }
+        None => defs.push((
+            &MACHINES,
+            list_text(uri, &req.machine),
+            false,
+            format!("added {what} to nix.buildMachines"),
+        )),
+    }
+    finish_settings(e, m, configured, defs, summary)
+}
+
+/// `distributedBuilds` and `builders-use-substitutes`, then every new
+/// definition at once.
+fn finish_settings(
+    e: &mut Edits,
+    m: &BuilderModule,
+    configured: (bool, bool),
+    mut defs: Vec<NewDef>,
+    summary: &mut Vec<String>,
+) -> Result<()> {
+    let file = m.file;
+    match &m.distributed {
+        _ if configured.0 => {}
+        None => defs.push((
+            &DISTRIBUTED,
+            "true".into(),
+            true,
+            "set nix.distributedBuilds = true".into(),
+        )),
+        Some((_, hit)) => match hit.value.unparen().text().as_str() {
+            "true" => {}
+            "false" => {
+                let s = "set nix.distributedBuilds = true (it was false, which leaves every builder unused)".to_string();
+                e.push(
+                    file,
+                    TextEdit::replace(hit.value.unparen().range(), "true"),
+                    &s,
+                );
+                summary.push(s);
+            }
+            other => e.warnings.push(format!(
+                "nix.distributedBuilds is `{}`; NixOS uses the builders only when it is true",
+                syntax::compact(other)
+            )),
+        },
+    }
+    match &m.substitutes {
+        _ if configured.1 => {}
+        Substitutes::Absent => defs.push((
+            &SUBSTITUTES,
+            "true".into(),
+            true,
+            format!("set nix.settings.{SUBSTITUTES_WHY}"),
+        )),
+        Substitutes::Set(_) | Substitutes::InExtraOptions => {}
+        Substitutes::Unknown(why) => e.warnings.push(format!(
+            "nixcross cannot tell whether nix.settings sets builders-use-substitutes ({why}); consider setting it to true"
+        )),
+    }
+    insert_all(e, file, &m.places, &defs, summary)
+}
+
+fn unknown_items_warning(e: &mut Edits, items: &[Item], uri: &SshUri) {
+    let unknown: Vec<String> = items
+        .iter()
+        .filter(|i| i.set.is_none())
+        .map(|i| syntax::compact(&i.node.text()).chars().take(40).collect())
+        .collect();
+    if !unknown.is_empty() {
+        e.warnings.push(format!(
+            "nix.buildMachines has entries nixcross cannot read ({}); check that none of them is {uri} too",
+            unknown.join("; ")
+        ));
+    }
+}
+
+/// Takes a module left empty out of the configuration's modules list.
+type RemoveModule<'a> = &'a dyn Fn(&mut Edits) -> Result<()>;
+
+/// Remove the builder from one module. `remove_module` takes the module
+/// itself out when nothing is left in it (an inline module of a flake).
+fn remove_in_module(
+    e: &mut Edits,
+    m: &BuilderModule,
+    req: &Request,
+    summary: &mut Vec<String>,
+    remove_module: Option<RemoveModule>,
+) -> Result<bool> {
+    let file = m.file;
+    let src = e.text(file);
+    let uri = &req.uri;
+    let Some((_, hit)) = &m.machines else {
+        return Ok(false);
+    };
+    let Some((list, around)) = places::list_of(&hit.value) else {
+        e.warnings.push(format!(
+            "nix.buildMachines is {}, which nixcross cannot read; if it lists {uri}, take it out by hand",
+            describe(&hit.value)
+        ));
+        return Ok(false);
+    };
+    let items: Vec<Item> = list.items.iter().map(read_item).collect();
+    let found: Vec<Node> = items
+        .iter()
+        .filter(|i| i.is(uri))
+        .map(|i| i.node.clone())
+        .collect();
+    if found.is_empty() {
+        if items.iter().any(|i| i.set.is_none()) {
+            unknown_items_warning(e, &items, uri);
+        }
+        return Ok(false);
+    }
+    let s = format!("removed builder {uri} from nix.buildMachines");
+    let mut removals: Vec<Node> = Vec::new();
+    let none_left = found.len() == list.items.len()
+        && matches!(
+            around.as_deref(),
+            None | Some("mkForce" | "mkDefault" | "mkOverride")
+        );
+    if found.len() == list.items.len() && around.is_none() {
+        removals.push(hit.entry_node());
+    } else if found.len() == list.items.len() && around.as_deref() == Some("++") {
+        match remove_concat_side(&list) {
+            Some(edit) => e.push(file, edit, &s),
+            None => {
+                for edit in places::remove_items(src, &list, &found) {
+                    e.push(file, edit, &s);
+                }
+            }
+        }
+    } else {
+        for edit in places::remove_items(src, &list, &found) {
+            e.push(file, edit, &s);
+        }
+    }
+    summary.push(s.clone());
+    if none_left {
+        // The settings nixcross added for its builders go with the last one.
+        if let Some((_, d)) = &m.distributed {
+            if marked(src, d) {
+                removals.push(d.entry_node());
+                summary.push("removed nix.distributedBuilds (no builder is left)".into());
+            }
+        }
+        if let Substitutes::Set(h) = &m.substitutes {
+            if marked(src, h) {
+                removals.push(h.entry_node());
+                summary.push("removed nix.settings.builders-use-substitutes".into());
+            }
+        }
+    }
+    if removals.is_empty() {
+        return Ok(true);
+    }
+    let (edits, top_empty) = places::remove_bindings(src, &m.top, &removals);
+    match (top_empty, remove_module) {
+        (true, Some(hook)) => hook(e)?,
+        // A module body left empty is `{ }`, whatever lines it had.
+        (true, None) => e.push(
+            file,
+            TextEdit::replace((m.top.open + 1, m.top.close), " "),
+            &s,
+        ),
+        _ => {
+            for edit in edits {
+                e.push(file, edit, &s);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// One module file.
+fn plan_module(files: &dyn Files, path: &RelPath, req: &Request) -> Result<Plan> {
+    let mut sources = SourceMap::new(files);
+    let (file, expr) = load_module(&mut sources, path)?;
+    let mut e = Edits::new(&sources);
+    let m = read_builder_module(&e, file, &expr)?;
+    let mut summary = Vec::new();
+    if req.remove {
+        if !remove_in_module(&mut e, &m, req, &mut summary, None)? {
+            e.warnings.push(format!(
+                "{} is not in nix.buildMachines; nothing to remove",
+                req.uri
+            ));
+        }
+    } else {
+        add_in_module(&mut e, &m, req, (false, false), &mut summary)?;
+    }
+    Ok(e.finish(summary_text(None, summary)))
+}
+
+fn summary_text(name: Option<&str>, summary: Vec<String>) -> String {
+    match (summary.is_empty(), name) {
+        (true, _) => "nothing to change".into(),
+        (false, None) => summary.join("; "),
+        (false, Some(n)) => format!("{n}: {}", summary.join("; ")),
+    }
+}
+
+/// A configuration of a flake.
+fn plan_config(files: &dyn Files, path: &RelPath, name: &str, req: &Request) -> Result<Plan> {
+    let f = Flake::load(files, path)?;
+    let config = f.select(Some(name))?;
+    let mut p = Planner::new(&f, config)?;
+    // The modules of the configuration that say something about builders.
+    let mut found: Vec<(usize, BuilderModule)> = Vec::new();
+    let (mut distributed, mut substitutes) = (false, false);
+    for (i, mi) in p.sys.modules.iter().enumerate() {
+        let Some(expr) = &mi.expr else { continue };
+        if matches!(mi.origin, ModuleOrigin::External(_)) {
+            continue;
+        }
+        let Ok(pl) = places::places(&expr.node) else {
+            continue;
+        };
+        let has = |path: &[&str]| !places::find_in(&pl, path).0.is_empty();
+        if !has(&MACHINES) && !has(&DISTRIBUTED) && !has(&SUBSTITUTES) {
+            continue;
+        }
+        let m = read_builder_module(&p, expr.file, &expr.node)?;
+        distributed |= m
+            .distributed
+            .as_ref()
+            .is_some_and(|(_, h)| h.value.unparen().text() == "true");
+        substitutes |= !matches!(m.substitutes, Substitutes::Absent);
+        found.push((i, m));
+    }
+    let mut summary = Vec::new();
+    if req.remove {
+        let mut any = false;
+        for (i, m) in &found {
+            if m.machines.is_none() {
+                continue;
+            }
+            let expr = p.sys.modules[*i].expr.clone().expect("has an expression");
+            let inline_item = inline_list_item(&p, *i);
+            let hook_fn = |e: &mut Edits| -> Result<()> {
+                let (list, item) = inline_item.clone().expect("checked below");
+                let lv = list.node.list().expect("a list");
+                let edit = module::remove_item(e.text(list.file), &lv, &item);
+                e.push(list.file, edit, "remove the module left empty");
+                Ok(())
+            };
+            let hook: Option<RemoveModule> = inline_item.as_ref().map(|_| &hook_fn as _);
+            if remove_in_module(&mut p.core, m, req, &mut summary, hook)? {
+                // Only now is it known that this module changes: guard it.
+                p.guard(expr.file, expr.range(), "the module that lists the builder")?;
+                any = true;
+            }
+        }
+        if !any {
+            p.warnings.push(format!(
+                "{} is not in nix.buildMachines of `{name}`; nothing to remove",
+                req.uri
+            ));
+        }
+    } else {
+        // Where the builder already is, or the module with the list, if
+        // only this configuration loads it.
+        let listed = found.iter().position(|(_, m)| {
+            m.machines.as_ref().is_some_and(|(_, h)| {
+                places::list_of(&h.value)
+                    .is_some_and(|(l, _)| l.items.iter().any(|i| read_item(i).is(&req.uri)))
+            })
+        });
+        let own = |k: usize| {
+            let expr = p.sys.modules[found[k].0]
+                .expr
+                .clone()
+                .expect("has an expression");
+            p.private(expr.file, expr.range())
+        };
+        let target = match listed {
+            Some(k) => {
+                let expr = p.sys.modules[found[k].0]
+                    .expr
+                    .clone()
+                    .expect("has an expression");
+                p.guard(expr.file, expr.range(), "the module that lists the builder")?;
+                Some(k)
+            }
+            None => (0..found.len()).find(|&k| found[k].1.machines.is_some() && own(k)),
+        };
+        match target {
+            Some(k) => {
+                let m = &found[k].1;
+                // Settings in this very module are handled there.
+                let elsewhere_d = distributed
+                    && m.distributed
+                        .as_ref()
+                        .is_none_or(|(_, h)| h.value.unparen().text() != "true");
+                let elsewhere_s = substitutes && matches!(m.substitutes, Substitutes::Absent);
+                add_in_module(
+                    &mut p.core,
+                    m,
+                    req,
+                    (elsewhere_d, elsewhere_s),
+                    &mut summary,
+                )?;
+            }
+            None => add_in_home(&mut p, req, distributed, substitutes, &mut summary)?,
+        }
+    }
+    Ok(p.finish(summary_text(Some(name), summary)))
+}
+
+/// New definitions in the configuration's own module.
+fn add_in_home(
+    p: &mut Planner,
+    req: &Request,
+    distributed: bool,
+    substitutes: bool,
+    summary: &mut Vec<String>,
+) -> Result<()> {
+    let uri = &req.uri;
+    let what = format!(
+        "added builder {uri} ({}) to nix.buildMachines",
+        req.machine.systems.join(", ")
+    );
+    let mut defs: Vec<(&[&str], String, bool, String)> =
+        vec![(&MACHINES, list_text(uri, &req.machine), false, what)];
+    if !distributed {
+        defs.push((
+            &DISTRIBUTED,
+            "true".into(),
+            true,
+            "set nix.distributedBuilds = true".into(),
+        ));
+    }
+    if !substitutes {
+        defs.push((
+            &SUBSTITUTES,
+            "true".into(),
+            true,
+            format!("set nix.settings.{SUBSTITUTES_WHY}"),
+        ));
+    }
+    match p.home()? {
+        Home::Module {
+            file, body, full, ..
+        } => {
+            let mut places = places::places(&body.expr).unwrap_or_default();
+            if places.is_empty() {
+                if full {
+                    return Err(Error::refused(format!(
+                        "`{}`'s own module writes its definitions in a shape nixcross cannot see into",
+                        p.config.name
+                    )));
+                }
+                places.push(Place {
+                    set: body.set.clone(),
+                    condition: None,
+                });
+            }
+            insert_all(&mut p.core, file, &places, &defs, summary)
+        }
+        Home::NewInline => {
+            // A one-line modules list gets the module on one line: the mark
+            // is then a block comment.
+            let one_line = p
+                .sys
+                .modules_list
+                .as_ref()
+                .is_some_and(|l| !l.node.text().contains('\n'));
+            let body: Vec<String> = defs
+                .iter()
+                .map(|(path, value, mark, _)| {
+                    let key: Vec<String> = path.iter().map(|k| syntax::attr_name(k)).collect();
+                    let value = value.replace('\n', "\n  ");
+                    match (*mark, one_line) {
+                        (false, _) => format!("  {} = {value};", key.join(".")),
+                        (true, false) => format!("  {} = {value}; # {MARK}", key.join(".")),
+                        (true, true) => format!("  {} = {value} /* {MARK} */;", key.join(".")),
+                    }
+                })
+                .collect();
+            let text = format!("{{\n{}\n}}", body.join("\n"));
+            let reason = defs
+                .iter()
+                .map(|d| d.3.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            p.add_module("Remote builders (nixcross add-builder)", &text, &reason)?;
+            summary.push(format!("{reason} in a new inline module"));
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(uri: &str, systems: &[&str]) -> AddBuilderOptions {
+        AddBuilderOptions {
+            uri: uri.into(),
+            systems: systems.iter().map(|s| s.to_string()).collect(),
+            ..AddBuilderOptions::default()
+        }
+    }
+
+    #[test]
+    fn systems_come_from_the_catalogue() {
+        let (m, w) = builder_machine(&opts(
+            "ssh-ng://nix@pi5",
+            &["aarch64-linux", "raspberryPi", "aarch64-unknown-linux-gnu"],
+        ))
+        .unwrap();
+        assert_eq!(m.systems, ["aarch64-linux", "armv6l-linux"]);
+        assert!(w.is_empty());
+        let e = builder_machine(&opts("ssh://pi", &["aarch64-linx"])).unwrap_err();
+        assert!(
+            e.message.contains("unknown system `aarch64-linx`"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.hints.iter().any(|h| h.contains("aarch64-linux")),
+            "{:?}",
+            e.hints
+        );
+        assert!(builder_machine(&opts("ssh://pi", &[])).is_err());
+    }
+
+    #[test]
+    fn the_machines_line_and_nix_conf() {
+        let mut o = opts("ssh-ng://nix@pi5", &["aarch64-linux"]);
+        o.max_jobs = Some(4);
+        o.features = vec!["big-parallel".into(), "big-parallel".into()];
+        let out = machines_output(&o).unwrap();
+        assert_eq!(
+            out.line,
+            "ssh-ng://nix@pi5 aarch64-linux - 4 - big-parallel - -"
+        );
+        assert_eq!(Machine::parse(&out.line).unwrap(), out.machine);
+        assert_eq!(
+            out.nix_conf,
+            [
+                "builders = @/etc/nix/machines",
+                "builders-use-substitutes = true"
+            ]
+        );
+    }
+}
