@@ -84,7 +84,8 @@ let
 
   evalConfig = args@{ modules ? [ ], specialArgs ? { }, system ? null, ... }:
     let
-      modArgs = { inherit lib config; options = { }; pkgs = { }; modulesPath = "/modulesPath"; inherit specialArgs; } // specialArgs;
+      # `pkgs.path` is the recording nixpkgs (for `import pkgs.path { ... }`).
+      modArgs = { inherit lib config; options = { }; pkgs = { path = ./pkgs; }; modulesPath = "/modulesPath"; inherit specialArgs; } // specialArgs;
       # As lib/modules.nix: each named argument from specialArgs (and the
       # fixed ones), else from `_module.args`, lazily.
       call = f:

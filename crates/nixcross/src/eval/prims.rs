@@ -521,6 +521,13 @@ pub(super) fn select_special(
             let l = ev.lib();
             ev.force(l)
         }
+        // `pkgs.path` is the nixpkgs source the set was imported from
+        // (`import pkgs.path { ... }` makes another set).
+        Special::Pkgs(p) if name == "path" => Value::Special(Rc::new(Special::Input {
+            name: p.input.clone(),
+            nixpkgs: true,
+            path: Vec::new(),
+        })),
         Special::Pkgs(_) => unknown_at(
             format!("`{name}` of a package set is only known when nixpkgs is evaluated"),
             &at,

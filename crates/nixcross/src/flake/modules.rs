@@ -199,7 +199,7 @@ pub(super) fn read_config(
         }
     }
     let lib = args.entries.get("lib").map(|e| e.value);
-    let margs_t = module_args(ev, &special, lib);
+    let margs_t = module_args(ev, &special, lib, &sys.input);
 
     // The modules list.
     let mut queue: Vec<(ThunkId, Option<usize>)> = Vec::new();
@@ -235,7 +235,7 @@ pub(super) fn read_config(
             with_args.entries.insert(k.clone(), e.clone());
         }
         with_args.open = special.open.clone();
-        let margs_t = module_args(ev, &with_args, lib);
+        let margs_t = module_args(ev, &with_args, lib, &sys.input);
         sys.reset_modules();
         collect_modules(ev, &mut sys, queue, margs_t);
     }
@@ -299,15 +299,32 @@ pub(super) fn read_config(
 }
 
 /// The arguments NixOS gives every module: `{ config, lib, pkgs,
-/// modulesPath, specialArgs, ... }` plus `specialArgs`' entries; `config`,
-/// `options` and `pkgs` are only known when NixOS evaluates.
-fn module_args(ev: &mut Evaluator, special: &Attrs, lib: Option<ThunkId>) -> ThunkId {
+/// modulesPath, specialArgs, ... }` plus `specialArgs`' entries; `config`
+/// and `options` are only known when NixOS evaluates; `pkgs` is a package
+/// set of the nixpkgs `input` (its contents unknown, its `lib` and `path`
+/// known).
+fn module_args(ev: &mut Evaluator, special: &Attrs, lib: Option<ThunkId>, input: &str) -> ThunkId {
     let lib = match lib {
         Some(l) => l,
         None => ev.lib(),
     };
     let mut margs = Attrs::default();
-    for what in ["config", "options", "pkgs"] {
+    let pkgs = ev.value(Value::Special(Rc::new(Special::Pkgs(
+        crate::eval::PkgsValue {
+            input: input.to_string(),
+            args: None,
+            system: None,
+            src: None,
+        },
+    ))));
+    margs.entries.insert(
+        "pkgs".into(),
+        AttrEntry {
+            value: pkgs,
+            def: None,
+        },
+    );
+    for what in ["config", "options"] {
         let t = ev.value(Value::unknown(
             format!("`{what}` is only known when NixOS evaluates"),
             None,
@@ -393,7 +410,7 @@ pub(crate) fn module_platforms(
         module_args: Vec::new(),
         pkgs_option: None,
     };
-    let margs = module_args(ev, &Attrs::default(), None);
+    let margs = module_args(ev, &Attrs::default(), None, "nixpkgs");
     let t = ev.value(Value::Path(Rc::new(PathValue::Tree(path.clone()))));
     collect_modules(ev, &mut sys, vec![(t, None)], margs);
     let opaque = sys.opaque.first().map(|o| o.reason.clone());

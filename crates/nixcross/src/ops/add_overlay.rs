@@ -28,7 +28,16 @@
 //!   localSystem = config.nixpkgs.<build>; crossSystem = config.nixpkgs.<host>;
 //!   overlays = [ ... ]; }; }`, which takes the configuration's platforms from
 //!   NixOS itself, so it needs to know neither the platforms nor the shape of
-//!   `specialArgs`, and follows a later `set-target` by itself.
+//!   `specialArgs`, and follows a later `set-target` by itself;
+//! - **`imports` of its own module file** when the modules list is shared
+//!   (hosts generated from `./hosts/${name}`) or not a literal list: the same
+//!   module, importing `pkgs.path` (the nixpkgs the configuration's `pkgs`
+//!   comes from, since the flake's inputs are not in scope there), added to
+//!   that file's `imports` (created when the file has none).
+//!
+//! A set given through `_module.args` (nixcross's or the user's) is read
+//! back as the configuration's, so running again changes nothing, and
+//! `--remove` takes out its module (and an `imports` list left empty).
 
 use std::collections::BTreeMap;
 
@@ -38,6 +47,7 @@ use crate::files::{Files, RelPath};
 use crate::flake::overlays::{effective, literal_list, used_packages, OverlayView, ScopedVia};
 use crate::flake::{Flake, ModuleOrigin, SeenStyle};
 use crate::module;
+use crate::ops::editor::ModuleSlot;
 use crate::ops::editor::{compact, indent_tail, Planner};
 use crate::platform;
 use crate::source::Src;
@@ -620,10 +630,11 @@ fn scoped_instance(
             None => err,
         });
     }
-    let nixpkgs = nixpkgs_ref(p)?;
+    let nixpkgs = nixpkgs_ref(p);
     // The seed's form when it applies cleanly.
     let seed_form = !build.is_empty() && special_args_editable(p);
     if seed_form {
+        let nixpkgs = nixpkgs.clone()?;
         if let Some(existing) = p.outputs_let_binding(name) {
             let file = p.flake.file;
             match let_instance_difference(&existing, &build, &host, &want, &nixpkgs) {
@@ -682,8 +693,14 @@ fn scoped_instance(
         ))
         .hint("set one first, e.g. `nixcross set-target riscv64-linux --mode cross`"));
     }
+    // The flake's own nixpkgs input in flake.nix; in another file, the
+    // nixpkgs the configuration's `pkgs` comes from.
+    let (formals, source) = match p.module_slot()? {
+        ModuleSlot::List(list) if list.file == p.flake.file => ("config", nixpkgs?),
+        _ => ("config, pkgs", "pkgs.path".to_string()),
+    };
     let module = format!(
-        "{{ config, ... }}: {{\n  _module.args.{name} = import {nixpkgs} {{\n    localSystem = {local};\n    crossSystem = {cross};\n    overlays = [\n      {}\n    ];\n  }};\n}}",
+        "{{ {formals}, ... }}: {{\n  _module.args.{name} = import {source} {{\n    localSystem = {local};\n    crossSystem = {cross};\n    overlays = [\n      {}\n    ];\n  }};\n}}",
         overlay_text(args, pairs)
     );
     p.add_module_after_inline(
@@ -1010,10 +1027,16 @@ fn remove_scoped(p: &mut Planner, name: &str, attrs: &[String]) -> Result<()> {
             import.range(),
             &format!("the package set `{name}`"),
         )?;
+        // Inline modules that go whole, taken out together (an `imports`
+        // list they leave empty goes too).
+        let mut whole: Vec<usize> = Vec::new();
         match s.via {
             // `_module.args.name = ...;`, and its module when that is all
             // it holds.
-            ScopedVia::ModuleArgs => p.remove_binding(&entry, &reason)?,
+            ScopedVia::ModuleArgs => match p.inline_module_holding_only(&entry) {
+                Some(i) => whole.push(i),
+                None => p.remove_binding(&entry, &reason)?,
+            },
             ScopedVia::SpecialArgs => {
                 // specialArgs: `inherit a name b;` loses one name; `inherit name;` goes.
                 match entry.node.as_entry() {
@@ -1064,8 +1087,8 @@ fn remove_scoped(p: &mut Planner, name: &str, attrs: &[String]) -> Result<()> {
             }
         }
         // Modules that only list packages of the set.
-        for m in p.sys.modules.clone() {
-            let (ModuleOrigin::Inline(src), None) = (&m.origin, m.imported_from) else {
+        for (i, m) in p.sys.modules.clone().into_iter().enumerate() {
+            let ModuleOrigin::Inline(src) = &m.origin else {
                 continue;
             };
             let Some(body) = module::module_body(&src.node) else {
@@ -1075,16 +1098,9 @@ fn remove_scoped(p: &mut Planner, name: &str, attrs: &[String]) -> Result<()> {
             if !only_name || body.set.entries.len() != 1 {
                 continue;
             }
-            let Some(list) = &p.sys.modules_list else {
-                continue;
-            };
-            let lv = list.node.list().expect("a list");
-            if let Some(item) = lv.items.iter().find(|i| i.contains(&src.node)).cloned() {
-                p.guard(list.file, list.range(), "the modules list")?;
-                let e = module::remove_item(p.text(list.file), &lv, &item);
-                p.push(list.file, e, &reason);
-            }
+            whole.push(i);
         }
+        p.remove_inline_modules(&whole, &reason)?;
         return Ok(());
     }
     // Only some overlays go.

@@ -88,11 +88,35 @@ pub(crate) enum Home {
     NewInline,
 }
 
+/// Where a new inline module goes.
+pub(crate) enum ModuleSlot {
+    /// A literal list of modules: the configuration's `modules`, or the
+    /// `imports` of its own module file.
+    List(Src),
+    /// The configuration's own module file, which has no `imports` yet.
+    NewImports {
+        /// The file.
+        file: FileId,
+        /// Its definitions.
+        body: ModuleBody,
+    },
+}
+
 /// What an [`Edits`] had planned at some point.
 pub(crate) struct Snapshot {
     files: BTreeMap<FileId, (Vec<TextEdit>, Vec<String>)>,
     warnings: usize,
     replaced: HashSet<(FileId, (usize, usize))>,
+    new_imports: BTreeMap<FileId, NewImports>,
+}
+
+/// An `imports = [ ... ];` this plan writes into a module file: the index of
+/// its edit, and its modules (comment, text), so that a second module for
+/// the same file joins the list instead of writing a second `imports`.
+#[derive(Clone)]
+struct NewImports {
+    edit: usize,
+    modules: Vec<(String, String)>,
 }
 
 /// The planning core every operation uses: the files read (a
@@ -104,6 +128,7 @@ pub(crate) struct Edits<'a> {
     files: BTreeMap<FileId, (Vec<TextEdit>, Vec<String>)>,
     pub warnings: Vec<String>,
     replaced: HashSet<(FileId, (usize, usize))>,
+    new_imports: BTreeMap<FileId, NewImports>,
 }
 
 impl<'a> Edits<'a> {
@@ -114,6 +139,7 @@ impl<'a> Edits<'a> {
             files: BTreeMap::new(),
             warnings: Vec::new(),
             replaced: HashSet::new(),
+            new_imports: BTreeMap::new(),
         }
     }
 
@@ -142,6 +168,13 @@ impl<'a> Edits<'a> {
         }
     }
 
+    /// Replace the `index`th edit planned for `file`.
+    fn replace_edit(&mut self, file: FileId, index: usize, edit: TextEdit) {
+        if let Some(e) = self.files.get_mut(&file).and_then(|f| f.0.get_mut(index)) {
+            *e = edit;
+        }
+    }
+
     /// Record that a node has been replaced; false when it was already.
     pub fn mark_replaced(&mut self, src: &Src) -> bool {
         self.replaced.insert((src.file, src.range()))
@@ -153,6 +186,7 @@ impl<'a> Edits<'a> {
             files: self.files.clone(),
             warnings: self.warnings.len(),
             replaced: self.replaced.clone(),
+            new_imports: self.new_imports.clone(),
         }
     }
 
@@ -161,6 +195,7 @@ impl<'a> Edits<'a> {
         self.files = s.files;
         self.warnings.truncate(s.warnings);
         self.replaced = s.replaced;
+        self.new_imports = s.new_imports;
     }
 
     /// Whether any edit is planned.
@@ -299,10 +334,17 @@ impl<'a, 'f> Planner<'a, 'f> {
     /// The module expression that holds `site`, when it is one of this
     /// configuration's modules.
     fn module_of(&self, site: &Src) -> Option<usize> {
-        self.sys.modules.iter().position(|m| match &m.origin {
-            ModuleOrigin::File(f) => *f == site.file,
+        // An inline module is inside a file (maybe a module file's
+        // `imports`): it comes first.
+        let inline = self.sys.modules.iter().position(|m| match &m.origin {
             ModuleOrigin::Inline(s) => s.contains(site.file, site.range()),
-            ModuleOrigin::External(_) => false,
+            _ => false,
+        });
+        inline.or_else(|| {
+            self.sys
+                .modules
+                .iter()
+                .position(|m| matches!(&m.origin, ModuleOrigin::File(f) if *f == site.file))
         })
     }
 
@@ -344,23 +386,114 @@ impl<'a, 'f> Planner<'a, 'f> {
         let module_empty =
             body.as_ref().is_some_and(|b| b.set.node == set.node) && set.entries.len() == 1;
         if module_empty {
-            if let (Some(i), Some(list)) = (module, &self.sys.modules_list) {
-                let m = &self.sys.modules[i];
-                if m.imported_from.is_none() && matches!(m.origin, ModuleOrigin::Inline(_)) {
-                    if let (Some(expr), Some(lv)) = (&m.expr, list.node.list()) {
-                        if let Some(item) = lv.items.iter().find(|it| it.contains(&expr.node)) {
-                            self.guard(list.file, list.range(), "the modules list")?;
-                            let e = module::remove_item(src, &lv, item);
-                            self.push(list.file, e, reason);
-                            return Ok(());
-                        }
-                    }
+            if let Some(i) = module {
+                if self.remove_inline_modules(&[i], reason)? == 1 {
+                    return Ok(());
                 }
             }
         }
         let e = module::remove_entry(src, set, entry.range());
         self.push(site.file, e, reason);
         Ok(())
+    }
+
+    /// The literal list an inline module is an item of, and that item (the
+    /// module, maybe in parentheses).
+    fn list_item_of(&self, index: usize) -> Option<(FileId, syntax::ListView, Node)> {
+        let ModuleOrigin::Inline(at) = &self.sys.modules[index].origin else {
+            return None;
+        };
+        let mut item = at.node.clone();
+        loop {
+            let parent = item.parent()?;
+            if parent.kind() == syntax::Kind::Paren {
+                item = parent;
+                continue;
+            }
+            return parent.list().map(|l| (at.file, l, item));
+        }
+    }
+
+    /// The inline module, an item of a literal list, whose only definition
+    /// is the binding `site`
+    /// (maybe nested: `_module = { args.x = ...; };`).
+    pub fn inline_module_holding_only(&self, site: &Src) -> Option<usize> {
+        let i = self.module_of(site)?;
+        let m = &self.sys.modules[i];
+        if !matches!(m.origin, ModuleOrigin::Inline(_)) {
+            return None;
+        }
+        let body = module::module_body(&m.expr.as_ref()?.node)?;
+        let (r, at) = (body.set.entries.first()?.range(), site.range());
+        let only = body.set.entries.len() == 1 && r.0 <= at.0 && at.1 <= r.1;
+        (only && self.list_item_of(i).is_some()).then_some(i)
+    }
+
+    /// Take the inline modules `indices` out of the literal lists that hold
+    /// them (the modules list, or an `imports` list, whose binding goes
+    /// when they were all its items). A module that is not an item of a
+    /// literal list is left alone; the result is how many were taken out.
+    pub fn remove_inline_modules(&mut self, indices: &[usize], reason: &str) -> Result<usize> {
+        // Group the items by the list that holds them.
+        let mut lists: Vec<(FileId, syntax::ListView, Vec<Node>)> = Vec::new();
+        for &index in indices {
+            let Some((file, list, item)) = self.list_item_of(index) else {
+                continue;
+            };
+            match lists
+                .iter_mut()
+                .find(|(f, l, _)| *f == file && l.node == list.node)
+            {
+                Some((_, _, items)) => {
+                    if !items.contains(&item) {
+                        items.push(item)
+                    }
+                }
+                None => lists.push((file, list, vec![item])),
+            }
+        }
+        let mut removed = 0;
+        for (file, list, items) in lists {
+            removed += items.len();
+            self.guard(file, list.node.range(), "the modules list")?;
+            let src = self.text(file);
+            if items.len() == list.items.len() {
+                let holder = list.node.holding_entry();
+                if let Some(Entry::Binding(b)) = holder.as_ref().and_then(|h| h.as_entry()) {
+                    let imports = b.path.as_deref().is_some_and(|p| p == ["imports"]);
+                    if let (true, Some(set)) =
+                        (imports, holder.as_ref().and_then(|h| h.parent_set()))
+                    {
+                        let e = module::remove_entry(src, &set, b.range);
+                        self.push(file, e, reason);
+                        continue;
+                    }
+                }
+            }
+            // Neighbouring items go as one span (their edits must not touch).
+            let mut order: Vec<usize> = items
+                .iter()
+                .filter_map(|it| list.items.iter().position(|x| x == it))
+                .collect();
+            order.sort_unstable();
+            let mut run_start = 0;
+            while run_start < order.len() {
+                let mut run_end = run_start;
+                while run_end + 1 < order.len() && order[run_end + 1] == order[run_end] + 1 {
+                    run_end += 1;
+                }
+                let first = &list.items[order[run_start]];
+                let last = &list.items[order[run_end]];
+                let e = if run_start == run_end {
+                    module::remove_item(src, &list, first)
+                } else {
+                    module::remove_items_span(src, &list, first, last)
+                };
+                self.push(file, e, reason);
+                run_start = run_end + 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Insert `key = value;` right after the binding `site`, in its set.
@@ -432,18 +565,8 @@ impl<'a, 'f> Planner<'a, 'f> {
                 return Ok(Home::NewInline);
             }
         }
-        for i in (0..self.sys.modules.len()).filter(top) {
-            if !matches!(self.sys.modules[i].origin, ModuleOrigin::File(_)) {
-                continue;
-            }
-            if let Some((file, body)) = body_of(i) {
-                return Ok(Home::Module {
-                    full: self.sys.modules[i].full,
-                    index: i,
-                    file,
-                    body,
-                });
-            }
+        if let Some(home) = self.own_file_module() {
+            return Ok(home);
         }
         let mut e = Error::refused(format!(
             "`{}` has no module of its own to put the setting in: its modules list and modules are shared with other configurations",
@@ -454,6 +577,25 @@ impl<'a, 'f> Planner<'a, 'f> {
             e = self.error_at(e, at);
         }
         Err(e)
+    }
+
+    /// The first module file the configuration loads from its modules list
+    /// that no other configuration uses, written inline in that file (not
+    /// an `import` or a variable).
+    pub fn own_file_module(&self) -> Option<Home> {
+        self.sys.modules.iter().enumerate().find_map(|(i, m)| {
+            if m.imported_from.is_some() || !matches!(m.origin, ModuleOrigin::File(_)) {
+                return None;
+            }
+            let e = m.expr.as_ref()?;
+            let body = module::module_body(&e.node)?;
+            self.private(e.file, e.range()).then_some(Home::Module {
+                full: m.full,
+                index: i,
+                file: e.file,
+                body,
+            })
+        })
     }
 
     /// Insert `path = value;` (`path` under `nixpkgs`, e.g.
@@ -488,53 +630,145 @@ impl<'a, 'f> Planner<'a, 'f> {
         }
     }
 
-    /// Add a new inline module (generated text at column 0) as the first item
-    /// of the modules list, with `comment` above it.
+    /// Where a new inline module can go: the configuration's `modules` list
+    /// when it is a literal list of its own, else the `imports` of its own
+    /// module file (see [`Planner::own_file_module`]).
+    pub fn module_slot(&self) -> Result<ModuleSlot> {
+        if let Some(list) = &self.sys.modules_list {
+            if self.private(list.file, list.range()) {
+                return Ok(ModuleSlot::List(list.clone()));
+            }
+        }
+        if let Some(Home::Module { file, body, .. }) = self.own_file_module() {
+            let (hits, opaque) = module::find_option(&body.set, &["imports"]);
+            match (hits.as_slice(), opaque.is_empty()) {
+                ([], true) => return Ok(ModuleSlot::NewImports { file, body }),
+                ([hit], true) if hit.rest.is_empty() => {
+                    if let Some(l) = hit.value.unparen().list() {
+                        return Ok(ModuleSlot::List(Src::new(file, l.node)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let why = match &self.sys.modules_list {
+            Some(_) => "the modules list is shared with other configurations",
+            None => "`modules` is not a literal list",
+        };
+        let e = Error::refused(format!(
+            "{why}, and `{}` has no module file of its own with a literal `imports` list, so nixcross cannot add a module to it",
+            self.config.name
+        ))
+        .hint("give the configuration a module of its own (e.g. ./hosts/<name>.nix), then run nixcross again");
+        let at = self.sys.modules_binding.clone().or(self.sys.args.clone());
+        Err(match at {
+            Some(at) => self.error_at(e, &at),
+            None => e,
+        })
+    }
+
+    /// Add a new inline module (generated text at column 0), with `comment`
+    /// above it, as the first item of the list [`Planner::module_slot`]
+    /// chooses.
     pub fn add_module(&mut self, comment: &str, module_text: &str, reason: &str) -> Result<()> {
-        let Some(list) = self.sys.modules_list.clone() else {
-            let at = self.sys.modules_binding.clone().or(self.sys.args.clone());
-            let e = Error::refused(
-                "`modules` is not a literal list, so nixcross cannot add a module to it",
-            );
-            return Err(match at {
-                Some(at) => self.error_at(e, &at),
-                None => e,
-            });
+        match self.module_slot()? {
+            ModuleSlot::List(list) => {
+                self.guard(list.file, list.range(), "the modules list")?;
+                let Some(lv) = list.node.list() else {
+                    return Err(Error::internal("the modules list is not a list"));
+                };
+                let src = self.text(list.file);
+                let e = insert_list_first(src, self.layout(list.file), &lv, comment, module_text);
+                self.push(list.file, e, reason);
+                Ok(())
+            }
+            ModuleSlot::NewImports { file, body } => {
+                self.add_imports(file, &body, comment, module_text, reason)
+            }
+        }
+    }
+
+    /// `imports = [ <module> ];` in a module file that has no `imports`;
+    /// a second module for the same file joins that list.
+    fn add_imports(
+        &mut self,
+        file: FileId,
+        body: &ModuleBody,
+        comment: &str,
+        module_text: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let mut modules = match self.new_imports.get(&file) {
+            Some(n) => n.modules.clone(),
+            None => Vec::new(),
         };
-        self.guard(list.file, list.range(), "the modules list")?;
-        let Some(lv) = list.node.list() else {
-            return Err(Error::internal("the modules list is not a list"));
-        };
-        let src = self.text(list.file);
-        let e = insert_list_first(src, self.layout(list.file), &lv, comment, module_text);
-        self.push(list.file, e, reason);
+        modules.push((comment.to_string(), module_text.to_string()));
+        let items: Vec<String> = modules
+            .iter()
+            .map(|(c, t)| format!("  # {c}\n  {}", indent_tail(t)))
+            .collect();
+        let value = format!("[\n{}\n]", items.join("\n"));
+        let src = self.text(file);
+        let e = module::insert_at_path(src, self.layout(file), &body.set, &["imports"], &value);
+        match self.new_imports.get(&file).map(|n| n.edit) {
+            Some(i) => {
+                self.replace_edit(file, i, e);
+                if let Some(entry) = self.files.get_mut(&file) {
+                    if !entry.1.iter().any(|r| r == reason) {
+                        entry.1.push(reason.to_string());
+                    }
+                }
+            }
+            None => {
+                self.push(file, e, reason);
+                let edit = self.files[&file].0.len() - 1;
+                self.new_imports.insert(
+                    file,
+                    NewImports {
+                        edit,
+                        modules: Vec::new(),
+                    },
+                );
+            }
+        }
+        if let Some(n) = self.new_imports.get_mut(&file) {
+            n.modules = modules;
+        }
         Ok(())
     }
 
-    /// Add a new inline module after the last inline module of the modules
-    /// list, in the list's layout (set off by a blank line when the items
-    /// are); with no inline module, first in the list.
+    /// Add a new inline module after the last inline module of the list
+    /// [`Planner::module_slot`] chooses, in the list's layout (set off by a
+    /// blank line when the items are); with no inline module, first in the
+    /// list.
     pub fn add_module_after_inline(
         &mut self,
         comment: &str,
         module_text: &str,
         reason: &str,
     ) -> Result<()> {
-        let Some(list) = self.sys.modules_list.clone() else {
-            return self.add_module(comment, module_text, reason);
+        let list = match self.module_slot()? {
+            ModuleSlot::List(list) => list,
+            ModuleSlot::NewImports { file, body } => {
+                return self.add_imports(file, &body, comment, module_text, reason)
+            }
         };
         let anchor = self
             .sys
             .modules
             .iter()
-            .filter(|m| m.imported_from.is_none())
             .filter_map(|m| match &m.origin {
                 ModuleOrigin::Inline(src) if list.contains(src.file, src.range()) => {
                     Some(src.clone())
                 }
                 _ => None,
             })
-            .next_back();
+            .rfind(|src| {
+                // An item of this list, not a module nested deeper in one.
+                list.node
+                    .list()
+                    .is_some_and(|lv| lv.items.iter().any(|i| i.unparen() == src.node.unparen()))
+            });
         let Some(anchor) = anchor else {
             return self.add_module(comment, module_text, reason);
         };
