@@ -21,6 +21,7 @@ Examples:
   nixcross show --json                           the configurations in ./flake.nix
   nixcross set-target aarch64-linux --mode emulate --dry-run
   nixcross add-overlay gcc=gcc12 --scoped --use hello
+  nixcross add-config lp4a --target riscv64-linux --mode cross
   nixcross emulate aarch64-linux riscv64-linux -f /etc/nixos/configuration.nix
   nixcross binfmt line riscv64-linux --flags PF
   nixcross binfmt detect ./result/bin/hello
@@ -65,6 +66,8 @@ enum Command {
     SetTarget(cmd::set_target::Args),
     /// Add a toolchain overlay (gcc=gcc12), globally or as a scoped package set
     AddOverlay(cmd::add_overlay::Args),
+    /// Add a configuration to an existing flake's nixosConfigurations
+    AddConfig(cmd::add_config::Args),
     /// Set boot.binfmt.emulatedSystems on a build host's NixOS configuration
     Emulate(cmd::emulate::Args),
     /// binfmt_misc registration lines and binary detection
@@ -131,6 +134,7 @@ fn main() -> ExitCode {
         Command::Show(args) => cmd::show::run(args),
         Command::SetTarget(args) => cmd::set_target::run(args),
         Command::AddOverlay(args) => cmd::add_overlay::run(args),
+        Command::AddConfig(args) => cmd::add_config::run(args),
         Command::Emulate(args) => cmd::emulate::run(args),
         Command::Binfmt(args) => cmd::binfmt::run(args),
         Command::Doctor(args) => cmd::doctor::run(args),

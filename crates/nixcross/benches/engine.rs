@@ -28,6 +28,7 @@ fn opts(config: Option<&str>) -> SetTargetOptions {
         config: config.map(String::from),
         host: None,
         local_system: Some("x86_64-linux".into()),
+        style: None,
     }
 }
 

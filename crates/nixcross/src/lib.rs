@@ -18,6 +18,7 @@ pub mod ops;
 pub mod platform;
 pub mod render;
 pub mod source;
+pub mod spec;
 pub mod syntax;
 pub mod vocab;
 

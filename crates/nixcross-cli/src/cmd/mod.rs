@@ -1,5 +1,6 @@
 //! One module per subcommand: its clap arguments and its `run`.
 
+pub mod add_config;
 pub mod add_overlay;
 pub mod binfmt;
 pub mod doctor;

@@ -42,6 +42,7 @@ pub fn run(args: Args) -> CmdResult {
         config: args.config,
         host: args.host,
         local_system: nixcross::platform::current_system(),
+        style: None,
     };
     edit_tree(&args.edit, |files, flake| set_target(files, flake, &opts))
 }

@@ -3,6 +3,7 @@
 //! ([`crate::edit::Plan`], made with the shared planner in `editor`); none
 //! touches a file.
 
+pub mod add_config;
 pub mod add_overlay;
 pub(crate) mod editor;
 pub mod emulate;

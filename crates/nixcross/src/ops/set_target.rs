@@ -29,7 +29,7 @@
 //!    that names its platform with `system` keeps `system` (nixpkgs rejects
 //!    `localSystem` next to it).
 
-use crate::edit::{Outcome, Plan, TextEdit};
+use crate::edit::{Outcome, Plan, TextEdit, Transaction};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::{Definition, Flake, PlatformOption, SeenStyle};
@@ -55,14 +55,41 @@ pub struct SetTargetOptions {
     /// The machine nixcross runs on (the CLI passes it), used as the default
     /// build platform.
     pub local_system: Option<String>,
+    /// The option style to write; `None` keeps the configuration's (legacy
+    /// when it has none). Switching a configuration from one style to the
+    /// other takes two steps (see [`set_target`]).
+    pub style: Option<Style>,
 }
 
-/// Plan and apply the switch to the flake `flake` of `files`.
+/// Plan and apply the switch to the flake `flake` of `files`. A change of
+/// style (`opts.style`) is two steps in one outcome: first the other
+/// style's options go ([`plan_strip_style`]), then the target is set in the
+/// new style on the text the first step left.
 pub fn set_target(files: &dyn Files, flake: &RelPath, opts: &SetTargetOptions) -> Result<Outcome> {
-    plan_set_target(files, flake, opts)?.apply(files)
+    let strip = match opts.style {
+        Some(style) => {
+            let f = Flake::load(files, flake)?;
+            let config = f.select(opts.config.as_deref())?;
+            needs_strip(config, style).then(|| config.name.clone())
+        }
+        None => None,
+    };
+    let Some(name) = strip else {
+        return plan_set_target(files, flake, opts)?.apply(files);
+    };
+    let style = opts.style.expect("checked");
+    let mut t = Transaction::new(files);
+    t.plan(|files| plan_strip_style(files, flake, &name, style))?;
+    let opts = SetTargetOptions {
+        config: Some(name),
+        ..opts.clone()
+    };
+    t.plan(|files| plan_set_target(files, flake, &opts))?;
+    Ok(t.finish())
 }
 
-/// Plan the switch without applying it.
+/// Plan the switch without applying it. A change of style cannot be one
+/// plan: use [`set_target`], or [`plan_strip_style`] first.
 pub fn plan_set_target(
     files: &dyn Files,
     flake: &RelPath,
@@ -72,9 +99,55 @@ pub fn plan_set_target(
     plan_on(&f, opts)
 }
 
+/// The options of the style other than `style` that decide a
+/// configuration's platforms (`nixpkgs.system` and nixosSystem's `system`
+/// argument decide nothing once `hostPlatform` is set, so they stay).
+fn other_style_options(style: Style) -> [PlatformOption; 2] {
+    match style {
+        Style::Modern => [PlatformOption::CrossSystem, PlatformOption::LocalSystem],
+        Style::Legacy => [PlatformOption::HostPlatform, PlatformOption::BuildPlatform],
+    }
+}
+
+/// Whether writing `config` in `style` first needs the other style's
+/// options taken out.
+fn needs_strip(config: &crate::flake::Config, style: Style) -> bool {
+    let other = other_style_options(style);
+    config.system().is_some_and(|s| {
+        s.definitions
+            .iter()
+            .any(|d| other.contains(&d.option) && d.module.is_some())
+    })
+}
+
+/// Plan taking out every definition of the options of the style other than
+/// `style` from configuration `name` (the first step of a change of style).
+pub fn plan_strip_style(
+    files: &dyn Files,
+    flake: &RelPath,
+    name: &str,
+    style: Style,
+) -> Result<Plan> {
+    let f = Flake::load(files, flake)?;
+    let config = f.select(Some(name))?;
+    let mut p = Planner::new(&f, config)?;
+    for option in other_style_options(style) {
+        remove_option(&mut p, option)?;
+    }
+    Ok(p.finish(format!("{name}: now written in the {style} style")))
+}
+
 /// Plan the switch on a loaded flake.
 pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
     let config = f.select(opts.config.as_deref())?;
+    if let Some(style) = opts.style {
+        if needs_strip(config, style) {
+            return Err(Error::invalid(format!(
+                "`{}` is written in the other style; switching it to the {style} style takes two steps (set_target does both)",
+                config.name
+            )));
+        }
+    }
     let target = platform::resolve(&opts.target)?;
     if !target.is_linux() {
         return Err(Error::invalid(format!(
@@ -118,8 +191,9 @@ pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
         }
         _ => {}
     }
-    let style = match current.style {
-        Some(SeenStyle::One(Style::Modern)) => Style::Modern,
+    let style = match (opts.style, current.style) {
+        (Some(style), _) => style,
+        (None, Some(SeenStyle::One(Style::Modern))) => Style::Modern,
         _ => Style::Legacy,
     };
     let want = Want {
@@ -253,7 +327,15 @@ fn rewrite_in_place(
     // A pkgsCross example written as `lib.systems.examples.<name>`.
     if let Some(v) = &value {
         if let Some(name) = example_name(v) {
-            if extras && target.example.as_deref() == Some(name.as_str()) {
+            // The same example, or (host side) an example that says no more
+            // than the target's triple: nothing to change.
+            if host_side && target.example.as_deref() == Some(name.as_str()) {
+                return Ok(());
+            }
+            let same_triple = platform::catalogue()
+                .example(&name)
+                .is_some_and(|e| e.extra.is_empty() && e.config == target.config);
+            if host_side && !extras && same_triple {
                 return Ok(());
             }
             let lib = v.reference().map(|r| r[..r.len() - 3].join("."));

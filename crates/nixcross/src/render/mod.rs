@@ -17,7 +17,13 @@ use crate::error::{Error, Result};
 /// The templates, by name. One per generated artifact.
 use crate::syntax;
 
-const TEMPLATES: &[(&str, &str)] = &[("flake.nix", include_str!("../../templates/flake.nix.j2"))];
+const TEMPLATES: &[(&str, &str)] = &[
+    ("flake.nix", include_str!("../../templates/flake.nix.j2")),
+    (
+        "configuration.nix",
+        include_str!("../../templates/configuration.nix.j2"),
+    ),
+];
 
 /// `s` as a Nix `"..."` string literal, quotes included (see [`syntax::quote`]).
 pub fn nix_string(s: &str) -> String {
