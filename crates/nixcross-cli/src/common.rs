@@ -266,44 +266,71 @@ pub fn finish_tree(
     tree: &crate::tree::Target,
     out: nixcross::edit::Outcome,
 ) -> CmdResult {
-    for w in &out.warnings {
-        warn(w);
-    }
     let shown = tree.display(&tree.rel);
-    if !out.changed() {
+    finish_trees(flags.dry_run, flags.check, &shown, vec![(tree, out)])
+}
+
+/// Finish edits of one or more trees (`apply` changes the flake's folder
+/// and the build host's) according to `--dry-run`/`--check`: every outcome
+/// is complete and checked before the first file is written. `shown` names
+/// what is up to date when nothing changes.
+pub fn finish_trees(
+    dry_run: bool,
+    check: bool,
+    shown: &Path,
+    parts: Vec<(&crate::tree::Target, nixcross::edit::Outcome)>,
+) -> CmdResult {
+    for (_, out) in &parts {
+        for w in &out.warnings {
+            warn(w);
+        }
+    }
+    if !parts.iter().any(|(_, out)| out.changed()) {
         status(&format!("{}: already up to date", shown.display()));
         return Ok(ExitCode::SUCCESS);
     }
-    if flags.dry_run || flags.check {
-        if flags.dry_run {
+    if dry_run || check {
+        if dry_run {
             let mut diff = String::new();
-            for c in &out.changes {
-                diff.push_str(&unified_diff(&tree.display(&c.path), &c.before, &c.after));
+            for (tree, out) in &parts {
+                for c in &out.changes {
+                    diff.push_str(&unified_diff(&tree.display(&c.path), &c.before, &c.after));
+                }
             }
             print(&diff);
         }
-        if flags.check {
-            for c in &out.changes {
-                status(&format!(
-                    "{}: would change: {}",
-                    tree.display(&c.path).display(),
-                    c.reasons.join("; ")
-                ));
+        if check {
+            for (tree, out) in &parts {
+                for c in &out.changes {
+                    status(&format!(
+                        "{}: would change: {}",
+                        tree.display(&c.path).display(),
+                        c.reasons.join("; ")
+                    ));
+                }
             }
             return Ok(ExitCode::from(1));
         }
         return Ok(ExitCode::SUCCESS);
     }
-    for c in &out.changes {
-        atomic_write(&tree.path(&c.path), &c.after)?;
+    for (tree, out) in &parts {
+        for c in &out.changes {
+            atomic_write(&tree.path(&c.path), &c.after)?;
+        }
     }
-    for c in &out.changes {
-        status(&format!(
-            "{}: {}",
-            tree.display(&c.path).display(),
-            c.reasons.join("; ")
-        ));
+    for (tree, out) in &parts {
+        for c in &out.changes {
+            status(&format!(
+                "{}: {}",
+                tree.display(&c.path).display(),
+                c.reasons.join("; ")
+            ));
+        }
     }
-    status(&out.summary);
+    for (_, out) in &parts {
+        if out.changed() && !out.summary.is_empty() {
+            status(&out.summary);
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -22,6 +22,8 @@ Examples:
   nixcross set-target aarch64-linux --mode emulate --dry-run
   nixcross add-overlay gcc=gcc12 --scoped --use hello
   nixcross add-config lp4a --target riscv64-linux --mode cross
+  nixcross export -o nixcross.yaml               describe ./flake.nix as a spec
+  nixcross apply --check                         exit 1 when the flake drifted from it
   nixcross emulate aarch64-linux riscv64-linux -f /etc/nixos/configuration.nix
   nixcross binfmt line riscv64-linux --flags PF
   nixcross binfmt detect ./result/bin/hello
@@ -68,6 +70,12 @@ enum Command {
     AddOverlay(cmd::add_overlay::Args),
     /// Add a configuration to an existing flake's nixosConfigurations
     AddConfig(cmd::add_config::Args),
+    /// Make the flake (and the build host) say what nixcross.yaml says
+    Apply(cmd::apply::Args),
+    /// Write the nixcross.yaml that describes a flake as it is
+    Export(cmd::export::Args),
+    /// Print the JSON Schema of nixcross.yaml (for editors)
+    Schema(cmd::schema::Args),
     /// Set boot.binfmt.emulatedSystems on a build host's NixOS configuration
     Emulate(cmd::emulate::Args),
     /// binfmt_misc registration lines and binary detection
@@ -135,6 +143,9 @@ fn main() -> ExitCode {
         Command::SetTarget(args) => cmd::set_target::run(args),
         Command::AddOverlay(args) => cmd::add_overlay::run(args),
         Command::AddConfig(args) => cmd::add_config::run(args),
+        Command::Apply(args) => cmd::apply::run(args),
+        Command::Export(args) => cmd::export::run(args),
+        Command::Schema(args) => cmd::schema::run(args),
         Command::Emulate(args) => cmd::emulate::run(args),
         Command::Binfmt(args) => cmd::binfmt::run(args),
         Command::Doctor(args) => cmd::doctor::run(args),

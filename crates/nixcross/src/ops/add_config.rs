@@ -34,7 +34,7 @@ use crate::files::{Files, RelPath};
 use crate::flake::{Config, Flake, SeenStyle};
 use crate::ops::editor::edit_blocker;
 use crate::ops::init::{self, check_text};
-use crate::ops::set_target::{set_target, SetTargetOptions};
+use crate::ops::set_target::{emulation_warning, set_target, SetTargetOptions};
 use crate::platform;
 use crate::source::FileId;
 use crate::syntax::{self, AttrSetView, Entry, Node};
@@ -82,8 +82,13 @@ pub fn add_config(files: &dyn Files, flake: &RelPath, opts: &AddConfigOptions) -
         Mode::Emulate => platform::resolve(&opts.target)?.system,
     };
     // The template checks the combination (Linux, cross to itself, an
-    // emulator for the target) and says what the build machine needs.
-    let mut c = init::configuration(&opts.target, opts.mode, style, Some(&build))?;
+    // emulator for the target); its comments name the machine that builds
+    // (for an emulated build: --host, else this machine).
+    let builder = match opts.mode {
+        Mode::Cross => Some(build.clone()),
+        Mode::Emulate => opts.host.clone().or(opts.local_system.clone()),
+    };
+    let mut c = init::configuration(&opts.target, opts.mode, style, builder.as_deref())?;
     let want = Want {
         target: c.target.clone(),
         build,
@@ -114,10 +119,8 @@ pub fn add_config(files: &dyn Files, flake: &RelPath, opts: &AddConfigOptions) -
     for w in warnings {
         t.warn(w);
     }
-    if opts.mode == Mode::Emulate {
-        for n in init::notes(&c, opts.mode) {
-            t.warn(n);
-        }
+    if opts.mode == Mode::Emulate && builder.as_deref() != Some(want.target.system.as_str()) {
+        t.warn(emulation_warning(&want.target.system));
     }
     Ok(t.finish())
 }

@@ -4,9 +4,11 @@
 //! touches a file.
 
 pub mod add_config;
+pub mod apply;
 pub mod add_overlay;
 pub(crate) mod editor;
 pub mod emulate;
+pub mod export;
 pub mod init;
 pub mod set_target;
 pub mod show;

@@ -184,10 +184,7 @@ pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
             .hint("use --mode cross"));
         }
         Mode::Emulate if Some(&target.system) != opts.local_system.as_ref() => {
-            p.warnings.push(format!(
-                "an emulated build needs the building machine to emulate {0}: on NixOS add `boot.binfmt.emulatedSystems = [ \"{0}\" ];` to its configuration (`nixcross emulate {0}`)",
-                target.system
-            ));
+            p.warnings.push(emulation_warning(&target.system));
         }
         _ => {}
     }
@@ -211,6 +208,14 @@ pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
         Mode::Emulate => format!("build {} natively (emulated elsewhere)", target.system),
     };
     Ok(p.finish(format!("{}: {what}", config.name)))
+}
+
+/// What a configuration built natively for `system` needs from a machine
+/// of another system.
+pub(crate) fn emulation_warning(system: &str) -> String {
+    format!(
+        "an emulated build needs the building machine to emulate {system}: on NixOS add `boot.binfmt.emulatedSystems = [ \"{system}\" ];` to its configuration (`nixcross emulate {system}`)"
+    )
 }
 
 /// What the configuration should mean.
@@ -267,7 +272,7 @@ fn literal_value(target: &Target, key: Option<&str>) -> String {
 }
 
 /// `lib.mkDefault x`, `mkForce x`, `mkOverride n x`, `mkOptionDefault x`: `x`.
-fn unwrap_priority(node: &Node) -> Node {
+pub(crate) fn unwrap_priority(node: &Node) -> Node {
     let n = node.unparen();
     if let Some((f, args)) = n.call() {
         if let Some(r) = f.reference() {
@@ -283,7 +288,7 @@ fn unwrap_priority(node: &Node) -> Node {
 }
 
 /// The name of a `lib.systems.examples.<name>` reference.
-fn example_name(node: &Node) -> Option<String> {
+pub(crate) fn example_name(node: &Node) -> Option<String> {
     let r = node.reference()?;
     (r.len() >= 3 && r[r.len() - 3] == "systems" && r[r.len() - 2] == "examples")
         .then(|| r.last().cloned())
@@ -301,7 +306,7 @@ fn key_of_literal(lit: &Src) -> Option<String> {
 }
 
 /// The value node of a definition's binding.
-fn site_value(site: &Src) -> Option<Node> {
+pub(crate) fn site_value(site: &Src) -> Option<Node> {
     match site.node.as_entry()? {
         Entry::Binding(b) => Some(b.value),
         Entry::Inherit(_) => None,
@@ -583,9 +588,18 @@ fn remove_option(p: &mut Planner, option: PlatformOption) -> Result<()> {
 }
 
 fn legacy(p: &mut Planner, want: &Want) -> Result<()> {
-    let native = platform::resolve(&want.native())?;
     // The building system: localSystem when the configuration uses it, else
-    // nixpkgs.system or nixosSystem's `system` argument.
+    // nixpkgs.system or nixosSystem's `system` argument. Built natively for
+    // a target the double does not say all of (a pkgsCross example with
+    // gcc flags, a musl triple), localSystem names it whole, as `init`
+    // writes it.
+    let full = want.mode == Mode::Emulate
+        && (want.target.example_has_extras || want.target.needs_config());
+    let native = match want.mode {
+        Mode::Cross => platform::resolve(want.build)?,
+        Mode::Emulate => want.target.clone(),
+    };
+    let double = platform::resolve(&want.native())?;
     let has_local = p
         .sys
         .definitions
@@ -596,12 +610,25 @@ fn legacy(p: &mut Planner, want: &Want) -> Result<()> {
         .definitions
         .iter()
         .any(|d| d.option == PlatformOption::System);
-    if has_local {
-        set_option(p, PlatformOption::LocalSystem, &native, false, None, "")?;
+    if has_local || full {
+        let comment = "`system` names only the CPU and kernel; this names the exact platform.";
+        set_option(
+            p,
+            PlatformOption::LocalSystem,
+            &native,
+            want.mode == Mode::Emulate,
+            None,
+            comment,
+        )?;
+        if !has_local && has_system {
+            set_option(p, PlatformOption::System, &double, false, None, "")?;
+        } else if !has_local {
+            add_system_argument(p, &double.system)?;
+        }
     } else if has_system {
-        set_option(p, PlatformOption::System, &native, false, None, "")?;
+        set_option(p, PlatformOption::System, &double, false, None, "")?;
     } else {
-        add_system_argument(p, &native.system)?;
+        add_system_argument(p, &double.system)?;
     }
     match want.mode {
         Mode::Cross => {
@@ -658,6 +685,26 @@ fn modern(p: &mut Planner, want: &Want) -> Result<()> {
             want.target.system
         ),
     };
+    // Nothing set yet and no module to put it in: one new module with both
+    // (as `init` writes it), not one module per option.
+    if want.mode == Mode::Cross
+        && host_win.is_empty()
+        && p.winning(PlatformOption::BuildPlatform).is_empty()
+        && matches!(p.home(), Ok(crate::ops::editor::Home::NewInline))
+    {
+        let lib = p.call_lib();
+        let host = host_value(want.target, Some(&lib), false)?;
+        let text = format!(
+            "{{\n  nixpkgs.buildPlatform = {};\n  nixpkgs.hostPlatform = {};\n}}",
+            syntax::quote(want.build),
+            crate::ops::editor::indent_tail(&host)
+        );
+        let reason = format!(
+            "nixpkgs.hostPlatform = {}, nixpkgs.buildPlatform = {}",
+            want.target.system, want.build
+        );
+        return p.add_module(&comment, &text, &reason);
+    }
     set_option(
         p,
         PlatformOption::HostPlatform,

@@ -47,7 +47,7 @@ pub struct Spec {
     pub flake: Option<String>,
     /// The NixOS configurations (`nixosConfigurations.<name>`), by name. A
     /// configuration the flake lacks is added.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default)]
     pub configurations: BTreeMap<String, ConfigSpec>,
     /// The machine that builds: what it emulates and which remote builders
     /// it uses.
@@ -462,7 +462,7 @@ fn resolve(doc: &Document, value: &str, path: &[Seg]) -> Result<platform::Target
 /// The checks serde cannot make (see the module docs).
 fn validate(doc: &Document) -> Result<()> {
     let spec = &doc.spec;
-    if spec.configurations.is_empty() && spec.build_host.is_none() {
+    if doc.key_range(&[Seg::Key("configurations")]).is_none() && spec.build_host.is_none() {
         return Err(doc.at(
             Error::invalid("the spec says nothing: it needs `configurations` or `buildHost`"),
             &[],
