@@ -266,11 +266,12 @@ fn place(f: &Flake) -> Result<Place> {
                 return Err(refuse(
                     f,
                     format!(
-                        "`{}` is not written as `nixosConfigurations.{0} = ...;` in flake.nix, so nixcross cannot tell where a new configuration goes",
+                        "`{}` is not a binding `nixosConfigurations.{0} = ...;` of flake.nix (it is generated, or defined in another file), so nixcross cannot tell where a new configuration goes",
                         c.name
                     ),
                     c.at.as_ref(),
-                ))
+                )
+                .hint("add the configuration where the flake makes its configurations, by hand"))
             }
         }
     }

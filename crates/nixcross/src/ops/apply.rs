@@ -196,6 +196,15 @@ fn placed(doc: &Document, error: Error, path: &[Seg], tree: Origin, what: &str) 
     }
     let mut e = error;
     e.message = format!("{what}: {}", e.message);
+    // The operations' hints name their command-line flags; the spec has
+    // fields.
+    for h in &mut e.hints {
+        *h = h
+            .replace("--mode emulate", "`mode: emulate`")
+            .replace("--mode cross", "`mode: cross`")
+            .replace("pass --host with the system that builds", "set `build`")
+            .replace("pass --host <SYSTEM>", "set `build`");
+    }
     ApplyError {
         error: e.at(at),
         origin: Origin::Spec,
