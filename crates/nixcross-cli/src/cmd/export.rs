@@ -27,6 +27,13 @@ pub struct Args {
     /// Write the spec to FILE instead of printing it
     #[arg(short = 'o', long = "output", value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub output: Option<PathBuf>,
+    /// With -o: print a unified diff of FILE and write nothing
+    #[arg(long, requires = "output")]
+    pub dry_run: bool,
+    /// With -o: write nothing; exit 1 if FILE would change (with --dry-run,
+    /// also print the diff)
+    #[arg(long, requires = "output")]
+    pub check: bool,
 }
 
 /// `path` relative to the folder `base` (both made absolute first).
@@ -75,22 +82,43 @@ pub fn run(args: Args) -> CmdResult {
     let exported =
         export(&flake.files, &flake.rel, flake_ref).map_err(|e| CliError::from_tree(&flake, &e))?;
     let text = to_text(&exported, &flake_path.display().to_string());
-    match &args.output {
-        Some(o) => {
-            common::atomic_write(o, &text)?;
-            common::status(&format!(
-                "{}: {} configuration(s) described{}",
-                o.display(),
-                exported.spec.configurations.len(),
-                if exported.notes.is_empty() {
-                    String::new()
-                } else {
-                    format!("; {} note(s) at the end", exported.notes.len())
-                }
-            ));
-        }
-        None => common::print(&text),
+    let Some(o) = &args.output else {
+        common::print(&text);
+        return Ok(ExitCode::SUCCESS);
+    };
+    let before = match std::fs::read_to_string(o) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(CliError::io(o, &e)),
+    };
+    if before == text {
+        common::status(&format!("{}: already up to date", o.display()));
+        return Ok(ExitCode::SUCCESS);
     }
+    if args.dry_run {
+        common::print(&common::unified_diff(o, &before, &text));
+    }
+    if args.check {
+        common::status(&format!(
+            "{}: would change: the flake says something else",
+            o.display()
+        ));
+        return Ok(ExitCode::from(1));
+    }
+    if args.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    common::atomic_write(o, &text)?;
+    common::status(&format!(
+        "{}: {} configuration(s) described{}",
+        o.display(),
+        exported.spec.configurations.len(),
+        if exported.notes.is_empty() {
+            String::new()
+        } else {
+            format!("; {} note(s) at the end", exported.notes.len())
+        }
+    ));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -60,7 +60,7 @@ pub fn export(files: &dyn Files, flake: &RelPath, flake_ref: Option<String>) -> 
             Ok(cs) => {
                 spec.configurations.insert(c.name.clone(), cs);
             }
-            Err(why) => notes.push(format!("{}: not described: {why}", c.name)),
+            Err(why) => notes.push(format!("{}: {why}", c.name)),
         }
     }
     if let Some((why, at)) = &f.incomplete {
