@@ -45,7 +45,9 @@ fn check_fails_exactly_when_the_flake_or_the_build_host_drifts() {
         .args(["apply", "--check"])
         .assert()
         .code(0)
-        .stderr(predicate::str::contains("nixcross.yaml: already up to date"));
+        .stderr(predicate::str::contains(
+            "nixcross.yaml: already up to date",
+        ));
     // The flake drifts: someone retargets by hand (here, with set-target).
     nixcross(d)
         .args(["set-target", "aarch64-linux", "--mode", "emulate"])
@@ -58,7 +60,11 @@ fn check_fails_exactly_when_the_flake_or_the_build_host_drifts() {
         .stderr(predicate::str::contains("flake.nix: would change"));
     assert_ne!(export(d), described);
     nixcross(d).arg("apply").assert().success();
-    assert_eq!(export(d), described, "apply makes the flake say the spec again");
+    assert_eq!(
+        export(d),
+        described,
+        "apply makes the flake say the spec again"
+    );
     nixcross(d).args(["apply", "--check"]).assert().code(0);
     // The build host drifts: its emulated systems lose one.
     std::fs::write(d.join("builder.nix"), "{ ... }:\n{\n}\n").unwrap();
@@ -103,7 +109,15 @@ fn an_exported_spec_applies_from_where_it_was_written() {
     let d = dir.path();
     std::fs::create_dir(d.join("nix")).unwrap();
     nixcross(d)
-        .args(["init", "--target", "raspberryPi", "--mode", "emulate", "--dir", "nix"])
+        .args([
+            "init",
+            "--target",
+            "raspberryPi",
+            "--mode",
+            "emulate",
+            "--dir",
+            "nix",
+        ])
         .assert()
         .success();
     // Printed from the repository's root, saved there.

@@ -300,11 +300,7 @@ impl<'b> Overlay<'b> {
     /// Whether `path` is a folder only because a new file lies below it.
     fn new_dir(&self, path: &RelPath) -> bool {
         let prefix = format!("{}/", path.as_str());
-        path.is_root()
-            || self
-                .changed
-                .keys()
-                .any(|k| k.as_str().starts_with(&prefix))
+        path.is_root() || self.changed.keys().any(|k| k.as_str().starts_with(&prefix))
     }
 }
 
@@ -332,9 +328,7 @@ impl Files for Overlay<'_> {
                 continue;
             };
             match rest.split_once('/') {
-                Some((dir, _)) => out
-                    .entry(dir.to_string())
-                    .or_insert(EntryKind::Directory),
+                Some((dir, _)) => out.entry(dir.to_string()).or_insert(EntryKind::Directory),
                 None => out.entry(rest.to_string()).or_insert(EntryKind::Regular),
             };
         }
@@ -429,6 +423,9 @@ mod tests {
             Err(FileError::NotFound)
         );
         // The base is untouched.
-        assert_eq!(base.read(&RelPath::new("flake.nix").unwrap()).unwrap(), "old");
+        assert_eq!(
+            base.read(&RelPath::new("flake.nix").unwrap()).unwrap(),
+            "old"
+        );
     }
 }

@@ -110,7 +110,10 @@ fn check_config(
     }
     if let Some(style) = c.style {
         if after["style"] != style.as_str() {
-            return Err(format!("`{name}` is written {}, not {style}", after["style"]));
+            return Err(format!(
+                "`{name}` is written {}, not {style}",
+                after["style"]
+            ));
         }
     }
     let global = c.overlays.iter().filter(|o| !o.scoped).count() as u64;
@@ -199,7 +202,9 @@ fn check_case(nix: &nixcross_testkit::Nix, case: &Path) -> Result<(), String> {
         };
         if matches!(host, Some(HostMachine::File(_))) {
             if without(a) != without(b) {
-                return Err(format!("`{name}`, which the spec does not name, changed: {b} -> {a}"));
+                return Err(format!(
+                    "`{name}`, which the spec does not name, changed: {b} -> {a}"
+                ));
             }
         } else if host == Some(HostMachine::Config(name)) {
             for key in ["build", "host", "style"] {
@@ -208,7 +213,9 @@ fn check_case(nix: &nixcross_testkit::Nix, case: &Path) -> Result<(), String> {
                 }
             }
         } else if a != b {
-            return Err(format!("`{name}`, which the spec does not name, changed: {b} -> {a}"));
+            return Err(format!(
+                "`{name}`, which the spec does not name, changed: {b} -> {a}"
+            ));
         }
     }
     if let Some(h) = &doc.spec.build_host {
@@ -218,7 +225,8 @@ fn check_case(nix: &nixcross_testkit::Nix, case: &Path) -> Result<(), String> {
                 check_emulation(&format!("`{name}`"), h, a)?;
             }
             HostMachine::File(f) => {
-                let file = std::path::absolute(case.join("expected").join(&spec_dir).join(f)).unwrap();
+                let file =
+                    std::path::absolute(case.join("expected").join(&spec_dir).join(f)).unwrap();
                 let v = module(nix, &file)?;
                 check_emulation(f, h, &v)?;
             }
@@ -243,10 +251,17 @@ fn an_applied_spec_means_what_it_says() {
     let mut failures = Vec::new();
     for dir in &dirs {
         if let Err(e) = check_case(&nix, dir) {
-            failures.push(format!("{}: {e}", dir.file_name().unwrap().to_string_lossy()));
+            failures.push(format!(
+                "{}: {e}",
+                dir.file_name().unwrap().to_string_lossy()
+            ));
         }
     }
-    assert!(dirs.len() >= 10, "only {} apply cases with a result", dirs.len());
+    assert!(
+        dirs.len() >= 10,
+        "only {} apply cases with a result",
+        dirs.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     eprintln!("apply: {} cases mean what their spec says", dirs.len());
 }
@@ -288,7 +303,9 @@ fn an_added_configuration_means_what_was_asked() {
         let result = (|| -> Result<(), String> {
             let before = flake(&nix, &std::path::absolute(dir.join("input")).unwrap())?;
             let after = flake(&nix, &std::path::absolute(dir.join("expected")).unwrap())?;
-            let a = after.get(name).ok_or(format!("no `{name}` after add-config"))?;
+            let a = after
+                .get(name)
+                .ok_or(format!("no `{name}` after add-config"))?;
             check_config(name, &c, None, a)?;
             for (other, b) in &before {
                 if after.get(other) != Some(b) {
@@ -298,9 +315,16 @@ fn an_added_configuration_means_what_was_asked() {
             Ok(())
         })();
         if let Err(e) = result {
-            failures.push(format!("{}: {e}", dir.file_name().unwrap().to_string_lossy()));
+            failures.push(format!(
+                "{}: {e}",
+                dir.file_name().unwrap().to_string_lossy()
+            ));
         }
     }
-    assert!(dirs.len() >= 8, "only {} add-config cases with a result", dirs.len());
+    assert!(
+        dirs.len() >= 8,
+        "only {} add-config cases with a result",
+        dirs.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -35,7 +35,11 @@ fn copy_tree(from: &Path, to: &Path) {
 fn cases(op: &str) -> Vec<Case> {
     let root = nixcross_testkit::repo_root().join("fixtures").join(op);
     let mut out = Vec::new();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     dirs.sort();
     for dir in dirs {
         let args: Vec<String> = std::fs::read_to_string(dir.join("args"))
@@ -70,7 +74,10 @@ fn cases(op: &str) -> Vec<Case> {
 }
 
 /// Evaluate every configuration of the flake in `dir`.
-fn evaluate(nix: &nixcross_testkit::Nix, dir: &Path) -> Result<serde_json::Map<String, Value>, String> {
+fn evaluate(
+    nix: &nixcross_testkit::Nix,
+    dir: &Path,
+) -> Result<serde_json::Map<String, Value>, String> {
     let model = nixcross_testkit::model_dir(|| {
         let examples: serde_json::Map<String, Value> = nixcross::platform::catalogue()
             .examples
@@ -99,7 +106,9 @@ fn evaluate(nix: &nixcross_testkit::Nix, dir: &Path) -> Result<serde_json::Map<S
 }
 
 fn double(v: &Value) -> Option<String> {
-    nixcross::platform::resolve(v.as_str()?).ok().map(|t| t.system)
+    nixcross::platform::resolve(v.as_str()?)
+        .ok()
+        .map(|t| t.system)
 }
 
 fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
@@ -118,7 +127,12 @@ fn edited(case: &Case, before: &serde_json::Map<String, Value>) -> String {
 }
 
 /// Every other configuration means what it meant.
-fn others_unchanged(case: &Case, edited: &str, before: &serde_json::Map<String, Value>, after: &serde_json::Map<String, Value>) -> Result<(), String> {
+fn others_unchanged(
+    case: &Case,
+    edited: &str,
+    before: &serde_json::Map<String, Value>,
+    after: &serde_json::Map<String, Value>,
+) -> Result<(), String> {
     for (name, b) in before {
         if name == edited {
             continue;
@@ -135,11 +149,16 @@ fn others_unchanged(case: &Case, edited: &str, before: &serde_json::Map<String, 
 }
 
 fn run(op: &str, check: impl Fn(&Case, &str, &Value, &Value) -> Result<(), String>) {
-    let Some(nix) = nixcross_testkit::nix(op) else { return };
+    let Some(nix) = nixcross_testkit::nix(op) else {
+        return;
+    };
     let mut failures = Vec::new();
     let mut checked = 0;
     for case in cases(op) {
-        let (before, after) = match (evaluate(&nix, case.before.path()), evaluate(&nix, case.after.path())) {
+        let (before, after) = match (
+            evaluate(&nix, case.before.path()),
+            evaluate(&nix, case.after.path()),
+        ) {
             (Ok(b), Ok(a)) => (b, a),
             (Err(e), _) | (_, Err(e)) => {
                 failures.push(format!("{}: does not evaluate:\n{e}", case.name));
@@ -152,13 +171,21 @@ fn run(op: &str, check: impl Fn(&Case, &str, &Value, &Value) -> Result<(), Strin
             continue;
         };
         if let Some(e) = a.get("error") {
-            failures.push(format!("{}: `{name}` does not evaluate after the edit: {e}", case.name));
+            failures.push(format!(
+                "{}: `{name}` does not evaluate after the edit: {e}",
+                case.name
+            ));
             continue;
         }
         if a["mixed"] == Value::Bool(true) {
-            failures.push(format!("{}: `{name}` mixes crossSystem/localSystem with hostPlatform", case.name));
+            failures.push(format!(
+                "{}: `{name}` mixes crossSystem/localSystem with hostPlatform",
+                case.name
+            ));
         }
-        if let Err(e) = check(&case, &name, b, a).and_then(|_| others_unchanged(&case, &name, &before, &after)) {
+        if let Err(e) =
+            check(&case, &name, b, a).and_then(|_| others_unchanged(&case, &name, &before, &after))
+        {
             failures.push(e);
         }
         checked += 1;
@@ -185,7 +212,8 @@ fn set_target_means_the_requested_platforms() {
                 },
             },
         };
-        if host.as_deref() != Some(target.as_str()) || build.as_deref() != Some(want_build.as_str()) {
+        if host.as_deref() != Some(target.as_str()) || build.as_deref() != Some(want_build.as_str())
+        {
             return Err(format!(
                 "{}: `{name}` is built on {build:?} for {host:?}, not on {want_build} for {target}",
                 case.name
@@ -196,7 +224,9 @@ fn set_target_means_the_requested_platforms() {
             for (set, v) in sets {
                 let local = double(&v["local"]);
                 let cross = double(&v["cross"]).or(local.clone());
-                if local.as_deref() != Some(want_build.as_str()) || cross.as_deref() != Some(target.as_str()) {
+                if local.as_deref() != Some(want_build.as_str())
+                    || cross.as_deref() != Some(target.as_str())
+                {
                     return Err(format!(
                         "{}: the scoped set `{set}` is on {local:?} for {cross:?}, not on {want_build} for {target}",
                         case.name
@@ -220,14 +250,19 @@ fn add_overlay_keeps_the_platforms_and_scopes_the_set() {
         if !scoped {
             let (b, a) = (before["overlays"].as_u64(), after["overlays"].as_u64());
             if a < b || a == Some(0) {
-                return Err(format!("{}: `{name}` has {a:?} overlays, before {b:?}", case.name));
+                return Err(format!(
+                    "{}: `{name}` has {a:?} overlays, before {b:?}",
+                    case.name
+                ));
             }
             return Ok(());
         }
-        let instance = flag(&case.args, "--instance").map(str::to_string).unwrap_or_else(|| {
-            let pkg = case.args[1].split('=').nth(1).unwrap();
-            format!("pkgs-{}", pkg.rsplit('.').next().unwrap())
-        });
+        let instance = flag(&case.args, "--instance")
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                let pkg = case.args[1].split('=').nth(1).unwrap();
+                format!("pkgs-{}", pkg.rsplit('.').next().unwrap())
+            });
         let Some(set) = after["scoped"].get(&instance) else {
             return Err(format!("{}: `{name}` receives no `{instance}`", case.name));
         };

@@ -27,10 +27,18 @@ fn load(dir: &Path, into: &mut MemFiles, prefix: &str) {
 fn flakes() -> Vec<(String, MemFiles)> {
     let root = nixcross_testkit::repo_root().join("fixtures");
     let mut out = Vec::new();
-    let mut ops: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).collect();
+    let mut ops: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     ops.sort();
     for op in ops {
-        let mut cases: Vec<PathBuf> = std::fs::read_dir(&op).unwrap().flatten().map(|e| e.path()).collect();
+        let mut cases: Vec<PathBuf> = std::fs::read_dir(&op)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         cases.sort();
         for case in cases {
             let args = std::fs::read_to_string(case.join("args")).unwrap_or_default();
@@ -51,7 +59,10 @@ fn flakes() -> Vec<(String, MemFiles)> {
                 if file.is_file() && !args.contains("configuration.nix") {
                     let text = std::fs::read_to_string(&file).unwrap();
                     if text.contains("outputs") {
-                        out.push((format!("{name} ({side}.nix)"), MemFiles::single("flake.nix", text)));
+                        out.push((
+                            format!("{name} ({side}.nix)"),
+                            MemFiles::single("flake.nix", text),
+                        ));
                     }
                 }
             }
@@ -71,12 +82,14 @@ fn round_trip(files: &MemFiles) -> Result<usize, String> {
         Err(e) => return Err(format!("export: {}", e.message)),
     };
     let text = to_text(&exported, "flake.nix");
-    let doc = Document::parse(&text).map_err(|e| format!("the export does not read back: {}\n{text}", e.message))?;
+    let doc = Document::parse(&text)
+        .map_err(|e| format!("the export does not read back: {}\n{text}", e.message))?;
     let opts = ApplyOptions {
         local_system: Some("x86_64-linux".into()),
         host_file: None,
     };
-    let out = apply(&doc, files, &flake, &opts).map_err(|e| format!("apply: {}\n{text}", e.error.message))?;
+    let out = apply(&doc, files, &flake, &opts)
+        .map_err(|e| format!("apply: {}\n{text}", e.error.message))?;
     if out.changed() {
         let reasons: Vec<String> = out
             .flake
@@ -84,7 +97,10 @@ fn round_trip(files: &MemFiles) -> Result<usize, String> {
             .iter()
             .map(|c| format!("{}: {}", c.path, c.reasons.join("; ")))
             .collect();
-        return Err(format!("apply would change: {}\n{text}", reasons.join("\n")));
+        return Err(format!(
+            "apply would change: {}\n{text}",
+            reasons.join("\n")
+        ));
     }
     Ok(doc.spec.configurations.len())
 }

@@ -76,7 +76,8 @@ pub fn folder_of(path: &Path) -> PathBuf {
 pub fn run(args: Args) -> CmdResult {
     let spec_path = find_spec(args.spec.as_deref())?;
     let text = std::fs::read_to_string(&spec_path).map_err(|e| CliError::io(&spec_path, &e))?;
-    let doc = Document::parse(&text).map_err(|e| CliError::from_lib(Some(&spec_path), &text, &e))?;
+    let doc =
+        Document::parse(&text).map_err(|e| CliError::from_lib(Some(&spec_path), &text, &e))?;
     let spec_dir = folder_of(&spec_path);
     let flake_path = spec_dir.join(doc.spec.flake.as_deref().unwrap_or("flake.nix"));
     let flake = tree::locate(Some(&flake_path))?;

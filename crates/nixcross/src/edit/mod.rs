@@ -427,9 +427,7 @@ mod tests {
         assert!(t.plan(edit("a = 2;", "a = 2; b = 3;", "three")).unwrap());
         assert!(!t.plan(edit("3", "3", "same")).unwrap());
         // A failing step leaves the transaction as it was.
-        assert!(t
-            .step(|_| Err(Error::refused("no")))
-            .is_err());
+        assert!(t.step(|_| Err(Error::refused("no"))).is_err());
         let out = t.finish();
         assert_eq!(out.changes.len(), 1);
         let c = &out.changes[0];

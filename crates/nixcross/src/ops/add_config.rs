@@ -114,7 +114,12 @@ pub fn add_config(files: &dyn Files, flake: &RelPath, opts: &AddConfigOptions) -
     c.ctx.lib = place.lib.clone();
     let text = crate::render::render("configuration.nix", &c.ctx)?;
     let mut t = Transaction::new(files);
-    t.record(insert(&f, &place, &NewEntry::Generated(at_column_zero(&text)), opts)?)?;
+    t.record(insert(
+        &f,
+        &place,
+        &NewEntry::Generated(at_column_zero(&text)),
+        opts,
+    )?)?;
     verify(t.files(), flake, &opts.name, &want)?;
     for w in warnings {
         t.warn(w);
@@ -229,9 +234,12 @@ fn refuse(f: &Flake, why: impl Into<String>, at: Option<&crate::source::Src>) ->
     e
 }
 
+/// A configuration's binding: the binding, the set it is in and its key.
+type Binding = (Node, AttrSetView, Vec<String>);
+
 /// The binding a configuration is written as, when it is a literal one in
-/// flake.nix whose last key is its name: the binding, its set and its key.
-fn literal_binding(f: &Flake, c: &Config) -> Option<(Node, AttrSetView, Vec<String>)> {
+/// flake.nix whose last key is its name.
+fn literal_binding(f: &Flake, c: &Config) -> Option<Binding> {
     let at = c.at.as_ref().filter(|a| a.file == f.file)?;
     let Some(Entry::Binding(b)) = at.node.as_entry() else {
         return None;
@@ -337,11 +345,7 @@ fn outputs_lib(f: &Flake) -> Option<Vec<String>> {
         .outputs_formals
         .iter()
         .find(|n| *n == "nixpkgs")
-        .or_else(|| {
-            f.outputs_formals
-                .iter()
-                .find(|n| n.starts_with("nixpkgs"))
-        });
+        .or_else(|| f.outputs_formals.iter().find(|n| n.starts_with("nixpkgs")));
     match (nixpkgs, &f.outputs_bind) {
         (Some(n), _) => Some(vec![n.clone(), "lib".into()]),
         (None, Some(bind)) => Some(vec![bind.clone(), "nixpkgs".into(), "lib".into()]),
@@ -380,13 +384,18 @@ fn empty_place(f: &Flake, lib: Option<Vec<String>>) -> Result<Place> {
         let Entry::Binding(b) = e else { continue };
         match b.path.as_deref() {
             Some([k]) if k == "nixosConfigurations" => {
-                let inner = b.value.unparen().attrset().filter(|s| !s.rec).ok_or_else(|| {
-                    refuse(
-                        f,
-                        "`nixosConfigurations` is not a literal attribute set",
-                        Some(&crate::source::Src::new(f.file, b.node.clone())),
-                    )
-                })?;
+                let inner = b
+                    .value
+                    .unparen()
+                    .attrset()
+                    .filter(|s| !s.rec)
+                    .ok_or_else(|| {
+                        refuse(
+                            f,
+                            "`nixosConfigurations` is not a literal attribute set",
+                            Some(&crate::source::Src::new(f.file, b.node.clone())),
+                        )
+                    })?;
                 return Ok(Place {
                     file: f.file,
                     set: inner,
@@ -461,13 +470,8 @@ fn insert(f: &Flake, place: &Place, entry: &NewEntry, opts: &AddConfigOptions) -
             crate::module::Position::Last,
         ),
         (NewEntry::Generated(t), _) => {
-            let mut e = crate::module::insert_entry(
-                text,
-                layout,
-                &set,
-                t,
-                crate::module::Position::Last,
-            );
+            let mut e =
+                crate::module::insert_entry(text, layout, &set, t, crate::module::Position::Last);
             if place.spaced && last.is_some() {
                 e.insert = format!("{}{}", layout.nl, e.insert);
             }
@@ -532,10 +536,7 @@ fn verify(files: &dyn Files, flake: &RelPath, name: &str, want: &Want) -> Result
 /// The helper every configuration is built with, when there is one: each
 /// configuration's value is a call of the same variable, and the
 /// nixosSystem call is in that helper's body, not in the binding.
-fn common_helper(
-    f: &Flake,
-    bindings: &[(&Config, (Node, AttrSetView, Vec<String>))],
-) -> Option<Helper> {
+fn common_helper(f: &Flake, bindings: &[(&Config, Binding)]) -> Option<Helper> {
     let mut name: Option<String> = None;
     let mut model = None;
     for (c, (node, _, _)) in bindings {
@@ -593,7 +594,14 @@ fn with_helper(
     let mut edits: Vec<TextEdit> = Vec::new();
     let mut named = false;
     for a in &args {
-        arg_edits(a, &helper.model, &opts.name, &literals, &mut edits, &mut named)?;
+        arg_edits(
+            a,
+            &helper.model,
+            &opts.name,
+            &literals,
+            &mut edits,
+            &mut named,
+        )?;
     }
     if !named {
         return Err("its call does not pass the configuration's name".into());
@@ -603,8 +611,8 @@ fn with_helper(
         .into_iter()
         .map(|e| TextEdit::replace((e.range.0 - start, e.range.1 - start), e.insert))
         .collect();
-    let call_text = crate::edit::apply(&src[start..helper.call.end()], &shifted)
-        .map_err(|e| e.message)?;
+    let call_text =
+        crate::edit::apply(&src[start..helper.call.end()], &shifted).map_err(|e| e.message)?;
     let mut key: Vec<String> = place.prefix.iter().map(|k| syntax::attr_name(k)).collect();
     key.push(syntax::attr_name(&opts.name));
     let entry = NewEntry::Verbatim(format!("{} = {call_text};", key.join(".")));

@@ -71,7 +71,7 @@ pub enum Origin {
 #[derive(Debug, Clone)]
 pub struct ApplyError {
     /// What went wrong.
-    pub error: Error,
+    pub error: Box<Error>,
     /// Where.
     pub origin: Origin,
 }
@@ -120,7 +120,7 @@ pub fn apply(
 ) -> std::result::Result<Applied, ApplyError> {
     let spec = &doc.spec;
     let in_flake = |error: Error| ApplyError {
-        error,
+        error: Box::new(error),
         origin: Origin::Flake,
     };
     // The flake must read at all.
@@ -146,7 +146,7 @@ pub fn apply(
                         error = error.hint(format!("the flake has: {}", names.join(", ")));
                     }
                     return Err(ApplyError {
-                        error,
+                        error: Box::new(error),
                         origin: Origin::Spec,
                     });
                 }
@@ -162,12 +162,14 @@ pub fn apply(
             }
             (HostMachine::File(f), None) => {
                 return Err(ApplyError {
-                    error: Error::invalid(format!(
-                        "the build host's module `{f}` was not given to apply"
-                    ))
-                    .at(doc
-                        .range(&[Seg::Key("buildHost"), Seg::Key("file")])
-                        .unwrap_or((0, 0))),
+                    error: Box::new(
+                        Error::invalid(format!(
+                            "the build host's module `{f}` was not given to apply"
+                        ))
+                        .at(doc
+                            .range(&[Seg::Key("buildHost"), Seg::Key("file")])
+                            .unwrap_or((0, 0))),
+                    ),
                     origin: Origin::Spec,
                 })
             }
@@ -190,7 +192,7 @@ fn placed(doc: &Document, error: Error, path: &[Seg], tree: Origin, what: &str) 
     if error.location.is_some() || error.range.is_some() {
         let line = crate::error::line_col(&doc.text, at.0).0;
         return ApplyError {
-            error: error.hint(format!("while applying {what} (line {line} of the spec)")),
+            error: Box::new(error.hint(format!("while applying {what} (line {line} of the spec)"))),
             origin: tree,
         };
     }
@@ -206,7 +208,7 @@ fn placed(doc: &Document, error: Error, path: &[Seg], tree: Origin, what: &str) 
             .replace("pass --host <SYSTEM>", "set `build`");
     }
     ApplyError {
-        error: e.at(at),
+        error: Box::new(e.at(at)),
         origin: Origin::Spec,
     }
 }
@@ -256,11 +258,7 @@ fn configuration(
         ];
         let what = format!("overlay {} of `{name}`", i + 1);
         let ao = AddOverlayOptions {
-            pairs: o
-                .packages
-                .iter()
-                .map(|(a, p)| format!("{a}={p}"))
-                .collect(),
+            pairs: o.packages.iter().map(|(a, p)| format!("{a}={p}")).collect(),
             config: Some(name.to_string()),
             scoped: o.scoped,
             instance: o.instance.clone(),
@@ -312,7 +310,8 @@ fn build_host(
         } else {
             "emulate"
         };
-        t.step(|files| emulate(files, path, &o)).map_err(fail(key))?;
+        t.step(|files| emulate(files, path, &o))
+            .map_err(fail(key))?;
     }
     if h.static_emulators == Some(false) {
         let o = EmulateOptions {

@@ -492,13 +492,15 @@ fn finish_static(
                         removals.push(hit.entry_node());
                         summary.push(format!("removed {dotted}"));
                     }
-                    _ => return Err(e.error_at(
-                        Error::refused(format!(
+                    _ => {
+                        return Err(e.error_at(
+                            Error::refused(format!(
                             "`{dotted}` is {}, not `true` or `false`, so nixcross leaves it alone",
                             describe(&v)
                         )),
-                        &Src::new(file, hit.value.clone()),
-                    )),
+                            &Src::new(file, hit.value.clone()),
+                        ))
+                    }
                 }
             }
         }

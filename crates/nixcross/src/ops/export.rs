@@ -65,7 +65,10 @@ pub fn export(files: &dyn Files, flake: &RelPath, flake_ref: Option<String>) -> 
     }
     if let Some((why, at)) = &f.incomplete {
         notes.push(match at {
-            Some(at) => format!("nixosConfigurations may hold more: {why} ({})", f.describe(at)),
+            Some(at) => format!(
+                "nixosConfigurations may hold more: {why} ({})",
+                f.describe(at)
+            ),
             None => format!("nixosConfigurations may hold more: {why}"),
         });
     }
@@ -89,7 +92,11 @@ pub fn to_text(e: &Exported, flake: &str) -> String {
 }
 
 /// One configuration, or why not.
-fn describe(f: &Flake, c: &Config, notes: &mut Vec<String>) -> std::result::Result<ConfigSpec, String> {
+fn describe(
+    f: &Flake,
+    c: &Config,
+    notes: &mut Vec<String>,
+) -> std::result::Result<ConfigSpec, String> {
     if let Some(why) = edit_blocker(f, c) {
         return Err(why);
     }
@@ -105,7 +112,11 @@ fn describe(f: &Flake, c: &Config, notes: &mut Vec<String>) -> std::result::Resu
         Some(SeenStyle::One(s)) => s,
         _ => return Err("it sets no platform option nixcross knows".into()),
     };
-    let mode = if build != host { Mode::Cross } else { Mode::Emulate };
+    let mode = if build != host {
+        Mode::Cross
+    } else {
+        Mode::Emulate
+    };
     // The definition that names the host platform.
     let option = match style {
         Style::Modern => PlatformOption::HostPlatform,
@@ -141,7 +152,12 @@ fn has(sys: &crate::flake::System, option: PlatformOption) -> bool {
 
 /// The name the file uses for the platform of definition `d`.
 fn target_name(f: &Flake, c: &Config, d: &Definition, notes: &mut Vec<String>) -> Option<String> {
-    if let Some(v) = d.site.as_ref().and_then(site_value).map(|v| unwrap_priority(&v)) {
+    if let Some(v) = d
+        .site
+        .as_ref()
+        .and_then(site_value)
+        .map(|v| unwrap_priority(&v))
+    {
         if let Some(name) = example_name(&v) {
             return Some(name);
         }

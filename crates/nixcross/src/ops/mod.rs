@@ -4,8 +4,8 @@
 //! touches a file.
 
 pub mod add_config;
-pub mod apply;
 pub mod add_overlay;
+pub mod apply;
 pub(crate) mod editor;
 pub mod emulate;
 pub mod export;

@@ -482,9 +482,7 @@ fn validate(doc: &Document) -> Result<()> {
         };
         if name.trim().is_empty() || name.chars().any(char::is_control) {
             return Err(doc.at_key(
-                Error::invalid(
-                    "a configuration name must not be empty or hold control characters",
-                ),
+                Error::invalid("a configuration name must not be empty or hold control characters"),
                 &[Seg::Key("configurations"), Seg::Key(name)],
             ));
         }
@@ -601,7 +599,10 @@ fn validate(doc: &Document) -> Result<()> {
         }
         for (i, s) in h.emulate.iter().enumerate() {
             emulated_system(s).map_err(|e| {
-                doc.at(e, &[Seg::Key("buildHost"), Seg::Key("emulate"), Seg::Index(i)])
+                doc.at(
+                    e,
+                    &[Seg::Key("buildHost"), Seg::Key("emulate"), Seg::Index(i)],
+                )
             })?;
         }
         for (i, b) in h.builders.iter().enumerate() {

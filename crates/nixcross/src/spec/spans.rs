@@ -179,11 +179,15 @@ pub fn read(text: &str) -> Result<Option<Node>> {
                 }
             }
             Event::Scalar(value, ..) => {
-                let node = Node::Scalar { range: (start, end) };
+                let node = Node::Scalar {
+                    range: (start, end),
+                };
                 push(text, &mut stack, &mut root, node, Some(value.into_owned()))?;
             }
             Event::Alias(_) => {
-                let node = Node::Scalar { range: (start, end) };
+                let node = Node::Scalar {
+                    range: (start, end),
+                };
                 push(text, &mut stack, &mut root, node, None)?;
             }
             Event::MappingStart(..) => stack.push(Open::Map {
@@ -227,12 +231,20 @@ mod tests {
         let text = "configurations:\n  lp4a:\n    target: riscv64-linux\n    overlays:\n      - packages: { gcc: gcc12 }\n";
         let root = read(text).unwrap().unwrap();
         let target = root
-            .get(&[Seg::Key("configurations"), Seg::Key("lp4a"), Seg::Key("target")])
+            .get(&[
+                Seg::Key("configurations"),
+                Seg::Key("lp4a"),
+                Seg::Key("target"),
+            ])
             .unwrap();
         let r = target.range();
         assert_eq!(&text[r.0..r.1], "riscv64-linux");
         let k = root
-            .key_range(&[Seg::Key("configurations"), Seg::Key("lp4a"), Seg::Key("target")])
+            .key_range(&[
+                Seg::Key("configurations"),
+                Seg::Key("lp4a"),
+                Seg::Key("target"),
+            ])
             .unwrap();
         assert_eq!(&text[k.0..k.1], "target");
         let gcc = root

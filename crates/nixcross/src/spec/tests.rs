@@ -59,9 +59,15 @@ fn every_field_reads() {
     assert_eq!(o.uses, ["hello"]);
     assert!(!lp4a.overlays[1].scoped);
     let pi = &s.configurations["pi"];
-    assert_eq!((pi.mode, pi.build.as_ref(), pi.style), (Mode::Emulate, None, None));
+    assert_eq!(
+        (pi.mode, pi.build.as_ref(), pi.style),
+        (Mode::Emulate, None, None)
+    );
     let h = s.build_host.as_ref().unwrap();
-    assert_eq!(h.machine(), HostMachine::File("/etc/nixos/configuration.nix"));
+    assert_eq!(
+        h.machine(),
+        HostMachine::File("/etc/nixos/configuration.nix")
+    );
     assert_eq!(h.emulate, ["aarch64-linux", "riscv64-linux"]);
     assert_eq!(h.static_emulators, Some(false));
     let b = &h.builders[0];
@@ -143,7 +149,11 @@ fn meaning_errors_point_into_the_yaml() {
         "5:12: cross-compiling from aarch64-linux to aarch64-linux is a native build\n  hint: use `mode: emulate`, or another build machine"
     );
     assert_eq!(
-        error(&cfg("    target: aarch64-linux\n    mode: cross\n    build: x86_64-lnux\n")).lines().next(),
+        error(&cfg(
+            "    target: aarch64-linux\n    mode: cross\n    build: x86_64-lnux\n"
+        ))
+        .lines()
+        .next(),
         Some("5:12: unknown target `x86_64-lnux`")
     );
     assert_eq!(
@@ -155,7 +165,9 @@ fn meaning_errors_point_into_the_yaml() {
         "7:9: `use` is for a scoped package set; this overlay is global\n  hint: add `scoped: true`, or remove it"
     );
     assert_eq!(
-        error(&cfg("    target: aarch64-linux\n    mode: cross\n    overlays:\n      - packages: {}\n")),
+        error(&cfg(
+            "    target: aarch64-linux\n    mode: cross\n    overlays:\n      - packages: {}\n"
+        )),
         "6:19: an overlay needs at least one `attr: package` pair"
     );
     assert_eq!(
@@ -167,7 +179,9 @@ fn meaning_errors_point_into_the_yaml() {
         "1:1: the build host needs `file` (a NixOS module) or `config` (a configuration of this flake)"
     );
     assert_eq!(
-        error("buildHost:\n  config: b\n  emulate: [ aarch64-linux, m68k-linux ]\n").lines().next(),
+        error("buildHost:\n  config: b\n  emulate: [ aarch64-linux, m68k-linux ]\n")
+            .lines()
+            .next(),
         Some("3:29: `m68k-linux` is not a system NixOS can emulate")
     );
     assert_eq!(
@@ -192,8 +206,7 @@ fn the_schema_comes_from_the_types() {
     assert!(targets.iter().any(|t| t == "raspberryPi"));
     assert!(!targets.iter().any(|t| t == "x86_64-darwin"));
     assert_eq!(
-        config["properties"]["mode"]["$ref"],
-        "#/$defs/Mode",
+        config["properties"]["mode"]["$ref"], "#/$defs/Mode",
         "{config}"
     );
     let host = &s["$defs"]["BuildHostSpec"];

@@ -37,7 +37,10 @@ fn goes_after_the_last_dotted_configuration() {
     );
     // Another target under the same name is refused.
     let e = run(&out, &opts("lp4a", "aarch64-linux", Mode::Emulate)).unwrap_err();
-    assert!(e.message.contains("already has a configuration `lp4a`"), "{e:?}");
+    assert!(
+        e.message.contains("already has a configuration `lp4a`"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -48,7 +51,10 @@ fn follows_the_files_style_and_nesting() {
         out.contains("\t\t\t};\n\t\t\tpi = inputs.nixpkgs.lib.nixosSystem {\n"),
         "{out}"
     );
-    assert!(out.contains("\t\t\t\t\tnixpkgs.hostPlatform = \"aarch64-linux\";"), "{out}");
+    assert!(
+        out.contains("\t\t\t\t\tnixpkgs.hostPlatform = \"aarch64-linux\";"),
+        "{out}"
+    );
     assert!(!out.contains("system = \""), "{out}");
 }
 
@@ -57,7 +63,9 @@ fn an_empty_flake_gets_nixos_configurations() {
     let flake = "{\n  outputs = { self, nixpkgs }: {\n    packages = { };\n  };\n}\n";
     let out = run(flake, &opts("board", "aarch64-linux", Mode::Emulate)).unwrap();
     assert!(
-        out.contains("    packages = { };\n\n    nixosConfigurations.board = nixpkgs.lib.nixosSystem {"),
+        out.contains(
+            "    packages = { };\n\n    nixosConfigurations.board = nixpkgs.lib.nixosSystem {"
+        ),
         "{out}"
     );
 }
@@ -103,9 +111,10 @@ fn a_helper_is_called_when_every_configuration_uses_it() {
     let text = out.text_of("flake.nix").unwrap();
     assert!(text.contains("c = nixpkgs.lib.nixosSystem {"), "{text}");
     assert!(
-        out.warnings.iter().any(|w| w.contains("built with `mkHost`")),
+        out.warnings
+            .iter()
+            .any(|w| w.contains("built with `mkHost`")),
         "{:?}",
         out.warnings
     );
 }
-

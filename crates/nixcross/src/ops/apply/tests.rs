@@ -13,8 +13,10 @@ const FLAKE: &str = r#"{
 
 fn tree() -> MemFiles {
     let mut f = MemFiles::new();
-    f.insert("flake.nix", FLAKE)
-        .insert("board.nix", "{ ... }:\n{\n  networking.hostName = \"board\";\n}\n");
+    f.insert("flake.nix", FLAKE).insert(
+        "board.nix",
+        "{ ... }:\n{\n  networking.hostName = \"board\";\n}\n",
+    );
     f
 }
 
@@ -74,12 +76,24 @@ fn one_transaction_then_nothing_to_do() {
     assert!(text.contains("nixpkgs.crossSystem"), "{text}");
     assert!(text.contains("pkgs-gcc12 = import nixpkgs"), "{text}");
     assert!(text.contains("pkgs-gcc12.hello"), "{text}");
-    assert!(text.contains("nixosConfigurations.pi = nixpkgs.lib.nixosSystem"), "{text}");
-    assert!(text.contains("nixpkgs.hostPlatform = \"aarch64-linux\";"), "{text}");
-    assert!(text.contains("boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ];"), "{text}");
+    assert!(
+        text.contains("nixosConfigurations.pi = nixpkgs.lib.nixosSystem"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nixpkgs.hostPlatform = \"aarch64-linux\";"),
+        "{text}"
+    );
+    assert!(
+        text.contains("boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ];"),
+        "{text}"
+    );
     assert_eq!(out.flake.changes.len(), 1, "board.nix is not touched");
     let c = &out.flake.changes[0];
-    assert_eq!(c.before, files.read(&RelPath::new("flake.nix").unwrap()).unwrap());
+    assert_eq!(
+        c.before,
+        files.read(&RelPath::new("flake.nix").unwrap()).unwrap()
+    );
     // The flake now says what the spec says: a second run changes nothing.
     let again = run(&after(&files, &out.flake), SPEC).unwrap();
     assert!(!again.changed(), "{:?}", again.flake.changes);
@@ -114,11 +128,18 @@ fn refusals_in_the_flake_stay_there_with_the_specs_place() {
 }
 "#,
     );
-    let e = run(&files, "configurations:\n  board:\n    target: aarch64-linux\n    mode: emulate\n").unwrap_err();
+    let e = run(
+        &files,
+        "configurations:\n  board:\n    target: aarch64-linux\n    mode: emulate\n",
+    )
+    .unwrap_err();
     assert_eq!(e.origin, Origin::Flake, "{e:?}");
     assert!(e.error.message.contains("cannot edit `board`"), "{e:?}");
     assert!(
-        e.error.hints.iter().any(|h| h == "while applying configuration `board` (line 2 of the spec)"),
+        e.error
+            .hints
+            .iter()
+            .any(|h| h == "while applying configuration `board` (line 2 of the spec)"),
         "{e:?}"
     );
 }
@@ -126,7 +147,10 @@ fn refusals_in_the_flake_stay_there_with_the_specs_place() {
 #[test]
 fn a_build_host_module_in_another_tree_is_its_own_outcome() {
     let mut host = MemFiles::new();
-    host.insert("configuration.nix", "{ ... }:\n{\n  boot.loader.grub.enable = true;\n}\n");
+    host.insert(
+        "configuration.nix",
+        "{ ... }:\n{\n  boot.loader.grub.enable = true;\n}\n",
+    );
     let doc = Document::parse(
         "buildHost:\n  file: /etc/nixos/configuration.nix\n  emulate: [ riscv64-linux ]\n  staticEmulators: true\n",
     )
@@ -142,8 +166,14 @@ fn a_build_host_module_in_another_tree_is_its_own_outcome() {
     assert!(!out.flake.changed());
     let h = out.host.unwrap();
     let text = h.text_of("configuration.nix").unwrap();
-    assert!(text.contains("boot.binfmt.emulatedSystems = [ \"riscv64-linux\" ];"), "{text}");
-    assert!(text.contains("boot.binfmt.preferStaticEmulators = true;"), "{text}");
+    assert!(
+        text.contains("boot.binfmt.emulatedSystems = [ \"riscv64-linux\" ];"),
+        "{text}"
+    );
+    assert!(
+        text.contains("boot.binfmt.preferStaticEmulators = true;"),
+        "{text}"
+    );
     // staticEmulators: false takes it out again.
     let mut host2 = host.clone();
     host2.insert("configuration.nix", text.to_string());
@@ -159,7 +189,12 @@ fn a_build_host_module_in_another_tree_is_its_own_outcome() {
         }),
     };
     let out = apply(&doc, &tree(), &RelPath::new("flake.nix").unwrap(), &o).unwrap();
-    let text = out.host.unwrap().text_of("configuration.nix").unwrap().to_string();
+    let text = out
+        .host
+        .unwrap()
+        .text_of("configuration.nix")
+        .unwrap()
+        .to_string();
     assert!(!text.contains("preferStaticEmulators"), "{text}");
     assert!(text.contains("riscv64-linux"), "{text}");
 }
@@ -178,5 +213,8 @@ fn builders_are_refused_until_add_builder_exists() {
     };
     let e = apply(&doc, &files, &RelPath::new("flake.nix").unwrap(), &o).unwrap_err();
     assert_eq!(e.origin, Origin::Spec);
-    assert!(e.error.message.contains("cannot write remote builders yet"), "{e:?}");
+    assert!(
+        e.error.message.contains("cannot write remote builders yet"),
+        "{e:?}"
+    );
 }
