@@ -13,6 +13,11 @@ fn nixcross(dir: &Path) -> Command {
     cmd
 }
 
+/// `init` a legacy cross flake for riscv64-linux in `d`.
+fn init(d: &Path) {
+    init(d);
+}
+
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap()
 }
@@ -21,11 +26,7 @@ fn read(p: &Path) -> String {
 fn check_fails_exactly_when_the_flake_or_the_build_host_drifts() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    nixcross(d)
-        .args(["init", "--target", "riscv64-linux", "--mode", "cross"])
-        .args(["--host", "x86_64-linux"])
-        .assert()
-        .success();
+    init(d);
     std::fs::write(
         d.join("builder.nix"),
         "{ ... }:\n{\n  boot.binfmt.emulatedSystems = [ \"riscv64-linux\" ];\n}\n",
@@ -82,11 +83,7 @@ fn check_fails_exactly_when_the_flake_or_the_build_host_drifts() {
 fn a_spec_error_writes_nothing_and_points_into_the_yaml() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    nixcross(d)
-        .args(["init", "--target", "riscv64-linux", "--mode", "cross"])
-        .args(["--host", "x86_64-linux"])
-        .assert()
-        .success();
+    init(d);
     let flake = read(&d.join("flake.nix"));
     std::fs::write(
         d.join("nixcross.yaml"),

@@ -16,8 +16,8 @@ use serde_json::Value;
 
 type Configs = serde_json::Map<String, Value>;
 
-fn model(nix: &nixcross_testkit::Nix) -> PathBuf {
-    let _ = nix;
+/// The module model, with the catalogue's pkgsCross examples.
+fn model() -> PathBuf {
     nixcross_testkit::model_dir(|| {
         let examples: serde_json::Map<String, Value> = nixcross::platform::catalogue()
             .examples
@@ -30,28 +30,12 @@ fn model(nix: &nixcross_testkit::Nix) -> PathBuf {
 
 /// Every configuration of the flake in `dir`.
 fn flake(nix: &nixcross_testkit::Nix, dir: &Path) -> Result<Configs, String> {
-    let m = model(nix);
-    let mut last = String::new();
-    for ellipsis in ["true", "false"] {
-        let expr = format!(
-            "import {m}/flake-eval.nix {{ dir = {}; examples = builtins.fromJSON (builtins.readFile {m}/examples.json); ellipsis = {ellipsis}; }}",
-            dir.display(),
-            m = m.display(),
-        );
-        match nix.eval_json(dir, &expr) {
-            Ok(json) => {
-                let v: Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
-                return Ok(v.as_object().cloned().unwrap_or_default());
-            }
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
+    nix.eval_flake(&model(), dir)
 }
 
 /// A NixOS module file, evaluated alone.
 fn module(nix: &nixcross_testkit::Nix, file: &Path) -> Result<Value, String> {
-    let m = model(nix);
+    let m = model();
     let expr = format!(
         "(import {m}/nixos.nix {{ examples = builtins.fromJSON (builtins.readFile {m}/examples.json); }}).lib.nixosSystem {{ modules = [ {} ]; }}",
         file.display(),
@@ -235,12 +219,9 @@ fn check_case(nix: &nixcross_testkit::Nix, case: &Path) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn an_applied_spec_means_what_it_says() {
-    let Some(nix) = nixcross_testkit::nix("an_applied_spec_means_what_it_says") else {
-        return;
-    };
-    let root = nixcross_testkit::repo_root().join("fixtures/apply");
+/// The cases of `fixtures/<op>` with an input and a result.
+fn edit_cases(op: &str) -> Vec<PathBuf> {
+    let root = nixcross_testkit::repo_root().join("fixtures").join(op);
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap()
         .flatten()
@@ -248,6 +229,15 @@ fn an_applied_spec_means_what_it_says() {
         .filter(|p| p.join("input").is_dir() && p.join("expected").is_dir())
         .collect();
     dirs.sort();
+    dirs
+}
+
+#[test]
+fn an_applied_spec_means_what_it_says() {
+    let Some(nix) = nixcross_testkit::nix("an_applied_spec_means_what_it_says") else {
+        return;
+    };
+    let dirs = edit_cases("apply");
     let mut failures = Vec::new();
     for dir in &dirs {
         if let Err(e) = check_case(&nix, dir) {
@@ -278,14 +268,7 @@ fn an_added_configuration_means_what_was_asked() {
     let Some(nix) = nixcross_testkit::nix("an_added_configuration_means_what_was_asked") else {
         return;
     };
-    let root = nixcross_testkit::repo_root().join("fixtures/add-config");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("input").is_dir() && p.join("expected").is_dir())
-        .collect();
-    dirs.sort();
+    let dirs = edit_cases("add-config");
     let mut failures = Vec::new();
     for dir in &dirs {
         let line = std::fs::read_to_string(dir.join("args")).unwrap();

@@ -41,27 +41,12 @@ fn find_spec(given: Option<&Path>) -> Result<PathBuf, CliError> {
     match given {
         Some(p) if p.is_dir() => Ok(p.join(FILE_NAME)),
         Some(p) => Ok(p.to_path_buf()),
-        None => {
-            let cwd = std::env::current_dir().map_err(|e| CliError::io(Path::new("."), &e))?;
-            let mut dir: &Path = &cwd;
-            loop {
-                let candidate = dir.join(FILE_NAME);
-                if candidate.is_file() {
-                    return Ok(match candidate.strip_prefix(&cwd) {
-                        Ok(rel) => rel.to_path_buf(),
-                        Err(_) => candidate,
-                    });
-                }
-                match dir.parent() {
-                    Some(p) => dir = p,
-                    None => {
-                        return Err(CliError::usage(format!(
-                            "no {FILE_NAME} in this folder or any parent; pass the spec's path (`nixcross export -o {FILE_NAME}` writes one)"
-                        )))
-                    }
-                }
-            }
-        }
+        None => tree::find_up(
+            FILE_NAME,
+            &format!(
+                "no {FILE_NAME} in this folder or any parent; pass the spec's path (`nixcross export -o {FILE_NAME}` writes one)"
+            ),
+        ),
     }
 }
 
