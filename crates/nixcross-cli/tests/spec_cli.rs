@@ -15,7 +15,11 @@ fn nixcross(dir: &Path) -> Command {
 
 /// `init` a legacy cross flake for riscv64-linux in `d`.
 fn init(d: &Path) {
-    init(d);
+    nixcross(d)
+        .args(["init", "--target", "riscv64-linux", "--mode", "cross"])
+        .args(["--host", "x86_64-linux"])
+        .assert()
+        .success();
 }
 
 fn read(p: &Path) -> String {

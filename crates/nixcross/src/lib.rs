@@ -15,6 +15,7 @@ pub mod files;
 pub mod flake;
 pub mod module;
 pub mod ops;
+pub mod outputs;
 pub mod platform;
 pub mod render;
 pub mod source;

@@ -1,5 +1,6 @@
-//! The words every operation shares: how a target is built ([`Mode`]) and
-//! which NixOS options name its platforms ([`Style`]). One type each, used by
+//! The words every operation shares: what a flake builds ([`Kind`]), how a
+//! target is built ([`Mode`]) and which NixOS options name its platforms
+//! ([`Style`]). One type each, used by
 //! the library and, through clap's `ValueEnum` (the `clap` feature), by the
 //! command line. How a file is laid out (indentation, line ending) is
 //! [`crate::syntax::Layout`].
@@ -34,6 +35,51 @@ pub enum Style {
     Legacy,
     /// `nixpkgs.hostPlatform`, plus `nixpkgs.buildPlatform` for a cross build
     Modern,
+}
+
+/// What a flake written by `nixcross init` builds for the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Kind {
+    /// A NixOS system (`nixosConfigurations`)
+    #[default]
+    Nixos,
+    /// A package for the target (`packages`), cross-compiled or emulated
+    Package,
+    /// A development shell with the target's cross compiler (`devShells`)
+    Shell,
+}
+
+impl Kind {
+    /// The word used on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Nixos => "nixos",
+            Kind::Package => "package",
+            Kind::Shell => "shell",
+        }
+    }
+}
+
+impl FromStr for Kind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Kind> {
+        match s {
+            "nixos" => Ok(Kind::Nixos),
+            "package" => Ok(Kind::Package),
+            "shell" => Ok(Kind::Shell),
+            _ => Err(Error::invalid(format!(
+                "unknown kind `{s}`: expected nixos, package or shell"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Mode {
@@ -106,6 +152,10 @@ mod tests {
         for s in [Style::Legacy, Style::Modern] {
             assert_eq!(s.as_str().parse::<Style>().unwrap(), s);
         }
+        for k in [Kind::Nixos, Kind::Package, Kind::Shell] {
+            assert_eq!(k.as_str().parse::<Kind>().unwrap(), k);
+        }
         assert!("native".parse::<Mode>().is_err());
+        assert!("flake".parse::<Kind>().is_err());
     }
 }

@@ -3,16 +3,81 @@
 //! `import nixpkgs`, which apply the overlays they are given. Also: what
 //! `show` reports about overlays and scoped package sets.
 
-use nixcross::ops::add_overlay::{add_overlay, AddOverlayOptions};
-use nixcross::ops::show::{show, ShowOptions};
+use nixcross::files::{MemFiles, RelPath};
+use nixcross::ops::add_overlay::AddOverlayOptions;
+use nixcross::ops::show::{ConfigReport, ShowOptions};
 use serde_json::Value;
 
-fn fixture(case: &str) -> String {
-    let path = nixcross_testkit::repo_root()
+/// A fixture's input tree (`input.nix` as flake.nix, or `input/`).
+fn fixture(case: &str) -> MemFiles {
+    let dir = nixcross_testkit::repo_root()
         .join("fixtures/add-overlay")
-        .join(case)
-        .join("input.nix");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .join(case);
+    let mut files = MemFiles::new();
+    if dir.join("input.nix").is_file() {
+        files.insert(
+            "flake.nix",
+            std::fs::read_to_string(dir.join("input.nix")).unwrap(),
+        );
+        return files;
+    }
+    fn walk(dir: &std::path::Path, prefix: &str, files: &mut MemFiles) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rel = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if e.path().is_dir() {
+                walk(&e.path(), &rel, files);
+            } else {
+                files.insert(&rel, std::fs::read_to_string(e.path()).unwrap());
+            }
+        }
+    }
+    walk(&dir.join("input"), "", &mut files);
+    files
+}
+
+/// What `add-overlay` did to a tree.
+struct Out {
+    files: MemFiles,
+    /// flake.nix afterwards.
+    text: String,
+    changed: bool,
+}
+
+fn add(files: &MemFiles, o: &AddOverlayOptions) -> nixcross::Result<Out> {
+    let out =
+        nixcross::ops::add_overlay::add_overlay(files, &RelPath::new("flake.nix").unwrap(), o)?;
+    let mut after = files.clone();
+    for c in &out.changes {
+        after.insert(c.path.as_str(), c.after.clone());
+    }
+    Ok(Out {
+        text: flake_of(&after),
+        files: after,
+        changed: out.changed(),
+    })
+}
+
+fn flake_of(files: &MemFiles) -> String {
+    files
+        .iter()
+        .find(|(p, _)| p.as_str() == "flake.nix")
+        .map(|(_, t)| t.to_string())
+        .unwrap()
+}
+
+fn show(files: &MemFiles) -> Vec<ConfigReport> {
+    nixcross::ops::show::show(
+        files,
+        &RelPath::new("flake.nix").unwrap(),
+        &ShowOptions::default(),
+    )
+    .unwrap()
+    .configurations
 }
 
 /// The seed's scoped example (its `pkgs-gcc12` flake), as the book writes it.
@@ -178,18 +243,18 @@ const CASES: &[(&str, &str, &str, Option<&str>)] = &[
 fn global_overlay_changes_the_system_package_set() {
     for (case, name, _, _) in CASES {
         let src = fixture(case);
-        let Some(before) = evaluate("global_overlay", &src, name) else {
+        let Some(before) = evaluate("global_overlay", &flake_of(&src), name) else {
             return;
         };
         assert_eq!(before["systemGcc"], "gcc11", "{case}: before");
-        let out = add_overlay(&src, &opts(&["gcc=gcc12"], Some(name))).unwrap();
+        let out = add(&src, &opts(&["gcc=gcc12"], Some(name))).unwrap();
         assert!(out.changed, "{case}");
         let after = evaluate("global_overlay", &out.text, name).unwrap();
         assert_eq!(after["systemGcc"], "gcc12", "{case}\n{}", out.text);
         assert_eq!(after["systemHello"], "hello built with gcc12", "{case}");
         assert_eq!(after["instances"], serde_json::json!({}), "{case}");
         // Everything else the overlays did still holds.
-        let again = add_overlay(&out.text, &opts(&["gcc=gcc12"], Some(name))).unwrap();
+        let again = add(&out.files, &opts(&["gcc=gcc12"], Some(name))).unwrap();
         assert!(!again.changed, "{case}: not idempotent");
     }
 }
@@ -197,7 +262,7 @@ fn global_overlay_changes_the_system_package_set() {
 #[test]
 fn global_overlay_with_several_pairs_is_one_overlay_that_all_apply() {
     let src = fixture("global-seed-cross");
-    let out = add_overlay(&src, &opts(&["gcc=gcc12", "binutils=binutils_2_40"], None)).unwrap();
+    let out = add(&src, &opts(&["gcc=gcc12", "binutils=binutils_2_40"], None)).unwrap();
     assert_eq!(out.text.matches("final: prev:").count(), 1, "{}", out.text);
     let Some(v) = evaluate("several_pairs", &out.text, "lp4a") else {
         return;
@@ -211,12 +276,12 @@ fn global_overlay_with_several_pairs_is_one_overlay_that_all_apply() {
 fn scoped_overlay_changes_only_the_instance() {
     for (case, name, build, triple) in CASES {
         let src = fixture(case);
-        let out = add_overlay(&src, &scoped(&["gcc=gcc12"], Some(name), &["hello"])).unwrap();
+        let out = add(&src, &scoped(&["gcc=gcc12"], Some(name), &["hello"])).unwrap();
         assert!(out.changed, "{case}");
         let Some(v) = evaluate("scoped_overlay", &out.text, name) else {
             return;
         };
-        let before = evaluate("scoped_overlay", &src, name).unwrap();
+        let before = evaluate("scoped_overlay", &flake_of(&src), name).unwrap();
         // The system's own package set is what it was.
         assert_eq!(v["systemGcc"], before["systemGcc"], "{case}\n{}", out.text);
         let inst = &v["instances"]["pkgs-gcc12"];
@@ -235,8 +300,7 @@ fn scoped_overlay_changes_only_the_instance() {
             packages.contains(&Value::from("hello built with gcc12")),
             "{case}: {packages:?}"
         );
-        let again =
-            add_overlay(&out.text, &scoped(&["gcc=gcc12"], Some(name), &["hello"])).unwrap();
+        let again = add(&out.files, &scoped(&["gcc=gcc12"], Some(name), &["hello"])).unwrap();
         assert!(!again.changed, "{case}: not idempotent\n{}", again.text);
     }
 }
@@ -244,7 +308,7 @@ fn scoped_overlay_changes_only_the_instance() {
 #[test]
 fn scoped_edit_of_the_seed_means_what_the_seed_example_means() {
     let seed_cross = fixture("scoped-seed-cross");
-    let out = add_overlay(&seed_cross, &scoped(&["gcc=gcc12"], None, &["hello"])).unwrap();
+    let out = add(&seed_cross, &scoped(&["gcc=gcc12"], None, &["hello"])).unwrap();
     let Some(ours) = evaluate("seed_meaning", &out.text, "lp4a") else {
         return;
     };
@@ -259,7 +323,11 @@ fn scoped_edit_of_the_seed_means_what_the_seed_example_means() {
     );
     assert_eq!(seed["systemGcc"], "gcc11");
     // nixcross recognises the seed's own example as already done.
-    let same = add_overlay(SEED_SCOPED, &scoped(&["gcc=gcc12"], None, &["hello"])).unwrap();
+    let same = add(
+        &MemFiles::single("flake.nix", SEED_SCOPED),
+        &scoped(&["gcc=gcc12"], None, &["hello"]),
+    )
+    .unwrap();
     assert!(!same.changed, "{}", same.text);
 }
 
@@ -295,28 +363,29 @@ fn refusals_leave_no_text_behind() {
             "need --scoped",
         ),
     ] {
-        let err = add_overlay(&src, &o).unwrap_err();
+        let err = add(&src, &o).err().expect("refused");
         assert!(err.message.contains(want), "{o:?}: {}", err.message);
     }
     // A different instance under the name the command would use.
-    let other = add_overlay(&src, &scoped(&["gcc=gcc12"], None, &[])).unwrap();
-    let err = add_overlay(&other.text, &scoped(&["gcc=gcc13"], None, &[]));
+    let other = add(&src, &scoped(&["gcc=gcc12"], None, &[])).unwrap();
+    let err = add(&other.files, &scoped(&["gcc=gcc13"], None, &[]));
     assert!(err.is_ok(), "pkgs-gcc13 is a new name");
-    let err = add_overlay(
-        &other.text,
+    let err = add(
+        &other.files,
         &AddOverlayOptions {
             instance: Some("pkgs-gcc12".into()),
             ..scoped(&["gcc=gcc13"], None, &[])
         },
     )
-    .unwrap_err();
+    .err()
+    .expect("refused");
     assert!(err.message.contains("already exists"), "{}", err.message);
     assert!(err.range.is_some());
 }
 
 #[test]
 fn show_reports_overlays_and_scoped_sets() {
-    let r = show(SEED_SCOPED, &ShowOptions::default()).unwrap();
+    let r = show(&MemFiles::single("flake.nix", SEED_SCOPED));
     let j = serde_json::to_value(&r[0]).unwrap();
     assert_eq!(j["overlays"], serde_json::json!({}));
     assert_eq!(
@@ -334,8 +403,8 @@ fn show_reports_overlays_and_scoped_sets() {
     assert_eq!(j["host"], "riscv64-linux");
 
     let src = fixture("global-real-world-nested-overlays");
-    let out = add_overlay(&src, &opts(&["gcc=gcc12"], Some("board"))).unwrap();
-    let r = show(&out.text, &ShowOptions::default()).unwrap();
+    let out = add(&src, &opts(&["gcc=gcc12"], Some("board"))).unwrap();
+    let r = show(&out.files);
     let board = r.iter().find(|c| c.name == "board").unwrap();
     let j = serde_json::to_value(board).unwrap();
     assert_eq!(

@@ -29,6 +29,7 @@ struct Example {
     config: String,
     system: String,
     extra: Vec<String>,
+    exact: bool,
 }
 
 #[test]
@@ -52,6 +53,8 @@ fn catalogue_matches_nixpkgs_lib() {
             config = v.config;
             system = (lib.systems.elaborate v).system;
             extra = builtins.filter (k: k != "config") (builtins.attrNames v);
+            exact = let base = lib.systems.elaborate {{ config = v.config; }}; in
+              builtins.all (k: k == "config" || base ? ${{k}} && base.${{k}} == v.${{k}}) (builtins.attrNames v);
           }}) lib.systems.examples;
         }}"#,
         path = nixcross::render::nix_string(&lib.display().to_string())
@@ -87,6 +90,7 @@ fn catalogue_matches_nixpkgs_lib() {
                     config: e.config.clone(),
                     system: e.system.clone(),
                     extra,
+                    exact: e.exact,
                 },
             )
         })

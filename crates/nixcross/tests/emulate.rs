@@ -1,21 +1,41 @@
 //! `ops::emulate` against two oracles:
-//! - real Nix: the edited module, imported with stand-in arguments, has
-//!   exactly the systems it had plus the requested ones (or minus them);
+//! - real Nix: the edited tree, evaluated with the module model in
+//!   `crates/testkit/nix/nixos.nix`, emulates exactly the systems it did plus
+//!   the requested ones (or minus them);
 //! - the input itself: adding systems and removing them again gives back
 //!   the original bytes, for every successful fixture input.
 
+use nixcross::files::{MemFiles, RelPath};
 use nixcross::ops::emulate::{emulate, EmulateOptions};
 use proptest::prelude::*;
 
-/// A successful `fixtures/emulate` case: its name, input, and the
-/// configuration its `args` name with `--config` (the input is then a flake).
+/// A successful `fixtures/emulate` case: its name, its files, the file
+/// edited, and the configuration its `args` name with `--config` (the file
+/// is then a flake).
 struct Case {
     name: String,
-    input: String,
+    files: MemFiles,
+    main: String,
     config: Option<String>,
 }
 
-/// Inputs of the `fixtures/emulate` cases that succeed.
+fn read_tree(dir: &std::path::Path, prefix: &str, files: &mut MemFiles) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let rel = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        if e.path().is_dir() {
+            read_tree(&e.path(), &rel, files);
+        } else {
+            files.insert(&rel, std::fs::read_to_string(e.path()).unwrap());
+        }
+    }
+}
+
+/// The `fixtures/emulate` cases that succeed.
 fn fixture_inputs() -> Vec<Case> {
     let root = nixcross_testkit::repo_root().join("fixtures/emulate");
     let mut out = Vec::new();
@@ -24,23 +44,40 @@ fn fixture_inputs() -> Vec<Case> {
         .flatten()
     {
         let dir = case.path();
-        if !dir.join("expected.nix").is_file() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let args = std::fs::read_to_string(dir.join("args")).unwrap();
+        let words: Vec<&str> = args.split_whitespace().collect();
+        let config = words
+            .iter()
+            .position(|w| *w == "--config")
+            .map(|i| words[i + 1].to_string());
+        let mut files = MemFiles::new();
+        let main = if dir.join("input").is_dir() && dir.join("expected").is_dir() {
+            read_tree(&dir.join("input"), "", &mut files);
+            match words.iter().position(|w| *w == "-f") {
+                Some(i) => words[i + 1].to_string(),
+                None => "flake.nix".to_string(),
+            }
+        } else if dir.join("input.nix").is_file() && dir.join("expected.nix").is_file() {
+            let main = if config.is_some() {
+                "flake.nix"
+            } else {
+                "configuration.nix"
+            };
+            files.insert(
+                main,
+                std::fs::read_to_string(dir.join("input.nix")).unwrap(),
+            );
+            main.to_string()
+        } else {
             continue;
-        }
-        if let Ok(input) = std::fs::read_to_string(dir.join("input.nix")) {
-            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-            let args = std::fs::read_to_string(dir.join("args")).unwrap();
-            let words: Vec<&str> = args.split_whitespace().collect();
-            let config = words
-                .iter()
-                .position(|w| *w == "--config")
-                .map(|i| words[i + 1].to_string());
-            out.push(Case {
-                name,
-                input,
-                config,
-            });
-        }
+        };
+        out.push(Case {
+            name,
+            files,
+            main,
+            config,
+        });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     assert!(
@@ -61,58 +98,64 @@ fn opts(case: &Case, systems: &[&str], remove: bool, static_emulators: bool) -> 
     }
 }
 
-/// What Nix sees in a module, or in the inline modules of a flake
-/// configuration (merged as NixOS merges lists): `boot.binfmt.emulatedSystems`
-/// and `boot.binfmt.preferStaticEmulators`, null when unset.
-fn nix_view(
-    nix: &nixcross_testkit::Nix,
-    case: &Case,
-    text: &str,
-) -> (Option<Vec<String>>, Option<bool>) {
-    let stand_ins = nixcross_testkit::StandIns::new([]);
-    let modules = match &case.config {
-        None => {
-            stand_ins.write("configuration.nix", text);
-            "[ (import ./configuration.nix) ]".to_string()
-        }
-        Some(name) => {
-            stand_ins.write("flake.nix", text);
-            format!(
-                "let
-                   out = (import ./flake.nix).outputs {{ inherit nixpkgs; self = {{ }}; }};
-                 in builtins.filter (m: !builtins.isPath m)
-                      out.nixosConfigurations.{name}.modules"
-            )
-        }
+/// Run `emulate` on a tree of the case; the tree afterwards, and whether
+/// any file changed.
+fn run(case: &Case, files: &MemFiles, o: &EmulateOptions) -> nixcross::Result<(MemFiles, bool)> {
+    let out = emulate(files, &RelPath::new(&case.main).unwrap(), o)?;
+    let mut after = files.clone();
+    for c in &out.changes {
+        after.insert(c.path.as_str(), c.after.clone());
+    }
+    Ok((after, out.changed()))
+}
+
+/// A tree as text, for messages.
+fn show(files: &MemFiles) -> String {
+    files
+        .iter()
+        .map(|(p, t)| format!("--- {p}\n{t}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What NixOS sees (through the module model): the emulated systems and
+/// preferStaticEmulators of the module, or of the flake's configuration.
+fn nix_view(nix: &nixcross_testkit::Nix, case: &Case, files: &MemFiles) -> (Vec<String>, bool) {
+    let model = nixcross_testkit::model_dir(|| "{}".into());
+    let dir = tempfile::tempdir().unwrap();
+    for (p, t) in files.iter() {
+        let path = dir.path().join(p.as_str());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, t).unwrap();
+    }
+    let expr = match &case.config {
+        None => format!(
+            "((import {}/nixos.nix {{ }}).evalConfig {{ modules = [ ./{} ]; }})",
+            model.display(),
+            case.main
+        ),
+        Some(name) => format!(
+            "(import {}/flake-eval.nix {{ dir = ./.; }}).{name}",
+            model.display()
+        ),
     };
-    let expr = format!(
-        r#"
-      let
-        nixpkgs = import ./nixpkgs.nix;
-        inherit (nixpkgs) lib;
-        modules = {modules};
-        defs = map (m:
-          let
-            r = if builtins.isFunction m then m {{ config = {{ }}; pkgs = {{ }}; inherit lib; }} else m;
-          in if r ? config then r.config else r) modules;
-        lists = builtins.filter (x: x != null) (map (c: c.boot.binfmt.emulatedSystems or null) defs);
-        statics = builtins.filter (x: x != null) (map (c: c.boot.binfmt.preferStaticEmulators or null) defs);
-      in {{
-        emulated = if lists == [ ] then null else builtins.concatLists lists;
-        static = if statics == [ ] then null else builtins.head statics;
-      }}"#
-    );
-    let expr = expr.as_str();
-    let json = stand_ins
-        .eval_json(nix, expr)
-        .unwrap_or_else(|e| panic!("{}: nix eval failed: {e}\n--- text ---\n{text}", case.name));
+    let json = nix
+        .eval_json(
+            dir.path(),
+            &format!("let c = {expr}; in {{ inherit (c) emulatedSystems preferStaticEmulators; }}"),
+        )
+        .unwrap_or_else(|e| panic!("{}: nix eval failed: {e}\n{}", case.name, show(files)));
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let emulated = v["emulated"].as_array().map(|a| {
-        a.iter()
-            .map(|s| s.as_str().expect("systems are strings").to_string())
-            .collect()
-    });
-    (emulated, v["static"].as_bool())
+    let emulated = v["emulatedSystems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().expect("systems are strings").to_string())
+        .collect();
+    (
+        emulated,
+        v["preferStaticEmulators"] == serde_json::Value::Bool(true),
+    )
 }
 
 #[test]
@@ -127,17 +170,15 @@ fn nix_sees_exactly_the_requested_systems() {
     ];
     let mut checked = 0;
     for case in fixture_inputs() {
-        let (name, input) = (&case.name, &case.input);
-        let (before, before_static) = nix_view(&nix, &case, input);
-        let before = before.unwrap_or_default();
+        let input = case.files.clone();
+        let name = &case.name;
+        let (before, before_static) = nix_view(&nix, &case, &input);
         for req in requests {
             // Add: the old list, then the requested systems it lacked.
-            let out = match emulate(input, &opts(&case, req, false, true)) {
+            let (tree, changed) = match run(&case, &input, &opts(&case, req, false, true)) {
                 Ok(out) => out,
-                // The module states its platform, and it is one of these.
-                Err(e) if e.message.contains("own system") && input.contains("hostPlatform") => {
-                    continue
-                }
+                // The module or configuration runs on one of these.
+                Err(e) if e.message.contains("own system") => continue,
                 Err(e) => panic!("{name}: {e}"),
             };
             let mut want = before.clone();
@@ -146,26 +187,42 @@ fn nix_sees_exactly_the_requested_systems() {
                     want.push(s.to_string());
                 }
             }
-            let (after, after_static) = nix_view(&nix, &case, &out.text);
+            let (after, after_static) = nix_view(&nix, &case, &tree);
+            let mut sorted_after = after.clone();
+            sorted_after.sort();
+            let mut sorted_want = want.clone();
+            sorted_want.sort();
             assert_eq!(
-                after.as_ref(),
-                Some(&want),
+                sorted_after,
+                sorted_want,
                 "{name} + {req:?}:\n{}",
-                out.text
+                show(&tree)
             );
-            assert_eq!(after_static, Some(true), "{name}: --static");
-            assert_eq!(out.changed, want != before || before_static != Some(true));
+            assert!(after_static, "{name}: --static");
+            assert_eq!(changed, after != before || !before_static);
 
             // Remove from the result: the old list without the requested systems.
-            let back = emulate(&out.text, &opts(&case, req, true, false)).unwrap();
+            let back = match run(&case, &tree, &opts(&case, req, true, false)) {
+                Ok((back, _)) => back,
+                // A system another part of the option supplies cannot be
+                // removed from the literal list; refusing is right.
+                Err(e) if e.message.contains("comes from another part") => {
+                    assert!(
+                        req.iter().any(|s| before.contains(&s.to_string())),
+                        "{name}: {e}"
+                    );
+                    checked += 1;
+                    continue;
+                }
+                Err(e) => panic!("{name}: {e}"),
+            };
             let want: Vec<String> = before
                 .iter()
                 .filter(|s| !req.contains(&s.as_str()))
                 .cloned()
                 .collect();
-            let (left, _) = nix_view(&nix, &case, &back.text);
-            let left = left.unwrap_or_default();
-            assert_eq!(left, want, "{name} - {req:?}:\n{}", back.text);
+            let (left, _) = nix_view(&nix, &case, &back);
+            assert_eq!(left, want, "{name} - {req:?}:\n{}", show(&back));
             checked += 1;
         }
     }
@@ -184,18 +241,21 @@ fn absent<'a>(input: &str, from: &[&'a str]) -> Vec<&'a str> {
 #[test]
 fn add_then_remove_gives_back_the_original_bytes() {
     for case in fixture_inputs() {
-        let (name, input) = (&case.name, &case.input);
-        let systems = absent(input, &["s390x-linux", "mips64el-linux", "riscv32-linux"]);
-        let with_static = !input.contains("preferStaticEmulators");
+        let text = show(&case.files);
+        let systems = absent(&text, &["s390x-linux", "mips64el-linux", "riscv32-linux"]);
+        let with_static = !text.contains("preferStaticEmulators");
         for n in 1..=systems.len() {
             let s = &systems[..n];
-            let added = emulate(input, &opts(&case, s, false, with_static)).unwrap();
-            assert!(added.changed, "{name}: adding {s:?} changed nothing");
-            let back = emulate(&added.text, &opts(&case, s, true, with_static)).unwrap();
+            let (added, changed) =
+                run(&case, &case.files, &opts(&case, s, false, with_static)).unwrap();
+            assert!(changed, "{}: adding {s:?} changed nothing", case.name);
+            let (back, _) = run(&case, &added, &opts(&case, s, true, with_static)).unwrap();
             assert_eq!(
-                &back.text, input,
-                "{name}: add/remove {s:?} is not a round trip; after adding:\n{}",
-                added.text
+                back,
+                case.files,
+                "{}: add/remove {s:?} is not a round trip; after adding:\n{}",
+                case.name,
+                show(&added)
             );
         }
     }
@@ -213,32 +273,32 @@ proptest! {
     ) {
         let inputs = fixture_inputs();
         let c = &inputs[case.index(inputs.len())];
-        let (name, input) = (&c.name, &c.input);
+        let input = show(&c.files);
         let all: Vec<&str> = nixcross::platform::catalogue().emulatable().collect();
-        let pool = absent(input, &all);
+        let pool = absent(&input, &all);
         let mut systems: Vec<&str> = picks.iter().map(|i| pool[i.index(pool.len())]).collect();
         systems.dedup();
         let with_static = with_static && !input.contains("preferStaticEmulators");
         // The module's own declared platform cannot be emulated.
-        let added = match emulate(input, &opts(c, &systems, false, with_static)) {
+        let (added, changed) = match run(c, &c.files, &opts(c, &systems, false, with_static)) {
             Ok(a) => a,
             Err(e) => {
-                prop_assert!(e.message.contains("own system"), "{name}: {e}");
+                prop_assert!(e.message.contains("own system"), "{}: {e}", c.name);
                 return Ok(());
             }
         };
-        prop_assert!(added.changed);
-        let mut text = added.text.clone();
+        prop_assert!(changed);
+        let mut text = added.clone();
         if one_by_one {
             for s in systems.iter().rev() {
-                text = emulate(&text, &opts(c, &[s], true, false)).unwrap().text;
+                text = run(c, &text, &opts(c, &[s], true, false)).unwrap().0;
             }
             if with_static {
-                text = emulate(&text, &opts(c, &[], true, true)).unwrap().text;
+                text = run(c, &text, &opts(c, &[], true, true)).unwrap().0;
             }
         } else {
-            text = emulate(&text, &opts(c, &systems, true, with_static)).unwrap().text;
+            text = run(c, &text, &opts(c, &systems, true, with_static)).unwrap().0;
         }
-        prop_assert_eq!(&text, input, "{}: {:?}; after adding:\n{}", name, systems, added.text);
+        prop_assert_eq!(&text, &c.files, "{}: {:?}; after adding:\n{}", c.name, systems, show(&added));
     }
 }

@@ -5,8 +5,6 @@
 //! legacy and modern options; and no name, description or flake reference
 //! can inject Nix code.
 
-use std::path::Path;
-
 use nixcross::ops::init::{self, InitOptions};
 use nixcross::platform::{self, Target};
 use nixcross::vocab::{Mode, Style};
@@ -66,20 +64,6 @@ fn all_linux_cases() -> Vec<Case> {
         }
     }
     cases
-}
-
-/// Write each text to `<dir>/c<i>/flake.nix`; return the paths relative to `dir`.
-fn write_all(dir: &Path, texts: &[String]) -> Vec<String> {
-    texts
-        .iter()
-        .enumerate()
-        .map(|(i, text)| {
-            let sub = dir.join(format!("c{i}"));
-            std::fs::create_dir_all(&sub).unwrap();
-            std::fs::write(sub.join("flake.nix"), text).unwrap();
-            format!("./c{i}/flake.nix")
-        })
-        .collect()
 }
 
 /// Evaluates flakes with a recording `nixosSystem` (it returns its
@@ -188,7 +172,7 @@ fn every_linux_platform_parses_and_evaluates_to_the_right_platforms() {
         return;
     };
     let stand_ins = stand_ins();
-    let files = write_all(stand_ins.path(), &texts);
+    let files = nixcross_testkit::write_flakes(stand_ins.path(), &texts);
     let paths: Vec<_> = files.iter().map(|f| stand_ins.path().join(f)).collect();
     if let Err(e) = nix.parse_files(&paths) {
         let culprit = paths
@@ -345,7 +329,7 @@ fn no_input_can_inject_nix_code() {
         return;
     };
     let stand_ins = stand_ins();
-    let files = write_all(stand_ins.path(), &texts);
+    let files = nixcross_testkit::write_flakes(stand_ins.path(), &texts);
     let results = eval_all(&nix, &stand_ins, &files);
     for (s, r) in inputs.iter().zip(&results) {
         // The values come back exactly as typed, and the structure around
@@ -370,19 +354,6 @@ fn no_input_can_inject_nix_code() {
 /// `NIXCROSS_REQUIRE_NIXPKGS_FMT=1` (set by `.ci/run`, which installs it).
 #[test]
 fn output_is_stable_under_nixpkgs_fmt() {
-    // nixpkgs-fmt 1.3 exits 1 after printing --version, so only ask whether it runs.
-    let found = std::process::Command::new("nixpkgs-fmt")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var("NIXCROSS_REQUIRE_NIXPKGS_FMT").as_deref() != Ok("1"),
-            "nixpkgs-fmt is not on PATH, and NIXCROSS_REQUIRE_NIXPKGS_FMT=1 forbids skipping"
-        );
-        eprintln!("SKIP output_is_stable_under_nixpkgs_fmt: nixpkgs-fmt is not on PATH");
-        return;
-    }
     let mut texts: Vec<String> = all_linux_cases()
         .iter()
         .map(|c| init::render(&c.opts).unwrap().text)
@@ -396,17 +367,5 @@ fn output_is_stable_under_nixpkgs_fmt() {
         };
         texts.push(init::render(&opts).unwrap().text);
     }
-    let dir = tempfile::tempdir().unwrap();
-    write_all(dir.path(), &texts);
-    let out = std::process::Command::new("nixpkgs-fmt")
-        .arg("--check")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "nixpkgs-fmt would reformat:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    nixcross_testkit::assert_nixpkgs_fmt_stable("output_is_stable_under_nixpkgs_fmt", &texts);
 }

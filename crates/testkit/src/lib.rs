@@ -158,6 +158,54 @@ pub fn assert_nix_parses(test: &str, what: &str, text: &str) {
     }
 }
 
+/// Write each text to `<dir>/c<i>/flake.nix` (a folder per flake, so that
+/// its relative paths stay its own); returns the paths relative to `dir`,
+/// as Nix path literals (`./c0/flake.nix`).
+pub fn write_flakes(dir: &Path, texts: &[String]) -> Vec<String> {
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let sub = dir.join(format!("c{i}"));
+            std::fs::create_dir_all(&sub).expect("create a flake folder");
+            std::fs::write(sub.join("flake.nix"), text).expect("write a flake");
+            format!("./c{i}/flake.nix")
+        })
+        .collect()
+}
+
+/// Assert that nixpkgs-fmt would change none of `texts`. Without
+/// `nixpkgs-fmt` on PATH, print SKIP, unless `NIXCROSS_REQUIRE_NIXPKGS_FMT=1`
+/// (set by `.ci/run`, which installs it).
+pub fn assert_nixpkgs_fmt_stable(test: &str, texts: &[String]) {
+    // nixpkgs-fmt 1.3 exits 1 after printing --version, so only ask whether it runs.
+    let found = Command::new("nixpkgs-fmt")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        assert!(
+            std::env::var("NIXCROSS_REQUIRE_NIXPKGS_FMT").as_deref() != Ok("1"),
+            "{test}: nixpkgs-fmt is not on PATH, and NIXCROSS_REQUIRE_NIXPKGS_FMT=1 forbids skipping"
+        );
+        eprintln!("SKIP {test}: nixpkgs-fmt is not on PATH");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    write_flakes(dir.path(), texts);
+    let out = Command::new("nixpkgs-fmt")
+        .arg("--check")
+        .arg(dir.path())
+        .output()
+        .expect("run nixpkgs-fmt");
+    assert!(
+        out.status.success(),
+        "{test}: nixpkgs-fmt would reformat:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The repository root (two levels above this crate).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -182,6 +230,12 @@ pub fn repo_root() -> PathBuf {
 ///   them, `platform.{localSystem,crossSystem}`, and `importArgs`, exactly
 ///   the arguments it was given.
 ///
+/// - `./packages.nix`, `./outputs-eval.nix`: package sets that record their
+///   platforms (`legacyPackages`, `pkgsCross`, `import nixpkgs`, `mkShell`,
+///   `callPackage`, flake-utils, flake-parts), for flakes' `packages` and
+///   `devShells`; the test writes `packages.json` (`{ flakeExposed;
+///   packages }`) next to them.
+///
 /// The test writes its flake and its evaluation expression next to them and
 /// evaluates with [`StandIns::eval_json`]; `import ./nixpkgs.nix` in the
 /// expression is the stand-in input.
@@ -196,6 +250,12 @@ const STAND_INS: &[(&str, &str)] = &[
     ("pkgs/default.nix", include_str!("../nix/pkgs/default.nix")),
     ("nixos.nix", include_str!("../nix/nixos.nix")),
     ("flake-eval.nix", include_str!("../nix/flake-eval.nix")),
+    ("packages.nix", include_str!("../nix/packages.nix")),
+    (
+        "packages/default.nix",
+        include_str!("../nix/packages/default.nix"),
+    ),
+    ("outputs-eval.nix", include_str!("../nix/outputs-eval.nix")),
 ];
 
 /// A folder (one per test process) with the stand-ins and the module model

@@ -5,31 +5,54 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use nixcross::ops::init::{self, InitOptions};
-use nixcross::vocab::{Mode, Style};
+use nixcross::vocab::{Kind, Mode, Style};
 
 use crate::common::{self, CliError, CmdResult};
 use crate::complete;
 use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  nixcross init --target riscv64-linux --mode cross
+  nixcross init --kind shell --target aarch64-multiplatform --package zlib
+  nixcross init --kind package --target mingwW64 --mode cross --package hello
+  nixcross init --kind package --target riscv64-linux --mode emulate --call ./package.nix")]
 pub struct Args {
-    /// The platform NixOS runs on: a system double (riscv64-linux), a pkgsCross
+    /// What the flake builds: a NixOS system, a package, or a dev shell with
+    /// the target's cross compiler
+    #[arg(long, value_enum, default_value_t = Kind::Nixos)]
+    pub kind: Kind,
+    /// The target platform: a system double (riscv64-linux), a pkgsCross
     /// name (raspberryPi) or a config triple (aarch64-unknown-linux-musl)
     #[arg(long, short = 't', value_name = "T", add = ArgValueCandidates::new(complete::targets))]
     pub target: String,
-    /// cross: compile with a cross toolchain; emulate: build natively, under QEMU
+    /// cross: compile with a cross toolchain; emulate: build natively, under
+    /// QEMU [required for --kind nixos and package; a shell is cross]
     #[arg(long, value_enum)]
-    pub mode: Mode,
+    pub mode: Option<Mode>,
     /// The build machine's system double [default: this machine's]
     #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
     pub host: Option<String>,
-    /// The name under nixosConfigurations [default: the pkgsCross name, else
-    /// the target's CPU (riscv64), plus its ABI when not the default (aarch64-musl)]
-    #[arg(long, value_name = "CONFIG")]
+    /// The output's name. nixos: the name under nixosConfigurations [default:
+    /// the pkgsCross name, else the target's CPU (riscv64), plus its ABI when
+    /// not the default (aarch64-musl)]. package: the attribute under
+    /// packages.<system> [default: the package's last attribute (numpy for
+    /// python3Packages.numpy), or `default` with --call]. shell: the name
+    /// under devShells.<system> [default: `default`]
+    #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// package: the nixpkgs package to build (hello, python3Packages.numpy).
+    /// shell: a library for the target, in buildInputs (repeatable)
+    #[arg(long, value_name = "ATTR")]
+    pub package: Vec<String>,
+    /// package: build your own program, `callPackage <FILE> { }`, with FILE
+    /// relative to the flake's folder
+    #[arg(long, value_name = "FILE", conflicts_with = "package")]
+    pub call: Option<String>,
     /// Which NixOS options say where the system is built and where it runs
-    #[arg(long, value_enum, default_value_t = Style::Legacy)]
-    pub style: Style,
+    /// (--kind nixos) [default: legacy]
+    #[arg(long, value_enum)]
+    pub style: Option<Style>,
     /// The nixpkgs flake reference
     #[arg(long, value_name = "FLAKE-REF", default_value = init::DEFAULT_NIXPKGS)]
     pub nixpkgs: String,
@@ -48,12 +71,30 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let mode = match (args.kind, args.mode) {
+        (_, Some(m)) => m,
+        (Kind::Shell, None) => Mode::Cross,
+        (kind, None) => {
+            return Err(CliError::usage(format!(
+                "--kind {kind} needs --mode cross or --mode emulate"
+            )))
+        }
+    };
+    if args.kind != Kind::Nixos && args.style.is_some() {
+        return Err(CliError::usage(format!(
+            "--style chooses NixOS options; --kind {} has none",
+            args.kind
+        )));
+    }
     let opts = InitOptions {
+        kind: args.kind,
         target: args.target,
-        mode: args.mode,
-        style: args.style,
+        mode,
+        style: args.style.unwrap_or_default(),
         host: args.host,
         name: args.name,
+        packages: args.package,
+        call: args.call,
         nixpkgs: (args.nixpkgs != init::DEFAULT_NIXPKGS).then_some(args.nixpkgs),
         description: args.description,
     };

@@ -1,9 +1,10 @@
 //! `nixcross set-target`: switch a configuration's target and strategy.
 
 use nixcross::ops::set_target::{set_target, SetTargetOptions};
-use nixcross::vocab::Mode;
+use nixcross::outputs::{retarget, RetargetOptions};
+use nixcross::vocab::{Kind, Mode};
 
-use crate::common::{edit_tree, CmdResult, EditFlags};
+use crate::common::{edit_tree, CliError, CmdResult, EditFlags};
 use crate::complete;
 use clap_complete::engine::ArgValueCandidates;
 
@@ -12,6 +13,9 @@ use clap_complete::engine::ArgValueCandidates;
   nixcross set-target riscv64-linux --mode cross
   nixcross set-target aarch64-linux --mode emulate --config pi --dry-run
   nixcross set-target raspberryPi --mode cross --host x86_64-linux --check
+  nixcross set-target mingwW64 --mode cross --package hello
+  nixcross set-target riscv64-linux --mode emulate --package hello
+  nixcross set-target aarch64-multiplatform --shell default
 
 The file keeps its style: system + nixpkgs.crossSystem (legacy) or
 nixpkgs.hostPlatform + nixpkgs.buildPlatform (modern). A file with neither
@@ -21,12 +25,19 @@ pub struct Args {
     /// or a config triple (riscv64-unknown-linux-gnu)
     #[arg(add = ArgValueCandidates::new(complete::targets))]
     pub target: String,
-    /// How to build for the target
+    /// How to build for the target [required, except with --shell: a shell is cross]
     #[arg(long, value_enum)]
-    pub mode: Mode,
+    pub mode: Option<Mode>,
     /// The configuration to edit (required when the flake has several)
-    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(complete::configs))]
+    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(complete::configs), conflicts_with_all = ["package", "shell"])]
     pub config: Option<String>,
+    /// Retarget the package packages.<system>.<ATTR> instead of a NixOS
+    /// configuration (<SYSTEM>.<ATTR> when it is defined under several systems)
+    #[arg(long, value_name = "ATTR", conflicts_with = "shell")]
+    pub package: Option<String>,
+    /// Retarget the dev shell devShells.<system>.<NAME>
+    #[arg(long, value_name = "NAME")]
+    pub shell: Option<String>,
     /// The system that builds, for cross builds (default: the configuration's
     /// current build system, else this machine)
     #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
@@ -36,9 +47,39 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let output = match (args.package, args.shell) {
+        (Some(p), _) => Some((Kind::Package, p)),
+        (None, Some(s)) => Some((Kind::Shell, s)),
+        (None, None) => None,
+    };
+    if let Some((kind, name)) = output {
+        let mode = match (kind, args.mode) {
+            (_, Some(m)) => m,
+            (Kind::Shell, None) => Mode::Cross,
+            _ => {
+                return Err(CliError::usage(
+                    "--package needs --mode cross or --mode emulate",
+                ))
+            }
+        };
+        let opts = RetargetOptions {
+            kind,
+            name,
+            target: args.target,
+            mode,
+            host: args.host,
+            local_system: nixcross::platform::current_system(),
+        };
+        return edit_tree(&args.edit, |files, flake| retarget(files, flake, &opts));
+    }
+    let Some(mode) = args.mode else {
+        return Err(CliError::usage(
+            "--mode cross or --mode emulate is required",
+        ));
+    };
     let opts = SetTargetOptions {
         target: args.target,
-        mode: args.mode,
+        mode,
         config: args.config,
         host: args.host,
         local_system: nixcross::platform::current_system(),

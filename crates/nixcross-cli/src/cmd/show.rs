@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use nixcross::ops::show::{show, ConfigReport, ShowOptions};
+use nixcross::outputs::{read_outputs, OutputReport};
+use nixcross::vocab::Kind;
 
 use crate::common::{print, print_json, CliError, CmdResult};
 use crate::complete;
@@ -41,6 +43,9 @@ pub struct Args {
 struct Report<'a> {
     file: String,
     configurations: &'a [ConfigReport],
+    packages: Vec<&'a OutputReport>,
+    #[serde(rename = "devShells")]
+    dev_shells: Vec<&'a OutputReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     incomplete: Option<&'a str>,
 }
@@ -59,18 +64,31 @@ pub fn run(args: Args) -> CmdResult {
     let report = show(&tree.files, &tree.rel, &ShowOptions { local_system })
         .map_err(|e| CliError::from_tree(&tree, &e))?;
     let reports = &report.configurations;
+    // Packages and dev shells, from the flake file itself.
+    let outputs = match nixcross::files::Files::read(&tree.files, &tree.rel) {
+        Ok(src) => read_outputs(&src).map_err(|e| CliError::from_tree(&tree, &e))?,
+        Err(_) => Vec::new(),
+    };
+    let of = |kind: Kind| {
+        outputs
+            .iter()
+            .filter(|o| o.kind == kind)
+            .collect::<Vec<_>>()
+    };
     if args.json {
         print_json(&Report {
             file: shown.display().to_string(),
             configurations: reports,
+            packages: of(Kind::Package),
+            dev_shells: of(Kind::Shell),
             incomplete: report.incomplete.as_deref(),
         });
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = String::new();
-    if reports.is_empty() {
+    if reports.is_empty() && outputs.is_empty() {
         out.push_str(&format!(
-            "{}: no nixosConfigurations found\n",
+            "{}: no nixosConfigurations, packages or devShells found\n",
             shown.display()
         ));
     }
@@ -92,37 +110,92 @@ pub fn run(args: Args) -> CmdResult {
         })
         .collect();
     if !rows.is_empty() {
-        let header = ["NAME", "BUILD", "HOST", "MODE", "STYLE", "WHERE"];
-        let mut widths = header.map(str::len);
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        let line = |cells: &[String]| -> String {
-            let mut s = String::new();
-            for (i, c) in cells.iter().enumerate() {
-                if i + 1 == cells.len() {
-                    s.push_str(c);
-                } else {
-                    s.push_str(&format!("{c:<w$}  ", w = widths[i]));
-                }
-            }
-            s.trim_end().to_string() + "\n"
-        };
-        out.push_str(&line(&header.map(String::from)));
-        for (row, r) in rows.iter().zip(reports) {
-            out.push_str(&line(row));
-            match (&r.reason, r.editable) {
-                (Some(reason), false) => out.push_str(&format!("  not editable: {reason}\n")),
-                (Some(reason), true) => out.push_str(&format!("  note: {reason}\n")),
-                (None, _) => {}
-            }
-        }
+        let notes: Vec<Option<String>> = reports
+            .iter()
+            .map(|r| match (&r.reason, r.editable) {
+                (Some(reason), false) => Some(format!("not editable: {reason}")),
+                (Some(reason), true) => Some(format!("note: {reason}")),
+                (None, _) => None,
+            })
+            .collect();
+        out.push_str(&table(
+            ["NAME", "BUILD", "HOST", "MODE", "STYLE", "WHERE"],
+            &rows,
+            &notes,
+        ));
     }
     if let Some(why) = &report.incomplete {
         out.push_str(&format!("note: {why}\n"));
     }
+    if !outputs.is_empty() {
+        if !rows.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&outputs_table(&outputs, &shown.display().to_string()));
+    }
     print(&out);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The packages and dev shells, one table.
+fn outputs_table(outputs: &[OutputReport], file: &str) -> String {
+    let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
+    let rows: Vec<[String; 6]> = outputs
+        .iter()
+        .map(|o| {
+            [
+                match o.kind {
+                    Kind::Shell => "devShells".to_string(),
+                    _ => "packages".to_string(),
+                },
+                o.system.clone().unwrap_or_else(|| "(each)".into()),
+                dash(&o.name),
+                dash(&o.build),
+                dash(&o.host),
+                format!("{file}:{}", o.line),
+            ]
+        })
+        .collect();
+    let notes: Vec<Option<String>> = outputs
+        .iter()
+        .map(|o| o.reason.as_ref().map(|r| format!("not editable: {r}")))
+        .collect();
+    table(
+        ["OUTPUT", "SYSTEM", "NAME", "BUILD", "HOST", "WHERE"],
+        &rows,
+        &notes,
+    )
+}
+
+/// Aligned columns under `header`, each row followed by its note, indented.
+fn table<const N: usize>(
+    header: [&str; N],
+    rows: &[[String; N]],
+    notes: &[Option<String>],
+) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| -> String {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(&header.map(String::from));
+    for (row, note) in rows.iter().zip(notes) {
+        out.push_str(&line(row));
+        if let Some(note) = note {
+            out.push_str(&format!("  {note}\n"));
+        }
+    }
+    out
 }

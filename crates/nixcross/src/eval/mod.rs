@@ -166,6 +166,11 @@ impl<'f> Evaluator<'f> {
         self.alloc(Thunk::Apply { f, arg })
     }
 
+    /// A thunk for `a // b`.
+    pub fn delay_update(&mut self, a: ThunkId, b: ThunkId) -> ThunkId {
+        self.alloc(Thunk::Update(a, b))
+    }
+
     /// A thunk for `set.name`.
     pub fn delay_select(&mut self, set: ThunkId, name: &str) -> ThunkId {
         self.alloc(Thunk::Select {
@@ -442,6 +447,31 @@ impl<'f> Evaluator<'f> {
                 _ => Value::unknown("`-` of a value that is not a number", self.here(node, file)),
             },
             Expr::BinOp(op, l, r) => self.binop(node, op, &l, &r, file, env),
+            Expr::CurPos => {
+                let path = self.sources.get(file).path.clone();
+                let (line, col) =
+                    crate::error::line_col(&self.sources.get(file).text, node.start());
+                let file_v = Value::Str(Rc::new(StrValue {
+                    pieces: vec![Piece::Path(PathValue::Tree(path))],
+                    origin: None,
+                }));
+                let mut a = Attrs::default();
+                for (k, v) in [
+                    ("file", file_v),
+                    ("line", Value::Int(line as i64)),
+                    ("column", Value::Int(col as i64)),
+                ] {
+                    let t = self.value(v);
+                    a.entries.insert(
+                        k.into(),
+                        AttrEntry {
+                            value: t,
+                            def: None,
+                        },
+                    );
+                }
+                Value::Attrs(Rc::new(a))
+            }
             Expr::Other => Value::unknown(
                 format!(
                     "`{}` is not an expression nixcross follows",
@@ -530,30 +560,44 @@ impl<'f> Evaluator<'f> {
             match e {
                 Entry::Binding(b) => {
                     let mut keys = Vec::with_capacity(b.keys.len());
-                    let mut ok = true;
+                    let mut hidden = None;
                     for k in &b.keys {
                         match self.key_name(k, file, env) {
                             Ok(n) => keys.push(n),
                             Err(v) => {
-                                if let Value::Unknown(u) = v {
-                                    open = Some(u);
-                                }
-                                ok = false;
+                                hidden = Some(match v {
+                                    Value::Unknown(u) => u,
+                                    _ => Rc::new(Unknown {
+                                        reason: "a computed attribute name".into(),
+                                        at: Some(Src::new(file, b.node.clone())),
+                                    }),
+                                });
                                 break;
                             }
                         }
                     }
-                    if !ok || keys.is_empty() {
-                        continue;
+                    match (hidden, keys.is_empty()) {
+                        // `${x} = ...;`: this set may hold more names.
+                        (Some(u), true) => open = Some(u),
+                        // `a.${x}.b = ...;`: only the set at `a` may.
+                        (Some(u), false) => defs.push(Def {
+                            keys,
+                            value: DefValue::Open(u),
+                            src: Src::new(file, b.node.clone()),
+                        }),
+                        (None, false) => defs.push(Def {
+                            keys,
+                            value: DefValue::Expr(b.value.clone()),
+                            src: Src::new(file, b.node.clone()),
+                        }),
+                        (None, true) => {}
                     }
-                    defs.push(Def {
-                        keys,
-                        value: DefValue::Expr(b.value.clone()),
-                        src: Src::new(file, b.node.clone()),
-                    });
                 }
                 Entry::Inherit(i) => {
-                    let from = i.from.as_ref().map(|f| self.delay(f, file, outer));
+                    // `inherit (x) a;` evaluates `x` in the set's own scope
+                    // (recursive in `let` and `rec`); `inherit a;` looks
+                    // `a` up outside.
+                    let from = i.from.as_ref().map(|f| self.delay(f, file, env));
                     for (name, _) in &i.names {
                         defs.push(Def {
                             keys: vec![name.clone()],
@@ -594,7 +638,10 @@ impl<'f> Evaluator<'f> {
         let mut attrs = Attrs::default();
         for k in order {
             let mut group = groups.remove(&k).unwrap_or_default();
-            if group.len() == 1 && group[0].keys.len() == 1 {
+            if group.len() == 1
+                && group[0].keys.len() == 1
+                && !matches!(group[0].value, DefValue::Open(_))
+            {
                 let d = group.pop().expect("one definition");
                 let t = match d.value {
                     DefValue::Expr(n) => self.delay(&n, file, env),
@@ -608,6 +655,7 @@ impl<'f> Evaluator<'f> {
                         name: k.clone(),
                         default: None,
                     }),
+                    DefValue::Open(_) => unreachable!("checked above"),
                 };
                 attrs.entries.insert(
                     k,
@@ -622,7 +670,14 @@ impl<'f> Evaluator<'f> {
             let first_src = Some(group[0].src.clone());
             let mut inner: Vec<Def> = Vec::new();
             let mut conflict = None;
+            let mut inner_open = None;
             for d in group {
+                if let DefValue::Open(u) = &d.value {
+                    if d.keys.len() == 1 {
+                        inner_open = Some(u.clone());
+                        continue;
+                    }
+                }
                 if d.keys.len() > 1 {
                     inner.push(Def {
                         keys: d.keys[1..].to_vec(),
@@ -673,6 +728,7 @@ impl<'f> Evaluator<'f> {
                         }
                     }
                     DefValue::Inherit { .. } => conflict = Some(d.src.node.clone()),
+                    DefValue::Open(_) => {}
                 }
             }
             let t = if let Some(n) = conflict {
@@ -686,7 +742,10 @@ impl<'f> Evaluator<'f> {
                     None,
                 ))
             } else {
-                let nested = self.nest(inner, file, env, outer, depth + 1);
+                let mut nested = self.nest(inner, file, env, outer, depth + 1);
+                if nested.open.is_none() {
+                    nested.open = inner_open;
+                }
                 self.value(Value::Attrs(Rc::new(nested)))
             };
             attrs.entries.insert(
@@ -983,14 +1042,11 @@ impl<'f> Evaluator<'f> {
                     open: Some(u.clone()),
                     src: None,
                 }),
-                Value::Special(s) if matches!(**s, Special::Input { .. }) => Some(Attrs {
-                    entries: BTreeMap::new(),
-                    open: Some(Rc::new(Unknown {
-                        reason: "it comes from another flake input".into(),
-                        at: None,
-                    })),
-                    src: None,
-                }),
+                // Another flake's attributes (`lib // home-manager.lib`)
+                // are not read; nixcross assumes they do not replace the
+                // names the other side defines (as the stand-ins for
+                // inputs in an evaluation do).
+                Value::Special(s) if matches!(**s, Special::Input { .. }) => Some(Attrs::default()),
                 _ => None,
             }
         };
@@ -1284,7 +1340,11 @@ struct Def {
 
 enum DefValue {
     Expr(Node),
-    Inherit { from: Option<ThunkId> },
+    Inherit {
+        from: Option<ThunkId>,
+    },
+    /// Names computed from something unknown go into the set at these keys.
+    Open(Rc<Unknown>),
 }
 
 #[cfg(test)]

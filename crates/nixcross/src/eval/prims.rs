@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::{
-    AttrEntry, Attrs, Evaluator, PathValue, PkgsValue, Prim, PrimApp, Property, Special, StrValue,
-    ThunkId, Unknown, Value,
+    AttrEntry, Attrs, Evaluator, PathValue, Piece, PkgsValue, Prim, PrimApp, Property, Special,
+    StrValue, ThunkId, Unknown, Value,
 };
 use crate::platform;
 use crate::source::Src;
@@ -20,6 +20,14 @@ pub(super) fn arity(p: Prim) -> usize {
         | ListToAttrs | Head | Tail | Length | ConcatLists | ToString | BaseNameOf | DirOf
         | Flatten | Id | IsAttrs | IsList | IsString | IsFunction | IsPath | TypeOf | Throw
         | Unique | MkMerge | NixosSystem | ImportNixpkgs => 1,
+        FromToml | MergeAttrsList | ConcatStrings | Last | Init | ToList | AttrsToList
+        | ReverseList | Fix | ToLower | ToUpper | StringLength | EachDefaultSystem => 1,
+        GroupBy | Pipe | ConcatMapAttrs | OptionalString | ConcatMapStrings | HasInfix | Imap0
+        | Imap1 | CatAttrs | SubtractLists | IntersectLists | Remove | Warn | PathAppend
+        | Range | SplitString | EachSystem | EvalFlakeModule | ForEach => 2,
+        Flip | WarnIf | ThrowIf | Substring | CallPackageWith => 3,
+        MakeOverridable | Match => 2,
+        ListFilesRecursive => 1,
         MkPriority(_) | MkOrdered | Extend => 1,
         Map | Filter | MapAttrs | MapAttrsPrime | MapAttrsToList | FilterAttrs | GenAttrs
         | NameValuePair | HasAttr | GetAttr | RemoveAttrs | ElemAt | Elem | ConcatMap
@@ -109,6 +117,12 @@ pub(super) fn install(ev: &mut Evaluator) {
         ("replaceStrings", prim(ReplaceStrings)),
         ("genList", prim(GenList)),
         ("zipAttrsWith", prim(ZipAttrsWith)),
+        ("groupBy", prim(GroupBy)),
+        ("fromTOML", prim(FromToml)),
+        ("match", prim(Match)),
+        ("catAttrs", prim(CatAttrs)),
+        ("stringLength", prim(StringLength)),
+        ("substring", prim(Substring)),
         ("true", Value::Bool(true)),
         ("false", Value::Bool(false)),
         ("null", Value::Null),
@@ -155,6 +169,15 @@ pub(super) fn install(ev: &mut Evaluator) {
     for name in top {
         let t = b.entries[name].value;
         ev.bind(base, name, t);
+    }
+    // Every builtin is also in scope as `__<name>` (`__attrValues`).
+    let all: Vec<(String, ThunkId)> = b
+        .entries
+        .iter()
+        .map(|(k, e)| (k.clone(), e.value))
+        .collect();
+    for (name, t) in all {
+        ev.bind(base, &format!("__{name}"), t);
     }
     let bt = ev.value(Value::Attrs(Rc::new(b)));
     ev.bind(base, "builtins", bt);
@@ -225,6 +248,40 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
         ("mkAfter", prim(MkOrdered)),
         ("mkOrder", prim(MkOrder)),
         ("nixosSystem", prim_of(NixosSystem, input)),
+        ("callPackageWith", prim(CallPackageWith)),
+        ("makeOverridable", prim(MakeOverridable)),
+        ("groupBy", prim(GroupBy)),
+        ("flip", prim(Flip)),
+        ("pipe", prim(Pipe)),
+        ("mergeAttrsList", prim(MergeAttrsList)),
+        ("concatMapAttrs", prim(ConcatMapAttrs)),
+        ("optionalString", prim(OptionalString)),
+        ("concatStrings", prim(ConcatStrings)),
+        ("concatMapStrings", prim(ConcatMapStrings)),
+        ("hasInfix", prim(HasInfix)),
+        ("last", prim(Last)),
+        ("init", prim(Init)),
+        ("toList", prim(ToList)),
+        ("singleton", prim(ToList)),
+        ("forEach", prim(ForEach)),
+        ("imap0", prim(Imap0)),
+        ("imap1", prim(Imap1)),
+        ("attrsToList", prim(AttrsToList)),
+        ("catAttrs", prim(CatAttrs)),
+        ("subtractLists", prim(SubtractLists)),
+        ("intersectLists", prim(IntersectLists)),
+        ("remove", prim(Remove)),
+        ("reverseList", prim(ReverseList)),
+        ("warn", prim(Warn)),
+        ("warnIf", prim(WarnIf)),
+        ("throwIf", prim(ThrowIf)),
+        ("fix", prim(Fix)),
+        ("range", prim(Range)),
+        ("toLower", prim(ToLower)),
+        ("toUpper", prim(ToUpper)),
+        ("splitString", prim(SplitString)),
+        ("stringLength", prim(StringLength)),
+        ("substring", prim(Substring)),
     ];
     let mut lib = attrs_of(ev, fns);
     // Sub-libraries with the same functions (`lib.attrsets.mapAttrs`, ...).
@@ -233,6 +290,78 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
         .iter()
         .map(|(k, e)| (k.clone(), e.value))
         .collect();
+    let fix = ev.value(prim(Fix));
+    let mut fixed_points = Attrs::default();
+    for name in ["fix", "makeExtensible"] {
+        fixed_points.entries.insert(
+            name.into(),
+            AttrEntry {
+                value: fix,
+                def: None,
+            },
+        );
+    }
+    fixed_points.open = Some(Rc::new(Unknown {
+        reason: "nixcross models only `fix` and `makeExtensible` of `lib.fixedPoints`".into(),
+        at: None,
+    }));
+    let fp = ev.value(Value::Attrs(Rc::new(fixed_points)));
+    lib.entries.insert(
+        "fixedPoints".into(),
+        AttrEntry {
+            value: fp,
+            def: None,
+        },
+    );
+    lib.entries.insert(
+        "makeExtensible".into(),
+        AttrEntry {
+            value: fix,
+            def: None,
+        },
+    );
+    let lfr = ev.value(prim(ListFilesRecursive));
+    let mut filesystem = Attrs::default();
+    filesystem.entries.insert(
+        "listFilesRecursive".into(),
+        AttrEntry {
+            value: lfr,
+            def: None,
+        },
+    );
+    filesystem.open = Some(Rc::new(Unknown {
+        reason: "nixcross models only `lib.filesystem.listFilesRecursive`".into(),
+        at: None,
+    }));
+    let fs_t = ev.value(Value::Attrs(Rc::new(filesystem)));
+    lib.entries.insert(
+        "filesystem".into(),
+        AttrEntry {
+            value: fs_t,
+            def: None,
+        },
+    );
+    let append = ev.value(prim(PathAppend));
+    let mut path = Attrs::default();
+    path.entries.insert(
+        "append".into(),
+        AttrEntry {
+            value: append,
+            def: None,
+        },
+    );
+    path.open = Some(Rc::new(Unknown {
+        reason: "nixcross models only `lib.path.append`".into(),
+        at: None,
+    }));
+    let path_t = ev.value(Value::Attrs(Rc::new(path)));
+    lib.entries.insert(
+        "path".into(),
+        AttrEntry {
+            value: path_t,
+            def: None,
+        },
+    );
     for sub in ["attrsets", "lists", "strings", "trivial", "modules"] {
         let mut s = Attrs::default();
         for (k, t) in &flat {
@@ -387,6 +516,11 @@ pub(super) fn select_special(
                 path: p,
             }))
         }
+        // `pkgs.lib` is nixpkgs' lib.
+        Special::Pkgs(_) if name == "lib" => {
+            let l = ev.lib();
+            ev.force(l)
+        }
         Special::Pkgs(_) => unknown_at(
             format!("`{name}` of a package set is only known when nixpkgs is evaluated"),
             &at,
@@ -420,8 +554,18 @@ pub(super) fn apply_special(
             path,
         } => {
             let last = path.last().map(String::as_str);
-            if !nixpkgs && path.len() == 2 && path[0] == "lib" && last == Some("mkFlake") {
-                return ev.apply(prim(Prim::MkFlake), arg, at);
+            if !nixpkgs && path.len() == 2 && path[0] == "lib" {
+                // flake-parts and flake-utils, by what they are called.
+                let p = match last {
+                    Some("mkFlake") => Some(Prim::MkFlake),
+                    Some("evalFlakeModule") => Some(Prim::EvalFlakeModule),
+                    Some("eachSystem") => Some(Prim::EachSystem),
+                    Some("eachDefaultSystem") => Some(Prim::EachDefaultSystem),
+                    _ => None,
+                };
+                if let Some(p) = p {
+                    return ev.apply(prim(p), arg, at);
+                }
             }
             unknown_at(
                 format!(
@@ -618,6 +762,7 @@ pub(super) fn run(
             let v = ev.force(args[0]);
             let path = match &v {
                 Value::Path(p) => (**p).clone(),
+                Value::Str(s) if s.as_path().is_some() => s.as_path().expect("checked"),
                 Value::Unknown(_) => return v,
                 _ => return unknown_at("`readFile` of a value that is not a path", &at),
             };
@@ -970,6 +1115,12 @@ pub(super) fn run(
                 PathValue::Tree(t) => Value::string(t.file_name()),
                 other => Value::string(other.describe().rsplit('/').next().unwrap_or_default()),
             },
+            Value::Str(ps) if matches!(ps.as_path(), Some(PathValue::Tree(_))) => {
+                match ps.as_path() {
+                    Some(PathValue::Tree(t)) => Value::string(t.file_name()),
+                    _ => unreachable!("checked"),
+                }
+            }
             v => {
                 let t = ev.value(v);
                 let s = tri!(force_text(ev, t));
@@ -986,6 +1137,16 @@ pub(super) fn run(
                 PathValue::Tree(t) => match t.parent() {
                     Some(d) => Value::Path(Rc::new(PathValue::Tree(d))),
                     None => Value::Path(Rc::new(PathValue::Outside("..".into()))),
+                },
+                _ => unknown_at("`dirOf` of a path outside the flake's folder", &at),
+            },
+            Value::Str(ps) if ps.as_path().is_some() => match ps.as_path() {
+                Some(PathValue::Tree(t)) => match t.parent() {
+                    Some(d) => Value::Str(Rc::new(StrValue {
+                        pieces: vec![Piece::Path(PathValue::Tree(d))],
+                        origin: None,
+                    })),
+                    None => unknown_at("`dirOf` of the flake's folder", &at),
                 },
                 _ => unknown_at("`dirOf` of a path outside the flake's folder", &at),
             },
@@ -1170,6 +1331,387 @@ pub(super) fn run(
             let fixed = ev.fix_extend(base, args[0]);
             ev.force(fixed)
         }
+        GroupBy => {
+            let l = tri!(force_list(ev, args[1]));
+            let mut groups: BTreeMap<String, Vec<ThunkId>> = BTreeMap::new();
+            for i in l.iter() {
+                let k = ev.delay_apply(args[0], *i);
+                let key = tri!(force_text(ev, k));
+                groups.entry(key).or_default().push(*i);
+            }
+            let mut m = BTreeMap::new();
+            for (k, items) in groups {
+                let t = ev.value(Value::List(Rc::new(items)));
+                m.insert(
+                    k,
+                    AttrEntry {
+                        value: t,
+                        def: None,
+                    },
+                );
+            }
+            set_from(m, None)
+        }
+        FromToml => {
+            let s = tri!(force_text(ev, args[0]));
+            match s.parse::<toml::Table>() {
+                Ok(t) => {
+                    let j = serde_json::to_value(t).unwrap_or(serde_json::Value::Null);
+                    from_json(ev, &j)
+                }
+                Err(e) => unknown_at(format!("`fromTOML`: {e}"), &at),
+            }
+        }
+        Flip => {
+            // `flip f a b` is `f b a`.
+            let fb = ev.delay_apply(args[0], args[2]);
+            let fba = ev.delay_apply(fb, args[1]);
+            ev.force(fba)
+        }
+        ForEach => run(ev, Map, &[args[1], args[0]], input, at),
+        // `callPackageWith auto fn args`: `fn` (a path is imported) called
+        // with `auto // args`.
+        CallPackageWith => {
+            let f = match ev.force(args[1]) {
+                Value::Path(p) => ev.import_path(&p, at.clone()),
+                v => v,
+            };
+            let merged = ev.delay_update(args[0], args[2]);
+            ev.apply(f, merged, at)
+        }
+        // `builtins.match regex s`: the groups of a whole-string match, or null.
+        Match => {
+            let re = tri!(force_text(ev, args[0]));
+            let s = tri!(force_text(ev, args[1]));
+            let Ok(compiled) = regex::Regex::new(&format!("^(?:{re})$")) else {
+                return unknown_at(
+                    format!("`match` with a regular expression nixcross cannot read: {re}"),
+                    &at,
+                );
+            };
+            match compiled.captures(&s) {
+                None => Value::Null,
+                Some(c) => {
+                    let groups = (1..c.len())
+                        .map(|i| match c.get(i) {
+                            Some(m) => str_thunk(ev, m.as_str()),
+                            None => ev.value(Value::Null),
+                        })
+                        .collect();
+                    list(ev, groups)
+                }
+            }
+        }
+        // `lib.filesystem.listFilesRecursive dir`: every regular file below.
+        ListFilesRecursive => {
+            let v = ev.force(args[0]);
+            let dir = match &v {
+                Value::Path(p) => (**p).clone(),
+                Value::Str(s) if s.as_path().is_some() => s.as_path().expect("checked"),
+                Value::Unknown(_) => return v,
+                _ => return unknown_at("`listFilesRecursive` of a value that is not a path", &at),
+            };
+            let PathValue::Tree(root) = dir else {
+                return unknown_at("`listFilesRecursive` outside the flake's folder", &at);
+            };
+            let mut out = Vec::new();
+            let mut stack = vec![root];
+            while let Some(d) = stack.pop() {
+                let Ok(entries) = ev.sources.files().list(&d) else {
+                    return unknown_at(format!("cannot list `./{d}`"), &at);
+                };
+                let mut dirs = Vec::new();
+                for (name, kind) in entries {
+                    let Some(p) = d.join(&name) else { continue };
+                    match kind {
+                        crate::files::EntryKind::Directory => dirs.push(p),
+                        crate::files::EntryKind::Regular => {
+                            out.push(ev.value(Value::Path(Rc::new(PathValue::Tree(p)))))
+                        }
+                        _ => {}
+                    }
+                }
+                stack.extend(dirs.into_iter().rev());
+            }
+            list(ev, out)
+        }
+        // `makeOverridable f args`: `f args` (the `override` it adds is not
+        // modelled).
+        MakeOverridable => {
+            let f = ev.force(args[0]);
+            ev.apply(f, args[1], at)
+        }
+        Pipe => {
+            let fs = tri!(force_list(ev, args[1]));
+            let mut cur = args[0];
+            for f in fs.iter() {
+                cur = ev.delay_apply(*f, cur);
+            }
+            ev.force(cur)
+        }
+        MergeAttrsList => {
+            let l = tri!(force_list(ev, args[0]));
+            let mut acc = Value::Attrs(Rc::new(Attrs::default()));
+            for i in l.iter() {
+                let v = ev.force(*i);
+                acc = ev.update(acc, v, at.clone());
+            }
+            acc
+        }
+        ConcatMapAttrs => {
+            let a = tri!(force_attrs(ev, args[1]));
+            if let Some(u) = &a.open {
+                return Value::Unknown(u.clone());
+            }
+            let mut acc = Value::Attrs(Rc::new(Attrs::default()));
+            for (k, e) in a.entries.iter() {
+                let kt = str_thunk(ev, k);
+                let r = apply2(ev, args[0], kt, e.value);
+                let v = ev.force(r);
+                acc = ev.update(acc, v, at.clone());
+            }
+            acc
+        }
+        OptionalString => match tri!(force_bool(ev, args[0])) {
+            true => ev.force(args[1]),
+            false => Value::string(""),
+        },
+        ConcatStrings | ConcatMapStrings => {
+            let (f, list) = if p == ConcatStrings {
+                (None, args[0])
+            } else {
+                (Some(args[0]), args[1])
+            };
+            let l = tri!(force_list(ev, list));
+            let mut out = String::new();
+            for i in l.iter() {
+                let t = match f {
+                    Some(f) => ev.delay_apply(f, *i),
+                    None => *i,
+                };
+                out.push_str(&tri!(force_text(ev, t)));
+            }
+            Value::string(out)
+        }
+        HasInfix => {
+            let needle = tri!(force_text(ev, args[0]));
+            let s = tri!(force_text(ev, args[1]));
+            Value::Bool(s.contains(&needle))
+        }
+        Last | Init => {
+            let l = tri!(force_list(ev, args[0]));
+            if l.is_empty() {
+                return unknown_at("`last`/`init` of an empty list", &at);
+            }
+            if p == Last {
+                ev.force(l[l.len() - 1])
+            } else {
+                list(ev, l[..l.len() - 1].to_vec())
+            }
+        }
+        ToList => match ev.force(args[0]) {
+            v @ Value::List(_) => v,
+            _ => list(ev, vec![args[0]]),
+        },
+        Imap0 | Imap1 => {
+            let l = tri!(force_list(ev, args[1]));
+            let base = if p == Imap0 { 0 } else { 1 };
+            let items = l
+                .iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    let it = ev.value(Value::Int(i as i64 + base));
+                    apply2(ev, args[0], it, *x)
+                })
+                .collect();
+            list(ev, items)
+        }
+        AttrsToList => {
+            let a = tri!(force_attrs(ev, args[0]));
+            if let Some(u) = &a.open {
+                return Value::Unknown(u.clone());
+            }
+            let mut out = Vec::new();
+            for (k, e) in a.entries.iter() {
+                let kt = str_thunk(ev, k);
+                let mut m = BTreeMap::new();
+                m.insert(
+                    "name".to_string(),
+                    AttrEntry {
+                        value: kt,
+                        def: None,
+                    },
+                );
+                m.insert(
+                    "value".to_string(),
+                    AttrEntry {
+                        value: e.value,
+                        def: e.def.clone(),
+                    },
+                );
+                out.push(ev.value(set_from(m, None)));
+            }
+            list(ev, out)
+        }
+        CatAttrs => {
+            let name = tri!(force_text(ev, args[0]));
+            let l = tri!(force_list(ev, args[1]));
+            let mut out = Vec::new();
+            for i in l.iter() {
+                let a = tri!(force_attrs(ev, *i));
+                if let Some(e) = a.entries.get(&name) {
+                    out.push(e.value);
+                } else if let Some(u) = &a.open {
+                    return Value::Unknown(u.clone());
+                }
+            }
+            list(ev, out)
+        }
+        SubtractLists | IntersectLists | Remove => {
+            // subtractLists e l; intersectLists e l; remove e l
+            let l = tri!(force_list(ev, args[1]));
+            let drop: Vec<Value> = if p == Remove {
+                vec![ev.force(args[0])]
+            } else {
+                let e = tri!(force_list(ev, args[0]));
+                e.iter().map(|t| ev.force(*t)).collect()
+            };
+            let mut out = Vec::new();
+            for i in l.iter() {
+                let v = ev.force(*i);
+                let mut inside = false;
+                for d in &drop {
+                    match ev.equal(&v, d) {
+                        Some(true) => inside = true,
+                        Some(false) => {}
+                        None => return unknown_at("cannot compare list items", &at),
+                    }
+                }
+                if inside == (p == IntersectLists) {
+                    out.push(*i);
+                }
+            }
+            list(ev, out)
+        }
+        ReverseList => {
+            let l = tri!(force_list(ev, args[0]));
+            list(ev, l.iter().rev().copied().collect())
+        }
+        Warn => ev.force(args[1]),
+        WarnIf => ev.force(args[2]),
+        ThrowIf => match tri!(force_bool(ev, args[0])) {
+            true => {
+                let msg = force_text(ev, args[1]).unwrap_or_default();
+                unknown_at(format!("the expression throws: {msg}"), &at)
+            }
+            false => ev.force(args[2]),
+        },
+        Fix => {
+            let me = ev.placeholder();
+            let applied = ev.delay_apply(args[0], me);
+            let empty = ev.value(Value::Attrs(Rc::new(Attrs::default())));
+            ev.fill_update(me, applied, empty);
+            ev.force(me)
+        }
+        PathAppend => {
+            let base = ev.force(args[0]);
+            let rest = tri!(force_text(ev, args[1]));
+            match base {
+                Value::Path(p) => Value::Path(Rc::new(p.append(&format!("/{rest}")))),
+                u @ Value::Unknown(_) => u,
+                _ => unknown_at("`lib.path.append` of a value that is not a path", &at),
+            }
+        }
+        Range => match (ev.force(args[0]), ev.force(args[1])) {
+            (Value::Int(a), Value::Int(b)) if b - a < 100_000 => {
+                let items = (a..=b).map(|i| ev.value(Value::Int(i))).collect();
+                list(ev, items)
+            }
+            _ => unknown_at("`range` nixcross does not follow", &at),
+        },
+        ToLower | ToUpper => {
+            let s = tri!(force_text(ev, args[0]));
+            Value::string(if p == ToLower {
+                s.to_lowercase()
+            } else {
+                s.to_uppercase()
+            })
+        }
+        SplitString => {
+            let sep = tri!(force_text(ev, args[0]));
+            let s = tri!(force_text(ev, args[1]));
+            if sep.is_empty() {
+                return unknown_at("`splitString` with an empty separator", &at);
+            }
+            let items = s.split(sep.as_str()).map(|x| str_thunk(ev, x)).collect();
+            list(ev, items)
+        }
+        StringLength => {
+            let s = tri!(force_text(ev, args[0]));
+            Value::Int(s.len() as i64)
+        }
+        Substring => {
+            let (start, len) = match (ev.force(args[0]), ev.force(args[1])) {
+                (Value::Int(a), Value::Int(b)) if a >= 0 => (a as usize, b),
+                _ => return unknown_at("`substring` with bounds nixcross does not follow", &at),
+            };
+            let s = tri!(force_text(ev, args[2]));
+            let bytes = s.as_bytes();
+            let start = start.min(bytes.len());
+            let end = if len < 0 {
+                bytes.len()
+            } else {
+                (start + len as usize).min(bytes.len())
+            };
+            Value::string(String::from_utf8_lossy(&bytes[start..end]).into_owned())
+        }
+        EachSystem | EachDefaultSystem => {
+            let (systems, f) = if p == EachSystem {
+                let l = tri!(force_list(ev, args[0]));
+                (l.to_vec(), args[1])
+            } else {
+                let l = [
+                    "x86_64-linux",
+                    "aarch64-linux",
+                    "x86_64-darwin",
+                    "aarch64-darwin",
+                ]
+                .iter()
+                .map(|s| str_thunk(ev, s))
+                .collect();
+                (l, args[0])
+            };
+            each_system(ev, &systems, f, at)
+        }
+        EvalFlakeModule => {
+            let flake = mk_flake(ev, args[0], args[1], at.clone());
+            let ft = ev.value(flake);
+            let mut config = BTreeMap::new();
+            config.insert(
+                "flake".to_string(),
+                AttrEntry {
+                    value: ft,
+                    def: None,
+                },
+            );
+            let ct = ev.value(set_from(config, None));
+            let mut out = BTreeMap::new();
+            out.insert(
+                "config".to_string(),
+                AttrEntry {
+                    value: ct,
+                    def: None,
+                },
+            );
+            set_from(
+                out,
+                Some(Rc::new(Unknown {
+                    reason: "flake-parts' evalFlakeModule is modelled for `config.flake` only"
+                        .into(),
+                    at,
+                })),
+            )
+        }
         MkIf => Value::Special(Rc::new(Special::Property(Property::If {
             cond: args[0],
             content: args[1],
@@ -1260,13 +1802,97 @@ fn from_json(ev: &mut Evaluator, j: &serde_json::Value) -> Value {
     }
 }
 
+/// flake-utils' `eachSystem systems f`: for every output name `f` gives,
+/// `{ <system> = (f system).<name>; }`. The names are read from the first
+/// system's result (flake-utils requires the same ones for every system).
+fn each_system(ev: &mut Evaluator, systems: &[ThunkId], f: ThunkId, at: Option<Src>) -> Value {
+    let Some(first) = systems.first() else {
+        return set_from(BTreeMap::new(), None);
+    };
+    let r0 = ev.delay_apply(f, *first);
+    let names = match ev.force(r0) {
+        Value::Attrs(a) => {
+            if let Some(u) = &a.open {
+                return Value::Unknown(u.clone());
+            }
+            a.entries.keys().cloned().collect::<Vec<_>>()
+        }
+        u @ Value::Unknown(_) => return u,
+        other => return unknown_at(format!("`eachSystem` gave {}", other.type_name()), &at),
+    };
+    let mut out = BTreeMap::new();
+    for name in names {
+        let mut per = BTreeMap::new();
+        for s in systems {
+            let sys = tri!(force_text(ev, *s));
+            let r = ev.delay_apply(f, *s);
+            let t = ev.delay_select(r, &name);
+            per.insert(
+                sys,
+                AttrEntry {
+                    value: t,
+                    def: None,
+                },
+            );
+        }
+        let t = ev.value(set_from(per, None));
+        out.insert(
+            name,
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
+    }
+    set_from(out, None)
+}
+
 /// flake-parts' `mkFlake { inherit inputs; } module`: the `flake` outputs
-/// its modules define (`flake.nixosConfigurations.<name>`), merged.
+/// its modules define (`flake.nixosConfigurations.<name>`, `flake.lib`, ...),
+/// merged one level deep across modules, as flake-parts merges them. The
+/// values stay lazy, so an output may refer to another through `self`.
 fn mk_flake(ev: &mut Evaluator, args: ThunkId, module: ThunkId, at: Option<Src>) -> Value {
     let inputs = ev.delay_select(args, "inputs");
+    let result = ev.placeholder();
+    let lib = ev.lib();
+    let self_t = ev.delay_select(inputs, "self");
+    // Module arguments: { inputs, self, lib, config.flake, ... }.
+    let mut config = Attrs::default();
+    config.entries.insert(
+        "flake".into(),
+        AttrEntry {
+            value: result,
+            def: None,
+        },
+    );
+    config.open = Some(Rc::new(Unknown {
+        reason: "flake-parts options other than `flake` are not modelled".into(),
+        at: None,
+    }));
+    let config_t = ev.value(Value::Attrs(Rc::new(config)));
+    let mut margs = Attrs::default();
+    for (k, t) in [
+        ("inputs", inputs),
+        ("lib", lib),
+        ("self", self_t),
+        ("config", config_t),
+    ] {
+        margs.entries.insert(
+            k.into(),
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
+    }
+    margs.open = Some(Rc::new(Unknown {
+        reason: "a flake-parts module argument nixcross does not model".into(),
+        at: None,
+    }));
+    let margs_t = ev.value(Value::Attrs(Rc::new(margs)));
     let mut pending = vec![module];
     let mut seen_paths: Vec<PathValue> = Vec::new();
-    let mut configs: BTreeMap<String, AttrEntry> = BTreeMap::new();
+    let mut outputs: BTreeMap<String, Vec<ThunkId>> = BTreeMap::new();
     let mut open: Option<Rc<Unknown>> = None;
     let mut steps = 0;
     while let Some(m) = pending.pop() {
@@ -1288,40 +1914,19 @@ fn mk_flake(ev: &mut Evaluator, args: ThunkId, module: ThunkId, at: Option<Src>)
             v = ev.import_path(&p, at.clone());
         }
         if matches!(v, Value::Lambda(_) | Value::Prim(_)) {
-            let lib = ev.lib();
-            let mut a = Attrs::default();
-            for (k, t) in [("inputs", inputs), ("lib", lib)] {
-                a.entries.insert(
-                    k.into(),
-                    AttrEntry {
-                        value: t,
-                        def: None,
-                    },
-                );
-            }
-            let self_t = ev.delay_select(inputs, "self");
-            a.entries.insert(
-                "self".into(),
-                AttrEntry {
-                    value: self_t,
-                    def: None,
-                },
-            );
-            a.open = Some(Rc::new(Unknown {
-                reason: "a flake-parts module argument nixcross does not model".into(),
-                at: None,
-            }));
-            let at_t = ev.value(Value::Attrs(Rc::new(a)));
-            v = ev.apply(v, at_t, at.clone());
+            v = ev.apply(v, margs_t, at.clone());
         }
         let Value::Attrs(a) = v else {
-            if let Value::Unknown(u) = v {
-                open = Some(u);
-            } else if !matches!(v, Value::Special(_)) {
-                open = Some(Rc::new(Unknown {
-                    reason: "a flake-parts module nixcross cannot read".into(),
-                    at: at.clone(),
-                }));
+            match v {
+                Value::Unknown(u) => open = Some(u),
+                // A module from another input (`inputs.x.flakeModule`).
+                Value::Special(_) => {}
+                _ => {
+                    open = Some(Rc::new(Unknown {
+                        reason: "a flake-parts module nixcross cannot read".into(),
+                        at: at.clone(),
+                    }))
+                }
             }
             continue;
         };
@@ -1347,46 +1952,45 @@ fn mk_flake(ev: &mut Evaluator, args: ThunkId, module: ThunkId, at: Option<Src>)
                 let it = inner.value;
                 fv = ev.force(it);
             }
-            let Value::Attrs(fa) = fv else {
-                if let Value::Unknown(u) = fv {
-                    open = Some(u);
-                }
-                continue;
-            };
-            if let Some(nc) = fa.entries.get("nixosConfigurations") {
-                let t = nc.value;
-                match ev.force(t) {
-                    Value::Attrs(cs) => {
-                        for (k, e) in cs.entries.iter() {
-                            configs.insert(k.clone(), e.clone());
-                        }
-                        if let Some(u) = &cs.open {
-                            open = Some(u.clone());
-                        }
+            match fv {
+                Value::Attrs(fa) => {
+                    for (k, e) in fa.entries.iter() {
+                        outputs.entry(k.clone()).or_default().push(e.value);
                     }
-                    Value::Unknown(u) => open = Some(u),
-                    _ => {}
+                    if let Some(u) = &fa.open {
+                        open = Some(u.clone());
+                    }
                 }
-            } else if let Some(u) = &fa.open {
-                open = Some(u.clone());
+                Value::Unknown(u) => open = Some(u),
+                _ => {}
             }
         }
     }
-    let nc = set_from(configs, open);
-    let nct = ev.value(nc);
-    let mut out = BTreeMap::new();
-    out.insert(
-        "nixosConfigurations".to_string(),
-        AttrEntry {
-            value: nct,
-            def: None,
-        },
-    );
-    set_from(
-        out,
-        Some(Rc::new(Unknown {
-            reason: "flake-parts outputs other than nixosConfigurations are not modelled".into(),
-            at,
+    let mut merged = BTreeMap::new();
+    for (k, ts) in outputs {
+        let mut acc = ts[0];
+        for t in &ts[1..] {
+            acc = ev.delay_update(acc, *t);
+        }
+        merged.insert(
+            k,
+            AttrEntry {
+                value: acc,
+                def: None,
+            },
+        );
+    }
+    let value = set_from(
+        merged,
+        Some(open.unwrap_or_else(|| {
+            Rc::new(Unknown {
+                reason: "flake-parts' perSystem outputs are not modelled".into(),
+                at,
+            })
         })),
-    )
+    );
+    let empty = ev.value(Value::Attrs(Rc::new(Attrs::default())));
+    let v = ev.value(value.clone());
+    ev.fill_update(result, v, empty);
+    value
 }

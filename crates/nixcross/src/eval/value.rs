@@ -47,11 +47,10 @@ impl PathValue {
     pub fn append(&self, suffix: &str) -> PathValue {
         match self {
             PathValue::Tree(p) => {
-                let joined = if suffix.starts_with('/') {
-                    p.join(&suffix[1..])
-                } else {
+                let joined = match suffix.strip_prefix('/') {
+                    Some(rest) => p.join(rest),
                     // `./hosts + "x"` is `./hostsx`.
-                    RelPath::new(&format!("{}{suffix}", p.as_str()))
+                    None => RelPath::new(&format!("{}{suffix}", p.as_str())),
                 };
                 match joined {
                     Some(p) => PathValue::Tree(p),
@@ -237,6 +236,49 @@ pub enum Prim {
     MkOrdered,
     /// `mkOrder n x`: ordering only.
     MkOrder,
+    GroupBy,
+    FromToml,
+    Flip,
+    ForEach,
+    CallPackageWith,
+    MakeOverridable,
+    Match,
+    ListFilesRecursive,
+    Pipe,
+    MergeAttrsList,
+    ConcatMapAttrs,
+    OptionalString,
+    ConcatStrings,
+    ConcatMapStrings,
+    HasInfix,
+    Last,
+    Init,
+    ToList,
+    Imap0,
+    Imap1,
+    AttrsToList,
+    CatAttrs,
+    SubtractLists,
+    IntersectLists,
+    Remove,
+    ReverseList,
+    Warn,
+    WarnIf,
+    ThrowIf,
+    Fix,
+    PathAppend,
+    Range,
+    ToLower,
+    ToUpper,
+    SplitString,
+    StringLength,
+    Substring,
+    /// flake-utils' `eachSystem systems f`.
+    EachSystem,
+    /// flake-utils' `eachDefaultSystem f`.
+    EachDefaultSystem,
+    /// flake-parts' `evalFlakeModule { inherit inputs; } module`.
+    EvalFlakeModule,
     /// `lib.nixosSystem { ... }` of the named nixpkgs input.
     NixosSystem,
     /// `import nixpkgs { ... }` of the named input.

@@ -67,6 +67,41 @@ pub struct System {
     pub scoped: Vec<ScopedSet>,
     /// `environment.systemPackages` bindings, with their module.
     pub package_lists: Vec<(usize, Src)>,
+    /// The systems `boot.binfmt.emulatedSystems` lists, across every module
+    /// (also under conditions: what it may list).
+    pub emulated: Vec<String>,
+    /// Why part of `boot.binfmt.emulatedSystems` is not known, if it is not.
+    pub emulated_unknown: Option<String>,
+    /// Module arguments the modules define through `_module.args`.
+    pub module_args: Vec<(String, crate::eval::ThunkId)>,
+    /// `nixpkgs.pkgs = <package set>` (then NixOS ignores the other
+    /// `nixpkgs.*` options).
+    pub pkgs_option: Option<PkgsOption>,
+}
+
+impl System {
+    /// Forget what the modules said, to read them again.
+    fn reset_modules(&mut self) {
+        self.modules.clear();
+        self.opaque.clear();
+        self.definitions.retain(|d| d.module.is_none());
+        self.overlays.clear();
+        self.package_lists.clear();
+        self.emulated.clear();
+        self.emulated_unknown = None;
+        self.pkgs_option = None;
+    }
+}
+
+/// `nixpkgs.pkgs = <package set>`: where, and the platforms of that set.
+#[derive(Debug, Clone)]
+pub struct PkgsOption {
+    /// The definition.
+    pub site: Option<Src>,
+    /// The set's build platform, when known.
+    pub build: Option<String>,
+    /// The set's host platform, when known.
+    pub host: Option<String>,
 }
 
 /// Whether nixcross could follow a configuration.
@@ -135,9 +170,19 @@ impl std::fmt::Debug for Flake<'_> {
 
 /// Whether an input's URL or name says it is nixpkgs.
 fn is_nixpkgs_input(name: &str, url: Option<&str>) -> bool {
+    if name == "nixpkgs" {
+        return true;
+    }
     if let Some(url) = url {
         let u = url.to_ascii_lowercase();
-        return u.starts_with("github:nixos/nixpkgs")
+        // A fork (`github:someone/nixpkgs/branch`) is a nixpkgs too.
+        let forge_repo = ["github:", "gitlab:", "sourcehut:"]
+            .iter()
+            .find_map(|p| u.strip_prefix(p))
+            .and_then(|rest| rest.split('/').nth(1))
+            .map(|repo| repo.split(['?', '#']).next().unwrap_or(repo));
+        return forge_repo == Some("nixpkgs")
+            || u.starts_with("github:nixos/nixpkgs")
             || u.starts_with("nixpkgs")
             || u.starts_with("flake:nixpkgs")
             || u.contains("github.com/nixos/nixpkgs")
@@ -440,6 +485,14 @@ fn evaluate_outputs(
         "inputs".into(),
         AttrEntry {
             value: args_t,
+            def: None,
+        },
+    );
+    // `self.outputs` is the outputs themselves (Nix's call-flake.nix).
+    extra.entries.insert(
+        "outputs".into(),
+        AttrEntry {
+            value: result_t,
             def: None,
         },
     );

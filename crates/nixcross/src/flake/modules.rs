@@ -144,6 +144,10 @@ pub(super) fn read_config(
         overlays: Vec::new(),
         scoped: Vec::new(),
         package_lists: Vec::new(),
+        emulated: Vec::new(),
+        emulated_unknown: None,
+        module_args: Vec::new(),
+        pkgs_option: None,
     };
     sys.modules_list = sys
         .modules_binding
@@ -199,29 +203,62 @@ pub(super) fn read_config(
 
     // The modules list.
     let mut queue: Vec<(ThunkId, Option<usize>)> = Vec::new();
-    match args.entries.get("modules") {
-        Some(e) => {
-            let t = e.value;
-            match ev.force(t) {
-                Value::List(l) => queue.extend(l.iter().map(|t| (*t, None))),
-                Value::Unknown(u) => sys.opaque.push(Opaque {
-                    reason: format!("the modules list cannot be followed: {}", u.reason),
-                    at: u.at.clone().or(e.def.clone()),
-                }),
-                other => sys.opaque.push(Opaque {
-                    reason: format!("`modules` is {}", other.type_name()),
-                    at: e.def.clone(),
-                }),
-            }
+    if let Some(e) = args.entries.get("modules") {
+        let t = e.value;
+        match ev.force(t) {
+            Value::List(l) => queue.extend(l.iter().map(|t| (*t, None))),
+            Value::Unknown(u) => sys.opaque.push(Opaque {
+                reason: format!("the modules list cannot be followed: {}", u.reason),
+                at: u.at.clone().or(e.def.clone()),
+            }),
+            other => sys.opaque.push(Opaque {
+                reason: format!("`modules` is {}", other.type_name()),
+                at: e.def.clone(),
+            }),
         }
-        None => {}
     }
-    collect_modules(ev, &mut sys, queue, margs_t);
+    collect_modules(ev, &mut sys, queue.clone(), margs_t);
+    // Arguments other modules give through `_module.args`: read again
+    // with them (module arguments are decided before the modules are).
+    if !sys.module_args.is_empty() {
+        let mut with_args = Attrs::default();
+        for (k, t) in &sys.module_args {
+            with_args.entries.insert(
+                k.clone(),
+                AttrEntry {
+                    value: *t,
+                    def: None,
+                },
+            );
+        }
+        for (k, e) in special.entries.iter() {
+            with_args.entries.insert(k.clone(), e.clone());
+        }
+        with_args.open = special.open.clone();
+        let margs_t = module_args(ev, &with_args, lib);
+        sys.reset_modules();
+        collect_modules(ev, &mut sys, queue, margs_t);
+    }
     let opaque = sys.opaque.first().map(|o| match &o.at {
         Some(at) => format!("{} ({})", o.reason, ev.sources.describe(at)),
         None => o.reason.clone(),
     });
     let mut platforms = platforms::effective(&sys.definitions, opaque.as_deref());
+    if let Some(po) = &sys.pkgs_option {
+        let at = po
+            .site
+            .as_ref()
+            .map(|s| ev.sources.describe(s))
+            .unwrap_or_default();
+        platforms = platforms::Platforms {
+            unknown: (po.build.is_none() || po.host.is_none()).then(|| {
+                format!("the configuration sets nixpkgs.pkgs ({at}) to a package set nixcross cannot read")
+            }),
+            build: po.build.clone(),
+            host: po.host.clone(),
+            style: None,
+        };
+    }
     if let Some(p) = &sys.pkgs_arg {
         platforms = platforms::Platforms {
             unknown: Some(format!(
@@ -268,6 +305,15 @@ fn module_args(ev: &mut Evaluator, special: &Attrs, lib: Option<ThunkId>) -> Thu
             def: None,
         },
     );
+    // The module class (`lib.evalModules { class = "nixos"; }`).
+    let class = ev.value(Value::string("nixos"));
+    margs.entries.insert(
+        "_class".into(),
+        AttrEntry {
+            value: class,
+            def: None,
+        },
+    );
     let mp = ev.value(Value::Path(Rc::new(PathValue::Elsewhere {
         base: "modulesPath".into(),
         rest: String::new(),
@@ -303,7 +349,7 @@ fn module_args(ev: &mut Evaluator, special: &Attrs, lib: Option<ThunkId>) -> Thu
 pub(crate) fn module_platforms(
     ev: &mut Evaluator,
     path: &crate::files::RelPath,
-) -> (platforms::Platforms, Vec<Definition>) {
+) -> (platforms::Platforms, System) {
     let mut sys = System {
         input: "nixpkgs".into(),
         call: None,
@@ -320,6 +366,10 @@ pub(crate) fn module_platforms(
         overlays: Vec::new(),
         scoped: Vec::new(),
         package_lists: Vec::new(),
+        emulated: Vec::new(),
+        emulated_unknown: None,
+        module_args: Vec::new(),
+        pkgs_option: None,
     };
     let margs = module_args(ev, &Attrs::default(), None);
     let t = ev.value(Value::Path(Rc::new(PathValue::Tree(path.clone()))));
@@ -327,7 +377,7 @@ pub(crate) fn module_platforms(
     let opaque = sys.opaque.first().map(|o| o.reason.clone());
     (
         platforms::effective(&sys.definitions, opaque.as_deref()),
-        sys.definitions,
+        sys,
     )
 }
 
@@ -602,6 +652,51 @@ fn walk_config(
             sys.package_lists.push((index, site));
         }
     }
+    let mut emulated = Vec::new();
+    let mut hidden = Vec::new();
+    walk(
+        ev,
+        config,
+        &["boot", "binfmt", "emulatedSystems"],
+        0,
+        None,
+        None,
+        at.clone(),
+        &mut emulated,
+        &mut hidden,
+    );
+    if let Some(o) = hidden.first() {
+        sys.emulated_unknown.get_or_insert(o.reason.clone());
+    }
+    for leaf in emulated {
+        match &leaf.value {
+            Value::List(items) => {
+                for t in items.iter() {
+                    match ev.force(*t) {
+                        Value::Str(s) => match s.as_text() {
+                            Some(t) => {
+                                if !sys.emulated.contains(&t) {
+                                    sys.emulated.push(t);
+                                }
+                            }
+                            None => {
+                                sys.emulated_unknown
+                                    .get_or_insert("an item is not a plain string".into());
+                            }
+                        },
+                        Value::Unknown(u) => {
+                            sys.emulated_unknown.get_or_insert(u.reason.clone());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Value::Unknown(u) => {
+                sys.emulated_unknown.get_or_insert(u.reason.clone());
+            }
+            _ => {}
+        }
+    }
     let mut leaves = Vec::new();
     let mut opaque = Vec::new();
     walk(
@@ -623,6 +718,37 @@ fn walk_config(
         };
         if let Some(site) = a.entries.get("overlays").and_then(|e| e.def.clone()) {
             sys.overlays.push(OverlayDef::read(index, site));
+        }
+        if let Some(e) = a.entries.get("pkgs") {
+            let e = e.clone();
+            let mut values = Vec::new();
+            let mut op = Vec::new();
+            walk(
+                ev,
+                e.value,
+                &[],
+                0,
+                leaf.condition.clone(),
+                e.def.clone(),
+                e.def.clone(),
+                &mut values,
+                &mut op,
+            );
+            for v in values {
+                let platforms = match &v.value {
+                    Value::Special(s) => match &**s {
+                        Special::Pkgs(p) => Some(pkgs_platforms(ev, p)),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let (build, host) = platforms.unwrap_or_default();
+                sys.pkgs_option = Some(super::PkgsOption {
+                    site: v.site.or(e.def.clone()),
+                    build,
+                    host,
+                });
+            }
         }
         for option in PlatformOption::ALL {
             let Some(e) = a.entries.get(option.name()) else {
@@ -894,6 +1020,43 @@ pub(super) fn uses(sys: &System, file: FileId, range: (usize, usize)) -> bool {
                 .flatten()
                 .any(|n| n.contains(file, range))
         })
+}
+
+/// The platforms a package set is for: `legacyPackages.<system>`, or
+/// `import nixpkgs { localSystem/system; crossSystem; }`.
+fn pkgs_platforms(
+    ev: &mut Evaluator,
+    p: &crate::eval::PkgsValue,
+) -> (Option<String>, Option<String>) {
+    if let Some(s) = &p.system {
+        let d = crate::platform::resolve(s).ok().map(|t| t.system);
+        return (d.clone(), d);
+    }
+    let Some(args) = p.args else {
+        return (None, None);
+    };
+    let Value::Attrs(a) = ev.force(args) else {
+        return (None, None);
+    };
+    let mut build = None;
+    for key in ["localSystem", "system"] {
+        if let Some(e) = a.entries.get(key) {
+            let v = ev.force(e.value);
+            build = platform_of(ev, &v).0;
+            break;
+        }
+    }
+    let host = match a.entries.get("crossSystem") {
+        Some(e) => {
+            let v = ev.force(e.value);
+            match v {
+                Value::Null => build.clone(),
+                v => platform_of(ev, &v).0,
+            }
+        }
+        None => build.clone(),
+    };
+    (build, host)
 }
 
 /// The scoped package sets among `specialArgs`: entries whose value is

@@ -8,7 +8,7 @@
 //! else nixcross must not edit as one), the literal list of a value, and
 //! removing several entries of one set at once.
 
-use super::{find_option, remove_entry, Opaque, OptionHit};
+use super::{find_option, Opaque, OptionHit};
 use crate::edit::TextEdit;
 use crate::syntax::{self, AttrSetView, Entry, Node, Param};
 
@@ -335,22 +335,51 @@ pub fn list_of(value: &Node) -> Option<(syntax::ListView, Option<String>)> {
     Some((l, Some(f)))
 }
 
-/// Delete several items of one list in one edit per run of neighbours, so
-/// that removals of adjacent items never overlap.
+/// Delete several items of one list: one edit per run of neighbours (the
+/// run removed as one span, with the whitespace rules of one item), so that
+/// removals of adjacent items never overlap or leave a double space.
 pub fn remove_items(src: &str, list: &syntax::ListView, items: &[Node]) -> Vec<TextEdit> {
-    let mut edits: Vec<TextEdit> = items
-        .iter()
-        .map(|i| super::remove_item(src, list, i))
-        .collect();
-    merge_edits(&mut edits);
+    let mut edits = Vec::new();
+    let mut i = 0;
+    while i < list.items.len() {
+        if !items.contains(&list.items[i]) {
+            i += 1;
+            continue;
+        }
+        let first = i;
+        while i + 1 < list.items.len() && items.contains(&list.items[i + 1]) {
+            i += 1;
+        }
+        edits.push(super::remove_items_span(
+            src,
+            list,
+            &list.items[first],
+            &list.items[i],
+        ));
+        i += 1;
+    }
     edits
 }
 
-/// Delete several entries of one set (with their comments and lines) in
-/// as few edits as do not overlap.
+/// Delete several entries of one set (with their comments and lines): one
+/// edit per run of neighbouring entries, removed as one span.
 pub fn remove_entries(src: &str, set: &AttrSetView, ranges: &[(usize, usize)]) -> Vec<TextEdit> {
-    let mut edits: Vec<TextEdit> = ranges.iter().map(|r| remove_entry(src, set, *r)).collect();
-    merge_edits(&mut edits);
+    let mut edits = Vec::new();
+    let mut i = 0;
+    let gone = |e: &Entry| ranges.contains(&e.range());
+    while i < set.entries.len() {
+        if !gone(&set.entries[i]) {
+            i += 1;
+            continue;
+        }
+        let first = i;
+        while i + 1 < set.entries.len() && gone(&set.entries[i + 1]) {
+            i += 1;
+        }
+        let span = (set.entries[first].range().0, set.entries[i].range().1);
+        edits.push(super::remove_entry(src, set, span));
+        i += 1;
+    }
     edits
 }
 
@@ -389,7 +418,8 @@ pub fn remove_bindings(src: &str, top: &AttrSetView, bindings: &[Node]) -> (Vec<
             break;
         }
     }
-    let mut by_set: BTreeMap<(usize, usize), (AttrSetView, Vec<(usize, usize)>)> = BTreeMap::new();
+    type Removals = (AttrSetView, Vec<(usize, usize)>);
+    let mut by_set: BTreeMap<(usize, usize), Removals> = BTreeMap::new();
     for b in &removed {
         if let Some(set) = b.parent_set() {
             by_set
@@ -490,6 +520,16 @@ mod tests {
             assert_eq!(a.as_deref(), around, "{src}");
         }
         assert!(list_of(&expr("lib.optionals x [ 1 ]")).is_none());
+    }
+
+    #[test]
+    fn neighbouring_removals_on_one_line_leave_one_space() {
+        let src = "[ \"a\" \"b\" \"c\" ]";
+        let l = expr(src).list().unwrap();
+        let edits = remove_items(src, &l, &l.items[1..3]);
+        assert_eq!(crate::edit::apply(src, &edits).unwrap(), "[ \"a\" ]");
+        let edits = remove_items(src, &l, &[l.items[0].clone(), l.items[2].clone()]);
+        assert_eq!(crate::edit::apply(src, &edits).unwrap(), "[ \"b\" ]");
     }
 
     #[test]

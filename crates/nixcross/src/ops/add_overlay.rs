@@ -1194,7 +1194,7 @@ mod tests {
         ] {
             let n = syntax::parse(src).unwrap().expr().unwrap();
             let o = read_overlay(&n);
-            let map = effective(&[o.clone()]);
+            let map = effective(std::slice::from_ref(&o));
             assert_eq!(map.get("gcc").map(String::as_str), Some("gcc12"), "{src}");
             assert!(overlay_binding(&o, "gcc").is_some());
         }

@@ -36,6 +36,16 @@ pub(crate) fn edit_blocker(flake: &Flake, config: &Config) -> Option<String> {
             flake.describe(p)
         ));
     }
+    if let Some(po) = &sys.pkgs_option {
+        let at = po
+            .site
+            .as_ref()
+            .map(|s| format!(" ({})", flake.describe(s)))
+            .unwrap_or_default();
+        return Some(format!(
+            "it sets nixpkgs.pkgs{at}, whose platforms decide (NixOS then ignores the other nixpkgs.* options); edit that package set by hand"
+        ));
+    }
     if config.platforms.style == Some(SeenStyle::Mixed) {
         return Some("it sets both nixpkgs.crossSystem/localSystem and nixpkgs.hostPlatform/buildPlatform; NixOS rejects that mix with an assertion, so fix it by hand first".into());
     }

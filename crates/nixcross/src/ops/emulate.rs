@@ -319,7 +319,8 @@ fn plan_module(
             nixpkgs: vec!["nixpkgs".into()],
         },
     );
-    let (declared, defs) = crate::flake::modules::module_platforms(&mut ev, path);
+    let (declared, sys) = crate::flake::modules::module_platforms(&mut ev, path);
+    let defs = &sys.definitions;
     let sources = ev.sources;
     let mut e = Edits::new(&sources);
     let m = read_module(&e, file, &expr)?;
@@ -346,7 +347,11 @@ fn plan_module(
         )?;
     }
     let mut summary = Vec::new();
-    edit_module(&mut e, &m, systems, opts, &mut summary, None)?;
+    let seen = Seen {
+        systems: sys.emulated.clone(),
+        unknown: sys.emulated_unknown.clone(),
+    };
+    edit_module(&mut e, &m, systems, opts, &seen, &mut summary, None)?;
     Ok(e.finish(if summary.is_empty() {
         "nothing to change".into()
     } else {
@@ -354,29 +359,51 @@ fn plan_module(
     }))
 }
 
-/// Add or remove in one module; `new_home` (flake configurations) says
-/// where new definitions go when the module has none.
+/// What the whole configuration (or module) emulates as NixOS sees it:
+/// every definition of `boot.binfmt.emulatedSystems`, not only the literal
+/// list nixcross edits.
+struct Seen {
+    systems: Vec<String>,
+    unknown: Option<String>,
+}
+
+/// Add or remove in one module.
 fn edit_module(
     e: &mut Edits,
     m: &ModuleEdit,
     systems: &[String],
     opts: &EmulateOptions,
+    seen: &Seen,
     summary: &mut Vec<String>,
-    removal_item: Option<&dyn Fn(&mut Edits) -> Result<()>>,
+    inline_item: Option<&InlineItem>,
 ) -> Result<()> {
     let file = m.file;
     let src = e.text(file);
     let layout = e.layout(file).clone();
     let dotted = EMULATED.join(".");
     let mut removals: Vec<Node> = Vec::new();
+    let mut new_defs: Vec<(&[&str], String)> = Vec::new();
     if !systems.is_empty() {
         if opts.remove {
             let Some((_, hit)) = &m.emulated else {
                 for s in systems {
+                    if seen.systems.contains(s) {
+                        return Err(Error::refused(format!(
+                            "`{s}` is set in {dotted} by another module this one imports; remove it there"
+                        )));
+                    }
                     e.warnings
                         .push(format!("`{s}` is not in {dotted}; nothing to remove"));
                 }
-                return finish_static(e, m, opts, summary, &mut removals, removal_item);
+                return finish_static(
+                    e,
+                    m,
+                    opts,
+                    summary,
+                    &mut removals,
+                    &mut new_defs,
+                    inline_item,
+                );
             };
             let (list, around) = literal_list(e, file, hit, &dotted)?;
             let found: Vec<Node> = list
@@ -390,13 +417,24 @@ fn edit_module(
                 .cloned()
                 .collect();
             for s in systems {
-                if !found
+                if found
                     .iter()
                     .any(|i| i.unparen().string_literal().as_deref() == Some(s.as_str()))
                 {
-                    e.warnings
-                        .push(format!("`{s}` is not in {dotted}; nothing to remove"));
+                    continue;
                 }
+                if seen.systems.contains(s) {
+                    // NixOS gets it from another part of the option.
+                    return Err(e.error_at(
+                        Error::refused(format!(
+                            "`{s}` comes from another part of {dotted} than this literal list, so removing it here would not remove it"
+                        ))
+                        .hint("remove it where it is listed, by hand"),
+                        &Src::new(file, hit.value.clone()),
+                    ));
+                }
+                e.warnings
+                    .push(format!("`{s}` is not in {dotted}; nothing to remove"));
             }
             if !found.is_empty() {
                 let names: Vec<String> = found
@@ -418,11 +456,17 @@ fn edit_module(
             match &m.emulated {
                 Some((_, hit)) => {
                     let (list, _) = literal_list(e, file, hit, &dotted)?;
-                    let have: HashSet<String> = list
+                    let mut have: HashSet<String> = list
                         .items
                         .iter()
                         .filter_map(|i| i.unparen().string_literal())
                         .collect();
+                    have.extend(seen.systems.iter().cloned());
+                    if let Some(why) = &seen.unknown {
+                        e.warnings.push(format!(
+                            "nixcross cannot see all of `{dotted}` ({why}); check that it does not list a system twice"
+                        ));
+                    }
                     let opaque: Vec<String> = list
                         .items
                         .iter()
@@ -448,35 +492,51 @@ fn edit_module(
                     }
                 }
                 None => {
-                    let items: Vec<String> = systems.iter().map(|s| syntax::quote(s)).collect();
-                    let value = format!("[ {} ]", items.join(" "));
-                    let s = format!("added {} to {dotted}", systems.join(", "));
-                    insert(e, m, &EMULATED, &value, &s)?;
-                    summary.push(s);
+                    let added: Vec<String> = systems
+                        .iter()
+                        .filter(|s| !seen.systems.contains(s))
+                        .cloned()
+                        .collect();
+                    if !added.is_empty() {
+                        let items: Vec<String> = added.iter().map(|s| syntax::quote(s)).collect();
+                        let value = format!("[ {} ]", items.join(" "));
+                        let s = format!("added {} to {dotted}", added.join(", "));
+                        new_defs.push((&EMULATED, value));
+                        summary.push(s);
+                    }
                 }
             }
         }
     }
-    finish_static(e, m, opts, summary, &mut removals, removal_item)
+    finish_static(
+        e,
+        m,
+        opts,
+        summary,
+        &mut removals,
+        &mut new_defs,
+        inline_item,
+    )
 }
 
-/// `preferStaticEmulators`, then the planned removals as one batch.
+/// `preferStaticEmulators`, then the new definitions as one insertion and
+/// the planned removals as one batch.
 fn finish_static(
     e: &mut Edits,
     m: &ModuleEdit,
     opts: &EmulateOptions,
     summary: &mut Vec<String>,
     removals: &mut Vec<Node>,
-    removal_item: Option<&dyn Fn(&mut Edits) -> Result<()>>,
+    new_defs: &mut Vec<(&[&str], String)>,
+    inline_item: Option<&InlineItem>,
 ) -> Result<()> {
     let file = m.file;
     let dotted = STATIC.join(".");
     if opts.static_emulators {
         match (&m.prefer_static, opts.remove) {
             (None, false) => {
-                let s = format!("set {dotted} = true");
-                insert(e, m, &STATIC, "true", &s)?;
-                summary.push(s);
+                new_defs.push((&STATIC, "true".into()));
+                summary.push(format!("set {dotted} = true"));
             }
             (None, true) => {}
             (Some((_, hit)), remove) => {
@@ -505,14 +565,23 @@ fn finish_static(
             }
         }
     }
+    if !new_defs.is_empty() {
+        insert(e, m, new_defs, &summary.join("; "))?;
+    }
     if removals.is_empty() {
         return Ok(());
     }
     let src = e.text(file);
     let (edits, top_empty) = places::remove_bindings(src, &m.top, removals);
     let reason = summary.last().cloned().unwrap_or_else(|| "remove".into());
-    match (top_empty, removal_item) {
-        (true, Some(remove_module)) => remove_module(e),
+    match (top_empty, inline_item) {
+        // The inline module is left empty: it goes from the modules list.
+        (true, Some((list, item))) => {
+            let lv = list.node.list().expect("a list");
+            let edit = module::remove_item(e.text(list.file), &lv, item);
+            e.push(list.file, edit, "remove the module left empty");
+            Ok(())
+        }
         _ => {
             for edit in edits {
                 e.push(file, edit, &reason);
@@ -522,16 +591,16 @@ fn finish_static(
     }
 }
 
-/// Insert `path = value;` in the module's best place.
-fn insert(e: &mut Edits, m: &ModuleEdit, path: &[&str], value: &str, reason: &str) -> Result<()> {
-    let Some(i) = places::best_place(&m.places, path) else {
+/// Insert the `path = value;` bindings in the module's best place, as one edit.
+fn insert(e: &mut Edits, m: &ModuleEdit, defs: &[(&[&str], String)], reason: &str) -> Result<()> {
+    let Some(i) = places::best_place(&m.places, defs[0].0) else {
         return Err(Error::refused(
             "the module has no set of definitions to add to",
         ));
     };
     let src = e.text(m.file);
     let layout = e.layout(m.file).clone();
-    let edit = module::insert_at_path(src, &layout, &m.places[i].set, path, value);
+    let edit = module::insert_all_at_path(src, &layout, &m.places[i].set, defs);
     if let Some(c) = &m.places[i].condition {
         e.warnings.push(format!(
             "the setting goes into the module's definitions under `mkIf {c}`, so it holds when that does"
@@ -612,19 +681,19 @@ fn plan_config(
             let expr = p.sys.modules[*i].expr.clone().expect("has an expression");
             p.guard(expr.file, expr.range(), "the module that sets boot.binfmt")?;
             let inline_item = inline_list_item(&p, *i);
-            let remove_module = |e: &mut Edits| -> Result<()> {
-                let (list, item) = inline_item.clone().expect("checked below");
-                let lv = list.node.list().expect("a list");
-                let edit = module::remove_item(e.text(list.file), &lv, &item);
-                e.push(list.file, edit, "remove the module left empty");
-                Ok(())
+            let seen = Seen {
+                systems: Vec::new(),
+                unknown: None,
             };
-            let hook: Option<&dyn Fn(&mut Edits) -> Result<()>> = if inline_item.is_some() {
-                Some(&remove_module)
-            } else {
-                None
-            };
-            edit_module(&mut p.core, m, systems, opts, &mut summary, hook)?;
+            edit_module(
+                &mut p.core,
+                m,
+                systems,
+                opts,
+                &seen,
+                &mut summary,
+                inline_item.as_ref(),
+            )?;
         }
         if found.is_empty() {
             for s in systems {
@@ -635,7 +704,11 @@ fn plan_config(
         }
     } else if let Some(&k) = own.first() {
         let (_, m) = &found[k];
-        edit_module(&mut p.core, m, systems, opts, &mut summary, None)?;
+        let seen = Seen {
+            systems: p.sys.emulated.clone(),
+            unknown: p.sys.emulated_unknown.clone(),
+        };
+        edit_module(&mut p.core, m, systems, opts, &seen, &mut summary, None)?;
     } else {
         // Already there, in a shared module?
         let mut have: HashSet<String> = HashSet::new();
@@ -683,9 +756,12 @@ fn plan_config(
     Ok(p.finish(summary))
 }
 
+/// A flake configuration's modules list and an inline module's item in it.
+type InlineItem = (Src, Node);
+
 /// The modules list and the item of module `i`, when it is an inline item
 /// of the configuration's own list.
-fn inline_list_item(p: &Planner, i: usize) -> Option<(Src, Node)> {
+fn inline_list_item(p: &Planner, i: usize) -> Option<InlineItem> {
     let m = &p.sys.modules[i];
     let ModuleOrigin::Inline(src) = &m.origin else {
         return None;

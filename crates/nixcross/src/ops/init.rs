@@ -1,15 +1,22 @@
-//! `nixcross init`: a new flake.nix that builds NixOS for a target platform,
-//! by cross-compiling or under emulation, in the legacy option style the seed
-//! document uses (`system` + `nixpkgs.crossSystem`) or the modern one
-//! (`nixpkgs.hostPlatform` + `nixpkgs.buildPlatform`).
+//! `nixcross init`: a new flake.nix that builds, for a target platform, by
+//! cross-compiling or under emulation, one of:
+//!
+//! - a NixOS system (`--kind nixos`, the default), in the legacy option
+//!   style the seed document uses (`system` + `nixpkgs.crossSystem`) or the
+//!   modern one (`nixpkgs.hostPlatform` + `nixpkgs.buildPlatform`);
+//! - a package (`--kind package`): a nixpkgs package or the user's own
+//!   `callPackage` file (see [`outputs`]);
+//! - a development shell with the target's cross compiler (`--kind shell`).
 //!
 //! Pure: options in, text and notes out. Writing the file is the caller's job.
+
+mod outputs;
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::platform::{self, Target};
-use crate::vocab::{Mode, Style};
+use crate::vocab::{Kind, Mode, Style};
 
 /// The nixpkgs input when `--nixpkgs` is not given: the current stable
 /// NixOS release branch (25.11, released November 2025).
@@ -18,16 +25,28 @@ pub const DEFAULT_NIXPKGS: &str = "github:nixos/nixpkgs/nixos-25.11";
 /// What `nixcross init` was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InitOptions {
+    /// What the flake builds: a NixOS system, a package or a dev shell.
+    pub kind: Kind,
     /// A system double, a pkgsCross name or a config triple.
     pub target: String,
+    /// How the target is built. A shell is always cross (`Emulate` is refused).
     pub mode: Mode,
+    /// The NixOS option style (`--kind nixos` only; other kinds ignore it).
     pub style: Style,
     /// The build machine's system double. `None`: this machine's own
     /// ([`platform::current_system`]).
     pub host: Option<String>,
-    /// The configuration's name under `nixosConfigurations`. `None`:
-    /// [`default_name`].
+    /// The name of the output: the configuration under `nixosConfigurations`
+    /// ([`default_name`]), the attribute under `packages.<system>`, or the
+    /// shell under `devShells.<system>` (see [`output_name`]).
     pub name: Option<String>,
+    /// `--kind package`: the nixpkgs attribute path to build (`hello`,
+    /// `python3Packages.numpy`); exactly one of this and `call`.
+    /// `--kind shell`: libraries for the target (`buildInputs`), any number.
+    pub packages: Vec<String>,
+    /// `--kind package`: a file, relative to the flake's folder, to build
+    /// with `callPackage <file> { }`.
+    pub call: Option<String>,
     /// The nixpkgs flake reference. `None`: [`DEFAULT_NIXPKGS`].
     pub nixpkgs: Option<String>,
     /// The flake's description. `None`: one that names the target and mode.
@@ -37,11 +56,14 @@ pub struct InitOptions {
 impl InitOptions {
     pub fn new(target: impl Into<String>, mode: Mode) -> Self {
         InitOptions {
+            kind: Kind::default(),
             target: target.into(),
             mode,
             style: Style::default(),
             host: None,
             name: None,
+            packages: Vec::new(),
+            call: None,
             nixpkgs: None,
             description: None,
         }
@@ -150,6 +172,21 @@ pub(crate) fn check_text(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// The text the user gave for `what` (checked), or the default.
+fn given_or(
+    what: &str,
+    given: &Option<String>,
+    default: impl FnOnce() -> String,
+) -> Result<String> {
+    match given {
+        Some(v) => {
+            check_text(what, v)?;
+            Ok(v.clone())
+        }
+        None => Ok(default()),
+    }
+}
+
 /// Resolve the build machine. A pkgsCross name or a triple means its double.
 fn resolve_host(host: Option<&str>) -> Result<String> {
     let host = match host {
@@ -166,9 +203,63 @@ fn resolve_host(host: Option<&str>) -> Result<String> {
     Ok(resolved.system)
 }
 
-/// Check and describe one configuration for `target` built in `mode` on
-/// `host` (`None`: this machine), written in `style`; `key` and `lib` are
-/// filled in by the caller.
+/// Check a `--nixpkgs` flake reference; `None` means [`DEFAULT_NIXPKGS`].
+fn nixpkgs_ref(given: Option<&str>) -> Result<&str> {
+    let nixpkgs = given.unwrap_or(DEFAULT_NIXPKGS);
+    check_text("the nixpkgs flake reference (--nixpkgs)", nixpkgs)?;
+    if nixpkgs.chars().any(char::is_whitespace) {
+        return Err(Error::invalid(format!(
+            "`{nixpkgs}` is not a flake reference: it contains whitespace"
+        )));
+    }
+    Ok(nixpkgs)
+}
+
+/// Render the flake for `opts`.
+pub fn render(opts: &InitOptions) -> Result<InitOutput> {
+    match opts.kind {
+        Kind::Nixos => render_nixos(opts),
+        Kind::Package | Kind::Shell => outputs::render(opts),
+    }
+}
+
+pub use outputs::output_name;
+
+fn render_nixos(opts: &InitOptions) -> Result<InitOutput> {
+    if !opts.packages.is_empty() || opts.call.is_some() {
+        return Err(Error::invalid(
+            "--package and --call say what a package or a dev shell builds; a NixOS system takes its packages from its modules",
+        )
+        .hint("pass --kind package or --kind shell"));
+    }
+    let mut c = configuration(&opts.target, opts.mode, opts.style, opts.host.as_deref())?;
+    let name = given_or("the configuration name (--name)", &opts.name, || {
+        default_name(&c.target)
+    })?;
+    let nixpkgs = nixpkgs_ref(opts.nixpkgs.as_deref())?;
+    let shown = c.target.example.as_deref().unwrap_or(&c.target.system);
+    let host = &c.host;
+    let description = given_or("the description", &opts.description, || match opts.mode {
+        Mode::Cross => format!("NixOS for {shown}, cross-compiled on {host}"),
+        Mode::Emulate => format!("NixOS for {shown}, built natively or under emulation"),
+    })?;
+    c.ctx.key = vec!["nixosConfigurations".into(), name];
+    let ctx = Ctx {
+        description: &description,
+        nixpkgs,
+        nixpkgs_is_default: opts.nixpkgs.is_none(),
+        configuration: &c.ctx,
+    };
+    let text = crate::render::render("flake.nix", &ctx)?;
+    Ok(InitOutput {
+        text,
+        notes: notes(&c, opts.mode),
+    })
+}
+
+/// Check and describe one NixOS configuration for `target_input` built in
+/// `mode` on `host` (`None`: this machine), written in `style`; `key` and
+/// `lib` are filled in by the caller.
 pub(crate) fn configuration(
     target_input: &str,
     mode: Mode,
@@ -248,53 +339,11 @@ pub(crate) fn configuration(
 
 /// What the build machine needs besides the configuration, one paragraph
 /// per note.
-pub(crate) fn notes(c: &Configuration, mode: Mode) -> Vec<String> {
+fn notes(c: &Configuration, mode: Mode) -> Vec<String> {
     match mode {
         Mode::Cross => cross_notes(&c.target, &c.host),
         Mode::Emulate => emulate_notes(&c.target, &c.host, c.ctx.cached),
     }
-}
-
-/// Render the flake for `opts`.
-pub fn render(opts: &InitOptions) -> Result<InitOutput> {
-    let mut c = configuration(&opts.target, opts.mode, opts.style, opts.host.as_deref())?;
-    let name = match &opts.name {
-        Some(n) => {
-            check_text("the configuration name (--name)", n)?;
-            n.clone()
-        }
-        None => default_name(&c.target),
-    };
-    let nixpkgs = opts.nixpkgs.as_deref().unwrap_or(DEFAULT_NIXPKGS);
-    check_text("the nixpkgs flake reference (--nixpkgs)", nixpkgs)?;
-    if nixpkgs.chars().any(char::is_whitespace) {
-        return Err(Error::invalid(format!(
-            "`{nixpkgs}` is not a flake reference: it contains whitespace"
-        )));
-    }
-    let shown = c.target.example.as_deref().unwrap_or(&c.target.system);
-    let description = match &opts.description {
-        Some(d) => {
-            check_text("the description", d)?;
-            d.clone()
-        }
-        None => match opts.mode {
-            Mode::Cross => format!("NixOS for {shown}, cross-compiled on {}", c.host),
-            Mode::Emulate => format!("NixOS for {shown}, built natively or under emulation"),
-        },
-    };
-    c.ctx.key = vec!["nixosConfigurations".into(), name];
-    let ctx = Ctx {
-        description: &description,
-        nixpkgs,
-        nixpkgs_is_default: opts.nixpkgs.is_none(),
-        configuration: &c.ctx,
-    };
-    let text = crate::render::render("flake.nix", &ctx)?;
-    Ok(InitOutput {
-        text,
-        notes: notes(&c, opts.mode),
-    })
 }
 
 fn cross_notes(target: &Target, host: &str) -> Vec<String> {

@@ -28,6 +28,11 @@ pub struct Example {
     /// Attributes the example sets besides `config` (gcc, libc, ...). When
     /// non-empty, only the example itself is a faithful crossSystem.
     pub extra: Vec<String>,
+    /// The example is exactly what its triple elaborates to: every extra
+    /// attribute equals `lib.systems.elaborate { config = <triple>; }`'s
+    /// (`mingwW64`'s `libc = "msvcrt"` is mingw's default; `raspberryPi`'s
+    /// gcc flags are armv6l's). Always true without extras.
+    pub exact: bool,
 }
 
 /// A binfmt_misc magic and mask from nixos/lib/binfmt-magics.nix, as `\xHH` text.
@@ -146,15 +151,12 @@ pub fn resolve(input: &str) -> Result<Target> {
     if let Some(s) = cat.systems.iter().find(|s| s.config == input) {
         return Ok(Target::from_system(s));
     }
-    // Triples such as arm64-apple-darwin vs aarch64-apple-darwin, or musl ones
-    // that only an example has.
-    if let Some(e) = cat
-        .examples
-        .iter()
-        .find(|e| e.config == input && e.extra.is_empty())
-    {
+    // Triples such as arm64-apple-darwin vs aarch64-apple-darwin, or musl and
+    // mingw ones that only an example has (and is exactly).
+    if let Some(e) = cat.examples.iter().find(|e| e.config == input && e.exact) {
         let mut t = Target::from_example(e);
         t.example = None;
+        t.example_has_extras = false;
         return Ok(t);
     }
     // Emulatable systems that are not in doubles.all (alpha-linux, sparc-linux, ...).
@@ -302,6 +304,7 @@ mod tests {
         assert_eq!(cat.binfmt.len(), 29);
         for e in &cat.examples {
             assert!(!e.config.is_empty(), "{}", e.name);
+            assert!(e.exact || !e.extra.is_empty(), "{}", e.name);
         }
     }
 
@@ -320,6 +323,10 @@ mod tests {
         let t = resolve("aarch64-unknown-linux-musl").unwrap();
         assert_eq!(t.system, "aarch64-linux");
         assert!(t.needs_config());
+        // Only examples have this triple, and mingwW64 is nothing more than it.
+        let t = resolve("x86_64-w64-mingw32").unwrap();
+        assert_eq!(t.system, "x86_64-windows");
+        assert!(!t.example_has_extras);
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //!   in a template fails the tests instead of printing nothing;
 //! - the output formatter refuses any value that did not pass through one of
 //!   the filters below. A template can only print a string as a Nix string
-//!   literal (`nix_str`), as an attribute name (`nix_attr`) or inside a
-//!   comment (`comment`), so no input can become Nix code.
+//!   literal (`nix_str`), as an attribute name (`nix_attr`), as a path
+//!   relative to the flake (`nix_path`) or inside a comment (`comment`), so
+//!   no input can become Nix code.
 
 use minijinja::{Environment, Error as JinjaError, ErrorKind as JinjaErrorKind, Value};
 
@@ -23,6 +24,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "configuration.nix",
         include_str!("../../templates/configuration.nix.j2"),
     ),
+    (
+        "outputs.nix",
+        include_str!("../../templates/outputs.nix.j2"),
+    ),
 ];
 
 /// `s` as a Nix `"..."` string literal, quotes included (see [`syntax::quote`]).
@@ -33,6 +38,31 @@ pub fn nix_string(s: &str) -> String {
 /// `s` as one attribute-path component: bare when it may be, quoted otherwise.
 pub fn nix_attr(s: &str) -> String {
     syntax::attr_name(s)
+}
+
+/// A path relative to the file's folder as a Nix expression: a path
+/// literal (`./pkgs/hello.nix`, `./.` for the folder itself) when every
+/// component may appear in one, else `(./. + "/<path>")`. `rel` is taken
+/// as relative even when it starts with `/`; callers check that it stays
+/// inside the folder.
+pub fn nix_path(rel: &str) -> String {
+    let parts: Vec<&str> = rel
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.is_empty() {
+        return "./.".to_string();
+    }
+    let literal_ok = parts.iter().all(|p| {
+        p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
+    });
+    let joined = parts.join("/");
+    if literal_ok {
+        format!("./{joined}")
+    } else {
+        format!("(./. + {})", nix_string(&format!("/{joined}")))
+    }
 }
 
 /// Text that is safe inside a `# ...` comment: control characters (a newline
@@ -64,6 +94,9 @@ fn environment() -> Environment<'static> {
     env.add_filter("nix_attr", |v: Value| {
         filter_arg("nix_attr", &v).map(|s| Value::from_safe_string(nix_attr(&s)))
     });
+    env.add_filter("nix_path", |v: Value| {
+        filter_arg("nix_path", &v).map(|s| Value::from_safe_string(nix_path(&s)))
+    });
     env.add_filter("comment", |v: Value| {
         filter_arg("comment", &v).map(|s| Value::from_safe_string(comment_text(&s)))
     });
@@ -79,7 +112,7 @@ fn environment() -> Environment<'static> {
         Err(JinjaError::new(
             JinjaErrorKind::InvalidOperation,
             format!(
-                "a template printed `{value}` without nix_str, nix_attr or comment; \
+                "a template printed `{value}` without nix_str, nix_attr, nix_path or comment; \
                  every value must be escaped"
             ),
         ))
@@ -132,6 +165,21 @@ mod tests {
         for quoted in ["", "1x", "a.b", "a b", "if", "let", "inherit", "é"] {
             assert_eq!(nix_attr(quoted), nix_string(quoted), "{quoted:?}");
         }
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(nix_path("package.nix"), "./package.nix");
+        assert_eq!(
+            nix_path("./pkgs//hello/./default.nix"),
+            "./pkgs/hello/default.nix"
+        );
+        assert_eq!(nix_path("."), "./.");
+        assert_eq!(nix_path("./"), "./.");
+        assert_eq!(nix_path("a+b/c-d_e.nix"), "./a+b/c-d_e.nix");
+        assert_eq!(nix_path("my prog.nix"), r#"(./. + "/my prog.nix")"#);
+        assert_eq!(nix_path("${x}.nix"), r#"(./. + "/\${x}.nix")"#);
+        assert_eq!(nix_path("a\"b"), r#"(./. + "/a\"b")"#);
     }
 
     #[test]

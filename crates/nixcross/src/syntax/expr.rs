@@ -125,7 +125,9 @@ pub enum Expr {
     Assert(Node, Node),
     /// `( e )`
     Paren(Node),
-    /// Anything else: legacy `let { }`, `__curPos`, a syntax error node.
+    /// `__curPos`: where it is written.
+    CurPos,
+    /// Anything else: legacy `let { }`, a syntax error node.
     Other,
 }
 
@@ -302,6 +304,7 @@ impl Node {
                     _ => Expr::Other,
                 }
             }
+            SyntaxKind::NODE_CUR_POS => Expr::CurPos,
             SyntaxKind::NODE_PAREN => ast::Paren::cast(n.clone())
                 .and_then(|p| p.expr())
                 .map_or(Expr::Other, |e| Expr::Paren(node(&e))),

@@ -131,6 +131,65 @@ impl Doc {
 
     /// Every identifier use named `name` in the file (references, not binders).
     pub fn count_references(&self, name: &str) -> usize {
+        self.reference_ranges(name).len()
+    }
+
+    /// The single-name bindings of `let ... in` and `rec { }` whose value
+    /// contains `range`, innermost first: the variables an edit at `range`
+    /// is reached through.
+    pub fn enclosing_bindings(&self, range: (usize, usize)) -> Vec<Enclosing> {
+        self.enclosing_entries(range)
+            .into_iter()
+            .filter(|e| e.scoped)
+            .collect()
+    }
+
+    /// Every `name... = value;` entry (of any set or `let`) whose value
+    /// contains `range`, innermost first, named by its first key.
+    pub fn enclosing_entries(&self, range: (usize, usize)) -> Vec<Enclosing> {
+        let text_range = rowan::TextRange::new((range.0 as u32).into(), (range.1 as u32).into());
+        if range.1 > usize::from(self.root.text_range().end()) {
+            return Vec::new();
+        }
+        let start = match self.root.covering_element(text_range) {
+            rowan::NodeOrToken::Node(n) => n,
+            rowan::NodeOrToken::Token(t) => match t.parent() {
+                Some(p) => p,
+                None => return Vec::new(),
+            },
+        };
+        let mut out = Vec::new();
+        for anc in start.ancestors() {
+            let Some(av) = ast::AttrpathValue::cast(anc.clone()) else {
+                continue;
+            };
+            let scoped = anc.parent().is_some_and(|p| {
+                p.kind() == SyntaxKind::NODE_LET_IN
+                    || ast::AttrSet::cast(p).is_some_and(|s| s.rec_token().is_some())
+            });
+            let (Some(path), Some(value)) = (av.attrpath(), av.value()) else {
+                continue;
+            };
+            let names: Vec<ast::Attr> = path.attrs().collect();
+            let value_range = range_of(value.syntax());
+            if names.is_empty() || value_range.0 > range.0 || value_range.1 < range.1 {
+                continue;
+            }
+            if let Some(name) = static_attr(&names[0]) {
+                out.push(Enclosing {
+                    name,
+                    value: value_range,
+                    // A variable only when it is a single name.
+                    scoped: scoped && names.len() == 1,
+                });
+            }
+        }
+        out
+    }
+
+    /// Where `name` is used as a variable (not where it is bound), in order.
+    /// Scoping is ignored: a use of another binding of the same name counts.
+    pub fn reference_ranges(&self, name: &str) -> Vec<(usize, usize)> {
         self.root
             .descendants()
             .filter(|n| n.kind() == SyntaxKind::NODE_IDENT && n.text() == name)
@@ -145,8 +204,21 @@ impl Doc {
                         | Some(SyntaxKind::NODE_IDENT_PARAM)
                 )
             })
-            .count()
+            .map(|n| range_of(&n))
+            .collect()
     }
+}
+
+/// A `name = value;` binding of a `let` or `rec { }` (see
+/// [`Doc::enclosing_bindings`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enclosing {
+    /// The first key.
+    pub name: String,
+    /// The value's range.
+    pub value: (usize, usize),
+    /// A variable: a single name bound by `let` or `rec { }`.
+    pub scoped: bool,
 }
 
 /// The shape of an expression, coarsely.
@@ -291,6 +363,30 @@ impl Node {
             out.push(static_attr(&attr)?);
         }
         Some(out)
+    }
+
+    /// `base.a.${b}.c` as its base and keys; `None` for anything else,
+    /// including a selection with an `or` default.
+    pub fn select(&self) -> Option<SelectView> {
+        let sel = ast::Select::cast(self.0.clone())?;
+        if sel.default_expr().is_some() {
+            return None;
+        }
+        Some(SelectView {
+            base: node(&sel.expr()?),
+            keys: sel.attrpath()?.attrs().map(|a| key_at(&a)).collect(),
+        })
+    }
+
+    /// The expression of a string that is exactly one interpolation,
+    /// `"${x}"`.
+    pub fn sole_interpolation(&self) -> Option<Node> {
+        let s = ast::Str::cast(self.0.clone())?;
+        let mut parts = s.normalized_parts().into_iter();
+        match (parts.next(), parts.next()) {
+            (Some(ast::InterpolPart::Interpolation(i)), None) => i.expr().map(|e| node(&e)),
+            _ => None,
+        }
     }
 
     /// `f x` as `(f, x)`.
@@ -499,6 +595,13 @@ fn static_attr(attr: &ast::Attr) -> Option<String> {
     }
 }
 
+fn key_at(attr: &ast::Attr) -> KeyAt {
+    KeyAt {
+        key: expr::key_of(attr),
+        range: range_of(attr.syntax()),
+    }
+}
+
 fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
     let mut out = Vec::new();
     for entry in set.entries() {
@@ -511,6 +614,7 @@ fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
                 out.push(Entry::Binding(Binding {
                     node: Node(av.syntax().clone()),
                     keys: path.attrs().map(|a| expr::key_of(&a)).collect(),
+                    key_ranges: path.attrs().map(|a| range_of(a.syntax())).collect(),
                     path: keys,
                     static_prefix,
                     key_range: range_of(path.syntax()),
@@ -546,6 +650,8 @@ pub struct Binding {
     pub node: Node,
     /// The key's parts, static or computed.
     pub keys: Vec<Key>,
+    /// Where each of `keys` is written (`${...}` and quotes included).
+    pub key_ranges: Vec<(usize, usize)>,
     /// The key's names; `None` when a part is dynamic (`${x}`).
     pub path: Option<Vec<String>>,
     /// The static names before the first dynamic part (all of them when
@@ -555,6 +661,31 @@ pub struct Binding {
     pub value: Node,
     /// The whole entry, from the key to the `;` inclusive.
     pub range: (usize, usize),
+}
+
+/// A part of an attribute path with where it is written (`${...}` and
+/// quotes included), for edits that replace one part.
+#[derive(Debug, Clone)]
+pub struct KeyAt {
+    pub key: Key,
+    pub range: (usize, usize),
+}
+
+impl KeyAt {
+    /// The name, when static.
+    pub fn name(&self) -> Option<&str> {
+        match &self.key {
+            Key::Static(name) => Some(name),
+            Key::Dynamic(_) => None,
+        }
+    }
+}
+
+/// `base.a.${b}.c`: an attribute selection, without `or`.
+#[derive(Debug, Clone)]
+pub struct SelectView {
+    pub base: Node,
+    pub keys: Vec<KeyAt>,
 }
 
 /// `inherit (from) a b;`
@@ -734,6 +865,54 @@ mod tests {
         }
         assert_eq!(&src[set.open..set.open + 1], "{");
         assert_eq!(&src[set.close..set.close + 1], "}");
+    }
+
+    #[test]
+    fn keys_and_selections_keep_dynamic_parts() {
+        let src = r#"{ packages.${system}."a b" = x; }"#;
+        let set = expr(src).attrset().unwrap();
+        let Entry::Binding(b) = &set.entries[0] else {
+            panic!()
+        };
+        assert_eq!(b.keys.len(), 3);
+        let r = b.key_ranges[1];
+        assert_eq!(&src[r.0..r.1], "${system}");
+        let r = b.key_ranges[2];
+        assert_eq!(&src[r.0..r.1], "\"a b\"");
+        let e = expr("nixpkgs.legacyPackages.${system}.pkgsCross.riscv64");
+        let sel = e.select().unwrap();
+        assert_eq!(sel.base.ident().as_deref(), Some("nixpkgs"));
+        assert_eq!(sel.keys.len(), 4);
+        assert_eq!(sel.keys[0].name(), Some("legacyPackages"));
+        match &sel.keys[1].key {
+            Key::Dynamic(e) => assert_eq!(e.ident().as_deref(), Some("system")),
+            k => panic!("{k:?}"),
+        }
+        assert!(expr("a.b or c").select().is_none());
+        let i = expr(r#""${system}""#).sole_interpolation().unwrap();
+        assert_eq!(i.ident().as_deref(), Some("system"));
+        assert!(expr(r#""x${system}""#).sole_interpolation().is_none());
+        let doc = parse("let a = 1; in a + { a = a; }.a").unwrap();
+        assert_eq!(doc.reference_ranges("a"), vec![(14, 15), (24, 25)]);
+        let src = "let p = let q = x.y; in q; r = rec { s = z; }; in { t = 1; }";
+        let doc = parse(src).unwrap();
+        let at = |needle: &str| {
+            let i = src.find(needle).unwrap();
+            doc.enclosing_bindings((i, i + needle.len()))
+                .into_iter()
+                .map(|e| e.name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at("x.y"), ["q", "p"]);
+        assert_eq!(at("z"), ["s", "r"]);
+        assert!(at("1").is_empty());
+        let i = src.find('1').unwrap();
+        let all: Vec<String> = doc
+            .enclosing_entries((i, i + 1))
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(all, ["t"]);
     }
 
     #[test]
