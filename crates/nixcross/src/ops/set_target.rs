@@ -725,6 +725,17 @@ fn modern(p: &mut Planner, want: &Want) -> Result<()> {
                 &comment,
             )
         }
+        // buildPlatform defaults to the host: one that already says the
+        // target (a shared `lib.mkDefault "x86_64-linux"`) changes nothing
+        // and stays.
+        Mode::Emulate
+            if p.winning(PlatformOption::BuildPlatform)
+                .iter()
+                .all(|d| d.system.as_deref() == Some(want.target.system.as_str()))
+                && !p.winning(PlatformOption::BuildPlatform).is_empty() =>
+        {
+            Ok(())
+        }
         Mode::Emulate => remove_option(p, PlatformOption::BuildPlatform),
     }
 }
