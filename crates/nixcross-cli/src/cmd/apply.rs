@@ -50,6 +50,15 @@ fn find_spec(given: Option<&Path>) -> Result<PathBuf, CliError> {
     }
 }
 
+/// `rel` in the folder `dir` (as written, without a leading `./`).
+fn under(dir: &Path, rel: &str) -> PathBuf {
+    if dir == Path::new(".") {
+        PathBuf::from(rel)
+    } else {
+        dir.join(rel)
+    }
+}
+
 /// The folder a path is in, `.` for a bare name.
 pub fn folder_of(path: &Path) -> PathBuf {
     match path.parent() {
@@ -64,14 +73,14 @@ pub fn run(args: Args) -> CmdResult {
     let doc =
         Document::parse(&text).map_err(|e| CliError::from_lib(Some(&spec_path), &text, &e))?;
     let spec_dir = folder_of(&spec_path);
-    let flake_path = spec_dir.join(doc.spec.flake.as_deref().unwrap_or("flake.nix"));
+    let flake_path = under(&spec_dir, doc.spec.flake.as_deref().unwrap_or("flake.nix"));
     let flake = tree::locate(Some(&flake_path))?;
     // The build host's module: a file of the flake's folder, or a tree of
     // its own.
     let mut host_tree: Option<Target> = None;
     let mut in_flake: Option<RelPath> = None;
     if let Some(HostMachine::File(f)) = doc.spec.build_host.as_ref().map(|h| h.machine()) {
-        let p = spec_dir.join(f);
+        let p = under(&spec_dir, f);
         if !p.is_file() {
             return Err(CliError::usage(format!(
                 "{}: the build host's module {} does not exist",

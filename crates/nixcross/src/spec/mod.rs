@@ -269,14 +269,7 @@ fn system_list_schema(g: &mut SchemaGenerator) -> Schema {
 /// The JSON Schema of the spec format, for editors (yaml-language-server's
 /// `# yaml-language-server: $schema=...` modeline).
 pub fn schema() -> serde_json::Value {
-    let mut s = serde_json::to_value(schemars::schema_for!(Spec)).expect("a schema serializes");
-    if let Some(o) = s.as_object_mut() {
-        o.insert(
-            "$id".into(),
-            "https://github.com/nixcross/nixcross/nixcross.schema.json".into(),
-        );
-    }
-    s
+    serde_json::to_value(schemars::schema_for!(Spec)).expect("a schema serializes")
 }
 
 /// A spec as read from its text, with where each part is written.
