@@ -89,7 +89,7 @@ pub struct ConfigSpec {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct OverlaySpec {
     /// What to replace: `gcc: gcc12` writes `gcc = final.gcc12;`.
-    #[schemars(length(min = 1))]
+    #[schemars(extend("minProperties" = 1))]
     pub packages: BTreeMap<String, String>,
     /// In a scoped package set passed to the modules (`pkgs-gcc12`), not in
     /// nixpkgs.overlays. Default: false (global).
@@ -215,6 +215,12 @@ fn catalogue_names(linux_only: bool) -> Vec<String> {
     for s in &cat.systems {
         if (!linux_only || s.system.contains("-linux")) && !s.config.is_empty() {
             add(&s.config);
+        }
+    }
+    // Triples only an example has (`aarch64-unknown-linux-musl`).
+    for e in &cat.examples {
+        if (!linux_only || e.system.contains("-linux")) && e.extra.is_empty() {
+            add(&e.config);
         }
     }
     for s in cat.emulatable() {
