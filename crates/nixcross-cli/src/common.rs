@@ -80,10 +80,7 @@ impl CliError {
 
     /// Print to stderr and turn into the process exit code.
     pub fn report(self) -> ExitCode {
-        status(&format!(
-            "nixcross: {ERROR}error{ERROR:#}: {}",
-            self.message
-        ));
+        styled_status(&format!("nixcross: {ERROR}error{ERROR:#}: "), &self.message);
         ExitCode::from(self.code)
     }
 }
@@ -131,24 +128,34 @@ pub fn stdout_has_color() -> bool {
 }
 
 /// Print to stdout. A closed pipe (`nixcross targets | head`) ends the process
-/// quietly with exit 0, as ripgrep does.
+/// quietly with exit 0, as ripgrep does; any other write error (a full disk,
+/// `> /dev/full`) ends it with exit 2 and says why.
 pub fn print(s: &str) {
     let mut out = anstream::stdout().lock();
     if let Err(e) = out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
+        crate::term::stdout_failed(&e);
     }
 }
 
-/// Print a status line or warning to stderr.
+/// Print a status line to stderr.
 pub fn status(s: &str) {
-    let _ = writeln!(anstream::stderr().lock(), "{s}");
+    styled_status("", s);
 }
 
 /// Print a warning to stderr, `warning:` prefixed.
 pub fn warn(s: &str) {
-    status(&format!("nixcross: {WARNING}warning{WARNING:#}: {s}"));
+    styled_status(&format!("nixcross: {WARNING}warning{WARNING:#}: "), s);
+}
+
+/// `prefix` (nixcross's own, maybe styled) and then `s`, to stderr. `s`
+/// holds text from files and arguments: its control characters are shown
+/// escaped, so a file cannot style or move the terminal.
+fn styled_status(prefix: &str, s: &str) {
+    let _ = writeln!(
+        anstream::stderr().lock(),
+        "{prefix}{}",
+        crate::term::escape_lines(s)
+    );
 }
 
 /// Serialize `value` as pretty JSON with a final newline.
@@ -173,6 +180,12 @@ pub fn unified_diff(path: &Path, before: &str, after: &str) -> String {
         .context_radius(3)
         .header(&old, &new)
         .to_string();
+    // On a terminal, the file's own control characters are shown escaped.
+    let text = if stdout_has_color() {
+        crate::term::escape_file_lines(&text).into_owned()
+    } else {
+        text
+    };
     text.split_inclusive('\n')
         .map(|line| {
             let style = if line.starts_with("+++") || line.starts_with("---") {
@@ -195,40 +208,6 @@ pub fn unified_diff(path: &Path, before: &str, after: &str) -> String {
         .collect()
 }
 
-/// Write `contents` to `path` atomically: a temporary file in the same
-/// folder, the original file's permissions, then a rename over the original.
-pub fn atomic_write(path: &Path, contents: &str) -> Result<(), CliError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".nixcross-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| CliError::io(&dir, &e))?;
-    tmp.write_all(contents.as_bytes())
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| CliError::io(tmp.path(), &e))?;
-    match std::fs::metadata(path) {
-        Ok(meta) => std::fs::set_permissions(tmp.path(), meta.permissions())
-            .map_err(|e| CliError::io(path, &e))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // A new file: the usual 0644 rather than tempfile's 0600.
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-                    .map_err(|e| CliError::io(path, &e))?;
-            }
-        }
-        Err(e) => return Err(CliError::io(path, &e)),
-    }
-    tmp.persist(path)
-        .map_err(|e| CliError::io(path, &e.error))?;
-    Ok(())
-}
-
 /// The flags every editing command takes.
 #[derive(clap::Args, Debug, Clone)]
 pub struct EditFlags {
@@ -245,51 +224,107 @@ pub struct EditFlags {
     pub check: bool,
 }
 
+/// How many times an edit is planned again when a file changed under it
+/// (an editor saved it between the read and the write).
+pub const EDIT_ATTEMPTS: usize = 5;
+
 /// Run an editing operation over the tree of the flake (or module) that
 /// `flags` names: `op` plans and applies against the tree; then every file
-/// that changes is diffed, checked or written.
+/// that changes is diffed, checked or written in one transaction
+/// (`crate::write`: locks taken in a fixed order, each file compared with
+/// what the plan read before anything is renamed). A write locks the file
+/// `flags` names before anything is read and holds the lock to the rename,
+/// so parallel nixcross runs on one flake take turns. When a file changed
+/// since it was read (a program that does not lock), the edit is planned
+/// again from the new text, a few times, and then refused with exit 2.
 pub fn edit_tree(
     flags: &EditFlags,
-    op: impl FnOnce(
+    mut op: impl FnMut(
         &dyn nixcross::files::Files,
         &nixcross::files::RelPath,
     ) -> nixcross::Result<nixcross::edit::Outcome>,
 ) -> CmdResult {
-    let tree = crate::tree::locate(flags.file.as_deref())?;
-    let out = op(&tree.files, &tree.rel).map_err(|e| CliError::from_tree(&tree, &e))?;
-    finish_tree(flags, &tree, out)
+    let mut tree = crate::tree::locate(flags.file.as_deref())?;
+    for attempt in 0..EDIT_ATTEMPTS {
+        let mut tx = crate::write::Transaction::new();
+        // --check and --dry-run write nothing and take no lock.
+        if !(flags.check || flags.dry_run) {
+            let entry = tree.path(&tree.rel);
+            tx.read_locked(&entry).map_err(|e| match e {
+                crate::write::WriteError::Io { error, .. } => CliError::io(&entry, &error),
+                other => CliError::from(other),
+            })?;
+        }
+        if attempt > 0 {
+            tree = tree.reread()?;
+        }
+        let out = op(&tree.files, &tree.rel).map_err(|e| CliError::from_tree(&tree, &e))?;
+        match finish_tree(flags, &tree, out, tx) {
+            Err(Finish::Conflict) => {}
+            Err(Finish::Error(e)) => return Err(e),
+            Ok(code) => return Ok(code),
+        }
+    }
+    Err(CliError::usage(format!(
+        "{}: the files kept changing while nixcross was editing them ({EDIT_ATTEMPTS} attempts); nothing was written",
+        tree.display(&tree.rel).display()
+    )))
 }
 
-/// Finish a multi-file edit according to `--dry-run`/`--check`.
+/// Why [`finish_tree`] did not finish.
+pub enum Finish {
+    /// A file changed since it was read: plan again.
+    Conflict,
+    /// Anything else.
+    Error(CliError),
+}
+
+impl From<CliError> for Finish {
+    fn from(e: CliError) -> Self {
+        Finish::Error(e)
+    }
+}
+
+/// Finish a multi-file edit according to `--dry-run`/`--check`: the
+/// warnings, then the diffs, the check verdict or the write (through `tx`,
+/// which may hold the entry file's lock already). `--check
+/// --dry-run` prints the diffs and exits 1, as `cargo fmt --check` does.
 pub fn finish_tree(
     flags: &EditFlags,
     tree: &crate::tree::Target,
     out: nixcross::edit::Outcome,
-) -> CmdResult {
+    tx: crate::write::Transaction,
+) -> Result<ExitCode, Finish> {
     let shown = tree.display(&tree.rel);
-    finish_trees(flags.dry_run, flags.check, &shown, vec![(tree, out)])
+    finish_trees(flags.dry_run, flags.check, &shown, vec![(tree, out)], tx)
 }
 
-/// Finish edits of one or more trees (`apply` changes the flake's folder
-/// and the build host's) according to `--dry-run`/`--check`: every outcome
-/// is complete and checked before the first file is written. `shown` names
-/// what is up to date when nothing changes.
+/// [`finish_tree`] for edits of several trees (`apply` changes the flake's
+/// folder and a build host's folder elsewhere): every outcome is complete
+/// and checked before anything is written, and all files of all trees are
+/// written in the one transaction `tx`. `shown` names what is up to date
+/// when nothing changes.
 pub fn finish_trees(
     dry_run: bool,
     check: bool,
     shown: &Path,
     parts: Vec<(&crate::tree::Target, nixcross::edit::Outcome)>,
-) -> CmdResult {
-    for (_, out) in &parts {
-        for w in &out.warnings {
-            warn(w);
+    tx: crate::write::Transaction,
+) -> Result<ExitCode, Finish> {
+    let warn_all = || {
+        for (_, out) in &parts {
+            for w in &out.warnings {
+                warn(w);
+            }
         }
-    }
+    };
     if !parts.iter().any(|(_, out)| out.changed()) {
+        warn_all();
         status(&format!("{}: already up to date", shown.display()));
         return Ok(ExitCode::SUCCESS);
     }
     if dry_run || check {
+        warn_all();
         if dry_run {
             let mut diff = String::new();
             for (tree, out) in &parts {
@@ -313,11 +348,23 @@ pub fn finish_trees(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    for (tree, out) in &parts {
-        for c in &out.changes {
-            atomic_write(&tree.path(&c.path), &c.after)?;
-        }
+    let changes: Vec<crate::write::Change> = parts
+        .iter()
+        .flat_map(|(tree, out)| {
+            out.changes.iter().map(|c| crate::write::Change {
+                path: tree.path(&c.path),
+                before: crate::write::Before::Text(c.before.clone()),
+                after: c.after.clone(),
+            })
+        })
+        .collect();
+    match tx.commit(&changes) {
+        Ok(_) => {}
+        Err(crate::write::WriteError::Conflict { .. }) => return Err(Finish::Conflict),
+        Err(e) => return Err(Finish::Error(e.into())),
     }
+    // Warnings once, for the plan that was written.
+    warn_all();
     for (tree, out) in &parts {
         for c in &out.changes {
             status(&format!(
@@ -328,7 +375,7 @@ pub fn finish_trees(
         }
     }
     for (_, out) in &parts {
-        if out.changed() && !out.summary.is_empty() {
+        if out.changed() {
             status(&out.summary);
         }
     }

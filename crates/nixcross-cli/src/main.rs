@@ -11,7 +11,10 @@ mod cmd;
 #[allow(dead_code)] // used as the commands land
 mod common;
 mod complete;
+mod fs;
+mod term;
 mod tree;
+mod write;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -128,7 +131,26 @@ fn color_before_parsing() -> Option<clap::ColorChoice> {
     found
 }
 
+/// The stack nixcross runs on. The library refuses input nested deeper than
+/// `nixcross::syntax::limits::MAX_DEPTH`, and rnix and nixcross's own walks
+/// recurse at most that deep; 64 MiB (reserved, not used, until needed)
+/// leaves room for that in unoptimized builds too.
+const STACK_BYTES: usize = 64 * 1024 * 1024;
+
 fn main() -> ExitCode {
+    let worker = std::thread::Builder::new()
+        .name("nixcross".into())
+        .stack_size(STACK_BYTES)
+        .spawn(run);
+    match worker.map(|w| w.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        // No thread (a tight ulimit): run on the main thread.
+        Err(_) => run(),
+    }
+}
+
+fn run() -> ExitCode {
     // `COMPLETE=<shell> nixcross ...`: answer the shell and exit.
     clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     if let Some(choice) = color_before_parsing() {

@@ -1,112 +1,18 @@
 //! The file tree a command reads: the folder of the flake (or module) it
-//! edits, read through [`nixcross::files::Files`] with every read confined to
-//! that folder, and how the flake is found (`-f` a file or a folder, else
-//! `flake.nix` in the current folder or a parent, as cargo finds
-//! Cargo.toml).
+//! edits, read through [`crate::fs::DiskFiles`] (every read confined to that
+//! folder, bounded, remembered for the write's check), and how the flake is
+//! found (`-f` a file or a folder, else `flake.nix` in the current folder or
+//! a parent, as cargo finds Cargo.toml).
 
 use std::path::{Path, PathBuf};
 
-use nixcross::files::{EntryKind, FileError, Files, RelPath};
+use nixcross::files::RelPath;
 
 use crate::common::CliError;
-
-/// The most bytes nixcross reads from one file.
-pub const MAX_FILE: u64 = 64 * 1024 * 1024;
-
-/// A folder on disk, read-only, nothing outside it.
-#[derive(Debug, Clone)]
-pub struct DiskFiles {
-    root: PathBuf,
-}
-
-impl DiskFiles {
-    /// The tree under `root`.
-    pub fn new(root: &Path) -> Result<DiskFiles, CliError> {
-        let root = root.canonicalize().map_err(|e| CliError::io(root, &e))?;
-        Ok(DiskFiles { root })
-    }
-
-    /// The real path of `rel`, refusing paths that lead out of the root.
-    fn real(&self, rel: &RelPath) -> Result<PathBuf, FileError> {
-        let p = if rel.is_root() {
-            self.root.clone()
-        } else {
-            self.root.join(rel.as_str())
-        };
-        let real = p.canonicalize().map_err(io_error)?;
-        if !real.starts_with(&self.root) {
-            return Err(FileError::Outside);
-        }
-        Ok(real)
-    }
-
-    /// The disk path of `rel` as the user would write it (for messages and writes).
-    pub fn path_of(&self, rel: &RelPath) -> PathBuf {
-        self.root.join(rel.as_str())
-    }
-}
-
-fn io_error(e: std::io::Error) -> FileError {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => FileError::NotFound,
-        _ => FileError::Other(e.to_string()),
-    }
-}
-
-impl Files for DiskFiles {
-    fn read(&self, rel: &RelPath) -> Result<String, FileError> {
-        use std::io::Read;
-        let real = self.real(rel)?;
-        let meta = std::fs::metadata(&real).map_err(io_error)?;
-        if !meta.is_file() {
-            return Err(FileError::NotAFile);
-        }
-        if meta.len() > MAX_FILE {
-            return Err(FileError::TooLarge { limit: MAX_FILE });
-        }
-        let f = std::fs::File::open(&real).map_err(io_error)?;
-        let mut bytes = Vec::new();
-        f.take(MAX_FILE + 1)
-            .read_to_end(&mut bytes)
-            .map_err(io_error)?;
-        if bytes.len() as u64 > MAX_FILE {
-            return Err(FileError::TooLarge { limit: MAX_FILE });
-        }
-        String::from_utf8(bytes).map_err(|_| FileError::NotText)
-    }
-
-    fn list(&self, rel: &RelPath) -> Result<Vec<(String, EntryKind)>, FileError> {
-        let real = self.real(rel)?;
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(&real).map_err(io_error)? {
-            let entry = entry.map_err(io_error)?;
-            let kind = match entry.file_type() {
-                Ok(t) if t.is_symlink() => EntryKind::Symlink,
-                Ok(t) if t.is_dir() => EntryKind::Directory,
-                Ok(t) if t.is_file() => EntryKind::Regular,
-                _ => EntryKind::Unknown,
-            };
-            out.push((entry.file_name().to_string_lossy().into_owned(), kind));
-        }
-        out.sort();
-        Ok(out)
-    }
-
-    fn kind(&self, rel: &RelPath) -> Result<EntryKind, FileError> {
-        let real = self.real(rel)?;
-        let meta = std::fs::metadata(&real).map_err(io_error)?;
-        Ok(if meta.is_dir() {
-            EntryKind::Directory
-        } else if meta.is_file() {
-            EntryKind::Regular
-        } else {
-            EntryKind::Unknown
-        })
-    }
-}
+use crate::fs::DiskFiles;
 
 /// A file to work on: the tree of its folder and its path in that tree.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Target {
     /// The folder's files.
     pub files: DiskFiles,
@@ -128,8 +34,22 @@ impl Target {
 
     /// The disk path to write `rel` to.
     pub fn path(&self, rel: &RelPath) -> PathBuf {
-        self.files.path_of(rel)
+        self.files.path(rel)
     }
+
+    /// The same tree, with nothing read yet (to plan again after a file
+    /// changed under an edit).
+    pub fn reread(&self) -> Result<Target, CliError> {
+        Ok(Target {
+            files: open(&self.dir)?,
+            rel: self.rel.clone(),
+            dir: self.dir.clone(),
+        })
+    }
+}
+
+fn open(dir: &Path) -> Result<DiskFiles, CliError> {
+    DiskFiles::new(dir).map_err(|e| crate::fs::file_error(dir, &e))
 }
 
 /// The file `-f` names (a folder means its `flake.nix`), or `flake.nix` in
@@ -160,7 +80,7 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
         ))
     })?;
     Ok(Target {
-        files: DiskFiles::new(&dir)?,
+        files: open(&dir)?,
         rel,
         dir,
     })

@@ -12,6 +12,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The largest file nixcross reads: 4 MiB. Readers refuse a larger file with
+/// [`FileError::TooLarge`]; [`crate::syntax::parse`] refuses larger text.
+/// Hand-written Nix files stay far below it (nixpkgs' `all-packages.nix`,
+/// among the largest, is under 2 MiB); the limit also bounds how long
+/// rnix may take on a hostile file (a few seconds at worst).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 /// A normalized path relative to the root of a [`Files`] tree: no `.`, no
 /// `..`, no empty components, no leading `/`. The root itself is empty.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -7,8 +7,9 @@ use nixcross::files::RelPath;
 use nixcross::ops::apply::{apply, ApplyOptions, HostFile, Origin};
 use nixcross::spec::{Document, HostMachine, FILE_NAME};
 
-use crate::common::{self, CliError, CmdResult};
+use crate::common::{self, CliError, CmdResult, Finish, EDIT_ATTEMPTS};
 use crate::tree::{self, Target};
+use crate::write;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -69,12 +70,13 @@ pub fn folder_of(path: &Path) -> PathBuf {
 
 pub fn run(args: Args) -> CmdResult {
     let spec_path = find_spec(args.spec.as_deref())?;
-    let text = std::fs::read_to_string(&spec_path).map_err(|e| CliError::io(&spec_path, &e))?;
+    let text =
+        crate::fs::read_text(&spec_path).map_err(|e| crate::fs::file_error(&spec_path, &e))?;
     let doc =
         Document::parse(&text).map_err(|e| CliError::from_lib(Some(&spec_path), &text, &e))?;
     let spec_dir = folder_of(&spec_path);
     let flake_path = under(&spec_dir, doc.spec.flake.as_deref().unwrap_or("flake.nix"));
-    let flake = tree::locate(Some(&flake_path))?;
+    let mut flake = tree::locate(Some(&flake_path))?;
     // The build host's module: a file of the flake's folder, or a tree of
     // its own.
     let mut host_tree: Option<Target> = None;
@@ -103,29 +105,62 @@ pub fn run(args: Args) -> CmdResult {
             None => host_tree = Some(tree::locate(Some(&p))?),
         }
     }
-    let host_file = match (&in_flake, &host_tree) {
-        (Some(rel), _) => Some(HostFile::InFlakeTree(rel.clone())),
-        (None, Some(t)) => Some(HostFile::Other {
-            files: &t.files,
-            path: t.rel.clone(),
-        }),
-        (None, None) => None,
-    };
-    let opts = ApplyOptions {
-        local_system: nixcross::platform::current_system(),
-        host_file,
-    };
-    let applied = apply(&doc, &flake.files, &flake.rel, &opts).map_err(|e| match e.origin {
-        Origin::Spec => CliError::from_lib(Some(&spec_path), &text, &e.error),
-        Origin::Flake => CliError::from_tree(&flake, &e.error),
-        Origin::Host => match &host_tree {
-            Some(t) => CliError::from_tree(t, &e.error),
-            None => CliError::from_tree(&flake, &e.error),
-        },
-    })?;
-    let mut parts = vec![(&flake, applied.flake)];
-    if let (Some(t), Some(out)) = (&host_tree, applied.host) {
-        parts.push((t, out));
+    let writes = !(args.check || args.dry_run);
+    // As the editing commands do: lock the entry files before reading,
+    // write everything in one transaction, and plan again when a file
+    // changed under the plan.
+    for attempt in 0..EDIT_ATTEMPTS {
+        let mut tx = write::Transaction::new();
+        if writes {
+            let mut entries = vec![flake.path(&flake.rel)];
+            if let Some(t) = &host_tree {
+                entries.push(t.path(&t.rel));
+            }
+            for entry in entries {
+                tx.read_locked(&entry).map_err(|e| match e {
+                    write::WriteError::Io { error, .. } => CliError::io(&entry, &error),
+                    other => CliError::from(other),
+                })?;
+            }
+        }
+        if attempt > 0 {
+            flake = flake.reread()?;
+            if let Some(t) = &host_tree {
+                host_tree = Some(t.reread()?);
+            }
+        }
+        let host_file = match (&in_flake, &host_tree) {
+            (Some(rel), _) => Some(HostFile::InFlakeTree(rel.clone())),
+            (None, Some(t)) => Some(HostFile::Other {
+                files: &t.files,
+                path: t.rel.clone(),
+            }),
+            (None, None) => None,
+        };
+        let opts = ApplyOptions {
+            local_system: nixcross::platform::current_system(),
+            host_file,
+        };
+        let applied = apply(&doc, &flake.files, &flake.rel, &opts).map_err(|e| match e.origin {
+            Origin::Spec => CliError::from_lib(Some(&spec_path), &text, &e.error),
+            Origin::Flake => CliError::from_tree(&flake, &e.error),
+            Origin::Host => match &host_tree {
+                Some(t) => CliError::from_tree(t, &e.error),
+                None => CliError::from_tree(&flake, &e.error),
+            },
+        })?;
+        let mut parts = vec![(&flake, applied.flake)];
+        if let (Some(t), Some(out)) = (&host_tree, applied.host) {
+            parts.push((t, out));
+        }
+        match common::finish_trees(args.dry_run, args.check, &spec_path, parts, tx) {
+            Err(Finish::Conflict) => {}
+            Err(Finish::Error(e)) => return Err(e),
+            Ok(code) => return Ok(code),
+        }
     }
-    common::finish_trees(args.dry_run, args.check, &spec_path, parts)
+    Err(CliError::usage(format!(
+        "{}: the files kept changing while nixcross was applying it ({EDIT_ATTEMPTS} attempts); nothing was written",
+        spec_path.display()
+    )))
 }

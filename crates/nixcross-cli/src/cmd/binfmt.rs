@@ -144,11 +144,16 @@ struct FileReport<'a> {
     detection: &'a binfmt::Detection,
 }
 
+/// How much of a file `binfmt detect` reads: the ELF header is 64 bytes,
+/// the kernel looks at 256, and a PE header sits within the first few hundred
+/// bytes (its offset is at 0x3c); 64 KiB leaves room for odd PE files.
+const DETECT_HEAD: usize = 64 * 1024;
+
 fn detect(a: DetectArgs) -> CmdResult {
     let mut failed = false;
     let mut reports = Vec::new();
     for file in &a.files {
-        let result = std::fs::read(file)
+        let result = crate::fs::read_head(file, DETECT_HEAD)
             .map_err(|e| e.to_string())
             .and_then(|bytes| binfmt::detect(&bytes).map_err(|e| e.message));
         match result {
@@ -211,7 +216,8 @@ fn human(file: &str, d: &binfmt::Detection) -> String {
         d.magics.join(", ")
     };
     format!(
-        "{file}: {}\n  system: {systems}\n  NixOS binfmt magics: {magics}\n",
-        head.join(" ")
+        "{}: {}\n  system: {systems}\n  NixOS binfmt magics: {magics}\n",
+        crate::term::escape(file),
+        crate::term::escape(&head.join(" "))
     )
 }

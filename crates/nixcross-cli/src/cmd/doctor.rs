@@ -1,12 +1,16 @@
 //! `nixcross doctor`: read the host under `--root`, diagnose, print.
 
 use std::path::{Path, PathBuf};
+
+use nixcross::files::FileError;
 use std::process::{Command, ExitCode};
 
 use nixcross::doctor::{self, HostInput, NixConf, Report, Strategy};
 
 use crate::common::{self, print, print_json, CliError, CmdResult};
 use crate::complete;
+use crate::fs::RootFiles;
+use crate::term::escape;
 use clap_complete::engine::ArgValueCandidates;
 
 const EXAMPLES: &str = "\
@@ -22,7 +26,8 @@ registration, interpreter visible in the sandbox, extra-platforms) and remote
 lines that fix them. Without --target the report covers the systems the host
 already claims (binfmt entries, extra-platforms, remote builders).
 Reads <root>/proc/sys/fs/binfmt_misc/*, <root>/proc/sys/kernel/{osrelease,arch},
-<root>/etc/nix/nix.conf (includes followed inside the root), <root>/etc/nix/machines,
+<root>/etc/nix/nix.conf (includes followed), <root>/etc/nix/machines; paths,
+symlinks and includes resolve inside the root as if it were / (nothing outside is read),
 and runs `nix --version` only when --root is /.
 
 Exit codes: 0 every --target can be built as a native derivation here (emulation
@@ -43,67 +48,75 @@ pub struct Args {
     json: bool,
 }
 
-/// `<root>/<abs>` for an absolute path inside the inspected system.
-fn under(root: &Path, abs: &str) -> PathBuf {
-    root.join(abs.trim_start_matches('/'))
+/// Reads under the root; a file that exists but cannot be read is noted.
+struct Reader {
+    files: RootFiles,
+    unreadable: Vec<(String, String)>,
 }
 
-fn read(root: &Path, abs: &str) -> Option<String> {
-    std::fs::read_to_string(under(root, abs)).ok()
+impl Reader {
+    fn read(&mut self, abs: &str) -> Option<String> {
+        match self.files.read(abs) {
+            Ok(t) => Some(t),
+            Err(FileError::NotFound) => None,
+            Err(e) => {
+                self.unreadable.push((abs.to_string(), e.to_string()));
+                None
+            }
+        }
+    }
 }
 
-/// Fill the library's input from the files under `root`.
+/// Fill the library's input from the files under `root`, every path and
+/// symlink resolved inside it (see [`RootFiles`]).
 pub fn gather(root: &Path) -> Result<HostInput, CliError> {
-    if !root.is_dir() {
-        return Err(CliError::usage(format!(
-            "{}: not a directory",
-            root.display()
-        )));
-    }
+    let files = RootFiles::new(root).map_err(|e| {
+        CliError::usage(format!("{}: cannot inspect this root: {e}", root.display()))
+    })?;
+    let host = files.is_host();
+    let mut r = Reader {
+        files,
+        unreadable: Vec::new(),
+    };
     let mut input = HostInput::default();
-    let bm = under(root, "/proc/sys/fs/binfmt_misc");
-    let status = bm.join("status");
-    input.binfmt_mounted = status.is_file();
-    input.binfmt_status = std::fs::read_to_string(&status).ok();
-    if let Ok(dir) = std::fs::read_dir(&bm) {
-        let mut entries: Vec<(String, String)> = dir
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name == "status" || name == "register" {
-                    return None;
-                }
-                let text = std::fs::read_to_string(e.path()).ok()?;
-                Some((name, text))
-            })
-            .collect();
-        entries.sort();
-        input.binfmt_entries = entries;
+    let bm = "/proc/sys/fs/binfmt_misc";
+    input.binfmt_status = r.read(&format!("{bm}/status"));
+    input.binfmt_mounted = input.binfmt_status.is_some();
+    if let Ok(names) = r.files.list(bm) {
+        for name in names {
+            if name == "status" || name == "register" || name.contains('/') {
+                continue;
+            }
+            if let Some(text) = r.read(&format!("{bm}/{name}")) {
+                input.binfmt_entries.push((name, text));
+            }
+        }
     }
-    input.osrelease = read(root, "/proc/sys/kernel/osrelease");
-    input.kernel_arch = read(root, "/proc/sys/kernel/arch");
-    if root == Path::new("/") {
+    input.osrelease = r.read("/proc/sys/kernel/osrelease");
+    input.kernel_arch = r.read("/proc/sys/kernel/arch");
+    if host {
         input.fallback_system = nixcross::platform::current_system();
     }
-    input.nixos = under(root, "/etc/NIXOS").exists()
-        || read(root, "/etc/os-release").is_some_and(|t| t.lines().any(|l| l.trim() == "ID=nixos"));
+    input.nixos = r.files.exists("/etc/NIXOS")
+        || r.read("/etc/os-release")
+            .is_some_and(|t| t.lines().any(|l| l.trim() == "ID=nixos"));
     let conf_path = "/etc/nix/nix.conf";
-    if let Some(text) = read(root, conf_path) {
-        let mut load = |p: &str| read(root, p);
+    if let Some(text) = r.read(conf_path) {
+        let mut load = |p: &str| r.read(p);
         let conf = NixConf::parse(&text, conf_path, &mut load);
         input.nix_conf = Some(conf);
     }
-    let files = input
+    let machines = input
         .nix_conf
         .as_ref()
         .map(NixConf::builder_files)
         .unwrap_or_else(|| vec!["/etc/nix/machines".to_string()]);
-    for f in files {
-        if let Some(text) = read(root, &f) {
+    for f in machines {
+        if let Some(text) = r.read(&f) {
             input.machines_files.push((f, text));
         }
     }
-    if root == Path::new("/") {
+    if host {
         match Command::new("nix").arg("--version").output() {
             Ok(out) if out.status.success() => {
                 input.nix_found = Some(true);
@@ -112,6 +125,7 @@ pub fn gather(root: &Path) -> Result<HostInput, CliError> {
             _ => input.nix_found = Some(false),
         }
     }
+    input.unreadable = r.unreadable;
     Ok(input)
 }
 
@@ -139,15 +153,19 @@ struct Marks {
 fn strategy(out: &mut String, m: &Marks, name: &str, s: &Strategy, extra: &str) {
     let mark = if s.ready { &m.ok } else { &m.no };
     let verdict = if s.ready { "ready" } else { "not ready" };
-    out.push_str(&format!("  {mark} {name:<10} {verdict}{extra}\n"));
+    out.push_str(&format!("  {mark} {name:<10} {verdict}{}\n", escape(extra)));
     for p in &s.problems {
-        out.push_str(&format!("      - {p}\n"));
+        out.push_str(&format!("      - {}\n", escape(p)));
     }
     for f in &s.fixes {
-        out.push_str(&format!("      fix {}: {}\n", f.place, f.line));
+        out.push_str(&format!(
+            "      fix {}: {}\n",
+            escape(&f.place),
+            escape(&f.line)
+        ));
     }
     for n in &s.notes {
-        out.push_str(&format!("      note: {n}\n"));
+        out.push_str(&format!("      note: {}\n", escape(n)));
     }
 }
 
@@ -179,10 +197,10 @@ pub fn human(r: &Report, color: bool) -> String {
         (Some(rel), None) => rel.clone(),
         (None, _) => "unknown".into(),
     };
-    out.push_str(&format!("kernel    {kernel}\n"));
+    out.push_str(&format!("kernel    {}\n", escape(&kernel)));
     out.push_str(&format!(
         "host      {}{}\n",
-        r.nix.system.as_deref().unwrap_or("unknown"),
+        escape(r.nix.system.as_deref().unwrap_or("unknown")),
         if r.nixos { " (NixOS)" } else { "" }
     ));
     let conf = if r.nix.config_files.is_empty() {
@@ -191,19 +209,24 @@ pub fn human(r: &Report, color: bool) -> String {
         r.nix.config_files.join(", ")
     };
     out.push_str(&format!(
-        "nix       {}; {conf}; flakes {}; sandbox {}; platforms {}\n",
-        r.nix.version.as_deref().unwrap_or("version not checked"),
+        "nix       {}; {}; flakes {}; sandbox {}; platforms {}\n",
+        escape(r.nix.version.as_deref().unwrap_or("version not checked")),
+        escape(&conf),
         if r.nix.flakes { "on" } else { "off" },
         if r.nix.sandbox { "on" } else { "off" },
-        r.nix.platforms.join(" ")
+        escape(&r.nix.platforms.join(" "))
     ));
     // Problems read as sentences ("flakes are not enabled"), so they get a
     // dash, as under each strategy, not the `no` mark.
     for p in &r.nix.problems {
-        out.push_str(&format!("      - {p}\n"));
+        out.push_str(&format!("      - {}\n", escape(p)));
     }
     for f in &r.nix.fixes {
-        out.push_str(&format!("      fix {}: {}\n", f.place, f.line));
+        out.push_str(&format!(
+            "      fix {}: {}\n",
+            escape(&f.place),
+            escape(&f.line)
+        ));
     }
     let b = &r.binfmt_state;
     out.push_str(&format!(
@@ -227,16 +250,16 @@ pub fn human(r: &Report, color: bool) -> String {
         out.push_str(&format!(
             "  {} {} [{}] {} -> {}\n",
             if e.enabled { &m.ok } else { &m.no },
-            e.name,
-            e.flags,
-            e.interpreter.as_deref().unwrap_or("?"),
-            if let Some(err) = &e.error {
+            escape(&e.name),
+            escape(&e.flags),
+            escape(e.interpreter.as_deref().unwrap_or("?")),
+            escape(&if let Some(err) = &e.error {
                 format!("unreadable: {err}")
             } else if e.systems.is_empty() {
                 "no NixOS system".into()
             } else {
                 e.systems.join(", ")
-            }
+            })
         ));
     }
     if r.targets.is_empty() {
@@ -245,8 +268,8 @@ pub fn human(r: &Report, color: bool) -> String {
     for t in &r.targets {
         out.push('\n');
         match &t.input {
-            Some(i) => out.push_str(&format!("{} ({i})\n", t.system)),
-            None => out.push_str(&format!("{}\n", t.system)),
+            Some(i) => out.push_str(&format!("{} ({})\n", escape(&t.system), escape(i))),
+            None => out.push_str(&format!("{}\n", escape(&t.system))),
         }
         strategy(&mut out, &m, "cross", &t.cross, "");
         let via = t

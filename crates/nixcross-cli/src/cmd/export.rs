@@ -7,6 +7,7 @@ use nixcross::ops::export::{export, to_text};
 
 use crate::common::{self, CliError, CmdResult};
 use crate::tree;
+use crate::write::{self, Before, Change};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -86,10 +87,10 @@ pub fn run(args: Args) -> CmdResult {
         common::print(&text);
         return Ok(ExitCode::SUCCESS);
     };
-    let before = match std::fs::read_to_string(o) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(CliError::io(o, &e)),
+    let current = write::current(o)?;
+    let before = match &current {
+        Before::Text(t) => t.clone(),
+        Before::Absent => String::new(),
     };
     if before == text {
         common::status(&format!("{}: already up to date", o.display()));
@@ -108,7 +109,11 @@ pub fn run(args: Args) -> CmdResult {
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
     }
-    common::atomic_write(o, &text)?;
+    write::commit(&[Change {
+        path: o.clone(),
+        before: current,
+        after: text.clone(),
+    }])?;
     common::status(&format!(
         "{}: {} configuration(s) described{}",
         o.display(),

@@ -9,6 +9,7 @@ use nixcross::vocab::{Kind, Mode, Style};
 
 use crate::common::{self, CliError, CmdResult};
 use crate::complete;
+use crate::write::{self, Before, Change, WriteError};
 use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
@@ -109,13 +110,28 @@ pub fn run(args: Args) -> CmdResult {
                 args.dir.display()
             )));
         }
-        if path.exists() && !args.force {
-            return Err(CliError::usage(format!(
-                "{}: already exists; pass --force to overwrite it, or --stdout to print",
-                path.display()
-            )));
+        // Without --force, the file is created only if nothing is at that
+        // name (a dangling symlink counts), checked by the create itself.
+        let before = if args.force {
+            write::current(&path)?
+        } else {
+            Before::Absent
+        };
+        let change = Change {
+            path: path.clone(),
+            before,
+            after: out.text.clone(),
+        };
+        match write::commit(&[change]) {
+            Ok(_) => {}
+            Err(WriteError::Exists { .. }) => {
+                return Err(CliError::usage(format!(
+                    "{}: already exists; pass --force to overwrite it, or --stdout to print",
+                    path.display()
+                )))
+            }
+            Err(e) => return Err(e.into()),
         }
-        common::atomic_write(&path, &out.text)?;
         common::status(&format!("wrote {}", path.display()));
     }
     for note in &out.notes {

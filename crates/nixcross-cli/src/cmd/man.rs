@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::common::{self, CliError, CmdResult};
+use crate::write;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -56,7 +57,12 @@ pub fn run(root: clap::Command, args: Args) -> CmdResult {
         for page in pages {
             let (file, text) = render(page);
             let path = dir.join(&file);
-            common::atomic_write(&path, &text)?;
+            let change = write::Change {
+                before: write::current(&path)?,
+                path: path.clone(),
+                after: text,
+            };
+            write::commit(&[change])?;
             common::status(&format!("wrote {}", path.display()));
         }
         return Ok(ExitCode::SUCCESS);

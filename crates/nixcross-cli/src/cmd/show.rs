@@ -9,6 +9,7 @@ use nixcross::vocab::Kind;
 
 use crate::common::{print, print_json, CliError, CmdResult};
 use crate::complete;
+use crate::term::escape;
 use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
@@ -89,21 +90,22 @@ pub fn run(args: Args) -> CmdResult {
     if reports.is_empty() && outputs.is_empty() {
         out.push_str(&format!(
             "{}: no nixosConfigurations, packages or devShells found\n",
-            shown.display()
+            escape(&shown.display().to_string())
         ));
     }
-    let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
+    // Names and platforms come from the file: escaped for the terminal.
+    let dash = |o: &Option<String>| escape(o.as_deref().unwrap_or("?")).into_owned();
     let rows: Vec<[String; 6]> = reports
         .iter()
         .map(|r| {
             [
-                r.name.clone(),
+                escape(&r.name).into_owned(),
                 dash(&r.build),
                 dash(&r.host),
                 r.mode.map_or("?", |m| m.as_str()).to_string(),
                 r.style.map_or("-", |s| s.as_str()).to_string(),
                 match (&r.file, r.line) {
-                    (Some(f), Some(l)) => format!("{f}:{l}"),
+                    (Some(f), Some(l)) => format!("{}:{l}", escape(f)),
                     _ => "-".into(),
                 },
             ]
@@ -113,8 +115,8 @@ pub fn run(args: Args) -> CmdResult {
         let notes: Vec<Option<String>> = reports
             .iter()
             .map(|r| match (&r.reason, r.editable) {
-                (Some(reason), false) => Some(format!("not editable: {reason}")),
-                (Some(reason), true) => Some(format!("note: {reason}")),
+                (Some(reason), false) => Some(format!("not editable: {}", escape(reason))),
+                (Some(reason), true) => Some(format!("note: {}", escape(reason))),
                 (None, _) => None,
             })
             .collect();
@@ -125,7 +127,7 @@ pub fn run(args: Args) -> CmdResult {
         ));
     }
     if let Some(why) = &report.incomplete {
-        out.push_str(&format!("note: {why}\n"));
+        out.push_str(&format!("note: {}\n", escape(why)));
     }
     if !outputs.is_empty() {
         if !rows.is_empty() {
@@ -139,7 +141,7 @@ pub fn run(args: Args) -> CmdResult {
 
 /// The packages and dev shells, one table.
 fn outputs_table(outputs: &[OutputReport], file: &str) -> String {
-    let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
+    let dash = |o: &Option<String>| escape(o.as_deref().unwrap_or("?")).into_owned();
     let rows: Vec<[String; 6]> = outputs
         .iter()
         .map(|o| {
@@ -148,17 +150,21 @@ fn outputs_table(outputs: &[OutputReport], file: &str) -> String {
                     Kind::Shell => "devShells".to_string(),
                     _ => "packages".to_string(),
                 },
-                o.system.clone().unwrap_or_else(|| "(each)".into()),
+                escape(o.system.as_deref().unwrap_or("(each)")).into_owned(),
                 dash(&o.name),
                 dash(&o.build),
                 dash(&o.host),
-                format!("{file}:{}", o.line),
+                format!("{}:{}", escape(file), o.line),
             ]
         })
         .collect();
     let notes: Vec<Option<String>> = outputs
         .iter()
-        .map(|o| o.reason.as_ref().map(|r| format!("not editable: {r}")))
+        .map(|o| {
+            o.reason
+                .as_ref()
+                .map(|r| format!("not editable: {}", escape(r)))
+        })
         .collect();
     table(
         ["OUTPUT", "SYSTEM", "NAME", "BUILD", "HOST", "WHERE"],

@@ -45,6 +45,9 @@ pub struct HostInput {
     pub nix_version: Option<String>,
     /// `Some(false)` when Nix was looked for on PATH and not found.
     pub nix_found: Option<bool>,
+    /// Files that exist but could not be read: (path, reason). Each is
+    /// reported as a problem instead of being taken for missing.
+    pub unreadable: Vec<(String, String)>,
 }
 
 /// One fix: a line and where it goes (`/etc/nix/nix.conf`, `configuration.nix`,
@@ -300,6 +303,11 @@ pub fn diagnose(input: &HostInput, targets: &[String]) -> Result<Report> {
         nix.fixes.push(fix(
             "shell",
             "sh <(curl -L https://nixos.org/nix/install) --daemon",
+        ));
+    }
+    for (path, why) in &input.unreadable {
+        nix.problems.push(format!(
+            "cannot read {path}: {why}; the report may be incomplete"
         ));
     }
     for missing in &conf.missing_includes {

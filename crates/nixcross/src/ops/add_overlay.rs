@@ -188,6 +188,12 @@ pub(crate) fn instance_name(given: Option<&str>, package: &str) -> Result<String
             "a name such as pkgs-gcc12: letters, digits, `_`, `-` and `'`, not starting with a digit",
         ));
     }
+    if syntax::is_builtin_name(&name) {
+        return Err(Error::invalid(format!(
+            "`{name}` is a Nix builtin: a scoped package set of that name would shadow it in the whole outputs body"
+        ))
+        .hint("use another name, e.g. --instance pkgs-gcc12"));
+    }
     if MODULE_ARGS.contains(&name.as_str()) {
         return Err(Error::invalid(format!(
             "`{name}` is an argument NixOS gives every module; a scoped package set needs its own name"
@@ -1209,5 +1215,18 @@ mod tests {
         assert!(instance_name(Some("lib"), "").is_err());
         assert!(instance_name(Some("a b"), "").is_err());
         assert!(instance_name(Some("x; y"), "").is_err());
+        for builtin in [
+            "import",
+            "builtins",
+            "map",
+            "toString",
+            "throw",
+            "derivation",
+            "scopedImport",
+            "__add",
+        ] {
+            let err = instance_name(Some(builtin), "").unwrap_err();
+            assert!(err.message.contains("Nix builtin"), "{builtin}: {err:?}");
+        }
     }
 }

@@ -551,11 +551,17 @@ fn set_option(
         if p.private(site.file, site.range()) {
             if let Some(Entry::Binding(b)) = site.node.as_entry() {
                 if let Some(path) = &b.path {
+                    // The sibling's key names its option, maybe followed by
+                    // an attribute of its value (`hostPlatform.system`):
+                    // the new option replaces the option's name and drops
+                    // the rest.
                     let mut key: Vec<String> = path.iter().map(|k| syntax::attr_name(k)).collect();
-                    if let Some(last) = key.last_mut() {
-                        *last = option.name().to_string();
+                    let sibling_name = sibling.map(|s| s.option.name());
+                    if let Some(at) = key.iter().rposition(|k| Some(k.as_str()) == sibling_name) {
+                        key.truncate(at + 1);
+                        key[at] = option.name().to_string();
+                        return p.insert_after(&site, &key.join("."), &value, reason);
                     }
-                    return p.insert_after(&site, &key.join("."), &value, reason);
                 }
             }
         }

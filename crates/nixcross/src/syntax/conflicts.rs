@@ -45,6 +45,20 @@ enum Def {
     Other,
 }
 
+impl Drop for Set {
+    /// Without recursion: `a.a.a. ... = 1;` nests thousands of sets.
+    fn drop(&mut self) {
+        let mut stack: Vec<HashMap<String, Def>> = vec![std::mem::take(&mut self.names)];
+        while let Some(mut names) = stack.pop() {
+            for (_, def) in names.drain() {
+                if let Def::Attrs(mut inner) = def {
+                    stack.push(std::mem::take(&mut inner.names));
+                }
+            }
+        }
+    }
+}
+
 /// Every duplicate attribute definition in the file, in attribute sets
 /// (`rec` too) and `let` blocks.
 pub fn attr_conflicts(doc: &Doc) -> Vec<Conflict> {
@@ -142,31 +156,36 @@ fn add(
     range: (usize, usize),
     out: &mut Vec<Conflict>,
 ) {
-    let Some((first, rest)) = keys.split_first() else {
+    // A loop, not recursion: an attribute path may have thousands of parts.
+    let Some((last, path)) = keys.split_last() else {
         return;
     };
-    // A dynamic component: a fresh set nothing else reaches.
-    let Some(name) = first else { return };
-    if !rest.is_empty() {
+    let mut set = set;
+    for key in path {
+        // A dynamic component: a fresh set nothing else reaches.
+        let Some(name) = key else { return };
         let next = set
             .names
             .entry(name.clone())
             .or_insert_with(|| Def::Attrs(Set::default()));
         match next {
-            Def::Attrs(inner) => add(inner, rest, def, range, out),
-            Def::Other => out.push(Conflict {
-                name: name.clone(),
-                range,
-            }),
+            Def::Attrs(inner) => set = inner,
+            Def::Other => {
+                out.push(Conflict {
+                    name: name.clone(),
+                    range,
+                });
+                return;
+            }
         }
-        return;
     }
+    let Some(name) = last else { return };
     match (set.names.get_mut(name), def) {
         (None, def) => {
             set.names.insert(name.clone(), def);
         }
-        (Some(Def::Attrs(existing)), Def::Attrs(new)) => {
-            for (k, v) in new.names {
+        (Some(Def::Attrs(existing)), Def::Attrs(mut new)) => {
+            for (k, v) in std::mem::take(&mut new.names) {
                 match existing.names.entry(k) {
                     Occupied(e) => out.push(Conflict {
                         name: e.key().clone(),

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 
 mod conflicts;
 mod expr;
+pub mod limits;
 pub mod text;
 
 pub use conflicts::{attr_conflicts, Conflict};
@@ -99,6 +100,9 @@ fn token_name(kind: SyntaxKind) -> String {
 /// Parse `src`. A file with any syntax error is refused with the location of
 /// the first one.
 pub fn parse(src: &str) -> Result<Doc> {
+    // Size, depth and token runs first: rnix recurses and takes quadratic
+    // time on what these refuse (see `limits`).
+    limits::check(src)?;
     let parsed = rnix::Root::parse(src);
     if let Some(err) = parsed.errors().first() {
         return Err(Error::parse(
@@ -106,8 +110,41 @@ pub fn parse(src: &str) -> Result<Doc> {
             parse_error_range(err, src.len()),
         ));
     }
-    Ok(Doc {
-        root: parsed.syntax(),
+    let root = parsed.syntax();
+    // rnix accepts search paths Nix 2.8's lexer does not (`</nixos>`,
+    // `<a//b>`): `<` PATH_CHAR+ (`/` PATH_CHAR+)* `>` only.
+    for t in root
+        .descendants_with_tokens()
+        .filter_map(|e| e.into_token())
+    {
+        if t.kind() == SyntaxKind::TOKEN_PATH_SEARCH && !is_nix_search_path(t.text()) {
+            return Err(Error::parse(
+                format!(
+                    "syntax error: `{}` is not a search path Nix accepts (`<name>` or `<name/sub/path>`)",
+                    t.text()
+                ),
+                range_of_token(&t),
+            ));
+        }
+    }
+    Ok(Doc { root })
+}
+
+fn range_of_token(t: &rnix::SyntaxToken) -> (usize, usize) {
+    let r = t.text_range();
+    (r.start().into(), r.end().into())
+}
+
+/// Nix 2.8's `SPATH`: `<` then parts of `[A-Za-z0-9._+-]` joined by `/`, then `>`.
+fn is_nix_search_path(text: &str) -> bool {
+    let Some(inner) = text.strip_prefix('<').and_then(|t| t.strip_suffix('>')) else {
+        return false;
+    };
+    inner.split('/').all(|part| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
     })
 }
 

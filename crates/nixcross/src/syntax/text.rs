@@ -199,6 +199,131 @@ const KEYWORDS: &[&str] = &[
     "if", "then", "else", "assert", "with", "let", "in", "rec", "inherit",
 ];
 
+/// `builtins.attrNames builtins` in Nix 2.8 with flakes enabled, sorted. Some are in scope
+/// everywhere without `builtins.` (`import`, `map`, `toString`, `throw`,
+/// `derivation`, `true`...), all are as `__name`; a `let` binding or a
+/// formal of that name shadows them for the whole expression below it.
+/// `crates/nixcross/tests/builtins_nix.rs` re-derives the list from Nix.
+pub const NIX_BUILTINS: &[&str] = &[
+    "abort",
+    "add",
+    "addErrorContext",
+    "all",
+    "any",
+    "appendContext",
+    "attrNames",
+    "attrValues",
+    "baseNameOf",
+    "bitAnd",
+    "bitOr",
+    "bitXor",
+    "builtins",
+    "catAttrs",
+    "ceil",
+    "compareVersions",
+    "concatLists",
+    "concatMap",
+    "concatStringsSep",
+    "currentSystem",
+    "currentTime",
+    "deepSeq",
+    "derivation",
+    "derivationStrict",
+    "dirOf",
+    "div",
+    "elem",
+    "elemAt",
+    "false",
+    "fetchGit",
+    "fetchMercurial",
+    "fetchTarball",
+    "fetchTree",
+    "fetchurl",
+    "filter",
+    "filterSource",
+    "findFile",
+    "floor",
+    "foldl'",
+    "fromJSON",
+    "fromTOML",
+    "functionArgs",
+    "genList",
+    "genericClosure",
+    "getAttr",
+    "getContext",
+    "getEnv",
+    "getFlake",
+    "groupBy",
+    "hasAttr",
+    "hasContext",
+    "hashFile",
+    "hashString",
+    "head",
+    "import",
+    "intersectAttrs",
+    "isAttrs",
+    "isBool",
+    "isFloat",
+    "isFunction",
+    "isInt",
+    "isList",
+    "isNull",
+    "isPath",
+    "isString",
+    "langVersion",
+    "length",
+    "lessThan",
+    "listToAttrs",
+    "map",
+    "mapAttrs",
+    "match",
+    "mul",
+    "nixPath",
+    "nixVersion",
+    "null",
+    "parseDrvName",
+    "partition",
+    "path",
+    "pathExists",
+    "placeholder",
+    "readDir",
+    "readFile",
+    "removeAttrs",
+    "replaceStrings",
+    "scopedImport",
+    "seq",
+    "sort",
+    "split",
+    "splitVersion",
+    "storeDir",
+    "storePath",
+    "stringLength",
+    "sub",
+    "substring",
+    "tail",
+    "throw",
+    "toFile",
+    "toJSON",
+    "toPath",
+    "toString",
+    "toXML",
+    "trace",
+    "true",
+    "tryEval",
+    "typeOf",
+    "unsafeDiscardOutputDependency",
+    "unsafeDiscardStringContext",
+    "unsafeGetAttrPos",
+    "zipAttrsWith",
+];
+
+/// Whether binding `name` would shadow a Nix builtin: one of
+/// [`NIX_BUILTINS`], or any `__`-prefixed name (Nix's spelling of builtins
+/// in scope, `__add`, `__curPos`...).
+pub fn is_builtin_name(name: &str) -> bool {
+    name.starts_with("__") || NIX_BUILTINS.binary_search(&name).is_ok()
+}
+
 /// Whether `name` can be written bare as an attribute name.
 pub fn is_bare_attr(name: &str) -> bool {
     let mut chars = name.chars();
@@ -288,6 +413,10 @@ mod tests {
         assert_eq!(attr_name("let"), "\"let\"");
         assert_eq!(attr_name("a b"), "\"a b\"");
         assert!(is_identifier("pkgs-gcc12"));
+        assert!(is_builtin_name("import") && is_builtin_name("builtins"));
+        assert!(is_builtin_name("scopedImport") && is_builtin_name("__curPos"));
+        assert!(!is_builtin_name("pkgs-gcc12"));
+        assert!(NIX_BUILTINS.windows(2).all(|w| w[0] < w[1]), "sorted");
         assert!(!is_identifier("true"));
     }
 
