@@ -226,7 +226,7 @@ pub struct EditFlags {
 
 /// How many times an edit is planned again when a file changed under it
 /// (an editor saved it between the read and the write).
-const EDIT_ATTEMPTS: usize = 5;
+pub const EDIT_ATTEMPTS: usize = 5;
 
 /// Run an editing operation over the tree of the flake (or module) that
 /// `flags` names: `op` plans and applies against the tree; then every file
@@ -296,43 +296,66 @@ pub fn finish_tree(
     tx: crate::write::Transaction,
 ) -> Result<ExitCode, Finish> {
     let shown = tree.display(&tree.rel);
-    if !out.changed() {
-        for w in &out.warnings {
-            warn(w);
+    finish_trees(flags.dry_run, flags.check, &shown, vec![(tree, out)], tx)
+}
+
+/// [`finish_tree`] for edits of several trees (`apply` changes the flake's
+/// folder and a build host's folder elsewhere): every outcome is complete
+/// and checked before anything is written, and all files of all trees are
+/// written in the one transaction `tx`. `shown` names what is up to date
+/// when nothing changes.
+pub fn finish_trees(
+    dry_run: bool,
+    check: bool,
+    shown: &Path,
+    parts: Vec<(&crate::tree::Target, nixcross::edit::Outcome)>,
+    tx: crate::write::Transaction,
+) -> Result<ExitCode, Finish> {
+    let warn_all = || {
+        for (_, out) in &parts {
+            for w in &out.warnings {
+                warn(w);
+            }
         }
+    };
+    if !parts.iter().any(|(_, out)| out.changed()) {
+        warn_all();
         status(&format!("{}: already up to date", shown.display()));
         return Ok(ExitCode::SUCCESS);
     }
-    if flags.dry_run || flags.check {
-        for w in &out.warnings {
-            warn(w);
-        }
-        if flags.dry_run {
+    if dry_run || check {
+        warn_all();
+        if dry_run {
             let mut diff = String::new();
-            for c in &out.changes {
-                diff.push_str(&unified_diff(&tree.display(&c.path), &c.before, &c.after));
+            for (tree, out) in &parts {
+                for c in &out.changes {
+                    diff.push_str(&unified_diff(&tree.display(&c.path), &c.before, &c.after));
+                }
             }
             print(&diff);
         }
-        if flags.check {
-            for c in &out.changes {
-                status(&format!(
-                    "{}: would change: {}",
-                    tree.display(&c.path).display(),
-                    c.reasons.join("; ")
-                ));
+        if check {
+            for (tree, out) in &parts {
+                for c in &out.changes {
+                    status(&format!(
+                        "{}: would change: {}",
+                        tree.display(&c.path).display(),
+                        c.reasons.join("; ")
+                    ));
+                }
             }
             return Ok(ExitCode::from(1));
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let changes: Vec<crate::write::Change> = out
-        .changes
+    let changes: Vec<crate::write::Change> = parts
         .iter()
-        .map(|c| crate::write::Change {
-            path: tree.path(&c.path),
-            before: crate::write::Before::Text(c.before.clone()),
-            after: c.after.clone(),
+        .flat_map(|(tree, out)| {
+            out.changes.iter().map(|c| crate::write::Change {
+                path: tree.path(&c.path),
+                before: crate::write::Before::Text(c.before.clone()),
+                after: c.after.clone(),
+            })
         })
         .collect();
     match tx.commit(&changes) {
@@ -341,16 +364,20 @@ pub fn finish_tree(
         Err(e) => return Err(Finish::Error(e.into())),
     }
     // Warnings once, for the plan that was written.
-    for w in &out.warnings {
-        warn(w);
+    warn_all();
+    for (tree, out) in &parts {
+        for c in &out.changes {
+            status(&format!(
+                "{}: {}",
+                tree.display(&c.path).display(),
+                c.reasons.join("; ")
+            ));
+        }
     }
-    for c in &out.changes {
-        status(&format!(
-            "{}: {}",
-            tree.display(&c.path).display(),
-            c.reasons.join("; ")
-        ));
+    for (_, out) in &parts {
+        if out.changed() {
+            status(&out.summary);
+        }
     }
-    status(&out.summary);
     Ok(ExitCode::SUCCESS)
 }

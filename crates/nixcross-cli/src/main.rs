@@ -24,6 +24,9 @@ Examples:
   nixcross show --json                           the configurations in ./flake.nix
   nixcross set-target aarch64-linux --mode emulate --dry-run
   nixcross add-overlay gcc=gcc12 --scoped --use hello
+  nixcross add-config lp4a --target riscv64-linux --mode cross
+  nixcross export -o nixcross.yaml               describe ./flake.nix as a spec
+  nixcross apply --check                         exit 1 when the flake drifted from it
   nixcross emulate aarch64-linux riscv64-linux -f /etc/nixos/configuration.nix
   nixcross add-builder ssh-ng://nix@pi5 --system aarch64-linux -f /etc/nixos/configuration.nix
   nixcross binfmt line riscv64-linux --flags PF
@@ -69,6 +72,14 @@ enum Command {
     SetTarget(cmd::set_target::Args),
     /// Add a toolchain overlay (gcc=gcc12), globally or as a scoped package set
     AddOverlay(cmd::add_overlay::Args),
+    /// Add a configuration to an existing flake's nixosConfigurations
+    AddConfig(cmd::add_config::Args),
+    /// Make the flake (and the build host) say what nixcross.yaml says
+    Apply(cmd::apply::Args),
+    /// Write the nixcross.yaml that describes a flake as it is
+    Export(cmd::export::Args),
+    /// Print the JSON Schema of nixcross.yaml (for editors)
+    Schema(cmd::schema::Args),
     /// Set boot.binfmt.emulatedSystems on a build host's NixOS configuration
     Emulate(cmd::emulate::Args),
     /// Hand builds for other systems to a native remote builder (nix.buildMachines, /etc/nix/machines)
@@ -156,6 +167,10 @@ fn run() -> ExitCode {
         Command::Show(args) => cmd::show::run(args),
         Command::SetTarget(args) => cmd::set_target::run(args),
         Command::AddOverlay(args) => cmd::add_overlay::run(args),
+        Command::AddConfig(args) => cmd::add_config::run(args),
+        Command::Apply(args) => cmd::apply::run(args),
+        Command::Export(args) => cmd::export::run(args),
+        Command::Schema(args) => cmd::schema::run(args),
         Command::Emulate(args) => cmd::emulate::run(args),
         Command::AddBuilder(args) => cmd::add_builder::run(args),
         Command::Binfmt(args) => cmd::binfmt::run(args),

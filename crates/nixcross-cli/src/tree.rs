@@ -87,12 +87,21 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
 }
 
 fn find_flake() -> Result<PathBuf, CliError> {
+    find_up(
+        "flake.nix",
+        "no flake.nix in this folder or any parent; pass -f <FILE or FOLDER>",
+    )
+}
+
+/// `name` in the current folder or the nearest parent that has one,
+/// relative to the current folder when it is below it; else `missing` as
+/// the error.
+pub fn find_up(name: &str, missing: &str) -> Result<PathBuf, CliError> {
     let cwd = std::env::current_dir().map_err(|e| CliError::io(Path::new("."), &e))?;
     let mut dir: &Path = &cwd;
     loop {
-        let candidate = dir.join("flake.nix");
+        let candidate = dir.join(name);
         if candidate.is_file() {
-            // Relative to the current folder when it is below it.
             return Ok(match candidate.strip_prefix(&cwd) {
                 Ok(rel) => rel.to_path_buf(),
                 Err(_) => candidate,
@@ -100,11 +109,7 @@ fn find_flake() -> Result<PathBuf, CliError> {
         }
         match dir.parent() {
             Some(p) => dir = p,
-            None => {
-                return Err(CliError::usage(
-                    "no flake.nix in this folder or any parent; pass -f <FILE or FOLDER>",
-                ))
-            }
+            None => return Err(CliError::usage(missing)),
         }
     }
 }

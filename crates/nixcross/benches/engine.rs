@@ -65,6 +65,7 @@ fn bench(c: &mut Criterion) {
             config: config.map(String::from),
             host: None,
             local_system: Some("x86_64-linux".into()),
+            style: None,
         };
         g.bench_function("set_target", |b| {
             b.iter(|| {

@@ -271,6 +271,88 @@ impl Files for MemFiles {
     }
 }
 
+/// A tree seen through edits not yet written: the texts in `changed`
+/// replace (or add) files of `base`. Operations composed into one
+/// transaction ([`crate::edit::Transaction`]) each read the tree as the
+/// ones before them left it.
+pub struct Overlay<'b> {
+    base: &'b dyn Files,
+    changed: BTreeMap<RelPath, String>,
+}
+
+impl<'b> Overlay<'b> {
+    /// `base`, unchanged so far.
+    pub fn new(base: &'b dyn Files) -> Overlay<'b> {
+        Overlay {
+            base,
+            changed: BTreeMap::new(),
+        }
+    }
+
+    /// The tree underneath.
+    pub fn base(&self) -> &'b dyn Files {
+        self.base
+    }
+
+    /// Give `path` the text `text` (a new file, or a new text of one of `base`).
+    pub fn set(&mut self, path: RelPath, text: String) {
+        self.changed.insert(path, text);
+    }
+
+    /// The files given a text so far, in path order.
+    pub fn changed(&self) -> impl Iterator<Item = (&RelPath, &str)> {
+        self.changed.iter().map(|(p, t)| (p, t.as_str()))
+    }
+
+    /// Whether `path` is a folder only because a new file lies below it.
+    fn new_dir(&self, path: &RelPath) -> bool {
+        let prefix = format!("{}/", path.as_str());
+        path.is_root() || self.changed.keys().any(|k| k.as_str().starts_with(&prefix))
+    }
+}
+
+impl Files for Overlay<'_> {
+    fn read(&self, path: &RelPath) -> Result<String, FileError> {
+        match self.changed.get(path) {
+            Some(t) => Ok(t.clone()),
+            None => self.base.read(path),
+        }
+    }
+
+    fn list(&self, path: &RelPath) -> Result<Vec<(String, EntryKind)>, FileError> {
+        let mut out: BTreeMap<String, EntryKind> = match self.base.list(path) {
+            Ok(entries) => entries.into_iter().collect(),
+            Err(FileError::NotFound) if self.new_dir(path) => BTreeMap::new(),
+            Err(e) => return Err(e),
+        };
+        let prefix = if path.is_root() {
+            String::new()
+        } else {
+            format!("{}/", path.as_str())
+        };
+        for k in self.changed.keys() {
+            let Some(rest) = k.as_str().strip_prefix(&prefix) else {
+                continue;
+            };
+            match rest.split_once('/') {
+                Some((dir, _)) => out.entry(dir.to_string()).or_insert(EntryKind::Directory),
+                None => out.entry(rest.to_string()).or_insert(EntryKind::Regular),
+            };
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    fn kind(&self, path: &RelPath) -> Result<EntryKind, FileError> {
+        if self.changed.contains_key(path) {
+            return Ok(EntryKind::Regular);
+        }
+        match self.base.kind(path) {
+            Err(FileError::NotFound) if self.new_dir(path) => Ok(EntryKind::Directory),
+            other => other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,5 +403,36 @@ mod tests {
             Err(FileError::NotFound)
         );
         assert_eq!(f.list(&RelPath::root()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_overlay_shows_new_texts_over_the_base() {
+        let mut base = MemFiles::new();
+        base.insert("flake.nix", "old").insert("hosts/a.nix", "a");
+        let mut o = Overlay::new(&base);
+        o.set(RelPath::new("flake.nix").unwrap(), "new".into());
+        o.set(RelPath::new("hosts/b/default.nix").unwrap(), "b".into());
+        assert_eq!(o.read(&RelPath::new("flake.nix").unwrap()).unwrap(), "new");
+        assert_eq!(o.read(&RelPath::new("hosts/a.nix").unwrap()).unwrap(), "a");
+        let hosts = RelPath::new("hosts").unwrap();
+        assert_eq!(
+            o.list(&hosts).unwrap(),
+            vec![
+                ("a.nix".to_string(), EntryKind::Regular),
+                ("b".to_string(), EntryKind::Directory)
+            ]
+        );
+        let b = RelPath::new("hosts/b").unwrap();
+        assert_eq!(o.kind(&b).unwrap(), EntryKind::Directory);
+        assert_eq!(o.list(&b).unwrap().len(), 1);
+        assert_eq!(
+            o.read(&RelPath::new("nope").unwrap()),
+            Err(FileError::NotFound)
+        );
+        // The base is untouched.
+        assert_eq!(
+            base.read(&RelPath::new("flake.nix").unwrap()).unwrap(),
+            "old"
+        );
     }
 }

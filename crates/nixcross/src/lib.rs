@@ -20,6 +20,7 @@ pub mod outputs;
 pub mod platform;
 pub mod render;
 pub mod source;
+pub mod spec;
 pub mod syntax;
 pub mod vocab;
 

@@ -185,6 +185,7 @@ fn edits(seed: &Seed) -> Vec<String> {
                 config: None,
                 host: None,
                 local_system: local.clone(),
+                style: None,
             },
         ));
     }

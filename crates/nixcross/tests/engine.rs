@@ -49,6 +49,7 @@ fn opts(target: &str, mode: Mode) -> SetTargetOptions {
         config: None,
         host: Some("x86_64-linux".into()),
         local_system: Some("x86_64-linux".into()),
+        style: None,
     }
 }
 

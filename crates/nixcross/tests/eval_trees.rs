@@ -86,23 +86,7 @@ fn evaluate(
             .collect();
         Value::Object(examples).to_string()
     });
-    let mut last = String::new();
-    for ellipsis in ["true", "false"] {
-        let expr = format!(
-            "import {}/flake-eval.nix {{ dir = {}; examples = builtins.fromJSON (builtins.readFile {}/examples.json); ellipsis = {ellipsis}; }}",
-            model.display(),
-            dir.display(),
-            model.display()
-        );
-        match nix.eval_json(dir, &expr) {
-            Ok(json) => {
-                let v: Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
-                return Ok(v.as_object().cloned().unwrap_or_default());
-            }
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
+    nix.eval_flake(&model, dir)
 }
 
 fn double(v: &Value) -> Option<String> {

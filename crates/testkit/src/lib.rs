@@ -117,6 +117,37 @@ impl Nix {
     }
 }
 
+impl Nix {
+    /// Every `nixosConfigurations` entry of the flake in `dir`, evaluated
+    /// with the module model in `model` ([`model_dir`]) by its
+    /// `flake-eval.nix`: name -> `{ build; host; style; mixed; ... }`, or
+    /// `{ error; }`. Tried with every input passed, then with only those
+    /// `outputs` names (for outputs without `...`).
+    pub fn eval_flake(
+        &self,
+        model: &Path,
+        dir: &Path,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+        let mut last = String::new();
+        for ellipsis in ["true", "false"] {
+            let expr = format!(
+                "import {m}/flake-eval.nix {{ dir = {}; examples = builtins.fromJSON (builtins.readFile {m}/examples.json); ellipsis = {ellipsis}; }}",
+                dir.display(),
+                m = model.display(),
+            );
+            match self.eval_json(dir, &expr) {
+                Ok(json) => {
+                    let v: serde_json::Value =
+                        serde_json::from_str(&json).map_err(|e| e.to_string())?;
+                    return Ok(v.as_object().cloned().unwrap_or_default());
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
 /// Assert that `text` parses with real Nix, when Nix is there. `what` names
 /// the input in the failure message.
 pub fn assert_nix_parses(test: &str, what: &str, text: &str) {

@@ -83,6 +83,7 @@ pub fn run(args: Args) -> CmdResult {
         config: args.config,
         host: args.host,
         local_system: nixcross::platform::current_system(),
+        style: None,
     };
     let code = edit_tree(&args.edit, |files, flake| set_target(files, flake, &opts))?;
     // An emulated build can also go to a machine of the target's CPU.

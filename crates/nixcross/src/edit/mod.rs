@@ -5,8 +5,10 @@
 //! point lies strictly inside another edit's replaced range. Insertions at the
 //! same point are kept in plan order.
 
+use std::collections::BTreeMap;
+
 use crate::error::{Error, Result};
-use crate::files::{Files, RelPath};
+use crate::files::{FileError, Files, Overlay, RelPath};
 
 /// Replace `range` of the source with `insert` (an empty range inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,6 +210,124 @@ impl Plan {
     }
 }
 
+/// Several operations as one change: each is planned and applied in memory
+/// against the tree as the ones before it left it ([`Overlay`]), and
+/// [`Transaction::finish`] gives one [`Outcome`] of each file's original
+/// text and its final text. Plans are computed against the text they read,
+/// so two plans of one file cannot be merged; steps can.
+pub struct Transaction<'b> {
+    tree: Overlay<'b>,
+    /// Each changed file's text before the first step changed it.
+    original: BTreeMap<RelPath, String>,
+    reasons: BTreeMap<RelPath, Vec<String>>,
+    summaries: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl<'b> Transaction<'b> {
+    /// A transaction over `base`, which it never changes.
+    pub fn new(base: &'b dyn Files) -> Transaction<'b> {
+        Transaction {
+            tree: Overlay::new(base),
+            original: BTreeMap::new(),
+            reasons: BTreeMap::new(),
+            summaries: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The tree as the steps so far left it.
+    pub fn files(&self) -> &dyn Files {
+        &self.tree
+    }
+
+    /// Run one operation against the tree as it is now and keep what it
+    /// changes. Returns whether it changed anything. An error leaves the
+    /// transaction as it was.
+    pub fn step(&mut self, op: impl FnOnce(&dyn Files) -> Result<Outcome>) -> Result<bool> {
+        let out = op(&self.tree)?;
+        self.record(out)
+    }
+
+    /// Plan with `plan` against the tree as it is now, apply, and keep it.
+    pub fn plan(&mut self, plan: impl FnOnce(&dyn Files) -> Result<Plan>) -> Result<bool> {
+        self.step(|files| plan(files)?.apply(files))
+    }
+
+    /// Keep an outcome computed against [`Transaction::files`].
+    pub fn record(&mut self, out: Outcome) -> Result<bool> {
+        for c in &out.changes {
+            let now = self.tree.read(&c.path).or_else(|e| match e {
+                FileError::NotFound => Ok(String::new()),
+                e => Err(Error::invalid(format!("cannot read {}: {e}", c.path))),
+            })?;
+            if now != c.before {
+                return Err(Error::internal(format!(
+                    "{}: a step was planned against another text of the file than the transaction holds. This is a bug",
+                    c.path
+                )));
+            }
+        }
+        let changed = out.changed();
+        for c in out.changes {
+            self.original.entry(c.path.clone()).or_insert(c.before);
+            let reasons = self.reasons.entry(c.path.clone()).or_default();
+            for r in c.reasons {
+                if !reasons.contains(&r) {
+                    reasons.push(r);
+                }
+            }
+            self.tree.set(c.path, c.after);
+        }
+        if changed && !out.summary.is_empty() {
+            self.summaries.push(out.summary);
+        }
+        for w in out.warnings {
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Add a warning for the user.
+    pub fn warn(&mut self, warning: impl Into<String>) {
+        let w = warning.into();
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
+    }
+
+    /// One outcome: every file whose final text differs from its original,
+    /// with the reasons of every step that changed it.
+    pub fn finish(self) -> Outcome {
+        let Transaction {
+            tree,
+            mut original,
+            mut reasons,
+            summaries,
+            warnings,
+        } = self;
+        let changes = tree
+            .changed()
+            .filter_map(|(path, after)| {
+                let before = original.remove(path)?;
+                (before != after).then(|| FileChange {
+                    path: path.clone(),
+                    before,
+                    after: after.to_string(),
+                    reasons: reasons.remove(path).unwrap_or_default(),
+                })
+            })
+            .collect();
+        Outcome {
+            changes,
+            summary: summaries.join("; "),
+            warnings,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,5 +398,48 @@ mod tests {
             apply_checked(src, &[TextEdit::replace((one, one + 1), "3")]).unwrap(),
             "{ a = 1; a = 2; b = 3; }"
         );
+    }
+
+    #[test]
+    fn a_transaction_composes_steps_of_one_file() {
+        let mut files = crate::files::MemFiles::new();
+        files.insert("a.nix", "{ a = 1; }").insert("b.nix", "{ }");
+        let a = RelPath::new("a.nix").unwrap();
+        let mut t = Transaction::new(&files);
+        // Each step is planned against the text the previous one left.
+        let edit = |find: &'static str, with: &'static str, why: &'static str| {
+            let a = a.clone();
+            move |f: &dyn Files| -> Result<Plan> {
+                let text = f.read(&a).unwrap();
+                let at = text.find(find).unwrap();
+                Ok(Plan {
+                    files: vec![FileEdits {
+                        path: a.clone(),
+                        edits: vec![TextEdit::replace((at, at + find.len()), with)],
+                        reasons: vec![why.into()],
+                    }],
+                    summary: why.into(),
+                    warnings: vec!["w".into()],
+                })
+            }
+        };
+        assert!(t.plan(edit("1", "2", "two")).unwrap());
+        assert!(t.plan(edit("a = 2;", "a = 2; b = 3;", "three")).unwrap());
+        assert!(!t.plan(edit("3", "3", "same")).unwrap());
+        // A failing step leaves the transaction as it was.
+        assert!(t.step(|_| Err(Error::refused("no"))).is_err());
+        let out = t.finish();
+        assert_eq!(out.changes.len(), 1);
+        let c = &out.changes[0];
+        assert_eq!(c.before, "{ a = 1; }");
+        assert_eq!(c.after, "{ a = 2; b = 3; }");
+        assert_eq!(c.reasons, ["two", "three"]);
+        assert_eq!(out.summary, "two; three");
+        assert_eq!(out.warnings, ["w"]);
+        // Back to the original text: no change at all.
+        let mut t = Transaction::new(&files);
+        t.plan(edit("1", "2", "two")).unwrap();
+        t.plan(edit("2", "1", "one")).unwrap();
+        assert!(!t.finish().changed());
     }
 }

@@ -179,7 +179,7 @@ const MODULE_ARGS: &[&str] = &[
     "pkgs",
 ];
 
-fn instance_name(given: Option<&str>, package: &str) -> Result<String> {
+pub(crate) fn instance_name(given: Option<&str>, package: &str) -> Result<String> {
     let name = match given {
         Some(n) => n.to_string(),
         None => {

@@ -107,7 +107,7 @@ fn has_own_config(t: &Target) -> bool {
 }
 
 /// How the template writes the target platform.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "lowercase")]
 enum Spec {
     /// `{ system = "<double>"; }` or the bare string.
@@ -118,28 +118,49 @@ enum Spec {
     Example,
 }
 
-#[derive(Serialize)]
-struct Ctx<'a> {
-    description: &'a str,
-    nixpkgs: &'a str,
-    nixpkgs_is_default: bool,
-    name: &'a str,
+/// What the configuration template (`templates/configuration.nix.j2`)
+/// needs; `init` and `add-config` both fill it with [`configuration`].
+#[derive(Debug, Serialize)]
+pub(crate) struct ConfigCtx {
+    /// The attribute path the configuration is bound to.
+    pub key: Vec<String>,
+    /// The attribute path to nixpkgs' `lib` (`["nixpkgs", "lib"]`).
+    pub lib: Vec<String>,
     mode: Mode,
     style: Style,
-    host: &'a str,
-    system: &'a str,
-    config: &'a str,
-    default_config: &'a str,
+    host: String,
+    system: String,
+    config: String,
+    default_config: String,
     spec: Spec,
-    example: &'a str,
+    example: String,
     extras: String,
     cached: bool,
     native: bool,
 }
 
+/// A configuration to render, checked: the resolved target and build
+/// machine, and the template's context.
+#[derive(Debug)]
+pub(crate) struct Configuration {
+    pub target: Target,
+    /// The build machine's double.
+    pub host: String,
+    pub ctx: ConfigCtx,
+}
+
+#[derive(Serialize)]
+struct Ctx<'a> {
+    description: &'a str,
+    nixpkgs: &'a str,
+    nixpkgs_is_default: bool,
+    #[serde(flatten)]
+    configuration: &'a ConfigCtx,
+}
+
 /// Reject a value that is empty or contains control characters. Everything
 /// else is escaped when written.
-fn check_text(what: &str, value: &str) -> Result<()> {
+pub(crate) fn check_text(what: &str, value: &str) -> Result<()> {
     if value.trim().is_empty() {
         return Err(Error::invalid(format!("{what} must not be empty")));
     }
@@ -211,19 +232,53 @@ fn render_nixos(opts: &InitOptions) -> Result<InitOutput> {
         )
         .hint("pass --kind package or --kind shell"));
     }
-    let target = platform::resolve(&opts.target)?;
+    let mut c = configuration(&opts.target, opts.mode, opts.style, opts.host.as_deref())?;
+    let name = given_or("the configuration name (--name)", &opts.name, || {
+        default_name(&c.target)
+    })?;
+    let nixpkgs = nixpkgs_ref(opts.nixpkgs.as_deref())?;
+    let shown = c.target.example.as_deref().unwrap_or(&c.target.system);
+    let host = &c.host;
+    let description = given_or("the description", &opts.description, || match opts.mode {
+        Mode::Cross => format!("NixOS for {shown}, cross-compiled on {host}"),
+        Mode::Emulate => format!("NixOS for {shown}, built natively or under emulation"),
+    })?;
+    c.ctx.key = vec!["nixosConfigurations".into(), name];
+    let ctx = Ctx {
+        description: &description,
+        nixpkgs,
+        nixpkgs_is_default: opts.nixpkgs.is_none(),
+        configuration: &c.ctx,
+    };
+    let text = crate::render::render("flake.nix", &ctx)?;
+    Ok(InitOutput {
+        text,
+        notes: notes(&c, opts.mode),
+    })
+}
+
+/// Check and describe one NixOS configuration for `target_input` built in
+/// `mode` on `host` (`None`: this machine), written in `style`; `key` and
+/// `lib` are filled in by the caller.
+pub(crate) fn configuration(
+    target_input: &str,
+    mode: Mode,
+    style: Style,
+    host: Option<&str>,
+) -> Result<Configuration> {
+    let target = platform::resolve(target_input)?;
     if !target.is_linux() {
-        let what = if opts.target.trim() == target.system {
+        let what = if target_input.trim() == target.system {
             target.system.clone()
         } else {
-            format!("{} ({})", opts.target.trim(), target.system)
+            format!("{} ({})", target_input.trim(), target.system)
         };
         return Err(Error::invalid(format!(
             "{what} is not a Linux platform, and NixOS only runs on Linux"
         ))
         .hint("pick a -linux system, e.g. aarch64-linux or riscv64-linux (`nixcross targets`)"));
     }
-    let host = resolve_host(opts.host.as_deref())?;
+    let host = resolve_host(host)?;
     let cat = platform::catalogue();
     let spec = if target.example_has_extras {
         Spec::Example
@@ -233,7 +288,7 @@ fn render_nixos(opts: &InitOptions) -> Result<InitOutput> {
         Spec::System
     };
     let same_platform = target.system == host && !matches!(spec, Spec::Config | Spec::Example);
-    match opts.mode {
+    match mode {
         Mode::Cross if same_platform => {
             return Err(Error::invalid(format!(
                 "{} is the build machine's own platform: there is nothing to cross-compile",
@@ -250,17 +305,10 @@ fn render_nixos(opts: &InitOptions) -> Result<InitOutput> {
         }
         _ => {}
     }
-
-    let name = given_or("the configuration name (--name)", &opts.name, || {
-        default_name(&target)
-    })?;
-    let nixpkgs = nixpkgs_ref(opts.nixpkgs.as_deref())?;
-    let shown = target.example.as_deref().unwrap_or(&target.system);
-    let description = given_or("the description", &opts.description, || match opts.mode {
-        Mode::Cross => format!("NixOS for {shown}, cross-compiled on {host}"),
-        Mode::Emulate => format!("NixOS for {shown}, built natively or under emulation"),
-    })?;
-    let default_config = cat.system(&target.system).map_or("", |s| s.config.as_str());
+    let default_config = cat
+        .system(&target.system)
+        .map_or("", |s| s.config.as_str())
+        .to_string();
     let extras = target
         .example
         .as_deref()
@@ -271,29 +319,31 @@ fn render_nixos(opts: &InitOptions) -> Result<InitOutput> {
     // an example with its own gcc flags is a different set of packages.
     let cached = cat.binary_cache(&target.system) && matches!(spec, Spec::System);
     let native = target.system == host;
-    let ctx = Ctx {
-        description: &description,
-        nixpkgs,
-        nixpkgs_is_default: opts.nixpkgs.is_none(),
-        name: &name,
-        mode: opts.mode,
-        style: opts.style,
-        host: &host,
-        system: &target.system,
-        config: &target.config,
+    let ctx = ConfigCtx {
+        key: Vec::new(),
+        lib: vec!["nixpkgs".into(), "lib".into()],
+        mode,
+        style,
+        host: host.clone(),
+        system: target.system.clone(),
+        config: target.config.clone(),
         default_config,
         spec,
-        example: target.example.as_deref().unwrap_or(""),
+        example: target.example.clone().unwrap_or_default(),
         extras,
         cached,
         native,
     };
-    let text = crate::render::render("flake.nix", &ctx)?;
-    let notes = match opts.mode {
-        Mode::Cross => cross_notes(&target, &host),
-        Mode::Emulate => emulate_notes(&target, &host, cached),
-    };
-    Ok(InitOutput { text, notes })
+    Ok(Configuration { target, host, ctx })
+}
+
+/// What the build machine needs besides the configuration, one paragraph
+/// per note.
+fn notes(c: &Configuration, mode: Mode) -> Vec<String> {
+    match mode {
+        Mode::Cross => cross_notes(&c.target, &c.host),
+        Mode::Emulate => emulate_notes(&c.target, &c.host, c.ctx.cached),
+    }
 }
 
 fn cross_notes(target: &Target, host: &str) -> Vec<String> {

@@ -4,9 +4,12 @@
 //! touches a file.
 
 pub mod add_builder;
+pub mod add_config;
 pub mod add_overlay;
+pub mod apply;
 pub(crate) mod editor;
 pub mod emulate;
+pub mod export;
 pub mod init;
 pub mod set_target;
 pub mod show;

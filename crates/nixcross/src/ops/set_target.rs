@@ -29,7 +29,7 @@
 //!    that names its platform with `system` keeps `system` (nixpkgs rejects
 //!    `localSystem` next to it).
 
-use crate::edit::{Outcome, Plan, TextEdit};
+use crate::edit::{Outcome, Plan, TextEdit, Transaction};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::{Definition, Flake, PlatformOption, SeenStyle};
@@ -55,14 +55,41 @@ pub struct SetTargetOptions {
     /// The machine nixcross runs on (the CLI passes it), used as the default
     /// build platform.
     pub local_system: Option<String>,
+    /// The option style to write; `None` keeps the configuration's (legacy
+    /// when it has none). Switching a configuration from one style to the
+    /// other takes two steps (see [`set_target`]).
+    pub style: Option<Style>,
 }
 
-/// Plan and apply the switch to the flake `flake` of `files`.
+/// Plan and apply the switch to the flake `flake` of `files`. A change of
+/// style (`opts.style`) is two steps in one outcome: first the other
+/// style's options go ([`plan_strip_style`]), then the target is set in the
+/// new style on the text the first step left.
 pub fn set_target(files: &dyn Files, flake: &RelPath, opts: &SetTargetOptions) -> Result<Outcome> {
-    plan_set_target(files, flake, opts)?.apply(files)
+    let strip = match opts.style {
+        Some(style) => {
+            let f = Flake::load(files, flake)?;
+            let config = f.select(opts.config.as_deref())?;
+            needs_strip(config, style).then(|| config.name.clone())
+        }
+        None => None,
+    };
+    let Some(name) = strip else {
+        return plan_set_target(files, flake, opts)?.apply(files);
+    };
+    let style = opts.style.expect("checked");
+    let mut t = Transaction::new(files);
+    t.plan(|files| plan_strip_style(files, flake, &name, style))?;
+    let opts = SetTargetOptions {
+        config: Some(name),
+        ..opts.clone()
+    };
+    t.plan(|files| plan_set_target(files, flake, &opts))?;
+    Ok(t.finish())
 }
 
-/// Plan the switch without applying it.
+/// Plan the switch without applying it. A change of style cannot be one
+/// plan: use [`set_target`], or [`plan_strip_style`] first.
 pub fn plan_set_target(
     files: &dyn Files,
     flake: &RelPath,
@@ -72,9 +99,55 @@ pub fn plan_set_target(
     plan_on(&f, opts)
 }
 
+/// The options of the style other than `style` that decide a
+/// configuration's platforms (`nixpkgs.system` and nixosSystem's `system`
+/// argument decide nothing once `hostPlatform` is set, so they stay).
+fn other_style_options(style: Style) -> [PlatformOption; 2] {
+    match style {
+        Style::Modern => [PlatformOption::CrossSystem, PlatformOption::LocalSystem],
+        Style::Legacy => [PlatformOption::HostPlatform, PlatformOption::BuildPlatform],
+    }
+}
+
+/// Whether writing `config` in `style` first needs the other style's
+/// options taken out.
+fn needs_strip(config: &crate::flake::Config, style: Style) -> bool {
+    let other = other_style_options(style);
+    config.system().is_some_and(|s| {
+        s.definitions
+            .iter()
+            .any(|d| other.contains(&d.option) && d.module.is_some())
+    })
+}
+
+/// Plan taking out every definition of the options of the style other than
+/// `style` from configuration `name` (the first step of a change of style).
+pub fn plan_strip_style(
+    files: &dyn Files,
+    flake: &RelPath,
+    name: &str,
+    style: Style,
+) -> Result<Plan> {
+    let f = Flake::load(files, flake)?;
+    let config = f.select(Some(name))?;
+    let mut p = Planner::new(&f, config)?;
+    for option in other_style_options(style) {
+        remove_option(&mut p, option)?;
+    }
+    Ok(p.finish(format!("{name}: now written in the {style} style")))
+}
+
 /// Plan the switch on a loaded flake.
 pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
     let config = f.select(opts.config.as_deref())?;
+    if let Some(style) = opts.style {
+        if needs_strip(config, style) {
+            return Err(Error::invalid(format!(
+                "`{}` is written in the other style; switching it to the {style} style takes two steps (set_target does both)",
+                config.name
+            )));
+        }
+    }
     let target = platform::resolve(&opts.target)?;
     if !target.is_linux() {
         return Err(Error::invalid(format!(
@@ -111,15 +184,13 @@ pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
             .hint("use --mode cross"));
         }
         Mode::Emulate if Some(&target.system) != opts.local_system.as_ref() => {
-            p.warnings.push(format!(
-                "an emulated build needs the building machine to emulate {0}: on NixOS add `boot.binfmt.emulatedSystems = [ \"{0}\" ];` to its configuration (`nixcross emulate {0}`)",
-                target.system
-            ));
+            p.warnings.push(emulation_warning(&target.system));
         }
         _ => {}
     }
-    let style = match current.style {
-        Some(SeenStyle::One(Style::Modern)) => Style::Modern,
+    let style = match (opts.style, current.style) {
+        (Some(style), _) => style,
+        (None, Some(SeenStyle::One(Style::Modern))) => Style::Modern,
         _ => Style::Legacy,
     };
     let want = Want {
@@ -137,6 +208,14 @@ pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
         Mode::Emulate => format!("build {} natively (emulated elsewhere)", target.system),
     };
     Ok(p.finish(format!("{}: {what}", config.name)))
+}
+
+/// What a configuration built natively for `system` needs from a machine
+/// of another system.
+pub(crate) fn emulation_warning(system: &str) -> String {
+    format!(
+        "an emulated build needs the building machine to emulate {system}: on NixOS add `boot.binfmt.emulatedSystems = [ \"{system}\" ];` to its configuration (`nixcross emulate {system}`)"
+    )
 }
 
 /// What the configuration should mean.
@@ -193,7 +272,7 @@ fn literal_value(target: &Target, key: Option<&str>) -> String {
 }
 
 /// `lib.mkDefault x`, `mkForce x`, `mkOverride n x`, `mkOptionDefault x`: `x`.
-fn unwrap_priority(node: &Node) -> Node {
+pub(crate) fn unwrap_priority(node: &Node) -> Node {
     let n = node.unparen();
     if let Some((f, args)) = n.call() {
         if let Some(r) = f.reference() {
@@ -209,7 +288,7 @@ fn unwrap_priority(node: &Node) -> Node {
 }
 
 /// The name of a `lib.systems.examples.<name>` reference.
-fn example_name(node: &Node) -> Option<String> {
+pub(crate) fn example_name(node: &Node) -> Option<String> {
     let r = node.reference()?;
     (r.len() >= 3 && r[r.len() - 3] == "systems" && r[r.len() - 2] == "examples")
         .then(|| r.last().cloned())
@@ -227,7 +306,7 @@ fn key_of_literal(lit: &Src) -> Option<String> {
 }
 
 /// The value node of a definition's binding.
-fn site_value(site: &Src) -> Option<Node> {
+pub(crate) fn site_value(site: &Src) -> Option<Node> {
     match site.node.as_entry()? {
         Entry::Binding(b) => Some(b.value),
         Entry::Inherit(_) => None,
@@ -253,7 +332,15 @@ fn rewrite_in_place(
     // A pkgsCross example written as `lib.systems.examples.<name>`.
     if let Some(v) = &value {
         if let Some(name) = example_name(v) {
-            if extras && target.example.as_deref() == Some(name.as_str()) {
+            // The same example, or (host side) an example that says no more
+            // than the target's triple: nothing to change.
+            if host_side && target.example.as_deref() == Some(name.as_str()) {
+                return Ok(());
+            }
+            let same_triple = platform::catalogue()
+                .example(&name)
+                .is_some_and(|e| e.extra.is_empty() && e.config == target.config);
+            if host_side && !extras && same_triple {
                 return Ok(());
             }
             let lib = v.reference().map(|r| r[..r.len() - 3].join("."));
@@ -507,9 +594,18 @@ fn remove_option(p: &mut Planner, option: PlatformOption) -> Result<()> {
 }
 
 fn legacy(p: &mut Planner, want: &Want) -> Result<()> {
-    let native = platform::resolve(&want.native())?;
     // The building system: localSystem when the configuration uses it, else
-    // nixpkgs.system or nixosSystem's `system` argument.
+    // nixpkgs.system or nixosSystem's `system` argument. Built natively for
+    // a target the double does not say all of (a pkgsCross example with
+    // gcc flags, a musl triple), localSystem names it whole, as `init`
+    // writes it.
+    let full = want.mode == Mode::Emulate
+        && (want.target.example_has_extras || want.target.needs_config());
+    let native = match want.mode {
+        Mode::Cross => platform::resolve(want.build)?,
+        Mode::Emulate => want.target.clone(),
+    };
+    let double = platform::resolve(&want.native())?;
     let has_local = p
         .sys
         .definitions
@@ -520,12 +616,25 @@ fn legacy(p: &mut Planner, want: &Want) -> Result<()> {
         .definitions
         .iter()
         .any(|d| d.option == PlatformOption::System);
-    if has_local {
-        set_option(p, PlatformOption::LocalSystem, &native, false, None, "")?;
+    if has_local || full {
+        let comment = "`system` names only the CPU and kernel; this names the exact platform.";
+        set_option(
+            p,
+            PlatformOption::LocalSystem,
+            &native,
+            want.mode == Mode::Emulate,
+            None,
+            comment,
+        )?;
+        if !has_local && has_system {
+            set_option(p, PlatformOption::System, &double, false, None, "")?;
+        } else if !has_local {
+            add_system_argument(p, &double.system)?;
+        }
     } else if has_system {
-        set_option(p, PlatformOption::System, &native, false, None, "")?;
+        set_option(p, PlatformOption::System, &double, false, None, "")?;
     } else {
-        add_system_argument(p, &native.system)?;
+        add_system_argument(p, &double.system)?;
     }
     match want.mode {
         Mode::Cross => {
@@ -582,6 +691,26 @@ fn modern(p: &mut Planner, want: &Want) -> Result<()> {
             want.target.system
         ),
     };
+    // Nothing set yet and no module to put it in: one new module with both
+    // (as `init` writes it), not one module per option.
+    if want.mode == Mode::Cross
+        && host_win.is_empty()
+        && p.winning(PlatformOption::BuildPlatform).is_empty()
+        && matches!(p.home(), Ok(crate::ops::editor::Home::NewInline))
+    {
+        let lib = p.call_lib();
+        let host = host_value(want.target, Some(&lib), false)?;
+        let text = format!(
+            "{{\n  nixpkgs.buildPlatform = {};\n  nixpkgs.hostPlatform = {};\n}}",
+            syntax::quote(want.build),
+            crate::ops::editor::indent_tail(&host)
+        );
+        let reason = format!(
+            "nixpkgs.hostPlatform = {}, nixpkgs.buildPlatform = {}",
+            want.target.system, want.build
+        );
+        return p.add_module(&comment, &text, &reason);
+    }
     set_option(
         p,
         PlatformOption::HostPlatform,
@@ -601,6 +730,17 @@ fn modern(p: &mut Planner, want: &Want) -> Result<()> {
                 host_win.first(),
                 &comment,
             )
+        }
+        // buildPlatform defaults to the host: one that already says the
+        // target (a shared `lib.mkDefault "x86_64-linux"`) changes nothing
+        // and stays.
+        Mode::Emulate
+            if p.winning(PlatformOption::BuildPlatform)
+                .iter()
+                .all(|d| d.system.as_deref() == Some(want.target.system.as_str()))
+                && !p.winning(PlatformOption::BuildPlatform).is_empty() =>
+        {
+            Ok(())
         }
         Mode::Emulate => remove_option(p, PlatformOption::BuildPlatform),
     }

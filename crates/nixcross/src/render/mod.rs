@@ -21,6 +21,10 @@ use crate::syntax;
 const TEMPLATES: &[(&str, &str)] = &[
     ("flake.nix", include_str!("../../templates/flake.nix.j2")),
     (
+        "configuration.nix",
+        include_str!("../../templates/configuration.nix.j2"),
+    ),
+    (
         "outputs.nix",
         include_str!("../../templates/outputs.nix.j2"),
     ),
