@@ -38,8 +38,9 @@ pub struct Args {
     /// Retarget the dev shell devShells.<system>.<NAME>
     #[arg(long, value_name = "NAME")]
     pub shell: Option<String>,
-    /// The system that builds, for cross builds (default: the configuration's
-    /// current build system, else this machine)
+    /// The system that builds (default: the configuration's current build
+    /// system, else this machine); with --mode emulate it only decides
+    /// whether the comments nixcross writes call the build native
     #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
     pub host: Option<String>,
     #[command(flatten)]

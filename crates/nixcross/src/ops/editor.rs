@@ -168,6 +168,21 @@ impl<'a> Edits<'a> {
         }
     }
 
+    /// Whether a planned edit of `file` reaches into `range` (an insertion
+    /// at either end does not).
+    pub fn touches(&self, file: FileId, range: (usize, usize)) -> bool {
+        self.files.get(&file).is_some_and(|(edits, _)| {
+            edits.iter().any(|e| {
+                let (a, b) = e.range;
+                if a == b {
+                    range.0 < a && a < range.1
+                } else {
+                    a < range.1 && range.0 < b
+                }
+            })
+        })
+    }
+
     /// Replace the `index`th edit planned for `file`.
     fn replace_edit(&mut self, file: FileId, index: usize, edit: TextEdit) {
         if let Some(e) = self.files.get_mut(&file).and_then(|f| f.0.get_mut(index)) {
@@ -399,7 +414,7 @@ impl<'a, 'f> Planner<'a, 'f> {
 
     /// The literal list an inline module is an item of, and that item (the
     /// module, maybe in parentheses).
-    fn list_item_of(&self, index: usize) -> Option<(FileId, syntax::ListView, Node)> {
+    pub fn list_item_of(&self, index: usize) -> Option<(FileId, syntax::ListView, Node)> {
         let ModuleOrigin::Inline(at) = &self.sys.modules[index].origin else {
             return None;
         };
@@ -1037,7 +1052,9 @@ pub(crate) fn insert_list_first(
     let body = syntax::reindent(item, &base, &layout.unit, nl);
     let block = format!("{base}# {comment}{nl}{base}{body}{nl}");
     if has_content && spaced {
-        TextEdit::insert(at, format!("{nl}{block}{nl}"))
+        // Set off from the items below by a blank line, as they are from
+        // each other (the list's first line needs none above).
+        TextEdit::insert(at, format!("{block}{nl}"))
     } else {
         TextEdit::insert(at, block)
     }

@@ -7,6 +7,7 @@ pub mod add_builder;
 pub mod add_config;
 pub mod add_overlay;
 pub mod apply;
+pub(crate) mod comments;
 pub(crate) mod editor;
 pub mod emulate;
 pub mod export;

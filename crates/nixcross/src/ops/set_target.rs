@@ -34,8 +34,10 @@ use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::{Definition, Flake, PlatformOption, SeenStyle};
 use crate::module;
+use crate::ops::comments::{self, Anchor, Comment, Strategy};
 use crate::ops::editor::{compact, winners, Planner};
 use crate::platform::{self, Target};
+use crate::source::FileId;
 use crate::source::Src;
 use crate::syntax::{self, Entry, Node};
 use crate::vocab::{Mode, Style};
@@ -203,11 +205,90 @@ pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
         Style::Modern => modern(&mut p, &want)?,
     }
     scoped(&mut p, &want)?;
+    // The machine that builds: `--host` when given, else this one.
+    let builder = opts.host.as_ref().map(|_| build.as_str());
+    refresh_comments(
+        &mut p,
+        &want,
+        style,
+        builder.or(opts.local_system.as_deref()),
+    );
     let what = match opts.mode {
         Mode::Cross => format!("cross-compile for {} on {build}", target.system),
         Mode::Emulate => format!("build {} natively (emulated elsewhere)", target.system),
     };
     Ok(p.finish(format!("{}: {what}", config.name)))
+}
+
+/// Keep the strategy comments nixcross wrote true (see [`comments`]): the
+/// block above nixosSystem's `system` argument (legacy style) and above each
+/// top-level inline module that sets a platform option, when every line of
+/// it is nixcross's, the text is the configuration's own, and the plan does
+/// not remove it already.
+fn refresh_comments(p: &mut Planner, want: &Want, style: Style, local: Option<&str>) {
+    // Only with a change: comments alone never make a configuration
+    // "out of date" (whether a build is native depends on the machine).
+    if p.is_empty() {
+        return;
+    }
+    let strategy = match want.mode {
+        Mode::Cross => Strategy::Cross {
+            build: want.build.to_string(),
+        },
+        Mode::Emulate => Strategy::emulate(want.target, local),
+    };
+    let mut anchors: Vec<(FileId, usize, Anchor)> = Vec::new();
+    for d in &p.sys.definitions {
+        match (d.option, d.module, &d.site) {
+            (PlatformOption::System, None, Some(site)) if style == Style::Legacy => {
+                anchors.push((site.file, site.node.start(), Anchor::SystemArgument))
+            }
+            (_, Some(i), _) if p.sys.modules[i].imported_from.is_none() => {
+                if let Some((file, _, item)) = p.list_item_of(i) {
+                    let a = (file, item.start(), Anchor::PlatformModule);
+                    if !anchors.contains(&a) {
+                        anchors.push(a);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (file, at, anchor) in anchors {
+        let src = p.text(file);
+        let Some((range, old)) = comments::own_block(src, at) else {
+            continue;
+        };
+        let new = match old.as_slice() {
+            // set-target's own one-line comment keeps its form.
+            [Comment::SetCross { .. } | Comment::SetEmulate(_)] => vec![match want.mode {
+                Mode::Cross => Comment::SetCross {
+                    build: want.build.to_string(),
+                    host: want.target.system.clone(),
+                },
+                Mode::Emulate => Comment::SetEmulate(want.target.system.clone()),
+            }],
+            _ => comments::block(&strategy, anchor),
+        };
+        if new == old
+            || !p.private(file, range)
+            || !p.private(file, (at, at + 1))
+            || p.touches(file, range)
+        {
+            continue;
+        }
+        let indent = syntax::indent_at(src, range.0).to_string();
+        let nl = p.layout(file).nl;
+        let text: String = new
+            .iter()
+            .map(|c| format!("{indent}# {}{nl}", c.text()))
+            .collect();
+        p.push(
+            file,
+            TextEdit::replace(range, text),
+            "the comments nixcross wrote follow",
+        );
+    }
 }
 
 /// What a configuration built natively for `system` needs from a machine
