@@ -130,6 +130,19 @@ impl DiskFiles {
 }
 
 impl Files for DiskFiles {
+    fn real_path(&self, path: &RelPath) -> Result<RelPath, FileError> {
+        let real = self.resolve(path)?;
+        let rel = real
+            .strip_prefix(&self.root)
+            .map_err(|_| FileError::Outside)?;
+        if rel.as_os_str().is_empty() {
+            return Ok(RelPath::root());
+        }
+        rel.to_str()
+            .and_then(RelPath::new)
+            .ok_or(FileError::NotText)
+    }
+
     fn read(&self, path: &RelPath) -> Result<String, FileError> {
         self.resolve(path).and_then(|real| read_text(&real))
     }

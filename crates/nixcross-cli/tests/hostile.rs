@@ -584,3 +584,80 @@ fn doctor_stays_inside_its_root() {
     let out = run(top.path(), &["doctor", "--root", "no-such-dir"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+// A host folder that is a symbolic link to another host's (found in the
+// corpus: `nixos/crawler -> dagger`): the module is one file, shared by two
+// configurations, and an edit for one must not change the other.
+#[test]
+fn a_module_reached_through_a_link_is_shared() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "flake.nix",
+        r#"{
+  outputs = { self, nixpkgs }: {
+    nixosConfigurations = nixpkgs.lib.genAttrs [ "crawler" "dagger" ] (h:
+      nixpkgs.lib.nixosSystem {
+        system = "x86_64-linux";
+        modules = [ ./hosts/${h} ];
+      });
+  };
+}
+"#,
+    );
+    let module = "{ ... }:\n{\n  boot.initrd.availableKernelModules = [ \"virtio_pci\" ];\n}\n";
+    write(dir.path(), "hosts/dagger/default.nix", module);
+    std::os::unix::fs::symlink("dagger", dir.path().join("hosts/crawler")).unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "set-target",
+            "riscv64-linux",
+            "--mode",
+            "cross",
+            "--host",
+            "x86_64-linux",
+            "--config",
+            "crawler",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("shared"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("hosts/dagger/default.nix")).unwrap(),
+        module
+    );
+    // emulate --config edits that file too, so it refuses the same way.
+    let out = run(
+        dir.path(),
+        &["emulate", "aarch64-linux", "--config", "crawler"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("shared"), "{}", stderr(&out));
+    // Without the link (a copy), the edit lands in crawler's own file.
+    std::fs::remove_file(dir.path().join("hosts/crawler")).unwrap();
+    write(dir.path(), "hosts/crawler/default.nix", module);
+    let out = run(
+        dir.path(),
+        &[
+            "set-target",
+            "riscv64-linux",
+            "--mode",
+            "cross",
+            "--host",
+            "x86_64-linux",
+            "--config",
+            "crawler",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("hosts/dagger/default.nix")).unwrap(),
+        module
+    );
+    assert!(
+        std::fs::read_to_string(dir.path().join("hosts/crawler/default.nix"))
+            .unwrap()
+            .contains("riscv64-linux")
+    );
+}

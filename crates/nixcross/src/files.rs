@@ -181,6 +181,13 @@ pub trait Files {
     fn list(&self, path: &RelPath) -> Result<Vec<(String, EntryKind)>, FileError>;
     /// What `path` is, without reading it.
     fn kind(&self, path: &RelPath) -> Result<EntryKind, FileError>;
+    /// The file `path` names, with symbolic links followed: two paths that
+    /// name one file give the same answer, so that nixcross sees that a
+    /// file reached through a link is shared. The default, for a tree
+    /// without links, is `path` itself.
+    fn real_path(&self, path: &RelPath) -> Result<RelPath, FileError> {
+        Ok(path.clone())
+    }
 }
 
 /// A tree of files in memory, for tests and for callers that hold the text
@@ -313,9 +320,17 @@ impl<'b> Overlay<'b> {
 
 impl Files for Overlay<'_> {
     fn read(&self, path: &RelPath) -> Result<String, FileError> {
-        match self.changed.get(path) {
+        let real = self.real_path(path)?;
+        match self.changed.get(&real).or_else(|| self.changed.get(path)) {
             Some(t) => Ok(t.clone()),
             None => self.base.read(path),
+        }
+    }
+
+    fn real_path(&self, path: &RelPath) -> Result<RelPath, FileError> {
+        match self.base.real_path(path) {
+            Err(FileError::NotFound) if self.changed.contains_key(path) => Ok(path.clone()),
+            other => other,
         }
     }
 

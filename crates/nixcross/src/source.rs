@@ -42,8 +42,15 @@ impl Src {
 /// One file: its path, its text and its parse.
 #[derive(Debug, Clone)]
 pub struct Source {
-    /// Where it is, relative to the root of the tree.
+    /// Where it is, relative to the root of the tree (links followed: the
+    /// file's identity, and where its edits are written).
     pub path: RelPath,
+    /// The path it was first loaded by, which Nix resolves the file's
+    /// relative paths from (it does not follow links for that).
+    pub loaded_as: RelPath,
+    /// Set when it was also loaded by a path in another folder (through a
+    /// link): its relative paths then mean different files for each.
+    pub ambiguous_base: bool,
     /// Its text.
     pub text: String,
     /// Its parse; a file with a syntax error keeps the error (with its range).
@@ -100,25 +107,42 @@ impl<'f> SourceMap<'f> {
         self.files
     }
 
-    /// Load (once) and parse the file at `path`.
+    /// Load (once) and parse the file at `path`. Two paths that name one
+    /// file (through a symbolic link) give one [`FileId`], whose path is
+    /// the file's real one.
     pub fn load(&mut self, path: &RelPath) -> std::result::Result<FileId, LoadError> {
         if let Some(id) = self.by_path.get(path) {
             return Ok(*id);
         }
-        let text = self.files.read(path).map_err(|error| LoadError {
+        let fail = |error| LoadError {
             path: path.clone(),
             error,
-        })?;
+        };
+        let real = self.files.real_path(path).map_err(fail)?;
+        if let Some(id) = self.by_path.get(&real).copied() {
+            self.by_path.insert(path.clone(), id);
+            let s = &mut self.sources[id.0 as usize];
+            if s.loaded_as.parent() != path.parent() {
+                s.ambiguous_base = true;
+            }
+            return Ok(id);
+        }
+        let asked = path.clone();
+        let path = &real;
+        let text = self.files.read(path).map_err(fail)?;
         let doc = syntax::parse(&text);
         let layout = Layout::of(&text);
         let id = FileId(self.sources.len() as u32);
         self.sources.push(Source {
             path: path.clone(),
+            loaded_as: asked.clone(),
+            ambiguous_base: false,
             text,
             doc,
             layout,
         });
         self.by_path.insert(path.clone(), id);
+        self.by_path.insert(asked, id);
         Ok(id)
     }
 

@@ -833,7 +833,17 @@ impl<'f> Evaluator<'f> {
         }
         let pv = match kind {
             PathKind::Relative => {
-                let here = self.sources.get(file).path.clone();
+                let source = self.sources.get(file);
+                if source.ambiguous_base {
+                    return Value::unknown(
+                        format!(
+                            "`{text}` is relative, and `{}` is reached through links from more than one folder",
+                            source.path
+                        ),
+                        self.here(node, file),
+                    );
+                }
+                let here = source.loaded_as.clone();
                 let lit = if text.starts_with("./") || text.starts_with("../") || text == "." {
                     text.clone()
                 } else {

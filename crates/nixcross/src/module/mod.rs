@@ -204,10 +204,24 @@ pub fn insert_entry(
 ) -> TextEdit {
     let nl = style.nl;
     let single = one_line(src, set.open, set.close);
+    // On one line a `#` comment would swallow the rest of it: comment lines
+    // are dropped there (an empty `{ }` is opened up instead, to keep them).
+    let has_comment = entry.lines().any(|l| l.trim_start().starts_with('#'));
+    let one_line_text = |entry: &str| syntax::compact(entry);
     if set.entries.is_empty() {
+        if single && has_comment {
+            // `{ }` opened up: `{\n  # comment\n  entry\n}`.
+            let indent = syntax::indent_at(src, set.open).to_string();
+            let base = format!("{indent}{}", style.unit);
+            let text = syntax::reindent(entry, &base, &style.unit, nl);
+            return TextEdit::replace(
+                (set.open + 1, set.close),
+                format!("{nl}{base}{text}{nl}{indent}"),
+            );
+        }
         if single {
             // `{ }` or `{}`: `{ entry }`.
-            let text = syntax::reindent(entry, "", "", " ");
+            let text = one_line_text(entry);
             return TextEdit::replace((set.open + 1, set.close), format!(" {} ", text.trim()));
         }
         let base = format!("{}{}", syntax::indent_at(src, set.close), style.unit);
@@ -219,7 +233,7 @@ pub fn insert_entry(
         Position::Last => {
             let last = set.entries.last().unwrap().range();
             if single || !syntax::starts_line(src, last.0) {
-                let text = syntax::reindent(entry, "", "", " ");
+                let text = one_line_text(entry);
                 return TextEdit::insert(last.1, format!(" {}", text.trim()));
             }
             let base = syntax::indent_at(src, last.0).to_string();
@@ -230,7 +244,7 @@ pub fn insert_entry(
         Position::First => {
             let first = set.entries[0].range();
             if single || !syntax::starts_line(src, first.0) {
-                let text = syntax::reindent(entry, "", "", " ");
+                let text = one_line_text(entry);
                 return TextEdit::insert(first.0, format!("{} ", text.trim()));
             }
             let base = syntax::indent_at(src, first.0).to_string();
@@ -412,6 +426,11 @@ fn remove_span(src: &str, range: (usize, usize), open: usize, close: usize) -> T
             while to < close && syntax::is_blank_line(src, to) {
                 to = syntax::next_line_start(src, to);
             }
+        }
+        // The last thing between the brackets: `{ }` (or `[ ]`), not `{` and
+        // `}` on lines of their own around nothing.
+        if src[open + 1..from].trim().is_empty() && src[to..close].trim().is_empty() {
+            return TextEdit::replace((open + 1, close), " ");
         }
         return TextEdit::delete((from, to));
     }
