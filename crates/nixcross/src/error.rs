@@ -12,6 +12,10 @@ pub enum ErrorKind {
     Parse,
     /// The input is valid, but nixcross cannot edit this shape safely.
     Refused,
+    /// The edit would change text that other configurations use too (so it
+    /// would change them): refused, and an operation may write the
+    /// configuration's own definition instead.
+    Shared,
     /// An argument is wrong: unknown target, bad name, a trap from FACTS.md.
     InvalidInput,
     /// A binary file could not be decoded.
@@ -50,6 +54,9 @@ impl Error {
     }
     pub fn refused(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Refused, message)
+    }
+    pub fn shared(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Shared, message)
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::InvalidInput, message)

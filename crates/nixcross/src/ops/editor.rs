@@ -295,7 +295,7 @@ impl<'a, 'f> Planner<'a, 'f> {
             return Ok(());
         }
         let s = self.flake.ev.sources.get(file);
-        Err(Error::refused(format!(
+        Err(Error::shared(format!(
             "{what} is also used by {}; changing it would change {} too",
             list_names(&users),
             if users.len() == 1 { "it" } else { "them" }

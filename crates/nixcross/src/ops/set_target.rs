@@ -35,7 +35,7 @@ use crate::files::{Files, RelPath};
 use crate::flake::{Definition, Flake, PlatformOption, SeenStyle};
 use crate::module;
 use crate::ops::comments::{self, Anchor, Comment, Strategy};
-use crate::ops::editor::{compact, winners, Planner};
+use crate::ops::editor::{compact, indent_tail, list_names, winners, Planner};
 use crate::platform::{self, Target};
 use crate::source::FileId;
 use crate::source::Src;
@@ -222,7 +222,8 @@ pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
 
 /// Keep the strategy comments nixcross wrote true (see [`comments`]): the
 /// block above nixosSystem's `system` argument (legacy style) and above each
-/// top-level inline module that sets a platform option, when every line of
+/// inline module (of the modules list or an `imports` list) that sets a
+/// platform option, when every line of
 /// it is nixcross's, the text is the configuration's own, and the plan does
 /// not remove it already.
 fn refresh_comments(p: &mut Planner, want: &Want, style: Style, local: Option<&str>) {
@@ -243,7 +244,7 @@ fn refresh_comments(p: &mut Planner, want: &Want, style: Style, local: Option<&s
             (PlatformOption::System, None, Some(site)) if style == Style::Legacy => {
                 anchors.push((site.file, site.node.start(), Anchor::SystemArgument))
             }
-            (_, Some(i), _) if p.sys.modules[i].imported_from.is_none() => {
+            (_, Some(i), _) => {
                 if let Some((file, _, item)) = p.list_item_of(i) {
                     let a = (file, item.start(), Anchor::PlatformModule);
                     if !anchors.contains(&a) {
@@ -397,13 +398,32 @@ pub(crate) fn site_value(site: &Src) -> Option<Node> {
 /// Rewrite definition `d` to mean `target` (host side) or the double
 /// `target.system` (build side), in place. Errors when that would change
 /// another configuration or the value cannot be rewritten.
+/// Why a definition was not rewritten where it lives.
+enum NotInPlace {
+    /// Its text is used by other configurations too.
+    Shared(Error),
+    /// Its value is an expression nixcross cannot rewrite.
+    Opaque(Error),
+    /// Anything else: the edit is refused.
+    Other(Error),
+}
+
+impl From<Error> for NotInPlace {
+    fn from(e: Error) -> Self {
+        match e.kind {
+            crate::ErrorKind::Shared => NotInPlace::Shared(e),
+            _ => NotInPlace::Other(e),
+        }
+    }
+}
+
 fn rewrite_in_place(
     p: &mut Planner,
     d: &Definition,
     target: &Target,
     host_side: bool,
     reason: &str,
-) -> Result<()> {
+) -> std::result::Result<(), NotInPlace> {
     let site = d
         .site
         .clone()
@@ -430,21 +450,21 @@ fn rewrite_in_place(
             } else {
                 syntax::quote(&target.system)
             };
-            return p.replace_node(&Src::new(site.file, v.clone()), &text, reason);
+            return Ok(p.replace_node(&Src::new(site.file, v.clone()), &text, reason)?);
         }
     }
     if extras {
         let Some(v) = value else {
-            return Err(p.error_at(
+            return Err(NotInPlace::Opaque(p.error_at(
                 Error::refused(
                     "this platform is inherited; nixcross cannot write a pkgsCross example there",
                 ),
                 &site,
-            ));
+            )));
         };
         let lib = p.lib_for_site(&site);
         let text = host_value(target, lib.as_deref(), true)?;
-        return p.replace_node(&Src::new(site.file, v), &text, reason);
+        return Ok(p.replace_node(&Src::new(site.file, v), &text, reason)?);
     }
     if d.system.as_deref() == Some(target.system.as_str()) && !target.needs_config() {
         return Ok(());
@@ -458,7 +478,7 @@ fn rewrite_in_place(
             target.system.clone()
         };
         if p.private(lit.file, lit.range()) {
-            return p.replace_literal(lit, &text, reason);
+            return Ok(p.replace_literal(lit, &text, reason)?);
         }
         // The literal is shared (a `let` variable, a helper's argument):
         // write the value at this configuration's own definition instead.
@@ -482,7 +502,11 @@ fn rewrite_in_place(
                 } else {
                     (v, syntax::quote(&text))
                 };
-                return p.replace_node(&Src::new(site.file, replacement.0), &replacement.1, reason);
+                return Ok(p.replace_node(
+                    &Src::new(site.file, replacement.0),
+                    &replacement.1,
+                    reason,
+                )?);
             }
             (None, Some(Entry::Inherit(i))) if i.names.len() == 1 => {
                 let key = &i.names[0].0;
@@ -498,20 +522,20 @@ fn rewrite_in_place(
                 return Ok(());
             }
             _ => {
-                return p.replace_literal(lit, &text, reason);
+                return Ok(p.replace_literal(lit, &text, reason)?);
             }
         }
     }
     let shown = value
         .map(|v| compact(&v.text()))
         .unwrap_or_else(|| d.text.clone());
-    Err(p.error_at(
+    Err(NotInPlace::Opaque(p.error_at(
         Error::refused(format!(
             "nixpkgs.{} is `{shown}`, which nixcross cannot rewrite safely",
             d.option.name()
         )),
         &site,
-    ))
+    )))
 }
 
 impl Planner<'_, '_> {
@@ -570,12 +594,31 @@ fn set_option(
                 break;
             }
         }
-        let Some(err) = failed else { return Ok(()) };
+        let Some(failure) = failed else { return Ok(()) };
         p.restore(saved);
-        if err.kind != crate::ErrorKind::Refused || !err.message.contains("also used by") {
-            return Err(err);
-        }
-        // Shared: override in the configuration's own module.
+        // Shared, or an expression: override in the configuration's own
+        // module, at a priority that wins.
+        let (err, why) = match failure {
+            NotInPlace::Other(e) => return Err(e),
+            NotInPlace::Shared(e) => {
+                let users: Vec<String> = win
+                    .iter()
+                    .filter_map(|d| d.site.as_ref())
+                    .flat_map(|s| p.flake.users_of(s.file, s.range(), &p.config.name))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let why = format!("is shared with {}", list_names(&users));
+                (e, why)
+            }
+            NotInPlace::Opaque(e) => {
+                let why = format!(
+                    "is `{}`, which nixcross cannot rewrite where it is",
+                    win.first().map(|d| d.text.as_str()).unwrap_or("?")
+                );
+                (e, why)
+            }
+        };
         let best = win
             .iter()
             .map(|d| d.priority)
@@ -594,21 +637,28 @@ fn set_option(
         } else {
             syntax::quote(&target.system)
         };
-        let value = if best > crate::flake::platforms::PLAIN {
-            value
-        } else if best > 50 {
-            let Some(lib) = lib else { return Err(err) };
-            format!("{lib}.mkForce {}", paren(&value))
-        } else {
-            return Err(err);
-        };
         let path = ["nixpkgs", option.name()];
-        p.insert_option(&path, &value, comment, reason)?;
-        let users = err.message.clone();
+        if best <= 50 {
+            return Err(err);
+        }
+        if best > crate::flake::platforms::PLAIN {
+            p.insert_option(&path, &value, comment, reason)?;
+        } else if let Some(lib) = lib {
+            let value = format!("{lib}.mkForce {}", paren(&value));
+            p.insert_option(&path, &value, comment, reason)?;
+        } else {
+            // The module has no `lib`: a module of its own that takes it.
+            let module = format!(
+                "{{ lib, ... }}: {{\n  {} = lib.mkForce {};\n}}",
+                path.join("."),
+                indent_tail(&paren(&value))
+            );
+            p.add_module(comment, &format!("({module})"), reason)
+                .map_err(|_| err.clone())?;
+        }
         let w = format!(
-            "nixpkgs.{} is shared with other configurations ({}), so `{}` gets its own definition that wins over it",
+            "nixpkgs.{} {why}, so `{}` gets its own definition that wins over it",
             option.name(),
-            users.split(" is also used by ").nth(1).and_then(|s| s.split(';').next()).unwrap_or("shared"),
             p.config.name
         );
         p.warnings.push(w);
