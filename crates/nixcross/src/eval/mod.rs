@@ -161,6 +161,14 @@ impl<'f> Evaluator<'f> {
         })
     }
 
+    /// A thunk for `node` (in `file`) in the top scope: for an expression
+    /// taken out of its file (a NixOS module nested in a flake-parts
+    /// module), whose outer names are then not known.
+    pub fn delay_top(&mut self, node: &Node, file: FileId) -> ThunkId {
+        let env = self.base;
+        self.delay(node, file, env)
+    }
+
     /// A thunk for `f arg`.
     pub fn delay_apply(&mut self, f: ThunkId, arg: ThunkId) -> ThunkId {
         self.alloc(Thunk::Apply { f, arg })

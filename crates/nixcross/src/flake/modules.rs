@@ -389,6 +389,22 @@ pub(crate) fn module_platforms(
     ev: &mut Evaluator,
     path: &crate::files::RelPath,
 ) -> (platforms::Platforms, System) {
+    let t = ev.value(Value::Path(Rc::new(PathValue::Tree(path.clone()))));
+    thunk_platforms(ev, t)
+}
+
+/// [`module_platforms`] of a module expression inside a file (a NixOS
+/// module a flake-parts module defines).
+pub(crate) fn nested_module_platforms(
+    ev: &mut Evaluator,
+    file: FileId,
+    node: &crate::syntax::Node,
+) -> (platforms::Platforms, System) {
+    let t = ev.delay_top(node, file);
+    thunk_platforms(ev, t)
+}
+
+fn thunk_platforms(ev: &mut Evaluator, t: ThunkId) -> (platforms::Platforms, System) {
     let mut sys = System {
         input: "nixpkgs".into(),
         call: None,
@@ -411,7 +427,6 @@ pub(crate) fn module_platforms(
         pkgs_option: None,
     };
     let margs = module_args(ev, &Attrs::default(), None, "nixpkgs");
-    let t = ev.value(Value::Path(Rc::new(PathValue::Tree(path.clone()))));
     collect_modules(ev, &mut sys, vec![(t, None)], margs);
     let opaque = sys.opaque.first().map(|o| o.reason.clone());
     (

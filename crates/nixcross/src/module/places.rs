@@ -129,6 +129,56 @@ pub fn file_kind(expr: &Node) -> FileKind {
     FileKind::NixosModule
 }
 
+/// The NixOS modules a flake-parts module defines, by the names flake-parts
+/// gives them: `flake.nixosModules.<name>`, `flake.modules.nixos.<name>`
+/// (the "dendritic" layout) and `flake.aspects.<name>.nixos`, in any
+/// spelling (dotted or nested plain sets). Each with its path as written and
+/// the module expression.
+pub fn nested_nixos_modules(expr: &Node) -> Vec<(String, Node)> {
+    let (value, _) = module_value(expr);
+    let Some(set) = value.attrset() else {
+        return Vec::new();
+    };
+    let mut flat = Vec::new();
+    flatten(&set, &mut Vec::new(), &mut flat);
+    flat.into_iter()
+        .filter(|(path, _)| {
+            let p: Vec<&str> = path.iter().map(String::as_str).collect();
+            matches!(
+                p.as_slice(),
+                ["flake", "nixosModules", _]
+                    | ["flake", "modules", "nixos", _]
+                    | ["flake", "aspects", _, "nixos"]
+            )
+        })
+        .map(|(path, v)| (path.join("."), v))
+        .collect()
+}
+
+/// Every binding under `set` with its full static path, looking into plain
+/// nested sets (at most four names deep: the paths above).
+fn flatten(
+    set: &syntax::AttrSetView,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<(Vec<String>, Node)>,
+) {
+    for e in &set.entries {
+        let Entry::Binding(b) = e else { continue };
+        let Some(key) = &b.path else { continue };
+        let depth = prefix.len();
+        prefix.extend(key.iter().cloned());
+        if prefix.len() <= 4 {
+            out.push((prefix.clone(), b.value.clone()));
+            if let Some(inner) = b.value.unparen().attrset() {
+                if !inner.rec {
+                    flatten(&inner, prefix, out);
+                }
+            }
+        }
+        prefix.truncate(depth);
+    }
+}
+
 /// The entry that tells what a non-module file is (`outputs = ...;`,
 /// `flake.x = ...;`, `home.packages = ...;`), for error locations.
 pub fn kind_evidence(expr: &Node) -> Option<Node> {

@@ -318,7 +318,30 @@ fn plan_module(
     opts: &EmulateOptions,
 ) -> Result<Plan> {
     let mut sources = SourceMap::new(files);
-    let (file, expr) = load_module(&mut sources, path)?;
+    let (file, mut expr) = load_module(&mut sources, path)?;
+    // A flake-parts module that defines one NixOS module: that module.
+    let mut nested = None;
+    if places::file_kind(&expr) == FileKind::FlakePartsModule {
+        let found = places::nested_nixos_modules(&expr);
+        match found.as_slice() {
+            [(name, node)] => {
+                nested = Some(name.clone());
+                expr = node.clone();
+            }
+            [] => {}
+            many => {
+                let names: Vec<String> = many.iter().map(|(n, _)| n.clone()).collect();
+                let s = sources.get(file);
+                return Err(Error::refused(format!(
+                    "this flake-parts module defines several NixOS modules ({}); nixcross edits a file that defines one",
+                    crate::ops::editor::list_names(&names)
+                ))
+                .at(many[0].1.range())
+                .in_file(&s.path, &s.text)
+                .hint("move the one that should emulate into a file of its own, or use --config NAME on the flake"));
+            }
+        }
+    }
     // What the module itself (and what it imports) says it runs on.
     let mut ev = crate::eval::Evaluator::new(
         sources,
@@ -326,7 +349,10 @@ fn plan_module(
             nixpkgs: vec!["nixpkgs".into()],
         },
     );
-    let (declared, sys) = crate::flake::modules::module_platforms(&mut ev, path);
+    let (declared, sys) = match nested {
+        Some(_) => crate::flake::modules::nested_module_platforms(&mut ev, file, &expr),
+        None => crate::flake::modules::module_platforms(&mut ev, path),
+    };
     let defs = &sys.definitions;
     let sources = ev.sources;
     let mut e = Edits::new(&sources);
@@ -359,10 +385,14 @@ fn plan_module(
         unknown: sys.emulated_unknown.clone(),
     };
     edit_module(&mut e, &m, systems, opts, &seen, &mut summary, None)?;
-    Ok(e.finish(if summary.is_empty() {
+    let summary = if summary.is_empty() {
         "nothing to change".into()
     } else {
         summary.join("; ")
+    };
+    Ok(e.finish(match nested {
+        Some(name) => format!("{name}: {summary}"),
+        None => summary,
     }))
 }
 

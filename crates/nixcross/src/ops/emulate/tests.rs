@@ -347,12 +347,36 @@ fn sees_into_conditions_merges_and_concatenation() {
 }
 
 #[test]
+fn edits_the_nixos_module_a_flake_parts_module_defines() {
+    for (src, want) in [
+        (
+            "{ ... }: { flake.nixosModules.builder = { boot.loader.grub.enable = true; }; }",
+            "{ ... }: { flake.nixosModules.builder = { boot.loader.grub.enable = true; boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ]; }; }",
+        ),
+        (
+            "{ ... }: {\n  flake.modules.nixos.builder = { pkgs, ... }: {\n    nix.settings.cores = 4;\n  };\n  perSystem = { ... }: { };\n}\n",
+            "{ ... }: {\n  flake.modules.nixos.builder = { pkgs, ... }: {\n    nix.settings.cores = 4;\n    boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ];\n  };\n  perSystem = { ... }: { };\n}\n",
+        ),
+        (
+            "{\n  flake.aspects.boot = {\n    nixos = {\n      boot.binfmt.emulatedSystems = [ \"riscv64-linux\" ];\n    };\n  };\n}\n",
+            "{\n  flake.aspects.boot = {\n    nixos = {\n      boot.binfmt.emulatedSystems = [ \"riscv64-linux\" \"aarch64-linux\" ];\n    };\n  };\n}\n",
+        ),
+    ] {
+        assert_eq!(&add(src, &["aarch64-linux"]), want, "{src}");
+    }
+}
+
+#[test]
 fn refuses_files_that_are_not_nixos_modules() {
     let o = opts(&["aarch64-linux"]);
     for (src, needle) in [
         (
-            "{ ... }: { flake.nixosModules.boot = { }; }",
+            "{ ... }: { perSystem = { pkgs, ... }: { }; }",
             "flake-parts module",
+        ),
+        (
+            "{ ... }: { flake.nixosModules.a = { }; flake.nixosModules.b = { }; }",
+            "several NixOS modules (`flake.nixosModules.a` and `flake.nixosModules.b`)",
         ),
         (
             "{ pkgs, ... }: { home.packages = [ ]; }",
