@@ -17,6 +17,44 @@ pub struct TextEdit {
     pub insert: String,
 }
 
+/// Two fillings of one empty pair of brackets (`{ }`, `[ ]`: whitespace
+/// between them) planned by separate steps, as one: the first's entries,
+/// then the second's. A filling is either one line (` a = 1; `) or opened up
+/// (`\n  a = 1;\n`, ending with the closing bracket's indentation); the
+/// result is opened up when either is.
+pub fn merge_fillings(first: &str, second: &str) -> String {
+    let multi = |t: &str| t.contains('\n');
+    if !multi(first) && !multi(second) {
+        return format!(" {} {} ", first.trim(), second.trim());
+    }
+    let m = if multi(first) { first } else { second };
+    let nl = if m.contains("\r\n") { "\r\n" } else { "\n" };
+    // The opened-up form: nl, lines, nl, closing indentation.
+    let close_indent = &m[m.rfind('\n').map_or(0, |i| i + 1)..];
+    let base = m
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| &l[..l.len() - l.trim_start().len()])
+        .unwrap_or("")
+        .to_string();
+    let lines = |t: &str| -> Vec<String> {
+        if multi(t) {
+            let body = t
+                .trim_end_matches([' ', '\t'])
+                .trim_end_matches(['\r', '\n']);
+            body.trim_start_matches(['\r', '\n'])
+                .split(nl)
+                .map(|l| l.trim_end_matches('\r').to_string())
+                .collect()
+        } else {
+            vec![format!("{base}{}", t.trim())]
+        }
+    };
+    let mut all = lines(first);
+    all.extend(lines(second));
+    format!("{nl}{}{nl}{close_indent}", all.join(nl))
+}
+
 impl TextEdit {
     pub fn replace(range: (usize, usize), insert: impl Into<String>) -> Self {
         TextEdit {
@@ -331,6 +369,23 @@ impl<'b> Transaction<'b> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fillings_of_one_empty_set_merge() {
+        assert_eq!(merge_fillings(" a = 1; ", " b = 2; "), " a = 1; b = 2; ");
+        assert_eq!(
+            merge_fillings("\n  # c\n  a = 1;\n", " b = 2; "),
+            "\n  # c\n  a = 1;\n  b = 2;\n"
+        );
+        assert_eq!(
+            merge_fillings(" b = 2; ", "\r\n\t\t# c\r\n\t\ta = 1;\r\n\t"),
+            "\r\n\t\tb = 2;\r\n\t\t# c\r\n\t\ta = 1;\r\n\t"
+        );
+        assert_eq!(
+            merge_fillings("\n    a = 1;\n  ", "\n    b = [\n      x\n    ];\n  "),
+            "\n    a = 1;\n    b = [\n      x\n    ];\n  "
+        );
+    }
 
     #[test]
     fn applies_in_offset_order() {

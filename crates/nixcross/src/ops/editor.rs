@@ -111,12 +111,58 @@ pub(crate) struct Snapshot {
 }
 
 /// An `imports = [ ... ];` this plan writes into a module file: the index of
-/// its edit, and its modules (comment, text), so that a second module for
-/// the same file joins the list instead of writing a second `imports`.
+/// its edit, so that a second module for the same file joins the list
+/// instead of writing a second `imports`.
 #[derive(Clone)]
 struct NewImports {
     edit: usize,
-    modules: Vec<(String, String)>,
+}
+
+/// Add `# comment` and `module_text` as the last item of the `imports = [
+/// ... ]` list in `insert` (text nixcross generated, reindented), in the
+/// layout of its first item. False when there is no such list.
+fn append_to_imports(
+    insert: &mut String,
+    comment: &str,
+    module_text: &str,
+    unit: &str,
+    nl: &str,
+) -> bool {
+    let Some(open) = insert.find("imports = [") else {
+        return false;
+    };
+    let open = open + "imports = ".len();
+    // The matching `]` (the generated modules hold no brackets in strings).
+    let mut depth = 0usize;
+    let mut close = None;
+    for (i, c) in insert[open..].char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(open + i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(close) = close else { return false };
+    let line_start = insert[..close].rfind('\n').map_or(0, |i| i + 1);
+    let close_indent = insert[line_start..close].to_string();
+    if !close_indent.trim().is_empty() {
+        // A list on one line: the module on it too, without its comment.
+        insert.insert_str(close, &format!("{} ", compact(module_text)));
+        return true;
+    }
+    let item_indent = format!("{close_indent}{unit}");
+    let body = syntax::reindent(module_text, &item_indent, unit, nl);
+    insert.insert_str(
+        line_start,
+        &format!("{item_indent}# {comment}{nl}{item_indent}{body}{nl}"),
+    );
+    true
 }
 
 /// The planning core every operation uses: the files read (a
@@ -159,10 +205,22 @@ impl<'a> Edits<'a> {
         err.at(src.range()).in_file(&s.path, &s.text)
     }
 
-    /// Add an edit of `file`.
+    /// Add an edit of `file`. A second filling of an empty `{ }` or `[ ]`
+    /// that an earlier step fills too joins that edit (see
+    /// [`crate::edit::merge_fillings`]), so that two steps can add to one
+    /// empty set.
     pub fn push(&mut self, file: FileId, edit: TextEdit, reason: &str) {
+        let text = self.text(file);
         let entry = self.files.entry(file).or_default();
-        entry.0.push(edit);
+        let (a, b) = edit.range;
+        let empty_inside = a < b && text[a..b].trim().is_empty();
+        let same = entry.0.iter_mut().find(|e| e.range == edit.range);
+        match same {
+            Some(e) if empty_inside => {
+                e.insert = crate::edit::merge_fillings(&e.insert, &edit.insert);
+            }
+            _ => entry.0.push(edit),
+        }
         if !entry.1.iter().any(|r| r == reason) {
             entry.1.push(reason.to_string());
         }
@@ -181,13 +239,6 @@ impl<'a> Edits<'a> {
                 }
             })
         })
-    }
-
-    /// Replace the `index`th edit planned for `file`.
-    fn replace_edit(&mut self, file: FileId, index: usize, edit: TextEdit) {
-        if let Some(e) = self.files.get_mut(&file).and_then(|f| f.0.get_mut(index)) {
-            *e = edit;
-        }
     }
 
     /// Record that a node has been replaced; false when it was already.
@@ -713,42 +764,38 @@ impl<'a, 'f> Planner<'a, 'f> {
         module_text: &str,
         reason: &str,
     ) -> Result<()> {
-        let mut modules = match self.new_imports.get(&file) {
-            Some(n) => n.modules.clone(),
-            None => Vec::new(),
-        };
-        modules.push((comment.to_string(), module_text.to_string()));
-        let items: Vec<String> = modules
-            .iter()
-            .map(|(c, t)| format!("  # {c}\n  {}", indent_tail(t)))
-            .collect();
-        let value = format!("[\n{}\n]", items.join("\n"));
-        let src = self.text(file);
-        let e = module::insert_at_path(src, self.layout(file), &body.set, &["imports"], &value);
-        match self.new_imports.get(&file).map(|n| n.edit) {
-            Some(i) => {
-                self.replace_edit(file, i, e);
-                if let Some(entry) = self.files.get_mut(&file) {
-                    if !entry.1.iter().any(|r| r == reason) {
-                        entry.1.push(reason.to_string());
-                    }
+        let layout = self.layout(file);
+        if let Some(index) = self.new_imports.get(&file).map(|n| n.edit) {
+            let Some(edit) = self.files.get_mut(&file).and_then(|f| f.0.get_mut(index)) else {
+                return Err(Error::internal("the planned imports list is gone"));
+            };
+            if !append_to_imports(
+                &mut edit.insert,
+                comment,
+                module_text,
+                &layout.unit,
+                layout.nl,
+            ) {
+                return Err(Error::internal("the planned imports list cannot be found"));
+            }
+            if let Some(entry) = self.files.get_mut(&file) {
+                if !entry.1.iter().any(|r| r == reason) {
+                    entry.1.push(reason.to_string());
                 }
             }
-            None => {
-                self.push(file, e, reason);
-                let edit = self.files[&file].0.len() - 1;
-                self.new_imports.insert(
-                    file,
-                    NewImports {
-                        edit,
-                        modules: Vec::new(),
-                    },
-                );
-            }
+            return Ok(());
         }
-        if let Some(n) = self.new_imports.get_mut(&file) {
-            n.modules = modules;
-        }
+        let value = format!("[\n  # {comment}\n  {}\n]", indent_tail(module_text));
+        let src = self.text(file);
+        let e = module::insert_at_path(src, layout, &body.set, &["imports"], &value);
+        let range = e.range;
+        self.push(file, e, reason);
+        let edit = self.files[&file]
+            .0
+            .iter()
+            .position(|x| x.range == range)
+            .expect("just pushed");
+        self.new_imports.insert(file, NewImports { edit });
         Ok(())
     }
 
