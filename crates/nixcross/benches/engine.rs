@@ -9,7 +9,7 @@ use nixcross::files::{MemFiles, RelPath};
 use nixcross::ops::emulate::{plan_emulate, EmulateOptions};
 use nixcross::ops::set_target::{plan_set_target, SetTargetOptions};
 use nixcross::ops::show::{show, ShowOptions};
-use nixcross::syntax;
+use nixcross::test_support as syntax;
 use nixcross::vocab::Mode;
 
 const SMALL: &str = include_str!("../../../fixtures/set-target/seed-cross-to-emulate/input.nix");

@@ -1,12 +1,15 @@
 //! One error type for the whole library: a kind, a message, an optional byte
-//! range in the input and hints. Callers turn the range into `line:col` with
-//! [`line_col`].
+//! range in the input ([`TextRange`]) and hints. Callers turn the range into
+//! `line:col` with [`Error::line_col`] or [`line_col`].
 
 use std::fmt;
 
 /// What went wrong, coarsely. The CLI maps every kind to exit code 2.
+///
+/// More kinds may be added; a `match` needs a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The input is not valid Nix.
     Parse,
@@ -16,7 +19,8 @@ pub enum ErrorKind {
     /// would change them): refused, and an operation may write the
     /// configuration's own definition instead.
     Shared,
-    /// An argument is wrong: unknown target, bad name, a trap from FACTS.md.
+    /// An argument is wrong: unknown target, bad name, an option that does
+    /// not fit the others.
     InvalidInput,
     /// A binary file could not be decoded.
     Format,
@@ -24,13 +28,39 @@ pub enum ErrorKind {
     Internal,
 }
 
+/// A byte range `start..end` in a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct TextRange {
+    /// The offset of the first byte.
+    pub start: usize,
+    /// The offset just past the last byte (`start` for an empty range).
+    pub end: usize,
+}
+
+impl From<(usize, usize)> for TextRange {
+    fn from((start, end): (usize, usize)) -> Self {
+        TextRange { start, end }
+    }
+}
+
+impl From<TextRange> for (usize, usize) {
+    fn from(r: TextRange) -> Self {
+        (r.start, r.end)
+    }
+}
+
 /// An error with an optional byte range into the text that was being read.
+///
+/// Built with [`Error::new`] and the builder methods; fields may be added.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Error {
+    /// What kind of failure it is.
     pub kind: ErrorKind,
+    /// One line saying what went wrong, without the location.
     pub message: String,
     /// Byte range in the input the error points at, if any.
-    pub range: Option<(usize, usize)>,
+    pub range: Option<TextRange>,
     /// The file the error is about, with the 1-based line and column of the
     /// range's start, when the error comes from a file of a tree (whole
     /// configurations span many files).
@@ -40,6 +70,7 @@ pub struct Error {
 }
 
 impl Error {
+    /// An error of `kind` with no range, location or hints.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
@@ -49,41 +80,47 @@ impl Error {
             hints: Vec::new(),
         }
     }
-    pub fn parse(message: impl Into<String>, range: (usize, usize)) -> Self {
+    /// A [`ErrorKind::Parse`] error at `range`.
+    pub(crate) fn parse(message: impl Into<String>, range: (usize, usize)) -> Self {
         Error::new(ErrorKind::Parse, message).at(range)
     }
-    pub fn refused(message: impl Into<String>) -> Self {
+    /// A [`ErrorKind::Refused`] error.
+    pub(crate) fn refused(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Refused, message)
     }
-    pub fn shared(message: impl Into<String>) -> Self {
+    /// A [`ErrorKind::Shared`] error.
+    pub(crate) fn shared(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Shared, message)
     }
-    pub fn invalid(message: impl Into<String>) -> Self {
+    /// A [`ErrorKind::InvalidInput`] error.
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::InvalidInput, message)
     }
-    pub fn format(message: impl Into<String>) -> Self {
+    /// A [`ErrorKind::Format`] error.
+    pub(crate) fn format(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Format, message)
     }
-    pub fn internal(message: impl Into<String>) -> Self {
+    /// A [`ErrorKind::Internal`] error.
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Internal, message)
     }
     /// Attach a byte range.
-    pub fn at(mut self, range: (usize, usize)) -> Self {
-        self.range = Some(range);
+    pub fn at(mut self, range: impl Into<TextRange>) -> Self {
+        self.range = Some(range.into());
         self
     }
     /// Attach a byte range unless one is already set.
-    pub fn or_at(mut self, range: (usize, usize)) -> Self {
+    pub fn or_at(mut self, range: impl Into<TextRange>) -> Self {
         if self.range.is_none() {
-            self.range = Some(range);
+            self.range = Some(range.into());
         }
         self
     }
     /// Say which file of a tree the error is about; `text` is that file's
     /// text (for the line and column of the range).
-    pub fn in_file(mut self, path: &crate::files::RelPath, text: &str) -> Self {
+    pub(crate) fn in_file(mut self, path: &crate::files::RelPath, text: &str) -> Self {
         if self.location.is_none() {
-            let (line, col) = self.range.map_or((1, 1), |(s, _)| line_col(text, s));
+            let (line, col) = self.range.map_or((1, 1), |r| line_col(text, r.start));
             self.location = Some(Location {
                 file: path.clone(),
                 line,
@@ -92,18 +129,20 @@ impl Error {
         }
         self
     }
+    /// Add a suggestion, shown after the message.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hints.push(hint.into());
         self
     }
     /// `line:col` (1-based) of the start of the range in `src`, if there is a range.
     pub fn line_col(&self, src: &str) -> Option<(usize, usize)> {
-        self.range.map(|(start, _)| line_col(src, start))
+        self.range.map(|r| line_col(src, r.start))
     }
 }
 
 /// Where in a tree of files an error points.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Location {
     /// The file, relative to the tree's root.
     pub file: crate::files::RelPath,
@@ -121,6 +160,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// The library's result type: [`Error`] unless said otherwise.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -139,11 +179,12 @@ pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
 
 /// Line starts of a text, for many `line:col` look-ups in O(log n) each.
 #[derive(Debug, Clone)]
-pub struct LineIndex {
+pub(crate) struct LineIndex {
     starts: Vec<usize>,
 }
 
 impl LineIndex {
+    /// The line starts of `src`.
     pub fn new(src: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));

@@ -10,21 +10,31 @@ pub mod binfmt;
 pub mod doctor;
 pub mod edit;
 pub mod error;
-pub mod eval;
+pub(crate) mod eval;
 pub mod files;
 pub mod flake;
 pub mod machines;
-pub mod module;
+pub(crate) mod module;
 pub mod ops;
 pub mod outputs;
 pub mod platform;
-pub mod render;
-pub mod source;
+pub(crate) mod render;
+pub(crate) mod source;
 pub mod spec;
-pub mod syntax;
+pub(crate) mod syntax;
 pub mod vocab;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, TextRange};
+
+/// Internals that nixcross's own integration tests and benchmarks use. Not
+/// part of the API: hidden from the documentation, and it may change in any
+/// release.
+#[doc(hidden)]
+pub mod test_support {
+    pub use crate::module::places::nested_nixos_modules;
+    pub use crate::render::nix_string;
+    pub use crate::syntax::{is_builtin_name, parse, parse_only, Entry, Param, NIX_BUILTINS};
+}
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -157,6 +157,7 @@ impl<'f> SourceMap<'f> {
     }
 
     /// Every loaded file, in load order.
+    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &Source)> {
         self.sources
             .iter()

@@ -1,6 +1,6 @@
 //! `syntax::NIX_BUILTINS` is what Nix says `builtins` holds.
 
-use nixcross::syntax::{is_builtin_name, NIX_BUILTINS};
+use nixcross::test_support::{is_builtin_name, NIX_BUILTINS};
 
 #[test]
 fn builtins_match_nix() {

@@ -57,7 +57,7 @@ fn catalogue_matches_nixpkgs_lib() {
               builtins.all (k: k == "config" || base ? ${{k}} && base.${{k}} == v.${{k}}) (builtins.attrNames v);
           }}) lib.systems.examples;
         }}"#,
-        path = nixcross::render::nix_string(&lib.display().to_string())
+        path = nixcross::test_support::nix_string(&lib.display().to_string())
     );
     let dir = tempfile::tempdir().unwrap();
     let out = nix

@@ -135,10 +135,10 @@ fn nix_view(nix: &nixcross_testkit::Nix, case: &Case, files: &MemFiles) -> (Vec<
         .find(|(p, _)| p.as_str() == case.main)
         .map(|(_, t)| t)
         .unwrap_or_default();
-    let nested = nixcross::syntax::parse(main)
+    let nested = nixcross::test_support::parse(main)
         .ok()
         .and_then(|d| d.expr())
-        .map(|e| nixcross::module::places::nested_nixos_modules(&e))
+        .map(|e| nixcross::test_support::nested_nixos_modules(&e))
         .unwrap_or_default();
     let module = match nested.as_slice() {
         [(path, _)] => format!(

@@ -13,7 +13,10 @@ use crate::files::{FileError, Files, Overlay, RelPath};
 /// Replace `range` of the source with `insert` (an empty range inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextEdit {
+    /// The byte range `(start, end)` replaced, in the text the edit was
+    /// planned against.
     pub range: (usize, usize),
+    /// The text put in its place.
     pub insert: String,
 }
 
@@ -22,7 +25,7 @@ pub struct TextEdit {
 /// then the second's. A filling is either one line (` a = 1; `) or opened up
 /// (`\n  a = 1;\n`, ending with the closing bracket's indentation); the
 /// result is opened up when either is.
-pub fn merge_fillings(first: &str, second: &str) -> String {
+pub(crate) fn merge_fillings(first: &str, second: &str) -> String {
     let multi = |t: &str| t.contains('\n');
     if !multi(first) && !multi(second) {
         return format!(" {} {} ", first.trim(), second.trim());
@@ -56,15 +59,18 @@ pub fn merge_fillings(first: &str, second: &str) -> String {
 }
 
 impl TextEdit {
+    /// Replace `range` with `insert`.
     pub fn replace(range: (usize, usize), insert: impl Into<String>) -> Self {
         TextEdit {
             range,
             insert: insert.into(),
         }
     }
+    /// Insert `insert` at byte `at`.
     pub fn insert(at: usize, insert: impl Into<String>) -> Self {
         TextEdit::replace((at, at), insert)
     }
+    /// Delete `range`.
     pub fn delete(range: (usize, usize)) -> Self {
         TextEdit::replace(range, "")
     }

@@ -134,6 +134,7 @@ impl<'f> Evaluator<'f> {
     }
 
     /// Facts about the flake's inputs.
+    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
     pub fn facts(&self) -> &InputFacts {
         &self.facts
     }
@@ -218,6 +219,7 @@ impl<'f> Evaluator<'f> {
     }
 
     /// A scope under the base scope with `vars`.
+    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
     pub fn env_with(&mut self, vars: Vec<(String, ThunkId)>) -> EnvId {
         let env = self.new_env(Some(self.base));
         for (k, v) in vars {
@@ -1305,7 +1307,7 @@ impl<'f> Evaluator<'f> {
             Ok(r) => r,
             Err(e) => {
                 let (l, c) = match &e.range {
-                    Some((s, _)) => crate::error::line_col(&self.sources.get(id).text, *s),
+                    Some(r) => crate::error::line_col(&self.sources.get(id).text, r.start),
                     None => (1, 1),
                 };
                 return Value::unknown(format!("./{p}:{l}:{c}: {}", e.message), at);
@@ -1318,6 +1320,7 @@ impl<'f> Evaluator<'f> {
     }
 
     /// Whether `input` names a nixpkgs input.
+    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
     pub fn is_nixpkgs(&self, input: &str) -> bool {
         self.facts.nixpkgs.iter().any(|n| n == input)
     }

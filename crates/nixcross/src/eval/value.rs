@@ -415,6 +415,7 @@ impl Value {
     }
 
     /// The attribute set, when it is one.
+    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
     pub fn as_attrs(&self) -> Option<&Rc<Attrs>> {
         match self {
             Value::Attrs(a) => Some(a),

@@ -15,9 +15,9 @@
 //! and from nixpkgs (`modulesPath + "/..."`) do not set `nixpkgs.*`
 //! platform options.
 
-pub mod modules;
-pub mod overlays;
-pub mod platforms;
+pub(crate) mod modules;
+pub(crate) mod overlays;
+pub(crate) mod platforms;
 
 use std::rc::Rc;
 
@@ -27,13 +27,14 @@ use crate::files::{Files, RelPath};
 use crate::source::{FileId, SourceMap, Src};
 use crate::syntax::Node;
 
-pub use modules::{ModuleInstance, ModuleOrigin, Opaque};
-pub use overlays::{OverlayDef, OverlayView, ScopedSet};
-pub use platforms::{Definition, PlatformOption, Platforms, SeenStyle};
+pub(crate) use modules::{ModuleInstance, ModuleOrigin, Opaque};
+pub(crate) use overlays::{OverlayDef, ScopedSet};
+pub(crate) use platforms::{Definition, PlatformOption};
+pub use platforms::{Platforms, SeenStyle};
 
 /// A followed `nixosSystem { ... }` call.
 #[derive(Debug, Clone)]
-pub struct System {
+pub(crate) struct System {
     /// The nixpkgs input whose `lib.nixosSystem` builds it.
     pub input: String,
     /// The application node `....nixosSystem { ... }`.
@@ -41,6 +42,7 @@ pub struct System {
     /// The argument set, when it is a literal in a file.
     pub args: Option<Src>,
     /// The argument set's attributes.
+    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
     pub args_value: Option<Rc<Attrs>>,
     /// The `modules = ...;` binding, when written in a file.
     pub modules_binding: Option<Src>,
@@ -95,7 +97,7 @@ impl System {
 
 /// One `_module.args.<name> = value;` definition.
 #[derive(Debug, Clone)]
-pub struct ModuleArg {
+pub(crate) struct ModuleArg {
     /// The argument's name.
     pub name: String,
     /// Its value.
@@ -106,7 +108,7 @@ pub struct ModuleArg {
 
 /// `nixpkgs.pkgs = <package set>`: where, and the platforms of that set.
 #[derive(Debug, Clone)]
-pub struct PkgsOption {
+pub(crate) struct PkgsOption {
     /// The definition.
     pub site: Option<Src>,
     /// The set's build platform, when known.
@@ -117,12 +119,13 @@ pub struct PkgsOption {
 
 /// Whether nixcross could follow a configuration.
 #[derive(Debug, Clone)]
-pub enum Status {
+pub(crate) enum Status {
     /// A `nixosSystem` call nixcross can read.
     Followed(Box<System>),
     /// Something else, or something nixcross cannot evaluate.
     NotFollowed {
         /// Why.
+        #[allow(dead_code, reason = "unused since its module became pub(crate)")]
         reason: String,
         /// Where, when known.
         at: Option<Src>,
@@ -136,16 +139,16 @@ pub struct Config {
     pub name: String,
     /// Where the configuration is defined (the binding, or for a generated
     /// one the expression that generates it).
-    pub at: Option<Src>,
+    pub(crate) at: Option<Src>,
     /// What nixcross found.
-    pub status: Status,
+    pub(crate) status: Status,
     /// The effective platforms.
     pub platforms: Platforms,
 }
 
 impl Config {
     /// The followed call, if any.
-    pub fn system(&self) -> Option<&System> {
+    pub(crate) fn system(&self) -> Option<&System> {
         match &self.status {
             Status::Followed(s) => Some(s),
             Status::NotFollowed { .. } => None,
@@ -156,19 +159,19 @@ impl Config {
 /// A flake: its files, its inputs and its NixOS configurations.
 pub struct Flake<'f> {
     /// The evaluator (with the files it has read).
-    pub ev: Evaluator<'f>,
+    pub(crate) ev: Evaluator<'f>,
     /// `flake.nix`.
-    pub file: FileId,
+    pub(crate) file: FileId,
     /// The configurations, in name order.
     pub configs: Vec<Config>,
     /// Why `nixosConfigurations` may hold more than `configs`, if it may.
-    pub incomplete: Option<(String, Option<Src>)>,
+    pub(crate) incomplete: Option<(String, Option<Src>)>,
     /// The `outputs` function's parameter names.
-    pub outputs_formals: Vec<String>,
+    pub(crate) outputs_formals: Vec<String>,
     /// The `@`-name or the plain parameter of `outputs` (`inputs`).
-    pub outputs_bind: Option<String>,
+    pub(crate) outputs_bind: Option<String>,
     /// The outputs function's body (inside the lambda).
-    pub outputs_body: Option<Src>,
+    pub(crate) outputs_body: Option<Src>,
 }
 
 impl std::fmt::Debug for Flake<'_> {
@@ -428,14 +431,19 @@ impl<'f> Flake<'f> {
     }
 
     /// `path:line:col` of a node.
-    pub fn describe(&self, src: &Src) -> String {
+    pub(crate) fn describe(&self, src: &Src) -> String {
         self.ev.sources.describe(src)
     }
 
     /// The names of the other configurations whose modules, call or
     /// platform literals contain `range` of `file`: those an edit there
     /// would change too.
-    pub fn users_of(&self, file: FileId, range: (usize, usize), except: &str) -> Vec<String> {
+    pub(crate) fn users_of(
+        &self,
+        file: FileId,
+        range: (usize, usize),
+        except: &str,
+    ) -> Vec<String> {
         self.configs
             .iter()
             .filter(|c| c.name != except)

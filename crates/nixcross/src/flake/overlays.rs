@@ -114,6 +114,7 @@ pub fn literal_list(value: &Node) -> Option<Node> {
 #[derive(Debug, Clone)]
 pub struct OverlayDef {
     /// The module it is in (index into [`super::System::modules`]).
+    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
     pub module: usize,
     /// The binding.
     pub site: Src,
@@ -168,6 +169,7 @@ pub struct ScopedSet {
     /// `local` and `cross` then say what they are now.
     pub follows_config: bool,
     /// The nixpkgs input imported.
+    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
     pub input: String,
     /// The `specialArgs` entry (`inherit pkgs-x;` or `pkgs-x = ...;`), or
     /// the `_module.args.pkgs-x = ...;` binding.

@@ -59,6 +59,7 @@ impl PlatformOption {
     }
 
     /// The style the option belongs to.
+    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
     pub fn style(self) -> Style {
         match self {
             PlatformOption::CrossSystem | PlatformOption::LocalSystem | PlatformOption::System => {
@@ -69,6 +70,7 @@ impl PlatformOption {
     }
 
     /// The option of this name.
+    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
     pub fn from_name(name: &str) -> Option<PlatformOption> {
         PlatformOption::ALL.into_iter().find(|o| o.name() == name)
     }

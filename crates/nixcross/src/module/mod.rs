@@ -21,6 +21,7 @@ pub struct ModuleBody {
     /// The set of definitions.
     pub set: AttrSetView,
     /// True for `{ ... }: { ... }`.
+    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
     pub is_function: bool,
     /// The function's formals, when it is a function with a pattern.
     pub formals: Option<syntax::Param>,
@@ -451,6 +452,7 @@ fn remove_span(src: &str, range: (usize, usize), open: usize, close: usize) -> T
 /// nested set left empty (`nixpkgs = { };`) goes too. Returns the edit and
 /// whether the whole module body is left empty (then the caller removes the
 /// module itself).
+#[allow(dead_code, reason = "used only by unit tests")]
 pub fn remove_option(src: &str, hit: &OptionHit) -> Result<(TextEdit, bool)> {
     if hit.chain.is_empty() {
         return Err(Error::internal("an option hit without an entry"));
@@ -507,6 +509,7 @@ pub fn append_items(src: &str, style: &Layout, list: &ListView, items: &[String]
 }
 
 /// Whether a list item needs parentheses to stay one element.
+#[allow(dead_code, reason = "unused since its module became pub(crate)")]
 pub fn needs_parens(kind: Kind) -> bool {
     matches!(
         kind,

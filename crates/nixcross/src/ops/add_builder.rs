@@ -70,7 +70,7 @@ pub fn builder_system(input: &str) -> Result<String> {
 
 /// The machine `opts` describes, checked (see the module docs), and the
 /// warnings about it. `--remove` needs only the URI.
-pub fn builder_machine(opts: &AddBuilderOptions) -> Result<(Machine, Vec<String>)> {
+pub(crate) fn builder_machine(opts: &AddBuilderOptions) -> Result<(Machine, Vec<String>)> {
     let uri = SshUri::parse(opts.uri.trim())?;
     let mut m = Machine::new(uri);
     if opts.remove {
@@ -139,7 +139,7 @@ pub fn machines_output(opts: &AddBuilderOptions) -> Result<MachinesOutput> {
 
 /// The command that sets up a remote builder for `system`, for a NixOS
 /// build machine or another one.
-pub fn advice_command(system: &str, nixos: bool) -> String {
+pub(crate) fn advice_command(system: &str, nixos: bool) -> String {
     let base = format!("nixcross add-builder ssh-ng://<user>@<builder> --system {system}");
     if nixos {
         format!("{base} -f /etc/nixos/configuration.nix")

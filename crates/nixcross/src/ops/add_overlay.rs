@@ -73,7 +73,7 @@ pub struct AddOverlayOptions {
 
 /// One `ATTR=PACKAGE` pair: `attr = final.<package>;`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pair {
+pub(crate) struct Pair {
     /// The attribute replaced.
     pub attr: String,
     /// A dotted attribute path, e.g. `gcc12` or `llvmPackages_15.clang`.
@@ -93,7 +93,7 @@ fn attr_path(s: &str, what: &str, whole: &str) -> Result<Vec<String>> {
 
 /// Parse `ATTR=PACKAGE`. `ATTR` is one identifier (a dotted name would
 /// replace the whole set it is in); `PACKAGE` is an attribute path.
-pub fn parse_pair(s: &str) -> Result<Pair> {
+pub(crate) fn parse_pair(s: &str) -> Result<Pair> {
     let Some((attr, package)) = s.split_once('=') else {
         return Err(
             Error::invalid(format!("`{s}` is not of the form ATTR=PACKAGE"))
@@ -115,12 +115,12 @@ pub fn parse_pair(s: &str) -> Result<Pair> {
 }
 
 /// Parse a package name for `--use`.
-pub fn parse_package(s: &str) -> Result<String> {
+pub(crate) fn parse_package(s: &str) -> Result<String> {
     attr_path(s, "the package", s).map(|_| s.to_string())
 }
 
 /// Attributes that name a compiler, a toolchain piece or a stdenv.
-pub fn is_compiler_attr(attr: &str) -> bool {
+pub(crate) fn is_compiler_attr(attr: &str) -> bool {
     let digits_after = |p: &str| {
         attr.strip_prefix(p).is_some_and(|r| {
             let r = r.trim_start_matches('_');

@@ -124,7 +124,7 @@ fn needs_strip(config: &crate::flake::Config, style: Style) -> bool {
 
 /// Plan taking out every definition of the options of the style other than
 /// `style` from configuration `name` (the first step of a change of style).
-pub fn plan_strip_style(
+pub(crate) fn plan_strip_style(
     files: &dyn Files,
     flake: &RelPath,
     name: &str,

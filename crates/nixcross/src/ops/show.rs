@@ -118,7 +118,11 @@ pub struct ShowReport {
 }
 
 /// The build kind implied by a build and host platform.
-pub fn mode_of(build: Option<&str>, host: Option<&str>, local: Option<&str>) -> Option<BuildKind> {
+pub(crate) fn mode_of(
+    build: Option<&str>,
+    host: Option<&str>,
+    local: Option<&str>,
+) -> Option<BuildKind> {
     let (build, host) = (build?, host?);
     if build != host {
         return Some(BuildKind::Cross);

@@ -15,10 +15,10 @@
 //! `vocab`, not on the NixOS view in `flake`.
 
 mod eval;
-pub mod pkgset;
+pub(crate) mod pkgset;
 mod read;
 mod retarget;
 
-pub use pkgset::{exact_example, package_set, CrossPart, PkgSet, PlatformSpec};
+pub(crate) use pkgset::{package_set, PkgSet, PlatformSpec};
 pub use read::{read_outputs, OutputReport};
 pub use retarget::{plan_retarget, retarget, RetargetOptions};

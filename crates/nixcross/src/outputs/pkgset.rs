@@ -247,6 +247,7 @@ impl PkgSet {
     }
 
     /// True for a cross-compiling set.
+    #[cfg(test)]
     pub fn is_cross(&self) -> bool {
         match self {
             PkgSet::Legacy { .. } => false,

@@ -137,6 +137,7 @@ pub fn render(name: &str, ctx: impl serde::Serialize) -> Result<String> {
 }
 
 /// The names of the embedded templates.
+#[cfg(test)]
 pub fn template_names() -> impl Iterator<Item = &'static str> {
     TEMPLATES.iter().map(|(name, _)| *name)
 }

@@ -17,7 +17,7 @@
 //!
 //! A spec that fails any of them is never applied.
 
-pub mod spans;
+pub(crate) mod spans;
 
 use std::collections::BTreeMap;
 
@@ -309,17 +309,18 @@ impl Document {
     }
 
     /// The byte range of the value at `path`.
-    pub fn range(&self, path: &[Seg]) -> Option<(usize, usize)> {
+    pub(crate) fn range(&self, path: &[Seg]) -> Option<(usize, usize)> {
         Some(self.root.as_ref()?.get(path)?.range())
     }
 
     /// The byte range of the key `path` ends with.
-    pub fn key_range(&self, path: &[Seg]) -> Option<(usize, usize)> {
+    pub(crate) fn key_range(&self, path: &[Seg]) -> Option<(usize, usize)> {
         self.root.as_ref()?.key_range(path)
     }
 
     /// Where configuration `name` is written (its key).
-    pub fn config_range(&self, name: &str) -> Option<(usize, usize)> {
+    #[cfg(test)]
+    pub(crate) fn config_range(&self, name: &str) -> Option<(usize, usize)> {
         self.key_range(&[Seg::Key("configurations"), Seg::Key(name)])
     }
 
@@ -649,7 +650,7 @@ fn doc_line(doc: &Document, range: (usize, usize)) -> usize {
 
 /// The text of a spec, as `nixcross export` writes it: a header, the YAML
 /// of `spec`, and `notes` as comment lines at the end.
-pub fn to_yaml(spec: &Spec, header: &[String], notes: &[String]) -> String {
+pub(crate) fn to_yaml(spec: &Spec, header: &[String], notes: &[String]) -> String {
     let mut out = String::new();
     for h in header {
         out.push_str(&comment_line(h));

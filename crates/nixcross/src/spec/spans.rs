@@ -274,7 +274,7 @@ mod tests {
         let text = "configurations:\n  a: {}\n  a: {}\n";
         let e = read(text).unwrap_err();
         assert!(e.message.contains("`a` is given twice"), "{e:?}");
-        assert_eq!(e.range.map(|r| r.0), text.rfind("a:"));
+        assert_eq!(e.range.map(|r| r.start), text.rfind("a:"));
         let e = read("a: [1, 2\n").unwrap_err();
         assert!(e.range.is_some(), "{e:?}");
         assert!(read("").unwrap().is_none());

@@ -3,7 +3,7 @@ use super::*;
 /// `line:col: message` and hints, as the CLI prints them.
 fn error(text: &str) -> String {
     let e = Document::parse(text).unwrap_err();
-    let (l, c) = line_col(text, e.range.expect("errors point into the spec").0);
+    let (l, c) = line_col(text, e.range.expect("errors point into the spec").start);
     let mut s = format!("{l}:{c}: {}", e.message);
     for h in &e.hints {
         s.push_str(&format!("\n  hint: {h}"));

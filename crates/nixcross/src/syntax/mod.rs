@@ -19,7 +19,7 @@ mod expr;
 pub mod limits;
 pub mod text;
 
-pub use conflicts::{attr_conflicts, Conflict};
+pub use conflicts::attr_conflicts;
 pub use expr::{BinOp, Expr, Key, Part, PathKind};
 pub use text::*;
 
@@ -149,6 +149,7 @@ fn is_nix_search_path(text: &str) -> bool {
 }
 
 /// Parse and print: the text a tree reproduces (always the input, for rnix).
+#[cfg(test)]
 pub fn reprint(src: &str) -> String {
     rnix::Root::parse(src).syntax().to_string()
 }

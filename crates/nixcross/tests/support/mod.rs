@@ -42,12 +42,12 @@ pub use nixcross_testkit::write_flakes;
 /// Whether a flake's `outputs` function takes every input (`inputs:`, or a
 /// pattern with `...`), rather than exactly the ones it names.
 fn takes_all_inputs(text: &str) -> bool {
-    let Ok(doc) = nixcross::syntax::parse(text) else {
+    let Ok(doc) = nixcross::test_support::parse(text) else {
         return true;
     };
     let outputs = doc.expr().and_then(|e| e.attrset()).and_then(|set| {
         set.entries.into_iter().find_map(|e| match e {
-            nixcross::syntax::Entry::Binding(b)
+            nixcross::test_support::Entry::Binding(b)
                 if b.path.as_deref() == Some(&["outputs".to_string()][..]) =>
             {
                 Some(b.value)
@@ -56,7 +56,7 @@ fn takes_all_inputs(text: &str) -> bool {
         })
     });
     match outputs.and_then(|o| o.lambda()).map(|l| l.param) {
-        Some(nixcross::syntax::Param::Pattern { ellipsis, .. }) => ellipsis,
+        Some(nixcross::test_support::Param::Pattern { ellipsis, .. }) => ellipsis,
         _ => true,
     }
 }

@@ -109,7 +109,7 @@ fn a_failing_step_means_no_outcome_and_points_at_the_spec() {
         e.error.message == "the build host: the flake has no configuration `builder`",
         "{e:?}"
     );
-    let at = e.error.range.unwrap().0;
+    let at = e.error.range.unwrap().start;
     assert!(SPEC[at..].starts_with("builder\n"), "{}", &SPEC[at..]);
 }
 

@@ -314,7 +314,7 @@ fn flake_configurations() {
     assert!(e.message.contains("own system"), "{}", e.message);
     assert!(e
         .range
-        .is_some_and(|r| FLAKE[r.0..].starts_with("nixosConfigurations.builder")));
+        .is_some_and(|r| FLAKE[r.start..].starts_with("nixosConfigurations.builder")));
     let e = in_config("nope", &["aarch64-linux"], false).unwrap_err();
     assert!(e.message.contains("no configuration named"));
     let out = in_config("bare", &["aarch64-linux"], true).unwrap();
