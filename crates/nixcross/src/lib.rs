@@ -5,6 +5,23 @@
 //! out. It never touches files, the terminal or the process; the `nixcross`
 //! binary does that. See `ARCHITECTURE.md` at the repository root for the
 //! code map and the invariants.
+//!
+//! - [`ops`]: the operations. Each takes an options struct and plans an edit
+//!   ([`edit::Plan`]), applies one ([`edit::Outcome`]) or reports
+//!   ([`ops::show::show`]).
+//! - [`flake::Flake`]: a flake's NixOS configurations and their platforms,
+//!   as NixOS decides them across files.
+//! - [`outputs`]: a flake's packages and dev shells.
+//! - [`files`]: the tree of files an operation reads ([`files::Files`],
+//!   [`files::MemFiles`]); [`edit`]: plans, outcomes and transactions.
+//! - [`platform`]: the catalogue of the platforms nixpkgs knows.
+//! - [`spec`]: `nixcross.yaml`, the declarative spec.
+//! - [`doctor`], [`binfmt`], [`machines`]: the build host, binfmt_misc and
+//!   remote builders.
+//! - [`vocab`]: the words the operations share; [`error`]: the one error
+//!   type.
+
+#![warn(missing_docs)]
 
 pub mod binfmt;
 pub mod doctor;

@@ -63,6 +63,7 @@ impl fmt::Display for Protocol {
 /// A builder reached over SSH: `ssh://[user@]host` or `ssh-ng://[user@]host`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SshUri {
+    /// `ssh://` or `ssh-ng://` (NixOS's `protocol`).
     pub protocol: Protocol,
     /// The user to log in as (NixOS's `sshUser`); `None`: SSH's own choice.
     pub user: Option<String>,
@@ -176,7 +177,9 @@ fn printable(s: &str) -> String {
 /// kept as written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StoreUri {
+    /// `ssh://[user@]host` or `ssh-ng://[user@]host`, or a bare host name.
     Ssh(SshUri),
+    /// Any other store URI, as written.
     Other(String),
 }
 
@@ -244,6 +247,7 @@ impl StoreUri {
 /// `nix.buildMachines`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Machine {
+    /// The store to build in (the line's first field).
     pub uri: StoreUri,
     /// The systems it builds for. Empty means Nix's own system (written `-`).
     pub systems: Vec<String>,

@@ -3,7 +3,7 @@
 //! ([`Style`]). One type each, used by
 //! the library and, through clap's `ValueEnum` (the `clap` feature), by the
 //! command line. How a file is laid out (indentation, line ending) is
-//! [`crate::syntax::Layout`].
+//! the crate's internal `syntax::Layout`.
 
 use std::fmt;
 use std::str::FromStr;

@@ -9,27 +9,35 @@ use crate::platform::catalogue;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// An ELF object (Linux, the BSDs, embedded).
     Elf,
     /// A Windows PE image (`MZ` stub with a `PE\0\0` header).
     Pe,
     /// A DOS `MZ` executable without a PE header.
     Mz,
+    /// A WebAssembly module (`\0asm`).
     Wasm,
 }
 
+/// Byte order of a header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Endian {
+    /// Least significant byte first.
     Little,
+    /// Most significant byte first.
     Big,
 }
 
 /// A decoded header.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Detection {
+    /// The container format.
     pub format: Format,
     /// 32 or 64 (ELF class, PE32 vs PE32+); `None` for wasm.
     pub class: Option<u8>,
+    /// The byte order (ELF `EI_DATA`; PE is always little-endian); `None`
+    /// for wasm.
     pub endian: Option<Endian>,
     /// A readable machine name: `aarch64`, `arm`, `mips`, `x86-64`, ...
     pub machine: String,

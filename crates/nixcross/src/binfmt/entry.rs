@@ -10,14 +10,20 @@ use crate::error::Result;
 pub enum Matcher {
     /// Type `M`: bytes at an offset, with an optional mask.
     Magic {
+        /// Where the magic starts in the file.
         offset: usize,
+        /// The bytes to compare.
         #[serde(serialize_with = "hex")]
         magic: Vec<u8>,
+        /// Which bits of each byte count; `None`: all of them.
         #[serde(serialize_with = "hex_opt")]
         mask: Option<Vec<u8>>,
     },
     /// Type `E`: a file name extension (without the dot).
-    Extension { extension: String },
+    Extension {
+        /// The extension.
+        extension: String,
+    },
     /// The file said neither (a kernel format this parser does not know).
     Unknown,
 }
@@ -41,10 +47,13 @@ fn hex_opt<S: serde::Serializer>(
 pub struct Entry {
     /// The file name in `/proc/sys/fs/binfmt_misc/`.
     pub name: String,
+    /// Whether the entry is enabled (its first line says `enabled`).
     pub enabled: bool,
+    /// The interpreter's path, when the file shows one.
     pub interpreter: Option<String>,
     /// The flag letters exactly as shown (unknown letters kept).
     pub flags: String,
+    /// How it recognises binaries.
     pub matcher: Matcher,
 }
 
@@ -122,6 +131,7 @@ impl Entry {
         Flags::parse_lenient(&self.flags)
     }
 
+    /// Whether the flag letters include `letter`.
     pub fn has_flag(&self, letter: char) -> bool {
         self.flags.contains(letter)
     }

@@ -22,7 +22,7 @@ pub const MAX_MAGIC_END: usize = 128;
 /// also how `/proc/sys/fs/binfmt_misc/<name>` shows them (`flags: OCF`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Flags {
-    /// `P`: preserve argv[0].
+    /// `P`: preserve `argv[0]`.
     pub preserve_argv0: bool,
     /// `O`: pass the binary as an open file descriptor.
     pub open: bool,
@@ -96,6 +96,7 @@ impl fmt::Display for Flags {
 /// One binfmt_misc registration, type `M` (magic).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Registration {
+    /// The entry's name under `/proc/sys/fs/binfmt_misc/`.
     pub name: String,
     /// `None` writes an empty offset field (the kernel reads 0), as NixOS does.
     pub offset: Option<usize>,
@@ -103,7 +104,10 @@ pub struct Registration {
     pub magic: String,
     /// Mask in `\xHH` text; `None` writes an empty field (compare every bit).
     pub mask: Option<String>,
+    /// The interpreter's path ([`Registration::validate`] requires an
+    /// absolute one).
     pub interpreter: String,
+    /// The flags written after the interpreter.
     pub flags: Flags,
     /// The NixOS system this registration is for, when made by [`Registration::for_system`].
     pub system: Option<String>,

@@ -35,6 +35,7 @@ pub fn files_to_read(conf: Option<&NixConf>, arg: Option<&str>) -> Vec<String> {
 /// A builder as the doctor reports it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BuilderReport {
+    /// The builder, as its line or setting describes it.
     #[serde(flatten)]
     pub machine: Machine,
     /// Where it is listed: a machines file, `nix.conf builders` or `--builders`.
@@ -42,7 +43,9 @@ pub struct BuilderReport {
     /// The probe's verdict, when `--probe` ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probe: Option<Probe>,
+    /// What is wrong with it, one sentence each.
     pub problems: Vec<String>,
+    /// The lines that fix the problems.
     pub fixes: Vec<Fix>,
 }
 
@@ -63,7 +66,9 @@ impl BuilderReport {
 pub struct ProbeRun {
     /// The command exited with status 0.
     pub success: bool,
+    /// What the command printed on standard output.
     pub stdout: String,
+    /// What the command printed on standard error.
     pub stderr: String,
     /// It was killed after this many seconds without an answer.
     pub timed_out: Option<u64>,
@@ -85,16 +90,32 @@ pub enum Probe {
     },
     /// No SSH connection: a name that does not resolve, nothing listening,
     /// or no answer in time.
-    Unreachable { reason: String },
+    Unreachable {
+        /// The line of the probe's error output that says so, or the
+        /// timeout.
+        reason: String,
+    },
     /// SSH answered but refused the login, or the host key did not match.
-    Authentication { reason: String },
+    Authentication {
+        /// The line of the probe's error output that says so.
+        reason: String,
+    },
     /// The login worked but Nix is not on the builder's PATH for
     /// non-interactive sessions.
-    NoRemoteNix { reason: String },
+    NoRemoteNix {
+        /// The line of the probe's error output that says so.
+        reason: String,
+    },
     /// Something else went wrong; the reason is Nix's last line.
-    Failed { reason: String },
+    Failed {
+        /// The last line of the probe's error output.
+        reason: String,
+    },
     /// The probe could not run here (no `nix`).
-    NotRun { reason: String },
+    NotRun {
+        /// Why the command could not start.
+        reason: String,
+    },
 }
 
 /// The store URI to probe: the machine's, with its SSH key and host key as

@@ -5,7 +5,7 @@
 //! [`HostInput`]; [`diagnose`] returns a [`Report`] with problems and the
 //! exact lines that fix them.
 //!
-//! Emulated builds need (FACTS.md, nixos/modules/system/boot/binfmt.nix):
+//! Emulated builds need (nixpkgs' `nixos/modules/system/boot/binfmt.nix`):
 //! binfmt_misc mounted and enabled; an enabled registration whose magic
 //! claims the target's binaries; the interpreter reachable inside the Nix
 //! sandbox (the `F` flag with a static interpreter, or `extra-sandbox-paths`,
@@ -65,8 +65,10 @@ pub struct HostInput {
 /// a binfmt.d file, or `shell` for a command).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Fix {
+    /// Where the line goes (serialized as `where`).
     #[serde(rename = "where")]
     pub place: String,
+    /// The line to add, or the command to run.
     pub line: String,
 }
 
@@ -77,53 +79,79 @@ fn fix(place: &str, line: impl Into<String>) -> Fix {
     }
 }
 
+/// The running kernel, as far as it matters for binfmt_misc.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Kernel {
+    /// `osrelease` as read (trimmed); `None` when not read.
     pub release: Option<String>,
+    /// Major and minor version from the release ([`kernel_version`]).
     pub version: Option<(u32, u32)>,
     /// Whether the kernel supports the `F` flag (4.8+); `None` if unknown.
     pub fix_binary: Option<bool>,
 }
 
+/// One binfmt_misc entry of the host.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EntryReport {
+    /// The file name in the binfmt_misc folder.
     pub name: String,
+    /// Whether it is enabled (`false` when it could not be parsed).
     pub enabled: bool,
+    /// Its interpreter, when the file shows one.
     pub interpreter: Option<String>,
+    /// Its flag letters as shown.
     pub flags: String,
     /// NixOS systems whose binaries this entry claims.
     pub systems: Vec<String>,
+    /// Why the file could not be parsed, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
+/// Nix on the host: its settings, builders and what is missing.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NixReport {
+    /// `nix --version` output, when the caller ran it.
     pub version: Option<String>,
+    /// Whether `nix` was found on PATH; `None` when not looked for.
     pub found: Option<bool>,
     /// The nix.conf files read (inside the root), includes followed.
     pub config_files: Vec<String>,
     /// The host system (nix.conf `system`, else the kernel's arch).
     pub system: Option<String>,
+    /// nix.conf's `experimental-features`.
     pub experimental_features: Vec<String>,
+    /// Whether `flakes` is among them.
     pub flakes: bool,
+    /// Whether builds run in the sandbox (unless nix.conf says
+    /// `sandbox = false`).
     pub sandbox: bool,
     /// The systems Nix builds for: `system` plus `extra-platforms` (Nix's own
     /// default `i686-linux` on x86_64 when the setting is absent).
     pub platforms: Vec<String>,
+    /// nix.conf's `sandbox-paths` (or an older name of it).
     pub sandbox_paths: Vec<String>,
     /// The remote builders Nix would use, with the systems each serves.
     pub builders: Vec<BuilderReport>,
+    /// Whether nix.conf sets `builders-use-substitutes = true`.
     pub builders_use_substitutes: bool,
+    /// What is wrong with Nix's setup, one sentence each.
     pub problems: Vec<String>,
+    /// The lines that fix the problems.
     pub fixes: Vec<Fix>,
 }
 
+/// One way to build for a target (cross, emulation or a remote builder):
+/// whether the host is ready for it, and if not, why and the fixes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Strategy {
+    /// Whether builds can take this way now.
     pub ready: bool,
+    /// What stands in the way, one sentence each.
     pub problems: Vec<String>,
+    /// The lines that fix the problems.
     pub fixes: Vec<Fix>,
+    /// What the user should know either way.
     pub notes: Vec<String>,
 }
 
@@ -138,8 +166,10 @@ impl Strategy {
     }
 }
 
+/// The verdict for one target.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TargetReport {
+    /// The target's system double.
     pub system: String,
     /// What the user typed, when it was not the double itself.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -147,8 +177,11 @@ pub struct TargetReport {
     /// The registration that claims the target (emulation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub binfmt_entry: Option<String>,
+    /// Cross-compiling on this host.
     pub cross: Strategy,
+    /// Native builds under binfmt_misc emulation on this host.
     pub emulation: Strategy,
+    /// Native builds on a remote builder.
     pub remote: Strategy,
     /// The remote builders whose systems include the target.
     pub remote_builders: Vec<String>,
@@ -161,22 +194,32 @@ impl TargetReport {
     }
 }
 
+/// binfmt_misc on the host.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BinfmtReport {
+    /// Whether the filesystem is mounted.
     pub mounted: bool,
+    /// What its `status` file says; `None` when not read.
     pub enabled: Option<bool>,
+    /// Its entries.
     pub entries: Vec<EntryReport>,
 }
 
+/// [`diagnose`]'s answer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
+    /// The kernel.
     pub kernel: Kernel,
+    /// Whether the host runs NixOS.
     pub nixos: bool,
+    /// binfmt_misc (serialized as `binfmt_misc`).
     #[serde(rename = "binfmt_misc")]
     pub binfmt_state: BinfmtReport,
     /// Same entries as `binfmt_misc.entries`, at the top level for scripts.
     pub binfmt: Vec<EntryReport>,
+    /// Nix.
     pub nix: NixReport,
+    /// One verdict per target.
     pub targets: Vec<TargetReport>,
 }
 

@@ -92,6 +92,7 @@ impl NixConf {
         }
     }
 
+    /// A setting's raw value, by its canonical name.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.settings.get(name).map(String::as_str)
     }

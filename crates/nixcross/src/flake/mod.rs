@@ -2,14 +2,14 @@
 //! across files.
 //!
 //! [`Flake::load`] reads `flake.nix` through a [`Files`] tree, evaluates its
-//! `outputs` with the static evaluator ([`crate::eval`]) and stand-ins for
+//! `outputs` with the static evaluator (`crate::eval`) and stand-ins for
 //! the inputs, and follows every `nixosConfigurations.<name>`, including
 //! generated ones (`genAttrs`, `mapAttrs`, `listToAttrs`, `readDir`,
 //! flake-parts). For each configuration it collects the modules NixOS would
-//! load ([`modules`]: the `modules` list, `imports` recursively, function
+//! load (`modules`: the `modules` list, `imports` recursively, function
 //! modules, `self.nixosModules.*`), the definitions of the platform options
 //! with their priorities, and the effective build and host platform
-//! ([`platforms`]). What it cannot follow is reported with a reason.
+//! (`platforms`). What it cannot follow is reported with a reason.
 //!
 //! Assumption: modules from other flake inputs (`inputs.x.nixosModules.y`)
 //! and from nixpkgs (`modulesPath + "/..."`) do not set `nixpkgs.*`
@@ -212,6 +212,30 @@ impl<'f> Flake<'f> {
     /// Read `flake` (usually `flake.nix`) from `files` and follow its
     /// configurations. Fails only when `flake.nix` itself cannot be read or
     /// parsed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nixcross::files::{MemFiles, RelPath};
+    /// use nixcross::flake::Flake;
+    ///
+    /// let files = MemFiles::single(
+    ///     "flake.nix",
+    ///     r#"{
+    ///   outputs = { self, nixpkgs }: {
+    ///     nixosConfigurations.board = nixpkgs.lib.nixosSystem {
+    ///       system = "x86_64-linux";
+    ///       modules = [ { nixpkgs.crossSystem.system = "aarch64-linux"; } ];
+    ///     };
+    ///   };
+    /// }"#,
+    /// );
+    /// let flake = Flake::load(&files, &RelPath::new("flake.nix").unwrap())?;
+    /// let board = flake.config("board").expect("the flake defines board");
+    /// assert_eq!(board.platforms.build.as_deref(), Some("x86_64-linux"));
+    /// assert_eq!(board.platforms.host.as_deref(), Some("aarch64-linux"));
+    /// # Ok::<(), nixcross::Error>(())
+    /// ```
     pub fn load(files: &'f dyn Files, flake: &RelPath) -> Result<Flake<'f>> {
         let mut sources = SourceMap::new(files);
         let file = sources

@@ -9,7 +9,7 @@
 //! - Anywhere else, the line for `/etc/nix/machines` and the nix.conf lines
 //!   that make Nix read it ([`machines_output`]); nothing is written.
 //!
-//! Every value is checked first ([`builder_machine`]): the URI is
+//! Every value is checked first (`builder_machine`): the URI is
 //! `ssh://[user@]host` or `ssh-ng://[user@]host` and nothing else, systems
 //! come from the catalogue (with suggestions), counts are positive, feature
 //! names Nix does not know get a warning, the host key must be an SSH

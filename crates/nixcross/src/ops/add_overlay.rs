@@ -292,6 +292,35 @@ fn request(opts: &AddOverlayOptions) -> Result<Request> {
 }
 
 /// Plan and apply the overlay to the flake `flake` of `files`.
+///
+/// # Examples
+///
+/// ```
+/// use nixcross::files::{MemFiles, RelPath};
+/// use nixcross::ops::add_overlay::{add_overlay, AddOverlayOptions};
+///
+/// let mut files = MemFiles::new();
+/// files.insert(
+///     "flake.nix",
+///     r#"{
+///   outputs = { self, nixpkgs }: {
+///     nixosConfigurations.board = nixpkgs.lib.nixosSystem {
+///       system = "x86_64-linux";
+///       modules = [ ./board.nix ];
+///     };
+///   };
+/// }"#,
+/// );
+/// files.insert("board.nix", "{ pkgs, ... }: { networking.hostName = \"board\"; }\n");
+/// let opts = AddOverlayOptions {
+///     pairs: vec!["gcc=gcc12".into()],
+///     ..Default::default()
+/// };
+/// let out = add_overlay(&files, &RelPath::new("flake.nix").unwrap(), &opts)?;
+/// let text = out.text_of("flake.nix").expect("flake.nix changes");
+/// assert!(text.contains("nixpkgs.overlays = [ (final: prev: { gcc = final.gcc12; }) ];"));
+/// # Ok::<(), nixcross::Error>(())
+/// ```
 pub fn add_overlay(
     files: &dyn Files,
     flake: &RelPath,

@@ -19,14 +19,14 @@
 //!   home-manager module, a package) is refused, with what it is.
 //! - The module's definitions are read where it writes them: its body, or
 //!   `config = { ... }`, through `lib.mkIf` and `lib.mkMerge` (see
-//!   [`module::places`]). An existing literal list is extended in its own
+//!   `module::places`). An existing literal list is extended in its own
 //!   layout, also inside `lib.mkForce [ ... ]` and the like and on the
 //!   literal side of `[ ... ] ++ other`, and never gets a duplicate.
 //!   Anything else (`lib.optionals`, a variable, `boot` behind `inherit`,
 //!   `//`, `with`, `rec`) is refused with its location.
 //! - A new binding goes after the entry whose key shares the most with it
 //!   (`boot.binfmt.*`, then `boot.*`), in the place that already has such
-//!   entries, else the first unconditional one ([`module::insert_at_path`]).
+//!   entries, else the first unconditional one (`module::insert_at_path`).
 //! - `remove` takes the systems out. When that empties a plain list, the
 //!   whole binding goes, with any `boot = { }` husk it leaves, so adding and
 //!   then removing gives back the original bytes. A wrapped list
@@ -75,6 +75,37 @@ const STATIC: [&str; 3] = ["boot", "binfmt", "preferStaticEmulators"];
 
 /// Plan and apply the edit of `path` in `files` (a NixOS module, or a flake
 /// when `opts.config` names one of its configurations).
+///
+/// # Examples
+///
+/// ```
+/// use nixcross::files::{MemFiles, RelPath};
+/// use nixcross::ops::emulate::{emulate, EmulateOptions};
+///
+/// let files = MemFiles::single(
+///     "builder.nix",
+///     r#"{ pkgs, ... }: {
+///   networking.hostName = "builder";
+/// }
+/// "#,
+/// );
+/// let opts = EmulateOptions {
+///     systems: vec!["aarch64-linux".into()],
+///     ..Default::default()
+/// };
+/// let out = emulate(&files, &RelPath::new("builder.nix").unwrap(), &opts)?;
+/// assert_eq!(
+///     out.text_of("builder.nix"),
+///     Some(
+///         r#"{ pkgs, ... }: {
+///   networking.hostName = "builder";
+///   boot.binfmt.emulatedSystems = [ "aarch64-linux" ];
+/// }
+/// "#
+///     )
+/// );
+/// # Ok::<(), nixcross::Error>(())
+/// ```
 pub fn emulate(files: &dyn Files, path: &RelPath, opts: &EmulateOptions) -> Result<Outcome> {
     plan_emulate(files, path, opts)?.apply(files)
 }

@@ -5,7 +5,7 @@
 //!   style the seed document uses (`system` + `nixpkgs.crossSystem`) or the
 //!   modern one (`nixpkgs.hostPlatform` + `nixpkgs.buildPlatform`);
 //! - a package (`--kind package`): a nixpkgs package or the user's own
-//!   `callPackage` file (see [`outputs`]);
+//!   `callPackage` file (see `outputs`);
 //! - a development shell with the target's cross compiler (`--kind shell`).
 //!
 //! Pure: options in, text and notes out. Writing the file is the caller's job.
@@ -54,6 +54,8 @@ pub struct InitOptions {
 }
 
 impl InitOptions {
+    /// Options for a NixOS configuration (`--kind nixos`) of `target` built
+    /// in `mode`, with every other option at its default.
     pub fn new(target: impl Into<String>, mode: Mode) -> Self {
         InitOptions {
             kind: Kind::default(),
@@ -73,6 +75,7 @@ impl InitOptions {
 /// The rendered flake and what the build machine needs besides it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InitOutput {
+    /// The flake's text (`flake.nix`).
     pub text: String,
     /// One paragraph per note, for the user (stderr): binfmt registration,
     /// extra-platforms, cache expectations.
@@ -216,6 +219,20 @@ fn nixpkgs_ref(given: Option<&str>) -> Result<&str> {
 }
 
 /// Render the flake for `opts`.
+///
+/// # Examples
+///
+/// ```
+/// use nixcross::ops::init::{render, InitOptions};
+/// use nixcross::vocab::Mode;
+///
+/// let mut opts = InitOptions::new("riscv64-linux", Mode::Cross);
+/// opts.host = Some("x86_64-linux".into());
+/// let out = render(&opts)?;
+/// assert!(out.text.contains("nixosConfigurations.riscv64 = nixpkgs.lib.nixosSystem {"));
+/// assert!(out.text.contains(r#"system = "riscv64-linux";"#));
+/// # Ok::<(), nixcross::Error>(())
+/// ```
 pub fn render(opts: &InitOptions) -> Result<InitOutput> {
     match opts.kind {
         Kind::Nixos => render_nixos(opts),

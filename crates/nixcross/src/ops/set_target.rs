@@ -15,7 +15,7 @@
 //! 2. **An override, when it is shared.** When the winning definition is
 //!    in a module, helper or `let` binding that another configuration also
 //!    uses, the configuration gets its own definition in its own module
-//!    (see [`Planner::home`]) at a priority that wins: a plain definition
+//!    (see `Planner::home`) at a priority that wins: a plain definition
 //!    over `mkDefault`, `mkForce` over a plain one.
 //! 3. A missing option goes next to its sibling (`buildPlatform` next to
 //!    `hostPlatform`) when that module is the configuration's own, else
@@ -67,6 +67,40 @@ pub struct SetTargetOptions {
 /// style (`opts.style`) is two steps in one outcome: first the other
 /// style's options go ([`plan_strip_style`]), then the target is set in the
 /// new style on the text the first step left.
+///
+/// # Examples
+///
+/// ```
+/// use nixcross::files::{MemFiles, RelPath};
+/// use nixcross::ops::set_target::{set_target, SetTargetOptions};
+/// use nixcross::vocab::Mode;
+///
+/// let mut files = MemFiles::new();
+/// files.insert(
+///     "flake.nix",
+///     r#"{
+///   outputs = { self, nixpkgs }: {
+///     nixosConfigurations.board = nixpkgs.lib.nixosSystem {
+///       system = "x86_64-linux";
+///       modules = [ ./board.nix ];
+///     };
+///   };
+/// }"#,
+/// );
+/// files.insert("board.nix", "{ pkgs, ... }: { networking.hostName = \"board\"; }\n");
+/// let opts = SetTargetOptions {
+///     target: "aarch64-linux".into(),
+///     mode: Mode::Cross,
+///     config: None,
+///     host: None,
+///     local_system: Some("x86_64-linux".into()),
+///     style: None,
+/// };
+/// let out = set_target(&files, &RelPath::new("flake.nix").unwrap(), &opts)?;
+/// let text = out.text_of("flake.nix").expect("flake.nix changes");
+/// assert!(text.contains(r#"{ nixpkgs.crossSystem = { system = "aarch64-linux"; }; }"#));
+/// # Ok::<(), nixcross::Error>(())
+/// ```
 pub fn set_target(files: &dyn Files, flake: &RelPath, opts: &SetTargetOptions) -> Result<Outcome> {
     let strip = match opts.style {
         Some(style) => {
@@ -124,7 +158,7 @@ fn needs_strip(config: &crate::flake::Config, style: Style) -> bool {
 
 /// Plan taking out every definition of the options of the style other than
 /// `style` from configuration `name` (the first step of a change of style).
-pub(crate) fn plan_strip_style(
+pub fn plan_strip_style(
     files: &dyn Files,
     flake: &RelPath,
     name: &str,

@@ -135,6 +135,34 @@ pub(crate) fn mode_of(
 }
 
 /// Report every configuration of the flake at `flake` in `files`.
+///
+/// # Examples
+///
+/// ```
+/// use nixcross::files::{MemFiles, RelPath};
+/// use nixcross::ops::show::{show, BuildKind, ShowOptions};
+///
+/// let files = MemFiles::single(
+///     "flake.nix",
+///     r#"{
+///   outputs = { self, nixpkgs }: {
+///     nixosConfigurations.board = nixpkgs.lib.nixosSystem {
+///       system = "x86_64-linux";
+///       modules = [ { nixpkgs.crossSystem.system = "aarch64-linux"; } ];
+///     };
+///   };
+/// }"#,
+/// );
+/// let opts = ShowOptions {
+///     local_system: Some("x86_64-linux".into()),
+/// };
+/// let report = show(&files, &RelPath::new("flake.nix").unwrap(), &opts)?;
+/// let board = &report.configurations[0];
+/// assert_eq!(board.name, "board");
+/// assert_eq!(board.mode, Some(BuildKind::Cross));
+/// assert!(board.editable);
+/// # Ok::<(), nixcross::Error>(())
+/// ```
 pub fn show(files: &dyn Files, flake: &RelPath, opts: &ShowOptions) -> Result<ShowReport> {
     let f = Flake::load(files, flake)?;
     Ok(report(&f, opts))

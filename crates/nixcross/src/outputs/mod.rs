@@ -2,7 +2,7 @@
 //! built for another platform, by a cross toolchain or natively (under
 //! emulation).
 //!
-//! - [`pkgset`]: which nixpkgs package set builds for a target, and how a
+//! - `pkgset`: which nixpkgs package set builds for a target, and how a
 //!   flake names it (shared by `init --kind package|shell` and the retarget
 //!   planner).
 //! - `eval`: a small evaluator of the shapes flakes build packages with,

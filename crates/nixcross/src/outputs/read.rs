@@ -39,6 +39,8 @@ pub struct OutputReport {
     /// file does not say (flake-utils' `eachDefaultSystem`: one entry for
     /// every system of its locked `systems` input).
     pub system: Option<String>,
+    /// Its name under `packages.<system>` or `devShells.<system>`; `None`
+    /// when nixcross could not tell.
     pub name: Option<String>,
     /// The platform that builds it, as a system double; `None` when unknown
     /// or when it is every system of a helper.

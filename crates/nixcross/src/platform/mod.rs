@@ -14,14 +14,18 @@ use crate::error::{Error, Result};
 /// A system double (`riscv64-linux`) and the config triple nixpkgs elaborates it to.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct System {
+    /// The double, e.g. `riscv64-linux`.
     pub system: String,
+    /// Its config triple, e.g. `riscv64-unknown-linux-gnu`.
     pub config: String,
 }
 
 /// A `lib.systems.examples` entry, i.e. a `pkgsCross.<name>`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct Example {
+    /// The name under `lib.systems.examples` and `pkgsCross`.
     pub name: String,
+    /// Its config triple.
     pub config: String,
     /// The double `lib.systems.elaborate` gives the example.
     pub system: String,
@@ -38,8 +42,11 @@ pub struct Example {
 /// A binfmt_misc magic and mask from nixos/lib/binfmt-magics.nix, as `\xHH` text.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct Magic {
+    /// The system, as `boot.binfmt.emulatedSystems` names it.
     pub system: String,
+    /// The magic bytes, as `\xHH` text.
     pub magic: String,
+    /// Which bits of the magic count; `None`: all of them.
     pub mask: Option<String>,
 }
 
@@ -47,11 +54,17 @@ pub struct Magic {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Catalogue {
+    /// Where the data comes from (the nixpkgs revision and attributes).
     pub source: String,
+    /// The systems the official binary cache builds packages for.
     pub binary_cache: Vec<String>,
+    /// `lib.systems.flakeExposed`: the systems flakes commonly list.
     pub flake_exposed: Vec<String>,
+    /// `lib.systems.doubles.all`, each with the triple it elaborates to.
     pub systems: Vec<System>,
+    /// `lib.systems.examples`.
     pub examples: Vec<Example>,
+    /// The binfmt_misc magics of `nixos/lib/binfmt-magics.nix`.
     pub binfmt: Vec<Magic>,
 }
 
@@ -66,9 +79,11 @@ pub fn catalogue() -> &'static Catalogue {
 }
 
 impl Catalogue {
+    /// The system double `double`, if nixpkgs knows it.
     pub fn system(&self, double: &str) -> Option<&System> {
         self.systems.iter().find(|s| s.system == double)
     }
+    /// The pkgsCross example called `name`.
     pub fn example(&self, name: &str) -> Option<&Example> {
         self.examples.iter().find(|e| e.name == name)
     }
@@ -130,6 +145,7 @@ impl Target {
             None => true,
         }
     }
+    /// Whether the target runs Linux (its double contains `-linux`).
     pub fn is_linux(&self) -> bool {
         self.system.contains("-linux")
     }
@@ -218,6 +234,7 @@ pub fn suggest(input: &str, n: usize) -> Vec<String> {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListedSystem {
+    /// The double.
     pub system: String,
     /// What `lib.systems.elaborate` gives the double.
     pub config: String,
@@ -230,15 +247,20 @@ pub struct ListedSystem {
 /// One `pkgsCross` row of `nixcross targets`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ListedExample {
+    /// The pkgsCross name.
     pub name: String,
+    /// Its config triple.
     pub config: String,
+    /// The double it elaborates to.
     pub system: String,
 }
 
 /// What `nixcross targets` shows: every double, then every pkgsCross name.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Listing {
+    /// Every system double.
     pub systems: Vec<ListedSystem>,
+    /// Every pkgsCross example (serialized as `pkgsCross`).
     #[serde(rename = "pkgsCross")]
     pub pkgs_cross: Vec<ListedExample>,
 }

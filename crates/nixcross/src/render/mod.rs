@@ -30,7 +30,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-/// `s` as a Nix `"..."` string literal, quotes included (see [`syntax::quote`]).
+/// `s` as a Nix `"..."` string literal, quotes included (see `syntax::quote`).
 pub fn nix_string(s: &str) -> String {
     syntax::quote(s)
 }

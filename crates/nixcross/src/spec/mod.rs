@@ -7,11 +7,11 @@
 //!
 //! Reading ([`Document::parse`]) has three layers, each pointing into the
 //! text with a byte range:
-//! 1. the YAML itself ([`spans::read`], saphyr-parser): syntax errors, keys
+//! 1. the YAML itself (`spans::read`, saphyr-parser): syntax errors, keys
 //!    given twice, and where every node is;
 //! 2. the types (serde_yaml, `deny_unknown_fields`): unknown fields (with
 //!    "did you mean"), wrong types, missing fields, unknown modes;
-//! 3. the meaning ([`validate`]): targets and systems nixcross knows,
+//! 3. the meaning (`validate`): targets and systems nixcross knows,
 //!    `build` only for cross builds, overlay pairs that are attribute
 //!    paths, a build host given once (`file` or `config`).
 //!
@@ -95,7 +95,7 @@ pub struct OverlaySpec {
     /// nixpkgs.overlays. Default: false (global).
     #[serde(default, skip_serializing_if = "is_false")]
     pub scoped: bool,
-    /// The scoped set's name (default: pkgs-<package>).
+    /// The scoped set's name (default: `pkgs-<package>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     /// Packages of the scoped set to add to environment.systemPackages.

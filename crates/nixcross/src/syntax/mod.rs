@@ -736,13 +736,17 @@ pub struct Inherit {
     pub range: (usize, usize),
 }
 
+/// One entry of an attribute set or a `let`.
 #[derive(Debug, Clone)]
 pub enum Entry {
+    /// `path = value;`
     Binding(Binding),
+    /// `inherit (from) a b;`
     Inherit(Inherit),
 }
 
 impl Entry {
+    /// The whole entry's byte range.
     pub fn range(&self) -> (usize, usize) {
         match self {
             Entry::Binding(b) => b.range,
@@ -763,6 +767,7 @@ impl Entry {
             Entry::Inherit(i) => i.names.iter().any(|(n, _)| n == name),
         }
     }
+    /// Whether it is a binding whose path has a dynamic part (`${...}`).
     pub fn is_dynamic(&self) -> bool {
         matches!(self, Entry::Binding(b) if b.path.is_none())
     }
@@ -800,14 +805,21 @@ pub struct Formal {
     pub default: Option<Node>,
 }
 
+/// A function's parameter.
 #[derive(Debug, Clone)]
 pub enum Param {
     /// `x: ...`
-    Ident { name: String },
+    Ident {
+        /// The parameter's name.
+        name: String,
+    },
     /// `{ a, b ? 1, ... }@args: ...`
     Pattern {
+        /// The formals, in order.
         formals: Vec<Formal>,
+        /// The `@` name, when there is one.
         bind: Option<String>,
+        /// Whether the pattern ends with `...`.
         ellipsis: bool,
         /// Offset of `{`.
         open: usize,
