@@ -141,6 +141,7 @@ impl EntryKind {
 
 /// Why a file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FileError {
     /// There is no such file or folder.
     NotFound,

@@ -467,6 +467,8 @@ fn builders_section(out: &mut String, m: &Marks, r: &Report) {
             Some(Probe::NoRemoteNix { .. }) => ": no Nix on its PATH".into(),
             Some(Probe::Failed { .. }) => ": probe failed".into(),
             Some(Probe::NotRun { .. }) => ": not probed".into(),
+            // `Probe` is non-exhaustive: a verdict added to the library later.
+            Some(_) => ": probe failed".into(),
         };
         out.push_str(&format!(
             "  {mark} {} -> {}{} [{}]{}\n",

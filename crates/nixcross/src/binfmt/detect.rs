@@ -8,6 +8,7 @@ use crate::platform::catalogue;
 /// The container format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Format {
     /// An ELF object (Linux, the BSDs, embedded).
     Elf,
@@ -31,6 +32,7 @@ pub enum Endian {
 
 /// A decoded header.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Detection {
     /// The container format.
     pub format: Format,

@@ -34,6 +34,7 @@ pub fn files_to_read(conf: Option<&NixConf>, arg: Option<&str>) -> Vec<String> {
 
 /// A builder as the doctor reports it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct BuilderReport {
     /// The builder, as its line or setting describes it.
     #[serde(flatten)]
@@ -79,6 +80,7 @@ pub struct ProbeRun {
 /// A probe's verdict on one builder.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Probe {
     /// The builder's Nix answered.
     Reachable {

@@ -64,6 +64,7 @@ pub struct HostInput {
 /// One fix: a line and where it goes (`/etc/nix/nix.conf`, `configuration.nix`,
 /// a binfmt.d file, or `shell` for a command).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Fix {
     /// Where the line goes (serialized as `where`).
     #[serde(rename = "where")]
@@ -81,6 +82,7 @@ fn fix(place: &str, line: impl Into<String>) -> Fix {
 
 /// The running kernel, as far as it matters for binfmt_misc.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Kernel {
     /// `osrelease` as read (trimmed); `None` when not read.
     pub release: Option<String>,
@@ -92,6 +94,7 @@ pub struct Kernel {
 
 /// One binfmt_misc entry of the host.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct EntryReport {
     /// The file name in the binfmt_misc folder.
     pub name: String,
@@ -110,6 +113,7 @@ pub struct EntryReport {
 
 /// Nix on the host: its settings, builders and what is missing.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct NixReport {
     /// `nix --version` output, when the caller ran it.
     pub version: Option<String>,
@@ -144,6 +148,7 @@ pub struct NixReport {
 /// One way to build for a target (cross, emulation or a remote builder):
 /// whether the host is ready for it, and if not, why and the fixes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Strategy {
     /// Whether builds can take this way now.
     pub ready: bool,
@@ -168,6 +173,7 @@ impl Strategy {
 
 /// The verdict for one target.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct TargetReport {
     /// The target's system double.
     pub system: String,
@@ -196,6 +202,7 @@ impl TargetReport {
 
 /// binfmt_misc on the host.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct BinfmtReport {
     /// Whether the filesystem is mounted.
     pub mounted: bool,
@@ -207,6 +214,7 @@ pub struct BinfmtReport {
 
 /// [`diagnose`]'s answer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Report {
     /// The kernel.
     pub kernel: Kernel,

@@ -147,6 +147,7 @@ pub fn apply_checked(src: &str, edits: &[TextEdit]) -> Result<String> {
 
 /// The edits planned for one file, and why it changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileEdits {
     /// The file, relative to the root of the tree.
     pub path: RelPath,
@@ -160,6 +161,7 @@ pub struct FileEdits {
 /// finding what to change and changing it. Every operation plans one; it is
 /// applied once, to all files together.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Plan {
     /// Edits per file, in a fixed order (the order files were read).
     pub files: Vec<FileEdits>,
@@ -171,6 +173,7 @@ pub struct Plan {
 
 /// One file's text before and after.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileChange {
     /// The file.
     pub path: RelPath,
@@ -184,6 +187,7 @@ pub struct FileChange {
 
 /// An applied plan: the files that change.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Outcome {
     /// The files whose text changes (none when everything is up to date).
     pub changes: Vec<FileChange>,

@@ -136,6 +136,7 @@ impl Serialize for SeenStyle {
 
 /// The effective platforms of a configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Platforms {
     /// Where it is built, as a system double.
     pub build: Option<String>,

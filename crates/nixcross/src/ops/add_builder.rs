@@ -107,6 +107,7 @@ pub const SUBSTITUTES_WHY: &str = "builders-use-substitutes = true: the builder 
 /// What `--format machines` prints: the machines-file line, and the
 /// nix.conf lines that make Nix use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MachinesOutput {
     /// The builder.
     pub machine: Machine,

@@ -70,6 +70,7 @@ pub enum Origin {
 
 /// An error, and which text it is about.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ApplyError {
     /// What went wrong.
     pub error: Box<Error>,
@@ -79,6 +80,7 @@ pub struct ApplyError {
 
 /// What applying a spec changes.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Applied {
     /// The files of the flake's tree (the build host's module too, when it
     /// is in that tree or a configuration of the flake).

@@ -38,6 +38,7 @@ use crate::vocab::{Mode, Style};
 
 /// A flake described as a spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Exported {
     /// The spec.
     pub spec: Spec,

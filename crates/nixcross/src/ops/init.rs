@@ -74,6 +74,7 @@ impl InitOptions {
 
 /// The rendered flake and what the build machine needs besides it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InitOutput {
     /// The flake's text (`flake.nix`).
     pub text: String,

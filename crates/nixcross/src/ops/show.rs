@@ -46,6 +46,7 @@ impl BuildKind {
 
 /// Where one platform setting comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SourceReport {
     /// The file, relative to the flake's folder.
     pub file: String,
@@ -65,6 +66,7 @@ pub struct SourceReport {
 /// A scoped package set as `show` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ScopedReport {
     /// Its name.
     pub name: String,
@@ -80,6 +82,7 @@ pub struct ScopedReport {
 
 /// One configuration, as `show --json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ConfigReport {
     /// Its name under `nixosConfigurations`.
     pub name: String,
@@ -109,6 +112,7 @@ pub struct ConfigReport {
 
 /// `show`'s whole answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ShowReport {
     /// The configurations.
     pub configurations: Vec<ConfigReport>,

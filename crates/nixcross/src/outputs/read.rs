@@ -31,6 +31,7 @@ use crate::vocab::Kind;
 /// One package or dev shell, as `show --json` prints it under `packages` or
 /// `devShells`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct OutputReport {
     /// `Kind::Package` (under `packages`) or `Kind::Shell` (`devShells`).
     #[serde(skip)]
