@@ -194,6 +194,17 @@ impl LineIndex {
     pub fn line(&self, offset: usize) -> usize {
         self.starts.partition_point(|&s| s <= offset)
     }
+    /// 1-based line and column (in characters) of a byte offset of `src`,
+    /// the text the index was built from: [`line_col`] in O(log n).
+    pub fn line_col(&self, src: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(src.len());
+        while !src.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.line(offset);
+        let start = self.starts[line - 1];
+        (line, src[start..offset].chars().count() + 1)
+    }
 }
 
 #[cfg(test)]
@@ -215,6 +226,12 @@ mod tests {
         let idx = LineIndex::new(src);
         for off in 0..=src.len() {
             assert_eq!(idx.line(off), line_col(src, off).0, "offset {off}");
+            assert_eq!(idx.line_col(src, off), line_col(src, off), "offset {off}");
+        }
+        let src = "é\nxé y";
+        let idx = LineIndex::new(src);
+        for off in 0..=src.len() + 2 {
+            assert_eq!(idx.line_col(src, off), line_col(src, off), "offset {off}");
         }
     }
 }

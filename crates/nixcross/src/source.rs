@@ -57,9 +57,18 @@ pub struct Source {
     pub doc: std::result::Result<Doc, Error>,
     /// Its indentation and line ending.
     pub layout: Layout,
+    /// Its line starts, built on the first `line_col`.
+    lines: std::cell::OnceCell<crate::error::LineIndex>,
 }
 
 impl Source {
+    /// 1-based line and column of a byte offset (cheap after the first).
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        self.lines
+            .get_or_init(|| crate::error::LineIndex::new(&self.text))
+            .line_col(&self.text, offset)
+    }
+
     /// The top-level expression, or why there is none.
     pub fn root(&self) -> Result<Node> {
         let doc = self.doc.as_ref().map_err(Clone::clone)?;
@@ -137,6 +146,7 @@ impl<'f> SourceMap<'f> {
             path: path.clone(),
             loaded_as: asked.clone(),
             ambiguous_base: false,
+            lines: std::cell::OnceCell::new(),
             text,
             doc,
             layout,
@@ -168,7 +178,7 @@ impl<'f> SourceMap<'f> {
     /// `path:line:col` of a node, for messages.
     pub fn describe(&self, src: &Src) -> String {
         let s = self.get(src.file);
-        let (l, c) = crate::error::line_col(&s.text, src.node.start());
+        let (l, c) = s.line_col(src.node.start());
         format!("{}:{l}:{c}", s.path)
     }
 }

@@ -132,3 +132,145 @@ fn the_projects_own_flake_parses_and_has_no_nixos_configuration() {
     assert!(show_text(&src, &ShowOptions::default()).is_empty());
     nixcross_testkit::assert_nix_parses("own_flake", "flake.nix", &src);
 }
+
+/// Every fixture tree with a flake (set-target, show, add-overlay, emulate):
+/// its files.
+fn fixture_flakes() -> Vec<(String, MemFiles)> {
+    fn read(dir: &std::path::Path, prefix: &str, files: &mut MemFiles) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rel = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if e.path().is_dir() {
+                read(&e.path(), &rel, files);
+            } else if let Ok(t) = std::fs::read_to_string(e.path()) {
+                files.insert(&rel, t);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for op in ["set-target", "show", "add-overlay", "emulate"] {
+        let root = nixcross_testkit::repo_root().join("fixtures").join(op);
+        let mut cases: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().collect();
+        cases.sort_by_key(|e| e.file_name());
+        for case in cases {
+            let mut files = MemFiles::new();
+            if case.path().join("input").is_dir() {
+                read(&case.path().join("input"), "", &mut files);
+            } else if let Ok(t) = std::fs::read_to_string(case.path().join("input.nix")) {
+                files.insert("flake.nix", t);
+            }
+            if files
+                .iter()
+                .any(|(p, t)| p.as_str() == "flake.nix" && t.contains("outputs"))
+            {
+                out.push((
+                    format!("{op}/{}", case.file_name().to_string_lossy()),
+                    files,
+                ));
+            }
+        }
+    }
+    assert!(out.len() > 50, "found {} fixture flakes", out.len());
+    out
+}
+
+/// Whether show's reason and set-target's message say the same (one holds
+/// the other, apart from a `file:line:col: ` prefix).
+fn same_reason(show: &str, edit: &str) -> bool {
+    let core = |s: &str| -> String {
+        let mut parts = s.splitn(4, ':');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(_), Some(l), Some(c), Some(rest))
+                if l.trim().parse::<usize>().is_ok() && c.trim().parse::<usize>().is_ok() =>
+            {
+                rest.trim().to_string()
+            }
+            _ => s.to_string(),
+        }
+    };
+    let (a, b) = (core(show), core(edit));
+    show.contains(&b) || a.contains(&b) || b.contains(&a)
+}
+
+/// `show`'s `editable` agrees with `set-target` (to another target than the
+/// one show tries): a configuration shown as not editable is refused for
+/// the reason show gives; one shown as editable is edited in at least one
+/// mode, and a mode that is refused is the one show names.
+#[test]
+fn show_editable_agrees_with_set_target() {
+    let mut checked = 0;
+    for (case, files) in fixture_flakes() {
+        let Ok(report) = show(
+            &files,
+            &flake(),
+            &ShowOptions {
+                local_system: Some("x86_64-linux".into()),
+            },
+        ) else {
+            continue;
+        };
+        for c in &report.configurations {
+            // A target show's probe does not use.
+            let target = if c.host.as_deref() == Some("armv7l-linux") {
+                "powerpc64le-linux"
+            } else {
+                "armv7l-linux"
+            };
+            let run = |mode: Mode| {
+                set_target(
+                    &files,
+                    &flake(),
+                    &SetTargetOptions {
+                        target: target.into(),
+                        mode,
+                        config: Some(c.name.clone()),
+                        host: (mode == Mode::Cross).then(|| "x86_64-linux".to_string()),
+                        local_system: Some("x86_64-linux".into()),
+                        style: None,
+                    },
+                )
+            };
+            let (cross, emulate) = (run(Mode::Cross), run(Mode::Emulate));
+            let reason = c.reason.clone().unwrap_or_default();
+            if !c.editable {
+                for (mode, r) in [("cross", &cross), ("emulate", &emulate)] {
+                    let e = r.as_ref().err().unwrap_or_else(|| {
+                        panic!("{case}: `{}` is shown not editable ({reason}), but set-target --mode {mode} edits it", c.name)
+                    });
+                    if mode == "cross" {
+                        assert!(
+                            same_reason(&reason, &e.message),
+                            "{case}: `{}`: show says `{reason}`, set-target says `{}`",
+                            c.name,
+                            e.message
+                        );
+                    }
+                }
+            } else {
+                assert!(
+                    cross.is_ok() || emulate.is_ok(),
+                    "{case}: `{}` is shown editable, but set-target refuses it: {:?}",
+                    c.name,
+                    cross.err()
+                );
+                for (mode, r) in [("cross", &cross), ("emulate", &emulate)] {
+                    if let Err(e) = r {
+                        assert!(
+                            reason.contains(&format!("--mode {mode} is refused"))
+                                && same_reason(&reason, &e.message),
+                            "{case}: `{}`: set-target --mode {mode} refuses ({}), show says `{reason}`",
+                            c.name,
+                            e.message
+                        );
+                    }
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "checked {checked} configurations");
+}

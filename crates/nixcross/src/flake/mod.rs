@@ -172,6 +172,8 @@ pub struct Flake<'f> {
     pub(crate) outputs_bind: Option<String>,
     /// The outputs function's body (inside the lambda).
     pub(crate) outputs_body: Option<Src>,
+    /// Which configurations use which text (built on first use).
+    uses: std::cell::OnceCell<UsesIndex>,
 }
 
 impl std::fmt::Debug for Flake<'_> {
@@ -360,6 +362,7 @@ impl<'f> Flake<'f> {
             outputs_formals: formals,
             outputs_bind: bind,
             outputs_body: body,
+            uses: std::cell::OnceCell::new(),
         };
         match configs_value {
             Some(v) => flake.read_configurations(v),
@@ -468,12 +471,82 @@ impl<'f> Flake<'f> {
         range: (usize, usize),
         except: &str,
     ) -> Vec<String> {
-        self.configs
-            .iter()
-            .filter(|c| c.name != except)
-            .filter(|c| c.system().is_some_and(|s| modules::uses(s, file, range)))
-            .map(|c| c.name.clone())
+        let index = self.uses.get_or_init(|| UsesIndex::new(&self.configs));
+        index
+            .users(file, range)
+            .into_iter()
+            .map(|i| &self.configs[i].name)
+            .filter(|n| *n != except)
+            .cloned()
             .collect()
+    }
+}
+
+/// Which configurations use which text, for [`Flake::users_of`]: built once,
+/// so that asking for every configuration (as `show` does) stays linear.
+#[derive(Debug, Default)]
+struct UsesIndex {
+    /// Module files, and the configurations that load them whole.
+    whole: std::collections::HashMap<FileId, Vec<usize>>,
+    /// Per file: regions sorted by start, and the largest end up to each
+    /// (to stop scanning back early).
+    regions: std::collections::HashMap<FileId, (Vec<Region>, Vec<usize>)>,
+}
+
+/// `(start, end, config index)`.
+type Region = (usize, usize, usize);
+
+impl UsesIndex {
+    fn new(configs: &[Config]) -> UsesIndex {
+        let mut index = UsesIndex::default();
+        for (i, c) in configs.iter().enumerate() {
+            let Some(sys) = c.system() else { continue };
+            let mut regions: Vec<(FileId, (usize, usize))> = Vec::new();
+            modules::used_text(
+                sys,
+                |f| index.whole.entry(f).or_default().push(i),
+                |src| regions.push((src.file, src.range())),
+            );
+            for (f, (a, b)) in regions {
+                index.regions.entry(f).or_default().0.push((a, b, i));
+            }
+        }
+        for (list, max_end) in index.regions.values_mut() {
+            list.sort_unstable();
+            let mut m = 0;
+            *max_end = list
+                .iter()
+                .map(|(_, e, _)| {
+                    m = m.max(*e);
+                    m
+                })
+                .collect();
+        }
+        index
+    }
+
+    /// The configurations (indices, ascending) whose text contains `range`
+    /// of `file`.
+    fn users(&self, file: FileId, range: (usize, usize)) -> Vec<usize> {
+        let mut out: Vec<usize> = self.whole.get(&file).cloned().unwrap_or_default();
+        if let Some((list, max_end)) = self.regions.get(&file) {
+            // Regions that start at or before `range.0` ...
+            let n = list.partition_point(|(s, _, _)| *s <= range.0);
+            // ... and end at or after `range.1`, scanning back while any
+            // earlier region could still reach that far.
+            for i in (0..n).rev() {
+                if max_end[i] < range.1 {
+                    break;
+                }
+                let (_, e, c) = list[i];
+                if e >= range.1 {
+                    out.push(c);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 }
 

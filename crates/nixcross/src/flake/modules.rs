@@ -1081,26 +1081,33 @@ pub(crate) fn platform_of(
     }
 }
 
-/// Whether an edit of `range` in `file` would change `sys`: it lies in one
-/// of its modules, its call, its modules list, or a literal its platforms
-/// come from.
-pub(super) fn uses(sys: &System, file: FileId, range: (usize, usize)) -> bool {
-    sys.modules.iter().any(|m| match &m.origin {
-        ModuleOrigin::File(f) => *f == file,
-        ModuleOrigin::Inline(src) => src.contains(file, range),
-        ModuleOrigin::External(_) => false,
-    }) || sys.args.as_ref().is_some_and(|a| a.contains(file, range))
-        || sys.call.as_ref().is_some_and(|c| c.contains(file, range))
-        || sys
-            .definitions
-            .iter()
-            .any(|d| d.literal.as_ref().is_some_and(|l| l.contains(file, range)))
-        || sys.scoped.iter().any(|s| {
-            [&s.args, &s.local_literal, &s.cross_literal]
-                .into_iter()
-                .flatten()
-                .any(|n| n.contains(file, range))
-        })
+/// What an edit in `file` would change in `sys`: `whole` files (its module
+/// files) and `regions` (its inline modules, its call and arguments, the
+/// literals its platforms and scoped sets come from).
+pub(super) fn used_text(sys: &System, mut whole: impl FnMut(FileId), mut region: impl FnMut(&Src)) {
+    for m in &sys.modules {
+        match &m.origin {
+            ModuleOrigin::File(f) => whole(*f),
+            ModuleOrigin::Inline(src) => region(src),
+            ModuleOrigin::External(_) => {}
+        }
+    }
+    for s in [&sys.args, &sys.call].into_iter().flatten() {
+        region(s);
+    }
+    for d in &sys.definitions {
+        if let Some(l) = &d.literal {
+            region(l);
+        }
+    }
+    for s in &sys.scoped {
+        for n in [&s.args, &s.local_literal, &s.cross_literal]
+            .into_iter()
+            .flatten()
+        {
+            region(n);
+        }
+    }
 }
 
 /// Whether a `localSystem`/`crossSystem` binding takes the configuration's

@@ -1001,7 +1001,12 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
             (Mode::Cross, None) => {
                 let value = host_value(want.target, Some(&lib), true)?;
                 match &s.local_site {
-                    Some(site) => p.insert_after(site, "crossSystem", &value, &reason)?,
+                    Some(site) => {
+                        if let Some(args) = &s.args {
+                            p.guard(args.file, args.range(), &what)?;
+                        }
+                        p.insert_after(site, "crossSystem", &value, &reason)?
+                    }
                     None => {
                         let Some(args) = s.args.clone() else { continue };
                         p.guard(args.file, args.range(), &what)?;

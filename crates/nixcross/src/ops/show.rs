@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::error::{line_col, Result};
+use crate::error::Result;
 use crate::files::{Files, RelPath};
 use crate::flake::overlays::{effective, used_packages};
 use crate::flake::{Config, Flake, PlatformOption, SeenStyle};
+use crate::ops::set_target::{plan_on, SetTargetOptions};
 use crate::source::Src;
+use crate::vocab::Mode;
 
 /// Options for [`show`].
 #[derive(Debug, Clone, Default)]
@@ -190,7 +192,7 @@ pub fn report(f: &Flake, opts: &ShowOptions) -> ShowReport {
 
 fn file_line(f: &Flake, src: &Src) -> (String, usize) {
     let s = f.ev.sources.get(src.file);
-    (s.path.to_string(), line_col(&s.text, src.node.start()).0)
+    (s.path.to_string(), s.line_col(src.node.start()).0)
 }
 
 fn report_config(f: &Flake, c: &Config, opts: &ShowOptions) -> ConfigReport {
@@ -242,6 +244,26 @@ fn report_config(f: &Flake, c: &Config, opts: &ShowOptions) -> ConfigReport {
             })
             .collect();
     }
+    // `editable` is what set-target does: a dry plan in each mode.
+    let (editable, reason) = match blocker {
+        Some(why) => (false, Some(why)),
+        None => match probe(f, c, opts) {
+            (Err(cross), Err(_)) => (false, Some(cross)),
+            (Ok(()), Err(why)) => (
+                true,
+                p.unknown
+                    .clone()
+                    .or(Some(format!("set-target --mode emulate is refused: {why}"))),
+            ),
+            (Err(why), Ok(())) => (
+                true,
+                p.unknown
+                    .clone()
+                    .or(Some(format!("set-target --mode cross is refused: {why}"))),
+            ),
+            (Ok(()), Ok(())) => (true, p.unknown.clone()),
+        },
+    };
     ConfigReport {
         name: c.name.clone(),
         mode: mode_of(
@@ -252,14 +274,45 @@ fn report_config(f: &Flake, c: &Config, opts: &ShowOptions) -> ConfigReport {
         build: p.build.clone(),
         host: p.host.clone(),
         style: p.style,
-        editable: blocker.is_none(),
-        reason: blocker.or_else(|| p.unknown.clone()),
+        editable,
+        reason,
         file,
         line,
         sources,
         overlays,
         scoped,
     }
+}
+
+/// Whether `set-target` plans an edit of `c` to another Linux system, cross
+/// and emulated (nothing is applied): the reason when it refuses, with
+/// where.
+fn probe(f: &Flake, c: &Config, opts: &ShowOptions) -> (Result<(), String>, Result<(), String>) {
+    let p = &c.platforms;
+    let build = opts
+        .local_system
+        .clone()
+        .or_else(|| p.build.clone())
+        .unwrap_or_else(|| "x86_64-linux".into());
+    let target = ["aarch64-linux", "riscv64-linux", "x86_64-linux"]
+        .into_iter()
+        .find(|t| Some(*t) != p.host.as_deref() && *t != build)
+        .unwrap_or("riscv64-linux");
+    let plan = |mode: Mode| -> Result<(), String> {
+        let o = SetTargetOptions {
+            target: target.to_string(),
+            mode,
+            config: Some(c.name.clone()),
+            host: (mode == Mode::Cross).then(|| build.clone()),
+            local_system: Some(build.clone()),
+            style: None,
+        };
+        plan_on(f, &o).map(|_| ()).map_err(|e| match &e.location {
+            Some(l) => format!("{}:{}:{}: {}", l.file, l.line, l.col, e.message),
+            None => e.message,
+        })
+    };
+    (plan(Mode::Cross), plan(Mode::Emulate))
 }
 
 #[cfg(test)]
