@@ -135,7 +135,7 @@ fn color_before_parsing() -> Option<clap::ColorChoice> {
 }
 
 /// The stack nixcross runs on. The library refuses input nested deeper than
-/// `nixcross::syntax::limits::MAX_DEPTH`, and rnix and nixcross's own walks
+/// 512 levels (the library's `syntax::limits`), and rnix and nixcross's own walks
 /// recurse at most that deep; 64 MiB (reserved, not used, until needed)
 /// leaves room for that in unoptimized builds too.
 const STACK_BYTES: usize = 64 * 1024 * 1024;
