@@ -264,8 +264,8 @@ fn what_cannot_be_followed_is_listed_with_a_reason() {
             "imports another file",
         ),
         (
-            "packages = nixpkgs.lib.mapAttrs (n: v: v) { };",
-            "not something nixcross follows",
+            "packages = nixpkgs.lib.mapAttrsRecursive (n: v: v) { };",
+            "nixcross models only part of nixpkgs' `lib`",
         ),
         (
             "packages.${builtins.currentSystem}.a = pkgs.hello;",
@@ -277,6 +277,29 @@ fn what_cannot_be_followed_is_listed_with_a_reason() {
         let reason = refusal(&src);
         assert!(reason.contains(why), "{body}: {reason}");
     }
+}
+
+/// `lib` functions are evaluated as Nix evaluates them: `mapAttrs` over
+/// nothing makes no packages, over systems a package for each.
+#[test]
+fn lib_functions_are_evaluated() {
+    let src = r#"{
+  outputs = { self, nixpkgs }: {
+    devShells = nixpkgs.lib.mapAttrs (n: v: v) { };
+    packages = nixpkgs.lib.mapAttrs (system: pkgs: { hello = pkgs.pkgsCross.riscv64.hello; }) {
+      x86_64-linux = nixpkgs.legacyPackages.x86_64-linux;
+    };
+  };
+}"#;
+    assert_eq!(
+        rows(src),
+        vec![pkg(
+            "x86_64-linux",
+            "hello",
+            "x86_64-linux",
+            "riscv64-linux"
+        )]
+    );
 }
 
 /// A binding used twice by one used twice, thirty levels deep: read once

@@ -12,23 +12,31 @@
 //! attribute sets the binding of each attribute ([`AttrEntry::def`]), so a
 //! value can be traced back to the text that decides it.
 //!
+//! Two readings share it ([`Reading`]): the NixOS view follows everything
+//! it can, across files; the packages and dev shells view
+//! ([`crate::outputs`]) follows only what the flake file itself writes,
+//! models package sets (`pkgsCross`, `buildPackages`, `mkShell`, what is
+//! taken from a set), and records where each forced value reaches a package
+//! set ([`PkgsSite`]), so that it can rewrite that text.
+//!
 //! Limits: a forcing depth of [`MAX_DEPTH`] and a budget of [`MAX_STEPS`]
 //! evaluation steps per analysis; past them values are unknown.
 
 mod prims;
+mod trace;
 mod value;
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 pub use value::{
-    AttrEntry, Attrs, Closure, EnvId, PathValue, Piece, PkgsValue, Prim, PrimApp, Property,
-    Special, StrValue, ThunkId, Unknown, Value,
+    AttrEntry, Attrs, Closure, EnvId, MadeBy, PathValue, PerSystem, Piece, PkgsSite, PkgsValue,
+    PkgsVia, Prim, PrimApp, Property, Special, StrValue, ThunkId, Unknown, Value, Written,
 };
 
 use crate::files::{EntryKind, RelPath};
 use crate::source::{FileId, SourceMap, Src};
-use crate::syntax::{BinOp, Entry, Expr, Key, Node, Param, Part, PathKind};
+use crate::syntax::{BinOp, Entry, Expr, Key, KeyAt, Node, Param, Part, PathKind};
 
 /// How deep forcing may nest before values become unknown.
 pub const MAX_DEPTH: usize = 400;
@@ -74,6 +82,39 @@ struct Scope {
     with: Option<ThunkId>,
 }
 
+/// What an evaluation follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reading {
+    /// Everything it can: other files, conditions, `with` namespaces (the
+    /// NixOS view). What is taken from a package set is unknown.
+    #[default]
+    Everything,
+    /// Only text the flake file itself writes, where an edit can change it
+    /// (the packages and dev shells view): `import` of another file, a
+    /// conditional and a `with` are unknown; package sets are modelled
+    /// (`pkgsCross.<example>`, `buildPackages`, `mkShell`, a package of a
+    /// set), flake-utils' default systems are not listed, and the evaluator
+    /// records where each forced value reaches a package set
+    /// ([`Evaluator::sites_begin`]).
+    Rewritable,
+}
+
+/// Where a selection is written: the key being selected, for the package
+/// sets it names.
+#[derive(Debug, Clone)]
+struct KeyPos {
+    file: FileId,
+    /// The start of the whole selection.
+    start: usize,
+    /// The key.
+    key: KeyAt,
+    /// The text before the previous key (`inputs.nixpkgs` of
+    /// `inputs.nixpkgs.legacyPackages.<key>`), when that key is in the
+    /// same selection.
+    before_previous: Option<String>,
+    env: EnvId,
+}
+
 /// Facts about a flake's inputs that the evaluator needs.
 #[derive(Debug, Clone, Default)]
 pub struct InputFacts {
@@ -96,6 +137,9 @@ pub struct Evaluator<'f> {
     /// The nixpkgs `lib` stand-in.
     lib: Option<ThunkId>,
     facts: InputFacts,
+    reading: Reading,
+    /// The package-set sites met (rewritable reading only).
+    trace: Option<Box<trace::Trace>>,
 }
 
 impl std::fmt::Debug for Evaluator<'_> {
@@ -127,10 +171,81 @@ impl<'f> Evaluator<'f> {
             steps: 0,
             lib: None,
             facts,
+            reading: Reading::Everything,
+            trace: None,
         };
         ev.envs.push(Scope::default());
         prims::install(&mut ev);
         ev
+    }
+
+    /// The same evaluator, for `reading`.
+    pub fn with_reading(mut self, reading: Reading) -> Evaluator<'f> {
+        self.reading = reading;
+        self.trace = match reading {
+            Reading::Everything => None,
+            Reading::Rewritable => Some(Box::default()),
+        };
+        self
+    }
+
+    fn rewritable(&self) -> bool {
+        self.reading == Reading::Rewritable
+    }
+
+    // ----- package-set sites (rewritable reading) -----
+
+    /// Start collecting the package-set sites of what is forced from now
+    /// on. Pairs with [`Evaluator::sites_end`]; they nest.
+    pub fn sites_begin(&mut self) {
+        if let Some(t) = &mut self.trace {
+            t.begin();
+        }
+    }
+
+    /// The sites met since the matching [`Evaluator::sites_begin`], each
+    /// once (a value forced before replays the sites it met then).
+    pub fn sites_end(&mut self) -> Vec<PkgsSite> {
+        match &mut self.trace {
+            Some(t) => t.end(),
+            None => Vec::new(),
+        }
+    }
+
+    fn site(&mut self, site: PkgsSite) {
+        if let Some(t) = &mut self.trace {
+            t.record(site);
+        }
+    }
+
+    /// Force `id` and, when it is a list, its items, recursively (as
+    /// `mkShell` reads its inputs); once per thunk, its sites replayed
+    /// after.
+    fn force_deep(&mut self, id: ThunkId) {
+        if self.trace.as_mut().is_some_and(|t| t.replay_deep(id)) {
+            return;
+        }
+        self.sites_begin();
+        if self.depth < MAX_DEPTH {
+            self.depth += 1;
+            if let Value::List(items) = self.force(id) {
+                for i in items.iter() {
+                    self.force_deep(*i);
+                }
+            }
+            self.depth -= 1;
+        }
+        if let Some(t) = &mut self.trace {
+            t.end_deep(id);
+        }
+    }
+
+    /// The expression `id` will evaluate, while it is not forced yet.
+    pub fn pending_expr(&self, id: ThunkId) -> Option<Src> {
+        match &self.thunks[id.0 as usize] {
+            Thunk::Expr { node, file, .. } => Some(Src::new(*file, node.clone())),
+            _ => None,
+        }
     }
 
     /// Facts about the flake's inputs.
@@ -187,6 +302,24 @@ impl<'f> Evaluator<'f> {
             name: name.to_string(),
             default: None,
         })
+    }
+
+    /// A thunk for `set.name or default`.
+    fn delay_select_or(&mut self, set: ThunkId, name: &str, default: ThunkId) -> ThunkId {
+        self.alloc(Thunk::Select {
+            set,
+            name: name.to_string(),
+            default: Some(default),
+        })
+    }
+
+    /// Make the placeholder `id` mean `set.name or default`.
+    fn fill_select_or(&mut self, id: ThunkId, set: ThunkId, name: &str, default: ThunkId) {
+        self.thunks[id.0 as usize] = Thunk::Select {
+            set,
+            name: name.to_string(),
+            default: Some(default),
+        };
     }
 
     /// A thunk to be filled later (for values that refer to themselves).
@@ -254,15 +387,25 @@ impl<'f> Evaluator<'f> {
     /// Force a thunk to weak head normal form.
     pub fn force(&mut self, id: ThunkId) -> Value {
         let t = std::mem::replace(&mut self.thunks[id.0 as usize], Thunk::Forcing);
-        let v = match t {
+        match t {
             Thunk::Value(v) => {
                 self.thunks[id.0 as usize] = Thunk::Value(v.clone());
+                if let Some(t) = &mut self.trace {
+                    t.replay(id);
+                }
                 return v;
             }
             Thunk::Forcing => {
                 self.thunks[id.0 as usize] = Thunk::Forcing;
                 return Value::unknown("infinite recursion", None);
             }
+            _ => {}
+        }
+        if let Some(t) = &mut self.trace {
+            t.begin();
+        }
+        let v = match t {
+            Thunk::Value(_) | Thunk::Forcing => unreachable!("returned above"),
             Thunk::Expr { node, file, env } => self.eval(&node, file, env),
             Thunk::Var { name, env, at } => self.lookup(&name, env, at.as_ref()),
             Thunk::Apply { f, arg } => {
@@ -279,6 +422,9 @@ impl<'f> Evaluator<'f> {
                 self.update(av, bv, None)
             }
         };
+        if let Some(t) = &mut self.trace {
+            t.end_forced(id);
+        }
         self.thunks[id.0 as usize] = Thunk::Value(v.clone());
         v
     }
@@ -323,7 +469,17 @@ impl<'f> Evaluator<'f> {
             Expr::Path(kind, parts) => self.eval_path(node, kind, &parts, file, env),
             Expr::Ident(name) => {
                 let at = Src::new(file, node.clone());
-                self.lookup(&name, env, Some(&at))
+                let v = self.lookup(&name, env, Some(&at));
+                if let (Value::Special(s), true) = (&v, self.trace.is_some()) {
+                    if let Special::Pkgs(set) = &**s {
+                        self.site(PkgsSite::Used {
+                            at,
+                            set: set.clone(),
+                            env,
+                        });
+                    }
+                }
+                v
             }
             Expr::AttrSet(set) => {
                 let src = Src::new(file, node.clone());
@@ -369,14 +525,28 @@ impl<'f> Evaluator<'f> {
             } => {
                 let mut cur = self.eval(&base, file, env);
                 let default = default.map(|d| self.delay(&d, file, env));
+                // Where the keys are written, for the package sets they
+                // name (rewritable reading).
+                let mut view = None;
                 for (i, key) in path.iter().enumerate() {
+                    let pos = match (&cur, self.rewritable()) {
+                        (Value::Special(_), true) => {
+                            let view = view.get_or_insert_with(|| node.select());
+                            view.as_ref().and_then(|v| key_pos(node, v, i, file, env))
+                        }
+                        _ => None,
+                    };
                     let name = match self.key_name(key, file, env) {
                         Ok(n) => n,
+                        Err(Value::Special(s)) if matches!(*s, Special::AnySystem) => {
+                            cur = prims::select_any_system(self, cur, pos, self.here(node, file));
+                            continue;
+                        }
                         Err(u) => return u,
                     };
                     let last = i + 1 == path.len();
                     let d = if default.is_some() { default } else { None };
-                    cur = self.select(cur, &name, d, self.here(node, file));
+                    cur = self.select_in(cur, &name, d, self.here(node, file), pos);
                     if !last {
                         if let (Some(d), Value::Unknown(u)) = (default, &cur) {
                             if u.reason.starts_with("attribute `") {
@@ -392,7 +562,13 @@ impl<'f> Evaluator<'f> {
                 for key in &path {
                     let name = match self.key_name(key, file, env) {
                         Ok(n) => n,
-                        Err(u) => return u,
+                        Err(u @ Value::Unknown(_)) => return u,
+                        Err(_) => {
+                            return Value::unknown(
+                                "cannot tell which attribute is asked for",
+                                self.here(node, file),
+                            )
+                        }
                     };
                     match &cur {
                         Value::Attrs(a) => match a.entries.get(&name) {
@@ -424,12 +600,19 @@ impl<'f> Evaluator<'f> {
                 let items = l.items.iter().map(|i| self.delay(i, file, env)).collect();
                 Value::List(Rc::new(items))
             }
+            Expr::With(..) if self.rewritable() => {
+                Value::unknown("`with` hides where names come from", self.here(node, file))
+            }
             Expr::With(ns, body) => {
                 let nst = self.delay(&ns, file, env);
                 let inner = self.new_env(Some(env));
                 self.envs[inner.0 as usize].with = Some(nst);
                 self.eval(&body, file, inner)
             }
+            Expr::IfElse(..) if self.rewritable() => Value::unknown(
+                format!("`{}` is a conditional", short(&node.text())),
+                self.here(node, file),
+            ),
             Expr::IfElse(c, t, e) => {
                 let cv = self.eval(&c, file, env);
                 match truth(&cv) {
@@ -492,6 +675,7 @@ impl<'f> Evaluator<'f> {
         }
     }
 
+    /// A key's name; the error is unknown, or [`Special::AnySystem`].
     fn key_name(&mut self, key: &Key, file: FileId, env: EnvId) -> Result<String, Value> {
         match key {
             Key::Static(s) => Ok(s.clone()),
@@ -501,6 +685,7 @@ impl<'f> Evaluator<'f> {
                     Some(s) => Ok(s),
                     None => Err(match v {
                         u @ Value::Unknown(_) => u,
+                        Value::Special(s) if matches!(*s, Special::AnySystem) => Value::Special(s),
                         _ => Value::unknown(
                             format!("the attribute name `{}` is not a string", short(&n.text())),
                             Some(Src::new(file, n.clone())),
@@ -778,6 +963,12 @@ impl<'f> Evaluator<'f> {
                 Part::Interpolation(e) => {
                     literal = false;
                     let v = self.eval(e, file, env);
+                    if parts.len() == 1
+                        && matches!(&v, Value::Special(s) if matches!(**s, Special::AnySystem))
+                    {
+                        // `"${system}"` of a helper whose systems are not listed.
+                        return v;
+                    }
                     match self.coerce_pieces(&v) {
                         Some(ps) => {
                             for p in ps {
@@ -1061,6 +1252,7 @@ impl<'f> Evaluator<'f> {
                     entries: BTreeMap::new(),
                     open: Some(u.clone()),
                     src: None,
+                    made_by: None,
                 }),
                 // Another flake's attributes (`lib // home-manager.lib`)
                 // are not read; nixcross assumes they do not replace the
@@ -1107,6 +1299,7 @@ impl<'f> Evaluator<'f> {
             l.entries.insert(k, e);
         }
         l.src = None;
+        l.made_by = None;
         Value::Attrs(Rc::new(l))
     }
 
@@ -1164,6 +1357,18 @@ impl<'f> Evaluator<'f> {
         default: Option<ThunkId>,
         at: Option<Src>,
     ) -> Value {
+        self.select_in(set, name, default, at, None)
+    }
+
+    /// `set.name`; `pos` is where the key is written, when it is.
+    fn select_in(
+        &mut self,
+        set: Value,
+        name: &str,
+        default: Option<ThunkId>,
+        at: Option<Src>,
+        pos: Option<KeyPos>,
+    ) -> Value {
         match set {
             Value::Attrs(a) => match a.entries.get(name) {
                 Some(e) => {
@@ -1179,7 +1384,7 @@ impl<'f> Evaluator<'f> {
                     (None, None) => Value::unknown(format!("attribute `{name}` is missing"), at),
                 },
             },
-            Value::Special(s) => prims::select_special(self, &s, name, at),
+            Value::Special(s) => prims::select_special(self, &s, name, at, pos),
             u @ Value::Unknown(_) => u,
             other => match default {
                 Some(d) => self.force(d),
@@ -1286,6 +1491,13 @@ impl<'f> Evaluator<'f> {
 
     /// Import the file at `path` (a folder means its `default.nix`), once.
     pub fn import_path(&mut self, path: &PathValue, at: Option<Src>) -> Value {
+        if self.rewritable() {
+            // An edit of this file cannot change another.
+            let what = at
+                .as_ref()
+                .map_or_else(|| path.describe(), |a| a.node.text());
+            return Value::unknown(format!("`{}` imports another file", short(&what)), at);
+        }
         let PathValue::Tree(p) = path else {
             return Value::unknown(
                 format!("`{}` is outside the flake's folder", path.describe()),
@@ -1349,6 +1561,34 @@ pub fn short(s: &str) -> String {
     } else {
         one
     }
+}
+
+/// Where key `i` of the selection `node` (whose keys are `view`) is
+/// written, with the text before the key before it.
+fn key_pos(
+    node: &Node,
+    view: &crate::syntax::SelectView,
+    i: usize,
+    file: FileId,
+    env: EnvId,
+) -> Option<KeyPos> {
+    let key = view.keys.get(i)?.clone();
+    let start = node.start();
+    let before_previous = match i {
+        0 => None,
+        1 => Some(view.base.text()),
+        _ => node
+            .text()
+            .get(..view.keys[i - 2].range.1 - start)
+            .map(String::from),
+    };
+    Some(KeyPos {
+        file,
+        start,
+        key,
+        before_previous,
+        env,
+    })
 }
 
 /// One definition of a set or `let` before nesting: `a.b = v;` is keys

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::{
-    AttrEntry, Attrs, Evaluator, PathValue, Piece, PkgsValue, Prim, PrimApp, Property, Special,
-    StrValue, ThunkId, Unknown, Value,
+    AttrEntry, Attrs, Evaluator, KeyPos, MadeBy, PathValue, PerSystem, Piece, PkgsSite, PkgsValue,
+    PkgsVia, Prim, PrimApp, Property, Special, StrValue, ThunkId, Unknown, Value, Written,
 };
 use crate::platform;
 use crate::source::Src;
@@ -33,7 +33,8 @@ pub(super) fn arity(p: Prim) -> usize {
         | NameValuePair | HasAttr | GetAttr | RemoveAttrs | ElemAt | Elem | ConcatMap
         | HasSuffix | HasPrefix | RemoveSuffix | RemovePrefix | Optional | Optionals
         | OptionalAttrs | Const | Trace | Seq | ConcatStringsSep | GenList | ZipAttrsWith
-        | RecursiveUpdate | MkIf | MkOverride | MkOrder | MkFlake => 2,
+        | RecursiveUpdate | MkIf | MkOverride | MkOrder | MkFlake | EachSystemMap | MkShell => 2,
+        EachDefaultSystemMap => 1,
         FoldlStrict | Foldr | ReplaceStrings | AttrByPath => 3,
     }
 }
@@ -405,6 +406,7 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
                 at: None,
             }));
         }
+        ex.made_by = Some(Rc::new(MadeBy::Example(e.name.clone())));
         let t = ev.value(Value::Attrs(Rc::new(ex)));
         examples.entries.insert(
             e.name.clone(),
@@ -436,8 +438,19 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
             def: None,
         },
     );
+    // `elaborate x` is read as `x`: what a platform's `system` and `config`
+    // say does not change.
+    let elaborate = ev.value(prim(Id));
+    systems.entries.insert(
+        "elaborate".into(),
+        AttrEntry {
+            value: elaborate,
+            def: None,
+        },
+    );
     systems.open = Some(Rc::new(Unknown {
-        reason: "nixcross models only `lib.systems.examples` and `flakeExposed`".into(),
+        reason: "nixcross models only `lib.systems.examples`, `flakeExposed` and `elaborate`"
+            .into(),
         at: None,
     }));
     let systems_t = ev.value(Value::Attrs(Rc::new(systems)));
@@ -455,12 +468,105 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
     ev.value(Value::Attrs(Rc::new(lib)))
 }
 
-/// `x.name` where `x` stands for something outside the files.
+/// `<input>.legacyPackages.<system>` (`None`: the current system of a
+/// helper whose systems are not listed), written at `pos`.
+fn legacy(
+    ev: &mut Evaluator,
+    input: &str,
+    system: Option<String>,
+    pos: Option<KeyPos>,
+    at: Option<Src>,
+) -> Value {
+    let written = pos.map(|p| Written {
+        file: p.file,
+        range: (p.start, p.key.range.1),
+        key: p.key,
+        input_text: p.before_previous,
+        env: p.env,
+    });
+    let set = Rc::new(PkgsValue {
+        input: input.to_string(),
+        args: None,
+        system,
+        src: at,
+        via: PkgsVia::Legacy(written.clone()),
+    });
+    if written.is_some() {
+        ev.site(PkgsSite::Written(set.clone()));
+    }
+    Value::Special(Rc::new(Special::Pkgs(set)))
+}
+
+/// `x.${system}` where `system` is [`Special::AnySystem`].
+pub(super) fn select_any_system(
+    ev: &mut Evaluator,
+    x: Value,
+    pos: Option<KeyPos>,
+    at: Option<Src>,
+) -> Value {
+    match &x {
+        Value::Special(s) => match &**s {
+            Special::Input {
+                name,
+                nixpkgs: true,
+                path,
+            } if path == &["legacyPackages"] => legacy(ev, name, None, pos, at),
+            _ => unknown_at(
+                "a selection by the current system that nixcross does not follow",
+                &at,
+            ),
+        },
+        Value::Unknown(_) => x,
+        _ => unknown_at(
+            "a selection by the current system that nixcross does not follow",
+            &at,
+        ),
+    }
+}
+
+/// `set.name` in the rewritable reading, where package sets are modelled.
+fn select_pkgs(ev: &mut Evaluator, set: &Rc<PkgsValue>, name: &str, at: Option<Src>) -> Value {
+    let derived = |via| {
+        Value::Special(Rc::new(Special::Pkgs(Rc::new(PkgsValue {
+            input: set.input.clone(),
+            args: None,
+            system: None,
+            src: None,
+            via,
+        }))))
+    };
+    match name {
+        "pkgsCross" => Value::Special(Rc::new(Special::PkgsCross(set.clone()))),
+        "buildPackages" => derived(PkgsVia::BuildPackages(set.clone())),
+        "mkShell" | "mkShellNoCC" => {
+            let s = ev.value(Value::Special(Rc::new(Special::Pkgs(set.clone()))));
+            Value::Prim(Rc::new(PrimApp {
+                prim: Prim::MkShell,
+                args: vec![s],
+                input: None,
+            }))
+        }
+        n if n.starts_with("pkgs") && n.len() > 4 => unknown_at(
+            format!("`{n}` is another package set (another libc, static linking, ...), which nixcross does not follow"),
+            &at,
+        ),
+        "extend" | "appendOverlays" | "applyPatches" => unknown_at(
+            format!("`{name}` makes another package set, which nixcross does not follow"),
+            &at,
+        ),
+        // A package, `callPackage`, `stdenv`, ...: something of the set.
+        _ => Value::Special(Rc::new(Special::Package(set.clone()))),
+    }
+}
+
+/// `x.name` where `x` stands for something outside the files; `pos` is
+/// where the key is written (rewritable reading).
 pub(super) fn select_special(
     ev: &mut Evaluator,
     s: &Special,
     name: &str,
     at: Option<Src>,
+    pos: Option<KeyPos>,
 ) -> Value {
     match s {
         Special::Input {
@@ -495,12 +601,11 @@ pub(super) fn select_special(
                 }
             }
             if *nixpkgs && path.len() == 1 && path[0] == "legacyPackages" {
-                return Value::Special(Rc::new(Special::Pkgs(PkgsValue {
-                    input: input.clone(),
-                    args: None,
-                    system: Some(name.to_string()),
-                    src: at,
-                })));
+                return legacy(ev, input, Some(name.to_string()), pos, at);
+            }
+            // flake-utils' `lib.system.<name>` is the name.
+            if !*nixpkgs && path == &["lib", "system"] {
+                return Value::string(name);
             }
             if path.is_empty() && name == "outPath" {
                 return Value::Path(Rc::new(PathValue::Elsewhere {
@@ -528,8 +633,40 @@ pub(super) fn select_special(
             nixpkgs: true,
             path: Vec::new(),
         })),
+        Special::Pkgs(p) if ev.rewritable() => select_pkgs(ev, p, name, at),
         Special::Pkgs(_) => unknown_at(
             format!("`{name}` of a package set is only known when nixpkgs is evaluated"),
+            &at,
+        ),
+        // `<set>.pkgsCross.<example>`: a cross set built by `of`.
+        Special::PkgsCross(of) => {
+            let written = pos.map(|p| Written {
+                file: p.file,
+                range: (p.start, p.key.range.1),
+                key: p.key,
+                input_text: None,
+                env: p.env,
+            });
+            let set = Rc::new(PkgsValue {
+                input: of.input.clone(),
+                args: None,
+                system: None,
+                src: None,
+                via: PkgsVia::Cross {
+                    of: of.clone(),
+                    example: name.to_string(),
+                    at: written.clone(),
+                },
+            });
+            if written.is_some() {
+                ev.site(PkgsSite::Written(set.clone()));
+            }
+            Value::Special(Rc::new(Special::Pkgs(set)))
+        }
+        // Whatever is taken from a package is of its set.
+        Special::Package(p) => Value::Special(Rc::new(Special::Package(p.clone()))),
+        Special::AnySystem => unknown_at(
+            format!("cannot select `{name}` from the current system"),
             &at,
         ),
         Special::NixosSystem { args, .. } => {
@@ -568,6 +705,8 @@ pub(super) fn apply_special(
                     Some("evalFlakeModule") => Some(Prim::EvalFlakeModule),
                     Some("eachSystem") => Some(Prim::EachSystem),
                     Some("eachDefaultSystem") => Some(Prim::EachDefaultSystem),
+                    Some("eachSystemMap") => Some(Prim::EachSystemMap),
+                    Some("eachDefaultSystemMap") => Some(Prim::EachDefaultSystemMap),
                     _ => None,
                 };
                 if let Some(p) = p {
@@ -585,6 +724,8 @@ pub(super) fn apply_special(
                 &at,
             )
         }
+        // `callPackage`, `overrideAttrs`, ...: still something of the set.
+        Special::Package(p) => Value::Special(Rc::new(Special::Package(p.clone()))),
         _ => unknown_at("this value is not a function", &at),
     }
 }
@@ -659,6 +800,7 @@ fn set_from(entries: BTreeMap<String, AttrEntry>, open: Option<Rc<Unknown>>) -> 
         entries,
         open,
         src: None,
+        made_by: None,
     }))
 }
 
@@ -713,13 +855,44 @@ pub(super) fn run(
             }
         }
         ImportNixpkgs => {
-            let src = at.clone();
-            Value::Special(Rc::new(Special::Pkgs(PkgsValue {
+            let set = Rc::new(PkgsValue {
                 input: input.unwrap_or("nixpkgs").to_string(),
                 args: Some(args[0]),
                 system: None,
-                src,
-            })))
+                src: at,
+                via: PkgsVia::Import,
+            });
+            if set.src.is_some() {
+                ev.site(PkgsSite::Written(set.clone()));
+            }
+            Value::Special(Rc::new(Special::Pkgs(set)))
+        }
+        MkShell => {
+            // Its inputs reach package sets too: rewriting the shell's set
+            // rewrites theirs.
+            let set = match ev.force(args[0]) {
+                Value::Special(s) => match &*s {
+                    Special::Pkgs(p) => p.clone(),
+                    _ => {
+                        return unknown_at("`mkShell` of something that is not a package set", &at)
+                    }
+                },
+                _ => return unknown_at("`mkShell` of something that is not a package set", &at),
+            };
+            if let Value::Attrs(a) = ev.force(args[1]) {
+                for key in [
+                    "buildInputs",
+                    "nativeBuildInputs",
+                    "packages",
+                    "inputsFrom",
+                    "depsBuildBuild",
+                ] {
+                    if let Some(e) = a.entries.get(key) {
+                        ev.force_deep(e.value);
+                    }
+                }
+            }
+            Value::Special(Rc::new(Special::Package(set)))
         }
         NixosSystem => Value::Special(Rc::new(Special::NixosSystem {
             args: args[0],
@@ -945,21 +1118,41 @@ pub(super) fn run(
             }
             set_from(m, None)
         }
-        GenAttrs => {
-            let l = tri!(force_list(ev, args[0]));
-            let mut m = BTreeMap::new();
-            for i in l.iter() {
-                let name = tri!(force_text(ev, *i));
-                let t = ev.delay_apply(args[1], *i);
-                m.insert(
-                    name,
-                    AttrEntry {
-                        value: t,
-                        def: None,
-                    },
-                );
+        GenAttrs | EachSystemMap => {
+            let how = if p == GenAttrs {
+                "lib.genAttrs"
+            } else {
+                "flake-utils"
+            };
+            match listed(ev, args[0]) {
+                Ok(items) => {
+                    let mut m = BTreeMap::new();
+                    for (name, i) in &items {
+                        let t = ev.delay_apply(args[1], *i);
+                        m.entry(name.clone()).or_insert(AttrEntry {
+                            value: t,
+                            def: None,
+                        });
+                    }
+                    per_system(m, how, &items)
+                }
+                Err(u) if ev.rewritable() => {
+                    let any = any_system(ev);
+                    let each = ev.delay_apply(args[1], any);
+                    unlisted(how, each, u)
+                }
+                Err(u) => u,
             }
-            set_from(m, None)
+        }
+        EachDefaultSystemMap if ev.rewritable() => {
+            let any = any_system(ev);
+            let each = ev.delay_apply(args[0], any);
+            unlisted("flake-utils", each, default_systems_unknown(&at))
+        }
+        EachDefaultSystemMap => {
+            let systems = default_systems(ev);
+            let t = ev.value(Value::List(Rc::new(systems)));
+            run(ev, EachSystemMap, &[t, args[0]], input, at)
         }
         NameValuePair => {
             let mut m = BTreeMap::new();
@@ -1672,23 +1865,30 @@ pub(super) fn run(
             };
             Value::string(String::from_utf8_lossy(&bytes[start..end]).into_owned())
         }
-        EachSystem | EachDefaultSystem => {
-            let (systems, f) = if p == EachSystem {
-                let l = tri!(force_list(ev, args[0]));
-                (l.to_vec(), args[1])
-            } else {
-                let l = [
-                    "x86_64-linux",
-                    "aarch64-linux",
-                    "x86_64-darwin",
-                    "aarch64-darwin",
-                ]
-                .iter()
-                .map(|s| str_thunk(ev, s))
-                .collect();
-                (l, args[0])
+        EachSystem => match listed(ev, args[0]) {
+            Ok(items) => each_system(ev, Ok(&items), args[1], at),
+            Err(u) if ev.rewritable() => {
+                let Value::Unknown(why) = u else {
+                    unreachable!("listed gives unknown values")
+                };
+                each_system(ev, Err(why), args[1], at)
+            }
+            Err(u) => u,
+        },
+        EachDefaultSystem if ev.rewritable() => {
+            let Value::Unknown(why) = default_systems_unknown(&at) else {
+                unreachable!("an unknown value")
             };
-            each_system(ev, &systems, f, at)
+            each_system(ev, Err(why), args[0], at)
+        }
+        EachDefaultSystem => {
+            let systems = default_systems(ev);
+            let t = ev.value(Value::List(Rc::new(systems)));
+            let items = match listed(ev, t) {
+                Ok(items) => items,
+                Err(u) => return u,
+            };
+            each_system(ev, Ok(&items), args[0], at)
         }
         EvalFlakeModule => {
             let flake = mk_flake(ev, args[0], args[1], at.clone());
@@ -1809,15 +2009,114 @@ fn from_json(ev: &mut Evaluator, j: &serde_json::Value) -> Value {
     }
 }
 
+/// The systems flake-utils' `eachDefaultSystem` runs over when every
+/// value is followed: nix-systems/default's.
+fn default_systems(ev: &mut Evaluator) -> Vec<ThunkId> {
+    [
+        "x86_64-linux",
+        "aarch64-linux",
+        "x86_64-darwin",
+        "aarch64-darwin",
+    ]
+    .iter()
+    .map(|s| str_thunk(ev, s))
+    .collect()
+}
+
+/// Why flake-utils' default systems are not listed in the rewritable
+/// reading.
+fn default_systems_unknown(at: &Option<Src>) -> Value {
+    unknown_at(
+        "flake-utils' systems come from its locked `systems` input",
+        at,
+    )
+}
+
+fn any_system(ev: &mut Evaluator) -> ThunkId {
+    ev.value(Value::Special(Rc::new(Special::AnySystem)))
+}
+
+/// The list `t` as names, each with its item: the systems of a per-system
+/// helper. `Err` is an unknown value: why they are not known.
+fn listed(ev: &mut Evaluator, t: ThunkId) -> Result<Vec<(String, ThunkId)>, Value> {
+    let l = force_list(ev, t)?;
+    let mut out = Vec::with_capacity(l.len());
+    for i in l.iter() {
+        out.push((force_text(ev, *i)?, *i));
+    }
+    Ok(out)
+}
+
+/// The set `entries` made by a per-system helper over `items`.
+fn per_system(
+    entries: BTreeMap<String, AttrEntry>,
+    how: &'static str,
+    items: &[(String, ThunkId)],
+) -> Value {
+    let mut systems: Vec<String> = Vec::new();
+    for (name, _) in items {
+        if !systems.contains(name) {
+            systems.push(name.clone());
+        }
+    }
+    Value::Attrs(Rc::new(Attrs {
+        entries,
+        open: None,
+        src: None,
+        made_by: Some(Rc::new(MadeBy::PerSystem(PerSystem {
+            how,
+            systems,
+            each: None,
+        }))),
+    }))
+}
+
+/// A per-system set whose systems the file does not list (`why`): `each`
+/// is the value for any of them.
+fn unlisted(how: &'static str, each: ThunkId, why: Value) -> Value {
+    let why = match why {
+        Value::Unknown(u) => u,
+        _ => Rc::new(Unknown {
+            reason: "the systems are not known".into(),
+            at: None,
+        }),
+    };
+    Value::Attrs(Rc::new(Attrs {
+        entries: BTreeMap::new(),
+        open: Some(why),
+        src: None,
+        made_by: Some(Rc::new(MadeBy::PerSystem(PerSystem {
+            how,
+            systems: Vec::new(),
+            each: Some(each),
+        }))),
+    }))
+}
+
 /// flake-utils' `eachSystem systems f`: for every output name `f` gives,
 /// `{ <system> = (f system).<name>; }`. The names are read from the first
 /// system's result (flake-utils requires the same ones for every system).
-fn each_system(ev: &mut Evaluator, systems: &[ThunkId], f: ThunkId, at: Option<Src>) -> Value {
-    let Some(first) = systems.first() else {
+/// Systems the file does not list (`Err`: why) give sets of any system.
+fn each_system(
+    ev: &mut Evaluator,
+    systems: Result<&[(String, ThunkId)], Rc<Unknown>>,
+    f: ThunkId,
+    at: Option<Src>,
+) -> Value {
+    let results: Vec<(String, ThunkId)> = match systems {
+        Ok(items) => items
+            .iter()
+            .map(|(name, s)| (name.clone(), ev.delay_apply(f, *s)))
+            .collect(),
+        Err(_) => {
+            let any = any_system(ev);
+            vec![(String::new(), ev.delay_apply(f, any))]
+        }
+    };
+    let Some((_, r0)) = results.first() else {
         return set_from(BTreeMap::new(), None);
     };
-    let r0 = ev.delay_apply(f, *first);
-    let names = match ev.force(r0) {
+    let names = match ev.force(*r0) {
         Value::Attrs(a) => {
             if let Some(u) = &a.open {
                 return Value::Unknown(u.clone());
@@ -1829,20 +2128,24 @@ fn each_system(ev: &mut Evaluator, systems: &[ThunkId], f: ThunkId, at: Option<S
     };
     let mut out = BTreeMap::new();
     for name in names {
-        let mut per = BTreeMap::new();
-        for s in systems {
-            let sys = tri!(force_text(ev, *s));
-            let r = ev.delay_apply(f, *s);
-            let t = ev.delay_select(r, &name);
-            per.insert(
-                sys,
-                AttrEntry {
-                    value: t,
-                    def: None,
-                },
-            );
-        }
-        let t = ev.value(set_from(per, None));
+        let per = match &systems {
+            Ok(items) => {
+                let mut per = BTreeMap::new();
+                for (sys, r) in &results {
+                    let t = ev.delay_select(*r, &name);
+                    per.entry(sys.clone()).or_insert(AttrEntry {
+                        value: t,
+                        def: None,
+                    });
+                }
+                per_system(per, "flake-utils", items)
+            }
+            Err(why) => {
+                let each = ev.delay_select(*r0, &name);
+                unlisted("flake-utils", each, Value::Unknown(why.clone()))
+            }
+        };
+        let t = ev.value(per);
         out.insert(
             name,
             AttrEntry {
@@ -1900,6 +2203,9 @@ fn mk_flake(ev: &mut Evaluator, args: ThunkId, module: ThunkId, at: Option<Src>)
     let mut pending = vec![module];
     let mut seen_paths: Vec<PathValue> = Vec::new();
     let mut outputs: BTreeMap<String, Vec<ThunkId>> = BTreeMap::new();
+    let mut systems = None;
+    let mut per_system_modules = Vec::new();
+    let mut per_outputs: Vec<(String, ThunkId)> = Vec::new();
     let mut open: Option<Rc<Unknown>> = None;
     let mut steps = 0;
     while let Some(m) = pending.pop() {
@@ -1945,6 +2251,12 @@ fn mk_flake(ev: &mut Evaluator, args: ThunkId, module: ThunkId, at: Option<Src>)
                 _ => {}
             }
         }
+        if let Some(s) = a.entries.get("systems") {
+            systems.get_or_insert(s.value);
+        }
+        if let Some(p) = a.entries.get("perSystem") {
+            per_system_modules.push(p.value);
+        }
         for key in ["flake", "config"] {
             let Some(f) = a.entries.get(key) else {
                 continue;
@@ -1973,11 +2285,30 @@ fn mk_flake(ev: &mut Evaluator, args: ThunkId, module: ThunkId, at: Option<Src>)
             }
         }
     }
+    if !per_system_modules.is_empty() {
+        let margs = PerSystemArgs {
+            modules: per_system_modules,
+            inputs,
+            self_t,
+            lib,
+        };
+        match per_system_outputs(ev, &margs, systems, at.clone()) {
+            Ok(per) => per_outputs = per,
+            Err(u) => open = Some(u),
+        }
+    }
     let mut merged = BTreeMap::new();
     for (k, ts) in outputs {
         let mut acc = ts[0];
         for t in &ts[1..] {
             acc = ev.delay_update(acc, *t);
+        }
+        // `flake.packages.<system>.x` and perSystem's `packages.x` are one
+        // option: their systems are merged.
+        if let Some(i) = per_outputs.iter().position(|(n, _)| *n == k) {
+            let (_, per) = per_outputs.remove(i);
+            let v = merge_per_system(ev, acc, per);
+            acc = ev.value(v);
         }
         merged.insert(
             k,
@@ -1987,11 +2318,21 @@ fn mk_flake(ev: &mut Evaluator, args: ThunkId, module: ThunkId, at: Option<Src>)
             },
         );
     }
+    for (k, t) in per_outputs {
+        merged.insert(
+            k,
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
+    }
     let value = set_from(
         merged,
         Some(open.unwrap_or_else(|| {
             Rc::new(Unknown {
-                reason: "flake-parts' perSystem outputs are not modelled".into(),
+                reason: "flake-parts options other than `flake` and `perSystem` are not modelled"
+                    .into(),
                 at,
             })
         })),
@@ -2000,4 +2341,186 @@ fn mk_flake(ev: &mut Evaluator, args: ThunkId, module: ThunkId, at: Option<Src>)
     let v = ev.value(value.clone());
     ev.fill_update(result, v, empty);
     value
+}
+
+/// `flake.<output>` (`flake`) and perSystem's `<output>` (`per`), merged by
+/// system: a system both define has the names of both.
+fn merge_per_system(ev: &mut Evaluator, flake: ThunkId, per: ThunkId) -> Value {
+    let (fv, pv) = (ev.force(flake), ev.force(per));
+    let (Value::Attrs(f), Value::Attrs(p)) = (&fv, &pv) else {
+        return ev.update(fv, pv, None);
+    };
+    let mut out = (**p).clone();
+    for (k, e) in f.entries.iter() {
+        let entry = match p.entries.get(k) {
+            Some(pe) => AttrEntry {
+                value: ev.delay_update(e.value, pe.value),
+                def: e.def.clone(),
+            },
+            None => e.clone(),
+        };
+        out.entries.insert(k.clone(), entry);
+    }
+    out.open = p.open.clone().or_else(|| f.open.clone());
+    Value::Attrs(Rc::new(out))
+}
+
+/// What every flake-parts `perSystem` module is given, besides its system.
+struct PerSystemArgs {
+    /// The `perSystem` definitions of every module.
+    modules: Vec<ThunkId>,
+    inputs: ThunkId,
+    self_t: ThunkId,
+    lib: ThunkId,
+}
+
+/// The outputs flake-parts transposes from `perSystem`.
+const PER_SYSTEM_OUTPUTS: [&str; 6] = [
+    "packages",
+    "devShells",
+    "checks",
+    "apps",
+    "formatter",
+    "legacyPackages",
+];
+
+/// flake-parts' `perSystem` over `systems`: `<output>.<system>` for every
+/// output `perSystem` defines (read from the first system's). Systems the
+/// file does not list give sets of any system, in the rewritable reading;
+/// otherwise they are not known (`Err`).
+fn per_system_outputs(
+    ev: &mut Evaluator,
+    margs: &PerSystemArgs,
+    systems: Option<ThunkId>,
+    at: Option<Src>,
+) -> Result<Vec<(String, ThunkId)>, Rc<Unknown>> {
+    let listed = match systems {
+        Some(t) => listed(ev, t),
+        None => Err(unknown_at("flake-parts' `systems` is not set", &at)),
+    };
+    let runs: Vec<(Option<String>, ThunkId)> = match &listed {
+        Ok(items) => items.iter().map(|(n, t)| (Some(n.clone()), *t)).collect(),
+        Err(_) if ev.rewritable() => vec![(None, any_system(ev))],
+        Err(Value::Unknown(u)) => return Err(u.clone()),
+        Err(_) => {
+            return Err(Rc::new(Unknown {
+                reason: "flake-parts' `systems` is not a list of systems".into(),
+                at,
+            }))
+        }
+    };
+    let results: Vec<(Option<String>, ThunkId)> = runs
+        .into_iter()
+        .map(|(name, sys)| {
+            let r = per_system_result(ev, margs, sys, name.clone());
+            (name, r)
+        })
+        .collect();
+    let Some((_, r0)) = results.first() else {
+        return Ok(Vec::new());
+    };
+    let r0 = *r0;
+    let first = match ev.force(r0) {
+        Value::Attrs(a) => a,
+        Value::Unknown(u) => return Err(u),
+        other => {
+            return Err(Rc::new(Unknown {
+                reason: format!("flake-parts' perSystem gives {}", other.type_name()),
+                at,
+            }))
+        }
+    };
+    let mut out = Vec::new();
+    for key in PER_SYSTEM_OUTPUTS {
+        if !first.entries.contains_key(key) {
+            continue;
+        }
+        let per = match &listed {
+            Ok(items) => {
+                let mut per = BTreeMap::new();
+                for (sys, r) in &results {
+                    let t = ev.delay_select(*r, key);
+                    per.entry(sys.clone().unwrap_or_default())
+                        .or_insert(AttrEntry {
+                            value: t,
+                            def: None,
+                        });
+                }
+                per_system(per, "flake-parts' perSystem", items)
+            }
+            Err(why) => {
+                let each = ev.delay_select(r0, key);
+                unlisted("flake-parts' perSystem", each, why.clone())
+            }
+        };
+        out.push((key.to_string(), ev.value(per)));
+    }
+    Ok(out)
+}
+
+/// What the `perSystem` modules define for the system `sys` (`name`, when
+/// it is listed): their definitions merged, with the arguments flake-parts
+/// gives (`pkgs` is nixpkgs for the system, unless a module sets
+/// `_module.args.pkgs`).
+fn per_system_result(
+    ev: &mut Evaluator,
+    margs: &PerSystemArgs,
+    sys: ThunkId,
+    name: Option<String>,
+) -> ThunkId {
+    let pkgs = ev.placeholder();
+    let mut args = Attrs::default();
+    let unknown = |ev: &mut Evaluator, why: &str| ev.value(Value::unknown(why, None));
+    let given = [
+        ("system", sys),
+        ("pkgs", pkgs),
+        ("inputs", margs.inputs),
+        ("self", margs.self_t),
+        ("lib", margs.lib),
+        ("inputs'", unknown(ev, "inputs' is not followed")),
+        (
+            "self'",
+            unknown(ev, "`self'` refers to this flake's own outputs"),
+        ),
+        ("config", unknown(ev, "config is not followed")),
+    ];
+    for (k, t) in given {
+        args.entries.insert(
+            k.into(),
+            AttrEntry {
+                value: t,
+                def: None,
+            },
+        );
+    }
+    args.open = Some(Rc::new(Unknown {
+        reason: "a flake-parts perSystem argument nixcross does not model".into(),
+        at: None,
+    }));
+    let args_t = ev.value(Value::Attrs(Rc::new(args)));
+    let mut result: Option<ThunkId> = None;
+    for m in &margs.modules {
+        let r = match ev.force(*m) {
+            Value::Lambda(_) | Value::Prim(_) => ev.delay_apply(*m, args_t),
+            _ => *m,
+        };
+        result = Some(match result {
+            Some(acc) => ev.delay_update(acc, r),
+            None => r,
+        });
+    }
+    let result = result.unwrap_or_else(|| ev.value(Value::Attrs(Rc::new(Attrs::default()))));
+    // `_module.args.pkgs` or nixpkgs for the system.
+    let default = ev.value(Value::Special(Rc::new(Special::Pkgs(Rc::new(PkgsValue {
+        input: "nixpkgs".into(),
+        args: None,
+        system: name,
+        src: None,
+        via: PkgsVia::PerSystem,
+    })))));
+    let empty = ev.value(Value::Attrs(Rc::new(Attrs::default())));
+    let module = ev.delay_select_or(result, "_module", empty);
+    let module_args = ev.delay_select_or(module, "args", empty);
+    ev.fill_select_or(pkgs, module_args, "pkgs", default);
+    result
 }

@@ -56,6 +56,9 @@ fn render(ev: &mut Evaluator, v: Value, depth: usize) -> String {
             Special::Input { name, path, .. } => format!("<input {name} {}>", path.join(".")),
             Special::Property(_) => "<property>".into(),
             Special::Pkgs(p) => format!("<pkgs {}>", p.input),
+            Special::PkgsCross(p) => format!("<pkgsCross {}>", p.input),
+            Special::Package(p) => format!("<package {}>", p.input),
+            Special::AnySystem => "<system>".into(),
         },
         Value::Unknown(u) => format!("<unknown: {}>", u.reason),
     }
@@ -195,4 +198,73 @@ fn nixos_system_and_properties_are_recorded() {
         out,
         "{ a = <nixosSystem nixpkgs>; b = <property>; c = { x = \"x\"; }; }"
     );
+}
+
+/// A binding used twice by one used twice, sixty levels deep: every thunk
+/// is forced once, so this takes linear steps, not 2^60.
+#[test]
+fn shared_bindings_are_forced_once() {
+    let mut src = String::from("let\n  b0 = { a = 1; };\n");
+    for i in 1..=60 {
+        src.push_str(&format!(
+            "  b{i} = {{ a = b{p}.a + b{p}.a; }};\n",
+            p = i - 1
+        ));
+    }
+    src.push_str("in b60.a\n");
+    let files = MemFiles::single("x.nix", src);
+    let mut ev = Evaluator::new(SourceMap::new(&files), InputFacts::default());
+    let v = ev.import_path(&PathValue::Tree(RelPath::new("x.nix").unwrap()), None);
+    assert_eq!(render(&mut ev, v, 0), (1i64 << 60).to_string());
+    assert!(ev.steps < 10_000, "{} steps", ev.steps);
+}
+
+/// Per-system helpers say which systems they made, in the file's order;
+/// in the rewritable reading, flake-utils' default systems are not listed
+/// and its function is read once, for any system.
+#[test]
+fn per_system_helpers_are_recorded() {
+    let src = "lib: { g = lib.genAttrs [ \"x86_64-linux\" \"aarch64-darwin\" ] (s: s); }";
+    let files = MemFiles::single("x.nix", src);
+    let mut ev = Evaluator::new(SourceMap::new(&files), InputFacts::default());
+    let f = ev.import_path(&PathValue::Tree(RelPath::new("x.nix").unwrap()), None);
+    let lib = ev.lib();
+    let Value::Attrs(a) = ev.apply(f, lib, None) else {
+        panic!()
+    };
+    let Value::Attrs(g) = ev.force(a.entries["g"].value) else {
+        panic!()
+    };
+    let Some(MadeBy::PerSystem(ps)) = g.made_by.as_deref() else {
+        panic!("{:?}", g.made_by)
+    };
+    assert_eq!(ps.how, "lib.genAttrs");
+    assert_eq!(ps.systems, ["x86_64-linux", "aarch64-darwin"]);
+
+    let files = MemFiles::single(
+        "x.nix",
+        "utils: utils.lib.eachDefaultSystem (system: { packages.x = system; })",
+    );
+    for (reading, want) in [
+        (
+            Reading::Everything,
+            "{ packages = { aarch64-darwin = { x = \"aarch64-darwin\"; }; aarch64-linux = { x = \"aarch64-linux\"; }; x86_64-darwin = { x = \"x86_64-darwin\"; }; x86_64-linux = { x = \"x86_64-linux\"; }; }; }",
+        ),
+        (Reading::Rewritable, "{ packages = { … }; }"),
+    ] {
+        // The rewritable reading imports no file: the file is loaded here.
+        let mut sources = SourceMap::new(&files);
+        let file = sources.load(&RelPath::new("x.nix").unwrap()).unwrap();
+        let root = sources.get(file).root().unwrap();
+        let mut ev = Evaluator::new(sources, InputFacts::default()).with_reading(reading);
+        let base = ev.base_env();
+        let f = ev.eval(&root, file, base);
+        let utils = ev.value(Value::Special(Rc::new(Special::Input {
+            name: "flake-utils".into(),
+            nixpkgs: false,
+            path: Vec::new(),
+        })));
+        let v = ev.apply(f, utils, None);
+        assert_eq!(render(&mut ev, v, 0), want);
+    }
 }

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::files::RelPath;
-use crate::source::Src;
-use crate::syntax::LambdaView;
+use crate::source::{FileId, Src};
+use crate::syntax::{KeyAt, LambdaView};
 
 /// A suspended or finished computation, in the evaluator's arena.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -150,6 +150,33 @@ pub struct Attrs {
     pub open: Option<Rc<Unknown>>,
     /// The `{ ... }` literal, when the set is one.
     pub src: Option<Src>,
+    /// What made the set, when nixcross knows more about it than its
+    /// attributes say. Lost when the set is merged or mapped.
+    pub made_by: Option<Rc<MadeBy>>,
+}
+
+/// What made an attribute set, beyond its attributes.
+#[derive(Debug, Clone)]
+pub enum MadeBy {
+    /// A per-system helper: `{ <system> = f <system>; }`.
+    PerSystem(PerSystem),
+    /// `lib.systems.examples.<name>`.
+    Example(String),
+}
+
+/// How a per-system helper (`lib.genAttrs`, flake-utils' `eachSystem`,
+/// flake-parts' `perSystem`) made a set of systems.
+#[derive(Debug, Clone)]
+pub struct PerSystem {
+    /// The helper, for messages (`lib.genAttrs`, `flake-utils`).
+    pub how: &'static str,
+    /// The systems, in the order the file lists them.
+    pub systems: Vec<String>,
+    /// When the file does not list the systems (flake-utils'
+    /// `eachDefaultSystem` takes them from its locked `systems` input): the
+    /// value for each of them, computed for [`Special::AnySystem`]. The set
+    /// has no entries then, and is open.
+    pub each: Option<ThunkId>,
 }
 
 /// A function written in a file, with its scope.
@@ -285,6 +312,13 @@ pub enum Prim {
     ImportNixpkgs,
     /// `flake-parts.lib.mkFlake { inherit inputs; } module`.
     MkFlake,
+    /// flake-utils' `eachSystemMap systems f`: `genAttrs` by another name.
+    EachSystemMap,
+    /// flake-utils' `eachDefaultSystemMap f`.
+    EachDefaultSystemMap,
+    /// `<set>.mkShell { ... }` (the set is the first argument): in the
+    /// rewritable reading, its inputs are forced for the sites they reach.
+    MkShell,
 }
 
 /// A built-in applied to some of its arguments.
@@ -330,10 +364,76 @@ pub struct PkgsValue {
     /// The argument set of `import nixpkgs { ... }`; `None` for
     /// `legacyPackages.<system>`.
     pub args: Option<ThunkId>,
-    /// For `legacyPackages.<system>`: the system.
+    /// For `legacyPackages.<system>` and flake-parts' `pkgs`: the system
+    /// (`None` for the current system of a helper whose systems the file
+    /// does not list).
     pub system: Option<String>,
     /// The `import nixpkgs { ... }` expression.
     pub src: Option<Src>,
+    /// How the set is made.
+    pub via: PkgsVia,
+}
+
+/// How a package set is made.
+#[derive(Debug, Clone)]
+pub enum PkgsVia {
+    /// NixOS's `pkgs` module argument.
+    Module,
+    /// flake-parts' `pkgs` argument of `perSystem`: nixpkgs for `system`.
+    PerSystem,
+    /// `<input>.legacyPackages.<system>`; where, when the selection is
+    /// written in a file (rewritable reading only).
+    Legacy(Option<Written>),
+    /// `import <input> { ... }` (`src` is the call).
+    Import,
+    /// `<of>.pkgsCross.<example>` (rewritable reading only).
+    Cross {
+        /// The set `pkgsCross` is taken from: it builds.
+        of: Rc<PkgsValue>,
+        /// The name selected from `pkgsCross`.
+        example: String,
+        /// Where, when the selection is written in a file.
+        at: Option<Written>,
+    },
+    /// `<of>.buildPackages`: the packages of `of`'s build platform
+    /// (rewritable reading only).
+    BuildPackages(Rc<PkgsValue>),
+}
+
+/// Where a package set is named inside a selection:
+/// `nixpkgs.legacyPackages.x86_64-linux` of
+/// `nixpkgs.legacyPackages.x86_64-linux.hello`.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The file.
+    pub file: FileId,
+    /// From the start of the selection to the end of `key`.
+    pub range: (usize, usize),
+    /// The last key: the system of `legacyPackages`, the example of
+    /// `pkgsCross`.
+    pub key: KeyAt,
+    /// How the selection names the nixpkgs input (`nixpkgs`,
+    /// `inputs.nixpkgs`), when it does.
+    pub input_text: Option<String>,
+    /// The scope the selection is evaluated in.
+    pub env: EnvId,
+}
+
+/// Where an expression reaches a package set, recorded in the rewritable
+/// reading ([`crate::eval::Reading::Rewritable`]).
+#[derive(Debug, Clone)]
+pub enum PkgsSite {
+    /// The set is written here (its [`PkgsVia`] says where).
+    Written(Rc<PkgsValue>),
+    /// A variable holding the set is used here, in the scope `env`.
+    Used {
+        /// The variable.
+        at: Src,
+        /// The set.
+        set: Rc<PkgsValue>,
+        /// The scope it is looked up in.
+        env: EnvId,
+    },
 }
 
 /// Values that stand for things outside the files.
@@ -360,7 +460,15 @@ pub enum Special {
     /// A module-system property.
     Property(Property),
     /// A nixpkgs package set.
-    Pkgs(PkgsValue),
+    Pkgs(Rc<PkgsValue>),
+    /// `<set>.pkgsCross` (rewritable reading only).
+    PkgsCross(Rc<PkgsValue>),
+    /// Something taken from a package set: a package, a shell, a function
+    /// that makes one (rewritable reading only; otherwise it is unknown).
+    Package(Rc<PkgsValue>),
+    /// The system a per-system helper runs for, when the file does not list
+    /// its systems (rewritable reading only).
+    AnySystem,
 }
 
 /// A value in weak head normal form.
@@ -440,6 +548,9 @@ impl Value {
                 Special::Input { .. } => "a flake input",
                 Special::Property(_) => "a module property",
                 Special::Pkgs(_) => "a package set",
+                Special::PkgsCross(_) => "pkgsCross",
+                Special::Package(_) => "a package",
+                Special::AnySystem => "the current system",
             },
             Value::Unknown(_) => "an unknown value",
         }

@@ -248,108 +248,16 @@ impl<'f> Flake<'f> {
             Ok(doc) => doc.expr(),
             Err(e) => return Err(e.clone()),
         };
-        // Inputs: names and which are nixpkgs.
-        let mut inputs: Vec<(String, bool)> = Vec::new();
-        let mut outputs_node: Option<Node> = None;
-        if let Some(set) = root.as_ref().and_then(|r| r.unparen().attrset()) {
-            for e in &set.entries {
-                let crate::syntax::Entry::Binding(b) = e else {
-                    continue;
-                };
-                let Some(path) = &b.path else { continue };
-                match path.first().map(String::as_str) {
-                    Some("outputs") if path.len() == 1 => outputs_node = Some(b.value.clone()),
-                    Some("inputs") => {
-                        let mut found = Vec::new();
-                        if path.len() == 1 {
-                            if let Some(s) = b.value.unparen().attrset() {
-                                for ie in &s.entries {
-                                    if let crate::syntax::Entry::Binding(ib) = ie {
-                                        if let Some(p) = &ib.path {
-                                            found.push((p.clone(), ib.value.clone()));
-                                        }
-                                    }
-                                }
-                            }
-                        } else {
-                            found.push((path[1..].to_vec(), b.value.clone()));
-                        }
-                        for (p, value) in found {
-                            let name = p[0].clone();
-                            let url = if p.len() == 2 && p[1] == "url" {
-                                value.string_literal()
-                            } else if p.len() == 1 {
-                                value
-                                    .unparen()
-                                    .attrset()
-                                    .and_then(|s| {
-                                        s.entries.iter().find_map(|e| match e {
-                                            crate::syntax::Entry::Binding(x)
-                                                if x.path.as_deref()
-                                                    == Some(&["url".to_string()][..]) =>
-                                            {
-                                                x.value.string_literal()
-                                            }
-                                            _ => None,
-                                        })
-                                    })
-                                    .or_else(|| value.string_literal())
-                            } else {
-                                None
-                            };
-                            match inputs.iter_mut().find(|(n, _)| *n == name) {
-                                Some(entry) => {
-                                    if url.is_some() {
-                                        entry.1 = is_nixpkgs_input(&name, url.as_deref());
-                                    }
-                                }
-                                None => {
-                                    let nix = is_nixpkgs_input(&name, url.as_deref());
-                                    inputs.push((name, nix));
-                                }
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let mut formals = Vec::new();
-        let mut bind = None;
-        let mut body = None;
-        if let Some(lam) = outputs_node.as_ref().and_then(|o| o.unparen().lambda()) {
-            match &lam.param {
-                crate::syntax::Param::Ident { name } => bind = Some(name.clone()),
-                crate::syntax::Param::Pattern {
-                    formals: fs,
-                    bind: b,
-                    ..
-                } => {
-                    formals = fs.iter().map(|f| f.name.clone()).collect();
-                    bind = b.clone();
-                }
-            }
-            body = Some(Src::new(file, lam.body.clone()));
-        }
-        // A formal that is not a declared input is an input too (flakes
-        // pass every input; `self` is special).
-        for f in &formals {
-            if f != "self" && !inputs.iter().any(|(n, _)| n == f) {
-                inputs.push((f.clone(), is_nixpkgs_input(f, None)));
-            }
-        }
-        // `nixpkgs` is always an input of a NixOS flake, even undeclared
-        // (the registry provides it).
-        if !inputs.iter().any(|(n, _)| n == "nixpkgs") {
-            inputs.push(("nixpkgs".into(), true));
-        }
-        let facts = InputFacts {
-            nixpkgs: inputs
-                .iter()
-                .filter(|(_, n)| *n)
-                .map(|(n, _)| n.clone())
-                .collect(),
-        };
+        let head = Head::read(root.as_ref());
+        let facts = head.facts();
+        let Head {
+            inputs,
+            outputs: outputs_node,
+            formals,
+            bind,
+            body,
+        } = head;
+        let body = body.map(|b| Src::new(file, b));
         let mut ev = Evaluator::new(sources, facts);
         let configs_value = outputs_node
             .as_ref()
@@ -550,18 +458,145 @@ impl UsesIndex {
     }
 }
 
-/// Evaluate `outputs` with stand-in inputs and return its
-/// `nixosConfigurations` and where that is written.
-fn evaluate_outputs(
-    ev: &mut Evaluator,
-    file: FileId,
-    outputs: &Node,
-    inputs: &[(String, bool)],
-) -> (Value, Option<Src>) {
-    let base = ev.base_env();
-    let outputs_t = ev.delay(outputs, file, base);
-    // inputs = { self = <fix>; nixpkgs = <input>; ... }
-    let self_t = ev.placeholder();
+/// What `flake.nix` says at its top.
+pub(crate) struct Head {
+    /// The inputs, each with whether it is nixpkgs: those declared, the
+    /// `outputs` function's formals (flakes pass every input), and
+    /// `nixpkgs` (the registry provides it).
+    pub inputs: Vec<(String, bool)>,
+    /// The `outputs` expression.
+    pub outputs: Option<Node>,
+    /// The `outputs` function's parameter names.
+    pub formals: Vec<String>,
+    /// Its `@`-name or plain parameter.
+    pub bind: Option<String>,
+    /// Its body.
+    pub body: Option<Node>,
+}
+
+impl Head {
+    /// Read the top of a flake whose expression is `root`.
+    pub(crate) fn read(root: Option<&Node>) -> Head {
+        // Inputs: names and which are nixpkgs.
+        let mut inputs: Vec<(String, bool)> = Vec::new();
+        let mut outputs_node: Option<Node> = None;
+        if let Some(set) = root.and_then(|r| r.unparen().attrset()) {
+            for e in &set.entries {
+                let crate::syntax::Entry::Binding(b) = e else {
+                    continue;
+                };
+                let Some(path) = &b.path else { continue };
+                match path.first().map(String::as_str) {
+                    Some("outputs") if path.len() == 1 => outputs_node = Some(b.value.clone()),
+                    Some("inputs") => {
+                        let mut found = Vec::new();
+                        if path.len() == 1 {
+                            if let Some(s) = b.value.unparen().attrset() {
+                                for ie in &s.entries {
+                                    if let crate::syntax::Entry::Binding(ib) = ie {
+                                        if let Some(p) = &ib.path {
+                                            found.push((p.clone(), ib.value.clone()));
+                                        }
+                                    }
+                                }
+                            }
+                        } else {
+                            found.push((path[1..].to_vec(), b.value.clone()));
+                        }
+                        for (p, value) in found {
+                            let name = p[0].clone();
+                            let url = if p.len() == 2 && p[1] == "url" {
+                                value.string_literal()
+                            } else if p.len() == 1 {
+                                value
+                                    .unparen()
+                                    .attrset()
+                                    .and_then(|s| {
+                                        s.entries.iter().find_map(|e| match e {
+                                            crate::syntax::Entry::Binding(x)
+                                                if x.path.as_deref()
+                                                    == Some(&["url".to_string()][..]) =>
+                                            {
+                                                x.value.string_literal()
+                                            }
+                                            _ => None,
+                                        })
+                                    })
+                                    .or_else(|| value.string_literal())
+                            } else {
+                                None
+                            };
+                            match inputs.iter_mut().find(|(n, _)| *n == name) {
+                                Some(entry) => {
+                                    if url.is_some() {
+                                        entry.1 = is_nixpkgs_input(&name, url.as_deref());
+                                    }
+                                }
+                                None => {
+                                    let nix = is_nixpkgs_input(&name, url.as_deref());
+                                    inputs.push((name, nix));
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut formals = Vec::new();
+        let mut bind = None;
+        let mut body = None;
+        if let Some(lam) = outputs_node.as_ref().and_then(|o| o.unparen().lambda()) {
+            match &lam.param {
+                crate::syntax::Param::Ident { name } => bind = Some(name.clone()),
+                crate::syntax::Param::Pattern {
+                    formals: fs,
+                    bind: b,
+                    ..
+                } => {
+                    formals = fs.iter().map(|f| f.name.clone()).collect();
+                    bind = b.clone();
+                }
+            }
+            body = Some(lam.body.clone());
+        }
+        // A formal that is not a declared input is an input too (flakes
+        // pass every input; `self` is special).
+        for f in &formals {
+            if f != "self" && !inputs.iter().any(|(n, _)| n == f) {
+                inputs.push((f.clone(), is_nixpkgs_input(f, None)));
+            }
+        }
+        // `nixpkgs` is always an input of a NixOS flake, even undeclared
+        // (the registry provides it).
+        if !inputs.iter().any(|(n, _)| n == "nixpkgs") {
+            inputs.push(("nixpkgs".into(), true));
+        }
+        Head {
+            inputs,
+            outputs: outputs_node,
+            formals,
+            bind,
+            body,
+        }
+    }
+
+    /// What the evaluator needs to know of the inputs.
+    pub(crate) fn facts(&self) -> InputFacts {
+        InputFacts {
+            nixpkgs: self
+                .inputs
+                .iter()
+                .filter(|(_, n)| *n)
+                .map(|(n, _)| n.clone())
+                .collect(),
+        }
+    }
+}
+
+/// The inputs as values: a flake input stands for itself
+/// ([`Special::Input`]).
+pub(crate) fn input_values(ev: &mut Evaluator, inputs: &[(String, bool)]) -> Attrs {
     let mut args = Attrs::default();
     for (name, nixpkgs) in inputs {
         let t = ev.value(Value::Special(Rc::new(Special::Input {
@@ -577,6 +612,22 @@ fn evaluate_outputs(
             },
         );
     }
+    args
+}
+
+/// Evaluate `outputs` with stand-in inputs and return its
+/// `nixosConfigurations` and where that is written.
+fn evaluate_outputs(
+    ev: &mut Evaluator,
+    file: FileId,
+    outputs: &Node,
+    inputs: &[(String, bool)],
+) -> (Value, Option<Src>) {
+    let base = ev.base_env();
+    let outputs_t = ev.delay(outputs, file, base);
+    // inputs = { self = <fix>; nixpkgs = <input>; ... }
+    let self_t = ev.placeholder();
+    let mut args = input_values(ev, inputs);
     args.entries.insert(
         "self".into(),
         AttrEntry {

@@ -309,14 +309,15 @@ fn module_args(ev: &mut Evaluator, special: &Attrs, lib: Option<ThunkId>, input:
         None => ev.lib(),
     };
     let mut margs = Attrs::default();
-    let pkgs = ev.value(Value::Special(Rc::new(Special::Pkgs(
+    let pkgs = ev.value(Value::Special(Rc::new(Special::Pkgs(Rc::new(
         crate::eval::PkgsValue {
             input: input.to_string(),
             args: None,
             system: None,
             src: None,
+            via: crate::eval::PkgsVia::Module,
         },
-    ))));
+    )))));
     margs.entries.insert(
         "pkgs".into(),
         AttrEntry {

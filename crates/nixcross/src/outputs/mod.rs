@@ -5,19 +5,17 @@
 //! - `pkgset`: which nixpkgs package set builds for a target, and how a
 //!   flake names it (shared by `init --kind package|shell` and the retarget
 //!   planner).
-//! - `eval`: a small evaluator of the shapes flakes build packages with,
-//!   tracking package sets and where they are written.
 //! - `read`: [`read_outputs`], every package and dev shell with its build
-//!   and host platform, or the reason nixcross cannot follow it.
+//!   and host platform, or the reason nixcross cannot follow it, evaluated
+//!   by [`crate::eval`] in its rewritable reading.
+//! - `sets`: the package sets read there, with their platforms and where
+//!   they are written.
 //! - `retarget`: [`plan_retarget`], `set-target --package/--shell`.
-//!
-//! This module depends only on `syntax`, `module`, `edit`, `platform` and
-//! `vocab`, not on the NixOS view in `flake`.
 
-mod eval;
 pub(crate) mod pkgset;
 mod read;
 mod retarget;
+mod sets;
 
 pub(crate) use pkgset::{package_set, PkgSet, PlatformSpec};
 pub use read::{read_outputs, OutputReport};

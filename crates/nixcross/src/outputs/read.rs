@@ -14,18 +14,23 @@
 //!   flake-parts' `perSystem` (with `pkgs`, or `_module.args.pkgs`).
 //!
 //! An output it cannot follow is listed with the reason (`editable: false`).
+//!
+//! It evaluates with [`crate::eval`] in the rewritable reading
+//! ([`Reading::Rewritable`]): only what the flake file itself writes is
+//! followed (an `import` of another file, a conditional, a `with` are
+//! not), and every output reports where its value reached package sets.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde::Serialize;
 
-use crate::error::{LineIndex, Result};
-use crate::outputs::eval::{
-    first_name, scope_of_vals, Def, Derived, Env, Evaluator, InputKind, Origin, PlatVal, SetVal,
-    Site, Systems, Thunk, Val,
-};
-use crate::syntax::{self, Doc, Entry, Key, KeyAt, Param};
+use crate::error::{Error, LineIndex, Result};
+use crate::eval::{AttrEntry, Evaluator, MadeBy, Reading, Special, Unknown, Value};
+use crate::files::{Files, MemFiles, RelPath};
+use crate::flake::{input_values, Head};
+use crate::outputs::sets::{self, Derived, Origin, PlatVal, SetVal, Site};
+use crate::source::{FileId, SourceMap, Src};
+use crate::syntax::{Doc, Entry, Key};
 use crate::vocab::Kind;
 
 /// One package or dev shell, as `show --json` prints it under `packages` or
@@ -104,8 +109,11 @@ pub(crate) struct Output {
     pub name: Option<String>,
     /// Where the name is written (or the unfollowable expression).
     pub at: (usize, usize),
-    /// The value's range (`None` for `inherit`).
+    /// The value's range (`None` for `inherit`, or a value nixcross does
+    /// not see written as the output's).
     pub value: Option<(usize, usize)>,
+    /// Written with `inherit`.
+    pub inherited: bool,
     pub made: std::result::Result<Made, String>,
 }
 
@@ -120,10 +128,12 @@ impl Output {
             Err(why) => return Some(why.clone()),
         };
         if self.value.is_none() {
-            return Some(
+            return Some(if self.inherited {
                 "it is written with `inherit`; write it as `<name> = ...;` for nixcross to retarget it"
-                    .into(),
-            );
+                    .into()
+            } else {
+                "its value is not written as `<name> = ...;` where nixcross can retarget it".into()
+            });
         }
         if let PlatVal::Unknown(why) = &made.set.host {
             return Some(why.clone());
@@ -138,109 +148,67 @@ impl Output {
             Origin::Import { args: None, .. } => Some(
                 "the arguments of `import nixpkgs` are not written as an attribute set here".into(),
             ),
+            Origin::Unwritten(why) => Some(why.clone()),
             _ => None,
         }
     }
 }
 
-/// The kind of each input declared in the flake's `inputs`.
-fn input_kinds(root: &syntax::AttrSetView) -> HashMap<String, InputKind> {
-    let mut urls: HashMap<String, Option<String>> = HashMap::new();
-    let mut add = |name: &str, url: Option<String>| {
-        let e = urls.entry(name.to_string()).or_insert(None);
-        if url.is_some() {
-            *e = url;
-        }
-    };
-    for e in &root.entries {
-        let Entry::Binding(b) = e else { continue };
-        let Some(path) = &b.path else { continue };
-        if path.first().map(String::as_str) != Some("inputs") {
-            continue;
-        }
-        match &path[1..] {
-            [name, url] if url == "url" => add(name, b.value.string_literal()),
-            [name] => {
-                let url = b.value.attrset().and_then(|s| {
-                    s.entries.iter().find_map(|e| match e {
-                        Entry::Binding(x)
-                            if x.path.as_deref() == Some(&["url".to_string()][..]) =>
-                        {
-                            x.value.string_literal()
-                        }
-                        _ => None,
-                    })
-                });
-                add(name, url);
-            }
-            [] => {
-                if let Some(set) = b.value.attrset() {
-                    for e in &set.entries {
-                        let Entry::Binding(x) = e else { continue };
-                        match x.path.as_deref() {
-                            Some([name, url]) if url == "url" => {
-                                add(name, x.value.string_literal())
-                            }
-                            Some([name]) => {
-                                let url = x.value.attrset().and_then(|s| {
-                                    s.entries.iter().find_map(|e| match e {
-                                        Entry::Binding(y)
-                                            if y.path.as_deref()
-                                                == Some(&["url".to_string()][..]) =>
-                                        {
-                                            y.value.string_literal()
-                                        }
-                                        _ => None,
-                                    })
-                                });
-                                add(name, url);
-                            }
-                            Some([name, ..]) => add(name, None),
-                            _ => {}
-                        }
-                    }
-                }
-            }
-            [name, ..] => add(name, None),
-        }
-    }
-    urls.into_iter()
-        .map(|(name, url)| {
-            let kind = crate::outputs::eval::input_kind(&name, url.as_deref());
-            (name, kind)
-        })
-        .collect()
+/// Which system a set of names is under, while walking.
+#[derive(Debug, Clone)]
+enum Sys {
+    /// A key of `packages`: its name and the definition of that key.
+    Named { system: String, def: Option<Src> },
+    /// One of the systems a helper generates (`None`: not listed).
+    Generated {
+        system: Option<String>,
+        how: &'static str,
+    },
 }
 
-struct Walker<'a> {
-    ev: Evaluator<'a>,
+struct Walker<'r, 'f> {
+    ev: &'r mut Evaluator<'f>,
+    file: FileId,
     out: Vec<Output>,
 }
 
-/// An attribute set of known values (a function's arguments), written at `at`.
-fn attrs_of<const N: usize>(vals: [(&str, Val); N], at: (usize, usize)) -> Val {
-    Val::Attrs(Rc::new(
-        vals.into_iter()
-            .map(|(n, v)| Def {
-                keys: vec![KeyAt {
-                    key: Key::Static(n.into()),
-                    range: at,
-                }],
-                value: Thunk::Val(v),
-            })
-            .collect(),
-    ))
-}
-
-/// The range a thunk's expression is written at, if it is one.
-fn thunk_range(t: &Thunk) -> Option<(usize, usize)> {
-    match t {
-        Thunk::Expr(n, _) => Some(n.range()),
-        _ => None,
+/// Whether `key` can be the attribute `name` (a computed key is).
+fn names(key: &Key, name: &str) -> bool {
+    match key {
+        Key::Static(k) => k == name,
+        Key::Dynamic(_) => true,
     }
 }
 
-impl Walker<'_> {
+impl Walker<'_, '_> {
+    /// The entry (binding or `inherit`) `def` is, when it is in the flake.
+    fn entry(&self, def: Option<&Src>) -> Option<Entry> {
+        def.filter(|d| d.file == self.file)
+            .and_then(|d| d.node.as_entry())
+    }
+
+    /// Where `def` writes the attribute `name`: the first key naming it,
+    /// or its name in an `inherit`.
+    fn key_range(&self, def: Option<&Src>, name: &str) -> Option<(usize, usize)> {
+        match self.entry(def)? {
+            Entry::Binding(b) => b
+                .keys
+                .iter()
+                .zip(&b.key_ranges)
+                .find(|(k, _)| matches!(k, Key::Static(n) if n == name))
+                .map(|(_, r)| *r)
+                .or(Some(b.key_range)),
+            Entry::Inherit(i) => i.names.iter().find(|(n, _)| n == name).map(|(_, r)| *r),
+        }
+    }
+
+    /// Where an unknown value comes from, when in the flake.
+    fn at_of(&self, u: &Unknown, or: (usize, usize)) -> (usize, usize) {
+        u.at.as_ref()
+            .filter(|s| s.file == self.file)
+            .map_or(or, Src::range)
+    }
+
     fn unfollowed(&mut self, kind: Kind, system: SystemOf, at: (usize, usize), why: String) {
         self.out.push(Output {
             kind,
@@ -248,431 +216,306 @@ impl Walker<'_> {
             name: None,
             at,
             value: None,
+            inherited: false,
             made: Err(why),
         });
     }
 
-    fn system_of_key(&self, key: &KeyAt, env: Option<&Env>) -> SystemOf {
-        match &key.key {
-            Key::Static(name) => SystemOf::Key {
-                system: name.clone(),
-                range: key.range,
-            },
-            Key::Dynamic(expr) => match env.map(|e| self.ev.eval(expr, e, 0)) {
-                Some(Val::Str(s)) => SystemOf::Var { system: s },
-                Some(Val::System) => SystemOf::Generated {
-                    system: None,
-                    how: "the current system".into(),
-                },
-                Some(Val::Opaque(why)) => SystemOf::Unknown(why),
-                _ => SystemOf::Unknown(format!(
-                    "the system `{}` is not a string nixcross can read",
-                    expr.text()
-                )),
-            },
-        }
-    }
-
-    /// The outputs set (or a per-system part of it, when `sys` is given).
-    fn top(&mut self, v: Val, sys: Option<&SystemOf>, at: (usize, usize)) {
-        match v {
-            Val::Attrs(defs) => {
-                for d in defs.iter() {
-                    let kind = match first_name(d) {
-                        Some("packages") => Kind::Package,
-                        Some("devShells") => Kind::Shell,
-                        _ => continue,
-                    };
-                    self.kind(kind, &d.keys[1..], &d.value, sys, d.keys[0].range);
-                }
-            }
-            Val::Merge(parts) => {
-                for p in parts.iter().cloned() {
-                    self.top(p, sys, at);
-                }
-            }
-            Val::EachSystem { systems, f } => {
-                self.each(*f, systems, "flake-utils", at, |w, r, s, at| {
-                    w.top(r, Some(s), at)
-                })
-            }
-            Val::FlakeParts(module) => self.flake_parts(*module, at),
-            _ => {}
-        }
-    }
-
-    /// Apply a per-system function to each of `systems` (or once to the
-    /// current system, when the file does not list them).
-    fn each(
-        &mut self,
-        f: Val,
-        systems: Systems,
-        how: &str,
-        at: (usize, usize),
-        mut then: impl FnMut(&mut Self, Val, &SystemOf, (usize, usize)),
-    ) {
-        match systems {
-            Systems::Listed(list) => {
-                for s in list {
-                    let r = self
-                        .ev
-                        .apply_val(f.clone(), Thunk::Val(Val::Str(s.clone())), 0);
-                    let sys = SystemOf::Generated {
-                        system: Some(s),
-                        how: how.to_string(),
-                    };
-                    then(self, r, &sys, at);
-                }
-            }
-            Systems::Unlisted => {
-                let r = self.ev.apply_val(f, Thunk::Val(Val::System), 0);
-                let sys = SystemOf::Generated {
-                    system: None,
+    /// The system of an output under `sys`, defined by `leaf`: a key the
+    /// file writes (the leaf's own `<system>.<name> = ...;`, or the
+    /// system's `<system> = { ... };`), or a computed one.
+    fn system_of(&self, sys: &Sys, leaf: Option<&Src>) -> SystemOf {
+        let (system, def) = match sys {
+            Sys::Generated { system, how } => {
+                return SystemOf::Generated {
+                    system: system.clone(),
                     how: how.to_string(),
-                };
-                then(self, r, &sys, at);
+                }
             }
-        }
-    }
-
-    /// `packages...` with `keys` after `packages`; `sys` when the system is
-    /// already known (inside a per-system helper).
-    fn kind(
-        &mut self,
-        kind: Kind,
-        keys: &[KeyAt],
-        value: &Thunk,
-        sys: Option<&SystemOf>,
-        at: (usize, usize),
-    ) {
-        let env = match value {
-            Thunk::Expr(_, env) => env.clone(),
+            Sys::Named { system, def } => (system, def),
+        };
+        let own = match self.entry(leaf) {
+            Some(Entry::Binding(b)) if b.keys.len() >= 2 => {
+                let i = b.keys.len() - 2;
+                Some((b.keys[i].clone(), b.key_ranges[i])).filter(|(k, _)| names(k, system))
+            }
             _ => None,
         };
-        match sys {
-            Some(sys) => self.names_keys(kind, sys.clone(), keys, value, at),
-            None => match keys {
-                [] => {
-                    let v = self.force(value);
-                    self.systems(kind, v, at);
-                }
-                [sys_key, rest @ ..] => {
-                    let sys = self.system_of_key(sys_key, env.as_ref());
-                    self.names_keys(kind, sys, rest, value, sys_key.range);
-                }
+        let key = own.or_else(|| match self.entry(def.as_ref())? {
+            Entry::Binding(b) => b
+                .keys
+                .iter()
+                .zip(&b.key_ranges)
+                .rev()
+                .find(|(k, _)| names(k, system))
+                .map(|(k, r)| (k.clone(), *r)),
+            Entry::Inherit(_) => None,
+        });
+        match key {
+            Some((Key::Static(_), range)) => SystemOf::Key {
+                system: system.clone(),
+                range,
+            },
+            _ => SystemOf::Var {
+                system: system.clone(),
             },
         }
     }
 
-    fn force(&self, t: &Thunk) -> Val {
-        self.ev.force_def(
-            &Def {
-                keys: Vec::new(),
-                value: t.clone(),
-            },
-            0,
-        )
-    }
-
-    /// Under a known system: `keys` are `[name]`, or empty (a set of names).
-    fn names_keys(
-        &mut self,
-        kind: Kind,
-        sys: SystemOf,
-        keys: &[KeyAt],
-        value: &Thunk,
-        at: (usize, usize),
-    ) {
-        match keys {
-            [] => {
-                let v = self.force(value);
-                self.names(kind, sys, v, thunk_range(value).unwrap_or(at));
-            }
-            [name] => self.leaf(kind, sys, name, value),
-            [name, ..] => self.unfollowed(
-                kind,
-                sys,
-                name.range,
-                "a nested attribute set is not a package or a shell".into(),
-            ),
+    /// The outputs set.
+    fn top(&mut self, v: Value, at: (usize, usize)) {
+        let Value::Attrs(a) = v else { return };
+        for (name, e) in a.entries.iter() {
+            let kind = match name.as_str() {
+                "packages" => Kind::Package,
+                "devShells" => Kind::Shell,
+                _ => continue,
+            };
+            let at = self.key_range(e.def.as_ref(), name).unwrap_or(at);
+            self.systems(kind, e, at);
         }
     }
 
-    /// The value of `packages` as a whole: `{ <system> = { ... }; }`.
-    fn systems(&mut self, kind: Kind, v: Val, at: (usize, usize)) {
-        match v {
-            Val::Attrs(defs) => {
-                for d in defs.iter() {
-                    self.kind(kind, &d.keys, &d.value, None, at);
+    /// The value of `packages`: `{ <system> = { ... }; }`.
+    fn systems(&mut self, kind: Kind, e: &AttrEntry, at: (usize, usize)) {
+        match self.ev.force(e.value) {
+            Value::Attrs(a) => {
+                let per_system = match a.made_by.as_deref() {
+                    Some(MadeBy::PerSystem(ps)) => Some(ps),
+                    _ => None,
+                };
+                // A helper's systems, in its order.
+                let generated = per_system.map_or(&[][..], |ps| &ps.systems[..]);
+                for s in generated {
+                    if let Some(se) = a.entries.get(s) {
+                        let sys = Sys::Generated {
+                            system: Some(s.clone()),
+                            how: per_system.expect("a helper's").how,
+                        };
+                        self.names(kind, &sys, se, at);
+                    }
+                }
+                // Systems the file names.
+                for (system, se) in a.entries.iter() {
+                    if generated.contains(system) {
+                        continue;
+                    }
+                    let sys = Sys::Named {
+                        system: system.clone(),
+                        def: se.def.clone(),
+                    };
+                    let at = self.key_range(se.def.as_ref(), system).unwrap_or(at);
+                    self.names(kind, &sys, se, at);
+                }
+                if let Some(ps) = per_system {
+                    if let Some(each) = ps.each {
+                        let sys = Sys::Generated {
+                            system: None,
+                            how: ps.how,
+                        };
+                        let se = AttrEntry {
+                            value: each,
+                            def: None,
+                        };
+                        self.names(kind, &sys, &se, at);
+                        // Open for the systems it does not list.
+                        return;
+                    }
+                }
+                if let Some(u) = &a.open {
+                    let at = self.at_of(u, at);
+                    self.unfollowed(
+                        kind,
+                        SystemOf::Unknown(u.reason.clone()),
+                        at,
+                        u.reason.clone(),
+                    );
                 }
             }
-            Val::Merge(parts) => {
-                for p in parts.iter().cloned() {
-                    self.systems(kind, p, at);
-                }
+            Value::Unknown(u) => {
+                let at = self.at_of(&u, at);
+                self.unfollowed(
+                    kind,
+                    SystemOf::Unknown(u.reason.clone()),
+                    at,
+                    u.reason.clone(),
+                )
             }
-            Val::Generated { systems, f } => {
-                self.each(*f, systems, "lib.genAttrs", at, |w, r, s, at| {
-                    w.names(kind, s.clone(), r, at)
-                })
-            }
-            Val::Opaque(why) => self.unfollowed(kind, SystemOf::Unknown(why.clone()), at, why),
             other => {
-                let why = format!(
-                    "{} is not a set of systems",
-                    crate::outputs::eval::describe(&other)
-                );
+                let why = format!("{} is not a set of systems", other.type_name());
                 self.unfollowed(kind, SystemOf::Unknown(why.clone()), at, why)
             }
         }
     }
 
     /// A set of names under one system.
-    fn names(&mut self, kind: Kind, sys: SystemOf, v: Val, at: (usize, usize)) {
-        match v {
-            Val::Attrs(defs) => {
-                for d in defs.iter() {
-                    self.names_keys(kind, sys.clone(), &d.keys, &d.value, at);
+    fn names(&mut self, kind: Kind, sys: &Sys, e: &AttrEntry, at: (usize, usize)) {
+        match self.ev.force(e.value) {
+            Value::Attrs(a) => {
+                // What each value will evaluate, before any is forced (one
+                // may use another).
+                let leaves: Vec<(String, AttrEntry, Option<Src>)> = a
+                    .entries
+                    .iter()
+                    .map(|(n, le)| (n.clone(), le.clone(), self.ev.pending_expr(le.value)))
+                    .collect();
+                for (name, le, pending) in leaves {
+                    self.leaf(kind, sys, name, &le, pending, at);
+                }
+                if let Some(u) = &a.open {
+                    let system = self.system_of(sys, None);
+                    let at = self.at_of(u, at);
+                    self.unfollowed(kind, system, at, u.reason.clone());
                 }
             }
-            Val::Merge(parts) => {
-                for p in parts.iter().cloned() {
-                    self.names(kind, sys.clone(), p, at);
-                }
+            Value::Unknown(u) => {
+                let system = self.system_of(sys, None);
+                let at = self.at_of(&u, at);
+                self.unfollowed(kind, system, at, u.reason.clone())
             }
-            Val::Opaque(why) => self.unfollowed(kind, sys, at, why),
             other => {
-                let why = format!(
-                    "{} is not a set of outputs",
-                    crate::outputs::eval::describe(&other)
-                );
-                self.unfollowed(kind, sys, at, why)
+                let system = self.system_of(sys, None);
+                let why = format!("{} is not a set of outputs", other.type_name());
+                self.unfollowed(kind, system, at, why)
             }
         }
     }
 
-    fn leaf(&mut self, kind: Kind, sys: SystemOf, name: &KeyAt, value: &Thunk) {
-        let env = match value {
-            Thunk::Expr(_, env) => env.clone(),
+    /// One package or shell: `name = value;` under `sys`.
+    fn leaf(
+        &mut self,
+        kind: Kind,
+        sys: &Sys,
+        name: String,
+        e: &AttrEntry,
+        pending: Option<Src>,
+        at: (usize, usize),
+    ) {
+        let def = e.def.as_ref().filter(|d| d.file == self.file);
+        let entry = self.entry(def);
+        // The value is the text the definition writes.
+        let value = match (&pending, def) {
+            (Some(p), Some(d)) if d.contains(p.file, p.range()) => Some(p.range()),
             _ => None,
         };
-        let name_str = match &name.key {
-            Key::Static(name) => Some(name.clone()),
-            Key::Dynamic(expr) => match env.as_ref().map(|e| self.ev.eval(expr, e, 0)) {
-                Some(Val::Str(s)) => Some(s),
-                _ => None,
+        let at = match &entry {
+            Some(Entry::Binding(b)) => b.key_ranges.last().copied().unwrap_or(b.key_range),
+            Some(Entry::Inherit(i)) => i
+                .names
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(i.range, |(_, r)| *r),
+            None => at,
+        };
+        self.ev.sites_begin();
+        let v = self.ev.force(e.value);
+        let set = match &v {
+            Value::Special(s) => match &**s {
+                Special::Package(p) | Special::Pkgs(p) => Ok(sets::set_val(self.ev, p)),
+                _ => Err(format!("{} is not a package or a shell", v.type_name())),
             },
+            Value::Unknown(u) => Err(u.reason.clone()),
+            other => Err(format!("{} is not a package or a shell", other.type_name())),
         };
-        self.ev.take_sites();
-        let v = self.force(value);
-        let sites = self.ev.take_sites();
-        let made = match (kind, v) {
-            (_, Val::Pkg(set) | Val::Shell(set) | Val::Set(set)) => Ok(Made { set, sites }),
-            (_, Val::Opaque(why)) => Err(why),
-            (_, other) => Err(format!(
-                "{} is not a package or a shell",
-                crate::outputs::eval::describe(&other)
-            )),
-        };
-        let made = match (name_str.is_some(), made) {
-            (false, Ok(_)) => Err("its name is computed".to_string()),
-            (_, m) => m,
-        };
+        let met = self.ev.sites_end();
+        let made = set.map(|set| Made {
+            set: Rc::new(set),
+            sites: sets::sites(self.ev, met),
+        });
+        let system = self.system_of(sys, def);
         self.out.push(Output {
             kind,
-            system: sys,
-            name: name_str,
-            at: name.range,
-            value: thunk_range(value),
+            system,
+            name: Some(name),
+            at,
+            value,
+            inherited: matches!(entry, Some(Entry::Inherit(_))),
             made,
         });
     }
-
-    /// flake-parts: `mkFlake { inherit inputs; } { systems; perSystem; flake; }`.
-    fn flake_parts(&mut self, module: Val, at: (usize, usize)) {
-        let args = attrs_of(
-            [
-                ("inputs", Val::Inputs),
-                (
-                    "self",
-                    Val::Opaque("`self` refers to this flake's own outputs".into()),
-                ),
-            ],
-            at,
-        );
-        let module = match module {
-            f @ Val::Lambda(_) => self.ev.apply_val(f, Thunk::Val(args), 0),
-            m => m,
-        };
-        let Val::Attrs(defs) = module else {
-            return;
-        };
-        if defs.iter().any(|d| first_name(d) == Some("flake")) {
-            let flake = self.ev.select_defs(&defs, "flake", 0);
-            self.top(flake, None, at);
-        }
-        if !defs.iter().any(|d| first_name(d) == Some("perSystem")) {
-            return;
-        }
-        let systems = match self.ev.select_defs(&defs, "systems", 0) {
-            Val::List(items) => {
-                let list: Option<Vec<String>> = items
-                    .iter()
-                    .map(|i| match i {
-                        Val::Str(s) => Some(s.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                match list {
-                    Some(l) => Systems::Listed(l),
-                    None => Systems::Unlisted,
-                }
-            }
-            _ => Systems::Unlisted,
-        };
-        let per_system = self.ev.select_defs(&defs, "perSystem", 0);
-        let run = |w: &mut Self, system: Val, sys: SystemOf| {
-            let plat = match &system {
-                Val::Str(s) => crate::outputs::eval::plat_of_string(s),
-                _ => PlatVal::Each,
-            };
-            let pkgs = |origin_pkgs: Option<Val>| -> Val {
-                origin_pkgs.unwrap_or_else(|| {
-                    Val::Set(Rc::new(SetVal {
-                        build: plat.clone(),
-                        host: plat.clone(),
-                        cross: false,
-                        origin: Origin::Derived(Derived::FlakePartsPkgs),
-                    }))
-                })
-            };
-            let make_args = |pkgs: Val| {
-                attrs_of(
-                    [
-                        ("system", system.clone()),
-                        ("pkgs", pkgs),
-                        ("inputs'", Val::Opaque("inputs' is not followed".into())),
-                        (
-                            "self'",
-                            Val::Opaque("`self'` refers to this flake's own outputs".into()),
-                        ),
-                        ("config", Val::Opaque("config is not followed".into())),
-                        ("lib", Val::Lib(crate::outputs::eval::LibKind::Nixpkgs)),
-                    ],
-                    at,
-                )
-            };
-            let first =
-                w.ev.apply_val(per_system.clone(), Thunk::Val(make_args(pkgs(None))), 0);
-            // `_module.args.pkgs = import inputs.nixpkgs { ... };` replaces pkgs.
-            let custom = match &first {
-                Val::Attrs(defs) => {
-                    let m = w.ev.select_defs(defs, "_module", 0);
-                    let a = w.ev.select_name(m, "args", None, 0);
-                    match w.ev.select_name(a, "pkgs", None, 0) {
-                        Val::Opaque(_) => None,
-                        p => Some(p),
-                    }
-                }
-                _ => None,
-            };
-            let result = match custom {
-                Some(p) => {
-                    w.ev.apply_val(per_system.clone(), Thunk::Val(make_args(pkgs(Some(p)))), 0)
-                }
-                None => first,
-            };
-            w.top(result, Some(&sys), at);
-        };
-        match systems {
-            Systems::Listed(list) => {
-                for s in list {
-                    let sys = SystemOf::Generated {
-                        system: Some(s.clone()),
-                        how: "flake-parts' perSystem".into(),
-                    };
-                    run(self, Val::Str(s), sys);
-                }
-            }
-            Systems::Unlisted => run(
-                self,
-                Val::System,
-                SystemOf::Generated {
-                    system: None,
-                    how: "flake-parts' perSystem".into(),
-                },
-            ),
-        }
-    }
 }
 
-/// A flake read: its syntax, the evaluator (to check expressions in the
-/// scopes it met) and its outputs.
-pub(crate) struct Read<'a> {
-    pub doc: Doc,
-    pub ev: Evaluator<'a>,
+/// A flake read: the evaluator (with the flake's text and syntax, to check
+/// expressions in the scopes it met) and its outputs.
+pub(crate) struct Read<'f> {
+    pub ev: Evaluator<'f>,
+    pub file: FileId,
     pub outputs: Vec<Output>,
 }
 
-/// Read every package and dev shell of the flake `src`.
-pub(crate) fn read(src: &str) -> Result<Read<'_>> {
-    let doc: Doc = syntax::parse(src)?;
-    let empty = |doc: Doc| Read {
-        doc,
-        ev: Evaluator::new(src, HashMap::new()),
-        outputs: Vec::new(),
-    };
-    let Some(root) = doc.expr() else {
-        return Ok(empty(doc));
+impl Read<'_> {
+    /// The flake's text.
+    pub fn src(&self) -> &str {
+        &self.ev.sources.get(self.file).text
+    }
+
+    /// The flake's syntax.
+    pub fn doc(&self) -> &Doc {
+        self.ev
+            .sources
+            .get(self.file)
+            .doc
+            .as_ref()
+            .expect("a flake that parsed")
+    }
+}
+
+/// Read every package and dev shell of the flake `flake` in `files`.
+pub(crate) fn read<'f>(files: &'f dyn Files, flake: &RelPath) -> Result<Read<'f>> {
+    let mut sources = SourceMap::new(files);
+    let file = sources
+        .load(flake)
+        .map_err(|e| Error::invalid(format!("cannot read {}: {}", e.path, e.error)))?;
+    let root = match &sources.get(file).doc {
+        Ok(doc) => doc.expr(),
+        Err(e) => return Err(e.clone()),
     };
     // Not a flake (a NixOS module, say): no packages or dev shells.
-    let Some(set) = root.unparen().attrset() else {
-        return Ok(empty(doc));
+    let is_flake = root.as_ref().and_then(|r| r.unparen().attrset()).is_some();
+    let head = Head::read(root.as_ref());
+    let mut read = Read {
+        ev: Evaluator::new(sources, head.facts()).with_reading(Reading::Rewritable),
+        file,
+        outputs: Vec::new(),
     };
-    let inputs = input_kinds(&set);
-    let Some(outputs) = set.entries.iter().find_map(|e| match e {
-        Entry::Binding(b) if b.path.as_deref() == Some(&["outputs".to_string()][..]) => {
-            Some(b.value.clone())
-        }
-        _ => None,
-    }) else {
-        return Ok(empty(doc));
+    let Some(lambda) = head
+        .outputs
+        .as_ref()
+        .filter(|_| is_flake)
+        .and_then(|o| o.unparen().lambda().map(|l| (o.clone(), l)))
+    else {
+        return Ok(read);
     };
-    let ev = Evaluator::new(src, inputs);
-    let Some(lambda) = outputs.unparen().lambda() else {
-        return Ok(empty(doc));
-    };
-    let mut vars = Vec::new();
-    match &lambda.param {
-        Param::Ident { name } => vars.push((name.clone(), Val::Inputs)),
-        Param::Pattern { formals, bind, .. } => {
-            for f in formals {
-                let v = match f.name.as_str() {
-                    "self" => Val::Opaque("`self` refers to this flake's own outputs".into()),
-                    name => Val::Input {
-                        kind: ev.input_kind(name),
-                        text: name.to_string(),
-                    },
-                };
-                vars.push((f.name.clone(), v));
-            }
-            if let Some(b) = bind {
-                vars.push((b.clone(), Val::Inputs));
-            }
-        }
-    }
-    let env = scope_of_vals(vars, None);
-    let body = ev.eval(&lambda.body, &env, 0);
+    let (outputs, lambda) = lambda;
+    let ev = &mut read.ev;
+    let mut args = input_values(ev, &head.inputs);
+    let self_t = ev.value(Value::unknown(
+        "`self` refers to this flake's own outputs",
+        None,
+    ));
+    args.entries.insert(
+        "self".into(),
+        AttrEntry {
+            value: self_t,
+            def: None,
+        },
+    );
+    let args_t = ev.value(Value::Attrs(Rc::new(args)));
+    let base = ev.base_env();
+    let outputs_t = ev.delay(&outputs, file, base);
+    let result = ev.delay_apply(outputs_t, args_t);
+    let body = ev.force(result);
     let mut w = Walker {
         ev,
+        file,
         out: Vec::new(),
     };
-    w.top(body, None, lambda.body.range());
-    Ok(Read {
-        doc,
-        ev: w.ev,
-        outputs: w.out,
-    })
+    w.top(body, lambda.body.range());
+    let mut out = w.out;
+    // In the order the file writes them (a helper's systems in its order).
+    out.sort_by_key(|o| o.at.0);
+    read.outputs = out;
+    Ok(read)
 }
 
 /// The system an output's package set builds on or runs on, as a double;
@@ -690,7 +533,9 @@ fn double(p: &PlatVal, sys: &SystemOf) -> Option<String> {
 /// cannot follow are listed with `editable: false` and the reason.
 pub fn read_outputs(src: &str) -> Result<Vec<OutputReport>> {
     let lines = LineIndex::new(src);
-    Ok(read(src)?
+    let files = MemFiles::single("flake.nix", src);
+    let flake = RelPath::new("flake.nix").expect("a relative path");
+    Ok(read(&files, &flake)?
         .outputs
         .into_iter()
         .map(|o| {

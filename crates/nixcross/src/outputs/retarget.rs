@@ -22,12 +22,14 @@ use std::collections::BTreeMap;
 
 use crate::edit::{FileEdits, Outcome, Plan, TextEdit};
 use crate::error::{Error, LineIndex, Result};
+use crate::eval::{EnvId, Evaluator, Special, Value};
 use crate::files::{Files, RelPath};
 use crate::module::{self, Position};
-use crate::outputs::eval::{Env, Origin, Plat, PlatVal, SetVal, Site, Val};
 use crate::outputs::pkgset::{self, CrossPart, PkgSet, PlatformSpec};
 use crate::outputs::read::{self, Output, Read, SystemOf};
+use crate::outputs::sets::{Origin, Plat, PlatVal, SetVal, Site};
 use crate::platform::{self, Target};
+use crate::source::FileId;
 use crate::syntax::{self, Entry, Key, KeyAt};
 use crate::vocab::{Kind, Mode};
 
@@ -58,10 +60,7 @@ pub fn retarget(files: &dyn Files, flake: &RelPath, opts: &RetargetOptions) -> R
 
 /// Plan the retarget of an output of the flake `flake`, without applying it.
 pub fn plan_retarget(files: &dyn Files, flake: &RelPath, opts: &RetargetOptions) -> Result<Plan> {
-    let src = files
-        .read(flake)
-        .map_err(|e| Error::invalid(format!("cannot read {flake}: {e}")))?;
-    let (edits, summary, warnings) = plan_text(&src, opts)?;
+    let (edits, summary, warnings) = plan_edits(files, flake, opts)?;
     Ok(Plan {
         files: vec![FileEdits {
             path: flake.clone(),
@@ -234,8 +233,12 @@ fn select<'o>(outputs: &'o [Output], opts: &RetargetOptions, src: &str) -> Resul
     Ok(groups.into_values().next().unwrap())
 }
 
-/// The edits to the flake's text `src`, what they do, and warnings.
-fn plan_text(src: &str, opts: &RetargetOptions) -> Result<(Vec<TextEdit>, String, Vec<String>)> {
+/// The edits to the flake `flake`'s text, what they do, and warnings.
+fn plan_edits(
+    files: &dyn Files,
+    flake: &RelPath,
+    opts: &RetargetOptions,
+) -> Result<(Vec<TextEdit>, String, Vec<String>)> {
     if !matches!(opts.kind, Kind::Package | Kind::Shell) {
         return Err(Error::invalid(
             "set-target retargets a package or a dev shell here",
@@ -247,8 +250,16 @@ fn plan_text(src: &str, opts: &RetargetOptions) -> Result<(Vec<TextEdit>, String
         )
         .hint("use --mode cross"));
     }
-    let read = read::read(src)?;
-    let group = select(&read.outputs, opts, src)?;
+    let read = read::read(files, flake)?;
+    let src = read.src().to_string();
+    let src = src.as_str();
+    let doc = read.doc().clone();
+    let Read {
+        mut ev,
+        file,
+        outputs,
+    } = read;
+    let group = select(&outputs, opts, src)?;
     for o in &group {
         if let Some(why) = o.blocker() {
             return Err(Error::refused(format!(
@@ -338,7 +349,10 @@ fn plan_text(src: &str, opts: &RetargetOptions) -> Result<(Vec<TextEdit>, String
     };
     let mut p = Planner {
         src,
-        read: &read,
+        doc: &doc,
+        ev: &mut ev,
+        file,
+        outputs: &outputs,
         values: group.iter().filter_map(|o| o.value).collect(),
         edits: Vec::new(),
     };
@@ -379,9 +393,14 @@ fn set_is_wanted(set: &SetVal, want: &Want) -> bool {
     }
 }
 
-struct Planner<'r, 'a> {
-    src: &'a str,
-    read: &'r Read<'a>,
+struct Planner<'r, 'f> {
+    src: &'r str,
+    doc: &'r syntax::Doc,
+    /// The evaluator that read the flake, to check expressions in the
+    /// scopes it met.
+    ev: &'r mut Evaluator<'f>,
+    file: FileId,
+    outputs: &'r [Output],
     /// The value ranges of the selected outputs (the same text for each
     /// system a helper generates).
     values: Vec<(usize, usize)>,
@@ -408,10 +427,10 @@ impl Planner<'_, '_> {
         if depth > 8 {
             return false;
         }
-        let Some(b) = self.read.doc.enclosing_bindings(range).into_iter().next() else {
+        let Some(b) = self.doc.enclosing_bindings(range).into_iter().next() else {
             return false;
         };
-        let refs = self.read.doc.reference_ranges(&b.name);
+        let refs = self.doc.reference_ranges(&b.name);
         !refs.is_empty() && refs.iter().all(|r| self.private_at(*r, depth + 1))
     }
 
@@ -422,7 +441,6 @@ impl Planner<'_, '_> {
             SystemOf::Var { system: now } if now == system => Ok(()),
             SystemOf::Key { range, .. } => {
                 let shared = self
-                    .read
                     .outputs
                     .iter()
                     .filter(|x| matches!(&x.system, SystemOf::Key { range: r, .. } if r == range))
@@ -462,8 +480,7 @@ impl Planner<'_, '_> {
     /// mkShell's `packages`, ...) of the selected output: things that run
     /// on the build machine.
     fn in_tool_list(&self, range: (usize, usize)) -> bool {
-        self.read
-            .doc
+        self.doc
             .enclosing_entries(range)
             .iter()
             // Entries inside the output's value, not the output's own.
@@ -478,7 +495,7 @@ impl Planner<'_, '_> {
     /// Rewrite every place the output reaches its package set (`set`).
     fn rewrite_sets(&mut self, set: &SetVal, sites: &[Site], want: &Want) -> Result<()> {
         let mut origins: Vec<&SetVal> = Vec::new();
-        let mut uses: Vec<((usize, usize), &SetVal, &Env)> = Vec::new();
+        let mut uses: Vec<((usize, usize), &SetVal, EnvId)> = Vec::new();
         for s in sites {
             match s {
                 Site::Origin(o)
@@ -490,7 +507,7 @@ impl Planner<'_, '_> {
                 Site::Use { range, set: s, env }
                     if same_platforms(s, set) && !uses.iter().any(|u| u.0 == *range) =>
                 {
-                    uses.push((*range, s, env));
+                    uses.push((*range, s, *env));
                 }
                 _ => {}
             }
@@ -553,22 +570,52 @@ impl Planner<'_, '_> {
         Ok(())
     }
 
-    /// The expression of the nixpkgs input a set was written with, if it
-    /// means nixpkgs in `env` too.
-    fn nixpkgs_for(&self, set: &SetVal, env: &Env) -> Option<String> {
-        let text = match &set.origin {
-            Origin::Legacy { nixpkgs, .. } | Origin::Import { nixpkgs, .. } => nixpkgs.clone(),
-            Origin::Cross { inner, .. } => return self.nixpkgs_for(inner, env),
-            Origin::Derived(_) => "inputs.nixpkgs".to_string(),
-        };
-        if self.read.ev.is_nixpkgs(&text, env) {
-            return Some(text);
+    /// The value of the expression `text` in the scope `env`.
+    fn eval_text(&mut self, text: &str, env: EnvId) -> Option<Value> {
+        let doc = syntax::parse(text).ok()?;
+        let node = doc.expr()?;
+        Some(self.ev.eval(&node, self.file, env))
+    }
+
+    /// Whether the expression `text` means a nixpkgs input in `env`.
+    fn is_nixpkgs(&mut self, text: &str, env: EnvId) -> bool {
+        matches!(
+            self.eval_text(text, env),
+            Some(Value::Special(s)) if matches!(
+                &*s,
+                Special::Input { nixpkgs: true, path, .. } if path.is_empty()
+            )
+        )
+    }
+
+    /// An expression for the nixpkgs input a set was written with that
+    /// means nixpkgs in `env` too: as the set writes it, by the input's
+    /// name, else any nixpkgs input.
+    fn nixpkgs_for(&mut self, set: &SetVal, env: EnvId) -> Option<String> {
+        let spelling = set.spelling();
+        let mut candidates: Vec<String> = Vec::new();
+        if let Some(w) = spelling.written {
+            candidates.push(w);
         }
+        if matches!(set.origin, Origin::Derived(_)) {
+            // flake-parts modules reach it as inputs.nixpkgs.
+            candidates.push(format!("inputs.{}", spelling.input));
+        }
+        candidates.push(spelling.input.clone());
+        candidates.push(format!("inputs.{}", spelling.input));
         // flake-parts modules and `inputs@` flakes reach it as inputs.nixpkgs.
-        ["nixpkgs", "inputs.nixpkgs"]
-            .into_iter()
-            .find(|t| self.read.ev.is_nixpkgs(t, env))
-            .map(String::from)
+        candidates.extend(["nixpkgs".to_string(), "inputs.nixpkgs".to_string()]);
+        let mut seen = Vec::new();
+        for c in candidates {
+            if seen.contains(&c) {
+                continue;
+            }
+            if self.is_nixpkgs(&c, env) {
+                return Some(c);
+            }
+            seen.push(c);
+        }
+        None
     }
 
     /// The text of the set `want` asks for, for the place `at` where
@@ -630,7 +677,7 @@ impl Planner<'_, '_> {
 
     /// How the build machine of a per-system set is spelled, checked in
     /// `env`: the expression inside `legacyPackages.${...}`.
-    fn build_spelling(&self, set: &SetVal, env: &Env) -> Option<BuildSpelling> {
+    fn build_spelling(&mut self, set: &SetVal, env: EnvId) -> Option<BuildSpelling> {
         match &set.origin {
             Origin::Legacy {
                 key:
@@ -641,8 +688,13 @@ impl Planner<'_, '_> {
                 ..
             } => {
                 let text = expr.text();
-                match self.read.ev.eval_text(&text, env) {
-                    Some(Val::Str(_) | Val::System) => Some(BuildSpelling {
+                let spelled = match self.eval_text(&text, env) {
+                    Some(Value::Str(_)) => true,
+                    Some(Value::Special(s)) => matches!(*s, Special::AnySystem),
+                    _ => false,
+                };
+                match spelled {
+                    true => Some(BuildSpelling {
                         attr: format!("${{{text}}}"),
                         value: text,
                     }),
@@ -668,7 +720,7 @@ impl Planner<'_, '_> {
     fn replace_whole(
         &mut self,
         set: &SetVal,
-        env: &Env,
+        env: EnvId,
         want: &Want,
         range: (usize, usize),
     ) -> Result<()> {
@@ -727,11 +779,11 @@ impl Planner<'_, '_> {
                                 self.push(TextEdit::replace(key.range, syntax::attr_name(&system)));
                                 Ok(())
                             }
-                            _ => self.replace_whole(set, env, want, set.range().unwrap()),
+                            _ => self.replace_whole(set, *env, want, set.range().unwrap()),
                         },
-                        _ => self.replace_whole(set, env, want, set.range().unwrap()),
+                        _ => self.replace_whole(set, *env, want, set.range().unwrap()),
                     },
-                    _ => self.replace_whole(set, env, want, set.range().unwrap()),
+                    _ => self.replace_whole(set, *env, want, set.range().unwrap()),
                 }
             }
             Origin::Cross {
@@ -760,7 +812,7 @@ impl Planner<'_, '_> {
                             {
                                 self.push(TextEdit::replace(k2.range, syntax::attr_name(b)));
                             }
-                            _ => return self.replace_whole(set, env, want, set.range().unwrap()),
+                            _ => return self.replace_whole(set, *env, want, set.range().unwrap()),
                         }
                     }
                     let now = key.name().unwrap_or_default();
@@ -769,13 +821,20 @@ impl Planner<'_, '_> {
                     }
                     Ok(())
                 }
-                _ => self.replace_whole(set, env, want, set.range().unwrap()),
+                _ => self.replace_whole(set, *env, want, set.range().unwrap()),
             },
             Origin::Import {
                 nixpkgs,
                 args: Some(args),
                 ..
-            } => self.rewrite_import(set, nixpkgs, args, want),
+            } => {
+                // The import's own argument names nixpkgs where it is.
+                let np = nixpkgs
+                    .written
+                    .clone()
+                    .unwrap_or_else(|| nixpkgs.input.clone());
+                self.rewrite_import(set, &np, args, want)
+            }
             Origin::Import { call, .. } => Err(Error::refused(
                 "the arguments of `import nixpkgs` are not written as an attribute set here",
             )
@@ -783,6 +842,7 @@ impl Planner<'_, '_> {
             Origin::Derived(what) => Err(Error::refused(format!(
                 "its package set is {what}, which nixcross does not rewrite"
             ))),
+            Origin::Unwritten(why) => Err(Error::refused(why.clone())),
         }
     }
 
@@ -888,7 +948,7 @@ impl Planner<'_, '_> {
         &mut self,
         range: (usize, usize),
         set: &SetVal,
-        env: &Env,
+        env: EnvId,
         want: &Want,
     ) -> Result<()> {
         if let (Mode::Cross, CrossPart::Example(e), false) =
