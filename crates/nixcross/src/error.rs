@@ -153,6 +153,18 @@ impl LineIndex {
     pub fn line(&self, offset: usize) -> usize {
         self.starts.partition_point(|&s| s <= offset)
     }
+
+    /// 1-based `(line, column)` of a byte offset of `src` (the text the index
+    /// was made from), as [`line_col`] gives it.
+    pub fn line_col(&self, src: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(src.len());
+        while !src.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.line(offset);
+        let start = self.starts[line - 1];
+        (line, src[start..offset].chars().count() + 1)
+    }
 }
 
 #[cfg(test)]
@@ -170,10 +182,11 @@ mod tests {
 
     #[test]
     fn line_index_agrees_with_line_col() {
-        let src = "a\nbc\n\nd";
+        let src = "a\nbc\n\nd\u{e9}x\n";
         let idx = LineIndex::new(src);
         for off in 0..=src.len() {
             assert_eq!(idx.line(off), line_col(src, off).0, "offset {off}");
+            assert_eq!(idx.line_col(src, off), line_col(src, off), "offset {off}");
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LineIndex, Result};
 use crate::files::{FileError, Files, RelPath};
 use crate::syntax::{self, Doc, Layout, Node};
 
@@ -57,6 +57,8 @@ pub struct Source {
     pub doc: std::result::Result<Doc, Error>,
     /// Its indentation and line ending.
     pub layout: Layout,
+    /// Its line starts, made on the first `line:col` look-up.
+    lines: std::cell::OnceCell<LineIndex>,
 }
 
 impl Source {
@@ -65,6 +67,14 @@ impl Source {
         let doc = self.doc.as_ref().map_err(Clone::clone)?;
         doc.expr()
             .ok_or_else(|| Error::refused("the file has no expression"))
+    }
+
+    /// 1-based `(line, column)` of a byte offset, in O(log n) after the
+    /// first look-up (`show` asks for thousands in one file).
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        self.lines
+            .get_or_init(|| LineIndex::new(&self.text))
+            .line_col(&self.text, offset)
     }
 }
 
@@ -140,6 +150,7 @@ impl<'f> SourceMap<'f> {
             text,
             doc,
             layout,
+            lines: std::cell::OnceCell::new(),
         });
         self.by_path.insert(path.clone(), id);
         self.by_path.insert(asked, id);
@@ -167,7 +178,7 @@ impl<'f> SourceMap<'f> {
     /// `path:line:col` of a node, for messages.
     pub fn describe(&self, src: &Src) -> String {
         let s = self.get(src.file);
-        let (l, c) = crate::error::line_col(&s.text, src.node.start());
+        let (l, c) = s.line_col(src.node.start());
         format!("{}:{l}:{c}", s.path)
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::error::{line_col, Result};
+use crate::error::Result;
 use crate::files::{Files, RelPath};
 use crate::flake::overlays::{effective, used_packages};
 use crate::flake::{Config, Flake, PlatformOption, SeenStyle};
@@ -154,7 +154,7 @@ pub fn report(f: &Flake, opts: &ShowOptions) -> ShowReport {
 
 fn file_line(f: &Flake, src: &Src) -> (String, usize) {
     let s = f.ev.sources.get(src.file);
-    (s.path.to_string(), line_col(&s.text, src.node.start()).0)
+    (s.path.to_string(), s.line_col(src.node.start()).0)
 }
 
 fn report_config(f: &Flake, c: &Config, opts: &ShowOptions) -> ConfigReport {
