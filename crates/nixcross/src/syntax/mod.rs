@@ -19,7 +19,7 @@ mod expr;
 pub mod limits;
 pub mod text;
 
-pub use conflicts::{attr_conflicts, Conflict};
+pub use conflicts::{attr_conflicts, attr_conflicts_near, Conflict};
 pub use expr::{BinOp, Expr, Key, Part, PathKind};
 pub use text::*;
 
@@ -112,7 +112,11 @@ pub fn parse(src: &str) -> Result<Doc> {
     }
     let root = parsed.syntax();
     // rnix accepts search paths Nix 2.8's lexer does not (`</nixos>`,
-    // `<a//b>`): `<` PATH_CHAR+ (`/` PATH_CHAR+)* `>` only.
+    // `<a//b>`): `<` PATH_CHAR+ (`/` PATH_CHAR+)* `>` only. (A text without
+    // `<` has no search path: no walk over its tokens.)
+    if !src.contains('<') {
+        return Ok(Doc { root });
+    }
     for t in root
         .descendants_with_tokens()
         .filter_map(|e| e.into_token())
