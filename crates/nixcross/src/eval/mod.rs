@@ -235,6 +235,16 @@ impl<'f> Evaluator<'f> {
         self.delay(node, file, env)
     }
 
+    /// The expression and file of a thunk that is an expression not yet
+    /// forced.
+    pub fn pending_expr(&self, id: ThunkId) -> Option<(Node, FileId)> {
+        let i = (id.0 as usize).checked_sub(self.prelude.values.len())?;
+        match self.thunks.get(i)? {
+            Thunk::Expr { node, file, .. } => Some((node.clone(), *file)),
+            _ => None,
+        }
+    }
+
     /// A thunk for `f arg`.
     pub fn delay_apply(&mut self, f: ThunkId, arg: ThunkId) -> ThunkId {
         self.alloc(Thunk::Apply { f, arg })

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 mod conflicts;
 mod expr;
 pub mod limits;
+pub mod reach;
 pub mod text;
 
 pub use conflicts::{attr_conflicts, attr_conflicts_near, Conflict};
