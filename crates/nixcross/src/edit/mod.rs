@@ -138,7 +138,11 @@ pub fn apply_checked(src: &str, edits: &[TextEdit]) -> Result<String> {
     // that adds such a conflict (the input may already have its own). Only
     // the sets the edits wrote in can have a new one: look there first, and
     // count over the whole file (before and after) only when one has any.
-    if crate::syntax::attr_conflicts_near(&doc, &written_regions(edits)).is_empty() {
+    let near = crate::syntax::attr_conflicts_near(&doc, &written_regions(edits));
+    if near.is_empty() {
+        if crate::source::leave_trees() {
+            std::mem::forget(doc);
+        }
         return Ok(out);
     }
     let after = crate::syntax::attr_conflicts(&doc);

@@ -16,7 +16,8 @@
 //! cannot use each other's text: whatever an edit of one changes, the other
 //! evaluates as before.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
 use crate::eval::{Evaluator, ThunkId};
 use crate::files::RelPath;
@@ -56,72 +57,103 @@ pub(super) struct Outputs<'a> {
     pub bind: Option<&'a str>,
 }
 
-/// The reach of the configuration whose value is thunk `t`, or `None` when
-/// it is not known (see the module's documentation).
-pub(super) fn reach_of(
-    ev: &Evaluator,
+/// Reads the reach of a flake's configurations.
+pub(super) struct Reader<'a, 'f> {
+    ev: &'a Evaluator<'f>,
     flake: FileId,
-    outputs: &Outputs,
-    t: ThunkId,
-) -> Option<Reach> {
-    let (expr, file) = ev.pending_expr(t)?;
-    if file != flake {
-        return None;
-    }
-    let source = ev.sources.get(flake);
-    if source.ambiguous_base {
-        return None;
-    }
-    let files = ev.sources.files();
-    let flake_real = files.real_path(&source.path).ok()?;
-    let mut reach = Reach::default();
-    let mut seen: HashSet<(usize, usize)> = HashSet::new();
-    let mut work = vec![expr];
-    let mut read: HashSet<RelPath> = HashSet::new();
-    while let Some(node) = work.pop() {
-        if !seen.insert(node.range()) {
-            continue;
+    outputs: Outputs<'a>,
+    /// `flake.nix`'s real path; `None` when relative paths in it are
+    /// ambiguous (reached through links from two folders).
+    flake_real: Option<RelPath>,
+    /// Files looked at: whether each names no other file.
+    leaves: RefCell<HashMap<RelPath, bool>>,
+}
+
+impl<'a, 'f> Reader<'a, 'f> {
+    pub(super) fn new(ev: &'a Evaluator<'f>, flake: FileId, outputs: Outputs<'a>) -> Self {
+        let source = ev.sources.get(flake);
+        let flake_real = (!source.ambiguous_base)
+            .then(|| ev.sources.files().real_path(&source.path).ok())
+            .flatten();
+        Reader {
+            ev,
+            flake,
+            outputs,
+            flake_real,
+            leaves: RefCell::new(HashMap::new()),
         }
-        reach.ranges.push(node.range());
-        let fp = footprint(&node);
-        if fp.unknown.is_some() {
+    }
+
+    /// The reach of the configuration whose value is thunk `t`, or `None`
+    /// when it is not known (see the module's documentation).
+    pub(super) fn reach_of(&self, t: ThunkId) -> Option<Reach> {
+        let flake_real = self.flake_real.as_ref()?;
+        let (expr, file) = self.ev.pending_expr(t)?;
+        if file != self.flake {
             return None;
         }
-        for b in fp.binders {
-            match b {
-                Binder::Values(values) => work.extend(values),
-                Binder::Builtin => {}
-                Binder::Param { lambda, name } => {
-                    let input = outputs.lambda.as_ref() == Some(&lambda)
-                        && name != "self"
-                        && outputs.bind != Some(name.as_str())
-                        && outputs.formals.contains(&name);
-                    if !input {
-                        return None;
+        let source = self.ev.sources.get(self.flake);
+        let mut reach = Reach::default();
+        let mut seen: HashSet<(usize, usize)> = HashSet::new();
+        let mut work = vec![expr];
+        while let Some(node) = work.pop() {
+            if !seen.insert(node.range()) {
+                continue;
+            }
+            reach.ranges.push(node.range());
+            let fp = footprint(&node);
+            if fp.unknown.is_some() {
+                return None;
+            }
+            for b in fp.binders {
+                match b {
+                    Binder::Values(values) => work.extend(values),
+                    Binder::Builtin => {}
+                    Binder::Param { lambda, name } => {
+                        let o = &self.outputs;
+                        let input = o.lambda.as_ref() == Some(&lambda)
+                            && name != "self"
+                            && o.bind != Some(name.as_str())
+                            && o.formals.contains(&name);
+                        if !input {
+                            return None;
+                        }
                     }
                 }
             }
-        }
-        for lit in fp.paths {
-            // As the evaluator resolves a relative path.
-            let lit = if lit.starts_with("./") || lit.starts_with("../") || lit == "." {
-                lit
-            } else {
-                format!("./{lit}")
-            };
-            let path = source.loaded_as.join_nix(&lit)?;
-            let real = files.real_path(&path).ok()?;
-            if real == flake_real {
-                return None;
-            }
-            if read.insert(real.clone()) {
-                let text = files.read(&real).ok()?;
-                if text.contains(['/', '+']) || text.contains("${") {
+            for lit in fp.paths {
+                // As the evaluator resolves a relative path.
+                let lit = if lit.starts_with("./") || lit.starts_with("../") || lit == "." {
+                    lit
+                } else {
+                    format!("./{lit}")
+                };
+                let path = source.loaded_as.join_nix(&lit)?;
+                let real = self.ev.sources.files().real_path(&path).ok()?;
+                if &real == flake_real || !self.leaf(&real) {
                     return None;
                 }
-                reach.files.push(real);
+                if !reach.files.contains(&real) {
+                    reach.files.push(real);
+                }
             }
         }
+        Some(reach)
     }
-    Some(reach)
+
+    /// Whether `path` is a regular file that names no other file and builds
+    /// no path: no `/`, `+` or `${` in it.
+    fn leaf(&self, path: &RelPath) -> bool {
+        if let Some(known) = self.leaves.borrow().get(path) {
+            return *known;
+        }
+        let leaf = self
+            .ev
+            .sources
+            .files()
+            .read(path)
+            .is_ok_and(|text| !text.contains(['/', '+']) && !text.contains("${"));
+        self.leaves.borrow_mut().insert(path.clone(), leaf);
+        leaf
+    }
 }

@@ -142,7 +142,7 @@ fn resolve(ident: &SyntaxNode, name: &str, root: &SyntaxNode) -> Option<Resolved
                 }
                 SyntaxKind::NODE_ATTR_SET => {
                     if let Some(s) = ast::AttrSet::cast(anc.clone()) {
-                        if s.rec_token().is_some() {
+                        if is_rec(&anc) {
                             if let Some(values) = scope_binds(&s, name) {
                                 return here(Binder::Values(values));
                             }
@@ -161,6 +161,15 @@ fn resolve(ident: &SyntaxNode, name: &str, root: &SyntaxNode) -> Option<Resolved
         }
     }
     Some(Resolved::Outside(Binder::Builtin))
+}
+
+/// Whether a set is `rec { }`: its first token (`rec_token` looks through
+/// every child, which is slow for a set of thousands of entries).
+fn is_rec(set: &SyntaxNode) -> bool {
+    set.children_with_tokens()
+        .filter_map(|c| c.into_token())
+        .find(|t| !t.kind().is_trivia())
+        .is_some_and(|t| t.kind() == SyntaxKind::TOKEN_REC)
 }
 
 fn lambda_binds(l: &ast::Lambda, name: &str) -> bool {
