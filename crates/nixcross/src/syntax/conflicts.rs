@@ -111,8 +111,22 @@ pub fn attr_conflicts_near(doc: &Doc, regions: &[(usize, usize)]) -> Vec<Conflic
                 None => continue,
             },
         };
-        for n in cover.ancestors().skip(1) {
-            take(n, &mut sets);
+        // The set the region is in, and the sets its entries merge into
+        // (`a = { b = 1; };` merges into the set holding it): the one at the
+        // top of that chain is checked with all that merges into it. Sets
+        // further out hold the region inside a value that is not merged, so
+        // their own entries did not change.
+        let is_set = |n: &rnix::SyntaxNode| {
+            matches!(n.kind(), SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LET_IN)
+        };
+        if let Some(mut top) = cover.ancestors().find(is_set) {
+            while is_merged_value(&top) {
+                match top.ancestors().skip(1).find(is_set) {
+                    Some(up) => top = up,
+                    None => break,
+                }
+            }
+            take(top, &mut sets);
         }
         for n in cover.descendants() {
             take(n, &mut sets);
@@ -302,6 +316,12 @@ mod tests {
         }
         // A region in the outer set checks it and the sets merged into it,
         // not a set in a list.
+        let inner = src.find("e = 1").unwrap();
+        let near: Vec<String> = attr_conflicts_near(&doc, &[(inner, inner)])
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(near, ["e"]);
         let near: Vec<String> = attr_conflicts_near(&doc, &[(6, 7)])
             .into_iter()
             .map(|c| c.name)

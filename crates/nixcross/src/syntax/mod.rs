@@ -628,7 +628,10 @@ impl Node {
 
 fn static_attr(attr: &ast::Attr) -> Option<String> {
     match attr {
-        ast::Attr::Ident(i) => Some(i.syntax().text().to_string()),
+        ast::Attr::Ident(i) => Some(match i.ident_token() {
+            Some(t) => t.text().to_string(),
+            None => i.syntax().text().to_string(),
+        }),
         ast::Attr::Str(s) => node(s).string_literal(),
         ast::Attr::Dynamic(d) => {
             // `${"x"}` is static too.
@@ -651,8 +654,9 @@ fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
             ast::Entry::AttrpathValue(av) => {
                 let Some(path) = av.attrpath() else { continue };
                 let Some(value) = av.value() else { continue };
-                let keys: Option<Vec<String>> = path.attrs().map(|a| static_attr(&a)).collect();
-                let static_prefix = path.attrs().map_while(|a| static_attr(&a)).collect();
+                let statics: Vec<Option<String>> = path.attrs().map(|a| static_attr(&a)).collect();
+                let static_prefix = statics.iter().map_while(Clone::clone).collect();
+                let keys: Option<Vec<String>> = statics.into_iter().collect();
                 out.push(Entry::Binding(Binding {
                     node: Node(av.syntax().clone()),
                     keys: path.attrs().map(|a| expr::key_of(&a)).collect(),
