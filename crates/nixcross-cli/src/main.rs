@@ -154,6 +154,8 @@ fn main() -> ExitCode {
 }
 
 fn run() -> ExitCode {
+    // One operation, then exit: the OS takes the syntax trees back at once.
+    nixcross::flake::leave_trees_to_exit();
     // `COMPLETE=<shell> nixcross ...`: answer the shell and exit.
     clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     if let Some(choice) = color_before_parsing() {

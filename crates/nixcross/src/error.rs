@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn line_index_agrees_with_line_col() {
-        let src = "a\nbc\n\nd";
+        let src = "a\nbc\n\nd\u{e9}x\n";
         let idx = LineIndex::new(src);
         for off in 0..=src.len() {
             assert_eq!(idx.line(off), line_col(src, off).0, "offset {off}");

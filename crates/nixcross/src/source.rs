@@ -4,9 +4,19 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LineIndex, Result};
 use crate::files::{FileError, Files, RelPath};
 use crate::syntax::{self, Doc, Layout, Node};
+
+/// Set by [`crate::flake::leave_trees_to_exit`]: a loaded flake and a
+/// re-parsed result are not freed but left to the process's exit.
+pub(crate) static LEAVE_TREES: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether trees are left to the process's exit.
+pub(crate) fn leave_trees() -> bool {
+    LEAVE_TREES.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// A file of a [`SourceMap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -58,22 +68,23 @@ pub struct Source {
     /// Its indentation and line ending.
     pub layout: Layout,
     /// Its line starts, built on the first `line_col`.
-    lines: std::cell::OnceCell<crate::error::LineIndex>,
+    lines: std::cell::OnceCell<LineIndex>,
 }
 
 impl Source {
-    /// 1-based line and column of a byte offset (cheap after the first).
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        self.lines
-            .get_or_init(|| crate::error::LineIndex::new(&self.text))
-            .line_col(&self.text, offset)
-    }
-
     /// The top-level expression, or why there is none.
     pub fn root(&self) -> Result<Node> {
         let doc = self.doc.as_ref().map_err(Clone::clone)?;
         doc.expr()
             .ok_or_else(|| Error::refused("the file has no expression"))
+    }
+
+    /// 1-based `(line, column)` of a byte offset, in O(log n) after the
+    /// first look-up (`show` asks for thousands in one file).
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        self.lines
+            .get_or_init(|| LineIndex::new(&self.text))
+            .line_col(&self.text, offset)
     }
 }
 
@@ -146,10 +157,10 @@ impl<'f> SourceMap<'f> {
             path: path.clone(),
             loaded_as: asked.clone(),
             ambiguous_base: false,
-            lines: std::cell::OnceCell::new(),
             text,
             doc,
             layout,
+            lines: std::cell::OnceCell::new(),
         });
         self.by_path.insert(path.clone(), id);
         self.by_path.insert(asked, id);

@@ -111,6 +111,21 @@ pub fn apply(src: &str, edits: &[TextEdit]) -> Result<String> {
     Ok(out)
 }
 
+/// Where each edit's text lies in the result of [`apply`] (an empty range
+/// where an edit only deleted).
+fn written_regions(edits: &[TextEdit]) -> Vec<(usize, usize)> {
+    let mut order: Vec<&TextEdit> = edits.iter().collect();
+    order.sort_by_key(|e| e.range);
+    let mut shift: isize = 0;
+    let mut out = Vec::with_capacity(order.len());
+    for e in order {
+        let start = (e.range.0 as isize + shift) as usize;
+        out.push((start, start + e.insert.len()));
+        shift += e.insert.len() as isize - (e.range.1 - e.range.0) as isize;
+    }
+    out
+}
+
 /// Apply `edits` and re-parse the result. Text that does not parse is an
 /// internal error and is never returned.
 pub fn apply_checked(src: &str, edits: &[TextEdit]) -> Result<String> {
@@ -126,7 +141,16 @@ pub fn apply_checked(src: &str, edits: &[TextEdit]) -> Result<String> {
         }
     };
     // rnix accepts attributes defined twice; Nix does not. Refuse an edit
-    // that adds such a conflict (the input may already have its own).
+    // that adds such a conflict (the input may already have its own). Only
+    // the sets the edits wrote in can have a new one: look there first, and
+    // count over the whole file (before and after) only when one has any.
+    let near = crate::syntax::attr_conflicts_near(&doc, &written_regions(edits));
+    if near.is_empty() {
+        if crate::source::leave_trees() {
+            std::mem::forget(doc);
+        }
+        return Ok(out);
+    }
     let after = crate::syntax::attr_conflicts(&doc);
     if !after.is_empty() {
         let before = crate::syntax::parse(src)

@@ -122,10 +122,61 @@ pub struct InputFacts {
     pub nixpkgs: Vec<String>,
 }
 
+/// What every evaluator starts with: the built-ins (the base scope) and
+/// nixpkgs' `lib`, a few hundred values made once per thread and shared by
+/// every evaluator of that thread (they hold no syntax and never change).
+/// Their thunks are the first ids of every arena.
+struct Prelude {
+    /// The values of thunks `0..values.len()`.
+    values: Vec<Value>,
+    /// The base scope's names.
+    base: HashMap<String, ThunkId>,
+    /// `lib` of the input called `nixpkgs`.
+    lib: ThunkId,
+}
+
+impl Prelude {
+    fn build() -> Prelude {
+        let files = crate::files::MemFiles::new();
+        let empty = Rc::new(Prelude {
+            values: Vec::new(),
+            base: HashMap::new(),
+            lib: ThunkId(0),
+        });
+        let mut ev = Evaluator::over(SourceMap::new(&files), empty, None, InputFacts::default());
+        prims::install(&mut ev);
+        let lib = ev.lib();
+        let values = ev
+            .thunks
+            .drain(..)
+            .map(|t| match t {
+                Thunk::Value(v) => v,
+                _ => unreachable!("the built-ins and `lib` are values"),
+            })
+            .collect();
+        Prelude {
+            values,
+            base: std::mem::take(&mut ev.envs[0].vars),
+            lib,
+        }
+    }
+
+    /// This thread's prelude.
+    fn get() -> Rc<Prelude> {
+        thread_local! {
+            static PRELUDE: Rc<Prelude> = Rc::new(Prelude::build());
+        }
+        PRELUDE.with(Rc::clone)
+    }
+}
+
 /// The evaluator: an arena of thunks and scopes over a [`SourceMap`].
 pub struct Evaluator<'f> {
     /// The files read so far.
     pub sources: SourceMap<'f>,
+    /// The shared first thunks and base scope.
+    prelude: Rc<Prelude>,
+    /// Thunks from `prelude.values.len()` on.
     thunks: Vec<Thunk>,
     envs: Vec<Scope>,
     /// The scope with `builtins`, `import`, `map`, `true`, ...
@@ -161,22 +212,31 @@ fn truth(v: &Value) -> Option<bool> {
 impl<'f> Evaluator<'f> {
     /// A new evaluator reading through `sources`.
     pub fn new(sources: SourceMap<'f>, facts: InputFacts) -> Evaluator<'f> {
-        let mut ev = Evaluator {
+        let prelude = Prelude::get();
+        let lib = Some(prelude.lib);
+        Evaluator::over(sources, prelude, lib, facts)
+    }
+
+    fn over(
+        sources: SourceMap<'f>,
+        prelude: Rc<Prelude>,
+        lib: Option<ThunkId>,
+        facts: InputFacts,
+    ) -> Evaluator<'f> {
+        Evaluator {
             sources,
+            prelude,
             thunks: Vec::new(),
-            envs: Vec::new(),
+            envs: vec![Scope::default()],
             base: EnvId(0),
             imports: HashMap::new(),
             depth: 0,
             steps: 0,
-            lib: None,
+            lib,
             facts,
             reading: Reading::Everything,
             trace: None,
-        };
-        ev.envs.push(Scope::default());
-        prims::install(&mut ev);
-        ev
+        }
     }
 
     /// The same evaluator, for `reading`.
@@ -242,7 +302,8 @@ impl<'f> Evaluator<'f> {
 
     /// The expression `id` will evaluate, while it is not forced yet.
     pub fn pending_expr(&self, id: ThunkId) -> Option<Src> {
-        match &self.thunks[id.0 as usize] {
+        let i = (id.0 as usize).checked_sub(self.prelude.values.len())?;
+        match self.thunks.get(i)? {
             Thunk::Expr { node, file, .. } => Some(Src::new(*file, node.clone())),
             _ => None,
         }
@@ -257,9 +318,15 @@ impl<'f> Evaluator<'f> {
     // ----- arena -----
 
     fn alloc(&mut self, t: Thunk) -> ThunkId {
-        let id = ThunkId(self.thunks.len() as u32);
+        let id = ThunkId((self.prelude.values.len() + self.thunks.len()) as u32);
         self.thunks.push(t);
         id
+    }
+
+    /// The slot of a thunk that is not the prelude's.
+    fn slot(&mut self, id: ThunkId) -> &mut Thunk {
+        let i = id.0 as usize - self.prelude.values.len();
+        &mut self.thunks[i]
     }
 
     /// A thunk that is already a value.
@@ -315,7 +382,7 @@ impl<'f> Evaluator<'f> {
 
     /// Make the placeholder `id` mean `set.name or default`.
     fn fill_select_or(&mut self, id: ThunkId, set: ThunkId, name: &str, default: ThunkId) {
-        self.thunks[id.0 as usize] = Thunk::Select {
+        *self.slot(id) = Thunk::Select {
             set,
             name: name.to_string(),
             default: Some(default),
@@ -329,7 +396,7 @@ impl<'f> Evaluator<'f> {
 
     /// Make the placeholder `id` mean `a // b`.
     pub fn fill_update(&mut self, id: ThunkId, a: ThunkId, b: ThunkId) {
-        self.thunks[id.0 as usize] = Thunk::Update(a, b);
+        *self.slot(id) = Thunk::Update(a, b);
     }
 
     /// `fix (final: base // overlay final base)`, as `lib.extend` builds it.
@@ -337,7 +404,7 @@ impl<'f> Evaluator<'f> {
         let fixed = self.alloc(Thunk::Forcing);
         let partial = self.delay_apply(overlay, fixed);
         let applied = self.delay_apply(partial, base);
-        self.thunks[fixed.0 as usize] = Thunk::Update(base, applied);
+        *self.slot(fixed) = Thunk::Update(base, applied);
         fixed
     }
 
@@ -386,20 +453,20 @@ impl<'f> Evaluator<'f> {
 
     /// Force a thunk to weak head normal form.
     pub fn force(&mut self, id: ThunkId) -> Value {
-        let t = std::mem::replace(&mut self.thunks[id.0 as usize], Thunk::Forcing);
-        match t {
-            Thunk::Value(v) => {
-                self.thunks[id.0 as usize] = Thunk::Value(v.clone());
-                if let Some(t) = &mut self.trace {
-                    t.replay(id);
-                }
-                return v;
+        if let Some(v) = self.prelude.values.get(id.0 as usize) {
+            return v.clone();
+        }
+        let slot = self.slot(id);
+        if let Thunk::Value(v) = slot {
+            let v = v.clone();
+            if let Some(t) = &mut self.trace {
+                t.replay(id);
             }
-            Thunk::Forcing => {
-                self.thunks[id.0 as usize] = Thunk::Forcing;
-                return Value::unknown("infinite recursion", None);
-            }
-            _ => {}
+            return v;
+        }
+        let t = std::mem::replace(slot, Thunk::Forcing);
+        if let Thunk::Forcing = t {
+            return Value::unknown("infinite recursion", None);
         }
         if let Some(t) = &mut self.trace {
             t.begin();
@@ -425,7 +492,7 @@ impl<'f> Evaluator<'f> {
         if let Some(t) = &mut self.trace {
             t.end_forced(id);
         }
-        self.thunks[id.0 as usize] = Thunk::Value(v.clone());
+        *self.slot(id) = Thunk::Value(v.clone());
         v
     }
 
@@ -706,6 +773,12 @@ impl<'f> Evaluator<'f> {
             if let Some(t) = scope.vars.get(name) {
                 let t = *t;
                 return self.force(t);
+            }
+            if e == self.base {
+                if let Some(t) = self.prelude.base.get(name) {
+                    let t = *t;
+                    return self.force(t);
+                }
             }
             if let Some(w) = scope.with {
                 withs.push(w);

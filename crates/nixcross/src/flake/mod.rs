@@ -18,6 +18,7 @@
 pub(crate) mod modules;
 pub(crate) mod overlays;
 pub(crate) mod platforms;
+mod reach;
 
 use std::rc::Rc;
 
@@ -162,8 +163,12 @@ pub struct Flake<'f> {
     pub(crate) ev: Evaluator<'f>,
     /// `flake.nix`.
     pub(crate) file: FileId,
-    /// The configurations, in name order.
+    /// The configurations, in name order: all of them after
+    /// [`Flake::load`]; after [`Flake::load_for`], the one asked for and
+    /// those that may share text with it.
     pub configs: Vec<Config>,
+    /// The names of the configurations not read ([`Flake::load_for`]).
+    unread: Vec<String>,
     /// Why `nixosConfigurations` may hold more than `configs`, if it may.
     pub(crate) incomplete: Option<(String, Option<Src>)>,
     /// The `outputs` function's parameter names.
@@ -181,6 +186,26 @@ impl std::fmt::Debug for Flake<'_> {
         f.debug_struct("Flake")
             .field("configs", &self.configs)
             .finish_non_exhaustive()
+    }
+}
+
+/// Leave every loaded flake (its files, syntax trees and evaluator) and the
+/// trees of re-parsed results to the process's exit instead of freeing them
+/// one node at a time: for a program that runs one operation and exits (the
+/// `nixcross` binary), where freeing is a tenth of the work. Memory then
+/// grows with each operation: a long-running program should not call it.
+pub fn leave_trees_to_exit() {
+    crate::source::LEAVE_TREES.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+impl Drop for Flake<'_> {
+    fn drop(&mut self) {
+        if crate::source::leave_trees() {
+            let files = self.ev.sources.files();
+            let empty = Evaluator::new(SourceMap::new(files), InputFacts::default());
+            std::mem::forget(std::mem::replace(&mut self.ev, empty));
+            std::mem::forget(std::mem::take(&mut self.configs));
+        }
     }
 }
 
@@ -239,6 +264,23 @@ impl<'f> Flake<'f> {
     /// # Ok::<(), nixcross::Error>(())
     /// ```
     pub fn load(files: &'f dyn Files, flake: &RelPath) -> Result<Flake<'f>> {
+        Flake::load_some(files, flake, None)
+    }
+
+    /// Read `flake` to edit the configuration `name`: follow that one, and
+    /// of the others only those that may reach text it reaches (see
+    /// [`reach`]); [`Flake::users_of`] then answers for every range that
+    /// configuration reaches. Without a name, or with one the flake does
+    /// not have, the same as [`Flake::load`].
+    pub fn load_for(
+        files: &'f dyn Files,
+        flake: &RelPath,
+        name: Option<&str>,
+    ) -> Result<Flake<'f>> {
+        Flake::load_some(files, flake, name)
+    }
+
+    fn load_some(files: &'f dyn Files, flake: &RelPath, only: Option<&str>) -> Result<Flake<'f>> {
         let mut sources = SourceMap::new(files);
         let file = sources
             .load(flake)
@@ -262,10 +304,15 @@ impl<'f> Flake<'f> {
         let configs_value = outputs_node
             .as_ref()
             .map(|o| evaluate_outputs(&mut ev, file, o, &inputs));
+        let lambda = outputs_node
+            .as_ref()
+            .map(|o| o.unparen())
+            .filter(|o| o.lambda().is_some());
         let mut flake = Flake {
             ev,
             file,
             configs: Vec::new(),
+            unread: Vec::new(),
             incomplete: None,
             outputs_formals: formals,
             outputs_bind: bind,
@@ -273,13 +320,18 @@ impl<'f> Flake<'f> {
             uses: std::cell::OnceCell::new(),
         };
         match configs_value {
-            Some(v) => flake.read_configurations(v),
+            Some(v) => flake.read_configurations(v, only, lambda),
             None => flake.incomplete = Some(("the flake has no `outputs`".into(), None)),
         }
         Ok(flake)
     }
 
-    fn read_configurations(&mut self, value: (Value, Option<Src>)) {
+    fn read_configurations(
+        &mut self,
+        value: (Value, Option<Src>),
+        only: Option<&str>,
+        lambda: Option<Node>,
+    ) {
         let (v, at) = value;
         let attrs = match v {
             Value::Attrs(a) => a,
@@ -312,10 +364,45 @@ impl<'f> Flake<'f> {
             .iter()
             .map(|(k, e)| (k.clone(), e.clone()))
             .collect();
-        for (name, entry) in entries {
-            let config = modules::read_config(&mut self.ev, &name, &entry, at.clone());
-            self.configs.push(config);
+        let read = self.which_to_read(&entries, only, lambda);
+        for ((name, entry), read) in entries.into_iter().zip(read) {
+            if read {
+                let config = modules::read_config(&mut self.ev, &name, &entry, at.clone());
+                self.configs.push(config);
+            } else {
+                self.unread.push(name);
+            }
         }
+    }
+
+    /// Which of `entries` to follow when the configuration `only` is
+    /// edited: it, and every other one whose reach is unknown or meets its
+    /// own. All of them without `only`, or when its reach is unknown.
+    fn which_to_read(
+        &self,
+        entries: &[(String, AttrEntry)],
+        only: Option<&str>,
+        lambda: Option<Node>,
+    ) -> Vec<bool> {
+        let all = vec![true; entries.len()];
+        let Some(target) = only.and_then(|n| entries.iter().position(|(k, _)| k == n)) else {
+            return all;
+        };
+        let outputs = reach::Outputs {
+            lambda,
+            formals: &self.outputs_formals,
+            bind: self.outputs_bind.as_deref(),
+        };
+        let reader = reach::Reader::new(&self.ev, self.file, outputs);
+        let reach_of = |e: &AttrEntry| reader.reach_of(e.value);
+        let Some(own) = reach_of(&entries[target].1) else {
+            return all;
+        };
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, (_, e))| i == target || reach_of(e).is_none_or(|r| r.meets(&own)))
+            .collect()
     }
 
     /// The configuration called `name`.
@@ -326,16 +413,15 @@ impl<'f> Flake<'f> {
     /// Pick the configuration to edit: `name`, or the only one.
     pub fn select(&self, name: Option<&str>) -> Result<&Config> {
         let names = || {
-            self.configs
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            let mut all: Vec<&str> = self.configs.iter().map(|c| c.name.as_str()).collect();
+            all.extend(self.unread.iter().map(String::as_str));
+            all.sort_unstable();
+            all.join(", ")
         };
         match name {
             Some(n) => self.config(n).ok_or_else(|| {
                 let mut e = Error::invalid(format!("no configuration named `{n}`"));
-                if !self.configs.is_empty() {
+                if !self.configs.is_empty() || !self.unread.is_empty() {
                     e = e.hint(format!("the flake has: {}", names()));
                 }
                 if let Some((why, _)) = &self.incomplete {
@@ -343,7 +429,7 @@ impl<'f> Flake<'f> {
                 }
                 e
             }),
-            None => match self.configs.len() {
+            None => match self.configs.len() + self.unread.len() {
                 0 => {
                     let mut e = Error::refused(
                         "found no nixosConfigurations (nixcross reads `outputs` -> `nixosConfigurations.<name> = ...nixosSystem { ... }`)",
@@ -372,7 +458,8 @@ impl<'f> Flake<'f> {
 
     /// The names of the other configurations whose modules, call or
     /// platform literals contain `range` of `file`: those an edit there
-    /// would change too.
+    /// would change too. After [`Flake::load_for`], exact for the ranges
+    /// the configuration asked for reaches (the others cannot reach them).
     pub(crate) fn users_of(
         &self,
         file: FileId,

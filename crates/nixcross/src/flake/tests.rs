@@ -243,3 +243,63 @@ fn flake_parts_configurations() {
     let f = load(&files);
     assert_eq!(summary(&f), ["box: aarch64-linux -> aarch64-linux legacy"]);
 }
+
+/// The configurations `load_for(name)` reads.
+fn read_for(files: &MemFiles, name: &str) -> Vec<String> {
+    let f = Flake::load_for(files, &RelPath::new("flake.nix").unwrap(), Some(name)).unwrap();
+    f.configs.iter().map(|c| c.name.clone()).collect()
+}
+
+#[test]
+fn an_edit_reads_only_the_configurations_that_may_share_its_text() {
+    let mut files = MemFiles::single(
+        "flake.nix",
+        r#"{
+  outputs = { self, nixpkgs, ... }: let
+    sys = "x86_64-linux";
+    mk = name: nixpkgs.lib.nixosSystem { system = sys; modules = [ ]; };
+  in {
+    nixosConfigurations = {
+      a = nixpkgs.lib.nixosSystem { system = "x86_64-linux"; modules = [ ./a.nix ]; };
+      b = nixpkgs.lib.nixosSystem { system = "x86_64-linux"; modules = [ ./b.nix ]; };
+      c = nixpkgs.lib.nixosSystem { system = sys; modules = [ ./common.nix ]; };
+      d = nixpkgs.lib.nixosSystem { system = sys; modules = [ ./common.nix ]; };
+      e = mk "e";
+      f = self.nixosConfigurations.a;
+      g = nixpkgs.lib.nixosSystem { system = "x86_64-linux"; modules = [ ./g.nix ]; };
+    };
+  };
+}"#,
+    );
+    files.insert("a.nix", "{ networking.hostName = \"a\"; }");
+    files.insert("b.nix", "{ networking.hostName = \"b\"; }");
+    files.insert("common.nix", "{ }");
+    // g.nix could name another file.
+    files.insert("g.nix", "{ imports = [ ./a.nix ]; }");
+    // `f` reaches `self`, `g` a file that names files: both read for any.
+    assert_eq!(read_for(&files, "a"), ["a", "f", "g"]);
+    assert_eq!(read_for(&files, "b"), ["b", "f", "g"]);
+    // `sys` and common.nix are shared; `mk` uses `sys` too.
+    assert_eq!(read_for(&files, "c"), ["c", "d", "e", "f", "g"]);
+    // Its own reach unknown: everything.
+    assert_eq!(read_for(&files, "f").len(), 7);
+    // What the edit sees of the shared text is what a full read sees.
+    let full = load(&files);
+    let lazy = Flake::load_for(&files, &RelPath::new("flake.nix").unwrap(), Some("c")).unwrap();
+    let c = lazy.config("c").unwrap();
+    let sys = c.system().unwrap();
+    for d in &sys.definitions {
+        let lit = d.literal.as_ref().unwrap();
+        assert_eq!(
+            lazy.users_of(lit.file, lit.range(), "c"),
+            full.users_of(lit.file, lit.range(), "c")
+        );
+    }
+    // Unread names still count for the choice and the messages.
+    let err = lazy.select(Some("zz")).unwrap_err();
+    assert!(
+        err.hints.iter().any(|h| h.contains("a, b, c, d, e, f, g")),
+        "{err:?}"
+    );
+    assert!(lazy.select(None).is_err());
+}

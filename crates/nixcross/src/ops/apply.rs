@@ -153,6 +153,7 @@ pub fn apply(
                         origin: Origin::Spec,
                     });
                 }
+                drop(f);
                 build_host(&mut t, doc, flake, Some(name), h, opts, Origin::Flake)?
             }
             (HostMachine::File(_), Some(HostFile::InFlakeTree(path))) => {

@@ -711,7 +711,7 @@ fn plan_config(
     systems: &[String],
     opts: &EmulateOptions,
 ) -> Result<Plan> {
-    let f = Flake::load(files, path)?;
+    let f = Flake::load_for(files, path, Some(name))?;
     let config = f.select(Some(name))?;
     let mut p = Planner::new(&f, config)?;
     if !opts.remove {

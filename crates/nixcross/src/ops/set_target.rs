@@ -104,7 +104,7 @@ pub struct SetTargetOptions {
 pub fn set_target(files: &dyn Files, flake: &RelPath, opts: &SetTargetOptions) -> Result<Outcome> {
     let strip = match opts.style {
         Some(style) => {
-            let f = Flake::load(files, flake)?;
+            let f = Flake::load_for(files, flake, opts.config.as_deref())?;
             let config = f.select(opts.config.as_deref())?;
             needs_strip(config, style).then(|| config.name.clone())
         }
@@ -131,7 +131,7 @@ pub fn plan_set_target(
     flake: &RelPath,
     opts: &SetTargetOptions,
 ) -> Result<Plan> {
-    let f = Flake::load(files, flake)?;
+    let f = Flake::load_for(files, flake, opts.config.as_deref())?;
     plan_on(&f, opts)
 }
 
@@ -164,7 +164,7 @@ pub fn plan_strip_style(
     name: &str,
     style: Style,
 ) -> Result<Plan> {
-    let f = Flake::load(files, flake)?;
+    let f = Flake::load_for(files, flake, Some(name))?;
     let config = f.select(Some(name))?;
     let mut p = Planner::new(&f, config)?;
     for option in other_style_options(style) {

@@ -223,7 +223,8 @@ pub fn check(src: &str) -> Result<()> {
     let b = src.as_bytes();
     // A lone CR (a classic Mac line ending) ends a `#` comment for Nix but
     // not for rnix, which would read the next lines as comment.
-    if let Some(at) = (0..b.len()).find(|&i| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+    let lone_cr = || (0..b.len()).find(|&i| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n'));
+    if let Some(at) = src.contains('\r').then(lone_cr).flatten() {
         return Err(Error::parse(
             "a carriage return (CR) that is not followed by a line feed: nixcross reads LF and CRLF line endings only",
             (at, at + 1),

@@ -17,9 +17,10 @@ use crate::error::{Error, Result};
 mod conflicts;
 mod expr;
 pub mod limits;
+pub mod reach;
 pub mod text;
 
-pub use conflicts::attr_conflicts;
+pub use conflicts::{attr_conflicts, attr_conflicts_near};
 pub use expr::{BinOp, Expr, Key, Part, PathKind};
 pub use text::*;
 
@@ -112,7 +113,11 @@ pub fn parse(src: &str) -> Result<Doc> {
     }
     let root = parsed.syntax();
     // rnix accepts search paths Nix 2.8's lexer does not (`</nixos>`,
-    // `<a//b>`): `<` PATH_CHAR+ (`/` PATH_CHAR+)* `>` only.
+    // `<a//b>`): `<` PATH_CHAR+ (`/` PATH_CHAR+)* `>` only. (A text without
+    // `<` has no search path: no walk over its tokens.)
+    if !src.contains('<') {
+        return Ok(Doc { root });
+    }
     for t in root
         .descendants_with_tokens()
         .filter_map(|e| e.into_token())
@@ -624,7 +629,10 @@ impl Node {
 
 fn static_attr(attr: &ast::Attr) -> Option<String> {
     match attr {
-        ast::Attr::Ident(i) => Some(i.syntax().text().to_string()),
+        ast::Attr::Ident(i) => Some(match i.ident_token() {
+            Some(t) => t.text().to_string(),
+            None => i.syntax().text().to_string(),
+        }),
         ast::Attr::Str(s) => node(s).string_literal(),
         ast::Attr::Dynamic(d) => {
             // `${"x"}` is static too.
@@ -647,8 +655,9 @@ fn entries_of<T: HasEntry>(set: &T) -> Vec<Entry> {
             ast::Entry::AttrpathValue(av) => {
                 let Some(path) = av.attrpath() else { continue };
                 let Some(value) = av.value() else { continue };
-                let keys: Option<Vec<String>> = path.attrs().map(|a| static_attr(&a)).collect();
-                let static_prefix = path.attrs().map_while(|a| static_attr(&a)).collect();
+                let statics: Vec<Option<String>> = path.attrs().map(|a| static_attr(&a)).collect();
+                let static_prefix = statics.iter().map_while(Clone::clone).collect();
+                let keys: Option<Vec<String>> = statics.into_iter().collect();
                 out.push(Entry::Binding(Binding {
                     node: Node(av.syntax().clone()),
                     keys: path.attrs().map(|a| expr::key_of(&a)).collect(),

@@ -23,7 +23,11 @@ impl Layout {
 
 /// The file's line ending: `"\r\n"` when CRLF lines are the majority.
 pub fn newline(src: &str) -> &'static str {
-    let crlf = src.matches("\r\n").count();
+    let crlf = if src.contains('\r') {
+        src.matches("\r\n").count()
+    } else {
+        0
+    };
     let lf = src.matches('\n').count();
     if crlf * 2 > lf {
         "\r\n"
@@ -89,7 +93,11 @@ pub fn indent_unit(src: &str) -> String {
     let mut in_multiline_string = false;
     for line in src.lines() {
         // Indented strings strip spaces; their lines say nothing about the file.
-        let quotes = line.matches("''").count();
+        let quotes = if line.contains('\'') {
+            line.matches("''").count()
+        } else {
+            0
+        };
         if in_multiline_string {
             if quotes % 2 == 1 {
                 in_multiline_string = false;
