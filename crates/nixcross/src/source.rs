@@ -177,15 +177,6 @@ impl<'f> SourceMap<'f> {
         self.by_path.get(path).copied()
     }
 
-    /// Every loaded file, in load order.
-    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
-    pub fn iter(&self) -> impl Iterator<Item = (FileId, &Source)> {
-        self.sources
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (FileId(i as u32), s))
-    }
-
     /// `path:line:col` of a node, for messages.
     pub fn describe(&self, src: &Src) -> String {
         let s = self.get(src.file);

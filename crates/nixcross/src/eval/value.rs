@@ -522,15 +522,6 @@ impl Value {
         }
     }
 
-    /// The attribute set, when it is one.
-    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
-    pub fn as_attrs(&self) -> Option<&Rc<Attrs>> {
-        match self {
-            Value::Attrs(a) => Some(a),
-            _ => None,
-        }
-    }
-
     /// What kind of value this is, for messages.
     pub fn type_name(&self) -> &'static str {
         match self {

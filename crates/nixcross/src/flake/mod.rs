@@ -43,8 +43,7 @@ pub(crate) struct System {
     /// The argument set, when it is a literal in a file.
     pub args: Option<Src>,
     /// The argument set's attributes.
-    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
-    pub args_value: Option<Rc<Attrs>>,
+
     /// The `modules = ...;` binding, when written in a file.
     pub modules_binding: Option<Src>,
     /// The literal list new modules can go into (the list itself, or the
@@ -125,9 +124,6 @@ pub(crate) enum Status {
     Followed(Box<System>),
     /// Something else, or something nixcross cannot evaluate.
     NotFollowed {
-        /// Why.
-        #[allow(dead_code, reason = "unused since its module became pub(crate)")]
-        reason: String,
         /// Where, when known.
         at: Option<Src>,
     },

@@ -74,10 +74,7 @@ pub(super) fn read_config(
     let not = |reason: String, where_: Option<Src>, at: Option<Src>| Config {
         name: name.to_string(),
         at: at.clone(),
-        status: Status::NotFollowed {
-            reason: reason.clone(),
-            at: where_.or(at),
-        },
+        status: Status::NotFollowed { at: where_.or(at) },
         platforms: platforms::Platforms {
             unknown: Some(reason),
             ..Default::default()
@@ -132,7 +129,6 @@ pub(super) fn read_config(
         input,
         call: call.clone(),
         args: args.src.clone(),
-        args_value: Some(args.clone()),
         modules_binding: args.entries.get("modules").and_then(|e| e.def.clone()),
         modules_list: None,
         modules: Vec::new(),
@@ -410,7 +406,6 @@ fn thunk_platforms(ev: &mut Evaluator, t: ThunkId) -> (platforms::Platforms, Sys
         input: "nixpkgs".into(),
         call: None,
         args: None,
-        args_value: None,
         modules_binding: None,
         modules_list: None,
         modules: Vec::new(),
@@ -799,7 +794,7 @@ fn walk_config(
             continue;
         };
         if let Some(site) = a.entries.get("overlays").and_then(|e| e.def.clone()) {
-            sys.overlays.push(OverlayDef::read(index, site));
+            sys.overlays.push(OverlayDef::read(site));
         }
         if let Some(e) = a.entries.get("pkgs") {
             let e = e.clone();
@@ -1177,7 +1172,6 @@ fn scoped_sets(ev: &mut Evaluator, given: &Attrs, via: ScopedVia) -> Vec<ScopedS
             name: name.clone(),
             via,
             follows_config: false,
-            input: p.input.clone(),
             entry: e.def.clone(),
             import: p.src.clone(),
             args: None,
@@ -1213,7 +1207,7 @@ fn scoped_sets(ev: &mut Evaluator, given: &Attrs, via: ScopedVia) -> Vec<ScopedS
             }
             if let Some(oe) = a.entries.get("overlays") {
                 if let Some(site) = oe.def.clone() {
-                    set.overlays = OverlayDef::read(0, site.clone()).overlays;
+                    set.overlays = OverlayDef::read(site.clone()).overlays;
                     set.overlays_site = Some(site);
                 }
             }

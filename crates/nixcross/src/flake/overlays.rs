@@ -113,9 +113,6 @@ pub fn literal_list(value: &Node) -> Option<Node> {
 /// A `nixpkgs.overlays` definition.
 #[derive(Debug, Clone)]
 pub struct OverlayDef {
-    /// The module it is in (index into [`super::System::modules`]).
-    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
-    pub module: usize,
     /// The binding.
     pub site: Src,
     /// The literal list, when the value is one.
@@ -126,7 +123,7 @@ pub struct OverlayDef {
 
 impl OverlayDef {
     /// Read a `nixpkgs.overlays = ...;` binding.
-    pub fn read(module: usize, site: Src) -> OverlayDef {
+    pub fn read(site: Src) -> OverlayDef {
         let value = match site.node.as_entry() {
             Some(Entry::Binding(b)) => Some(b.value.clone()),
             _ => None,
@@ -138,7 +135,6 @@ impl OverlayDef {
             .map(|l| l.items.iter().map(read_overlay).collect())
             .unwrap_or_default();
         OverlayDef {
-            module,
             list: list.map(|l| Src::new(site.file, l)),
             site,
             overlays,
@@ -168,9 +164,6 @@ pub struct ScopedSet {
     /// follows every change of the configuration's platforms by itself.
     /// `local` and `cross` then say what they are now.
     pub follows_config: bool,
-    /// The nixpkgs input imported.
-    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
-    pub input: String,
     /// The `specialArgs` entry (`inherit pkgs-x;` or `pkgs-x = ...;`), or
     /// the `_module.args.pkgs-x = ...;` binding.
     pub entry: Option<Src>,

@@ -57,23 +57,6 @@ impl PlatformOption {
             PlatformOption::BuildPlatform => "buildPlatform",
         }
     }
-
-    /// The style the option belongs to.
-    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
-    pub fn style(self) -> Style {
-        match self {
-            PlatformOption::CrossSystem | PlatformOption::LocalSystem | PlatformOption::System => {
-                Style::Legacy
-            }
-            PlatformOption::HostPlatform | PlatformOption::BuildPlatform => Style::Modern,
-        }
-    }
-
-    /// The option of this name.
-    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
-    pub fn from_name(name: &str) -> Option<PlatformOption> {
-        PlatformOption::ALL.into_iter().find(|o| o.name() == name)
-    }
 }
 
 /// The priority of a plain definition.

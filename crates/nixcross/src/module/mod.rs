@@ -10,8 +10,7 @@
 pub mod places;
 
 use crate::edit::TextEdit;
-use crate::error::{Error, Result};
-use crate::syntax::{self, AttrSetView, Entry, Kind, Layout, ListView, Node};
+use crate::syntax::{self, AttrSetView, Entry, Layout, ListView, Node};
 
 /// The attribute set that holds a module's option definitions.
 #[derive(Debug, Clone)]
@@ -20,9 +19,6 @@ pub struct ModuleBody {
     pub expr: Node,
     /// The set of definitions.
     pub set: AttrSetView,
-    /// True for `{ ... }: { ... }`.
-    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
-    pub is_function: bool,
     /// The function's formals, when it is a function with a pattern.
     pub formals: Option<syntax::Param>,
 }
@@ -42,7 +38,6 @@ pub fn module_body(expr: &Node) -> Option<ModuleBody> {
         return Some(ModuleBody {
             expr: expr.clone(),
             set,
-            is_function: false,
             formals: None,
         });
     }
@@ -58,7 +53,6 @@ pub fn module_body(expr: &Node) -> Option<ModuleBody> {
     Some(ModuleBody {
         expr: expr.clone(),
         set,
-        is_function: true,
         formals: Some(lambda.param),
     })
 }
@@ -448,30 +442,6 @@ fn remove_span(src: &str, range: (usize, usize), open: usize, close: usize) -> T
     }
 }
 
-/// Plan the removal of the option at `hit`, taking empty husks with it: a
-/// nested set left empty (`nixpkgs = { };`) goes too. Returns the edit and
-/// whether the whole module body is left empty (then the caller removes the
-/// module itself).
-#[allow(dead_code, reason = "used only by unit tests")]
-pub fn remove_option(src: &str, hit: &OptionHit) -> Result<(TextEdit, bool)> {
-    if hit.chain.is_empty() {
-        return Err(Error::internal("an option hit without an entry"));
-    }
-    // A hit through a longer key (`a.b.c = 1;` found as `a.b`) is removed
-    // as a whole entry too: it defines nothing but part of the option.
-    // Walk up while the containing set would be left empty.
-    let mut level = hit.chain.len() - 1;
-    loop {
-        let (set, i) = &hit.chain[level];
-        if set.entries.len() > 1 || level == 0 {
-            let empty_root = level == 0 && set.entries.len() == 1;
-            let range = set.entries[*i].range();
-            return Ok((remove_entry(src, set, range), empty_root));
-        }
-        level -= 1;
-    }
-}
-
 /// A `[ ... ]` list value: append items, in the list's own layout.
 pub fn append_items(src: &str, style: &Layout, list: &ListView, items: &[String]) -> TextEdit {
     if items.is_empty() {
@@ -506,23 +476,6 @@ pub fn append_items(src: &str, style: &Layout, list: &ListView, items: &[String]
         .map(|i| format!("{}{base}{i}", style.nl))
         .collect();
     TextEdit::insert(at, text)
-}
-
-/// Whether a list item needs parentheses to stay one element.
-#[allow(dead_code, reason = "unused since its module became pub(crate)")]
-pub fn needs_parens(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::Apply
-            | Kind::BinOp
-            | Kind::Update
-            | Kind::Concat
-            | Kind::Lambda
-            | Kind::With
-            | Kind::LetIn
-            | Kind::IfElse
-            | Kind::Assert
-    )
 }
 
 #[cfg(test)]
@@ -601,21 +554,6 @@ mod tests {
             apply(src, &[e]).unwrap(),
             "{\r\n\tx = {\r\n\t\tb = 2;\r\n\t};\r\n}"
         );
-    }
-
-    #[test]
-    fn removal_takes_comments_and_husks() {
-        let src = "{\n  a = 1;\n  # the cross bit\n  nixpkgs = {\n    crossSystem = 1; # x\n  };\n  b = 2;\n}\n";
-        let b = body(src);
-        let (hits, _) = find_option(&b.set, &["nixpkgs", "crossSystem"]);
-        let (e, empty) = remove_option(src, &hits[0]).unwrap();
-        assert!(!empty);
-        assert_eq!(apply(src, &[e]).unwrap(), "{\n  a = 1;\n  b = 2;\n}\n");
-        let src = "{ a = 1; b = 2; }";
-        let b = body(src);
-        let (hits, _) = find_option(&b.set, &["b"]);
-        let (e, _) = remove_option(src, &hits[0]).unwrap();
-        assert_eq!(apply(src, &[e]).unwrap(), "{ a = 1; }");
     }
 
     #[test]
