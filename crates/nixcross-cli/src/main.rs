@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 mod cmd;
-#[allow(dead_code)] // used as the commands land
 mod common;
 mod complete;
 mod fs;
