@@ -785,31 +785,43 @@ impl<'f> Evaluator<'f> {
             }
             cur = scope.parent;
         }
+        // Not bound lexically: the innermost `with` that has it. A namespace
+        // nixcross cannot list may have it; it is then the one only when no
+        // outer `with` can have it either (Nix fails on a name no scope has).
+        let mut unlisted: Option<Value> = None;
         for w in withs {
-            match self.force(w) {
+            let ns = self.force(w);
+            let listed = match &ns {
                 Value::Attrs(a) => {
                     if let Some(e) = a.entries.get(name) {
+                        if unlisted.is_some() {
+                            return self.ambiguous_with(name, at);
+                        }
                         let t = e.value;
                         return self.force(t);
                     }
-                    if a.open.is_some() {
-                        return Value::unknown(
-                            format!(
-                                "`{name}` may come from a `with` namespace nixcross cannot list"
-                            ),
-                            at.cloned(),
-                        );
-                    }
+                    a.open.is_none()
                 }
-                _ => {
-                    return Value::unknown(
-                        format!("`{name}` may come from a `with` namespace nixcross cannot list"),
-                        at.cloned(),
-                    )
+                _ => false,
+            };
+            if !listed {
+                if unlisted.is_some() {
+                    return self.ambiguous_with(name, at);
                 }
+                unlisted = Some(ns);
             }
         }
-        Value::unknown(format!("`{name}` is not defined"), at.cloned())
+        match unlisted {
+            Some(ns) => self.select(ns, name, None, at.cloned()),
+            None => Value::unknown(format!("`{name}` is not defined"), at.cloned()),
+        }
+    }
+
+    fn ambiguous_with(&self, name: &str, at: Option<&Src>) -> Value {
+        Value::unknown(
+            format!("`{name}` may come from a `with` namespace nixcross cannot list"),
+            at.cloned(),
+        )
     }
 
     /// Build the attributes of a set or `let` from its entries. Values are

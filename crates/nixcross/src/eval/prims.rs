@@ -27,6 +27,8 @@ pub(super) fn arity(p: Prim) -> usize {
         | Range | SplitString | EachSystem | EvalFlakeModule | ForEach => 2,
         Flip | WarnIf | ThrowIf | Substring | CallPackageWith => 3,
         MakeOverridable | Match => 2,
+        RemovedOptionModule | RenamedOptionModule => 2,
+        ChangedOptionModule => 3,
         ListFilesRecursive => 1,
         MkPriority(_) | MkOrdered | Extend => 1,
         Map | Filter | MapAttrs | MapAttrsPrime | MapAttrsToList | FilterAttrs | GenAttrs
@@ -248,6 +250,11 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
         ("mkBefore", prim(MkOrdered)),
         ("mkAfter", prim(MkOrdered)),
         ("mkOrder", prim(MkOrder)),
+        ("mkRemovedOptionModule", prim(RemovedOptionModule)),
+        ("mkRenamedOptionModule", prim(RenamedOptionModule)),
+        ("mkAliasOptionModule", prim(RenamedOptionModule)),
+        ("mkChangedOptionModule", prim(ChangedOptionModule)),
+        ("mkMergedOptionModule", prim(ChangedOptionModule)),
         ("nixosSystem", prim_of(NixosSystem, input)),
         ("callPackageWith", prim(CallPackageWith)),
         ("makeOverridable", prim(MakeOverridable)),
@@ -1940,7 +1947,29 @@ pub(super) fn run(
         }))),
         MkOrdered => Value::Special(Rc::new(Special::Property(Property::Order(args[0])))),
         MkOrder => Value::Special(Rc::new(Special::Property(Property::Order(args[1])))),
+        RemovedOptionModule => set_from(BTreeMap::new(), None),
+        RenamedOptionModule | ChangedOptionModule => option_module_into(ev, args[1], at),
     }
+}
+
+/// The module `mkRenamedOptionModule`-like functions make, as far as the
+/// platforms go: it declares an option and forwards its definitions to
+/// `to`. Forwarded into `nixpkgs.*`, it may define a platform option, which
+/// nixcross does not follow; anywhere else it defines nothing nixcross
+/// reads, so it is an empty module.
+fn option_module_into(ev: &mut Evaluator, to: ThunkId, at: Option<Src>) -> Value {
+    let path = tri!(force_list(ev, to));
+    let first = match path.first() {
+        Some(t) => tri!(force_text(ev, *t)),
+        None => return unknown_at("an option module renamed into an empty path", &at),
+    };
+    if first == "nixpkgs" {
+        return unknown_at(
+            "an option module that forwards definitions into `nixpkgs.*`, which nixcross does not follow",
+            &at,
+        );
+    }
+    set_from(BTreeMap::new(), None)
 }
 
 fn recursive_update(ev: &mut Evaluator, l: Value, r: Value, at: Option<Src>) -> Value {

@@ -268,3 +268,21 @@ fn per_system_helpers_are_recorded() {
         assert_eq!(render(&mut ev, v, 0), want);
     }
 }
+
+#[test]
+fn with_namespaces_in_nix_order() {
+    // A lexical binding wins over every `with`.
+    assert_eq!(
+        one("let nixpkgs = 3; in with builtins.currentSystem; nixpkgs"),
+        "3"
+    );
+    // The innermost namespace that has it.
+    assert_eq!(one("with { a = 1; }; with { a = 2; }; a"), "2");
+    assert_eq!(one("with { a = 1; }; with { b = 2; }; a"), "1");
+    // Two namespaces that may both have it: unknown.
+    let two = one("with builtins.currentSystem; with builtins.currentTime; a");
+    assert!(two.contains("may come from a `with` namespace"), "{two}");
+    // A listed outer namespace that has it, under one that cannot be listed.
+    let both = one("with { a = 1; }; with builtins.currentSystem; a");
+    assert!(both.contains("may come from a `with` namespace"), "{both}");
+}

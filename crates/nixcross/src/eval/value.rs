@@ -263,6 +263,15 @@ pub enum Prim {
     MkOrdered,
     /// `mkOrder n x`: ordering only.
     MkOrder,
+    /// `mkRemovedOptionModule path message`: a module that only declares
+    /// an option (that throws when defined); it defines nothing.
+    RemovedOptionModule,
+    /// `mkRenamedOptionModule from to` (and `mkAliasOptionModule`): a
+    /// module that forwards definitions of `from` to `to`.
+    RenamedOptionModule,
+    /// `mkChangedOptionModule from to f` (and `mkMergedOptionModule froms
+    /// to f`): forwards definitions to `to` through `f`.
+    ChangedOptionModule,
     GroupBy,
     FromToml,
     Flip,

@@ -303,3 +303,84 @@ fn an_edit_reads_only_the_configurations_that_may_share_its_text() {
     );
     assert!(lazy.select(None).is_err());
 }
+
+/// A flake with one configuration whose host module is `host`.
+fn with_host(host: &str) -> MemFiles {
+    let mut files = MemFiles::new();
+    files
+        .insert(
+            "flake.nix",
+            r#"{
+  inputs.stylix.url = "github:danth/stylix";
+  outputs = { nixpkgs, ... }@inputs: {
+    nixosConfigurations.box = nixpkgs.lib.nixosSystem {
+      system = "x86_64-linux";
+      specialArgs = { inherit inputs; };
+      modules = [ ./host.nix { nixpkgs.buildPlatform = "x86_64-linux"; } ];
+    };
+  };
+}"#,
+        )
+        .insert("host.nix", host);
+    files
+}
+
+#[test]
+fn a_module_named_through_an_inputs_with_is_that_inputs_module() {
+    // Nothing lexical is called `stylix`: it can only be the input's module.
+    let files = with_host(
+        r#"{ inputs, lib, ... }:
+{
+  imports = with inputs.stylix.nixosModules; [ stylix ];
+  nixpkgs.hostPlatform = lib.mkDefault "aarch64-linux";
+}"#,
+    );
+    assert_eq!(
+        summary(&load(&files)),
+        ["box: x86_64-linux -> aarch64-linux modern"]
+    );
+    // With a second namespace that may have it too, nixcross cannot tell.
+    let files = with_host(
+        r#"{ inputs, pkgs, lib, ... }:
+{
+  imports = with inputs.stylix.nixosModules; with pkgs; [ stylix ];
+  nixpkgs.hostPlatform = lib.mkDefault "aarch64-linux";
+}"#,
+    );
+    let f = load(&files);
+    let unknown = f.configs[0].platforms.unknown.clone().unwrap_or_default();
+    assert!(
+        unknown.contains("may come from a `with` namespace"),
+        "{unknown}"
+    );
+}
+
+#[test]
+fn option_modules_of_lib_define_no_platform() {
+    let files = with_host(
+        r#"{ lib, ... }:
+with lib;
+{
+  imports = [
+    (mkRemovedOptionModule [ "sdImage" "bootSize" ] "moved")
+    (mkRenamedOptionModule [ "a" "old" ] [ "a" "new" ])
+  ];
+  nixpkgs.hostPlatform = "riscv64-linux";
+}"#,
+    );
+    assert_eq!(
+        summary(&load(&files)),
+        ["box: x86_64-linux -> riscv64-linux modern"]
+    );
+    // Forwarded into nixpkgs.*, it may define a platform option.
+    let files = with_host(
+        r#"{ lib, ... }:
+{
+  imports = [ (lib.mkRenamedOptionModule [ "board" "arch" ] [ "nixpkgs" "hostPlatform" ]) ];
+  nixpkgs.hostPlatform = "riscv64-linux";
+}"#,
+    );
+    let f = load(&files);
+    let unknown = f.configs[0].platforms.unknown.clone().unwrap_or_default();
+    assert!(unknown.contains("into `nixpkgs.*`"), "{unknown}");
+}
