@@ -18,6 +18,8 @@
 #   nixosSystem's `system` as nixpkgs.system = mkDefault; the assertion
 #   against mixing (hostPlatform, or buildPlatform below 1500, next to
 #   localSystem or crossSystem below 1500);
+# - nixpkgs.pkgs: when defined, its set's platforms decide and the mixing
+#   assertion does not apply (NixOS did not construct the set);
 # - `config.nixpkgs.*` is readable by modules (for _module.args sets);
 # - nix.buildMachines (the list as written), nix.distributedBuilds and
 #   nix.settings.builders-use-substitutes (null when unset).
@@ -117,6 +119,9 @@ let
       local = opt "localSystem";
       cross = opt "crossSystem";
       sys = opt "system";
+      # nixpkgs.pkgs: its platforms decide, and NixOS checks no option mix.
+      pkgsOpt = winner (defs [ "nixpkgs" "pkgs" ]);
+      pkgsPlatform = if pkgsOpt.defined then pkgsOpt.value.platform else null;
       hasPlatform = host.defined || (build.defined && build.priority < 1500);
       legacy = (local.defined && local.priority < 1500) || (cross.defined && cross.priority < 1500);
       localV = if local.defined then local.value else if sys.defined then { system = sys.value; } else null;
@@ -141,10 +146,14 @@ let
           cross = norm (v.importArgs.crossSystem or null);
         }) (lib.filterAttrs (n: v: isAttrs v && v ? importArgs) set);
     in {
-      build = norm buildV;
-      host = norm hostV;
-      mixed = hasPlatform && legacy;
-      style = if hasPlatform && legacy then "mixed" else if hasPlatform then "modern"
+      build = if pkgsPlatform != null then norm pkgsPlatform.localSystem else norm buildV;
+      host =
+        if pkgsPlatform == null then norm hostV
+        else if pkgsPlatform.crossSystem != null then norm pkgsPlatform.crossSystem
+        else norm pkgsPlatform.localSystem;
+      mixed = pkgsPlatform == null && hasPlatform && legacy;
+      style = if pkgsPlatform != null then "pkgs"
+              else if hasPlatform && legacy then "mixed" else if hasPlatform then "modern"
               else if local.defined || cross.defined || sys.defined then "legacy" else null;
       emulatedSystems = listOf [ "boot" "binfmt" "emulatedSystems" ];
       preferStaticEmulators = let w = winner (defs [ "boot" "binfmt" "preferStaticEmulators" ]); in if w.defined then w.value else false;

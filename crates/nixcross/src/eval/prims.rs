@@ -640,6 +640,11 @@ pub(super) fn select_special(
             nixpkgs: true,
             path: Vec::new(),
         })),
+        // `pkgs.pkgsCross.<example>`: nixpkgs again, with the same
+        // localSystem, config and overlays, cross-compiling for the example.
+        Special::Pkgs(p) if name == "pkgsCross" => {
+            Value::Special(Rc::new(Special::PkgsCross(p.clone())))
+        }
         Special::Pkgs(p) if ev.rewritable() => select_pkgs(ev, p, name, at),
         Special::Pkgs(_) => unknown_at(
             format!("`{name}` of a package set is only known when nixpkgs is evaluated"),

@@ -395,7 +395,7 @@ pub enum PkgsVia {
     Legacy(Option<Written>),
     /// `import <input> { ... }` (`src` is the call).
     Import,
-    /// `<of>.pkgsCross.<example>` (rewritable reading only).
+    /// `<of>.pkgsCross.<example>`.
     Cross {
         /// The set `pkgsCross` is taken from: it builds.
         of: Rc<PkgsValue>,

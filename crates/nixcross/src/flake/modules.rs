@@ -1129,6 +1129,14 @@ fn pkgs_platforms(
         let d = crate::platform::resolve(s).ok().map(|t| t.system);
         return (d.clone(), d);
     }
+    if let crate::eval::PkgsVia::Cross { of, example, .. } = &p.via {
+        // Built where `of` builds, for the example.
+        let build = pkgs_platforms(ev, of).0;
+        let host = crate::platform::catalogue()
+            .example(example)
+            .map(|e| e.system.clone());
+        return (build, host);
+    }
     let Some(args) = p.args else {
         return (None, None);
     };

@@ -32,7 +32,7 @@ use crate::edit::{Outcome, TextEdit, Transaction};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::{Config, Flake, SeenStyle};
-use crate::ops::editor::edit_blocker;
+use crate::ops::editor::{edit_blocker, PkgsOptionUse};
 use crate::ops::init::{self, check_text};
 use crate::ops::set_target::{emulation_warning, set_target, SetTargetOptions};
 use crate::platform;
@@ -514,7 +514,7 @@ fn verify(files: &dyn Files, flake: &RelPath, name: &str, want: &Want) -> Result
             "the new configuration `{name}` does not read back from the flake; nothing was written. This is a bug"
         )));
     };
-    if let Some(why) = edit_blocker(&f, c) {
+    if let Some(why) = edit_blocker(&f, c, PkgsOptionUse::Refuse) {
         return Err(Error::refused(format!(
             "the new configuration `{name}` would not be one nixcross can follow ({why}); nothing was written"
         )));

@@ -19,8 +19,19 @@ use crate::module::{self, ModuleBody};
 use crate::source::{FileId, SourceMap, Src};
 use crate::syntax::{self, Entry, Layout, Node};
 
+/// How an operation treats a configuration whose platforms come from
+/// `nixpkgs.pkgs = <package set>;` (NixOS then ignores the other
+/// `nixpkgs.*` platform options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PkgsOptionUse {
+    /// Refuse: what the operation writes would not decide the platforms.
+    Refuse,
+    /// Go on: `set-target` retargets that package set itself.
+    Retarget,
+}
+
 /// Why nixcross will not edit `config`, or `None` when it will try.
-pub(crate) fn edit_blocker(flake: &Flake, config: &Config) -> Option<String> {
+pub(crate) fn edit_blocker(flake: &Flake, config: &Config, pkgs: PkgsOptionUse) -> Option<String> {
     let Some(sys) = config.system() else {
         return Some(
             config
@@ -36,7 +47,11 @@ pub(crate) fn edit_blocker(flake: &Flake, config: &Config) -> Option<String> {
             flake.describe(p)
         ));
     }
-    if let Some(po) = &sys.pkgs_option {
+    if let Some(po) = sys
+        .pkgs_option
+        .as_ref()
+        .filter(|_| pkgs == PkgsOptionUse::Refuse)
+    {
         let at = po
             .site
             .as_ref()
@@ -314,7 +329,13 @@ impl std::ops::DerefMut for Planner<'_, '_> {
 impl<'a, 'f> Planner<'a, 'f> {
     /// A planner for `config`, refused when nixcross cannot edit it.
     pub fn new(flake: &'a Flake<'f>, config: &'a Config) -> Result<Self> {
-        if let Some(why) = edit_blocker(flake, config) {
+        Planner::with(flake, config, PkgsOptionUse::Refuse)
+    }
+
+    /// A planner for `config`, refused when nixcross cannot edit it;
+    /// `pkgs` says whether a `nixpkgs.pkgs` definition refuses it.
+    pub fn with(flake: &'a Flake<'f>, config: &'a Config, pkgs: PkgsOptionUse) -> Result<Self> {
+        if let Some(why) = edit_blocker(flake, config, pkgs) {
             let mut e = Error::refused(format!("cannot edit `{}`: {why}", config.name));
             let at = match &config.status {
                 crate::flake::Status::NotFollowed { at: Some(at), .. } => Some(at),

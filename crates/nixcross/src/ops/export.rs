@@ -28,7 +28,7 @@ use crate::files::{Files, RelPath};
 use crate::flake::overlays::{used_packages, OverlayView};
 use crate::flake::{Config, Definition, Flake, PlatformOption, SeenStyle};
 use crate::ops::add_overlay::instance_name;
-use crate::ops::editor::{edit_blocker, winners};
+use crate::ops::editor::{edit_blocker, winners, PkgsOptionUse};
 use crate::ops::set_target::{example_name, site_value, unwrap_priority};
 use crate::platform;
 use crate::source::Src;
@@ -98,7 +98,7 @@ fn describe(
     c: &Config,
     notes: &mut Vec<String>,
 ) -> std::result::Result<ConfigSpec, String> {
-    if let Some(why) = edit_blocker(f, c) {
+    if let Some(why) = edit_blocker(f, c, PkgsOptionUse::Refuse) {
         return Err(why);
     }
     let sys = c.system().ok_or("nixcross cannot follow it")?;

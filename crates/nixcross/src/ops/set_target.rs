@@ -28,14 +28,22 @@
 //!    new platforms; one shared with other configurations is refused. A set
 //!    that names its platform with `system` keeps `system` (nixpkgs rejects
 //!    `localSystem` next to it).
+//! 6. A configuration that sets `nixpkgs.pkgs = <set>;` takes its platforms
+//!    from that set (NixOS ignores the other `nixpkgs.*` platform options).
+//!    `--mode cross` rewrites it to `<set>.pkgsCross.<example>` (nixpkgs
+//!    again with the same localSystem, config and overlays) when the target
+//!    is exactly a pkgsCross example and the set builds on the requested
+//!    build platform; a native build of the set's own build platform
+//!    strips the `.pkgsCross.<example>` again. Anything else is refused:
+//!    nixcross cannot make that set for another build platform.
 
 use crate::edit::{Outcome, Plan, TextEdit, Transaction};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
-use crate::flake::{Definition, Flake, PlatformOption, SeenStyle};
+use crate::flake::{Definition, Flake, PkgsOption, PlatformOption, SeenStyle};
 use crate::module;
 use crate::ops::comments::{self, Anchor, Comment, Strategy};
-use crate::ops::editor::{compact, indent_tail, list_names, winners, Planner};
+use crate::ops::editor::{compact, indent_tail, list_names, winners, PkgsOptionUse, Planner};
 use crate::platform::{self, Target};
 use crate::source::FileId;
 use crate::source::Src;
@@ -191,7 +199,7 @@ pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
             opts.target, target.system
         )));
     }
-    let mut p = Planner::new(f, config)?;
+    let mut p = Planner::with(f, config, PkgsOptionUse::Retarget)?;
     let current = config.platforms.clone();
     let build = match &opts.host {
         Some(h) => platform::resolve(h)?.system,
@@ -224,15 +232,19 @@ pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
         }
         _ => {}
     }
-    let style = match (opts.style, current.style) {
-        (Some(style), _) => style,
-        (None, Some(SeenStyle::One(Style::Modern))) => Style::Modern,
-        _ => Style::Legacy,
-    };
     let want = Want {
         target: &target,
         build: &build,
         mode: opts.mode,
+    };
+    if let Some(po) = p.sys.pkgs_option.clone() {
+        let how = pkgs_option(&mut p, &want, &po)?;
+        return Ok(p.finish(format!("{}: {how}", config.name)));
+    }
+    let style = match (opts.style, current.style) {
+        (Some(style), _) => style,
+        (None, Some(SeenStyle::One(Style::Modern))) => Style::Modern,
+        _ => Style::Legacy,
     };
     match style {
         Style::Legacy => legacy(&mut p, &want)?,
@@ -732,6 +744,93 @@ fn set_option(
         }
     }
     p.insert_option(&["nixpkgs", option.name()], &value, comment, reason)
+}
+
+/// Retarget a configuration whose platforms come from `nixpkgs.pkgs` (rule
+/// 6 of the module docs); the summary of what it does.
+fn pkgs_option(p: &mut Planner, want: &Want, po: &PkgsOption) -> Result<String> {
+    let target = &want.target.system;
+    if po.build.as_deref() == Some(want.build) && po.host.as_deref() == Some(target.as_str()) {
+        // Already so: nothing to write.
+        return Ok(format!(
+            "nixpkgs.pkgs already builds {target} on {}",
+            want.build
+        ));
+    }
+    let name = &p.config.name;
+    let refuse = |why: String| {
+        let e = Error::refused(format!(
+            "cannot edit `{name}`: it sets nixpkgs.pkgs, whose platforms decide (NixOS ignores the other nixpkgs.* options), and {why}"
+        ))
+        .hint("change that package set by hand");
+        match &po.site {
+            Some(site) => p.error_at(e, site),
+            None => e,
+        }
+    };
+    let Some(site) = &po.site else {
+        return Err(refuse("nixcross cannot tell where".into()));
+    };
+    // The value: the binding's, or the site itself when it is the value.
+    let value = site_value(site).unwrap_or_else(|| site.node.clone());
+    let inner = unwrap_priority(&value);
+    let path = inner.reference();
+    let cross_of = path
+        .as_ref()
+        .filter(|r| r.len() >= 3 && r[r.len() - 2] == "pkgsCross")
+        .map(|r| r[..r.len() - 2].to_vec());
+    let spell = |keys: &[String]| {
+        keys.iter()
+            .map(|k| syntax::attr_name(k))
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    let text = match want.mode {
+        Mode::Cross => {
+            let Some(example) = crate::outputs::pkgset::exact_example(want.target) else {
+                return Err(refuse(format!(
+                    "{target} is not exactly a pkgsCross example, so nixcross cannot derive a cross set from it"
+                )));
+            };
+            if po.build.as_deref() != Some(want.build) {
+                return Err(refuse(format!(
+                    "that set builds on {}, not {}; nixcross keeps a set's build platform",
+                    po.build.as_deref().unwrap_or("a platform nixcross cannot tell"),
+                    want.build
+                )));
+            }
+            let name = syntax::attr_name(&example.name);
+            match (&cross_of, &path) {
+                (Some(base), _) => format!("{}.pkgsCross.{name}", spell(base)),
+                (None, Some(r)) => format!("{}.pkgsCross.{name}", spell(r)),
+                (None, None) => format!("({}).pkgsCross.{name}", inner.text()),
+            }
+        }
+        Mode::Emulate => match &cross_of {
+            Some(base) if po.build.as_deref() == Some(target.as_str()) => spell(base),
+            _ => {
+                return Err(refuse(format!(
+                    "nixcross can only cross-compile that set (`--mode cross`, as `<set>.pkgsCross.<example>`), not build {target} natively"
+                )))
+            }
+        },
+    };
+    let at_inner = Src::new(site.file, inner.clone());
+    p.replace_node(&at_inner, &text, "retarget nixpkgs.pkgs")?;
+    p.warnings.push(format!(
+        "nixpkgs.pkgs decides this configuration's platforms; it is now `{text}`, the same package set's config and overlays{}",
+        match want.mode {
+            Mode::Cross => format!(", cross-compiling for {target} on {}", want.build),
+            Mode::Emulate => format!(", built natively for {target}"),
+        }
+    ));
+    Ok(match want.mode {
+        Mode::Cross => format!(
+            "cross-compile for {target} on {} (nixpkgs.pkgs)",
+            want.build
+        ),
+        Mode::Emulate => format!("build {target} natively (nixpkgs.pkgs)"),
+    })
 }
 
 fn paren(v: &str) -> String {

@@ -197,7 +197,9 @@ fn file_line(f: &Flake, src: &Src) -> (String, usize) {
 
 fn report_config(f: &Flake, c: &Config, opts: &ShowOptions) -> ConfigReport {
     let p = &c.platforms;
-    let blocker = crate::ops::editor::edit_blocker(f, c);
+    // `editable` is what set-target does, which retargets `nixpkgs.pkgs`.
+    let blocker =
+        crate::ops::editor::edit_blocker(f, c, crate::ops::editor::PkgsOptionUse::Retarget);
     let (file, line) = match &c.at {
         Some(at) => {
             let (file, line) = file_line(f, at);

@@ -2,8 +2,14 @@
 # which `hello` records the `gcc` it was built with, with the overlays
 # applied as nixpkgs applies them (`final` is the fixed point, `prev` the set
 # before the overlay). `importArgs` holds exactly the arguments given.
+# `pkgsCross.<name>` is the same call with the example as crossSystem, as
+# nixpkgs' stage.nix makes it (same localSystem, config and overlays).
 args@{ localSystem ? null, crossSystem ? null, system ? null, overlays ? [ ], config ? { }, ... }:
 let
+  examples =
+    if builtins.pathExists ../examples.json
+    then builtins.fromJSON (builtins.readFile ../examples.json)
+    else { };
   base = final: {
     importArgs = args;
     gcc = "gcc11";
@@ -15,6 +21,9 @@ let
       localSystem = if localSystem != null then localSystem else system;
       inherit crossSystem;
     };
+    pkgsCross = builtins.mapAttrs
+      (name: config: import ./default.nix (args // { crossSystem = { inherit config; }; }))
+      examples;
   };
   extend = f: overlay: final: let prev = f final; in prev // overlay final prev;
   fix = f: let x = f x; in x;
