@@ -12,6 +12,9 @@
 //! - the input itself: adding a builder the input does not list and then
 //!   removing it gives back the original bytes of every file.
 
+#[path = "support/module.rs"]
+mod module;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -222,9 +225,13 @@ fn evaluate(
     }
     let expr = match &case.opts.config {
         None => format!(
-            "(import {}/nixos.nix {{ }}).evalConfig {{ modules = [ ./{} ]; }}",
+            "(import {}/nixos.nix {{ }}).evalConfig {{ modules = [ {} ]; }}",
             model.display(),
-            case.path
+            module::nixos_module_expr(
+                &case.path,
+                tree.get(&case.path).map_or("", String::as_str),
+                &model
+            )
         ),
         Some(name) => format!(
             "(import {}/flake-eval.nix {{ dir = {}; }}).{name}",

@@ -5,6 +5,9 @@
 //! - the input itself: adding systems and removing them again gives back
 //!   the original bytes, for every successful fixture input.
 
+#[path = "support/module.rs"]
+mod module;
+
 use nixcross::files::{MemFiles, RelPath};
 use nixcross::ops::emulate::{emulate, EmulateOptions};
 use proptest::prelude::*;
@@ -128,26 +131,12 @@ fn nix_view(nix: &nixcross_testkit::Nix, case: &Case, files: &MemFiles) -> (Vec<
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, t).unwrap();
     }
-    // A flake-parts module: the NixOS module it defines, called with the
-    // model's lib and empty inputs.
     let main = files
         .iter()
         .find(|(p, _)| p.as_str() == case.main)
         .map(|(_, t)| t)
         .unwrap_or_default();
-    let nested = nixcross::test_support::parse(main)
-        .ok()
-        .and_then(|d| d.expr())
-        .map(|e| nixcross::test_support::nested_nixos_modules(&e))
-        .unwrap_or_default();
-    let module = match nested.as_slice() {
-        [(path, _)] => format!(
-            "((import ./{}) {{ lib = (import {}/nixos.nix {{ }}).lib; inputs = {{ disko.nixosModules.disko = {{ }}; }}; }}).{path}",
-            case.main,
-            model.display()
-        ),
-        _ => format!("./{}", case.main),
-    };
+    let module = module::nixos_module_expr(&case.main, main, &model);
     let expr = match &case.config {
         None => format!(
             "((import {}/nixos.nix {{ }}).evalConfig {{ modules = [ {module} ]; }})",

@@ -24,7 +24,9 @@ use crate::machines::{Machine, Protocol, SshUri, StoreUri};
 use crate::module::places::{self, Place};
 use crate::module::{self, OptionHit, Position};
 use crate::ops::editor::{Edits, Home, Planner};
-use crate::ops::emulate::{describe, find_one, inline_list_item, load_module, module_places};
+use crate::ops::emulate::{
+    describe, find_one, inline_list_item, load_module, module_places, nixos_module_in,
+};
 use crate::platform;
 use crate::source::{FileId, SourceMap, Src};
 use crate::syntax::{self, AttrSetView, Entry, ListView, Node};
@@ -188,7 +190,9 @@ pub fn add_builder(files: &dyn Files, path: &RelPath, opts: &AddBuilderOptions) 
 ///   `# nixcross add-builder` comment.
 /// - `remove` takes the entry out; when no builder is left, the list goes
 ///   and so do the settings nixcross marked, so that adding and removing
-///   gives back the original bytes.
+///   gives back the original bytes. The same holds when the entry was the
+///   last of a `++ [ ... ]` side appended to a computed list: only the
+///   computed part, which nixcross never writes, is left.
 /// - Shapes nixcross cannot see into (a list built by a function, a
 ///   builder entry that is not a literal set, `nix` behind `inherit` or
 ///   `//`) are refused with their location, as `emulate` refuses them.
@@ -937,10 +941,13 @@ fn remove_in_module(
     }
     let s = format!("removed builder {uri} from nix.buildMachines");
     let mut removals: Vec<Node> = Vec::new();
+    // No builder nixcross can see is left: the literal list goes empty, or
+    // the `++ [ ... ]` side goes and only the expression it extended (which
+    // nixcross does not write) is left.
     let none_left = found.len() == list.items.len()
         && matches!(
             around.as_deref(),
-            None | Some("mkForce" | "mkDefault" | "mkOverride")
+            None | Some("mkForce" | "mkDefault" | "mkOverride" | "++")
         );
     if found.len() == list.items.len() && around.is_none() {
         removals.push(hit.entry_node());
@@ -964,7 +971,10 @@ fn remove_in_module(
         if let Some((_, d)) = &m.distributed {
             if marked(src, d) {
                 removals.push(d.entry_node());
-                summary.push("removed nix.distributedBuilds (no builder is left)".into());
+                summary.push(
+                    "removed nix.distributedBuilds (nixcross added it; no builder it can see is left)"
+                        .into(),
+                );
             }
         }
         if let Substitutes::Set(h) = &m.substitutes {
@@ -999,6 +1009,7 @@ fn remove_in_module(
 fn plan_module(files: &dyn Files, path: &RelPath, req: &Request) -> Result<Plan> {
     let mut sources = SourceMap::new(files);
     let (file, expr) = load_module(&mut sources, path)?;
+    let (expr, nested) = nixos_module_in(&sources, file, expr)?;
     let mut e = Edits::new(&sources);
     let m = read_builder_module(&e, file, &expr)?;
     let mut summary = Vec::new();
@@ -1012,7 +1023,7 @@ fn plan_module(files: &dyn Files, path: &RelPath, req: &Request) -> Result<Plan>
     } else {
         add_in_module(&mut e, &m, req, (false, false), &mut summary)?;
     }
-    Ok(e.finish(summary_text(None, summary)))
+    Ok(e.finish(summary_text(nested.as_deref(), summary)))
 }
 
 fn summary_text(name: Option<&str>, summary: Vec<String>) -> String {

@@ -341,6 +341,36 @@ pub(crate) fn module_places(
     Ok((top, places))
 }
 
+/// The NixOS module a module file holds: the file itself, or the one NixOS
+/// module a flake-parts module defines (`flake.nixosModules.<n>`,
+/// `flake.modules.nixos.<n>`, `flake.aspects.<n>.nixos`), with its name.
+/// A flake-parts module that defines several is refused.
+pub(crate) fn nixos_module_in(
+    sources: &SourceMap,
+    file: FileId,
+    expr: Node,
+) -> Result<(Node, Option<String>)> {
+    if places::file_kind(&expr) != FileKind::FlakePartsModule {
+        return Ok((expr, None));
+    }
+    let found = places::nested_nixos_modules(&expr);
+    match found.as_slice() {
+        [(name, node)] => Ok((node.clone(), Some(name.clone()))),
+        [] => Ok((expr, None)),
+        many => {
+            let names: Vec<String> = many.iter().map(|(n, _)| n.clone()).collect();
+            let s = sources.get(file);
+            Err(Error::refused(format!(
+                "this flake-parts module defines several NixOS modules ({}); nixcross edits a file that defines one",
+                crate::ops::editor::list_names(&names)
+            ))
+            .at(many[0].1.range())
+            .in_file(&s.path, &s.text)
+            .hint("move the one to edit into a file of its own, or use --config NAME on the flake"))
+        }
+    }
+}
+
 /// One module file.
 fn plan_module(
     files: &dyn Files,
@@ -349,30 +379,8 @@ fn plan_module(
     opts: &EmulateOptions,
 ) -> Result<Plan> {
     let mut sources = SourceMap::new(files);
-    let (file, mut expr) = load_module(&mut sources, path)?;
-    // A flake-parts module that defines one NixOS module: that module.
-    let mut nested = None;
-    if places::file_kind(&expr) == FileKind::FlakePartsModule {
-        let found = places::nested_nixos_modules(&expr);
-        match found.as_slice() {
-            [(name, node)] => {
-                nested = Some(name.clone());
-                expr = node.clone();
-            }
-            [] => {}
-            many => {
-                let names: Vec<String> = many.iter().map(|(n, _)| n.clone()).collect();
-                let s = sources.get(file);
-                return Err(Error::refused(format!(
-                    "this flake-parts module defines several NixOS modules ({}); nixcross edits a file that defines one",
-                    crate::ops::editor::list_names(&names)
-                ))
-                .at(many[0].1.range())
-                .in_file(&s.path, &s.text)
-                .hint("move the one that should emulate into a file of its own, or use --config NAME on the flake"));
-            }
-        }
-    }
+    let (file, expr) = load_module(&mut sources, path)?;
+    let (expr, nested) = nixos_module_in(&sources, file, expr)?;
     // What the module itself (and what it imports) says it runs on.
     let mut ev = crate::eval::Evaluator::new(
         sources,

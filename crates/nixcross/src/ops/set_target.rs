@@ -809,9 +809,9 @@ fn pkgs_option(p: &mut Planner, want: &Want, po: &PkgsOption) -> Result<String> 
         Mode::Emulate => match &cross_of {
             Some(base) if po.build.as_deref() == Some(target.as_str()) => spell(base),
             _ => {
-                return Err(refuse(format!(
-                    "nixcross can only cross-compile that set (`--mode cross`, as `<set>.pkgsCross.<example>`), not build {target} natively"
-                )))
+                return Err(refuse(
+                    "nixcross can only cross-compile that set (`--mode cross`, as `<set>.pkgsCross.<example>`), not make it native on another system".into(),
+                ))
             }
         },
     };
