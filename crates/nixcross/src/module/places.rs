@@ -385,6 +385,58 @@ pub fn list_of(value: &Node) -> Option<(syntax::ListView, Option<String>)> {
     Some((l, Some(f)))
 }
 
+/// Whether `value ++ [ ... ]` needs `value` in parentheses to keep its
+/// meaning (`++` binds tighter than every other binary operator, and `let`,
+/// `if`, `with`, `assert` and functions extend as far as they can).
+pub fn wrap_for_concat(value: &Node) -> bool {
+    !matches!(
+        value.kind(),
+        syntax::Kind::Apply
+            | syntax::Kind::Select
+            | syntax::Kind::Ident
+            | syntax::Kind::List
+            | syntax::Kind::Concat
+            | syntax::Kind::Paren
+    )
+}
+
+/// Whether `value ++ [ ... ]` is a list whenever `value` is the value of a
+/// list option: not when `value` is a module property (`mkIf`, `mkMerge`,
+/// `mkForce x`, ...; any `mk*` call), which `++` cannot extend.
+pub fn concat_extends(value: &Node) -> bool {
+    !called(value).is_some_and(|(f, _)| f.starts_with("mk"))
+}
+
+/// The edits that make `value` into `value ++ list` (`list` is the text of
+/// a list), with parentheses around `value` where `++` would bind into it.
+pub fn append_concat(value: &Node, list: &str) -> Vec<TextEdit> {
+    if wrap_for_concat(value) {
+        vec![
+            TextEdit::insert(value.start(), "("),
+            TextEdit::insert(value.end(), format!(") ++ {list}")),
+        ]
+    } else {
+        vec![TextEdit::insert(value.end(), format!(" ++ {list}"))]
+    }
+}
+
+/// Take the emptied literal side of `other ++ [ ]` (or `[ ] ++ other`) out
+/// again, with the parentheses nixcross put around `other`.
+pub fn remove_concat_side(list: &syntax::ListView) -> Option<TextEdit> {
+    let concat = list.node.parent()?;
+    let (l, r) = concat.binop()?;
+    if r == list.node {
+        if l.kind() == syntax::Kind::Paren && wrap_for_concat(&l.unparen()) {
+            return Some(TextEdit::replace(concat.range(), l.unparen().text()));
+        }
+        return Some(TextEdit::delete((l.end(), r.end())));
+    }
+    if l == list.node {
+        return Some(TextEdit::delete((l.start(), r.start())));
+    }
+    None
+}
+
 /// Delete several items of one list: one edit per run of neighbours (the
 /// run removed as one span, with the whitespace rules of one item), so that
 /// removals of adjacent items never overlap or leave a double space.

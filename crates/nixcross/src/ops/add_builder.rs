@@ -442,21 +442,6 @@ fn append_entry(src: &str, layout: &syntax::Layout, list: &ListView, text: &str)
     TextEdit::insert(at, format!("{nl}{base}{body}"))
 }
 
-/// Whether `value ++ [ ... ]` needs `value` in parentheses to keep its
-/// meaning (`++` binds tighter than every other binary operator, and `let`,
-/// `if`, `with`, `assert` and functions extend as far as they can).
-fn wrap_for_concat(value: &Node) -> bool {
-    !matches!(
-        value.kind(),
-        syntax::Kind::Apply
-            | syntax::Kind::Select
-            | syntax::Kind::Ident
-            | syntax::Kind::List
-            | syntax::Kind::Concat
-            | syntax::Kind::Paren
-    )
-}
-
 /// `computed ++ [ entry ]`, the entry laid out at the binding's indentation.
 fn append_to_computed(e: &mut Edits, file: FileId, hit: &OptionHit, entry: &str, reason: &str) {
     let src = e.text(file);
@@ -471,37 +456,9 @@ fn append_to_computed(e: &mut Edits, file: FileId, hit: &OptionHit, entry: &str,
     } else {
         syntax::compact(&list)
     };
-    if wrap_for_concat(v) {
-        e.push(file, TextEdit::insert(v.start(), "("), reason);
-        e.push(
-            file,
-            TextEdit::insert(v.end(), format!(") ++ {list}")),
-            reason,
-        );
-    } else {
-        e.push(
-            file,
-            TextEdit::insert(v.end(), format!(" ++ {list}")),
-            reason,
-        );
+    for edit in places::append_concat(v, &list) {
+        e.push(file, edit, reason);
     }
-}
-
-/// Take the emptied literal side of `other ++ [ ]` (or `[ ] ++ other`) out
-/// again, with the parentheses nixcross put around `other`.
-fn remove_concat_side(list: &ListView) -> Option<TextEdit> {
-    let concat = list.node.parent()?;
-    let (l, r) = concat.binop()?;
-    if r == list.node {
-        if l.kind() == syntax::Kind::Paren && wrap_for_concat(&l.unparen()) {
-            return Some(TextEdit::replace(concat.range(), l.unparen().text()));
-        }
-        return Some(TextEdit::delete((l.end(), r.end())));
-    }
-    if l == list.node {
-        return Some(TextEdit::delete((l.start(), r.start())));
-    }
-    None
 }
 
 /// The string items of a literal list value, or `None` when the value is
@@ -785,6 +742,16 @@ fn add_in_module(
         Some((place, hit)) => {
             note_condition(e, &m.places[*place]);
             let Some((list, _)) = places::list_of(&hit.value) else {
+                if !places::concat_extends(&hit.value) {
+                    return Err(e.error_at(
+                        Error::refused(format!(
+                            "nix.buildMachines is {}, which `++` cannot extend, so nixcross cannot add to it safely",
+                            describe(&hit.value)
+                        ))
+                        .hint("add the builder by hand inside it, or give nix.buildMachines a literal list"),
+                        &Src::new(file, hit.value.clone()),
+                    ));
+                }
                 // A computed list (`map mkBuilder hosts`, `lib.optional ...`):
                 // the new builder is concatenated to it.
                 let s = format!("added {what} to nix.buildMachines");
@@ -952,7 +919,7 @@ fn remove_in_module(
     if found.len() == list.items.len() && around.is_none() {
         removals.push(hit.entry_node());
     } else if found.len() == list.items.len() && around.as_deref() == Some("++") {
-        match remove_concat_side(&list) {
+        match places::remove_concat_side(&list) {
             Some(edit) => e.push(file, edit, &s),
             None => {
                 for edit in places::remove_items(src, &list, &found) {

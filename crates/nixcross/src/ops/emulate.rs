@@ -496,6 +496,35 @@ fn edit_module(
                     inline_item,
                 );
             };
+            if places::list_of(&hit.value).is_none() && places::concat_extends(&hit.value) {
+                // A computed list with no `++ [ ... ]` side: nothing nixcross
+                // can take a system out of.
+                for s in systems {
+                    if seen.systems.contains(s) {
+                        return Err(e.error_at(
+                            Error::refused(format!(
+                                "`{s}` comes from {}, which nixcross cannot edit",
+                                describe(&hit.value)
+                            ))
+                            .hint("remove it there by hand"),
+                            &Src::new(file, hit.value.clone()),
+                        ));
+                    }
+                    e.warnings.push(format!(
+                        "`{s}` is not in a part of {dotted} that nixcross can edit (the rest is {}); nothing to remove",
+                        describe(&hit.value)
+                    ));
+                }
+                return finish_static(
+                    e,
+                    m,
+                    opts,
+                    summary,
+                    &mut removals,
+                    &mut new_defs,
+                    inline_item,
+                );
+            }
             let (list, around) = literal_list(e, file, hit, &dotted)?;
             let found: Vec<Node> = list
                 .items
@@ -533,9 +562,18 @@ fn edit_module(
                     .filter_map(|i| i.unparen().string_literal())
                     .collect();
                 let mut s = format!("removed {} from {dotted}", dedup(&names).join(", "));
-                if found.len() == list.items.len() && around.is_none() {
+                let all = found.len() == list.items.len();
+                let side = if all && around.as_deref() == Some("++") {
+                    places::remove_concat_side(&list)
+                } else {
+                    None
+                };
+                if all && around.is_none() {
                     removals.push(hit.entry_node());
                     s.push_str(" (the list is empty now, so the option is gone)");
+                } else if let Some(edit) = side {
+                    // The `++ [ ... ]` side goes with its last system.
+                    e.push(file, edit, &s);
                 } else {
                     for edit in places::remove_items(src, &list, &found) {
                         e.push(file, edit, &s);
@@ -545,6 +583,37 @@ fn edit_module(
             }
         } else {
             match &m.emulated {
+                Some((_, hit))
+                    if places::list_of(&hit.value).is_none()
+                        && places::concat_extends(&hit.value) =>
+                {
+                    // A computed list (`lib.optionals ...`, a variable): the
+                    // systems go on a `++ [ ... ]` side.
+                    let added: Vec<String> = systems
+                        .iter()
+                        .filter(|s| !seen.systems.contains(*s))
+                        .cloned()
+                        .collect();
+                    if !added.is_empty() {
+                        let items: Vec<String> = added.iter().map(|s| syntax::quote(s)).collect();
+                        let s = format!("added {} to {dotted}", added.join(", "));
+                        for edit in
+                            places::append_concat(&hit.value, &format!("[ {} ]", items.join(" ")))
+                        {
+                            e.push(file, edit, &s);
+                        }
+                        e.warnings.push(format!(
+                            "`{dotted}` is {}; nixcross added {} with `++ [ ... ]`{}",
+                            describe(&hit.value),
+                            added.join(", "),
+                            match &seen.unknown {
+                                Some(_) => ": check that the computed part does not list them too",
+                                None => "",
+                            }
+                        ));
+                        summary.push(s);
+                    }
+                }
                 Some((_, hit)) => {
                     let (list, _) = literal_list(e, file, hit, &dotted)?;
                     let mut have: HashSet<String> = list

@@ -175,14 +175,45 @@ fn static_emulators() {
 }
 
 #[test]
+fn appends_to_a_computed_list_and_takes_it_off_again() {
+    for (src, want) in [
+        (
+            "{ boot.binfmt.emulatedSystems = lib.optionals x [ ]; }",
+            "{ boot.binfmt.emulatedSystems = lib.optionals x [ ] ++ [ \"aarch64-linux\" ]; }",
+        ),
+        (
+            "{ boot.binfmt.emulatedSystems = xs; }",
+            "{ boot.binfmt.emulatedSystems = xs ++ [ \"aarch64-linux\" ]; }",
+        ),
+        (
+            "{ boot.binfmt.emulatedSystems = if c then a else b; }",
+            "{ boot.binfmt.emulatedSystems = (if c then a else b) ++ [ \"aarch64-linux\" ]; }",
+        ),
+    ] {
+        let out = emulate(src, &opts(&["aarch64-linux"])).unwrap();
+        assert_eq!(out.text, want);
+        assert!(
+            out.warnings.iter().any(|w| w.contains("++ [ ... ]")),
+            "{:?}",
+            out.warnings
+        );
+        assert_eq!(add(want, &["aarch64-linux"]), want, "idempotent");
+        assert_eq!(remove(want, &["aarch64-linux"]), src, "round trip");
+    }
+}
+
+#[test]
 fn refuses_what_it_cannot_see() {
     let o = opts(&["aarch64-linux"]);
     for (src, needle) in [
         (
-            "{ boot.binfmt.emulatedSystems = lib.optionals x [ ]; }",
-            "lib.optionals",
+            "{ boot.binfmt.emulatedSystems = lib.mkIf x [ ]; }",
+            "lib.mkIf",
         ),
-        ("{ boot.binfmt.emulatedSystems = xs; }", "variable"),
+        (
+            "{ boot.binfmt.emulatedSystems = lib.mkForce xs; }",
+            "lib.mkForce",
+        ),
         ("{ inherit boot; }", "inherited"),
         ("{ boot = { } // x; }", "not a plain"),
         ("{ boot = with x; { }; }", "not a plain"),
