@@ -60,7 +60,10 @@ struct Cli {
     command: Command,
 }
 
+// Each command's arguments are added when it is the one parsed (or when the
+// whole tree is built, for help, completion and man pages), not on every run.
 #[derive(Subcommand)]
+#[command(defer = true)]
 enum Command {
     /// Write a new flake.nix for a cross-compiled or emulated NixOS system
     Init(cmd::init::Args),
