@@ -208,7 +208,9 @@ pub fn unified_diff(path: &Path, before: &str, after: &str) -> String {
         .collect()
 }
 
-/// The flags every editing command takes.
+// The flags every editing command takes. (Not a doc comment: clap would make
+// it the `about` of every command that flattens these, since the commands'
+// arguments are added after their own `about`; see `Command` in main.rs.)
 #[derive(clap::Args, Debug, Clone)]
 pub struct EditFlags {
     /// The file to edit, or a folder with a flake.nix [default: flake.nix in

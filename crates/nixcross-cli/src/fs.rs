@@ -3,6 +3,8 @@
 //! [`MAX_FILE_BYTES`](nixcross::files::MAX_FILE_BYTES), and [`DiskFiles`]:
 //! the library's [`Files`] view over a folder on disk, confined to it.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -93,9 +95,15 @@ pub fn read_text(path: &Path) -> Result<String, FileError> {
 /// [`MAX_FILE_BYTES`], as UTF-8. The edit loop hands the texts a plan read
 /// (its `Outcome`'s `before`) to the write transaction, which checks them
 /// against the files before it replaces them.
+///
+/// A path is resolved once per view: the library asks for a file's real
+/// path, its kind and its text separately, and each resolution walks every
+/// component of the path. A later change on disk is still caught when the
+/// write checks the texts; a new view ([`DiskFiles::new`]) resolves afresh.
 #[derive(Debug)]
 pub struct DiskFiles {
     root: PathBuf,
+    resolved: RefCell<HashMap<RelPath, Result<PathBuf, FileError>>>,
 }
 
 impl DiskFiles {
@@ -105,7 +113,10 @@ impl DiskFiles {
         if !root.is_dir() {
             return Err(FileError::NotAFile);
         }
-        Ok(DiskFiles { root })
+        Ok(DiskFiles {
+            root,
+            resolved: RefCell::default(),
+        })
     }
 
     /// `root/path`, not resolved (for messages and for writing through
@@ -120,12 +131,22 @@ impl DiskFiles {
 
     /// `path` with every symlink followed, when it stays inside the root.
     pub fn resolve(&self, path: &RelPath) -> Result<PathBuf, FileError> {
-        let real = std::fs::canonicalize(self.path(path)).map_err(|e| classify(&e))?;
-        if real.starts_with(&self.root) {
-            Ok(real)
-        } else {
-            Err(FileError::Outside)
+        if let Some(known) = self.resolved.borrow().get(path) {
+            return known.clone();
         }
+        let resolved = std::fs::canonicalize(self.path(path))
+            .map_err(|e| classify(&e))
+            .and_then(|real| {
+                if real.starts_with(&self.root) {
+                    Ok(real)
+                } else {
+                    Err(FileError::Outside)
+                }
+            });
+        self.resolved
+            .borrow_mut()
+            .insert(path.clone(), resolved.clone());
+        resolved
     }
 }
 

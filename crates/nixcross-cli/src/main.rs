@@ -59,7 +59,10 @@ struct Cli {
     command: Command,
 }
 
+// Each command's arguments are added when it is the one parsed (or when the
+// whole tree is built, for help, completion and man pages), not on every run.
 #[derive(Subcommand)]
+#[command(defer = true)]
 enum Command {
     /// Write a new flake.nix for a cross-compiled or emulated NixOS system
     Init(cmd::init::Args),
@@ -137,19 +140,47 @@ fn color_before_parsing() -> Option<clap::ColorChoice> {
 /// 512 levels (the library's `syntax::limits`), and rnix and nixcross's own walks
 /// recurse at most that deep; 64 MiB (reserved, not used, until needed)
 /// leaves room for that in unoptimized builds too.
-const STACK_BYTES: usize = 64 * 1024 * 1024;
+const STACK_BYTES: u64 = 64 * 1024 * 1024;
 
 fn main() -> ExitCode {
+    if main_stack_can_grow(STACK_BYTES) {
+        return run();
+    }
+    // A hard limit below it: a thread of that size instead.
     let worker = std::thread::Builder::new()
         .name("nixcross".into())
-        .stack_size(STACK_BYTES)
+        .stack_size(STACK_BYTES as usize)
         .spawn(run);
     match worker.map(|w| w.join()) {
         Ok(Ok(code)) => code,
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        // No thread (a tight ulimit): run on the main thread.
+        // No thread either (a tight ulimit): run on the main thread.
         Err(_) => run(),
     }
+}
+
+/// Whether the main thread's stack can grow to `bytes`, raising the soft
+/// `RLIMIT_STACK` to that when the hard limit allows. Linux grows the main
+/// stack on demand and checks the soft limit at each growth, and it leaves
+/// at least 128 MiB below the stack for it, so a raised limit is as good as
+/// a thread of that size, without starting one. Processes nixcross starts
+/// (`nix` for `doctor`) inherit the raised soft limit.
+fn main_stack_can_grow(bytes: u64) -> bool {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let enough = |limit: Option<u64>| limit.is_none_or(|l| l >= bytes);
+    let now = getrlimit(Resource::Stack);
+    if enough(now.current) {
+        return true;
+    }
+    enough(now.maximum)
+        && setrlimit(
+            Resource::Stack,
+            Rlimit {
+                current: Some(bytes),
+                maximum: now.maximum,
+            },
+        )
+        .is_ok()
 }
 
 fn run() -> ExitCode {

@@ -130,6 +130,36 @@ fn check_with_dry_run_prints_the_diff_and_exits_1() {
 }
 
 #[test]
+fn each_command_help_starts_with_its_own_summary() {
+    // The summary `nixcross --help` lists for a command is the first line of
+    // that command's --help (its arguments are added later, and must not
+    // bring an `about` of their own).
+    let dir = tempfile::tempdir().unwrap();
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let root = run(nixcross(dir.path()).arg("--help"));
+    assert_eq!(root.code, 0, "{}", root.stderr);
+    let listed = words(&root.stdout);
+    let commands: Vec<String> = root
+        .stdout
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(commands.len() > 10, "{commands:?}");
+    for c in commands {
+        let out = run(nixcross(dir.path()).args([c.as_str(), "--help"]));
+        assert_eq!(out.code, 0, "{c}: {}", out.stderr);
+        let first = out.stdout.lines().next().unwrap_or_default();
+        let summary = format!("{c} {}", words(first));
+        assert!(listed.contains(&summary), "{c}: {first}");
+    }
+}
+
+#[test]
 fn man_prints_roff_for_nixcross_and_each_command() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(nixcross(dir.path()).arg("man"));

@@ -422,6 +422,39 @@ fn deep_input_is_refused_or_handled_quickly() {
     }
 }
 
+// 3b. The room for deep input does not depend on the caller's stack limit:
+// nixcross raises a low soft limit (its main thread then grows), or runs on a
+// thread of its own when the hard limit is low too. 400 nested lists need
+// more than 256 KiB of stack in an unoptimized build.
+#[test]
+fn deep_input_survives_a_small_stack_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("{{ x = {}{}; }}\n", "[".repeat(400), "]".repeat(400));
+    let bin = assert_cmd::cargo::cargo_bin("nixcross");
+    for limits in ["ulimit -S -s 256", "ulimit -S -s 256 && ulimit -H -s 256"] {
+        for args in [
+            &["show", "-f", "c.nix"][..],
+            &["emulate", "aarch64-linux", "-f", "c.nix"],
+        ] {
+            write(dir.path(), "c.nix", &text);
+            let out = std::process::Command::new("sh")
+                .current_dir(dir.path())
+                .arg("-c")
+                .arg(format!("{limits} && exec \"$0\" \"$@\""))
+                .arg(&bin)
+                .args(args)
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{limits}: {args:?}: {}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
 // 4. Reads are bounded: /dev/zero and friends are refused at once.
 #[test]
 fn reads_are_bounded() {

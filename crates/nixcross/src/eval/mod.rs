@@ -26,6 +26,7 @@ mod prims;
 mod trace;
 mod value;
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -70,6 +71,8 @@ enum Thunk {
     Update(ThunkId, ThunkId),
     /// Being forced (a loop means infinite recursion).
     Forcing,
+    /// The prelude's `lib`, which is built on first use.
+    Lib,
     /// Done.
     Value(Value),
 }
@@ -122,10 +125,12 @@ pub struct InputFacts {
     pub nixpkgs: Vec<String>,
 }
 
-/// What every evaluator starts with: the built-ins (the base scope) and
-/// nixpkgs' `lib`, a few hundred values made once per thread and shared by
-/// every evaluator of that thread (they hold no syntax and never change).
-/// Their thunks are the first ids of every arena.
+/// What every evaluator can reach: the built-ins (the base scope) and
+/// nixpkgs' `lib`, a few hundred values made once per thread, the first time
+/// an evaluator of that thread needs one, and shared by every evaluator of
+/// that thread (they hold no syntax and never change). Their thunks are the
+/// ids below [`PRELUDE_IDS`] of every arena; an evaluator's own thunks
+/// start there.
 struct Prelude {
     /// The values of thunks `0..values.len()`.
     values: Vec<Value>,
@@ -135,18 +140,28 @@ struct Prelude {
     lib: ThunkId,
 }
 
+/// The first id of an evaluator's own thunks: the prelude's are below it
+/// (a few hundred of them).
+const PRELUDE_IDS: u32 = 1 << 16;
+
 impl Prelude {
-    fn build() -> Prelude {
-        let files = crate::files::MemFiles::new();
-        let empty = Rc::new(Prelude {
+    fn empty() -> Prelude {
+        Prelude {
             values: Vec::new(),
             base: HashMap::new(),
             lib: ThunkId(0),
-        });
-        let mut ev = Evaluator::over(SourceMap::new(&files), empty, None, InputFacts::default());
+        }
+    }
+
+    fn build() -> Prelude {
+        let files = crate::files::MemFiles::new();
+        let empty = OnceCell::from(Rc::new(Prelude::empty()));
+        // Its thunks get the ids from 0 on, which every other evaluator
+        // leaves to the prelude.
+        let mut ev = Evaluator::over(SourceMap::new(&files), empty, 0, InputFacts::default());
         prims::install(&mut ev);
-        let lib = ev.lib();
-        let values = ev
+        let lib = prims::lib_attrs(&mut ev, None);
+        let values: Vec<Value> = ev
             .thunks
             .drain(..)
             .map(|t| match t {
@@ -154,6 +169,10 @@ impl Prelude {
                 _ => unreachable!("the built-ins and `lib` are values"),
             })
             .collect();
+        assert!(
+            values.len() < PRELUDE_IDS as usize,
+            "the prelude fits below PRELUDE_IDS"
+        );
         Prelude {
             values,
             base: std::mem::take(&mut ev.envs[0].vars),
@@ -161,12 +180,24 @@ impl Prelude {
         }
     }
 
-    /// This thread's prelude.
+    /// This thread's prelude, built on the first call.
     fn get() -> Rc<Prelude> {
         thread_local! {
-            static PRELUDE: Rc<Prelude> = Rc::new(Prelude::build());
+            static PRELUDE: Kept = Kept(Rc::new(Prelude::build()));
         }
-        PRELUDE.with(Rc::clone)
+        PRELUDE.with(|p| Rc::clone(&p.0))
+    }
+}
+
+/// A thread's prelude, left to the OS at exit when a program has asked for
+/// that ([`crate::flake::leave_trees_to_exit`]).
+struct Kept(Rc<Prelude>);
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        if crate::source::leave_trees() {
+            std::mem::forget(std::mem::replace(&mut self.0, Rc::new(Prelude::empty())));
+        }
     }
 }
 
@@ -174,9 +205,12 @@ impl Prelude {
 pub struct Evaluator<'f> {
     /// The files read so far.
     pub sources: SourceMap<'f>,
-    /// The shared first thunks and base scope.
-    prelude: Rc<Prelude>,
-    /// Thunks from `prelude.values.len()` on.
+    /// The shared first thunks and base scope, once needed.
+    prelude: OnceCell<Rc<Prelude>>,
+    /// The id of `thunks[0]`: [`PRELUDE_IDS`], or 0 in the evaluator that
+    /// builds the prelude.
+    first: u32,
+    /// Thunks from `first` on.
     thunks: Vec<Thunk>,
     envs: Vec<Scope>,
     /// The scope with `builtins`, `import`, `map`, `true`, ...
@@ -212,27 +246,26 @@ fn truth(v: &Value) -> Option<bool> {
 impl<'f> Evaluator<'f> {
     /// A new evaluator reading through `sources`.
     pub fn new(sources: SourceMap<'f>, facts: InputFacts) -> Evaluator<'f> {
-        let prelude = Prelude::get();
-        let lib = Some(prelude.lib);
-        Evaluator::over(sources, prelude, lib, facts)
+        Evaluator::over(sources, OnceCell::new(), PRELUDE_IDS, facts)
     }
 
     fn over(
         sources: SourceMap<'f>,
-        prelude: Rc<Prelude>,
-        lib: Option<ThunkId>,
+        prelude: OnceCell<Rc<Prelude>>,
+        first: u32,
         facts: InputFacts,
     ) -> Evaluator<'f> {
         Evaluator {
             sources,
             prelude,
+            first,
             thunks: Vec::new(),
             envs: vec![Scope::default()],
             base: EnvId(0),
             imports: HashMap::new(),
             depth: 0,
             steps: 0,
-            lib,
+            lib: None,
             facts,
             reading: Reading::Everything,
             trace: None,
@@ -302,7 +335,7 @@ impl<'f> Evaluator<'f> {
 
     /// The expression `id` will evaluate, while it is not forced yet.
     pub fn pending_expr(&self, id: ThunkId) -> Option<Src> {
-        let i = (id.0 as usize).checked_sub(self.prelude.values.len())?;
+        let i = id.0.checked_sub(self.first)? as usize;
         match self.thunks.get(i)? {
             Thunk::Expr { node, file, .. } => Some(Src::new(*file, node.clone())),
             _ => None,
@@ -318,14 +351,14 @@ impl<'f> Evaluator<'f> {
     // ----- arena -----
 
     fn alloc(&mut self, t: Thunk) -> ThunkId {
-        let id = ThunkId((self.prelude.values.len() + self.thunks.len()) as u32);
+        let id = ThunkId(self.first + self.thunks.len() as u32);
         self.thunks.push(t);
         id
     }
 
     /// The slot of a thunk that is not the prelude's.
     fn slot(&mut self, id: ThunkId) -> &mut Thunk {
-        let i = id.0 as usize - self.prelude.values.len();
+        let i = (id.0 - self.first) as usize;
         &mut self.thunks[i]
     }
 
@@ -437,12 +470,18 @@ impl<'f> Evaluator<'f> {
         self.envs[env.0 as usize].vars.insert(name.to_string(), t);
     }
 
-    /// The nixpkgs `lib` stand-in.
+    /// The built-ins and `lib`, built the first time they are needed.
+    fn prelude(&self) -> &Prelude {
+        self.prelude.get_or_init(Prelude::get)
+    }
+
+    /// The nixpkgs `lib` stand-in (a thunk of the prelude's, which is built
+    /// when that thunk is forced).
     pub fn lib(&mut self) -> ThunkId {
         match self.lib {
             Some(l) => l,
             None => {
-                let l = prims::lib_attrs(self, None);
+                let l = self.alloc(Thunk::Lib);
                 self.lib = Some(l);
                 l
             }
@@ -453,8 +492,8 @@ impl<'f> Evaluator<'f> {
 
     /// Force a thunk to weak head normal form.
     pub fn force(&mut self, id: ThunkId) -> Value {
-        if let Some(v) = self.prelude.values.get(id.0 as usize) {
-            return v.clone();
+        if id.0 < self.first {
+            return self.prelude().values[id.0 as usize].clone();
         }
         let slot = self.slot(id);
         if let Thunk::Value(v) = slot {
@@ -475,6 +514,10 @@ impl<'f> Evaluator<'f> {
             Thunk::Value(_) | Thunk::Forcing => unreachable!("returned above"),
             Thunk::Expr { node, file, env } => self.eval(&node, file, env),
             Thunk::Var { name, env, at } => self.lookup(&name, env, at.as_ref()),
+            Thunk::Lib => {
+                let lib = self.prelude().lib;
+                self.force(lib)
+            }
             Thunk::Apply { f, arg } => {
                 let fv = self.force(f);
                 self.apply(fv, arg, None)
@@ -775,7 +818,7 @@ impl<'f> Evaluator<'f> {
                 return self.force(t);
             }
             if e == self.base {
-                if let Some(t) = self.prelude.base.get(name) {
+                if let Some(t) = self.prelude().base.get(name) {
                     let t = *t;
                     return self.force(t);
                 }

@@ -3,7 +3,8 @@
 //! platforms the official binary cache builds.
 //!
 //! The data lives in `data/catalogue.json`, derived from nixpkgs' own `lib`
-//! (see `data/README.md` for the command). It is embedded at build time.
+//! (see `data/README.md` for the command). It is embedded at build time, as
+//! code that makes it (`build.rs`), so that nothing parses it at run time.
 
 use std::sync::OnceLock;
 
@@ -51,7 +52,7 @@ pub struct Magic {
 }
 
 /// The whole catalogue.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Catalogue {
     /// Where the data comes from (the nixpkgs revision and attributes).
@@ -70,12 +71,17 @@ pub struct Catalogue {
 
 static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
 
+/// A string of the embedded catalogue (a `String`, or a `Some` of one).
+fn s<T: From<String>>(text: &str) -> T {
+    T::from(text.to_string())
+}
+
+// `fn embedded() -> Catalogue`, made by build.rs from data/catalogue.json.
+include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
+
 /// The embedded catalogue.
 pub fn catalogue() -> &'static Catalogue {
-    CATALOGUE.get_or_init(|| {
-        serde_json::from_str(include_str!("../../data/catalogue.json"))
-            .expect("data/catalogue.json is valid (checked by tests)")
-    })
+    CATALOGUE.get_or_init(embedded)
 }
 
 impl Catalogue {
@@ -317,6 +323,13 @@ pub fn current_system() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn catalogue_is_the_json() {
+        let json: Catalogue =
+            serde_json::from_str(include_str!("../../data/catalogue.json")).unwrap();
+        assert_eq!(*catalogue(), json);
+    }
 
     #[test]
     fn catalogue_loads_and_is_consistent() {
