@@ -118,13 +118,6 @@ struct KeyPos {
     env: EnvId,
 }
 
-/// Facts about a flake's inputs that the evaluator needs.
-#[derive(Debug, Clone, Default)]
-pub struct InputFacts {
-    /// Inputs that are nixpkgs.
-    pub nixpkgs: Vec<String>,
-}
-
 /// What every evaluator can reach: the built-ins (the base scope) and
 /// nixpkgs' `lib`, a few hundred values made once per thread, the first time
 /// an evaluator of that thread needs one, and shared by every evaluator of
@@ -158,7 +151,7 @@ impl Prelude {
         let empty = OnceCell::from(Rc::new(Prelude::empty()));
         // Its thunks get the ids from 0 on, which every other evaluator
         // leaves to the prelude.
-        let mut ev = Evaluator::over(SourceMap::new(&files), empty, 0, InputFacts::default());
+        let mut ev = Evaluator::over(SourceMap::new(&files), empty, 0);
         prims::install(&mut ev);
         let lib = prims::lib_attrs(&mut ev, None);
         let values: Vec<Value> = ev
@@ -221,7 +214,6 @@ pub struct Evaluator<'f> {
     steps: u64,
     /// The nixpkgs `lib` stand-in.
     lib: Option<ThunkId>,
-    facts: InputFacts,
     reading: Reading,
     /// The package-set sites met (rewritable reading only).
     trace: Option<Box<trace::Trace>>,
@@ -245,16 +237,11 @@ fn truth(v: &Value) -> Option<bool> {
 
 impl<'f> Evaluator<'f> {
     /// A new evaluator reading through `sources`.
-    pub fn new(sources: SourceMap<'f>, facts: InputFacts) -> Evaluator<'f> {
-        Evaluator::over(sources, OnceCell::new(), PRELUDE_IDS, facts)
+    pub fn new(sources: SourceMap<'f>) -> Evaluator<'f> {
+        Evaluator::over(sources, OnceCell::new(), PRELUDE_IDS)
     }
 
-    fn over(
-        sources: SourceMap<'f>,
-        prelude: OnceCell<Rc<Prelude>>,
-        first: u32,
-        facts: InputFacts,
-    ) -> Evaluator<'f> {
+    fn over(sources: SourceMap<'f>, prelude: OnceCell<Rc<Prelude>>, first: u32) -> Evaluator<'f> {
         Evaluator {
             sources,
             prelude,
@@ -266,7 +253,6 @@ impl<'f> Evaluator<'f> {
             depth: 0,
             steps: 0,
             lib: None,
-            facts,
             reading: Reading::Everything,
             trace: None,
         }
@@ -340,12 +326,6 @@ impl<'f> Evaluator<'f> {
             Thunk::Expr { node, file, .. } => Some(Src::new(*file, node.clone())),
             _ => None,
         }
-    }
-
-    /// Facts about the flake's inputs.
-    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
-    pub fn facts(&self) -> &InputFacts {
-        &self.facts
     }
 
     // ----- arena -----
@@ -449,16 +429,6 @@ impl<'f> Evaluator<'f> {
             with: None,
         });
         id
-    }
-
-    /// A scope under the base scope with `vars`.
-    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
-    pub fn env_with(&mut self, vars: Vec<(String, ThunkId)>) -> EnvId {
-        let env = self.new_env(Some(self.base));
-        for (k, v) in vars {
-            self.envs[env.0 as usize].vars.insert(k, v);
-        }
-        env
     }
 
     /// The base scope (builtins only).
@@ -1657,12 +1627,6 @@ impl<'f> Evaluator<'f> {
         let t = self.delay(&root, id, base);
         self.imports.insert(p, t);
         self.force(t)
-    }
-
-    /// Whether `input` names a nixpkgs input.
-    #[allow(dead_code, reason = "unused since its module became pub(crate)")]
-    pub fn is_nixpkgs(&self, input: &str) -> bool {
-        self.facts.nixpkgs.iter().any(|n| n == input)
     }
 }
 

@@ -5,12 +5,7 @@ use crate::files::MemFiles;
 /// enough to print it.
 fn show(files: &MemFiles, path: &str) -> String {
     let sources = SourceMap::new(files);
-    let mut ev = Evaluator::new(
-        sources,
-        InputFacts {
-            nixpkgs: vec!["nixpkgs".into()],
-        },
-    );
+    let mut ev = Evaluator::new(sources);
     let v = ev.import_path(&PathValue::Tree(RelPath::new(path).unwrap()), None);
     render(&mut ev, v, 0)
 }
@@ -164,7 +159,7 @@ fn string_literals_remember_where_they_are() {
         "let s = \"riscv64-linux\"; in { a = s; b = \"x${s}\"; }",
     );
     let sources = SourceMap::new(&files);
-    let mut ev = Evaluator::new(sources, InputFacts::default());
+    let mut ev = Evaluator::new(sources);
     let v = ev.import_path(&PathValue::Tree(RelPath::new("x.nix").unwrap()), None);
     let Value::Attrs(a) = v else { panic!() };
     let av = ev.force(a.entries["a"].value);
@@ -189,7 +184,7 @@ fn nixos_system_and_properties_are_recorded() {
         "lib: { a = lib.nixosSystem { modules = [ ]; }; b = lib.mkDefault 1; c = lib.genAttrs [ \"x\" ] (n: n); }",
     );
     let sources = SourceMap::new(&files);
-    let mut ev = Evaluator::new(sources, InputFacts::default());
+    let mut ev = Evaluator::new(sources);
     let f = ev.import_path(&PathValue::Tree(RelPath::new("x.nix").unwrap()), None);
     let lib = ev.lib();
     let v = ev.apply(f, lib, None);
@@ -213,7 +208,7 @@ fn shared_bindings_are_forced_once() {
     }
     src.push_str("in b60.a\n");
     let files = MemFiles::single("x.nix", src);
-    let mut ev = Evaluator::new(SourceMap::new(&files), InputFacts::default());
+    let mut ev = Evaluator::new(SourceMap::new(&files));
     let v = ev.import_path(&PathValue::Tree(RelPath::new("x.nix").unwrap()), None);
     assert_eq!(render(&mut ev, v, 0), (1i64 << 60).to_string());
     assert!(ev.steps < 10_000, "{} steps", ev.steps);
@@ -226,7 +221,7 @@ fn shared_bindings_are_forced_once() {
 fn per_system_helpers_are_recorded() {
     let src = "lib: { g = lib.genAttrs [ \"x86_64-linux\" \"aarch64-darwin\" ] (s: s); }";
     let files = MemFiles::single("x.nix", src);
-    let mut ev = Evaluator::new(SourceMap::new(&files), InputFacts::default());
+    let mut ev = Evaluator::new(SourceMap::new(&files));
     let f = ev.import_path(&PathValue::Tree(RelPath::new("x.nix").unwrap()), None);
     let lib = ev.lib();
     let Value::Attrs(a) = ev.apply(f, lib, None) else {
@@ -256,7 +251,7 @@ fn per_system_helpers_are_recorded() {
         let mut sources = SourceMap::new(&files);
         let file = sources.load(&RelPath::new("x.nix").unwrap()).unwrap();
         let root = sources.get(file).root().unwrap();
-        let mut ev = Evaluator::new(sources, InputFacts::default()).with_reading(reading);
+        let mut ev = Evaluator::new(sources).with_reading(reading);
         let base = ev.base_env();
         let f = ev.eval(&root, file, base);
         let utils = ev.value(Value::Special(Rc::new(Special::Input {

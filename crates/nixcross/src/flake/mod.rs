@@ -23,7 +23,7 @@ mod reach;
 use std::rc::Rc;
 
 use crate::error::{Error, Result};
-use crate::eval::{AttrEntry, Attrs, Evaluator, InputFacts, PathValue, Special, Value};
+use crate::eval::{AttrEntry, Attrs, Evaluator, PathValue, Special, Value};
 use crate::files::{Files, RelPath};
 use crate::source::{FileId, SourceMap, Src};
 use crate::syntax::Node;
@@ -198,7 +198,7 @@ impl Drop for Flake<'_> {
     fn drop(&mut self) {
         if crate::source::leave_trees() {
             let files = self.ev.sources.files();
-            let empty = Evaluator::new(SourceMap::new(files), InputFacts::default());
+            let empty = Evaluator::new(SourceMap::new(files));
             std::mem::forget(std::mem::replace(&mut self.ev, empty));
             std::mem::forget(std::mem::take(&mut self.configs));
         }
@@ -287,7 +287,6 @@ impl<'f> Flake<'f> {
             Err(e) => return Err(e.clone()),
         };
         let head = Head::read(root.as_ref());
-        let facts = head.facts();
         let Head {
             inputs,
             outputs: outputs_node,
@@ -296,7 +295,7 @@ impl<'f> Flake<'f> {
             body,
         } = head;
         let body = body.map(|b| Src::new(file, b));
-        let mut ev = Evaluator::new(sources, facts);
+        let mut ev = Evaluator::new(sources);
         let configs_value = outputs_node
             .as_ref()
             .map(|o| evaluate_outputs(&mut ev, file, o, &inputs));
@@ -661,18 +660,6 @@ impl Head {
             formals,
             bind,
             body,
-        }
-    }
-
-    /// What the evaluator needs to know of the inputs.
-    pub(crate) fn facts(&self) -> InputFacts {
-        InputFacts {
-            nixpkgs: self
-                .inputs
-                .iter()
-                .filter(|(_, n)| *n)
-                .map(|(n, _)| n.clone())
-                .collect(),
         }
     }
 }

@@ -382,12 +382,7 @@ fn plan_module(
     let (file, expr) = load_module(&mut sources, path)?;
     let (expr, nested) = nixos_module_in(&sources, file, expr)?;
     // What the module itself (and what it imports) says it runs on.
-    let mut ev = crate::eval::Evaluator::new(
-        sources,
-        crate::eval::InputFacts {
-            nixpkgs: vec!["nixpkgs".into()],
-        },
-    );
+    let mut ev = crate::eval::Evaluator::new(sources);
     let (declared, sys) = match nested {
         Some(_) => crate::flake::modules::nested_module_platforms(&mut ev, file, &expr),
         None => crate::flake::modules::module_platforms(&mut ev, path),

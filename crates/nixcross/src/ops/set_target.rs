@@ -771,7 +771,14 @@ fn pkgs_option(p: &mut Planner, want: &Want, po: &PkgsOption) -> Result<String> 
     let Some(site) = &po.site else {
         return Err(refuse("nixcross cannot tell where".into()));
     };
-    // The value: the binding's, or the site itself when it is the value.
+    // The value: the binding's, or the site itself when it is the value;
+    // an `inherit` has no value of its own to rewrite.
+    let inherited = |n: &Node| matches!(n.as_entry(), Some(Entry::Inherit(_)));
+    if inherited(&site.node) || site.node.parent().is_some_and(|p| inherited(&p)) {
+        return Err(refuse(
+            "it is inherited (`inherit pkgs;`), which nixcross cannot rewrite".into(),
+        ));
+    }
     let value = site_value(site).unwrap_or_else(|| site.node.clone());
     let inner = unwrap_priority(&value);
     let path = inner.reference();

@@ -474,7 +474,7 @@ pub(crate) fn read<'f>(files: &'f dyn Files, flake: &RelPath) -> Result<Read<'f>
     let is_flake = root.as_ref().and_then(|r| r.unparen().attrset()).is_some();
     let head = Head::read(root.as_ref());
     let mut read = Read {
-        ev: Evaluator::new(sources, head.facts()).with_reading(Reading::Rewritable),
+        ev: Evaluator::new(sources).with_reading(Reading::Rewritable),
         file,
         outputs: Vec::new(),
     };
