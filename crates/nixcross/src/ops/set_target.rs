@@ -1022,11 +1022,18 @@ fn modern(p: &mut Planner, want: &Want) -> Result<()> {
 fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
     let sets = p.sys.scoped.clone();
     let lib = p.call_lib();
+    let native = want.native();
+    // The configuration already means what is asked: a set whose platform
+    // nixcross cannot read is left as it is (nothing it depends on changes).
+    let unchanged = p.config.platforms.build.as_deref() == Some(native.as_str())
+        && p.config.platforms.host.as_deref() == Some(want.target.system.as_str());
     // A set built from the configuration's own platforms follows by itself.
     for s in sets.into_iter().filter(|s| !s.follows_config) {
+        if unchanged && s.local.is_none() {
+            continue;
+        }
         let what = format!("the scoped package set `{}`", s.name);
         let reason = format!("{what} follows");
-        let native = want.native();
         // Its building system.
         match (&s.local_literal, &s.local_site) {
             (_, _) if s.local.as_deref() == Some(native.as_str()) => {}
