@@ -750,12 +750,10 @@ fn set_option(
 /// 6 of the module docs); the summary of what it does.
 fn pkgs_option(p: &mut Planner, want: &Want, po: &PkgsOption) -> Result<String> {
     let target = &want.target.system;
-    if po.build.as_deref() == Some(want.build) && po.host.as_deref() == Some(target.as_str()) {
+    let native = want.native();
+    if po.build.as_deref() == Some(native.as_str()) && po.host.as_deref() == Some(target.as_str()) {
         // Already so: nothing to write.
-        return Ok(format!(
-            "nixpkgs.pkgs already builds {target} on {}",
-            want.build
-        ));
+        return Ok(format!("nixpkgs.pkgs already builds {target} on {native}"));
     }
     let name = &p.config.name;
     let refuse = |why: String| {
