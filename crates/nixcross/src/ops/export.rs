@@ -12,8 +12,8 @@
 //! - `style`: legacy or modern, as the configuration is written;
 //! - `overlays`: each global overlay nixcross reads (`attr = final.pkg;`,
 //!   `prev.pkg` or `inherit (final) pkg`), and each scoped package set
-//!   passed through `specialArgs` with its overlays and the packages the
-//!   modules take from it.
+//!   passed through `specialArgs` or `_module.args` with its overlays and
+//!   the packages the modules take from it.
 //!
 //! What it cannot describe is said in comments at the end: configurations
 //! nixcross cannot edit (with the reason), overlays it cannot read, and
