@@ -176,3 +176,75 @@ fn schema_is_the_librarys_and_names_every_field() {
         assert!(text.contains(field), "the schema lacks {field}");
     }
 }
+
+/// Every flake of the golden fixtures (inputs and expected outputs, as
+/// trees or single files): `export` then `apply --check` changes nothing.
+#[test]
+fn every_fixture_flake_exports_and_applies_with_no_change() {
+    let root = nixcross_testkit::repo_root().join("fixtures");
+    let mut trees: Vec<std::path::PathBuf> = Vec::new();
+    for op in std::fs::read_dir(&root).unwrap().flatten() {
+        for case in std::fs::read_dir(op.path()).unwrap().flatten() {
+            for side in ["input", "expected"] {
+                let t = case.path().join(side);
+                if t.join("flake.nix").is_file() {
+                    trees.push(t);
+                }
+            }
+            for file in ["input.nix", "expected.nix"] {
+                let f = case.path().join(file);
+                let text = std::fs::read_to_string(&f).unwrap_or_default();
+                if text.contains("nixosConfigurations") {
+                    trees.push(f);
+                }
+            }
+        }
+    }
+    trees.sort();
+    assert!(trees.len() > 50, "only {} fixture flakes", trees.len());
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for t in &trees {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        if t.is_dir() {
+            copy_tree(t, d);
+        } else {
+            std::fs::copy(t, d.join("flake.nix")).unwrap();
+        }
+        let export = nixcross(d)
+            .args(["export", "-o", "nixcross.yaml"])
+            .output()
+            .unwrap();
+        if !export.status.success() {
+            continue; // a flake nixcross refuses to read (a parse-error case)
+        }
+        checked += 1;
+        let apply = nixcross(d).args(["apply", "--check"]).output().unwrap();
+        if apply.status.code() != Some(0) {
+            failures.push(format!(
+                "{}: apply --check exits {:?}\n{}{}",
+                t.strip_prefix(&root).unwrap().display(),
+                apply.status.code(),
+                String::from_utf8_lossy(&apply.stdout),
+                String::from_utf8_lossy(&apply.stderr)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(checked > 50, "only {checked} fixture flakes exported");
+    eprintln!("{checked} fixture flakes export and apply with no change");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let p = entry.path();
+        let dest = to.join(entry.file_name());
+        if p.is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_tree(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
