@@ -208,7 +208,7 @@ fn every_fixture_flake_exports_and_applies_with_no_change() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         if t.is_dir() {
-            copy_tree(t, d);
+            nixcross_testkit::copy_tree(t, d);
         } else {
             std::fs::copy(t, d.join("flake.nix")).unwrap();
         }
@@ -234,17 +234,4 @@ fn every_fixture_flake_exports_and_applies_with_no_change() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(checked > 50, "only {checked} fixture flakes exported");
     eprintln!("{checked} fixture flakes export and apply with no change");
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let p = entry.path();
-        let dest = to.join(entry.file_name());
-        if p.is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_tree(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
 }

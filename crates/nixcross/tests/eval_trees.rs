@@ -18,19 +18,6 @@ struct Case {
     after: tempfile::TempDir,
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let p = entry.path();
-        let dest = to.join(entry.file_name());
-        if p.is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_tree(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
-}
-
 /// The edit cases of `op` whose trees hold a flake.
 fn cases(op: &str) -> Vec<Case> {
     let root = nixcross_testkit::repo_root().join("fixtures").join(op);
@@ -49,8 +36,8 @@ fn cases(op: &str) -> Vec<Case> {
             .collect();
         let (before, after) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         if dir.join("input").is_dir() && dir.join("expected").is_dir() {
-            copy_tree(&dir.join("input"), before.path());
-            copy_tree(&dir.join("expected"), after.path());
+            nixcross_testkit::copy_tree(&dir.join("input"), before.path());
+            nixcross_testkit::copy_tree(&dir.join("expected"), after.path());
         } else if dir.join("input.nix").is_file() && dir.join("expected.nix").is_file() {
             if args.iter().any(|a| a == "configuration.nix") {
                 continue; // a module file, not a flake
