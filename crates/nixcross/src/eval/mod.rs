@@ -321,9 +321,15 @@ impl<'f> Evaluator<'f> {
 
     /// The expression `id` will evaluate, while it is not forced yet.
     pub fn pending_expr(&self, id: ThunkId) -> Option<Src> {
+        self.pending_scope(id).map(|(src, _)| src)
+    }
+
+    /// The expression `id` will evaluate and the scope it evaluates in,
+    /// while it is not forced yet.
+    pub fn pending_scope(&self, id: ThunkId) -> Option<(Src, EnvId)> {
         let i = id.0.checked_sub(self.first)? as usize;
         match self.thunks.get(i)? {
-            Thunk::Expr { node, file, .. } => Some(Src::new(*file, node.clone())),
+            Thunk::Expr { node, file, env } => Some((Src::new(*file, node.clone()), *env)),
             _ => None,
         }
     }

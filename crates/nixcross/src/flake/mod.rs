@@ -49,6 +49,11 @@ pub(crate) struct System {
     /// The literal list new modules can go into (the list itself, or the
     /// literal side of `[ ... ] ++ other`).
     pub modules_list: Option<Src>,
+    /// Literal lists that the `modules` expression selects from elsewhere
+    /// and appends (`[ ... ] ++ (host.extraModules or [ ])` with
+    /// `extraModules = [ ];` in the host's own attributes): a place for new
+    /// modules when the list is this configuration's alone, empty or not.
+    pub appended_lists: Vec<Src>,
     /// Every module NixOS loads for it, in order (the `modules` list first,
     /// then imports, depth first).
     pub modules: Vec<ModuleInstance>,
@@ -264,10 +269,11 @@ impl<'f> Flake<'f> {
     }
 
     /// Read `flake` to edit the configuration `name`: follow that one, and
-    /// of the others only those that may reach text it reaches (see
-    /// [`reach`]); [`Flake::users_of`] then answers for every range that
-    /// configuration reaches. Without a name, or with one the flake does
-    /// not have, the same as [`Flake::load`].
+    /// of the others only those that may reach text it reaches (what the
+    /// text of their bindings says they reach); which other configurations
+    /// use a piece of that text is then answered as after a full load.
+    /// Without a name, or with one the flake does not have, the same as
+    /// [`Flake::load`].
     pub fn load_for(
         files: &'f dyn Files,
         flake: &RelPath,

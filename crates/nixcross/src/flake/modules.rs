@@ -131,6 +131,7 @@ pub(super) fn read_config(
         args: args.src.clone(),
         modules_binding: args.entries.get("modules").and_then(|e| e.def.clone()),
         modules_list: None,
+        appended_lists: Vec::new(),
         modules: Vec::new(),
         opaque: Vec::new(),
         definitions: Vec::new(),
@@ -149,6 +150,10 @@ pub(super) fn read_config(
         .modules_binding
         .as_ref()
         .and_then(literal_list_of_binding);
+    // Read before the modules are forced: the scope of their expression.
+    if let Some(e) = args.entries.get("modules") {
+        sys.appended_lists = appended_lists(ev, e.value);
+    }
     if let Some(a) = &args.open {
         sys.opaque.push(Opaque {
             reason: format!("nixosSystem's arguments may hold more: {}", a.reason),
@@ -408,6 +413,7 @@ fn thunk_platforms(ev: &mut Evaluator, t: ThunkId) -> (platforms::Platforms, Sys
         args: None,
         modules_binding: None,
         modules_list: None,
+        appended_lists: Vec::new(),
         modules: Vec::new(),
         opaque: Vec::new(),
         definitions: Vec::new(),
@@ -433,6 +439,65 @@ fn thunk_platforms(ev: &mut Evaluator, t: ThunkId) -> (platforms::Platforms, Sys
 
 /// The literal list of a `modules = ...;` binding: the list, or the literal
 /// side of `[ ... ] ++ other`.
+/// The literal lists the `modules` expression (thunk `modules`, not forced
+/// yet) selects from attribute sets and concatenates: each side of `++`
+/// (or the whole) that is `x.a.b` or `x.a.b or default` whose attribute is
+/// bound to a literal list.
+fn appended_lists(ev: &mut Evaluator, modules: ThunkId) -> Vec<Src> {
+    let Some((expr, env)) = ev.pending_scope(modules) else {
+        return Vec::new();
+    };
+    let mut sides = Vec::new();
+    let mut work = vec![expr.node.unparen()];
+    while let Some(n) = work.pop() {
+        match n.binop() {
+            Some((l, r)) if n.kind() == crate::syntax::Kind::Concat => {
+                work.push(r.unparen());
+                work.push(l.unparen());
+            }
+            _ => sides.push(n),
+        }
+    }
+    let mut out = Vec::new();
+    for side in sides {
+        let crate::syntax::Expr::Select { base, path, .. } = side.expr() else {
+            continue;
+        };
+        let mut names = Vec::with_capacity(path.len());
+        for k in &path {
+            match k {
+                crate::syntax::Key::Static(s) => names.push(s.clone()),
+                crate::syntax::Key::Dynamic(_) => break,
+            }
+        }
+        if names.len() != path.len() {
+            continue;
+        }
+        let t = ev.delay(&base, expr.file, env);
+        let mut value = ev.force(t);
+        let mut def = None;
+        for (i, name) in names.iter().enumerate() {
+            let Value::Attrs(a) = &value else { break };
+            let Some(entry) = a.entries.get(name).cloned() else {
+                break;
+            };
+            if i + 1 == names.len() {
+                def = entry.def;
+            } else {
+                value = ev.force(entry.value);
+            }
+        }
+        let Some(def) = def else { continue };
+        if let Some(crate::syntax::Entry::Binding(b)) = def.node.as_entry() {
+            let list = b.value.unparen();
+            if list.list().is_some() {
+                out.push(Src::new(def.file, list));
+            }
+        }
+    }
+    out
+}
+
 fn literal_list_of_binding(binding: &Src) -> Option<Src> {
     let crate::syntax::Entry::Binding(b) = binding.node.as_entry()? else {
         return None;
@@ -1090,6 +1155,9 @@ pub(super) fn used_text(sys: &System, mut whole: impl FnMut(FileId), mut region:
     }
     for s in [&sys.args, &sys.call].into_iter().flatten() {
         region(s);
+    }
+    for l in &sys.appended_lists {
+        region(l);
     }
     for d in &sys.definitions {
         if let Some(l) = &d.literal {

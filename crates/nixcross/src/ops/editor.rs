@@ -123,6 +123,19 @@ pub(crate) struct Snapshot {
     warnings: usize,
     replaced: HashSet<(FileId, (usize, usize))>,
     new_imports: BTreeMap<FileId, NewImports>,
+    new_inline: Option<NewInline>,
+}
+
+/// The new inline module this plan writes into a modules list for
+/// [`Planner::insert_option`]: its edit, so that the next option joins it
+/// instead of becoming a second module.
+#[derive(Clone)]
+struct NewInline {
+    list: Src,
+    edit: usize,
+    comment: String,
+    /// Its definitions, one `key = value;` each.
+    lines: Vec<String>,
 }
 
 /// An `imports = [ ... ];` this plan writes into a module file: the index of
@@ -190,6 +203,7 @@ pub(crate) struct Edits<'a> {
     pub warnings: Vec<String>,
     replaced: HashSet<(FileId, (usize, usize))>,
     new_imports: BTreeMap<FileId, NewImports>,
+    new_inline: Option<NewInline>,
 }
 
 impl<'a> Edits<'a> {
@@ -201,6 +215,7 @@ impl<'a> Edits<'a> {
             warnings: Vec::new(),
             replaced: HashSet::new(),
             new_imports: BTreeMap::new(),
+            new_inline: None,
         }
     }
 
@@ -268,6 +283,7 @@ impl<'a> Edits<'a> {
             warnings: self.warnings.len(),
             replaced: self.replaced.clone(),
             new_imports: self.new_imports.clone(),
+            new_inline: self.new_inline.clone(),
         }
     }
 
@@ -277,6 +293,7 @@ impl<'a> Edits<'a> {
         self.warnings.truncate(s.warnings);
         self.replaced = s.replaced;
         self.new_imports = s.new_imports;
+        self.new_inline = s.new_inline;
     }
 
     /// Whether any edit is planned.
@@ -647,10 +664,8 @@ impl<'a, 'f> Planner<'a, 'f> {
                 body,
             });
         }
-        if let Some(list) = &self.sys.modules_list {
-            if self.private(list.file, list.range()) {
-                return Ok(Home::NewInline);
-            }
+        if self.own_list().is_some() {
+            return Ok(Home::NewInline);
         }
         if let Some(home) = self.own_file_module() {
             return Ok(home);
@@ -710,21 +725,89 @@ impl<'a, 'f> Planner<'a, 'f> {
                 Ok(())
             }
             Home::NewInline => {
-                let key = path.join(".");
-                let text = format!("{{\n  {key} = {};\n}}", indent_tail(value));
-                self.add_module(comment, &text, reason)
+                let line = format!("{} = {};", path.join("."), indent_tail(value));
+                if let Some(mut n) = self.core.new_inline.take() {
+                    // The module this plan adds already: the option joins it.
+                    n.lines.push(line);
+                    let e = self.new_inline_edit(&n)?;
+                    let Some(slot) = self
+                        .core
+                        .files
+                        .get_mut(&n.list.file)
+                        .and_then(|f| f.0.get_mut(n.edit))
+                        .filter(|x| x.range == e.range)
+                    else {
+                        return Err(Error::internal("the planned module is gone"));
+                    };
+                    *slot = e;
+                    if let Some(entry) = self.core.files.get_mut(&n.list.file) {
+                        if !entry.1.iter().any(|r| r == reason) {
+                            entry.1.push(reason.to_string());
+                        }
+                    }
+                    self.core.new_inline = Some(n);
+                    return Ok(());
+                }
+                let ModuleSlot::List(list) = self.module_slot()? else {
+                    let text = format!("{{\n  {line}\n}}");
+                    return self.add_module(comment, &text, reason);
+                };
+                self.guard(list.file, list.range(), "the modules list")?;
+                let n = NewInline {
+                    list: list.clone(),
+                    edit: 0,
+                    comment: comment.to_string(),
+                    lines: vec![line],
+                };
+                let e = self.new_inline_edit(&n)?;
+                let (range, insert) = (e.range, e.insert.clone());
+                self.push(list.file, e, reason);
+                // Remembered unless `push` joined it to another step's edit.
+                let edit = self.core.files[&list.file]
+                    .0
+                    .iter()
+                    .rposition(|x| x.range == range && x.insert == insert);
+                self.core.new_inline = edit.map(|edit| NewInline { edit, ..n });
+                Ok(())
             }
         }
     }
 
-    /// Where a new inline module can go: the configuration's `modules` list
-    /// when it is a literal list of its own, else the `imports` of its own
-    /// module file (see [`Planner::own_file_module`]).
+    /// The edit that adds the module `n` describes as the first item of its
+    /// list.
+    fn new_inline_edit(&self, n: &NewInline) -> Result<TextEdit> {
+        let Some(lv) = n.list.node.list() else {
+            return Err(Error::internal("the modules list is not a list"));
+        };
+        let text = format!("{{\n  {}\n}}", n.lines.join("\n  "));
+        let src = self.text(n.list.file);
+        Ok(insert_list_first(
+            src,
+            self.layout(n.list.file),
+            &lv,
+            &n.comment,
+            &text,
+        ))
+    }
+
+    /// A literal list of modules only this configuration loads: its
+    /// modules list, or a list its `modules` expression appends from
+    /// elsewhere (a host's own `extraModules = [ ];`).
+    fn own_list(&self) -> Option<Src> {
+        self.sys
+            .modules_list
+            .iter()
+            .chain(&self.sys.appended_lists)
+            .find(|l| self.private(l.file, l.range()))
+            .cloned()
+    }
+
+    /// Where a new inline module can go: a literal list of modules of its
+    /// own ([`Planner::own_list`]), else the `imports` of its own module
+    /// file (see [`Planner::own_file_module`]).
     pub fn module_slot(&self) -> Result<ModuleSlot> {
-        if let Some(list) = &self.sys.modules_list {
-            if self.private(list.file, list.range()) {
-                return Ok(ModuleSlot::List(list.clone()));
-            }
+        if let Some(list) = self.own_list() {
+            return Ok(ModuleSlot::List(list));
         }
         if let Some(Home::Module { file, body, .. }) = self.own_file_module() {
             let (hits, opaque) = module::find_option(&body.set, &["imports"]);

@@ -7,7 +7,7 @@
 //!   planner).
 //! - `read`: [`read_outputs`], every package and dev shell with its build
 //!   and host platform, or the reason nixcross cannot follow it, evaluated
-//!   by [`crate::eval`] in its rewritable reading.
+//!   by the crate's evaluator in its rewritable reading.
 //! - `sets`: the package sets read there, with their platforms and where
 //!   they are written.
 //! - `retarget`: [`plan_retarget`], `set-target --package/--shell`.
