@@ -543,7 +543,6 @@ fn select_pkgs(ev: &mut Evaluator, set: &Rc<PkgsValue>, name: &str, at: Option<S
         }))))
     };
     match name {
-        "pkgsCross" => Value::Special(Rc::new(Special::PkgsCross(set.clone()))),
         "buildPackages" => derived(PkgsVia::BuildPackages(set.clone())),
         "mkShell" | "mkShellNoCC" => {
             let s = ev.value(Value::Special(Rc::new(Special::Pkgs(set.clone()))));

@@ -274,6 +274,10 @@ fn with_namespaces_in_nix_order() {
     // The innermost namespace that has it.
     assert_eq!(one("with { a = 1; }; with { a = 2; }; a"), "2");
     assert_eq!(one("with { a = 1; }; with { b = 2; }; a"), "1");
+    // One namespace nixcross cannot list and nothing else: it comes from
+    // there (an unknown of that namespace, not an ambiguity).
+    let one_ns = one("with builtins.currentSystem; a");
+    assert!(!one_ns.contains("may come from"), "{one_ns}");
     // Two namespaces that may both have it: unknown.
     let two = one("with builtins.currentSystem; with builtins.currentTime; a");
     assert!(two.contains("may come from a `with` namespace"), "{two}");

@@ -470,7 +470,7 @@ pub enum Special {
     Property(Property),
     /// A nixpkgs package set.
     Pkgs(Rc<PkgsValue>),
-    /// `<set>.pkgsCross` (rewritable reading only).
+    /// `<set>.pkgsCross`, in both readings.
     PkgsCross(Rc<PkgsValue>),
     /// Something taken from a package set: a package, a shell, a function
     /// that makes one (rewritable reading only; otherwise it is unknown).

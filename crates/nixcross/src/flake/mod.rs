@@ -120,6 +120,9 @@ pub(crate) struct PkgsOption {
     pub build: Option<String>,
     /// The set's host platform, when known.
     pub host: Option<String>,
+    /// Defined more than once or under a condition: which definition NixOS
+    /// uses is not read (the platforms are then unknown).
+    pub several: bool,
 }
 
 /// Whether nixcross could follow a configuration.
@@ -265,7 +268,7 @@ impl<'f> Flake<'f> {
     /// # Ok::<(), nixcross::Error>(())
     /// ```
     pub fn load(files: &'f dyn Files, flake: &RelPath) -> Result<Flake<'f>> {
-        Flake::load_some(files, flake, None)
+        Flake::load_for(files, flake, None)
     }
 
     /// Read `flake` to edit the configuration `name`: follow that one, and
@@ -279,10 +282,6 @@ impl<'f> Flake<'f> {
         flake: &RelPath,
         name: Option<&str>,
     ) -> Result<Flake<'f>> {
-        Flake::load_some(files, flake, name)
-    }
-
-    fn load_some(files: &'f dyn Files, flake: &RelPath, only: Option<&str>) -> Result<Flake<'f>> {
         let mut sources = SourceMap::new(files);
         let file = sources
             .load(flake)
@@ -321,7 +320,7 @@ impl<'f> Flake<'f> {
             uses: std::cell::OnceCell::new(),
         };
         match configs_value {
-            Some(v) => flake.read_configurations(v, only, lambda),
+            Some(v) => flake.read_configurations(v, name, lambda),
             None => flake.incomplete = Some(("the flake has no `outputs`".into(), None)),
         }
         Ok(flake)

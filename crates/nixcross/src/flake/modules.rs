@@ -266,13 +266,22 @@ pub(super) fn read_config(
             .as_ref()
             .map(|s| ev.sources.describe(s))
             .unwrap_or_default();
-        platforms = platforms::Platforms {
-            unknown: (po.build.is_none() || po.host.is_none()).then(|| {
-                format!("the configuration sets nixpkgs.pkgs ({at}) to a package set nixcross cannot read")
-            }),
-            build: po.build.clone(),
-            host: po.host.clone(),
-            style: None,
+        platforms = if po.several {
+            platforms::Platforms {
+                unknown: Some(format!(
+                    "the configuration sets nixpkgs.pkgs more than once or under a condition ({at}); nixcross does not tell which one NixOS uses"
+                )),
+                ..Default::default()
+            }
+        } else {
+            platforms::Platforms {
+                unknown: (po.build.is_none() || po.host.is_none()).then(|| {
+                    format!("the configuration sets nixpkgs.pkgs ({at}) to a package set nixcross cannot read")
+                }),
+                build: po.build.clone(),
+                host: po.host.clone(),
+                style: None,
+            }
         };
     }
     if let Some(p) = &sys.pkgs_arg {
@@ -885,10 +894,12 @@ fn walk_config(
                     _ => None,
                 };
                 let (build, host) = platforms.unwrap_or_default();
+                let several = sys.pkgs_option.is_some() || v.condition.is_some();
                 sys.pkgs_option = Some(super::PkgsOption {
                     site: v.site.or(e.def.clone()),
                     build,
                     host,
+                    several,
                 });
             }
         }

@@ -355,8 +355,8 @@ pub fn best_place(places: &[Place], path: &[&str]) -> Option<usize> {
 /// a priority or order wrapper (`lib.mkForce [ ... ]`, `mkDefault`,
 /// `mkBefore`, `mkAfter`, `mkOverride n`, `mkOrder n`); or the literal side of
 /// `[ ... ] ++ other` / `other ++ [ ... ]`. The second value names what is
-/// around the list (`mkForce`, `++`), `None` for a plain list.
-pub fn list_of(value: &Node) -> Option<(syntax::ListView, Option<String>)> {
+/// around the list, `None` for a plain list.
+pub fn list_of(value: &Node) -> Option<(syntax::ListView, Option<Around>)> {
     let v = value.unparen();
     if let Some(l) = v.list() {
         return Some((l, None));
@@ -365,29 +365,43 @@ pub fn list_of(value: &Node) -> Option<(syntax::ListView, Option<String>)> {
         let (l, r) = v.binop()?;
         // Items are added on the literal side; the last literal wins.
         if let Some((list, _)) = list_of(&r) {
-            return Some((list, Some("++".into())));
+            return Some((list, Some(Around::Concat)));
         }
         if let Some((list, _)) = list_of(&l) {
-            return Some((list, Some("++".into())));
+            return Some((list, Some(Around::Concat)));
         }
         return None;
     }
     let (f, args) = called(&v)?;
-    let arity = match f.as_str() {
-        "mkForce" | "mkDefault" | "mkBefore" | "mkAfter" | "mkOptionDefault" => 1,
-        "mkOverride" | "mkOrder" => 2,
+    let (arity, around) = match f.as_str() {
+        "mkForce" | "mkDefault" | "mkOptionDefault" => (1, Around::Priority),
+        "mkOverride" => (2, Around::Priority),
+        "mkBefore" | "mkAfter" => (1, Around::Order),
+        "mkOrder" => (2, Around::Order),
         _ => return None,
     };
     if args.len() != arity {
         return None;
     }
     let l = args[arity - 1].unparen().list()?;
-    Some((l, Some(f)))
+    Some((l, Some(around)))
+}
+
+/// What is around the literal list of a value ([`list_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Around {
+    /// `[ ... ] ++ other` or `other ++ [ ... ]`.
+    Concat,
+    /// A priority: `mkForce`, `mkDefault`, `mkOptionDefault`, `mkOverride n`.
+    Priority,
+    /// An order: `mkBefore`, `mkAfter`, `mkOrder n`.
+    Order,
 }
 
 /// Whether `value ++ [ ... ]` needs `value` in parentheses to keep its
-/// meaning (`++` binds tighter than every other binary operator, and `let`,
-/// `if`, `with`, `assert` and functions extend as far as they can).
+/// meaning: only application, selection, a list, a `++` and parentheses
+/// bind at least as tightly as `++` among what is kept bare (`let`, `if`,
+/// `with`, `assert` and functions extend as far as they can).
 pub fn wrap_for_concat(value: &Node) -> bool {
     !matches!(
         value.kind(),
@@ -400,11 +414,48 @@ pub fn wrap_for_concat(value: &Node) -> bool {
     )
 }
 
-/// Whether `value ++ [ ... ]` is a list whenever `value` is the value of a
-/// list option: not when `value` is a module property (`mkIf`, `mkMerge`,
-/// `mkForce x`, ...; any `mk*` call), which `++` cannot extend.
-pub fn concat_extends(value: &Node) -> bool {
-    !called(value).is_some_and(|(f, _)| f.starts_with("mk"))
+/// Functions of nixpkgs' `lib` and `builtins` that always return a list.
+const LIST_FUNCTIONS: &[&str] = &[
+    "optional",
+    "optionals",
+    "map",
+    "filter",
+    "concatMap",
+    "concatLists",
+    "flatten",
+    "unique",
+    "attrNames",
+    "attrValues",
+    "mapAttrsToList",
+    "genList",
+    "toList",
+    "singleton",
+    "catAttrs",
+    "subtractLists",
+    "intersectLists",
+    "remove",
+    "reverseList",
+    "sort",
+    "imap0",
+    "imap1",
+    "forEach",
+];
+
+/// Whether `value` is a list by its shape, so that `value ++ [ ... ]` is
+/// one too: a list, a `++`, a call of a function that returns lists
+/// (`lib.optionals c [ ... ]`, `map f xs`), or an `if`/`let`/parentheses
+/// around those. A variable, or a module property (`lib.mkIf c [ ... ]`,
+/// which `++` cannot extend), is not: nixcross cannot see what it is.
+pub fn is_list_expr(value: &Node) -> bool {
+    use syntax::Expr;
+    match value.expr() {
+        Expr::Paren(inner) => is_list_expr(&inner),
+        Expr::List(_) | Expr::BinOp(syntax::BinOp::Concat, _, _) => true,
+        Expr::IfElse(_, then, other) => is_list_expr(&then) && is_list_expr(&other),
+        Expr::LetIn(l) => is_list_expr(&l.body),
+        Expr::Apply(..) => called(value).is_some_and(|(f, _)| LIST_FUNCTIONS.contains(&f.as_str())),
+        _ => false,
+    }
 }
 
 /// The edits that make `value` into `value ++ list` (`list` is the text of
@@ -613,13 +664,15 @@ mod tests {
     fn lists_behind_wrappers_and_concatenation() {
         for (src, around) in [
             ("[ 1 ]", None),
-            ("lib.mkForce [ 1 ]", Some("mkForce")),
-            ("[ 1 ] ++ other", Some("++")),
-            ("other ++ [ 1 ]", Some("++")),
+            ("lib.mkForce [ 1 ]", Some(Around::Priority)),
+            ("lib.mkOverride 10 [ 1 ]", Some(Around::Priority)),
+            ("lib.mkAfter [ 1 ]", Some(Around::Order)),
+            ("[ 1 ] ++ other", Some(Around::Concat)),
+            ("other ++ [ 1 ]", Some(Around::Concat)),
         ] {
             let (l, a) = list_of(&expr(src)).unwrap();
             assert_eq!(l.items.len(), 1, "{src}");
-            assert_eq!(a.as_deref(), around, "{src}");
+            assert_eq!(a, around, "{src}");
         }
         assert!(list_of(&expr("lib.optionals x [ 1 ]")).is_none());
     }

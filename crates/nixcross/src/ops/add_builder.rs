@@ -742,13 +742,13 @@ fn add_in_module(
         Some((place, hit)) => {
             note_condition(e, &m.places[*place]);
             let Some((list, _)) = places::list_of(&hit.value) else {
-                if !places::concat_extends(&hit.value) {
+                if !places::is_list_expr(&hit.value) {
                     return Err(e.error_at(
                         Error::refused(format!(
-                            "nix.buildMachines is {}, which `++` cannot extend, so nixcross cannot add to it safely",
+                            "nix.buildMachines is {}, which nixcross cannot tell is a list, so it cannot add to it safely",
                             describe(&hit.value)
                         ))
-                        .hint("add the builder by hand inside it, or give nix.buildMachines a literal list"),
+                        .hint("add the builder by hand, or give nix.buildMachines a literal list (`[ ... ] ++ other` is fine)"),
                         &Src::new(file, hit.value.clone()),
                     ));
                 }
@@ -913,12 +913,12 @@ fn remove_in_module(
     // nixcross does not write) is left.
     let none_left = found.len() == list.items.len()
         && matches!(
-            around.as_deref(),
-            None | Some("mkForce" | "mkDefault" | "mkOverride" | "++")
+            around,
+            None | Some(places::Around::Priority | places::Around::Concat)
         );
     if found.len() == list.items.len() && around.is_none() {
         removals.push(hit.entry_node());
-    } else if found.len() == list.items.len() && around.as_deref() == Some("++") {
+    } else if found.len() == list.items.len() && around == Some(places::Around::Concat) {
         match places::remove_concat_side(&list) {
             Some(edit) => e.push(file, edit, &s),
             None => {

@@ -258,7 +258,7 @@ fn literal_list(
     file: FileId,
     hit: &OptionHit,
     dotted: &str,
-) -> Result<(syntax::ListView, Option<String>)> {
+) -> Result<(syntax::ListView, Option<places::Around>)> {
     places::list_of(&hit.value).ok_or_else(|| {
         e.error_at(
             Error::refused(format!(
@@ -491,9 +491,12 @@ fn edit_module(
                     inline_item,
                 );
             };
-            if places::list_of(&hit.value).is_none() && places::concat_extends(&hit.value) {
-                // A computed list with no `++ [ ... ]` side: nothing nixcross
-                // can take a system out of.
+            if places::list_of(&hit.value).is_none()
+                && (places::is_list_expr(&hit.value) || seen.unknown.is_none())
+            {
+                // A computed list with no `++ [ ... ]` side (a list by its
+                // shape, or one whose systems nixcross sees all of): nothing
+                // nixcross can take a system out of.
                 for s in systems {
                     if seen.systems.contains(s) {
                         return Err(e.error_at(
@@ -558,7 +561,7 @@ fn edit_module(
                     .collect();
                 let mut s = format!("removed {} from {dotted}", dedup(&names).join(", "));
                 let all = found.len() == list.items.len();
-                let side = if all && around.as_deref() == Some("++") {
+                let side = if all && around == Some(places::Around::Concat) {
                     places::remove_concat_side(&list)
                 } else {
                     None
@@ -580,7 +583,7 @@ fn edit_module(
             match &m.emulated {
                 Some((_, hit))
                     if places::list_of(&hit.value).is_none()
-                        && places::concat_extends(&hit.value) =>
+                        && places::is_list_expr(&hit.value) =>
                 {
                     // A computed list (`lib.optionals ...`, a variable): the
                     // systems go on a `++ [ ... ]` side.

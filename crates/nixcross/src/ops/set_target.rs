@@ -670,7 +670,19 @@ fn set_option(
             .map(|d| d.priority)
             .min()
             .unwrap_or(crate::flake::platforms::PLAIN);
-        let home = p.home().map_err(|_| err.clone())?;
+        let home = p.home().map_err(|h| {
+            err.clone()
+                .hint(format!("it cannot be overridden either: {}", h.message))
+        })?;
+        // The override would go into the set that holds the definition: an
+        // attribute Nix does not let one set define twice.
+        if let crate::ops::editor::Home::Module { file, body, .. } = &home {
+            let set = body.set.node.range();
+            let inside = |s: &Src| s.file == *file && set.0 <= s.range().0 && s.range().1 <= set.1;
+            if win.iter().filter_map(|d| d.site.as_ref()).any(inside) {
+                return Err(err);
+            }
+        }
         let lib = p.lib_in(&home);
         let value = if host_side {
             host_value(
@@ -700,7 +712,10 @@ fn set_option(
                 indent_tail(&paren(&value))
             );
             p.add_module(comment, &format!("({module})"), reason)
-                .map_err(|_| err.clone())?;
+                .map_err(|h| {
+                    err.clone()
+                        .hint(format!("it cannot be overridden either: {}", h.message))
+                })?;
         }
         let w = format!(
             "nixpkgs.{} {why}, so `{}` gets its own definition that wins over it",
@@ -751,10 +766,6 @@ fn set_option(
 fn pkgs_option(p: &mut Planner, want: &Want, po: &PkgsOption) -> Result<String> {
     let target = &want.target.system;
     let native = want.native();
-    if po.build.as_deref() == Some(native.as_str()) && po.host.as_deref() == Some(target.as_str()) {
-        // Already so: nothing to write.
-        return Ok(format!("nixpkgs.pkgs already builds {target} on {native}"));
-    }
     let name = &p.config.name;
     let refuse = |why: String| {
         let e = Error::refused(format!(
@@ -766,6 +777,15 @@ fn pkgs_option(p: &mut Planner, want: &Want, po: &PkgsOption) -> Result<String> 
             None => e,
         }
     };
+    if po.several {
+        return Err(refuse(
+            "it is defined more than once or under a condition, so nixcross cannot tell which definition NixOS uses".into(),
+        ));
+    }
+    if po.build.as_deref() == Some(native.as_str()) && po.host.as_deref() == Some(target.as_str()) {
+        // Already so: nothing to write.
+        return Ok(format!("nixpkgs.pkgs already builds {target} on {native}"));
+    }
     let Some(site) = &po.site else {
         return Err(refuse("nixcross cannot tell where".into()));
     };

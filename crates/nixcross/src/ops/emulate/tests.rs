@@ -182,12 +182,12 @@ fn appends_to_a_computed_list_and_takes_it_off_again() {
             "{ boot.binfmt.emulatedSystems = lib.optionals x [ ] ++ [ \"aarch64-linux\" ]; }",
         ),
         (
-            "{ boot.binfmt.emulatedSystems = xs; }",
-            "{ boot.binfmt.emulatedSystems = xs ++ [ \"aarch64-linux\" ]; }",
+            "{ boot.binfmt.emulatedSystems = map (s: s) xs; }",
+            "{ boot.binfmt.emulatedSystems = map (s: s) xs ++ [ \"aarch64-linux\" ]; }",
         ),
         (
-            "{ boot.binfmt.emulatedSystems = if c then a else b; }",
-            "{ boot.binfmt.emulatedSystems = (if c then a else b) ++ [ \"aarch64-linux\" ]; }",
+            "{ boot.binfmt.emulatedSystems = if c then [ ] else lib.optional d \"x\"; }",
+            "{ boot.binfmt.emulatedSystems = (if c then [ ] else lib.optional d \"x\") ++ [ \"aarch64-linux\" ]; }",
         ),
     ] {
         let out = emulate(src, &opts(&["aarch64-linux"])).unwrap();
@@ -203,6 +203,14 @@ fn appends_to_a_computed_list_and_takes_it_off_again() {
 }
 
 #[test]
+fn a_computed_list_that_has_the_system_stays_as_it_is() {
+    let src = "{ boot.binfmt.emulatedSystems = builtins.filter (s: true) [ \"aarch64-linux\" ]; }";
+    let out = emulate(src, &opts(&["aarch64-linux"])).unwrap();
+    assert_eq!(out.text, src);
+    assert!(!out.changed);
+}
+
+#[test]
 fn refuses_what_it_cannot_see() {
     let o = opts(&["aarch64-linux"]);
     for (src, needle) in [
@@ -213,6 +221,12 @@ fn refuses_what_it_cannot_see() {
         (
             "{ boot.binfmt.emulatedSystems = lib.mkForce xs; }",
             "lib.mkForce",
+        ),
+        // A variable may hold `lib.mkIf ...`, which `++` cannot extend.
+        ("{ boot.binfmt.emulatedSystems = xs; }", "variable"),
+        (
+            "{ boot.binfmt.emulatedSystems = if c then xs else [ ]; }",
+            "if",
         ),
         ("{ inherit boot; }", "inherited"),
         ("{ boot = { } // x; }", "not a plain"),
