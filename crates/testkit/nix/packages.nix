@@ -20,7 +20,9 @@ let
     assert !(args ? localSystem && args ? system);
     let
       build = args.localSystem or args.system;
-      platforms = { inherit build; host = args.crossSystem or build; cross = args ? crossSystem; };
+      # nixpkgs reads a null crossSystem as a native build.
+      crossSystem = args.crossSystem or null;
+      platforms = { inherit build; host = if crossSystem == null then build else crossSystem; cross = crossSystem != null; };
       tree = prefix: t: builtins.mapAttrs
         (n: v: if v == true then { _type = "package"; name = prefix ++ [ n ]; inherit platforms; } else tree (prefix ++ [ n ]) v)
         t;

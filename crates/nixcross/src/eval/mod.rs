@@ -217,6 +217,17 @@ pub struct Evaluator<'f> {
     reading: Reading,
     /// The package-set sites met (rewritable reading only).
     trace: Option<Box<trace::Trace>>,
+    /// Every call of a function written in a file, in the order made.
+    calls: Vec<Call>,
+}
+
+/// A call of a function written in a file ([`Evaluator::calls_of`]).
+#[derive(Debug, Clone)]
+struct Call {
+    /// The function (`x: ...` or `{ ... }: ...`).
+    lambda: Src,
+    /// Its argument.
+    arg: ThunkId,
 }
 
 impl std::fmt::Debug for Evaluator<'_> {
@@ -255,6 +266,7 @@ impl<'f> Evaluator<'f> {
             lib: None,
             reading: Reading::Everything,
             trace: None,
+            calls: Vec::new(),
         }
     }
 
@@ -331,6 +343,55 @@ impl<'f> Evaluator<'f> {
         match self.thunks.get(i)? {
             Thunk::Expr { node, file, env } => Some((Src::new(*file, node.clone()), *env)),
             _ => None,
+        }
+    }
+
+    /// The arguments `lambda` was called with so far, in order.
+    pub fn calls_of<'s>(&'s self, lambda: &'s Src) -> impl Iterator<Item = ThunkId> + 's {
+        self.calls
+            .iter()
+            .filter(move |c| c.lambda.file == lambda.file && c.lambda.node == lambda.node)
+            .map(|c| c.arg)
+    }
+
+    /// The value of `id`, when it is forced.
+    fn peek(&self, id: ThunkId) -> Option<&Value> {
+        if id.0 < self.first {
+            return self.prelude().values.get(id.0 as usize);
+        }
+        match self.thunks.get((id.0 - self.first) as usize)? {
+            Thunk::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The literal `{ ... }` that `id` is (forced or not), when it is one.
+    pub fn literal_set(&self, id: ThunkId) -> Option<Src> {
+        match self.peek(id) {
+            Some(Value::Attrs(a)) => a.src.clone().filter(|s| s.node.attrset().is_some()),
+            Some(_) => None,
+            None => {
+                let e = self.pending_expr(id)?;
+                let n = e.node.unparen();
+                n.attrset().map(|_| Src::new(e.file, n))
+            }
+        }
+    }
+
+    /// Whether the attribute set `id` has `name`, when that is known without
+    /// forcing anything: a forced set that is not open, or a literal whose
+    /// names are all written out.
+    pub fn has_attr(&self, id: ThunkId, name: &str) -> Option<bool> {
+        match self.peek(id) {
+            Some(Value::Attrs(a)) if a.open.is_none() => Some(a.entries.contains_key(name)),
+            Some(_) => None,
+            None => {
+                let set = self.pending_expr(id)?.node.unparen().attrset()?;
+                if set.entries.iter().any(|e| e.is_dynamic()) {
+                    return None;
+                }
+                Some(set.entries.iter().any(|e| e.defines(name)))
+            }
         }
     }
 
@@ -1543,6 +1604,10 @@ impl<'f> Evaluator<'f> {
 
     fn call_closure(&mut self, c: &Closure, arg: ThunkId) -> Value {
         let file = c.src.file;
+        self.calls.push(Call {
+            lambda: c.src.clone(),
+            arg,
+        });
         let env = self.new_env(Some(c.env));
         match &c.lambda.param {
             Param::Ident { name } => self.bind(env, name, arg),

@@ -10,7 +10,7 @@
 pub mod places;
 
 use crate::edit::TextEdit;
-use crate::syntax::{self, AttrSetView, Entry, Layout, ListView, Node};
+use crate::syntax::{self, AttrSetView, Entry, Layout, ListView, Node, Param};
 
 /// The attribute set that holds a module's option definitions.
 #[derive(Debug, Clone)]
@@ -174,6 +174,68 @@ pub enum Position {
 /// True when the set's braces are on one line.
 fn one_line(src: &str, open: usize, close: usize) -> bool {
     !src[open..close].contains('\n')
+}
+
+/// Add the formal `formal` (`name ? default`) to a function's `{ ... }`
+/// pattern: last, before a closing `...`, in the pattern's own layout (one
+/// line, or one formal per line with trailing or leading commas). `None`
+/// for a function that takes a single name.
+pub fn insert_formal(src: &str, style: &Layout, lambda: &Node, formal: &str) -> Option<TextEdit> {
+    let Param::Pattern {
+        formals,
+        ellipsis,
+        open,
+        close,
+        ..
+    } = lambda.lambda()?.param
+    else {
+        return None;
+    };
+    let nl = style.nl;
+    if one_line(src, open, close) {
+        return Some(match (formals.last(), ellipsis) {
+            (_, Some(dots)) => TextEdit::insert(dots, format!("{formal}, ")),
+            (Some(last), None) => TextEdit::insert(last.range.1, format!(", {formal}")),
+            (None, None) => TextEdit::replace((open + 1, close), format!(" {formal} ")),
+        });
+    }
+    // One per line: a new line like the last one's (or the `...` line's).
+    let (anchor, before) = match (ellipsis, formals.last()) {
+        (Some(dots), _) => (dots, true),
+        (None, Some(last)) => (last.range.0, false),
+        (None, None) => {
+            let indent = format!("{}{}", syntax::indent_at(src, open), style.unit);
+            return Some(TextEdit::insert(open + 1, format!("{nl}{indent}{formal}")));
+        }
+    };
+    let line = syntax::line_start(src, anchor);
+    let indent = syntax::indent_at(src, anchor).to_string();
+    let leading = src[line..anchor].trim_start().starts_with(',');
+    if before {
+        let text = if leading {
+            format!("{indent}, {formal}{nl}")
+        } else {
+            format!("{indent}{formal},{nl}")
+        };
+        return Some(TextEdit::insert(line, text));
+    }
+    let last = formals.last()?;
+    let after = &src[last.range.1..close];
+    match after.find(',') {
+        // `  b ? 1,` : a new `  formal,` line after it.
+        Some(_) if !leading => {
+            let end = syntax::next_line_start(src, last.range.1);
+            Some(TextEdit::insert(end, format!("{indent}{formal},{nl}")))
+        }
+        _ if leading => {
+            let end = syntax::next_line_start(src, last.range.1);
+            Some(TextEdit::insert(end, format!("{indent}, {formal}{nl}")))
+        }
+        _ => Some(TextEdit::insert(
+            last.range.1,
+            format!(",{nl}{indent}{formal}"),
+        )),
+    }
 }
 
 /// Insert `key = value;` into `set`. `value` is generated text at column 0
@@ -485,6 +547,46 @@ mod tests {
 
     fn body(src: &str) -> ModuleBody {
         module_body(&syntax::parse(src).unwrap().expr().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_new_formal_follows_the_patterns_layout() {
+        let cases = [
+            ("{ a, b ? 1 }: a", "{ a, b ? 1, c ? null }: a"),
+            ("{ a, ... }: a", "{ a, c ? null, ... }: a"),
+            ("{ ... }: 1", "{ c ? null, ... }: 1"),
+            ("{ }: 1", "{ c ? null }: 1"),
+            (
+                "{\n  a,\n  b ? 1, # note\n  ...\n}: a",
+                "{\n  a,\n  b ? 1, # note\n  c ? null,\n  ...\n}: a",
+            ),
+            (
+                "{\n  a,\n  b ? 1,\n}: a",
+                "{\n  a,\n  b ? 1,\n  c ? null,\n}: a",
+            ),
+            (
+                "{\n  a,\n  b ? 1\n}: a",
+                "{\n  a,\n  b ? 1,\n  c ? null\n}: a",
+            ),
+            (
+                "{ a\n, b ? 1\n, ...\n}: a",
+                "{ a\n, b ? 1\n, c ? null\n, ...\n}: a",
+            ),
+            ("{ a\n, b ? 1\n}: a", "{ a\n, b ? 1\n, c ? null\n}: a"),
+            (
+                "{\r\n  a,\r\n  ...\r\n}: a",
+                "{\r\n  a,\r\n  c ? null,\r\n  ...\r\n}: a",
+            ),
+        ];
+        for (src, want) in cases {
+            let lambda = syntax::parse(src).unwrap().expr().unwrap();
+            let e = insert_formal(src, &Layout::of(src), &lambda, "c ? null").unwrap();
+            let out = apply(src, &[e]).unwrap();
+            assert_eq!(out, want, "{src:?}");
+            syntax::parse(&out).unwrap();
+        }
+        let lambda = syntax::parse("x: x").unwrap().expr().unwrap();
+        assert!(insert_formal("x: x", &Layout::of("x: x"), &lambda, "c ? null").is_none());
     }
 
     #[test]

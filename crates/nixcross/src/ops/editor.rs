@@ -124,6 +124,7 @@ pub(crate) struct Snapshot {
     replaced: HashSet<(FileId, (usize, usize))>,
     new_imports: BTreeMap<FileId, NewImports>,
     new_inline: Option<NewInline>,
+    call_args: CallArgs,
 }
 
 /// The new inline module this plan writes into a modules list for
@@ -204,7 +205,13 @@ pub(crate) struct Edits<'a> {
     replaced: HashSet<(FileId, (usize, usize))>,
     new_imports: BTreeMap<FileId, NewImports>,
     new_inline: Option<NewInline>,
+    /// Attributes this plan adds to a configuration's own call of a helper
+    /// ([`crate::ops::params`]), with their values.
+    pub(crate) call_args: CallArgs,
 }
+
+/// `(file, argument set, attribute)` to the value written.
+pub(crate) type CallArgs = BTreeMap<(FileId, (usize, usize), String), String>;
 
 impl<'a> Edits<'a> {
     /// Planning over `sources`.
@@ -216,6 +223,7 @@ impl<'a> Edits<'a> {
             replaced: HashSet::new(),
             new_imports: BTreeMap::new(),
             new_inline: None,
+            call_args: BTreeMap::new(),
         }
     }
 
@@ -284,6 +292,7 @@ impl<'a> Edits<'a> {
             replaced: self.replaced.clone(),
             new_imports: self.new_imports.clone(),
             new_inline: self.new_inline.clone(),
+            call_args: self.call_args.clone(),
         }
     }
 
@@ -294,6 +303,7 @@ impl<'a> Edits<'a> {
         self.replaced = s.replaced;
         self.new_imports = s.new_imports;
         self.new_inline = s.new_inline;
+        self.call_args = s.call_args;
     }
 
     /// Whether any edit is planned.
@@ -409,6 +419,13 @@ impl<'a, 'f> Planner<'a, 'f> {
         }
         if !self.core.mark_replaced(lit) {
             return Ok(());
+        }
+        if !self.private(lit.file, lit.range()) {
+            // A helper's default: this configuration's own call gives the
+            // value instead.
+            if let Some(ch) = self.param_channel(lit) {
+                return self.set_call_arg(&ch, &syntax::quote(value), reason);
+            }
         }
         self.guard(lit.file, lit.range(), "the value")?;
         self.push(

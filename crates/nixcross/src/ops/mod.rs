@@ -12,5 +12,6 @@ pub(crate) mod editor;
 pub mod emulate;
 pub mod export;
 pub mod init;
+pub(crate) mod params;
 pub mod set_target;
 pub mod show;

@@ -523,7 +523,7 @@ fn rewrite_in_place(
         } else {
             target.system.clone()
         };
-        if p.private(lit.file, lit.range()) {
+        if p.private(lit.file, lit.range()) || p.param_channel(lit).is_some() {
             return Ok(p.replace_literal(lit, &text, reason)?);
         }
         // The literal is shared (a `let` variable, a helper's argument):
@@ -1056,7 +1056,7 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
         match (&s.local_literal, &s.local_site) {
             (_, _) if s.local.as_deref() == Some(native.as_str()) => {}
             (Some(lit), _) => {
-                if !p.private(lit.file, lit.range()) {
+                if !p.private(lit.file, lit.range()) && p.param_channel(lit).is_none() {
                     p.guard(lit.file, lit.range(), &what)?;
                 }
                 p.replace_literal(lit, &native, &reason)?;
@@ -1110,7 +1110,7 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
                     {
                         let key = key_of_literal(lit);
                         let text = literal_value(want.target, key.as_deref());
-                        if !p.private(lit.file, lit.range()) {
+                        if !p.private(lit.file, lit.range()) && p.param_channel(lit).is_none() {
                             p.guard(lit.file, lit.range(), &what)?;
                         }
                         p.replace_literal(lit, &text, &reason)?;
@@ -1130,6 +1130,16 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
                 }
             }
             (Mode::Cross, None) => {
+                // In a helper other configurations call too: through this
+                // configuration's own call (see `ops::params`).
+                if let Some(args) = s.args.clone().filter(|a| !p.private(a.file, a.range())) {
+                    if !want.target.example_has_extras {
+                        let own = host_value(want.target, None, true)?;
+                        if p.cross_through_call(&args, &own, &reason)? {
+                            continue;
+                        }
+                    }
+                }
                 let value = host_value(want.target, Some(&lib), true)?;
                 match &s.local_site {
                     Some(site) => {

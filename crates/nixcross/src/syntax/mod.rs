@@ -509,7 +509,9 @@ impl Node {
                         .pat_bind()
                         .and_then(|b| b.ident())
                         .map(|i| i.syntax().text().to_string()),
-                    ellipsis: p.ellipsis_token().is_some(),
+                    ellipsis: p
+                        .ellipsis_token()
+                        .map(|t| usize::from(t.text_range().start())),
                     open,
                     close,
                 }
@@ -625,6 +627,124 @@ impl Node {
         let (a, b) = other.range();
         s <= a && b <= e
     }
+
+    /// What this expression is the default value of, when it is one: a
+    /// formal's (`{ name ? <this> }: ...`) or a selection's (`v.a or <this>`).
+    pub fn default_of(&self) -> Option<DefaultOf> {
+        let p = self.0.parent()?;
+        if let Some(e) = ast::PatEntry::cast(p.clone()) {
+            if e.default()?.syntax() != &self.0 {
+                return None;
+            }
+            let name = e.ident()?.syntax().text().to_string();
+            let lambda = p.parent()?.parent()?;
+            ast::Lambda::cast(lambda.clone())?;
+            return Some(DefaultOf::Formal {
+                name,
+                lambda: Node(lambda),
+            });
+        }
+        let sel = ast::Select::cast(p)?;
+        if sel.default_expr()?.syntax() != &self.0 {
+            return None;
+        }
+        let keys = sel
+            .attrpath()?
+            .attrs()
+            .map(|a| static_attr(&a))
+            .collect::<Option<Vec<_>>>()?;
+        Some(DefaultOf::Select {
+            base: node(&sel.expr()?),
+            keys,
+        })
+    }
+
+    /// The function whose parameter the variable `name`, used here, is
+    /// (`name: ...`, a formal, or `@name`); `None` when a `let` or
+    /// `rec { }` binds it first, or nothing does.
+    pub fn param_binder(&self, name: &str) -> Option<Node> {
+        for anc in self.0.ancestors().skip(1) {
+            let n = Node(anc);
+            if let Some(l) = n.lambda() {
+                let binds = match &l.param {
+                    Param::Ident { name: p } => p == name,
+                    Param::Pattern { formals, bind, .. } => {
+                        formals.iter().any(|f| f.name == name) || bind.as_deref() == Some(name)
+                    }
+                };
+                if binds {
+                    return Some(n);
+                }
+            } else if let Some(l) = n.let_in() {
+                if l.entries.iter().any(|e| e.defines(name)) {
+                    return None;
+                }
+            } else if let Some(s) = n.attrset() {
+                if s.rec && s.entries.iter().any(|e| e.defines(name)) {
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
+    /// The uses of the variable `name` within this node that refer to the
+    /// parameter of the function `binder` (see [`Node::param_binder`]).
+    pub fn param_uses(&self, name: &str, binder: &Node) -> Vec<Node> {
+        self.references(name)
+            .into_iter()
+            .filter(|n| n.param_binder(name).as_ref() == Some(binder))
+            .collect()
+    }
+
+    /// The uses of the variable `name` within this node, whatever binds
+    /// them (not where it is bound).
+    pub fn references(&self, name: &str) -> Vec<Node> {
+        self.0
+            .descendants()
+            .filter(|n| n.kind() == SyntaxKind::NODE_IDENT && n.text() == name)
+            .filter(|n| {
+                !matches!(
+                    n.parent().map(|p| p.kind()),
+                    Some(SyntaxKind::NODE_ATTRPATH)
+                        | Some(SyntaxKind::NODE_PAT_ENTRY)
+                        | Some(SyntaxKind::NODE_PAT_BIND)
+                        | Some(SyntaxKind::NODE_IDENT_PARAM)
+                )
+            })
+            .map(Node)
+            .collect()
+    }
+
+    /// Whether this expression is the base of a selection with static keys
+    /// (`<this>.a.b`, with or without `or`).
+    pub fn is_selected_from(&self) -> bool {
+        let Some(sel) = self.0.parent().and_then(ast::Select::cast) else {
+            return false;
+        };
+        sel.expr().is_some_and(|e| e.syntax() == &self.0)
+            && sel
+                .attrpath()
+                .is_some_and(|p| p.attrs().all(|a| static_attr(&a).is_some()))
+    }
+
+    /// The functions around this node, innermost first.
+    pub fn enclosing_lambdas(&self) -> impl Iterator<Item = Node> {
+        self.0
+            .ancestors()
+            .skip(1)
+            .filter(|a| a.kind() == SyntaxKind::NODE_LAMBDA)
+            .map(Node)
+    }
+}
+
+/// What a default value is the default of ([`Node::default_of`]).
+#[derive(Debug, Clone)]
+pub enum DefaultOf {
+    /// `{ name ? <default> }: ...`: the formal `name` of `lambda`.
+    Formal { name: String, lambda: Node },
+    /// `base.keys or <default>`.
+    Select { base: Node, keys: Vec<String> },
 }
 
 fn static_attr(attr: &ast::Attr) -> Option<String> {
@@ -828,8 +948,8 @@ pub enum Param {
         formals: Vec<Formal>,
         /// The `@` name, when there is one.
         bind: Option<String>,
-        /// Whether the pattern ends with `...`.
-        ellipsis: bool,
+        /// Offset of the closing `...`, when there is one.
+        ellipsis: Option<usize>,
         /// Offset of `{`.
         open: usize,
         /// Offset of `}`.
@@ -987,7 +1107,7 @@ mod tests {
             } => {
                 assert_eq!(formals.len(), 2);
                 assert_eq!(bind.as_deref(), Some("inputs"));
-                assert!(*ellipsis);
+                assert!(ellipsis.is_some());
                 assert!(formals[1].default.is_some());
             }
             _ => panic!(),

@@ -56,7 +56,7 @@ fn takes_all_inputs(text: &str) -> bool {
         })
     });
     match outputs.and_then(|o| o.lambda()).map(|l| l.param) {
-        Some(nixcross::test_support::Param::Pattern { ellipsis, .. }) => ellipsis,
+        Some(nixcross::test_support::Param::Pattern { ellipsis, .. }) => ellipsis.is_some(),
         _ => true,
     }
 }
