@@ -228,6 +228,8 @@ struct Call {
     lambda: Src,
     /// Its argument.
     arg: ThunkId,
+    /// The argument's expression, when it was not evaluated before the call.
+    arg_expr: Option<Src>,
 }
 
 impl std::fmt::Debug for Evaluator<'_> {
@@ -346,12 +348,16 @@ impl<'f> Evaluator<'f> {
         }
     }
 
-    /// The arguments `lambda` was called with so far, in order.
-    pub fn calls_of<'s>(&'s self, lambda: &'s Src) -> impl Iterator<Item = ThunkId> + 's {
+    /// The arguments `lambda` was called with so far, in order, with their
+    /// expressions when they were not evaluated before the call.
+    pub fn calls_of<'s>(
+        &'s self,
+        lambda: &'s Src,
+    ) -> impl Iterator<Item = (ThunkId, Option<&'s Src>)> + 's {
         self.calls
             .iter()
             .filter(move |c| c.lambda.file == lambda.file && c.lambda.node == lambda.node)
-            .map(|c| c.arg)
+            .map(|c| (c.arg, c.arg_expr.as_ref()))
     }
 
     /// The value of `id`, when it is forced.
@@ -1604,9 +1610,11 @@ impl<'f> Evaluator<'f> {
 
     fn call_closure(&mut self, c: &Closure, arg: ThunkId) -> Value {
         let file = c.src.file;
+        let arg_expr = self.pending_expr(arg);
         self.calls.push(Call {
             lambda: c.src.clone(),
             arg,
+            arg_expr,
         });
         let env = self.new_env(Some(c.env));
         match &c.lambda.param {

@@ -1088,6 +1088,24 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
                 p.push(args.file, e, &reason);
             }
         }
+        // A shared helper that takes crossSystem from this configuration's
+        // own call (`ops::params`), native for now: that call says it.
+        let shared_cross = s
+            .cross_site
+            .as_ref()
+            .is_some_and(|c| !p.private(c.file, c.range()));
+        if want.mode == Mode::Cross
+            && shared_cross
+            && s.cross.as_deref() != Some(want.target.system.as_str())
+            && !want.target.example_has_extras
+        {
+            if let Some(a) = &s.args {
+                let own = host_value(want.target, None, true)?;
+                if p.cross_through_call(a, &own, &reason)? {
+                    continue;
+                }
+            }
+        }
         match (want.mode, &s.cross_site) {
             (Mode::Cross, Some(site)) => {
                 let value = site_value(site).map(|v| unwrap_priority(&v));
@@ -1165,7 +1183,13 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
                 }
             }
             (Mode::Emulate, Some(site)) => {
-                p.remove_binding(site, &reason)?;
+                let through_call = match (&s.args, shared_cross) {
+                    (Some(a), true) => p.native_through_call(a, &reason)?,
+                    _ => false,
+                };
+                if !through_call {
+                    p.remove_binding(site, &reason)?;
+                }
             }
             (Mode::Emulate, None) => {}
         }

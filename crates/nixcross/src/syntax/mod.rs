@@ -663,26 +663,31 @@ impl Node {
     /// (`name: ...`, a formal, or `@name`); `None` when a `let` or
     /// `rec { }` binds it first, or nothing does.
     pub fn param_binder(&self, name: &str) -> Option<Node> {
+        self.binder(name).filter(|n| n.lambda().is_some())
+    }
+
+    /// What binds the variable `name` used here: the nearest function
+    /// (parameter, formal or `@name`), `let ... in` or `rec { }` around
+    /// this node that binds it (`None`: a `with` or the built-ins).
+    pub fn binder(&self, name: &str) -> Option<Node> {
         for anc in self.0.ancestors().skip(1) {
             let n = Node(anc);
-            if let Some(l) = n.lambda() {
-                let binds = match &l.param {
+            let binds = if let Some(l) = n.lambda() {
+                match &l.param {
                     Param::Ident { name: p } => p == name,
                     Param::Pattern { formals, bind, .. } => {
                         formals.iter().any(|f| f.name == name) || bind.as_deref() == Some(name)
                     }
-                };
-                if binds {
-                    return Some(n);
                 }
             } else if let Some(l) = n.let_in() {
-                if l.entries.iter().any(|e| e.defines(name)) {
-                    return None;
-                }
+                l.entries.iter().any(|e| e.defines(name))
             } else if let Some(s) = n.attrset() {
-                if s.rec && s.entries.iter().any(|e| e.defines(name)) {
-                    return None;
-                }
+                s.rec && s.entries.iter().any(|e| e.defines(name))
+            } else {
+                false
+            };
+            if binds {
+                return Some(n);
             }
         }
         None
