@@ -32,17 +32,6 @@ struct Case {
     path: String,
 }
 
-fn read_tree(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let name = format!("{prefix}{}", e.file_name().to_string_lossy());
-        if e.path().is_dir() {
-            read_tree(&e.path(), &format!("{name}/"), out);
-        } else {
-            out.insert(name, std::fs::read_to_string(e.path()).unwrap());
-        }
-    }
-}
-
 fn options(args: &[String]) -> (AddBuilderOptions, Option<String>) {
     let mut o = AddBuilderOptions {
         uri: args[1].clone(),
@@ -106,8 +95,8 @@ fn cases() -> Vec<Case> {
             );
             path = "configuration.nix".to_string();
         } else if dir.join("input").is_dir() && dir.join("expected").is_dir() {
-            read_tree(&dir.join("input"), "", &mut before);
-            read_tree(&dir.join("expected"), "", &mut after);
+            before = nixcross_testkit::read_tree(&dir.join("input"));
+            after = nixcross_testkit::read_tree(&dir.join("expected"));
             path = file.unwrap_or_else(|| "flake.nix".into());
         } else {
             continue;

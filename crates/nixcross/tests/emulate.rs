@@ -22,22 +22,6 @@ struct Case {
     config: Option<String>,
 }
 
-fn read_tree(dir: &std::path::Path, prefix: &str, files: &mut MemFiles) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let rel = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        if e.path().is_dir() {
-            read_tree(&e.path(), &rel, files);
-        } else {
-            files.insert(&rel, std::fs::read_to_string(e.path()).unwrap());
-        }
-    }
-}
-
 /// The `fixtures/emulate` cases that succeed.
 fn fixture_inputs() -> Vec<Case> {
     let root = nixcross_testkit::repo_root().join("fixtures/emulate");
@@ -56,7 +40,9 @@ fn fixture_inputs() -> Vec<Case> {
             .map(|i| words[i + 1].to_string());
         let mut files = MemFiles::new();
         let main = if dir.join("input").is_dir() && dir.join("expected").is_dir() {
-            read_tree(&dir.join("input"), "", &mut files);
+            for (rel, text) in nixcross_testkit::read_tree(&dir.join("input")) {
+                files.insert(&rel, text);
+            }
             match words.iter().position(|w| *w == "-f") {
                 Some(i) => words[i + 1].to_string(),
                 None => "flake.nix".to_string(),

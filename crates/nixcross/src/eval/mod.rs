@@ -32,7 +32,8 @@ use std::rc::Rc;
 
 pub use value::{
     AttrEntry, Attrs, Closure, EnvId, MadeBy, PathValue, PerSystem, Piece, PkgsSite, PkgsValue,
-    PkgsVia, Prim, PrimApp, Property, Special, StrValue, ThunkId, Unknown, Value, Written,
+    PkgsVia, Prim, PrimApp, Property, Special, StrValue, SystemsHelper, ThunkId, Unknown, Value,
+    Written,
 };
 
 use crate::files::{EntryKind, RelPath};

@@ -7,7 +7,8 @@ use std::rc::Rc;
 
 use super::{
     AttrEntry, Attrs, Evaluator, KeyPos, MadeBy, PathValue, PerSystem, Piece, PkgsSite, PkgsValue,
-    PkgsVia, Prim, PrimApp, Property, Special, StrValue, ThunkId, Unknown, Value, Written,
+    PkgsVia, Prim, PrimApp, Property, Special, StrValue, SystemsHelper, ThunkId, Unknown, Value,
+    Written,
 };
 use crate::platform;
 use crate::source::Src;
@@ -242,8 +243,14 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
         ("mkIf", prim(MkIf)),
         ("mkMerge", prim(MkMerge)),
         ("mkOverride", prim(MkOverride)),
-        ("mkDefault", prim(MkPriority(1000))),
-        ("mkForce", prim(MkPriority(50))),
+        (
+            "mkDefault",
+            prim(MkPriority(crate::flake::platforms::MK_DEFAULT)),
+        ),
+        (
+            "mkForce",
+            prim(MkPriority(crate::flake::platforms::MK_FORCE)),
+        ),
         ("mkOptionDefault", prim(MkPriority(1500))),
         ("mkImageMediaOverride", prim(MkPriority(60))),
         ("mkVMOverride", prim(MkPriority(10))),
@@ -1131,9 +1138,9 @@ pub(super) fn run(
         }
         GenAttrs | EachSystemMap => {
             let how = if p == GenAttrs {
-                "lib.genAttrs"
+                SystemsHelper::GenAttrs
             } else {
-                "flake-utils"
+                SystemsHelper::FlakeUtils
             };
             match listed(ev, args[0]) {
                 Ok(items) => {
@@ -1158,7 +1165,11 @@ pub(super) fn run(
         EachDefaultSystemMap if ev.rewritable() => {
             let any = any_system(ev);
             let each = ev.delay_apply(args[0], any);
-            unlisted("flake-utils", each, default_systems_unknown(&at))
+            unlisted(
+                SystemsHelper::FlakeUtils,
+                each,
+                default_systems_unknown(&at),
+            )
         }
         EachDefaultSystemMap => {
             let systems = default_systems(ev);
@@ -2083,7 +2094,7 @@ fn listed(ev: &mut Evaluator, t: ThunkId) -> Result<Vec<(String, ThunkId)>, Valu
 /// The set `entries` made by a per-system helper over `items`.
 fn per_system(
     entries: BTreeMap<String, AttrEntry>,
-    how: &'static str,
+    how: SystemsHelper,
     items: &[(String, ThunkId)],
 ) -> Value {
     let mut systems: Vec<String> = Vec::new();
@@ -2106,7 +2117,7 @@ fn per_system(
 
 /// A per-system set whose systems the file does not list (`why`): `each`
 /// is the value for any of them.
-fn unlisted(how: &'static str, each: ThunkId, why: Value) -> Value {
+fn unlisted(how: SystemsHelper, each: ThunkId, why: Value) -> Value {
     let why = match why {
         Value::Unknown(u) => u,
         _ => Rc::new(Unknown {
@@ -2171,11 +2182,11 @@ fn each_system(
                         def: None,
                     });
                 }
-                per_system(per, "flake-utils", items)
+                per_system(per, SystemsHelper::FlakeUtils, items)
             }
             Err(why) => {
                 let each = ev.delay_select(*r0, &name);
-                unlisted("flake-utils", each, Value::Unknown(why.clone()))
+                unlisted(SystemsHelper::FlakeUtils, each, Value::Unknown(why.clone()))
             }
         };
         let t = ev.value(per);
@@ -2479,11 +2490,11 @@ fn per_system_outputs(
                             def: None,
                         });
                 }
-                per_system(per, "flake-parts' perSystem", items)
+                per_system(per, SystemsHelper::FlakePartsPerSystem, items)
             }
             Err(why) => {
                 let each = ev.delay_select(r0, key);
-                unlisted("flake-parts' perSystem", each, why.clone())
+                unlisted(SystemsHelper::FlakePartsPerSystem, each, why.clone())
             }
         };
         out.push((key.to_string(), ev.value(per)));

@@ -233,7 +233,7 @@ fn per_system_helpers_are_recorded() {
     let Some(MadeBy::PerSystem(ps)) = g.made_by.as_deref() else {
         panic!("{:?}", g.made_by)
     };
-    assert_eq!(ps.how, "lib.genAttrs");
+    assert_eq!(ps.how, crate::eval::SystemsHelper::GenAttrs);
     assert_eq!(ps.systems, ["x86_64-linux", "aarch64-darwin"]);
 
     let files = MemFiles::single(

@@ -164,12 +164,33 @@ pub enum MadeBy {
     Example(String),
 }
 
+/// A helper that makes a set with one attribute per system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemsHelper {
+    /// nixpkgs' `lib.genAttrs`.
+    GenAttrs,
+    /// flake-utils' `eachSystem`, `eachDefaultSystem`, `eachSystemMap`.
+    FlakeUtils,
+    /// flake-parts' `perSystem`.
+    FlakePartsPerSystem,
+}
+
+impl std::fmt::Display for SystemsHelper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SystemsHelper::GenAttrs => "lib.genAttrs",
+            SystemsHelper::FlakeUtils => "flake-utils",
+            SystemsHelper::FlakePartsPerSystem => "flake-parts' perSystem",
+        })
+    }
+}
+
 /// How a per-system helper (`lib.genAttrs`, flake-utils' `eachSystem`,
 /// flake-parts' `perSystem`) made a set of systems.
 #[derive(Debug, Clone)]
 pub struct PerSystem {
-    /// The helper, for messages (`lib.genAttrs`, `flake-utils`).
-    pub how: &'static str,
+    /// The helper.
+    pub how: SystemsHelper,
     /// The systems, in the order the file lists them.
     pub systems: Vec<String>,
     /// When the file does not list the systems (flake-utils'

@@ -42,8 +42,6 @@ pub(crate) struct System {
     pub call: Option<Src>,
     /// The argument set, when it is a literal in a file.
     pub args: Option<Src>,
-    /// The argument set's attributes.
-
     /// The `modules = ...;` binding, when written in a file.
     pub modules_binding: Option<Src>,
     /// The literal list new modules can go into (the list itself, or the

@@ -59,6 +59,8 @@ impl PlatformOption {
     }
 }
 
+/// `lib.mkForce`.
+pub const MK_FORCE: u32 = 50;
 /// The priority of a plain definition.
 pub const PLAIN: u32 = 100;
 /// `lib.mkDefault`.

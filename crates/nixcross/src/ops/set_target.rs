@@ -658,10 +658,12 @@ fn set_option(
                 (e, why)
             }
             NotInPlace::Opaque(e) => {
-                let why = format!(
-                    "is `{}`, which nixcross cannot rewrite where it is",
-                    win.first().map(|d| d.text.as_str()).unwrap_or("?")
-                );
+                let why = match win.first() {
+                    Some(d) => {
+                        format!("is `{}`, which nixcross cannot rewrite where it is", d.text)
+                    }
+                    None => "cannot be rewritten where it is".to_string(),
+                };
                 (e, why)
             }
         };
@@ -696,7 +698,8 @@ fn set_option(
             syntax::quote(&target.system)
         };
         let path = ["nixpkgs", option.name()];
-        if best <= 50 {
+        // `mkForce` already: nothing nixcross writes would win.
+        if best <= crate::flake::platforms::MK_FORCE {
             return Err(err);
         }
         if best > crate::flake::platforms::PLAIN {

@@ -25,7 +25,7 @@ use std::rc::Rc;
 use serde::Serialize;
 
 use crate::error::{Error, LineIndex, Result};
-use crate::eval::{AttrEntry, Evaluator, MadeBy, Reading, Special, Unknown, Value};
+use crate::eval::{AttrEntry, Evaluator, MadeBy, Reading, Special, SystemsHelper, Unknown, Value};
 use crate::files::{Files, MemFiles, RelPath};
 use crate::flake::{input_values, Head};
 use crate::outputs::sets::{self, Derived, Origin, PlatVal, SetVal, Site};
@@ -77,7 +77,7 @@ pub(crate) enum SystemOf {
     /// does not list).
     Generated {
         system: Option<String>,
-        how: String,
+        how: SystemsHelper,
     },
     Unknown(String),
 }
@@ -162,7 +162,7 @@ enum Sys {
     /// One of the systems a helper generates (`None`: not listed).
     Generated {
         system: Option<String>,
-        how: &'static str,
+        how: SystemsHelper,
     },
 }
 
@@ -229,7 +229,7 @@ impl Walker<'_, '_> {
             Sys::Generated { system, how } => {
                 return SystemOf::Generated {
                     system: system.clone(),
-                    how: how.to_string(),
+                    how: *how,
                 }
             }
             Sys::Named { system, def } => (system, def),

@@ -275,8 +275,8 @@ fn plan_edits(
     let set = &made.set;
     let target = platform::resolve(&opts.target)?;
     let generated = match &first.system {
-        SystemOf::Generated { how, .. } => Some(how.as_str()),
-        _ if group.len() > 1 => Some("a helper"),
+        SystemOf::Generated { how, .. } => Some(how.to_string()),
+        _ if group.len() > 1 => Some("a helper".to_string()),
         _ => None,
     };
     let mut warnings = Vec::new();
