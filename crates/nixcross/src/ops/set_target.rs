@@ -950,9 +950,10 @@ fn legacy(p: &mut Planner, want: &Want) -> Result<()> {
 /// `system = "<double>";` as the first argument of nixosSystem.
 fn add_system_argument(p: &mut Planner, system: &str) -> Result<()> {
     let Some(args) = p.sys.args.clone() else {
-        return Err(Error::refused(
-            "nixosSystem's arguments are not a literal attribute set, so nixcross cannot add `system` to them",
-        ));
+        // Not a literal set (`host // { ... }`): the option, in the
+        // configuration's own module.
+        let double = platform::resolve(system)?;
+        return set_option(p, PlatformOption::System, &double, false, None, "");
     };
     p.guard(args.file, args.range(), "nixosSystem's arguments")?;
     let set = args
