@@ -484,13 +484,7 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
 
 /// `<input>.legacyPackages.<system>` (`None`: the current system of a
 /// helper whose systems are not listed), written at `pos`.
-fn legacy(
-    ev: &mut Evaluator,
-    input: &str,
-    system: Option<String>,
-    pos: Option<KeyPos>,
-    at: Option<Src>,
-) -> Value {
+fn legacy(ev: &mut Evaluator, input: &str, system: Option<String>, pos: Option<KeyPos>) -> Value {
     let written = pos.map(|p| Written {
         file: p.file,
         range: (p.start, p.key.range.1),
@@ -500,10 +494,10 @@ fn legacy(
     });
     let set = Rc::new(PkgsValue {
         input: input.to_string(),
-        args: None,
-        system,
-        src: at,
-        via: PkgsVia::Legacy(written.clone()),
+        via: PkgsVia::Legacy {
+            system,
+            written: written.clone(),
+        },
     });
     if written.is_some() {
         ev.site(PkgsSite::Written(set.clone()));
@@ -524,7 +518,7 @@ pub(super) fn select_any_system(
                 name,
                 nixpkgs: true,
                 path,
-            } if path == &["legacyPackages"] => legacy(ev, name, None, pos, at),
+            } if path == &["legacyPackages"] => legacy(ev, name, None, pos),
             _ => unknown_at(
                 "a selection by the current system that nixcross does not follow",
                 &at,
@@ -543,9 +537,6 @@ fn select_pkgs(ev: &mut Evaluator, set: &Rc<PkgsValue>, name: &str, at: Option<S
     let derived = |via| {
         Value::Special(Rc::new(Special::Pkgs(Rc::new(PkgsValue {
             input: set.input.clone(),
-            args: None,
-            system: None,
-            src: None,
             via,
         }))))
     };
@@ -614,7 +605,7 @@ pub(super) fn select_special(
                 }
             }
             if *nixpkgs && path.len() == 1 && path[0] == "legacyPackages" {
-                return legacy(ev, input, Some(name.to_string()), pos, at);
+                return legacy(ev, input, Some(name.to_string()), pos);
             }
             // flake-utils' `lib.system.<name>` is the name.
             if !*nixpkgs && path == &["lib", "system"] {
@@ -667,9 +658,6 @@ pub(super) fn select_special(
             });
             let set = Rc::new(PkgsValue {
                 input: of.input.clone(),
-                args: None,
-                system: None,
-                src: None,
                 via: PkgsVia::Cross {
                     of: of.clone(),
                     example: name.to_string(),
@@ -873,14 +861,15 @@ pub(super) fn run(
             }
         }
         ImportNixpkgs => {
+            let written = at.is_some();
             let set = Rc::new(PkgsValue {
                 input: input.unwrap_or("nixpkgs").to_string(),
-                args: Some(args[0]),
-                system: None,
-                src: at,
-                via: PkgsVia::Import,
+                via: PkgsVia::Import {
+                    args: args[0],
+                    call: at,
+                },
             });
-            if set.src.is_some() {
+            if written {
                 ev.site(PkgsSite::Written(set.clone()));
             }
             Value::Special(Rc::new(Special::Pkgs(set)))
@@ -2557,10 +2546,7 @@ fn per_system_result(
     // `_module.args.pkgs` or nixpkgs for the system.
     let default = ev.value(Value::Special(Rc::new(Special::Pkgs(Rc::new(PkgsValue {
         input: "nixpkgs".into(),
-        args: None,
-        system: name,
-        src: None,
-        via: PkgsVia::PerSystem,
+        via: PkgsVia::PerSystem { system: name },
     })))));
     let empty = ev.value(Value::Attrs(Rc::new(Attrs::default())));
     let module = ev.delay_select_or(result, "_module", empty);

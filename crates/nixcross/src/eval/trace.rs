@@ -82,10 +82,11 @@ impl Trace {
 fn key(site: &PkgsSite) -> Option<(u8, FileId, (usize, usize))> {
     match site {
         PkgsSite::Written(set) => match &set.via {
-            PkgsVia::Legacy(Some(w)) | PkgsVia::Cross { at: Some(w), .. } => {
-                Some((0, w.file, w.range))
+            PkgsVia::Legacy {
+                written: Some(w), ..
             }
-            PkgsVia::Import => set.src.as_ref().map(|s| (0, s.file, s.range())),
+            | PkgsVia::Cross { at: Some(w), .. } => Some((0, w.file, w.range)),
+            PkgsVia::Import { call, .. } => call.as_ref().map(|s| (0, s.file, s.range())),
             _ => None,
         },
         PkgsSite::Used { at, .. } => Some((1, at.file, at.range())),

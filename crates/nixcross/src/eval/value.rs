@@ -391,17 +391,36 @@ pub enum Property {
 pub struct PkgsValue {
     /// The nixpkgs input it comes from.
     pub input: String,
-    /// The argument set of `import nixpkgs { ... }`; `None` for
-    /// `legacyPackages.<system>`.
-    pub args: Option<ThunkId>,
-    /// For `legacyPackages.<system>` and flake-parts' `pkgs`: the system
-    /// (`None` for the current system of a helper whose systems the file
-    /// does not list).
-    pub system: Option<String>,
-    /// The `import nixpkgs { ... }` expression.
-    pub src: Option<Src>,
     /// How the set is made.
     pub via: PkgsVia,
+}
+
+impl PkgsValue {
+    /// The system of `legacyPackages.<system>` and of flake-parts' `pkgs`
+    /// (`None` for the current system of a helper whose systems the file
+    /// does not list, and for other sets).
+    pub fn system(&self) -> Option<&str> {
+        match &self.via {
+            PkgsVia::Legacy { system, .. } | PkgsVia::PerSystem { system } => system.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The argument set of `import nixpkgs { ... }`.
+    pub fn import_args(&self) -> Option<ThunkId> {
+        match &self.via {
+            PkgsVia::Import { args, .. } => Some(*args),
+            _ => None,
+        }
+    }
+
+    /// The `import nixpkgs { ... }` call, when it is written in a file.
+    pub fn import_call(&self) -> Option<&Src> {
+        match &self.via {
+            PkgsVia::Import { call, .. } => call.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// How a package set is made.
@@ -410,12 +429,25 @@ pub enum PkgsVia {
     /// NixOS's `pkgs` module argument.
     Module,
     /// flake-parts' `pkgs` argument of `perSystem`: nixpkgs for `system`.
-    PerSystem,
-    /// `<input>.legacyPackages.<system>`; where, when the selection is
-    /// written in a file (rewritable reading only).
-    Legacy(Option<Written>),
-    /// `import <input> { ... }` (`src` is the call).
-    Import,
+    PerSystem {
+        /// The system (`None`: one of systems the file does not list).
+        system: Option<String>,
+    },
+    /// `<input>.legacyPackages.<system>`.
+    Legacy {
+        /// The system (`None`: one of systems the file does not list).
+        system: Option<String>,
+        /// Where, when the selection is written in a file (rewritable
+        /// reading only).
+        written: Option<Written>,
+    },
+    /// `import <input> { ... }`.
+    Import {
+        /// The argument set.
+        args: ThunkId,
+        /// The call, when it is written in a file.
+        call: Option<Src>,
+    },
     /// `<of>.pkgsCross.<example>`.
     Cross {
         /// The set `pkgsCross` is taken from: it builds.

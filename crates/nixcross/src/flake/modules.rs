@@ -322,9 +322,6 @@ fn module_args(ev: &mut Evaluator, special: &Attrs, lib: Option<ThunkId>, input:
     let pkgs = ev.value(Value::Special(Rc::new(Special::Pkgs(Rc::new(
         crate::eval::PkgsValue {
             input: input.to_string(),
-            args: None,
-            system: None,
-            src: None,
             via: crate::eval::PkgsVia::Module,
         },
     )))));
@@ -1204,7 +1201,7 @@ fn pkgs_platforms(
     ev: &mut Evaluator,
     p: &crate::eval::PkgsValue,
 ) -> (Option<String>, Option<String>) {
-    if let Some(s) = &p.system {
+    if let Some(s) = p.system() {
         let d = crate::platform::resolve(s).ok().map(|t| t.system);
         return (d.clone(), d);
     }
@@ -1216,7 +1213,7 @@ fn pkgs_platforms(
             .map(|e| e.system.clone());
         return (build, host);
     }
-    let Some(args) = p.args else {
+    let Some(args) = p.import_args() else {
         return (None, None);
     };
     let Value::Attrs(a) = ev.force(args) else {
@@ -1254,13 +1251,15 @@ fn scoped_sets(ev: &mut Evaluator, given: &Attrs, via: ScopedVia) -> Vec<ScopedS
             continue;
         };
         let Special::Pkgs(p) = &*s else { continue };
-        let Some(args_t) = p.args else { continue };
+        let Some(args_t) = p.import_args() else {
+            continue;
+        };
         let mut set = ScopedSet {
             name: name.clone(),
             via,
             follows_config: false,
             entry: e.def.clone(),
-            import: p.src.clone(),
+            import: p.import_call().cloned(),
             args: None,
             local: None,
             local_site: None,

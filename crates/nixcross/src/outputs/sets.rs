@@ -150,12 +150,12 @@ pub(crate) fn set_val(ev: &mut Evaluator, p: &PkgsValue) -> SetVal {
         cross: false,
         origin,
     };
-    let system = || match &p.system {
+    let system = || match p.system() {
         Some(s) => plat_of_string(s),
         None => PlatVal::Each,
     };
     match &p.via {
-        PkgsVia::Legacy(w) => native(
+        PkgsVia::Legacy { written: w, .. } => native(
             system(),
             match w {
                 Some(w) => Origin::Legacy {
@@ -171,7 +171,7 @@ pub(crate) fn set_val(ev: &mut Evaluator, p: &PkgsValue) -> SetVal {
                 None => Origin::Unwritten("legacyPackages is selected indirectly".into()),
             },
         ),
-        PkgsVia::PerSystem => native(system(), Origin::Derived(Derived::FlakePartsPkgs)),
+        PkgsVia::PerSystem { .. } => native(system(), Origin::Derived(Derived::FlakePartsPkgs)),
         PkgsVia::Module => native(
             PlatVal::Unknown("NixOS's `pkgs` is only known when NixOS evaluates".into()),
             Origin::Unwritten("NixOS's `pkgs` is not written in the file".into()),
@@ -207,14 +207,14 @@ pub(crate) fn set_val(ev: &mut Evaluator, p: &PkgsValue) -> SetVal {
                 },
             }
         }
-        PkgsVia::Import => import(ev, p),
+        PkgsVia::Import { .. } => import(ev, p),
     }
 }
 
 /// `import <nixpkgs> { localSystem; crossSystem; system; }`.
 fn import(ev: &mut Evaluator, p: &PkgsValue) -> SetVal {
     // The call as written: `import <what> <args>`.
-    let call = p.src.as_ref().map(|s| s.node.clone());
+    let call = p.import_call().map(|s| s.node.clone());
     let parts = call.as_ref().and_then(|c| c.call());
     let (what, args_node) = match parts.as_ref().map(|(f, a)| (f.ident(), a.as_slice())) {
         Some((Some(f), [what, args])) if f == "import" => (Some(what.text()), Some(args.clone())),
@@ -238,7 +238,7 @@ fn import(ev: &mut Evaluator, p: &PkgsValue) -> SetVal {
         cross: false,
         origin: origin.clone(),
     };
-    let argv = match p.args {
+    let argv = match p.import_args() {
         Some(a) => ev.force(a),
         None => return unknown("`import nixpkgs` without arguments".into()),
     };
