@@ -19,7 +19,10 @@
 //! Rules:
 //! - the call is this configuration's own: a literal argument set written
 //!   inside the configuration's own binding (`a = ...;`; a generated
-//!   configuration has none);
+//!   configuration has none), or a `let` variable that only that binding
+//!   uses (a literal set, or dotted `host.modules = ...;` bindings);
+//! - the argument set is not a `rec { }` (a new attribute there would be a
+//!   new variable too);
 //! - the helper reads the value as a formal's default (`system ? ...`) or as
 //!   a selection's (`host.system or ...`), and uses its argument only
 //!   through selections, so that one more attribute means nothing else;
@@ -118,6 +121,11 @@ impl Planner<'_, '_> {
                     .filter(|e| e.file == at.file && at.node.contains(&e.node))
                     .and_then(|e| self.own_variable(&e.node, &at.node)),
             };
+            // A new attribute of a `rec { }` would be a new variable in it.
+            let place = place.filter(|p| match p {
+                ArgPlace::Set(s) => s.node.attrset().is_some_and(|a| !a.rec),
+                ArgPlace::Dotted { .. } => true,
+            });
             let Some(place) = place else { continue };
             match &found {
                 Some(f) if f.src().range() != place.src().range() => return None,
