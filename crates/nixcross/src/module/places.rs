@@ -2,7 +2,8 @@
 //! modules use: `{ ... }`, a function returning one, `let ... in`, the full
 //! form `{ options = ...; config = ...; }`, and inside `config`:
 //! `lib.mkIf cond { ... }`, `lib.mkMerge [ { ... } ... ]`, priority wrappers.
-//! A module that is `lib.mkIf cond { ... }` as a whole is one too.
+//! A module that is `lib.mkIf cond { ... }` (or `lib.optionalAttrs cond
+//! { ... }`) as a whole is one too.
 //!
 //! Also: what kind of file a module file is (a NixOS module or something
 //! else nixcross must not edit as one), the literal list of a value, and
@@ -264,7 +265,9 @@ fn walk(value: &Node, condition: Option<String>, out: &mut Vec<Place>) -> Result
     }
     if let Some((f, args)) = called(&v) {
         match (f.as_str(), args.len()) {
-            ("mkIf", 2) => {
+            // `lib.optionalAttrs c { ... }` holds its definitions under
+            // the same condition.
+            ("mkIf" | "optionalAttrs", 2) => {
                 let c = syntax::compact(&args[0].text());
                 let cond = Some(match condition {
                     Some(outer) => format!("{outer} && {c}"),

@@ -615,7 +615,7 @@ fn update_entry(
 fn note_condition(e: &mut Edits, place: &Place) {
     if let Some(c) = &place.condition {
         let w = format!(
-            "the builder settings go into the module's definitions under `mkIf {c}`, so they hold when that does"
+            "the builder settings go among definitions that hold only when `{c}`, so they hold only then too"
         );
         if !e.warnings.contains(&w) {
             e.warnings.push(w);

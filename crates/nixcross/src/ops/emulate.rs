@@ -761,7 +761,7 @@ fn insert(e: &mut Edits, m: &ModuleEdit, defs: &[(&[&str], String)], reason: &st
     let edit = module::insert_all_at_path(src, &layout, &m.places[i].set, defs);
     if let Some(c) = &m.places[i].condition {
         e.warnings.push(format!(
-            "the setting goes into the module's definitions under `mkIf {c}`, so it holds when that does"
+            "the setting goes among definitions that hold only when `{c}`, so it holds only then too"
         ));
     }
     e.push(m.file, edit, reason);
