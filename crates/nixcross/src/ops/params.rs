@@ -338,6 +338,7 @@ impl Planner<'_, '_> {
             let taken = match (&l.param, e) {
                 (Param::Pattern { formals, .. }, Entry::Inherit(i)) => {
                     i.from.is_none()
+                        && args.node.binder(CROSS).as_ref() == Some(&lambda)
                         && formals.iter().any(|f| {
                             f.name == CROSS
                                 && f.default.as_ref().is_some_and(|d| d.text() == "null")

@@ -1092,12 +1092,16 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
                 p.push(args.file, e, &reason);
             }
         }
-        // A shared helper that takes crossSystem from this configuration's
-        // own call (`ops::params`), native for now: that call says it.
-        let shared_cross = s
-            .cross_site
-            .as_ref()
-            .is_some_and(|c| !p.private(c.file, c.range()));
+        // Its host platform, written in a helper other configurations call
+        // too: given through this configuration's own call of it
+        // (`ops::params`), when the helper can take it from there.
+        let shared_cross = match &s.cross_site {
+            Some(c) => !p.private(c.file, c.range()),
+            None => s
+                .args
+                .as_ref()
+                .is_some_and(|a| !p.private(a.file, a.range())),
+        };
         if want.mode == Mode::Cross
             && shared_cross
             && s.cross.as_deref() != Some(want.target.system.as_str())
@@ -1152,16 +1156,6 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
                 }
             }
             (Mode::Cross, None) => {
-                // In a helper other configurations call too: through this
-                // configuration's own call (see `ops::params`).
-                if let Some(args) = s.args.clone().filter(|a| !p.private(a.file, a.range())) {
-                    if !want.target.example_has_extras {
-                        let own = host_value(want.target, None, true)?;
-                        if p.cross_through_call(&args, &own, &reason)? {
-                            continue;
-                        }
-                    }
-                }
                 let value = host_value(want.target, Some(&lib), true)?;
                 match &s.local_site {
                     Some(site) => {

@@ -1002,6 +1002,39 @@ mod tests {
     }
 
     #[test]
+    fn defaults_and_binders() {
+        let src = "let h = 1; mk = { name, system ? \"x86\" }: host: [ system (host.arch or \"y\") h ]; in mk";
+        let root = expr(src);
+        let find = |text: &str| {
+            let at = src.find(text).unwrap();
+            root.find_covering((at, at + text.len())).unwrap()
+        };
+        match find("\"x86\"").default_of() {
+            Some(DefaultOf::Formal { name, lambda }) => {
+                assert_eq!(name, "system");
+                assert!(lambda.text().starts_with("{ name"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match find("\"y\"").default_of() {
+            Some(DefaultOf::Select { base, keys }) => {
+                assert_eq!(base.text(), "host");
+                assert_eq!(keys, ["arch"]);
+                let binder = base.param_binder("host").unwrap();
+                assert!(binder.text().starts_with("host:"));
+                assert_eq!(binder.param_uses("host", &binder).len(), 1);
+                assert!(base.is_selected_from());
+            }
+            other => panic!("{other:?}"),
+        }
+        // `h` is the let's, not a parameter.
+        let h = root.references("h").pop().unwrap();
+        assert!(h.param_binder("h").is_none());
+        assert!(h.binder("h").unwrap().let_in().is_some());
+        assert!(find("\"x86\"").parent().unwrap().default_of().is_none());
+    }
+
+    #[test]
     fn parse_errors_have_locations() {
         let err = parse("{ a = 1 }").unwrap_err();
         assert_eq!(err.kind, crate::ErrorKind::Parse);
