@@ -86,8 +86,18 @@ let
 
   evalConfig = args@{ modules ? [ ], specialArgs ? { }, system ? null, ... }:
     let
-      # `pkgs.path` is the recording nixpkgs (for `import pkgs.path { ... }`).
-      modArgs = { inherit lib config; options = { }; pkgs = { path = ./pkgs; }; modulesPath = "/modulesPath"; inherit specialArgs; } // specialArgs;
+      # `pkgs.path` is the recording nixpkgs (for `import pkgs.path { ... }`);
+      # its platforms are the configuration's.
+      pkgsArg = {
+        path = ./pkgs;
+        system = norm hostV;
+        stdenv = {
+          system = norm hostV;
+          hostPlatform.system = norm hostV;
+          buildPlatform.system = norm buildV;
+        };
+      };
+      modArgs = { inherit lib config; options = { }; pkgs = pkgsArg; modulesPath = "/modulesPath"; inherit specialArgs; } // specialArgs;
       # As lib/modules.nix: each named argument from specialArgs (and the
       # fixed ones), else from `_module.args`, lazily.
       call = f:
@@ -141,10 +151,12 @@ let
       norm = v: if v == null then null else if isString v then v else v.system or v.config or null;
       listOf = path: concatMap (d: if isList d.value then d.value else [ ]) (defs path);
       moduleArgs = foldl' (a: d: a // (if isAttrs d.value then d.value else { })) { } (defs [ "_module" "args" ]);
-      scopedFrom = set: builtins.mapAttrs (n: v: {
-          local = norm (v.importArgs.localSystem or v.importArgs.system or null);
-          cross = norm (v.importArgs.crossSystem or null);
-        }) (lib.filterAttrs (n: v: isAttrs v && v ? importArgs) set);
+      # nixpkgs reads a crossSystem equal to localSystem as a native build.
+      scopedFrom = set: builtins.mapAttrs (n: v:
+          let local = norm (v.importArgs.localSystem or v.importArgs.system or null);
+              cross = norm (v.importArgs.crossSystem or null);
+          in { inherit local; cross = if cross == local then null else cross; })
+        (lib.filterAttrs (n: v: isAttrs v && v ? importArgs) set);
     in {
       build = if pkgsPlatform != null then norm pkgsPlatform.localSystem else norm buildV;
       host =

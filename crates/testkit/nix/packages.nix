@@ -20,8 +20,9 @@ let
     assert !(args ? localSystem && args ? system);
     let
       build = args.localSystem or args.system;
-      # nixpkgs reads a null crossSystem as a native build.
-      crossSystem = args.crossSystem or null;
+      # nixpkgs reads a null crossSystem, or one equal to localSystem, as a
+      # native build.
+      crossSystem = let c = args.crossSystem or null; in if c == build then null else c;
       platforms = { inherit build; host = if crossSystem == null then build else crossSystem; cross = crossSystem != null; };
       tree = prefix: t: builtins.mapAttrs
         (n: v: if v == true then { _type = "package"; name = prefix ++ [ n ]; inherit platforms; } else tree (prefix ++ [ n ]) v)

@@ -28,8 +28,8 @@ use crate::files::{Files, RelPath};
 use crate::source::{FileId, SourceMap, Src};
 use crate::syntax::Node;
 
-pub(crate) use modules::{ModuleInstance, ModuleOrigin, Opaque};
-pub(crate) use overlays::{OverlayDef, ScopedSet};
+pub(crate) use modules::{config_platform_base, ModuleInstance, ModuleOrigin, Opaque};
+pub(crate) use overlays::{OverlayDef, ScopedSet, Tracking};
 pub(crate) use platforms::{Definition, PlatformOption};
 pub use platforms::{Platforms, SeenStyle};
 

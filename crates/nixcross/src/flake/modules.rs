@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use super::overlays::{OverlayDef, ScopedSet, ScopedVia};
+use super::overlays::{ConfigPlatform, OverlayDef, ScopedSet, ScopedVia, Tracking};
 use super::platforms::{self, Definition, PlatformOption, MK_DEFAULT, PLAIN};
 use super::{Config, ModuleArg, Status, System};
 use crate::eval::{
@@ -293,12 +293,18 @@ pub(super) fn read_config(
             ..Default::default()
         };
     }
-    for set in sys.scoped.iter_mut().filter(|s| s.follows_config) {
-        set.local = platforms.build.clone();
-        set.cross = match (&platforms.build, &platforms.host) {
-            (Some(b), Some(h)) if b != h => Some(h.clone()),
-            _ => None,
-        };
+    for set in sys.scoped.iter_mut() {
+        match set.tracking {
+            Tracking::BuildAndHost => {
+                set.local = platforms.build.clone();
+                set.cross = match (&platforms.build, &platforms.host) {
+                    (Some(b), Some(h)) if b != h => Some(h.clone()),
+                    _ => None,
+                };
+            }
+            Tracking::Host => set.local = platforms.host.clone(),
+            Tracking::Own => {}
+        }
     }
     Config {
         name: name.to_string(),
@@ -1182,17 +1188,64 @@ pub(super) fn used_text(sys: &System, mut whole: impl FnMut(FileId), mut region:
     }
 }
 
-/// Whether a `localSystem`/`crossSystem` binding takes the configuration's
-/// own platform: `config.nixpkgs.<buildPlatform|hostPlatform|localSystem|crossSystem>`.
-fn follows_config(site: Option<&Src>) -> bool {
-    let Some(crate::syntax::Entry::Binding(b)) = site.and_then(|s| s.node.as_entry()) else {
-        return false;
+/// Which of the configuration's platforms a `localSystem`/`system`/
+/// `crossSystem` binding of a module's package set takes:
+/// `config.nixpkgs.<buildPlatform|localSystem|hostPlatform|crossSystem>`
+/// (`.system` or not), `pkgs.stdenv.<buildPlatform|hostPlatform>.system`,
+/// `pkgs.system`, or the same through `inherit (pkgs) system;`. `pkgs` and
+/// `config` must be the module's own arguments.
+pub(crate) fn config_platform(site: &Src) -> Option<ConfigPlatform> {
+    config_platform_of(site).map(|(p, _)| p)
+}
+
+/// The module argument (`pkgs` or `config`) a binding that
+/// [`config_platform`] reads takes the platform from.
+pub(crate) fn config_platform_base(site: &Src) -> Option<String> {
+    config_platform_of(site).map(|(_, b)| b)
+}
+
+fn config_platform_of(site: &Src) -> Option<(ConfigPlatform, String)> {
+    let (path, base) = match site.node.as_entry()? {
+        crate::syntax::Entry::Binding(b) => {
+            let v = b.value.unparen();
+            let r = v.reference()?;
+            let base = v.select().map_or(v.clone(), |s| s.base);
+            (r, base)
+        }
+        crate::syntax::Entry::Inherit(i) => {
+            let from = i.from.as_ref()?.unparen();
+            let [(name, _)] = &i.names[..] else {
+                return None;
+            };
+            let mut r = from.reference()?;
+            r.push(name.clone());
+            let base = from.select().map_or(from.clone(), |s| s.base);
+            (r, base)
+        }
     };
-    matches!(
-        b.value.reference().as_deref(),
-        Some([c, n, o]) if c == "config" && n == "nixpkgs"
-            && ["buildPlatform", "hostPlatform", "localSystem", "crossSystem"].contains(&o.as_str())
-    )
+    let first = path.first()?;
+    // The module's own `pkgs`/`config`: a parameter of a function.
+    if base.ident().as_deref() != Some(first.as_str()) || base.param_binder(first).is_none() {
+        return None;
+    }
+    let rest: Vec<&str> = path[1..].iter().map(String::as_str).collect();
+    use ConfigPlatform::{Build, Host};
+    let platform = match (first.as_str(), &rest[..]) {
+        ("config", ["nixpkgs", "buildPlatform" | "localSystem"])
+        | ("config", ["nixpkgs", "buildPlatform", "system"]) => Build,
+        ("config", ["nixpkgs", "hostPlatform" | "crossSystem"])
+        | ("config", ["nixpkgs", "hostPlatform", "system"]) => Host,
+        ("pkgs", ["stdenv", "buildPlatform", "system"] | ["buildPlatform", "system"]) => Build,
+        (
+            "pkgs",
+            ["system"]
+            | ["stdenv", "system"]
+            | ["stdenv", "hostPlatform", "system"]
+            | ["hostPlatform", "system"],
+        ) => Host,
+        _ => return None,
+    };
+    Some((platform, first.clone()))
 }
 
 /// The platforms a package set is for: `legacyPackages.<system>`, or
@@ -1257,7 +1310,7 @@ fn scoped_sets(ev: &mut Evaluator, given: &Attrs, via: ScopedVia) -> Vec<ScopedS
         let mut set = ScopedSet {
             name: name.clone(),
             via,
-            follows_config: false,
+            tracking: Tracking::Own,
             entry: e.def.clone(),
             import: p.import_call().cloned(),
             args: None,
@@ -1297,11 +1350,19 @@ fn scoped_sets(ev: &mut Evaluator, given: &Attrs, via: ScopedVia) -> Vec<ScopedS
                     set.overlays_site = Some(site);
                 }
             }
-            set.follows_config = follows_config(set.local_site.as_ref())
-                && set
-                    .cross_site
-                    .as_ref()
-                    .is_some_and(|c| follows_config(Some(c)));
+            let platform = |site: &Option<Src>| site.as_ref().and_then(config_platform);
+            set.tracking = match (
+                via,
+                platform(&set.local_site),
+                &set.cross_site,
+                platform(&set.cross_site),
+            ) {
+                (_, Some(ConfigPlatform::Build), _, Some(ConfigPlatform::Host)) => {
+                    Tracking::BuildAndHost
+                }
+                (ScopedVia::ModuleArgs, Some(ConfigPlatform::Host), None, _) => Tracking::Host,
+                _ => Tracking::Own,
+            };
         }
         out.push(set);
     }

@@ -151,6 +151,30 @@ pub enum ScopedVia {
     ModuleArgs,
 }
 
+/// How a scoped package set's platforms relate to the configuration's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tracking {
+    /// Its own (written out, or unknown): `set-target` rewrites them.
+    Own,
+    /// Built on the configuration's build platform for its host
+    /// (`localSystem = config.nixpkgs.buildPlatform; crossSystem =
+    /// config.nixpkgs.hostPlatform;`): it follows every change by itself.
+    BuildAndHost,
+    /// Built natively for the configuration's host, in a module
+    /// (`inherit (pkgs) system;`, `system = pkgs.stdenv.hostPlatform.system;`):
+    /// right for a native or emulated build; a cross build needs
+    /// `localSystem` and `crossSystem` instead.
+    Host,
+}
+
+/// One of a configuration's platforms, as an expression in a module names
+/// it (`config.nixpkgs.hostPlatform`, `pkgs.stdenv.buildPlatform.system`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConfigPlatform {
+    Build,
+    Host,
+}
+
 /// A scoped package set passed to the modules.
 #[derive(Debug, Clone)]
 pub struct ScopedSet {
@@ -163,7 +187,7 @@ pub struct ScopedSet {
     /// config.nixpkgs.hostPlatform;`, or `localSystem`/`crossSystem`): it
     /// follows every change of the configuration's platforms by itself.
     /// `local` and `cross` then say what they are now.
-    pub follows_config: bool,
+    pub tracking: Tracking,
     /// The `specialArgs` entry (`inherit pkgs-x;` or `pkgs-x = ...;`), or
     /// the `_module.args.pkgs-x = ...;` binding.
     pub entry: Option<Src>,

@@ -40,7 +40,7 @@
 use crate::edit::{Outcome, Plan, TextEdit, Transaction};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
-use crate::flake::{Definition, Flake, PkgsOption, PlatformOption, SeenStyle};
+use crate::flake::{Definition, Flake, PkgsOption, PlatformOption, SeenStyle, Tracking};
 use crate::module;
 use crate::ops::comments::{self, Anchor, Comment, Strategy};
 use crate::ops::editor::{compact, indent_tail, list_names, winners, PkgsOptionUse, Planner};
@@ -1039,6 +1039,78 @@ fn modern(p: &mut Planner, want: &Want) -> Result<()> {
     }
 }
 
+/// A module's package set built natively for the configuration's host
+/// (`inherit (pkgs) system;`) is built on its build platform for its host
+/// instead: `localSystem = pkgs.stdenv.buildPlatform.system; crossSystem =
+/// pkgs.stdenv.hostPlatform.system;` (or `config.nixpkgs.*`). For a native
+/// configuration both are the same system, which nixpkgs reads as a native
+/// build: so text other configurations use changes only when they are all
+/// native (their meaning stays).
+fn follow_build_and_host(p: &mut Planner, s: &crate::flake::ScopedSet, what: &str) -> Result<()> {
+    let Some(site) = s.local_site.clone() else {
+        return Ok(());
+    };
+    let users = p.flake.users_of(site.file, site.range(), &p.config.name);
+    let not_native: Vec<String> = users
+        .iter()
+        .filter(|u| {
+            !p.flake.configs.iter().any(|c| {
+                &c.name == *u
+                    && c.platforms.build.is_some()
+                    && c.platforms.build == c.platforms.host
+            })
+        })
+        .cloned()
+        .collect();
+    if !not_native.is_empty() {
+        return Err(p.error_at(
+            Error::shared(format!(
+                "{what} is built natively for the host; making it a cross set would change {}, which {} not built natively (or not known to be)",
+                list_names(&not_native),
+                if not_native.len() == 1 { "is" } else { "are" },
+            )),
+            &site,
+        ));
+    }
+    let base = match crate::flake::config_platform_base(&site) {
+        Some(b) => b,
+        None => return Ok(()),
+    };
+    let (build, host) = if base == "config" {
+        (
+            "config.nixpkgs.buildPlatform.system".to_string(),
+            "config.nixpkgs.hostPlatform.system".to_string(),
+        )
+    } else {
+        (
+            format!("{base}.stdenv.buildPlatform.system"),
+            format!("{base}.stdenv.hostPlatform.system"),
+        )
+    };
+    let text = format!(
+        "localSystem = {build};{}crossSystem = {host};",
+        p.layout(site.file).nl
+    );
+    // One line as the binding was, or one binding per line at its indent.
+    let src = p.text(site.file);
+    let indent = syntax::indent_at(src, site.node.start()).to_string();
+    let text = if syntax::starts_line(src, site.node.start()) {
+        text.replace(
+            p.layout(site.file).nl,
+            &format!("{}{indent}", p.layout(site.file).nl),
+        )
+    } else {
+        format!("localSystem = {build}; crossSystem = {host};")
+    };
+    p.core.mark_replaced(&site);
+    p.push(
+        site.file,
+        TextEdit::replace(site.range(), text),
+        &format!("{what} is built on the configuration's build platform for its host"),
+    );
+    Ok(())
+}
+
 /// Scoped package sets (through specialArgs or `_module.args`) follow the
 /// new platforms.
 fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
@@ -1050,12 +1122,24 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
     let unchanged = p.config.platforms.build.as_deref() == Some(native.as_str())
         && p.config.platforms.host.as_deref() == Some(want.target.system.as_str());
     // A set built from the configuration's own platforms follows by itself.
-    for s in sets.into_iter().filter(|s| !s.follows_config) {
+    for s in sets
+        .into_iter()
+        .filter(|s| s.tracking != Tracking::BuildAndHost)
+    {
         if unchanged && s.local.is_none() {
             continue;
         }
         let what = format!("the scoped package set `{}`", s.name);
         let reason = format!("{what} follows");
+        if s.tracking == Tracking::Host {
+            // Native for the host: right for an emulated build as it is; a
+            // configuration made a cross build takes both platforms from the
+            // configuration (one that is one already keeps what it says).
+            if want.mode == Mode::Cross && !unchanged {
+                follow_build_and_host(p, &s, &what)?;
+            }
+            continue;
+        }
         // Its building system.
         match (&s.local_literal, &s.local_site) {
             (_, _) if s.local.as_deref() == Some(native.as_str()) => {}
