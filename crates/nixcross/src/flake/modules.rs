@@ -1357,9 +1357,13 @@ fn scoped_sets(ev: &mut Evaluator, given: &Attrs, via: ScopedVia) -> Vec<ScopedS
                 &set.cross_site,
                 platform(&set.cross_site),
             ) {
-                (_, Some(ConfigPlatform::Build), _, Some(ConfigPlatform::Host)) => {
-                    Tracking::BuildAndHost
-                }
+                // `config` and the module's `pkgs` exist in modules only.
+                (
+                    ScopedVia::ModuleArgs,
+                    Some(ConfigPlatform::Build),
+                    _,
+                    Some(ConfigPlatform::Host),
+                ) => Tracking::BuildAndHost,
                 (ScopedVia::ModuleArgs, Some(ConfigPlatform::Host), None, _) => Tracking::Host,
                 _ => Tracking::Own,
             };
