@@ -376,6 +376,15 @@ pub fn list_of(value: &Node) -> Option<(syntax::ListView, Option<Around>)> {
         return None;
     }
     let (f, args) = called(&v)?;
+    if f == "mkMerge" && args.len() == 1 {
+        // `lib.mkMerge [ (lib.mkIf c [ ... ]) [ ... ] ]`: the last part, a
+        // literal list, holds the definitions of no condition.
+        let parts = args[0].unparen().list()?;
+        let [_, last] = &parts.items[..] else {
+            return None;
+        };
+        return Some((last.unparen().list()?, Some(Around::Merge)));
+    }
     let (arity, around) = match f.as_str() {
         "mkForce" | "mkDefault" | "mkOptionDefault" => (1, Around::Priority),
         "mkOverride" => (2, Around::Priority),
@@ -399,6 +408,44 @@ pub enum Around {
     Priority,
     /// An order: `mkBefore`, `mkAfter`, `mkOrder n`.
     Order,
+    /// The second part of `mkMerge [ <conditional list> [ ... ] ]`.
+    Merge,
+    /// The list of `mkIf cond [ ... ]` ([`conditional_list`]): items can be
+    /// taken out of it, not added (they would hold only under the
+    /// condition). [`list_of`] never gives it.
+    Condition,
+}
+
+/// A list under a condition, `lib.mkIf cond [ ... ]`: its literal list.
+pub fn conditional_list(value: &Node) -> Option<syntax::ListView> {
+    let (f, args) = called(&value.unparen())?;
+    if f != "mkIf" || args.len() != 2 {
+        return None;
+    }
+    args[1].unparen().list()
+}
+
+/// `value` (a conditional list) merged with a list of no condition:
+/// `<lib>.mkMerge [ (value) <list> ]`.
+pub fn merge_with(value: &Node, lib: &str, list: &str) -> TextEdit {
+    TextEdit::replace(
+        value.range(),
+        format!("{lib}.mkMerge [ ({}) {list} ]", value.text()),
+    )
+}
+
+/// Undo [`merge_with`] once its list of no condition is empty: the value is
+/// the conditional list again, as it was written.
+pub fn unmerge(list: &syntax::ListView) -> Option<TextEdit> {
+    let parts = list.node.parent()?;
+    let merge = parts.parent()?;
+    let first = parts.list()?.items.first()?.clone();
+    let inner = if first.kind() == syntax::Kind::Paren {
+        first.unparen()
+    } else {
+        first
+    };
+    Some(TextEdit::replace(merge.range(), inner.text()))
 }
 
 /// Whether `value ++ [ ... ]` needs `value` in parentheses to keep its
@@ -616,6 +663,7 @@ fn merge_edits(edits: &mut Vec<TextEdit>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edit::apply;
 
     fn expr(src: &str) -> Node {
         syntax::parse(src).unwrap().expr().unwrap()
@@ -672,12 +720,32 @@ mod tests {
             ("lib.mkAfter [ 1 ]", Some(Around::Order)),
             ("[ 1 ] ++ other", Some(Around::Concat)),
             ("other ++ [ 1 ]", Some(Around::Concat)),
+            (
+                "lib.mkMerge [ (lib.mkIf c [ 2 ]) [ 1 ] ]",
+                Some(Around::Merge),
+            ),
         ] {
             let (l, a) = list_of(&expr(src)).unwrap();
             assert_eq!(l.items.len(), 1, "{src}");
             assert_eq!(a, around, "{src}");
         }
         assert!(list_of(&expr("lib.optionals x [ 1 ]")).is_none());
+    }
+
+    #[test]
+    fn a_conditional_list_merges_and_unmerges_to_its_bytes() {
+        let src = "lib.mkIf (x == 1) [\n  \"a\"\n]";
+        let value = expr(src);
+        assert!(conditional_list(&value).is_some());
+        let merged = apply(src, &[merge_with(&value, "lib", "[ \"b\" ]")]).unwrap();
+        assert_eq!(merged, format!("lib.mkMerge [ ({src}) [ \"b\" ] ]"));
+        let (list, around) = list_of(&expr(&merged)).unwrap();
+        assert_eq!(around, Some(Around::Merge));
+        let emptied = apply(&merged, &remove_items(&merged, &list, &list.items)).unwrap();
+        let (list, _) = list_of(&expr(&emptied)).unwrap();
+        assert!(list.items.is_empty());
+        let back = apply(&emptied, &[unmerge(&list).unwrap()]).unwrap();
+        assert_eq!(back, src);
     }
 
     #[test]

@@ -491,7 +491,12 @@ fn edit_module(
                     inline_item,
                 );
             };
+            // `lib.mkIf c [ ... ]`: systems come out of its list (what is
+            // left still holds under the condition).
+            let conditional = places::conditional_list(&hit.value)
+                .filter(|_| places::list_of(&hit.value).is_none());
             if places::list_of(&hit.value).is_none()
+                && conditional.is_none()
                 && (places::is_list_expr(&hit.value) || seen.unknown.is_none())
             {
                 // A computed list with no `++ [ ... ]` side (a list by its
@@ -523,7 +528,10 @@ fn edit_module(
                     inline_item,
                 );
             }
-            let (list, around) = literal_list(e, file, hit, &dotted)?;
+            let (list, around) = match conditional {
+                Some(l) => (l, Some(places::Around::Condition)),
+                None => literal_list(e, file, hit, &dotted)?,
+            };
             let found: Vec<Node> = list
                 .items
                 .iter()
@@ -561,10 +569,10 @@ fn edit_module(
                     .collect();
                 let mut s = format!("removed {} from {dotted}", dedup(&names).join(", "));
                 let all = found.len() == list.items.len();
-                let side = if all && around == Some(places::Around::Concat) {
-                    places::remove_concat_side(&list)
-                } else {
-                    None
+                let side = match around {
+                    Some(places::Around::Concat) if all => places::remove_concat_side(&list),
+                    Some(places::Around::Merge) if all => places::unmerge(&list),
+                    _ => None,
                 };
                 if all && around.is_none() {
                     removals.push(hit.entry_node());
@@ -608,6 +616,52 @@ fn edit_module(
                                 Some(_) => ": check that the computed part does not list them too",
                                 None => "",
                             }
+                        ));
+                        summary.push(s);
+                    }
+                }
+                // `lib.mkIf c [ ... ]`: the new systems hold whatever `c`
+                // is, so they go into a list of their own, merged with it.
+                Some((_, hit))
+                    if places::list_of(&hit.value).is_none()
+                        && places::conditional_list(&hit.value).is_some()
+                        && hit.value.param_binder("lib").is_some() =>
+                {
+                    let listed: HashSet<String> = places::conditional_list(&hit.value)
+                        .map(|l| {
+                            l.items
+                                .iter()
+                                .filter_map(|i| i.unparen().string_literal())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let added: Vec<String> = systems
+                        .iter()
+                        .filter(|s| !listed.contains(*s))
+                        .cloned()
+                        .collect();
+                    for s in systems.iter().filter(|s| listed.contains(*s)) {
+                        e.warnings.push(format!(
+                            "`{s}` is in {dotted} already, under its condition; nixcross leaves it there"
+                        ));
+                    }
+                    if !added.is_empty() {
+                        let items: Vec<String> = added.iter().map(|s| syntax::quote(s)).collect();
+                        let s = format!("added {} to {dotted}", added.join(", "));
+                        e.push(
+                            file,
+                            places::merge_with(
+                                &hit.value,
+                                "lib",
+                                &format!("[ {} ]", items.join(" ")),
+                            ),
+                            &s,
+                        );
+                        e.warnings.push(format!(
+                            "`{dotted}` is a list under a condition; nixcross merged {} with it (`lib.mkMerge`), so {} hold{} whatever the condition says",
+                            added.join(", "),
+                            if added.len() == 1 { "it" } else { "they" },
+                            if added.len() == 1 { "s" } else { "" },
                         ));
                         summary.push(s);
                     }
