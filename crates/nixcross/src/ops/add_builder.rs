@@ -357,14 +357,6 @@ impl Item {
 }
 
 /// `[ "a" "b" ]`.
-fn nix_list(items: &[String]) -> String {
-    if items.is_empty() {
-        return "[ ]".into();
-    }
-    let q: Vec<String> = items.iter().map(|s| syntax::quote(s)).collect();
-    format!("[ {} ]", q.join(" "))
-}
-
 /// The fields of a new `nix.buildMachines` entry, in NixOS's order.
 fn entry_fields(uri: &SshUri, m: &Machine) -> Vec<(&'static str, String)> {
     let mut f: Vec<(&'static str, String)> = vec![("hostName", syntax::quote(&uri.host))];
@@ -372,7 +364,7 @@ fn entry_fields(uri: &SshUri, m: &Machine) -> Vec<(&'static str, String)> {
         f.push(("sshUser", syntax::quote(u)));
     }
     f.push(("protocol", syntax::quote(uri.protocol.as_str())));
-    f.push(("systems", nix_list(&m.systems)));
+    f.push(("systems", syntax::string_list(&m.systems)));
     if let Some(k) = &m.ssh_key {
         f.push(("sshKey", syntax::quote(k)));
     }
@@ -383,10 +375,16 @@ fn entry_fields(uri: &SshUri, m: &Machine) -> Vec<(&'static str, String)> {
         f.push(("speedFactor", n.to_string()));
     }
     if !m.supported_features.is_empty() {
-        f.push(("supportedFeatures", nix_list(&m.supported_features)));
+        f.push((
+            "supportedFeatures",
+            syntax::string_list(&m.supported_features),
+        ));
     }
     if !m.mandatory_features.is_empty() {
-        f.push(("mandatoryFeatures", nix_list(&m.mandatory_features)));
+        f.push((
+            "mandatoryFeatures",
+            syntax::string_list(&m.mandatory_features),
+        ));
     }
     if let Some(k) = &m.public_host_key {
         f.push(("publicHostKey", syntax::quote(k)));
@@ -497,7 +495,7 @@ fn update_field(
         Want::Keep => return false,
         Want::Str(s) => syntax::quote(s),
         Want::Int(n) => n.to_string(),
-        Want::List(l) => nix_list(l),
+        Want::List(l) => syntax::string_list(l),
     };
     let Some(b) = field(set, name) else {
         let edit = module::insert_entry(
@@ -567,7 +565,10 @@ fn update_entry(
         } else {
             e.push(
                 file,
-                TextEdit::replace(single.range, format!("systems = {};", nix_list(&m.systems))),
+                TextEdit::replace(
+                    single.range,
+                    format!("systems = {};", syntax::string_list(&m.systems)),
+                ),
                 reason,
             );
             changed.push("systems");

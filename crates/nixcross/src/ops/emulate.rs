@@ -601,10 +601,8 @@ fn edit_module(
                         .cloned()
                         .collect();
                     if !added.is_empty() {
-                        let items: Vec<String> = added.iter().map(|s| syntax::quote(s)).collect();
                         let s = format!("added {} to {dotted}", added.join(", "));
-                        for edit in
-                            places::append_concat(&hit.value, &format!("[ {} ]", items.join(" ")))
+                        for edit in places::append_concat(&hit.value, &syntax::string_list(&added))
                         {
                             e.push(file, edit, &s);
                         }
@@ -646,15 +644,10 @@ fn edit_module(
                         ));
                     }
                     if !added.is_empty() {
-                        let items: Vec<String> = added.iter().map(|s| syntax::quote(s)).collect();
                         let s = format!("added {} to {dotted}", added.join(", "));
                         e.push(
                             file,
-                            places::merge_with(
-                                &hit.value,
-                                "lib",
-                                &format!("[ {} ]", items.join(" ")),
-                            ),
+                            places::merge_with(&hit.value, "lib", &syntax::string_list(&added)),
                             &s,
                         );
                         e.warnings.push(format!(
@@ -710,8 +703,7 @@ fn edit_module(
                         .cloned()
                         .collect();
                     if !added.is_empty() {
-                        let items: Vec<String> = added.iter().map(|s| syntax::quote(s)).collect();
-                        let value = format!("[ {} ]", items.join(" "));
+                        let value = syntax::string_list(&added);
                         let s = format!("added {} to {dotted}", added.join(", "));
                         new_defs.push((&EMULATED, value));
                         summary.push(s);
@@ -994,12 +986,11 @@ fn add_in_home(
     prefer_static: bool,
     summary: &mut Vec<String>,
 ) -> Result<()> {
-    let items: Vec<String> = systems.iter().map(|s| syntax::quote(s)).collect();
     let mut defs: Vec<(&[&str], String, String)> = Vec::new();
     if !systems.is_empty() {
         defs.push((
             &EMULATED,
-            format!("[ {} ]", items.join(" ")),
+            syntax::string_list(systems),
             format!("added {} to {}", systems.join(", "), EMULATED.join(".")),
         ));
     }

@@ -168,6 +168,13 @@ impl Planner<'_, '_> {
         }
     }
 
+    /// Whether [`Planner::replace_literal`] can give `lit` a new value for
+    /// this configuration alone: its text is this configuration's, or it
+    /// is a helper's default that this configuration's own call can set.
+    pub fn owns_literal(&self, lit: &Src) -> bool {
+        self.private(lit.file, lit.range()) || self.param_channel(lit).is_some()
+    }
+
     /// How this configuration's own call can replace the shared default
     /// `lit` of a helper's parameter, if it can.
     pub fn param_channel(&self, lit: &Src) -> Option<ParamChannel> {

@@ -523,7 +523,7 @@ fn rewrite_in_place(
         } else {
             target.system.clone()
         };
-        if p.private(lit.file, lit.range()) || p.param_channel(lit).is_some() {
+        if p.owns_literal(lit) {
             return Ok(p.replace_literal(lit, &text, reason)?);
         }
         // The literal is shared (a `let` variable, a helper's argument):
@@ -1144,7 +1144,7 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
         match (&s.local_literal, &s.local_site) {
             (_, _) if s.local.as_deref() == Some(native.as_str()) => {}
             (Some(lit), _) => {
-                if !p.private(lit.file, lit.range()) && p.param_channel(lit).is_none() {
+                if !p.owns_literal(lit) {
                     p.guard(lit.file, lit.range(), &what)?;
                 }
                 p.replace_literal(lit, &native, &reason)?;
@@ -1220,7 +1220,7 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
                     {
                         let key = key_of_literal(lit);
                         let text = literal_value(want.target, key.as_deref());
-                        if !p.private(lit.file, lit.range()) && p.param_channel(lit).is_none() {
+                        if !p.owns_literal(lit) {
                             p.guard(lit.file, lit.range(), &what)?;
                         }
                         p.replace_literal(lit, &text, &reason)?;

@@ -182,6 +182,15 @@ pub fn compact(text: &str) -> String {
         .join(" ")
 }
 
+/// A Nix list of string literals, `[ "a" "b" ]` (`[ ]` when empty).
+pub fn string_list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "[ ]".into();
+    }
+    let q: Vec<String> = items.iter().map(|s| quote(s)).collect();
+    format!("[ {} ]", q.join(" "))
+}
+
 /// A Nix `"..."` string literal for `value`, escaped so that no value can
 /// end the string or interpolate.
 pub fn quote(value: &str) -> String {
