@@ -248,17 +248,21 @@ pub fn edit_tree(
 ) -> CmdResult {
     let mut tree = crate::tree::locate(flags.file.as_deref())?;
     for attempt in 0..EDIT_ATTEMPTS {
+        if attempt > 0 {
+            tree = tree.reread()?;
+        }
         let mut tx = crate::write::Transaction::new();
         // --check and --dry-run write nothing and take no lock.
         if !(flags.check || flags.dry_run) {
             let entry = tree.path(&tree.rel);
-            tx.read_locked(&entry).map_err(|e| match e {
+            let text = tx.read_locked(&entry).map_err(|e| match e {
                 crate::write::WriteError::Io { error, .. } => CliError::io(&entry, &error),
                 other => CliError::from(other),
             })?;
-        }
-        if attempt > 0 {
-            tree = tree.reread()?;
+            // The plan starts from the text read under the lock.
+            if let Ok(real) = tree.files.resolve(&tree.rel) {
+                tree.files.know(real, text);
+            }
         }
         let out = op(&tree.files, &tree.rel).map_err(|e| CliError::from_tree(&tree, &e))?;
         match finish_tree(flags, &tree, out, tx) {
@@ -376,8 +380,13 @@ pub fn finish_trees(
             ));
         }
     }
+    // The summary, unless a file's line above already said just that.
     for (_, out) in &parts {
-        if out.changed() {
+        let said = out
+            .changes
+            .iter()
+            .any(|c| c.reasons.join("; ") == out.summary);
+        if out.changed() && !said {
             status(&out.summary);
         }
     }

@@ -54,7 +54,10 @@ pub fn open_regular_with(path: &Path, extra: OFlags) -> Result<File, FileError> 
 
 /// Read at most `limit` bytes from `file`; more is [`FileError::TooLarge`].
 pub fn read_to_limit(file: &mut File, limit: u64) -> Result<Vec<u8>, FileError> {
-    let mut bytes = Vec::new();
+    // Room for the whole file at once (one read, not a doubling series of
+    // them), as far as the limit allows; a file that grows still reads on.
+    let size = file.metadata().map_or(0, |m| m.len()).min(limit + 1);
+    let mut bytes = Vec::with_capacity(size as usize + 1);
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| classify(&e))?;
@@ -96,14 +99,18 @@ pub fn read_text(path: &Path) -> Result<String, FileError> {
 /// (its `Outcome`'s `before`) to the write transaction, which checks them
 /// against the files before it replaces them.
 ///
-/// A path is resolved once per view: the library asks for a file's real
-/// path, its kind and its text separately, and each resolution walks every
-/// component of the path. A later change on disk is still caught when the
-/// write checks the texts; a new view ([`DiskFiles::new`]) resolves afresh.
+/// A path is resolved, and a file read, once per view: the library asks for
+/// a file's real path, its kind and its text separately (and may read a
+/// file again), each resolution walks every component of the path, and one
+/// plan should see one text per file. A later change on disk is still
+/// caught when the write checks the texts; a new view ([`DiskFiles::new`])
+/// resolves and reads afresh.
 #[derive(Debug)]
 pub struct DiskFiles {
     root: PathBuf,
     resolved: RefCell<HashMap<RelPath, Result<PathBuf, FileError>>>,
+    /// Texts read so far, by real path.
+    texts: RefCell<HashMap<PathBuf, String>>,
 }
 
 impl DiskFiles {
@@ -116,7 +123,15 @@ impl DiskFiles {
         Ok(DiskFiles {
             root,
             resolved: RefCell::default(),
+            texts: RefCell::default(),
         })
+    }
+
+    /// Take `text` as what `real` (a real path, as [`DiskFiles::resolve`]
+    /// gives it) holds: the text the write transaction read under its lock,
+    /// so that the plan starts from exactly that text.
+    pub fn know(&self, real: PathBuf, text: String) {
+        self.texts.borrow_mut().insert(real, text);
     }
 
     /// `root/path`, not resolved (for messages and for writing through
@@ -165,7 +180,13 @@ impl Files for DiskFiles {
     }
 
     fn read(&self, path: &RelPath) -> Result<String, FileError> {
-        self.resolve(path).and_then(|real| read_text(&real))
+        let real = self.resolve(path)?;
+        if let Some(text) = self.texts.borrow().get(&real) {
+            return Ok(text.clone());
+        }
+        let text = read_text(&real)?;
+        self.texts.borrow_mut().insert(real, text.clone());
+        Ok(text)
     }
 
     fn list(&self, path: &RelPath) -> Result<Vec<(String, EntryKind)>, FileError> {
@@ -256,6 +277,28 @@ mod tests {
                 ("b.nix".to_string(), EntryKind::Symlink)
             ]
         );
+    }
+
+    #[test]
+    fn a_view_reads_each_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("a.nix"), "{ a = 1; }").unwrap();
+        std::fs::write(root.join("b.nix"), "{ b = 1; }").unwrap();
+        let files = DiskFiles::new(root).unwrap();
+        assert_eq!(files.read(&rel("a.nix")).unwrap(), "{ a = 1; }");
+        // A change on disk after the first read: the view keeps the text it
+        // planned with (the write's check catches the change).
+        std::fs::write(root.join("a.nix"), "{ a = 2; }").unwrap();
+        assert_eq!(files.read(&rel("a.nix")).unwrap(), "{ a = 1; }");
+        // A text read under the write's lock is the text the plan reads.
+        let real = files.resolve(&rel("b.nix")).unwrap();
+        files.know(real, "{ b = 2; }".to_string());
+        assert_eq!(files.read(&rel("b.nix")).unwrap(), "{ b = 2; }");
+        // A new view reads afresh.
+        let again = DiskFiles::new(root).unwrap();
+        assert_eq!(again.read(&rel("a.nix")).unwrap(), "{ a = 2; }");
+        assert_eq!(again.read(&rel("b.nix")).unwrap(), "{ b = 1; }");
     }
 
     #[test]

@@ -130,6 +130,29 @@ fn check_with_dry_run_prints_the_diff_and_exits_1() {
 }
 
 #[test]
+fn a_written_edit_says_what_changed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = "{ ... }:\n{\n  networking.hostName = \"builder\";\n}\n";
+    std::fs::write(dir.path().join("configuration.nix"), module).unwrap();
+    let out =
+        run(nixcross(dir.path()).args(["emulate", "aarch64-linux", "-f", "configuration.nix"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let said = "added aarch64-linux to boot.binfmt.emulatedSystems";
+    assert_eq!(out.stderr.matches(said).count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with(&format!("configuration.nix: {said}\n")),
+        "{}",
+        out.stderr
+    );
+    // The second run changes nothing and says so.
+    let again =
+        run(nixcross(dir.path()).args(["emulate", "aarch64-linux", "-f", "configuration.nix"]));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.stderr, "configuration.nix: already up to date\n");
+}
+
+#[test]
 fn each_command_help_starts_with_its_own_summary() {
     // The summary `nixcross --help` lists for a command is the first line of
     // that command's --help (its arguments are added later, and must not
