@@ -17,6 +17,12 @@
           cargoLock.lockFile = ./Cargo.lock;
           # The tests use real Nix as their oracle.
           nativeCheckInputs = [ pkgs.nix ];
+          # With glibc, the C library is linked in (static-pie, still
+          # position-independent), as `cargo build-release` does: a run is a
+          # millisecond, and the dynamic loader's work would be a third of it.
+          # The build hook passes --target, so proc-macros stay dynamic.
+          buildInputs = pkgs.lib.optionals (pkgs.stdenv.hostPlatform.libc == "glibc") [ pkgs.glibc.static ];
+          RUSTFLAGS = pkgs.lib.optionalString (pkgs.stdenv.hostPlatform.libc == "glibc") "-C target-feature=+crt-static";
           # nix-instantiate needs a writable state directory inside the build sandbox.
           preCheck = ''
             export NIX_STATE_DIR=$TMPDIR/nix-state

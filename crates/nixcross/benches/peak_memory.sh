@@ -4,7 +4,7 @@
 # configurations with a host module each (the shape of benches/engine.rs),
 # and on one module file against nix-editor when it is on PATH.
 #
-#   cargo build --release -p nixcross-cli
+#   cargo build-release      # the shipped build (static-pie); or cargo build --release
 #   crates/nixcross/benches/peak_memory.sh [N] [NIXCROSS]
 #
 # N defaults to 2000; NIXCROSS to target/release/nixcross. Needs GNU time
