@@ -336,13 +336,21 @@ fn evaluate_real_lib(
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
         std::fs::write(f, t).unwrap();
     }
-    // The conditions of the fixtures' mkIf modules hold.
+    // The conditions of the fixtures' mkIf modules hold, and a fleet of one
+    // machine is passed to the module that maps it. A flake-parts
+    // module is evaluated through the NixOS module it declares, as the
+    // model's evaluation does.
+    let module = module::nixos_module_expr(
+        &case.path,
+        tree.get(&case.path).map_or("", String::as_str),
+        &model,
+    );
     let expr = format!(
         "let
            lib = import {lib};
            c = (lib.evalModules {{
-             modules = [ {model}/remote-build.nix ./{path} {{ desk.builders = true; services.xserver.enable = true; }} ];
-             specialArgs = {{ pkgs = {{ git = \"git\"; nixVersions.stable = \"nix\"; }}; modulesPath = \"/modulesPath\"; }};
+             modules = [ {model}/remote-build.nix ({module}) {{ desk.builders = true; services.xserver.enable = true; }} ];
+             specialArgs = {{ pkgs = {{ git = \"git\"; nixVersions.stable = \"nix\"; }}; modulesPath = \"/modulesPath\"; machines = [ {{ name = \"fleet-a\"; }} ]; }};
            }}).config;
          in {{
            buildMachines = c.nix.buildMachines;
@@ -351,7 +359,6 @@ fn evaluate_real_lib(
          }}",
         lib = lib.display(),
         model = model.display(),
-        path = case.path
     );
     let json = nix.eval_json(dir.path(), &expr)?;
     serde_json::from_str(&json).map_err(|e| e.to_string())

@@ -442,20 +442,27 @@ fn append_entry(src: &str, layout: &syntax::Layout, list: &ListView, text: &str)
 
 /// `computed ++ [ entry ]`, the entry laid out at the binding's indentation.
 fn append_to_computed(e: &mut Edits, file: FileId, hit: &OptionHit, entry: &str, reason: &str) {
+    let list = list_beside(e, file, hit, entry);
+    for edit in places::append_concat(&hit.value, &list) {
+        e.push(file, edit, reason);
+    }
+}
+
+/// A list of one new entry, written next to the value of `hit` (after a
+/// computed list's `++`, or merged with a conditional list): laid out over
+/// lines in the binding's indentation when the value or the binding has
+/// lines of its own, else on one line.
+fn list_beside(e: &Edits, file: FileId, hit: &OptionHit, entry: &str) -> String {
     let src = e.text(file);
-    let layout = e.layout(file).clone();
+    let layout = e.layout(file);
     let v = &hit.value;
     let base = syntax::indent_at(src, hit.entry_node().start()).to_string();
     let list = format!("[\n  {}\n]", entry.replace('\n', "\n  "));
-    let list = if src[v.start()..v.end()].contains('\n')
-        || syntax::starts_line(src, hit.entry_node().start())
+    if src[v.start()..v.end()].contains('\n') || syntax::starts_line(src, hit.entry_node().start())
     {
         syntax::reindent(&list, &base, &layout.unit, layout.nl)
     } else {
         syntax::compact(&list)
-    };
-    for edit in places::append_concat(v, &list) {
-        e.push(file, edit, reason);
     }
 }
 
@@ -743,6 +750,12 @@ fn add_in_module(
         Some((place, hit)) => {
             note_condition(e, &m.places[*place]);
             let Some((list, _)) = places::list_of(&hit.value) else {
+                if let Some(listed) = places::conditional_list(&hit.value)
+                    .filter(|_| hit.value.param_binder("lib").is_some())
+                {
+                    add_beside_condition(e, file, hit, &listed, req, summary)?;
+                    return finish_settings(e, m, configured, defs, summary);
+                }
                 if !places::is_list_expr(&hit.value) {
                     return Err(e.error_at(
                         Error::refused(format!(
@@ -764,35 +777,11 @@ fn add_in_module(
                 summary.push(s);
                 return finish_settings(e, m, configured, defs, summary);
             };
-            let items: Vec<Item> = list.items.iter().map(read_item).collect();
-            let same: Vec<&Item> = items.iter().filter(|i| i.is(uri)).collect();
-            if same.len() > 1 {
-                return Err(e.error_at(
-                    Error::refused(format!(
-                        "{uri} is listed more than once in nix.buildMachines"
-                    )),
-                    &Src::new(file, same[1].node.clone()),
-                ));
-            }
-            unknown_items_warning(e, &items, uri);
-            match same.first() {
-                Some(item) => {
-                    let set = item.set.clone().expect("a matched item is a literal set");
-                    let reason = format!("update {what} in nix.buildMachines");
-                    let changed = update_entry(e, file, &set, req, &reason);
-                    if !changed.is_empty() {
-                        summary.push(format!(
-                            "updated {uri} in nix.buildMachines ({})",
-                            changed.join(", ")
-                        ));
-                    }
-                }
-                None => {
-                    let text = entry_text(uri, &req.machine);
-                    let s = format!("added {what} to nix.buildMachines");
-                    e.push(file, append_entry(src, &layout, &list, &text), &s);
-                    summary.push(s);
-                }
+            if !update_listed(e, file, &list, req, summary)? {
+                let text = entry_text(uri, &req.machine);
+                let s = format!("added {what} to nix.buildMachines");
+                e.push(file, append_entry(src, &layout, &list, &text), &s);
+                summary.push(s);
             }
         }
         None => defs.push((
@@ -803,6 +792,79 @@ fn add_in_module(
         )),
     }
     finish_settings(e, m, configured, defs, summary)
+}
+
+/// Update the builder where the literal `list` has it already (refusing a
+/// list that has it twice); whether it was there. Warns about entries
+/// nixcross cannot read.
+fn update_listed(
+    e: &mut Edits,
+    file: FileId,
+    list: &ListView,
+    req: &Request,
+    summary: &mut Vec<String>,
+) -> Result<bool> {
+    let uri = &req.uri;
+    let items: Vec<Item> = list.items.iter().map(read_item).collect();
+    let same: Vec<&Item> = items.iter().filter(|i| i.is(uri)).collect();
+    if same.len() > 1 {
+        return Err(e.error_at(
+            Error::refused(format!(
+                "{uri} is listed more than once in nix.buildMachines"
+            )),
+            &Src::new(file, same[1].node.clone()),
+        ));
+    }
+    unknown_items_warning(e, &items, uri);
+    let Some(item) = same.first() else {
+        return Ok(false);
+    };
+    let set = item.set.clone().expect("a matched item is a literal set");
+    let what = format!("builder {uri} ({})", req.machine.systems.join(", "));
+    let changed = update_entry(
+        e,
+        file,
+        &set,
+        req,
+        &format!("update {what} in nix.buildMachines"),
+    );
+    if !changed.is_empty() {
+        summary.push(format!(
+            "updated {uri} in nix.buildMachines ({})",
+            changed.join(", ")
+        ));
+    }
+    Ok(true)
+}
+
+/// `nix.buildMachines = lib.mkIf c [ ... ]`: a new builder is used whatever
+/// `c` is, so it goes into a list of its own, merged with the conditional
+/// one (`lib.mkMerge [ (lib.mkIf c [ ... ]) [ { ... } ] ]`). A builder the
+/// conditional list has already is updated there, condition and all.
+fn add_beside_condition(
+    e: &mut Edits,
+    file: FileId,
+    hit: &OptionHit,
+    listed: &ListView,
+    req: &Request,
+    summary: &mut Vec<String>,
+) -> Result<()> {
+    let uri = &req.uri;
+    let what = format!("builder {uri} ({})", req.machine.systems.join(", "));
+    if update_listed(e, file, listed, req, summary)? {
+        e.warnings.push(format!(
+            "{uri} is in nix.buildMachines already, under its condition; nixcross leaves it there, so it is used only when the condition holds"
+        ));
+        return Ok(());
+    }
+    let list = list_beside(e, file, hit, &entry_text(uri, &req.machine));
+    let s = format!("added {what} to nix.buildMachines");
+    e.push(file, places::merge_with(&hit.value, "lib", &list), &s);
+    e.warnings.push(format!(
+        "nix.buildMachines is a list under a condition; nixcross merged {uri} with it (`lib.mkMerge`), so it is used whatever the condition says"
+    ));
+    summary.push(s);
+    Ok(())
 }
 
 /// `distributedBuilds` and `builders-use-substitutes`, then every new
@@ -888,7 +950,11 @@ fn remove_in_module(
     let Some((_, hit)) = &m.machines else {
         return Ok(false);
     };
-    let Some((list, around)) = places::list_of(&hit.value) else {
+    // A builder under a condition (`lib.mkIf c [ ... ]`) can be taken out.
+    let read = places::list_of(&hit.value).or_else(|| {
+        places::conditional_list(&hit.value).map(|l| (l, Some(places::Around::Condition)))
+    });
+    let Some((list, around)) = read else {
         e.warnings.push(format!(
             "nix.buildMachines is {}, which nixcross cannot read; if it lists {uri}, take it out by hand",
             describe(&hit.value)
@@ -915,10 +981,19 @@ fn remove_in_module(
     let none_left = found.len() == list.items.len()
         && matches!(
             around,
-            None | Some(places::Around::Priority | places::Around::Concat)
+            None | Some(
+                places::Around::Priority | places::Around::Concat | places::Around::Condition
+            )
         );
+    let merged_away = (found.len() == list.items.len() && around == Some(places::Around::Merge))
+        .then(|| places::unmerge(&list))
+        .flatten();
     if found.len() == list.items.len() && around.is_none() {
         removals.push(hit.entry_node());
+    } else if let Some(edit) = merged_away {
+        // The list nixcross merged with a conditional one goes, and the
+        // conditional list is left as it was written.
+        e.push(file, edit, &s);
     } else if found.len() == list.items.len() && around == Some(places::Around::Concat) {
         match places::remove_concat_side(&list) {
             Some(edit) => e.push(file, edit, &s),
