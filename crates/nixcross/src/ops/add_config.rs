@@ -28,11 +28,11 @@
 //! configuration must be one nixcross follows, with the requested build and
 //! host platforms and style, or nothing is written.
 
-use crate::edit::{Outcome, TextEdit, Transaction};
+use crate::edit::{Outcome, Plan, TextEdit, Transaction};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::{Config, Flake, SeenStyle};
-use crate::ops::editor::{edit_blocker, PkgsOptionUse};
+use crate::ops::editor::{edit_blocker, Edits, PkgsOptionUse};
 use crate::ops::init::{self, check_text};
 use crate::ops::set_target::{emulation_warning, set_target, SetTargetOptions};
 use crate::platform;
@@ -114,12 +114,14 @@ pub fn add_config(files: &dyn Files, flake: &RelPath, opts: &AddConfigOptions) -
     c.ctx.lib = place.lib.clone();
     let text = crate::render::render("configuration.nix", &c.ctx)?;
     let mut t = Transaction::new(files);
-    t.record(insert(
-        &f,
-        &place,
-        &NewEntry::Generated(at_column_zero(&text)),
-        opts,
-    )?)?;
+    t.plan(|_| {
+        insert(
+            &f,
+            &place,
+            &NewEntry::Generated(at_column_zero(&text)),
+            opts,
+        )
+    })?;
     verify(t.files(), flake, &opts.name, &want)?;
     for w in warnings {
         t.warn(w);
@@ -452,7 +454,7 @@ enum NewEntry {
 }
 
 /// The new binding in its place, as an outcome against the flake's text.
-fn insert(f: &Flake, place: &Place, entry: &NewEntry, opts: &AddConfigOptions) -> Result<Outcome> {
+fn insert(f: &Flake, place: &Place, entry: &NewEntry, opts: &AddConfigOptions) -> Result<Plan> {
     let src = f.ev.sources.get(place.file);
     let (text, layout) = (&src.text, &src.layout);
     let single = !text[place.set.open..place.set.close].contains('\n');
@@ -491,18 +493,13 @@ fn insert(f: &Flake, place: &Place, entry: &NewEntry, opts: &AddConfigOptions) -
             return Err(Error::internal("a copied binding with nothing to follow"))
         }
     };
-    let after = crate::edit::apply_checked(text, &[edit])
-        .map_err(|e| Error::internal(format!("{}: {}", src.path, e.message)))?;
-    Ok(Outcome {
-        changes: vec![crate::edit::FileChange {
-            path: src.path.clone(),
-            before: text.clone(),
-            after,
-            reasons: vec![format!("add the configuration `{}`", opts.name)],
-        }],
-        summary: String::new(),
-        warnings: Vec::new(),
-    })
+    let mut e = Edits::new(&f.ev.sources);
+    e.push(
+        place.file,
+        edit,
+        &format!("add the configuration `{}`", opts.name),
+    );
+    Ok(e.finish(String::new()))
 }
 
 /// Read the tree back: the configuration must be followed, editable, and
@@ -617,7 +614,7 @@ fn with_helper(
     key.push(syntax::attr_name(&opts.name));
     let entry = NewEntry::Verbatim(format!("{} = {call_text};", key.join(".")));
     let mut t = Transaction::new(files);
-    t.record(insert(f, place, &entry, opts).map_err(|e| e.message)?)
+    t.plan(|_| insert(f, place, &entry, opts))
         .map_err(|e| e.message)?;
     t.step(|files| {
         set_target(
