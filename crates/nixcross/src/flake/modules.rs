@@ -1167,15 +1167,29 @@ pub(super) fn used_text(sys: &System, mut whole: impl FnMut(FileId), mut region:
             ModuleOrigin::External(_) => {}
         }
     }
-    for s in [&sys.args, &sys.call].into_iter().flatten() {
+    // The call and what of its arguments is written in a file: when the
+    // arguments reach the call computed (`removeAttrs args [ ... ]`),
+    // `sys.args` is not known, but the bindings and lists still are.
+    for s in [
+        &sys.args,
+        &sys.call,
+        &sys.modules_binding,
+        &sys.modules_list,
+        &sys.special_args_binding,
+        &sys.pkgs_arg,
+    ]
+    .into_iter()
+    .flatten()
+    {
         region(s);
     }
     for l in &sys.appended_lists {
         region(l);
     }
+    // A definition's binding (the `system` argument's too) and its literal.
     for d in &sys.definitions {
-        if let Some(l) = &d.literal {
-            region(l);
+        for s in [&d.site, &d.literal].into_iter().flatten() {
+            region(s);
         }
     }
     for s in &sys.scoped {

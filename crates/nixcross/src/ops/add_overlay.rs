@@ -660,8 +660,14 @@ fn scoped_instance(
         });
     }
     let nixpkgs = nixpkgs_ref(p);
-    // The seed's form when it applies cleanly.
-    let seed_form = !build.is_empty() && special_args_editable(p);
+    // The seed's form when it applies cleanly: the `let` around the outputs
+    // body must be in scope where the arguments are written.
+    let seed_form = !build.is_empty()
+        && special_args_editable(p)
+        && p.sys
+            .args
+            .as_ref()
+            .is_some_and(|a| p.outputs_let_reaches(a, name));
     if seed_form {
         let nixpkgs = nixpkgs.clone()?;
         if let Some(existing) = p.outputs_let_binding(name) {

@@ -1095,6 +1095,28 @@ impl<'a, 'f> Planner<'a, 'f> {
         Ok(())
     }
 
+    /// Whether a binding `name` in the `let` layers around the outputs body
+    /// (one there now, or one [`Planner::insert_outputs_let`] adds) is what
+    /// `name` means at `at`: `at` is in `flake.nix`, inside those layers'
+    /// body, and nothing in between binds `name`. (The configuration's
+    /// arguments may be written in another file that the outputs import.)
+    pub fn outputs_let_reaches(&self, at: &Src, name: &str) -> bool {
+        let Some(body) = self.flake.outputs_body.as_ref() else {
+            return false;
+        };
+        if body.file != at.file {
+            return false;
+        }
+        let mut lets = Vec::new();
+        let mut cur = body.node.unparen();
+        while let Some(l) = cur.let_in() {
+            lets.push(l.node.clone());
+            cur = l.body.unparen();
+        }
+        let inside = cur.start() <= at.node.start() && at.node.end() <= cur.end();
+        inside && at.node.binder(name).is_none_or(|b| lets.contains(&b))
+    }
+
     /// The names bound in the `let` layers around the outputs body.
     pub fn outputs_let_binding(&self, name: &str) -> Option<Node> {
         let body = self.flake.outputs_body.as_ref()?;
