@@ -33,7 +33,11 @@
 //!   (hosts generated from `./hosts/${name}`) or not a literal list: the same
 //!   module, importing `pkgs.path` (the nixpkgs the configuration's `pkgs`
 //!   comes from, since the flake's inputs are not in scope there), added to
-//!   that file's `imports` (created when the file has none).
+//!   that file's `imports` (created when the file has none);
+//! - **that module file itself** when its `imports` is computed
+//!   (`lib.flatten [ ... ]`): the same `_module.args.name = import pkgs.path
+//!   { ... };`, as one of its own definitions, with `config` and `pkgs`
+//!   added to its function's pattern when it lacks them.
 //!
 //! A set given through `_module.args` (nixcross's or the user's) is read
 //! back as the configuration's, so running again changes nothing, and
@@ -47,8 +51,8 @@ use crate::files::{Files, RelPath};
 use crate::flake::overlays::{effective, literal_list, used_packages, OverlayView, ScopedVia};
 use crate::flake::{Flake, ModuleOrigin, SeenStyle};
 use crate::module;
-use crate::ops::editor::ModuleSlot;
 use crate::ops::editor::{compact, indent_tail, Planner};
+use crate::ops::editor::{Home, ModuleSlot};
 use crate::platform;
 use crate::source::Src;
 use crate::syntax::{self, Entry, Param};
@@ -730,7 +734,19 @@ fn scoped_instance(
     }
     // The flake's own nixpkgs input in flake.nix; in another file, the
     // nixpkgs the configuration's `pkgs` comes from.
-    let (formals, source) = match p.module_slot()? {
+    let slot = match p.module_slot() {
+        Ok(slot) => slot,
+        Err(no_slot) => {
+            let value = format!(
+                "import pkgs.path {{\n  localSystem = {local};\n  crossSystem = {cross};\n  overlays = [\n    {}\n  ];\n}}",
+                overlay_text(args, pairs)
+            );
+            module_args_in_own_file(p, name, &value).ok_or(no_slot)?;
+            use_packages(p, name, uses)?;
+            return Ok("given to the modules through _module.args");
+        }
+    };
+    let (formals, source) = match slot {
         ModuleSlot::List(list) if list.file == p.flake.file => ("config", nixpkgs?),
         _ => ("config, pkgs", "pkgs.path".to_string()),
     };
@@ -748,6 +764,40 @@ fn scoped_instance(
     )?;
     use_packages(p, name, uses)?;
     Ok("given to the modules through _module.args")
+}
+
+/// `_module.args.<name> = <value>;` written into the configuration's own
+/// module file itself, when that file has no literal `imports` list a new
+/// module could join (`imports = lib.flatten [ ... ]`): its function takes
+/// `config` and `pkgs` (they are added to its pattern when missing).
+/// `None` when there is no such file, or its module is not a function with
+/// a pattern.
+fn module_args_in_own_file(p: &mut Planner, name: &str, value: &str) -> Option<()> {
+    let Some(Home::Module {
+        file, body, full, ..
+    }) = p.own_file_module()
+    else {
+        return None;
+    };
+    let Some(Param::Pattern { formals, .. }) = &body.formals else {
+        return None;
+    };
+    let lambda = body.expr.unparen();
+    let reason = format!("scoped package set {name} (_module.args)");
+    for needed in ["config", "pkgs"] {
+        if !formals.iter().any(|f| f.name == needed) {
+            let e = module::insert_formal(p.text(file), p.layout(file), &lambda, needed)?;
+            p.push(file, e, &reason);
+        }
+    }
+    let mut path = Vec::new();
+    if full {
+        path.push("config");
+    }
+    path.extend(["_module", "args", name]);
+    let e = module::insert_at_path(p.text(file), p.layout(file), &body.set, &path, value);
+    p.push(file, e, &reason);
+    Some(())
 }
 
 /// Where the outputs function takes `name`.
