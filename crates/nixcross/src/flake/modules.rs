@@ -631,6 +631,15 @@ fn collect_modules(
                     )
                 }
             },
+            // `lib.mkIf c { ... }` (or `mkMerge`, a priority) as a whole
+            // module: NixOS pushes the property down into its definitions,
+            // and so does reading it (`read_module`); nixcross edits
+            // nothing in it.
+            Value::Special(ref s) if holds_sets(ev, s, 0) => (
+                ModuleOrigin::External("a module under `lib.mkIf` or `lib.mkMerge`".into()),
+                None,
+                v.clone(),
+            ),
             Value::Unknown(u) => {
                 sys.opaque.push(Opaque {
                     reason: format!("a module cannot be followed: {}", u.reason),
@@ -639,9 +648,20 @@ fn collect_modules(
                 continue;
             }
             other => {
+                // Where it is listed: the module that imports it (`None`
+                // for the configuration's `modules` list).
                 sys.opaque.push(Opaque {
-                    reason: format!("a module is {}", other.type_name()),
-                    at: None,
+                    reason: format!(
+                        "a module in {} is {}, which nixcross does not follow",
+                        match from {
+                            Some(_) => "an `imports` list",
+                            None => "the `modules` list",
+                        },
+                        other.type_name()
+                    ),
+                    at: from
+                        .and_then(|i| sys.modules[i].expr.clone())
+                        .or_else(|| sys.modules_binding.clone()),
                 });
                 continue;
             }
@@ -655,6 +675,32 @@ fn collect_modules(
         });
         read_module(ev, sys, index, body, margs, &mut queue);
     }
+}
+
+/// Whether a property used as a whole module (`lib.mkIf c { ... }`,
+/// `lib.mkMerge [ { ... } ... ]`) wraps attribute sets of definitions all
+/// the way down, as NixOS needs it to; anything else (`lib.mkForce 1`, a
+/// function under `mkIf`) is not a module.
+fn holds_sets(ev: &mut Evaluator, s: &Special, depth: usize) -> bool {
+    let Special::Property(p) = s else {
+        return false;
+    };
+    if depth > 32 {
+        return false;
+    }
+    let inner: Vec<ThunkId> = match p {
+        Property::If { content, .. } | Property::Override { content, .. } => vec![*content],
+        Property::Order(content) => vec![*content],
+        Property::Merge(list) => match ev.force(*list) {
+            Value::List(items) => items.iter().copied().collect(),
+            _ => return false,
+        },
+    };
+    inner.into_iter().all(|t| match ev.force(t) {
+        Value::Attrs(_) => true,
+        Value::Special(ref s) => holds_sets(ev, s, depth + 1),
+        _ => false,
+    })
 }
 
 /// Read one module's value: apply it when it is a function, queue its
