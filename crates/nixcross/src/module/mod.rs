@@ -26,11 +26,8 @@ pub struct ModuleBody {
 /// The definitions set of a module expression, or `None` when the module is
 /// not written inline (a path, a variable, an `import`, ...).
 pub fn module_body(expr: &Node) -> Option<ModuleBody> {
-    let mut inner = expr.unparen();
     // `let ... in { ... }` is a module too, not only under a function.
-    while let Some(l) = inner.let_in() {
-        inner = l.body.unparen();
-    }
+    let inner = expr.let_layers().1;
     if let Some(set) = inner.attrset() {
         if set.rec {
             return None;
@@ -42,11 +39,7 @@ pub fn module_body(expr: &Node) -> Option<ModuleBody> {
         });
     }
     let lambda = inner.lambda()?;
-    let mut body = lambda.body.unparen();
-    while let Some(l) = body.let_in() {
-        body = l.body.unparen();
-    }
-    let set = body.attrset()?;
+    let set = lambda.body.let_layers().1.attrset()?;
     if set.rec {
         return None;
     }

@@ -54,17 +54,11 @@ impl FileKind {
 
 /// The expression a module's function returns, through `let ... in`.
 fn module_value(expr: &Node) -> (Node, Option<Param>) {
-    let mut cur = expr.unparen();
-    while let Some(l) = cur.let_in() {
-        cur = l.body.unparen();
-    }
+    let mut cur = expr.let_layers().1;
     let mut formals = None;
     if let Some(l) = cur.lambda() {
         formals = Some(l.param.clone());
-        cur = l.body.unparen();
-        while let Some(l) = cur.let_in() {
-            cur = l.body.unparen();
-        }
+        cur = l.body.let_layers().1;
     }
     (cur, formals)
 }

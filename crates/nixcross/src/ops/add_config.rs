@@ -357,12 +357,7 @@ fn outputs_lib(f: &Flake) -> Option<Vec<String>> {
 
 /// The outputs' attribute set, inside its `let` layers.
 fn outputs_set(f: &Flake) -> Option<AttrSetView> {
-    let body = f.outputs_body.as_ref()?;
-    let mut cur = body.node.unparen();
-    while let Some(l) = cur.let_in() {
-        cur = l.body.unparen();
-    }
-    cur.attrset()
+    f.outputs_body.as_ref()?.node.let_layers().1.attrset()
 }
 
 /// No configuration yet: an empty `nixosConfigurations = { };`, else the

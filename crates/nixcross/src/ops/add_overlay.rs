@@ -782,7 +782,7 @@ fn module_args_in_own_file(p: &mut Planner, name: &str, value: &str) -> Option<(
     let Some(Param::Pattern { formals, .. }) = &body.formals else {
         return None;
     };
-    let lambda = body.expr.unparen();
+    let lambda = body.expr.let_layers().1;
     let reason = format!("scoped package set {name} (_module.args)");
     for needed in ["config", "pkgs"] {
         if !formals.iter().any(|f| f.name == needed) {

@@ -1047,12 +1047,7 @@ impl<'a, 'f> Planner<'a, 'f> {
         let file = body.file;
         let src = self.text(file);
         let layout = self.layout(file);
-        let mut lets = Vec::new();
-        let mut cur = body.node.unparen();
-        while let Some(l) = cur.let_in() {
-            cur = l.body.unparen();
-            lets.push(l);
-        }
+        let (lets, _) = body.node.let_layers();
         if let Some(l) = lets.last() {
             // A `let` reads like a set whose braces are `let` and `in`.
             let set = syntax::AttrSetView {
@@ -1107,22 +1102,20 @@ impl<'a, 'f> Planner<'a, 'f> {
         if body.file != at.file {
             return false;
         }
-        let mut lets = Vec::new();
-        let mut cur = body.node.unparen();
-        while let Some(l) = cur.let_in() {
-            lets.push(l.node.clone());
-            cur = l.body.unparen();
-        }
-        let inside = cur.start() <= at.node.start() && at.node.end() <= cur.end();
-        inside && at.node.binder(name).is_none_or(|b| lets.contains(&b))
+        let (lets, inner) = body.node.let_layers();
+        let inside = inner.start() <= at.node.start() && at.node.end() <= inner.end();
+        inside
+            && at
+                .node
+                .binder(name)
+                .is_none_or(|b| lets.iter().any(|l| l.node == b))
     }
 
     /// The names bound in the `let` layers around the outputs body.
     pub fn outputs_let_binding(&self, name: &str) -> Option<Node> {
         let body = self.flake.outputs_body.as_ref()?;
-        let mut cur = body.node.unparen();
         let mut found = None;
-        while let Some(l) = cur.let_in() {
+        for l in body.node.let_layers().0 {
             for e in &l.entries {
                 if let Entry::Binding(b) = e {
                     if b.path.as_deref() == Some(&[name.to_string()][..]) {
@@ -1132,7 +1125,6 @@ impl<'a, 'f> Planner<'a, 'f> {
                     found = Some(l.node.clone());
                 }
             }
-            cur = l.body.unparen();
         }
         found
     }

@@ -465,6 +465,18 @@ impl Node {
         })
     }
 
+    /// The `let ... in` layers around an expression, outermost first, and
+    /// the expression inside them (parentheses taken off at each step).
+    pub fn let_layers(&self) -> (Vec<LetView>, Node) {
+        let mut lets = Vec::new();
+        let mut cur = self.unparen();
+        while let Some(l) = cur.let_in() {
+            cur = l.body.unparen();
+            lets.push(l);
+        }
+        (lets, cur)
+    }
+
     pub fn let_in(&self) -> Option<LetView> {
         let l = ast::LetIn::cast(self.0.clone())?;
         Some(LetView {
