@@ -442,6 +442,13 @@ pub fn unmerge(list: &syntax::ListView) -> Option<TextEdit> {
     Some(TextEdit::replace(merge.range(), inner.text()))
 }
 
+/// The list under a condition that the list of no condition `list` is
+/// merged with ([`merge_with`]'s first part), when it is one.
+pub fn merged_conditional(list: &syntax::ListView) -> Option<syntax::ListView> {
+    let parts = list.node.parent()?.list()?;
+    conditional_list(parts.items.first()?)
+}
+
 /// Whether `value ++ [ ... ]` needs `value` in parentheses to keep its
 /// meaning: only application, selection, a list, a `++` and parentheses
 /// bind at least as tightly as `++` among what is kept bare (`let`, `if`,

@@ -749,7 +749,7 @@ fn add_in_module(
     match &m.machines {
         Some((place, hit)) => {
             note_condition(e, &m.places[*place]);
-            let Some((list, _)) = places::list_of(&hit.value) else {
+            let Some((list, around)) = places::list_of(&hit.value) else {
                 if let Some(listed) = places::conditional_list(&hit.value)
                     .filter(|_| hit.value.param_binder("lib").is_some())
                 {
@@ -777,6 +777,13 @@ fn add_in_module(
                 summary.push(s);
                 return finish_settings(e, m, configured, defs, summary);
             };
+            // Merged with a list under a condition: a builder listed there
+            // is used only when the condition holds.
+            if around == Some(places::Around::Merge) {
+                if let Some(c) = places::merged_conditional(&list) {
+                    refuse_conditional(e, file, hit, &c, uri)?;
+                }
+            }
             if !update_listed(e, file, &list, req, summary)? {
                 let text = entry_text(uri, &req.machine);
                 let s = format!("added {what} to nix.buildMachines");
@@ -837,10 +844,32 @@ fn update_listed(
     Ok(true)
 }
 
+/// Refuse a builder that the list under a condition `listed` has: it is
+/// used only when the condition holds, and making it hold always would
+/// list it a second time.
+fn refuse_conditional(
+    e: &Edits,
+    file: FileId,
+    hit: &OptionHit,
+    listed: &ListView,
+    uri: &SshUri,
+) -> Result<()> {
+    if !listed.items.iter().any(|i| read_item(i).is(uri)) {
+        return Ok(());
+    }
+    Err(e.error_at(
+        Error::refused(format!(
+            "{uri} is in nix.buildMachines only under its condition, so it is used only when that holds; nixcross would have to list it a second time to use it always"
+        ))
+        .hint("move it out of the condition by hand, or leave it as it is"),
+        &Src::new(file, hit.value.clone()),
+    ))
+}
+
 /// `nix.buildMachines = lib.mkIf c [ ... ]`: a new builder is used whatever
 /// `c` is, so it goes into a list of its own, merged with the conditional
 /// one (`lib.mkMerge [ (lib.mkIf c [ ... ]) [ { ... } ] ]`). A builder the
-/// conditional list has already is updated there, condition and all.
+/// conditional list has already is refused: it would be listed twice.
 fn add_beside_condition(
     e: &mut Edits,
     file: FileId,
@@ -851,12 +880,12 @@ fn add_beside_condition(
 ) -> Result<()> {
     let uri = &req.uri;
     let what = format!("builder {uri} ({})", req.machine.systems.join(", "));
-    if update_listed(e, file, listed, req, summary)? {
-        e.warnings.push(format!(
-            "{uri} is in nix.buildMachines already, under its condition; nixcross leaves it there, so it is used only when the condition holds"
-        ));
-        return Ok(());
-    }
+    refuse_conditional(e, file, hit, listed, uri)?;
+    unknown_items_warning(
+        e,
+        &listed.items.iter().map(read_item).collect::<Vec<_>>(),
+        uri,
+    );
     let list = list_beside(e, file, hit, &entry_text(uri, &req.machine));
     let s = format!("added {what} to nix.buildMachines");
     e.push(file, places::merge_with(&hit.value, "lib", &list), &s);

@@ -252,6 +252,37 @@ fn node_at(e: &Edits, file: FileId, range: (usize, usize)) -> Node {
     root.find_covering(range).unwrap_or(root)
 }
 
+/// The string literals of a list.
+fn string_items(list: &syntax::ListView) -> HashSet<String> {
+    list.items
+        .iter()
+        .filter_map(|i| i.unparen().string_literal())
+        .collect()
+}
+
+/// Refuse a system asked for that a list under a condition (`listed`)
+/// has: it is emulated only when the condition holds, and making it hold
+/// always would list it a second time.
+fn refuse_conditional(
+    e: &Edits,
+    file: FileId,
+    hit: &OptionHit,
+    dotted: &str,
+    systems: &[String],
+    listed: &HashSet<String>,
+) -> Result<()> {
+    match systems.iter().find(|s| listed.contains(*s)) {
+        None => Ok(()),
+        Some(s) => Err(e.error_at(
+            Error::refused(format!(
+                "`{s}` is in {dotted} only under its condition, so it is emulated only when that holds; nixcross would have to list it a second time to emulate it always"
+            ))
+            .hint("move it out of the condition by hand, or leave it as it is"),
+            &Src::new(file, hit.value.clone()),
+        )),
+    }
+}
+
 /// The literal list of a definition, or why there is none.
 fn literal_list(
     e: &Edits,
@@ -625,24 +656,15 @@ fn edit_module(
                         && places::conditional_list(&hit.value).is_some()
                         && hit.value.param_binder("lib").is_some() =>
                 {
-                    let listed: HashSet<String> = places::conditional_list(&hit.value)
-                        .map(|l| {
-                            l.items
-                                .iter()
-                                .filter_map(|i| i.unparen().string_literal())
-                                .collect()
-                        })
+                    let listed = places::conditional_list(&hit.value)
+                        .map(|l| string_items(&l))
                         .unwrap_or_default();
                     let added: Vec<String> = systems
                         .iter()
                         .filter(|s| !listed.contains(*s))
                         .cloned()
                         .collect();
-                    for s in systems.iter().filter(|s| listed.contains(*s)) {
-                        e.warnings.push(format!(
-                            "`{s}` is in {dotted} already, under its condition; nixcross leaves it there"
-                        ));
-                    }
+                    refuse_conditional(e, file, hit, &dotted, systems, &listed)?;
                     if !added.is_empty() {
                         let s = format!("added {} to {dotted}", added.join(", "));
                         e.push(
@@ -660,7 +682,15 @@ fn edit_module(
                     }
                 }
                 Some((_, hit)) => {
-                    let (list, _) = literal_list(e, file, hit, &dotted)?;
+                    let (list, around) = literal_list(e, file, hit, &dotted)?;
+                    // Merged with a list under a condition: what that lists
+                    // holds only when the condition does.
+                    if around == Some(places::Around::Merge) {
+                        if let Some(c) = places::merged_conditional(&list) {
+                            let listed = string_items(&c);
+                            refuse_conditional(e, file, hit, &dotted, systems, &listed)?;
+                        }
+                    }
                     let mut have: HashSet<String> = list
                         .items
                         .iter()
