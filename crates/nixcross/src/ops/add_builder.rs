@@ -778,13 +778,14 @@ fn add_in_module(
                 return finish_settings(e, m, configured, defs, summary);
             };
             // Merged with a list under a condition: a builder listed there
-            // is used only when the condition holds.
-            if around == Some(places::Around::Merge) {
-                if let Some(c) = places::merged_conditional(&list) {
-                    refuse_conditional(e, file, hit, &c, uri)?;
+            // is updated there.
+            let under_condition = match places::merged_conditional(&list) {
+                Some(c) if around == Some(places::Around::Merge) => {
+                    update_under_condition(e, file, &c, req, summary)?
                 }
-            }
-            if !update_listed(e, file, &list, req, summary)? {
+                _ => false,
+            };
+            if !under_condition && !update_listed(e, file, &list, req, summary)? {
                 let text = entry_text(uri, &req.machine);
                 let s = format!("added {what} to nix.buildMachines");
                 e.push(file, append_entry(src, &layout, &list, &text), &s);
@@ -844,32 +845,31 @@ fn update_listed(
     Ok(true)
 }
 
-/// Refuse a builder that the list under a condition `listed` has: it is
-/// used only when the condition holds, and making it hold always would
-/// list it a second time.
-fn refuse_conditional(
-    e: &Edits,
+/// Update the builder where the list under a condition `listed` has it
+/// already; whether it was there. It stays under the condition, as the
+/// module's author chose (listing it again, unconditionally, would list it
+/// twice), and nixcross says so.
+fn update_under_condition(
+    e: &mut Edits,
     file: FileId,
-    hit: &OptionHit,
     listed: &ListView,
-    uri: &SshUri,
-) -> Result<()> {
-    if !listed.items.iter().any(|i| read_item(i).is(uri)) {
-        return Ok(());
+    req: &Request,
+    summary: &mut Vec<String>,
+) -> Result<bool> {
+    if !update_listed(e, file, listed, req, summary)? {
+        return Ok(false);
     }
-    Err(e.error_at(
-        Error::refused(format!(
-            "{uri} is in nix.buildMachines only under its condition, so it is used only when that holds; nixcross would have to list it a second time to use it always"
-        ))
-        .hint("move it out of the condition by hand, or leave it as it is"),
-        &Src::new(file, hit.value.clone()),
-    ))
+    e.warnings.push(format!(
+        "{} is in nix.buildMachines already, under its condition; nixcross leaves it there, so it is used when the condition holds",
+        req.uri
+    ));
+    Ok(true)
 }
 
 /// `nix.buildMachines = lib.mkIf c [ ... ]`: a new builder is used whatever
 /// `c` is, so it goes into a list of its own, merged with the conditional
 /// one (`lib.mkMerge [ (lib.mkIf c [ ... ]) [ { ... } ] ]`). A builder the
-/// conditional list has already is refused: it would be listed twice.
+/// conditional list has already is updated there, condition and all.
 fn add_beside_condition(
     e: &mut Edits,
     file: FileId,
@@ -880,12 +880,9 @@ fn add_beside_condition(
 ) -> Result<()> {
     let uri = &req.uri;
     let what = format!("builder {uri} ({})", req.machine.systems.join(", "));
-    refuse_conditional(e, file, hit, listed, uri)?;
-    unknown_items_warning(
-        e,
-        &listed.items.iter().map(read_item).collect::<Vec<_>>(),
-        uri,
-    );
+    if update_under_condition(e, file, listed, req, summary)? {
+        return Ok(());
+    }
     let list = list_beside(e, file, hit, &entry_text(uri, &req.machine));
     let s = format!("added {what} to nix.buildMachines");
     e.push(file, places::merge_with(&hit.value, "lib", &list), &s);

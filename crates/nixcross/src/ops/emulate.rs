@@ -260,26 +260,15 @@ fn string_items(list: &syntax::ListView) -> HashSet<String> {
         .collect()
 }
 
-/// Refuse a system asked for that a list under a condition (`listed`)
-/// has: it is emulated only when the condition holds, and making it hold
-/// always would list it a second time.
-fn refuse_conditional(
-    e: &Edits,
-    file: FileId,
-    hit: &OptionHit,
-    dotted: &str,
-    systems: &[String],
-    listed: &HashSet<String>,
-) -> Result<()> {
-    match systems.iter().find(|s| listed.contains(*s)) {
-        None => Ok(()),
-        Some(s) => Err(e.error_at(
-            Error::refused(format!(
-                "`{s}` is in {dotted} only under its condition, so it is emulated only when that holds; nixcross would have to list it a second time to emulate it always"
-            ))
-            .hint("move it out of the condition by hand, or leave it as it is"),
-            &Src::new(file, hit.value.clone()),
-        )),
+/// Say which systems asked for a list under a condition (`listed`) has
+/// already: they are emulated when the condition holds, as the module's
+/// author chose, and nixcross leaves them there (listing them again,
+/// unconditionally, would list them twice).
+fn note_conditional(e: &mut Edits, dotted: &str, systems: &[String], listed: &HashSet<String>) {
+    for s in systems.iter().filter(|s| listed.contains(*s)) {
+        e.warnings.push(format!(
+            "`{s}` is in {dotted} already, under its condition; nixcross leaves it there, so it is emulated when the condition holds"
+        ));
     }
 }
 
@@ -664,7 +653,7 @@ fn edit_module(
                         .filter(|s| !listed.contains(*s))
                         .cloned()
                         .collect();
-                    refuse_conditional(e, file, hit, &dotted, systems, &listed)?;
+                    note_conditional(e, &dotted, systems, &listed);
                     if !added.is_empty() {
                         let s = format!("added {} to {dotted}", added.join(", "));
                         e.push(
@@ -684,11 +673,10 @@ fn edit_module(
                 Some((_, hit)) => {
                     let (list, around) = literal_list(e, file, hit, &dotted)?;
                     // Merged with a list under a condition: what that lists
-                    // holds only when the condition does.
+                    // holds when the condition does, and stays there.
                     if around == Some(places::Around::Merge) {
                         if let Some(c) = places::merged_conditional(&list) {
-                            let listed = string_items(&c);
-                            refuse_conditional(e, file, hit, &dotted, systems, &listed)?;
+                            note_conditional(e, &dotted, systems, &string_items(&c));
                         }
                     }
                     let mut have: HashSet<String> = list
