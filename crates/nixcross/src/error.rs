@@ -26,6 +26,11 @@ pub enum ErrorKind {
     Format,
     /// A bug: an edit produced text that does not parse. Never written.
     Internal,
+    /// The self-check refused a planned edit: read again, the edited files
+    /// do not show what the edit claims, or show another configuration (or
+    /// another option) changed, or break Nix's own parser rules. Nothing is
+    /// written.
+    Unsafe,
 }
 
 /// A byte range `start..end` in a text.

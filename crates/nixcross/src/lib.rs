@@ -35,6 +35,7 @@ pub(crate) mod module;
 pub mod ops;
 pub mod outputs;
 pub mod platform;
+pub(crate) mod proof;
 pub(crate) mod render;
 pub(crate) mod source;
 pub mod spec;

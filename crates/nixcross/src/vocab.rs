@@ -140,6 +140,48 @@ impl fmt::Display for Style {
     }
 }
 
+/// A boolean option of the build host that nixcross writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Toggle {
+    /// `nix.distributedBuilds`.
+    DistributedBuilds,
+    /// `nix.settings.builders-use-substitutes`.
+    BuildersUseSubstitutes,
+    /// `boot.binfmt.preferStaticEmulators`.
+    PreferStaticEmulators,
+}
+
+impl Toggle {
+    /// Every toggle.
+    pub const ALL: [Toggle; 3] = [
+        Toggle::DistributedBuilds,
+        Toggle::BuildersUseSubstitutes,
+        Toggle::PreferStaticEmulators,
+    ];
+
+    /// The option's path.
+    pub fn path(self) -> &'static [&'static str] {
+        match self {
+            Toggle::DistributedBuilds => &["nix", "distributedBuilds"],
+            Toggle::BuildersUseSubstitutes => &["nix", "settings", "builders-use-substitutes"],
+            Toggle::PreferStaticEmulators => &["boot", "binfmt", "preferStaticEmulators"],
+        }
+    }
+
+    /// The option's name, dotted.
+    pub fn dotted(self) -> String {
+        self.path().join(".")
+    }
+}
+
+impl fmt::Display for Toggle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.dotted())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

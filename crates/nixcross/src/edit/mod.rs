@@ -5,7 +5,12 @@
 //! point lies strictly inside another edit's replaced range. Insertions at the
 //! same point are kept in plan order.
 
+mod claim;
+
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use claim::{Claim, Subject};
 
 use crate::error::{Error, Result};
 use crate::files::{FileError, Files, Overlay, RelPath};
@@ -126,45 +131,51 @@ fn written_regions(edits: &[TextEdit]) -> Vec<(usize, usize)> {
     out
 }
 
-/// Apply `edits` and re-parse the result. Text that does not parse is an
-/// internal error and is never returned.
+/// Apply `edits` and re-parse the result. Text that does not parse, that
+/// Nix's own parser would reject (a duplicate attribute, say), or where an
+/// edit's text ran into a comment or a string (its text crosses the edge of
+/// one) is an error of kind [`crate::ErrorKind::Unsafe`], at the first
+/// edit, and is never returned.
 pub fn apply_checked(src: &str, edits: &[TextEdit]) -> Result<String> {
     let out = apply(src, edits)?;
+    let first = edits.iter().map(|e| e.range).min().unwrap_or((0, 0));
+    let refuse = |why: String| {
+        Error::new(
+            crate::ErrorKind::Unsafe,
+            format!("nixcross could not place this edit safely: {why}"),
+        )
+        .at(first)
+        .hint("nothing was written; make this change by hand, or report the layout nixcross could not edit")
+    };
     let doc = match crate::syntax::parse(&out) {
         Ok(doc) => doc,
         Err(err) => {
             let (line, col) = err.line_col(&out).unwrap_or((0, 0));
-            return Err(Error::internal(format!(
-                "nixcross produced text that does not parse ({}:{line}:{col}: {}); nothing was written. This is a bug",
-                "<result>", err.message
+            return Err(refuse(format!(
+                "the edited text would not be valid Nix ({line}:{col} of the result: {})",
+                err.message
             )));
         }
     };
-    // rnix accepts attributes defined twice; Nix does not. Refuse an edit
-    // that adds such a conflict (the input may already have its own). Only
-    // the sets the edits wrote in can have a new one: look there first, and
-    // count over the whole file (before and after) only when one has any.
-    let near = crate::syntax::attr_conflicts_near(&doc, &written_regions(edits));
-    if near.is_empty() {
-        if crate::source::leave_trees() {
-            std::mem::forget(doc);
+    let regions = written_regions(edits);
+    for (s, e) in crate::syntax::text_spans(&doc) {
+        let crosses = |at: usize| s < at && at < e;
+        if regions
+            .iter()
+            .any(|&(ws, we)| ws < we && (crosses(ws) || crosses(we)))
+        {
+            let what = if out[s..e].starts_with('#') || out[s..e].starts_with("/*") {
+                "a comment"
+            } else {
+                "a string"
+            };
+            return Err(refuse(format!(
+                "the new text would run into {what} (so Nix would not read it as written)"
+            )));
         }
-        return Ok(out);
     }
-    let after = crate::syntax::attr_conflicts(&doc);
-    if !after.is_empty() {
-        let before = crate::syntax::parse(src)
-            .map(|d| crate::syntax::attr_conflicts(&d).len())
-            .unwrap_or(0);
-        if after.len() > before {
-            let c = &after[0];
-            let (line, col) = crate::error::line_col(&out, c.range.0);
-            return Err(Error::internal(format!(
-                "the edit would define attribute `{}` twice ({}:{line}:{col}), which Nix rejects; nothing was written. This is a bug",
-                c.name, "<result>"
-            ))
-            .hint("make the change by hand, or write the surrounding attributes as one nested set"));
-        }
+    if crate::source::leave_trees() {
+        std::mem::forget(doc);
     }
     Ok(out)
 }
@@ -183,8 +194,9 @@ pub struct FileEdits {
 
 /// Planned edits over one or more files, not yet applied: the seam between
 /// finding what to change and changing it. Every operation plans one; it is
-/// applied once, to all files together.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// applied once, to all files together, and proven before anyone sees the
+/// result ([`Plan::apply`]).
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Plan {
     /// Edits per file, in a fixed order (the order files were read).
@@ -193,6 +205,23 @@ pub struct Plan {
     pub summary: String,
     /// What the user should know (traps, costs, guesses declined).
     pub warnings: Vec<String>,
+    /// What the plan establishes: proven on the edited tree before the
+    /// plan's outcome is returned.
+    pub claims: Vec<Claim>,
+    /// Reads the edited tree as `show` does and proves the claims against
+    /// what the operation read before it planned.
+    pub(crate) prover: Option<Arc<dyn Prover>>,
+}
+
+/// Proves a plan's claims: made by the operation that plans, from what it
+/// read before it planned (the baseline), it reads the edited tree again
+/// with the same reader `show` uses. It fails when a claim does not hold,
+/// or when anything else it read (another configuration, another option
+/// of the same one) reads differently; what was unknown before may stay
+/// unknown.
+pub(crate) trait Prover: std::fmt::Debug + Send + Sync {
+    /// Check `claims` on `after`, the tree with the plan applied.
+    fn prove(&self, after: &dyn Files, claims: &[Claim]) -> Result<()>;
 }
 
 /// One file's text before and after.
@@ -219,6 +248,8 @@ pub struct Outcome {
     pub summary: String,
     /// What the user should know.
     pub warnings: Vec<String>,
+    /// What the change establishes, proven on the changed tree.
+    pub claims: Vec<Claim>,
 }
 
 impl Outcome {
@@ -237,21 +268,37 @@ impl Outcome {
 }
 
 impl Plan {
-    /// Apply the plan to the texts it was planned against (`text_of` gives
-    /// each file's text), re-parsing every changed file. Text that does not
-    /// parse, or that Nix would reject for a duplicate attribute, is an
-    /// error and nothing is returned.
-    pub fn apply_with(
-        &self,
-        mut text_of: impl FnMut(&RelPath) -> Result<String>,
-    ) -> Result<Outcome> {
+    /// Apply the plan to the files of `files` (the texts it was planned
+    /// against) and prove it. Every changed file is re-parsed and must pass
+    /// Nix's own parser rules (duplicate attributes, its whitespace); no
+    /// inserted text may land inside a comment or a string; and the edited
+    /// tree, read again as `show` reads it, must show every claim in effect
+    /// and everything else as it was. Otherwise it is an error (of kind
+    /// [`crate::ErrorKind::Unsafe`] when the check fails) and nothing is
+    /// returned.
+    pub fn apply(&self, files: &dyn Files) -> Result<Outcome> {
+        let out = self.apply_edits(files)?;
+        if let Some(prover) = &self.prover {
+            prove(&**prover, files, &out.changes, &self.claims)?;
+        }
+        Ok(out)
+    }
+
+    /// [`Plan::apply`] without the proof of the claims: for a step of a
+    /// [`Transaction`], which proves every step's claims on the final tree.
+    fn apply_edits(&self, files: &dyn Files) -> Result<Outcome> {
         let mut changes = Vec::new();
         for f in &self.files {
             if f.edits.is_empty() {
                 continue;
             }
-            let before = text_of(&f.path)?;
+            let before = files
+                .read(&f.path)
+                .map_err(|e| Error::invalid(format!("cannot read {}: {e}", f.path)))?;
             let after = apply_checked(&before, &f.edits).map_err(|e| {
+                if e.kind == crate::ErrorKind::Unsafe {
+                    return e.in_file(&f.path, &before);
+                }
                 let mut e = e;
                 e.message = format!("{}: {}", f.path, e.message);
                 e
@@ -269,17 +316,51 @@ impl Plan {
             changes,
             summary: self.summary.clone(),
             warnings: self.warnings.clone(),
+            claims: self.claims.clone(),
         })
     }
 
-    /// Apply the plan to the files of `files`.
-    pub fn apply(&self, files: &dyn Files) -> Result<Outcome> {
-        self.apply_with(|p| {
-            files
-                .read(p)
-                .map_err(|e| Error::invalid(format!("cannot read {p}: {e}")))
-        })
+    /// Whether the plan changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.files.iter().all(|f| f.edits.is_empty())
     }
+}
+
+/// Prove `claims` on `base` with `changes` applied (nothing to prove when
+/// nothing changes).
+fn prove(
+    prover: &dyn Prover,
+    base: &dyn Files,
+    changes: &[FileChange],
+    claims: &[Claim],
+) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut tree = Overlay::new(base);
+    for c in changes {
+        tree.set(c.path.clone(), c.after.clone());
+    }
+    prover.prove(&tree, claims).map_err(unsafe_edit)
+}
+
+/// The self-check refused an edit: say so in the user's words.
+fn unsafe_edit(e: Error) -> Error {
+    if e.kind == crate::ErrorKind::Unsafe {
+        return e;
+    }
+    let mut out = Error::new(
+        crate::ErrorKind::Unsafe,
+        format!("nixcross could not place this edit safely: {}", e.message),
+    );
+    out.range = e.range;
+    out.location = e.location;
+    out.hints = e.hints;
+    if out.hints.is_empty() {
+        out.hints
+            .push("nothing was written; make this change by hand, or report the layout that nixcross could not edit".into());
+    }
+    out
 }
 
 /// Several operations as one change: each is planned and applied in memory
@@ -287,6 +368,11 @@ impl Plan {
 /// [`Transaction::finish`] gives one [`Outcome`] of each file's original
 /// text and its final text. Plans are computed against the text they read,
 /// so two plans of one file cannot be merged; steps can.
+///
+/// The self-check runs once, at the end: every step planned here is proven
+/// on the final tree against what it read, with the claims of all steps
+/// (a later claim about the same fact replaces an earlier one), so a step
+/// may depend on the next (a new configuration, then its platforms).
 pub struct Transaction<'b> {
     tree: Overlay<'b>,
     /// Each changed file's text before the first step changed it.
@@ -294,6 +380,8 @@ pub struct Transaction<'b> {
     reasons: BTreeMap<RelPath, Vec<String>>,
     summaries: Vec<String>,
     warnings: Vec<String>,
+    claims: Vec<Claim>,
+    provers: Vec<Arc<dyn Prover>>,
 }
 
 impl<'b> Transaction<'b> {
@@ -305,6 +393,8 @@ impl<'b> Transaction<'b> {
             reasons: BTreeMap::new(),
             summaries: Vec::new(),
             warnings: Vec::new(),
+            claims: Vec::new(),
+            provers: Vec::new(),
         }
     }
 
@@ -321,9 +411,18 @@ impl<'b> Transaction<'b> {
         self.record(out)
     }
 
-    /// Plan with `plan` against the tree as it is now, apply, and keep it.
+    /// Plan with `plan` against the tree as it is now, apply, and keep it;
+    /// its claims are proven by [`Transaction::finish`].
     pub fn plan(&mut self, plan: impl FnOnce(&dyn Files) -> Result<Plan>) -> Result<bool> {
-        self.step(|files| plan(files)?.apply(files))
+        let plan = plan(&self.tree)?;
+        let out = plan.apply_edits(&self.tree)?;
+        let changed = self.record(out)?;
+        if changed {
+            if let Some(p) = plan.prover {
+                self.provers.push(p);
+            }
+        }
+        Ok(changed)
     }
 
     /// Keep an outcome computed against [`Transaction::files`].
@@ -359,6 +458,11 @@ impl<'b> Transaction<'b> {
                 self.warnings.push(w);
             }
         }
+        for c in out.claims {
+            // A later step's claim about the same fact replaces an earlier one.
+            self.claims.retain(|k| !same_fact(k, &c));
+            self.claims.push(c);
+        }
         Ok(changed)
     }
 
@@ -371,15 +475,23 @@ impl<'b> Transaction<'b> {
     }
 
     /// One outcome: every file whose final text differs from its original,
-    /// with the reasons of every step that changed it.
-    pub fn finish(self) -> Outcome {
+    /// with the reasons of every step that changed it, once every step
+    /// planned here is proven on the final tree.
+    pub fn finish(self) -> Result<Outcome> {
         let Transaction {
             tree,
             mut original,
             mut reasons,
             summaries,
             warnings,
+            claims,
+            provers,
         } = self;
+        if tree.changed().next().is_some() {
+            for p in &provers {
+                p.prove(&tree, &claims).map_err(unsafe_edit)?;
+            }
+        }
         let changes = tree
             .changed()
             .filter_map(|(path, after)| {
@@ -392,11 +504,75 @@ impl<'b> Transaction<'b> {
                 })
             })
             .collect();
-        Outcome {
+        Ok(Outcome {
             changes,
             summary: summaries.join("; "),
             warnings,
-        }
+            claims,
+        })
+    }
+}
+
+/// Whether two claims are about the same fact (so that the later one
+/// decides).
+fn same_fact(a: &Claim, b: &Claim) -> bool {
+    use Claim::*;
+    match (a, b) {
+        (Platforms { config: x, .. }, Platforms { config: y, .. })
+        | (Configuration { config: x, .. }, Configuration { config: y, .. }) => x == y,
+        (
+            Overlay {
+                config: c1,
+                set: s1,
+                attr: a1,
+                ..
+            },
+            Overlay {
+                config: c2,
+                set: s2,
+                attr: a2,
+                ..
+            },
+        ) => (c1, s1, a1) == (c2, s2, a2),
+        (
+            Emulated {
+                subject: s1,
+                system: y1,
+                ..
+            },
+            Emulated {
+                subject: s2,
+                system: y2,
+                ..
+            },
+        ) => (s1, y1) == (s2, y2),
+        (
+            Toggle {
+                subject: s1,
+                option: o1,
+                ..
+            },
+            Toggle {
+                subject: s2,
+                option: o2,
+                ..
+            },
+        ) => (s1, o1) == (s2, o2),
+        (
+            Builder {
+                subject: s1,
+                host: h1,
+                protocol: p1,
+                ..
+            },
+            Builder {
+                subject: s2,
+                host: h2,
+                protocol: p2,
+                ..
+            },
+        ) => (s1, h1, p1) == (s2, h2, p2),
+        _ => a == b,
     }
 }
 
@@ -464,7 +640,8 @@ mod tests {
     #[test]
     fn checked_apply_refuses_broken_results() {
         let err = apply_checked("{ a = 1; }", &[TextEdit::delete((7, 8))]).unwrap_err();
-        assert_eq!(err.kind, crate::ErrorKind::Internal);
+        assert_eq!(err.kind, crate::ErrorKind::Unsafe);
+        assert_eq!(err.range, Some((7, 8).into()));
         assert_eq!(
             apply_checked("{ a = 1; }", &[TextEdit::replace((6, 7), "2")]).unwrap(),
             "{ a = 2; }"
@@ -478,15 +655,66 @@ mod tests {
         let src = "{ boot.binfmt.a = 1; boot = { }; }";
         let at = src.find("{ }").unwrap() + 1;
         let err = apply_checked(src, &[TextEdit::insert(at, " binfmt.b = 2;")]).unwrap_err();
-        assert_eq!(err.kind, crate::ErrorKind::Internal);
-        assert!(err.message.contains("`binfmt` twice"), "{}", err.message);
-        // A conflict the input already had does not block an unrelated edit.
-        let src = "{ a = 1; a = 2; b = 1; }";
-        let one = src.rfind('1').unwrap();
-        assert_eq!(
-            apply_checked(src, &[TextEdit::replace((one, one + 1), "3")]).unwrap(),
-            "{ a = 1; a = 2; b = 3; }"
+        assert_eq!(err.kind, crate::ErrorKind::Unsafe);
+        assert!(
+            err.message.contains("`binfmt` is defined twice"),
+            "{}",
+            err.message
         );
+    }
+
+    #[test]
+    fn checked_apply_refuses_text_that_runs_into_a_comment_or_a_string() {
+        let refused = |src: &str, edits: &[TextEdit]| {
+            let e = apply_checked(src, edits).unwrap_err();
+            assert_eq!(e.kind, crate::ErrorKind::Unsafe, "{src}");
+            e.message
+        };
+        // Inserted after an opening `/*`: the new text is comment.
+        let src = "{ modules = [ /*
+ */ ]; }";
+        let at = src.find("/*").unwrap() + 2;
+        assert!(refused(
+            src,
+            &[TextEdit::insert(
+                at,
+                "
+  ./a.nix"
+            )]
+        )
+        .contains("a comment"));
+        // A line comment of the new text swallows the rest of its line.
+        let src = "{
+  a = 1; b = 2;
+}";
+        let at = src.find("a = 1;").unwrap() + 6;
+        assert!(refused(src, &[TextEdit::insert(at, " c = 3; # mark")]).contains("a comment"));
+        // Inserted at the end of a line comment.
+        let src = "{
+  a = 1; # note
+}";
+        let at = src.find("note").unwrap() + 4;
+        assert!(refused(src, &[TextEdit::insert(at, " b = 2;")]).contains("a comment"));
+        // Inside a string.
+        let src = "{ a = \"x\"; }";
+        assert!(refused(src, &[TextEdit::insert(7, "y = 1; ")]).contains("a string"));
+        // A comment or a string inside the new text is fine, and so is one
+        // the edit replaces whole.
+        let src = "{
+  a = 1;
+}";
+        let at = src.find("a = 1;").unwrap() + 6;
+        assert!(apply_checked(
+            src,
+            &[TextEdit::insert(
+                at,
+                "
+  b = \"#\"; # mark"
+            )]
+        )
+        .is_ok());
+        let src = "{ a = \"x\"; }";
+        assert!(apply_checked(src, &[TextEdit::replace((6, 9), "\"y\"")]).is_ok());
     }
 
     #[test]
@@ -509,6 +737,7 @@ mod tests {
                     }],
                     summary: why.into(),
                     warnings: vec!["w".into()],
+                    ..Plan::default()
                 })
             }
         };
@@ -517,7 +746,7 @@ mod tests {
         assert!(!t.plan(edit("3", "3", "same")).unwrap());
         // A failing step leaves the transaction as it was.
         assert!(t.step(|_| Err(Error::refused("no"))).is_err());
-        let out = t.finish();
+        let out = t.finish().unwrap();
         assert_eq!(out.changes.len(), 1);
         let c = &out.changes[0];
         assert_eq!(c.before, "{ a = 1; }");
@@ -529,6 +758,6 @@ mod tests {
         let mut t = Transaction::new(&files);
         t.plan(edit("1", "2", "two")).unwrap();
         t.plan(edit("2", "1", "one")).unwrap();
-        assert!(!t.finish().changed());
+        assert!(!t.finish().unwrap().changed());
     }
 }

@@ -15,6 +15,7 @@
 //! and from nixpkgs (`modulesPath + "/..."`) do not set `nixpkgs.*`
 //! platform options.
 
+pub(crate) mod host;
 pub(crate) mod modules;
 pub(crate) mod overlays;
 pub(crate) mod platforms;
@@ -77,6 +78,8 @@ pub(crate) struct System {
     pub emulated: Vec<String>,
     /// Why part of `boot.binfmt.emulatedSystems` is not known, if it is not.
     pub emulated_unknown: Option<String>,
+    /// Remote builders and the build host's switches.
+    pub host_settings: host::HostSettings,
     /// Module arguments the modules define through `_module.args`.
     pub module_args: Vec<ModuleArg>,
     /// `nixpkgs.pkgs = <package set>` (then NixOS ignores the other
@@ -94,6 +97,7 @@ impl System {
         self.package_lists.clear();
         self.emulated.clear();
         self.emulated_unknown = None;
+        self.host_settings.clear();
         self.pkgs_option = None;
     }
 }
@@ -171,6 +175,8 @@ pub struct Flake<'f> {
     pub configs: Vec<Config>,
     /// The names of the configurations not read ([`Flake::load_for`]).
     unread: Vec<String>,
+    /// The configuration [`Flake::load_for`] was asked for.
+    pub(crate) loaded_for: Option<String>,
     /// Why `nixosConfigurations` may hold more than `configs`, if it may.
     pub(crate) incomplete: Option<(String, Option<Src>)>,
     /// The `outputs` function's parameter names.
@@ -311,6 +317,7 @@ impl<'f> Flake<'f> {
             file,
             configs: Vec::new(),
             unread: Vec::new(),
+            loaded_for: name.map(str::to_string),
             incomplete: None,
             outputs_formals: formals,
             outputs_bind: bind,
@@ -401,6 +408,16 @@ impl<'f> Flake<'f> {
             .enumerate()
             .map(|(i, (_, e))| i == target || reach_of(e).is_none_or(|r| r.meets(&own)))
             .collect()
+    }
+
+    /// The names of the configurations [`Flake::load_for`] did not read.
+    pub(crate) fn unread(&self) -> &[String] {
+        &self.unread
+    }
+
+    /// The flake file, relative to the tree's root.
+    pub(crate) fn entry(&self) -> &RelPath {
+        &self.ev.sources.get(self.file).path
     }
 
     /// The configuration called `name`.

@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::rc::Rc;
 
+use super::host::{bool_of, literal_sides, Toggle, ToggleDef};
 use super::overlays::{ConfigPlatform, OverlayDef, ScopedSet, ScopedVia, Tracking};
 use super::platforms::{self, Definition, PlatformOption, MK_DEFAULT, PLAIN};
 use super::{Config, ModuleArg, Status, System};
@@ -143,6 +144,7 @@ pub(super) fn read_config(
         package_lists: Vec::new(),
         emulated: Vec::new(),
         emulated_unknown: None,
+        host_settings: Default::default(),
         module_args: Vec::new(),
         pkgs_option: None,
     };
@@ -407,6 +409,47 @@ pub(crate) fn module_platforms(
     thunk_platforms(ev, t)
 }
 
+/// A lone module file (a build host's, for `emulate -f` and `add-builder
+/// -f`), read as the only module of a configuration.
+pub(crate) struct LoneModule<'f> {
+    /// The evaluator, with the files it read.
+    pub ev: Evaluator<'f>,
+    /// The file.
+    pub file: FileId,
+    /// The NixOS module: the file's expression, or the one NixOS module a
+    /// flake-parts module defines.
+    pub expr: crate::syntax::Node,
+    /// That flake-parts module's name for it, if it is one.
+    pub nested: Option<String>,
+    /// The platforms the module (and what it imports) sets.
+    pub platforms: platforms::Platforms,
+    /// What its definitions say.
+    pub sys: System,
+}
+
+/// Read the module file at `path` (see [`LoneModule`]).
+pub(crate) fn lone_module<'f>(
+    files: &'f dyn crate::files::Files,
+    path: &crate::files::RelPath,
+) -> crate::error::Result<LoneModule<'f>> {
+    let mut sources = crate::source::SourceMap::new(files);
+    let (file, expr) = crate::module::load_module(&mut sources, path)?;
+    let (expr, nested) = crate::module::nixos_module_in(&sources, file, expr)?;
+    let mut ev = Evaluator::new(sources);
+    let (platforms, sys) = match nested {
+        Some(_) => nested_module_platforms(&mut ev, file, &expr),
+        None => module_platforms(&mut ev, path),
+    };
+    Ok(LoneModule {
+        ev,
+        file,
+        expr,
+        nested,
+        platforms,
+        sys,
+    })
+}
+
 /// [`module_platforms`] of a module expression inside a file (a NixOS
 /// module a flake-parts module defines).
 pub(crate) fn nested_module_platforms(
@@ -437,6 +480,7 @@ fn thunk_platforms(ev: &mut Evaluator, t: ThunkId) -> (platforms::Platforms, Sys
         package_lists: Vec::new(),
         emulated: Vec::new(),
         emulated_unknown: None,
+        host_settings: Default::default(),
         module_args: Vec::new(),
         pkgs_option: None,
     };
@@ -769,7 +813,20 @@ fn read_module(
         for k in SPECIAL_KEYS {
             config.entries.remove(*k);
         }
-        if attrs.open.is_some() {
+        if let Some(u) = &attrs.open {
+            // A computed name might be `nix` or `boot`.
+            if !(config.entries.contains_key("nix") && config.entries.contains_key("boot")) {
+                sys.host_settings.hidden(&format!(
+                    "a module has attribute names nixcross cannot compute: {}",
+                    u.reason
+                ));
+                sys.emulated_unknown.get_or_insert_with(|| {
+                    format!(
+                        "a module has attribute names nixcross cannot compute: {}",
+                        u.reason
+                    )
+                });
+            }
             // A computed name might be `nixpkgs`.
             if !config.entries.contains_key("nixpkgs") {
                 sys.opaque.push(Opaque {
@@ -842,34 +899,25 @@ fn walk_config(
         sys.emulated_unknown.get_or_insert(o.reason.clone());
     }
     for leaf in emulated {
-        match &leaf.value {
-            Value::List(items) => {
-                for t in items.iter() {
-                    match ev.force(*t) {
-                        Value::Str(s) => match s.as_text() {
-                            Some(t) => {
-                                if !sys.emulated.contains(&t) {
-                                    sys.emulated.push(t);
-                                }
-                            }
-                            None => {
-                                sys.emulated_unknown
-                                    .get_or_insert("an item is not a plain string".into());
-                            }
-                        },
-                        Value::Unknown(u) => {
-                            sys.emulated_unknown.get_or_insert(u.reason.clone());
-                        }
-                        _ => {}
-                    }
-                }
+        // `computed ++ [ ... ]`: what the literal parts list is known.
+        let parts = match (&leaf.value, &leaf.site) {
+            (Value::Unknown(u), Some(site)) => {
+                literal_sides(ev, site).map(|(v, _)| (v, u.reason.clone()))
             }
-            Value::Unknown(u) => {
-                sys.emulated_unknown.get_or_insert(u.reason.clone());
+            _ => None,
+        };
+        let values = match parts {
+            Some((values, why)) => {
+                sys.emulated_unknown.get_or_insert(why);
+                values
             }
-            _ => {}
+            None => vec![leaf.value.clone()],
+        };
+        for value in values {
+            read_emulated(ev, sys, &value);
         }
     }
+    read_host_settings(ev, sys, config, at.clone());
     let mut given = Vec::new();
     let mut hidden = Vec::new();
     walk(
@@ -997,6 +1045,109 @@ fn walk_config(
             sys.opaque.push(Opaque {
                 reason: "`nixpkgs` has attribute names nixcross cannot compute".into(),
                 at: a.open.as_ref().and_then(|u| u.at.clone()),
+            });
+        }
+    }
+}
+
+/// The systems one `boot.binfmt.emulatedSystems` list value lists.
+fn read_emulated(ev: &mut Evaluator, sys: &mut System, value: &Value) {
+    match value {
+        Value::List(items) => {
+            for t in items.iter() {
+                match ev.force(*t) {
+                    Value::Str(s) => match s.as_text() {
+                        Some(t) => {
+                            if !sys.emulated.contains(&t) {
+                                sys.emulated.push(t);
+                            }
+                        }
+                        None => {
+                            sys.emulated_unknown
+                                .get_or_insert("an item is not a plain string".into());
+                        }
+                    },
+                    Value::Unknown(u) => {
+                        sys.emulated_unknown.get_or_insert(u.reason.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Value::Unknown(u) => {
+            sys.emulated_unknown.get_or_insert(u.reason.clone());
+        }
+        _ => {}
+    }
+}
+
+/// Collect a module's remote builders and build-host switches
+/// (`super::host`).
+fn read_host_settings(ev: &mut Evaluator, sys: &mut System, config: ThunkId, at: Option<Src>) {
+    let mut machines = Vec::new();
+    let mut hidden = Vec::new();
+    walk(
+        ev,
+        config,
+        &["nix", "buildMachines"],
+        0,
+        None,
+        None,
+        at.clone(),
+        &mut machines,
+        &mut hidden,
+    );
+    if let Some(o) = hidden.first() {
+        sys.host_settings
+            .builders_unknown
+            .get_or_insert(o.reason.clone());
+    }
+    for leaf in machines {
+        // `computed ++ [ ... ]`: the builders of the literal parts are known.
+        let parts = match (&leaf.value, &leaf.site) {
+            (Value::Unknown(u), Some(site)) => {
+                literal_sides(ev, site).map(|(v, _)| (v, u.reason.clone()))
+            }
+            _ => None,
+        };
+        match parts {
+            Some((values, why)) => {
+                sys.host_settings.builders_unknown.get_or_insert(why);
+                for v in values {
+                    sys.host_settings.read_builders(ev, &v);
+                }
+            }
+            None => sys.host_settings.read_builders(ev, &leaf.value),
+        }
+    }
+    for toggle in Toggle::ALL {
+        let mut defs = Vec::new();
+        let mut hidden = Vec::new();
+        walk(
+            ev,
+            config,
+            toggle.path(),
+            0,
+            None,
+            None,
+            at.clone(),
+            &mut defs,
+            &mut hidden,
+        );
+        if let Some(o) = hidden.first() {
+            sys.host_settings
+                .toggles_unknown
+                .get_or_insert(o.reason.clone());
+        }
+        for leaf in defs {
+            sys.host_settings.toggles.push(ToggleDef {
+                toggle,
+                priority: if leaf.priority == 0 {
+                    PLAIN
+                } else {
+                    leaf.priority
+                },
+                value: bool_of(&leaf.value),
             });
         }
     }

@@ -90,6 +90,19 @@ pub fn effective(overlays: &[OverlayView]) -> BTreeMap<String, String> {
     map
 }
 
+/// The value inside a priority wrapper (`lib.mkDefault x`, `mkForce`,
+/// `mkBefore`, `mkAfter`, `mkOptionDefault`, `mkOverride n`, `mkOrder n`).
+pub(crate) fn unwrap_priority(value: &Node) -> Option<Node> {
+    let (f, args) = value.unparen().call()?;
+    let r = f.reference()?;
+    let arity = match r.last()?.as_str() {
+        "mkForce" | "mkDefault" | "mkBefore" | "mkAfter" | "mkOptionDefault" => 1,
+        "mkOverride" | "mkOrder" => 2,
+        _ => return None,
+    };
+    (args.len() == arity).then(|| args[arity - 1].unparen())
+}
+
 /// The literal list of a value: `[ ... ]`, or one inside a priority wrapper
 /// (`lib.mkDefault [ ... ]`, `mkForce`, `mkBefore`, `mkAfter`, `mkOverride n`,
 /// `mkOrder n`).
@@ -98,16 +111,7 @@ pub fn literal_list(value: &Node) -> Option<Node> {
     if v.list().is_some() {
         return Some(v);
     }
-    let (f, args) = v.call()?;
-    let r = f.reference()?;
-    let arity = match r.last()?.as_str() {
-        "mkForce" | "mkDefault" | "mkBefore" | "mkAfter" | "mkOptionDefault" => 1,
-        "mkOverride" | "mkOrder" => 2,
-        _ => return None,
-    };
-    (args.len() == arity)
-        .then(|| args[arity - 1].unparen())
-        .filter(|l| l.list().is_some())
+    unwrap_priority(&v).filter(|l| l.list().is_some())
 }
 
 /// A `nixpkgs.overlays` definition.

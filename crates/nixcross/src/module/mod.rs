@@ -10,7 +10,56 @@
 pub mod places;
 
 use crate::edit::TextEdit;
+use crate::error::{Error, Result};
+use crate::files::RelPath;
+use crate::source::{FileId, SourceMap};
 use crate::syntax::{self, AttrSetView, Entry, Layout, ListView, Node, Param};
+use places::FileKind;
+
+/// Load and parse a module file: its id and its expression.
+pub(crate) fn load_module(sources: &mut SourceMap, path: &RelPath) -> Result<(FileId, Node)> {
+    let file = sources
+        .load(path)
+        .map_err(|e| Error::invalid(format!("cannot read {}: {}", e.path, e.error)))?;
+    let s = sources.get(file);
+    let expr = match &s.doc {
+        Ok(doc) => doc.expr().ok_or_else(|| {
+            Error::refused("the file has no expression; a NixOS module is `{ ... }` or `{ config, pkgs, ... }: { ... }`")
+        })?,
+        Err(err) => return Err(err.clone().in_file(&s.path, &s.text)),
+    };
+    Ok((file, expr))
+}
+
+/// The NixOS module a module file holds: the file itself, or the one NixOS
+/// module a flake-parts module defines (`flake.nixosModules.<n>`,
+/// `flake.modules.nixos.<n>`, `flake.aspects.<n>.nixos`), with its name.
+/// A flake-parts module that defines several is refused.
+pub(crate) fn nixos_module_in(
+    sources: &SourceMap,
+    file: FileId,
+    expr: Node,
+) -> Result<(Node, Option<String>)> {
+    if places::file_kind(&expr) != FileKind::FlakePartsModule {
+        return Ok((expr, None));
+    }
+    let found = places::nested_nixos_modules(&expr);
+    match found.as_slice() {
+        [(name, node)] => Ok((node.clone(), Some(name.clone()))),
+        [] => Ok((expr, None)),
+        many => {
+            let names: Vec<String> = many.iter().map(|(n, _)| n.clone()).collect();
+            let s = sources.get(file);
+            Err(Error::refused(format!(
+                "this flake-parts module defines several NixOS modules ({}); nixcross edits a file that defines one",
+                syntax::list_names(&names)
+            ))
+            .at(many[0].1.range())
+            .in_file(&s.path, &s.text)
+            .hint("move the one to edit into a file of its own, or use --config NAME on the flake"))
+        }
+    }
+}
 
 /// The attribute set that holds a module's option definitions.
 #[derive(Debug, Clone)]

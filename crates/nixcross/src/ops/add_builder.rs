@@ -16,20 +16,21 @@
 //! public key line in base64, and no value may hold a character that could
 //! leave a Nix string or a machines-file field.
 
-use crate::edit::{Outcome, Plan, TextEdit};
+use crate::edit::{Claim, Outcome, Plan, Subject, TextEdit};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
+use crate::flake::modules::{lone_module, LoneModule};
 use crate::flake::{Flake, ModuleOrigin};
 use crate::machines::{Machine, Protocol, SshUri, StoreUri};
 use crate::module::places::{self, Place};
 use crate::module::{self, OptionHit, Position};
 use crate::ops::editor::{Edits, Home, Planner};
-use crate::ops::emulate::{
-    describe, find_one, inline_list_item, load_module, module_places, nixos_module_in,
-};
+use crate::ops::emulate::{describe, find_one, inline_list_item, module_places};
 use crate::platform;
-use crate::source::{FileId, SourceMap, Src};
+use crate::proof::ModuleProver;
+use crate::source::{FileId, Src};
 use crate::syntax::{self, AttrSetView, Entry, ListView, Node};
+use crate::vocab::Toggle;
 
 /// What `nixcross add-builder` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -722,7 +723,11 @@ fn insert_all(
 /// Put nixcross's mark on an inserted binding: a trailing comment when it
 /// ends its line, a block comment before the `;` when it shares the line.
 fn mark_edit(src: &str, edit: &mut TextEdit) {
-    let own_line = src[edit.range.1..].starts_with(['\n', '\r']) || edit.range.1 == src.len();
+    // A line comment only where the binding has a line of its own: written
+    // on a new line, before the end of one. Another insertion at the same
+    // point would otherwise continue the comment's line.
+    let own_line = edit.insert.starts_with(['\n', '\r'])
+        && (src[edit.range.1..].starts_with(['\n', '\r']) || edit.range.1 == src.len());
     if own_line && !edit.insert.ends_with('\n') && edit.insert.ends_with(';') {
         edit.insert.push_str(&format!(" # {MARK}"));
     } else if let Some(i) = edit.insert.rfind(';') {
@@ -905,15 +910,19 @@ fn finish_settings(
     let file = m.file;
     match &m.distributed {
         _ if configured.0 => {}
-        None => defs.push((
-            &DISTRIBUTED,
-            "true".into(),
-            true,
-            "set nix.distributedBuilds = true".into(),
-        )),
+        None => {
+            defs.push((
+                &DISTRIBUTED,
+                "true".into(),
+                true,
+                "set nix.distributedBuilds = true".into(),
+            ));
+            claim_toggle(e, Toggle::DistributedBuilds, Some(true));
+        }
         Some((_, hit)) => match hit.value.unparen().text().as_str() {
             "true" => {}
             "false" => {
+                claim_toggle(e, Toggle::DistributedBuilds, Some(true));
                 let s = "set nix.distributedBuilds = true (it was false, which leaves every builder unused)".to_string();
                 e.push(
                     file,
@@ -930,12 +939,15 @@ fn finish_settings(
     }
     match &m.substitutes {
         _ if configured.1 => {}
-        Substitutes::Absent => defs.push((
-            &SUBSTITUTES,
-            "true".into(),
-            true,
-            format!("set nix.settings.{SUBSTITUTES_WHY}"),
-        )),
+        Substitutes::Absent => {
+            defs.push((
+                &SUBSTITUTES,
+                "true".into(),
+                true,
+                format!("set nix.settings.{SUBSTITUTES_WHY}"),
+            ));
+            claim_toggle(e, Toggle::BuildersUseSubstitutes, Some(true));
+        }
         Substitutes::Set(_) | Substitutes::InExtraOptions => {}
         Substitutes::Unknown(why) => e.warnings.push(format!(
             "nixcross cannot tell whether nix.settings sets builders-use-substitutes ({why}); consider setting it to true"
@@ -1039,6 +1051,7 @@ fn remove_in_module(
         // The settings nixcross added for its builders go with the last one.
         if let Some((_, d)) = &m.distributed {
             if marked(src, d) {
+                claim_toggle(e, Toggle::DistributedBuilds, None);
                 removals.push(d.entry_node());
                 summary.push(
                     "removed nix.distributedBuilds (nixcross added it; no builder it can see is left)"
@@ -1048,6 +1061,7 @@ fn remove_in_module(
         }
         if let Substitutes::Set(h) = &m.substitutes {
             if marked(src, h) {
+                claim_toggle(e, Toggle::BuildersUseSubstitutes, None);
                 removals.push(h.entry_node());
                 summary.push("removed nix.settings.builders-use-substitutes".into());
             }
@@ -1076,10 +1090,17 @@ fn remove_in_module(
 
 /// One module file.
 fn plan_module(files: &dyn Files, path: &RelPath, req: &Request) -> Result<Plan> {
-    let mut sources = SourceMap::new(files);
-    let (file, expr) = load_module(&mut sources, path)?;
-    let (expr, nested) = nixos_module_in(&sources, file, expr)?;
-    let mut e = Edits::new(&sources);
+    let LoneModule {
+        ev,
+        file,
+        expr,
+        nested,
+        platforms: declared,
+        sys,
+    } = lone_module(files, path)?;
+    let sources = ev.sources;
+    let mut e = Edits::new(&sources, Subject::Module(path.clone()));
+    e.proven_by(ModuleProver::of(path, &declared, &sys));
     let m = read_builder_module(&e, file, &expr)?;
     let mut summary = Vec::new();
     if req.remove {
@@ -1092,7 +1113,59 @@ fn plan_module(files: &dyn Files, path: &RelPath, req: &Request) -> Result<Plan>
     } else {
         add_in_module(&mut e, &m, req, (false, false), &mut summary)?;
     }
+    claim_builder(&mut e, req);
     Ok(e.finish(summary_text(nested.as_deref(), summary)))
+}
+
+/// What an add-builder edit establishes about the builder itself: listed
+/// with the requested fields, or not listed.
+fn claim_builder(e: &mut Edits, req: &Request) {
+    let m = &req.machine;
+    let fields = (!req.remove).then(|| {
+        let mut f = std::collections::BTreeMap::new();
+        f.insert("hostName".to_string(), req.uri.host.clone());
+        f.insert("protocol".into(), req.uri.protocol.as_str().to_string());
+        if let Some(u) = &req.uri.user {
+            f.insert("sshUser".into(), u.clone());
+        }
+        f.insert("systems".into(), m.systems.join(","));
+        if let Some(k) = &m.ssh_key {
+            f.insert("sshKey".into(), k.clone());
+        }
+        if let Some(n) = m.max_jobs {
+            f.insert("maxJobs".into(), n.to_string());
+        }
+        if let Some(n) = m.speed_factor {
+            f.insert("speedFactor".into(), n.to_string());
+        }
+        if !m.supported_features.is_empty() {
+            f.insert("supportedFeatures".into(), m.supported_features.join(","));
+        }
+        if !m.mandatory_features.is_empty() {
+            f.insert("mandatoryFeatures".into(), m.mandatory_features.join(","));
+        }
+        if let Some(k) = &m.public_host_key {
+            f.insert("publicHostKey".into(), k.clone());
+        }
+        f
+    });
+    let subject = e.subject.clone();
+    e.claim(Claim::Builder {
+        subject,
+        host: req.uri.host.clone(),
+        protocol: req.uri.protocol.as_str().to_string(),
+        fields,
+    });
+}
+
+/// A build host's switch gets `value`.
+fn claim_toggle(e: &mut Edits, option: Toggle, value: Option<bool>) {
+    let subject = e.subject.clone();
+    e.claim(Claim::Toggle {
+        subject,
+        option,
+        value,
+    });
 }
 
 fn summary_text(name: Option<&str>, summary: Vec<String>) -> String {
@@ -1207,6 +1280,7 @@ fn plan_config(files: &dyn Files, path: &RelPath, name: &str, req: &Request) -> 
             None => add_in_home(&mut p, req, distributed, substitutes, &mut summary)?,
         }
     }
+    claim_builder(&mut p.core, req);
     Ok(p.finish(summary_text(Some(name), summary)))
 }
 
@@ -1232,6 +1306,7 @@ fn add_in_home(
             true,
             "set nix.distributedBuilds = true".into(),
         ));
+        claim_toggle(&mut p.core, Toggle::DistributedBuilds, Some(true));
     }
     if !substitutes {
         defs.push((
@@ -1240,6 +1315,7 @@ fn add_in_home(
             true,
             format!("set nix.settings.{SUBSTITUTES_WHY}"),
         ));
+        claim_toggle(&mut p.core, Toggle::BuildersUseSubstitutes, Some(true));
     }
     match p.home()? {
         Home::Module {

@@ -28,7 +28,7 @@
 //! configuration must be one nixcross follows, with the requested build and
 //! host platforms and style, or nothing is written.
 
-use crate::edit::{Outcome, Plan, TextEdit, Transaction};
+use crate::edit::{Claim, Outcome, Plan, Subject, TextEdit, Transaction};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::{Config, Flake, SeenStyle};
@@ -120,6 +120,7 @@ pub fn add_config(files: &dyn Files, flake: &RelPath, opts: &AddConfigOptions) -
             &place,
             &NewEntry::Generated(at_column_zero(&text)),
             opts,
+            &want,
         )
     })?;
     verify(t.files(), flake, &opts.name, &want)?;
@@ -129,7 +130,7 @@ pub fn add_config(files: &dyn Files, flake: &RelPath, opts: &AddConfigOptions) -
     if opts.mode == Mode::Emulate && builder.as_deref() != Some(want.target.system.as_str()) {
         t.warn(emulation_warning(&want.target.system));
     }
-    Ok(t.finish())
+    t.finish()
 }
 
 fn summary(opts: &AddConfigOptions, want: &Want) -> String {
@@ -176,6 +177,7 @@ fn already(f: &Flake, c: &Config, want: &Want, opts: &AddConfigOptions) -> Resul
             changes: Vec::new(),
             summary: summary(opts, want),
             warnings: Vec::new(),
+            claims: Vec::new(),
         });
     }
     let mut e = Error::invalid(format!(
@@ -449,7 +451,13 @@ enum NewEntry {
 }
 
 /// The new binding in its place, as an outcome against the flake's text.
-fn insert(f: &Flake, place: &Place, entry: &NewEntry, opts: &AddConfigOptions) -> Result<Plan> {
+fn insert(
+    f: &Flake,
+    place: &Place,
+    entry: &NewEntry,
+    opts: &AddConfigOptions,
+    want: &Want,
+) -> Result<Plan> {
     let src = f.ev.sources.get(place.file);
     let (text, layout) = (&src.text, &src.layout);
     let single = !text[place.set.open..place.set.close].contains('\n');
@@ -488,12 +496,18 @@ fn insert(f: &Flake, place: &Place, entry: &NewEntry, opts: &AddConfigOptions) -
             return Err(Error::internal("a copied binding with nothing to follow"))
         }
     };
-    let mut e = Edits::new(&f.ev.sources);
+    let mut e = Edits::new(&f.ev.sources, Subject::Config(opts.name.clone()));
     e.push(
         place.file,
         edit,
         &format!("add the configuration `{}`", opts.name),
     );
+    e.claim(Claim::Configuration {
+        config: opts.name.clone(),
+        build: want.build.clone(),
+        host: want.target.system.clone(),
+    });
+    e.proven_by(crate::proof::FlakeProver::of(f));
     Ok(e.finish(String::new()))
 }
 
@@ -609,7 +623,7 @@ fn with_helper(
     key.push(syntax::attr_name(&opts.name));
     let entry = NewEntry::Verbatim(format!("{} = {call_text};", key.join(".")));
     let mut t = Transaction::new(files);
-    t.plan(|_| insert(f, place, &entry, opts))
+    t.plan(|_| insert(f, place, &entry, opts, want))
         .map_err(|e| e.message)?;
     t.step(|files| {
         set_target(
@@ -627,7 +641,7 @@ fn with_helper(
     })
     .map_err(|e| format!("nixcross cannot give it the platforms ({})", e.message))?;
     verify(t.files(), flake, &opts.name, want).map_err(|e| e.message)?;
-    let mut out = t.finish();
+    let mut out = t.finish().map_err(|e| e.message)?;
     out.summary = summary(opts, want);
     Ok(out)
 }

@@ -45,7 +45,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::edit::{Outcome, Plan, TextEdit};
+use crate::edit::{Claim, Outcome, Plan, TextEdit};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::overlays::{effective, literal_list, used_packages, OverlayView, ScopedVia};
@@ -385,6 +385,33 @@ pub fn plan_add_overlay(
             )
         }
     };
+    for pair in &req.pairs {
+        p.claim(Claim::Overlay {
+            config: config.name.clone(),
+            set: req.instance.clone(),
+            attr: pair.attr.clone(),
+            package: (!opts.remove).then(|| pair.package.clone()),
+        });
+    }
+    if opts.remove {
+        for attr in &req.attrs {
+            p.claim(Claim::Overlay {
+                config: config.name.clone(),
+                set: req.instance.clone(),
+                attr: attr.clone(),
+                package: None,
+            });
+        }
+    }
+    if let (Some(set), false) = (&req.instance, opts.remove) {
+        for package in &req.uses {
+            p.claim(Claim::Uses {
+                config: config.name.clone(),
+                set: set.clone(),
+                package: package.clone(),
+            });
+        }
+    }
     let changes = !p.is_empty();
     if changes && !opts.remove {
         for pair in &req.pairs {

@@ -162,7 +162,10 @@ pub fn apply(
             (HostMachine::File(_), Some(HostFile::Other { files, path })) => {
                 let mut ht = Transaction::new(*files);
                 build_host(&mut ht, doc, path, None, h, opts, Origin::Host)?;
-                host = Some(ht.finish());
+                host = Some(ht.finish().map_err(|e| ApplyError {
+                    error: Box::new(e),
+                    origin: Origin::Host,
+                })?);
             }
             (HostMachine::File(f), None) => {
                 return Err(ApplyError {
@@ -179,10 +182,11 @@ pub fn apply(
             }
         }
     }
-    Ok(Applied {
-        flake: t.finish(),
-        host,
-    })
+    let flake = t.finish().map_err(|e| ApplyError {
+        error: Box::new(e),
+        origin: Origin::Flake,
+    })?;
+    Ok(Applied { flake, host })
 }
 
 /// An operation's error, placed: one about a file stays there, with a hint

@@ -12,12 +12,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::edit::{FileEdits, Plan, TextEdit};
+use std::sync::Arc;
+
+use crate::edit::{Claim, FileEdits, Plan, Prover, Subject, TextEdit};
 use crate::error::{Error, Result};
 use crate::flake::{Config, Flake, ModuleOrigin, SeenStyle, System};
 use crate::module::{self, ModuleBody};
 use crate::source::{FileId, SourceMap, Src};
-use crate::syntax::{self, Entry, Layout, Node};
+use crate::syntax::{self, list_names, Entry, Layout, Node};
 
 /// How an operation treats a configuration whose platforms come from
 /// `nixpkgs.pkgs = <package set>;` (NixOS then ignores the other
@@ -125,6 +127,7 @@ pub(crate) struct Snapshot {
     new_imports: BTreeMap<FileId, NewImports>,
     new_inline: Option<NewInline>,
     call_args: CallArgs,
+    claims: usize,
 }
 
 /// The new inline module this plan writes into a modules list for
@@ -208,14 +211,22 @@ pub(crate) struct Edits<'a> {
     /// Attributes this plan adds to a configuration's own call of a helper
     /// ([`crate::ops::params`]), with their values.
     pub(crate) call_args: CallArgs,
+    /// What the edits are about: the configuration, or the module file.
+    pub subject: Subject,
+    /// What the plan establishes (see [`crate::proof`]).
+    pub claims: Vec<Claim>,
+    /// Proves the claims on the edited tree.
+    prover: Option<Arc<dyn Prover>>,
 }
 
 /// `(file, argument set, attribute)` to the value written.
 pub(crate) type CallArgs = BTreeMap<(FileId, (usize, usize), String), String>;
 
 impl<'a> Edits<'a> {
-    /// Planning over `sources`.
-    pub fn new(sources: &'a SourceMap<'a>) -> Edits<'a> {
+    /// Planning edits of `subject` over `sources`. The plan is proven by
+    /// the prover given with [`Edits::proven_by`] (a [`Planner`] gives its
+    /// own).
+    pub fn new(sources: &'a SourceMap<'a>, subject: Subject) -> Edits<'a> {
         Edits {
             sources,
             files: BTreeMap::new(),
@@ -224,6 +235,21 @@ impl<'a> Edits<'a> {
             new_imports: BTreeMap::new(),
             new_inline: None,
             call_args: BTreeMap::new(),
+            subject,
+            claims: Vec::new(),
+            prover: None,
+        }
+    }
+
+    /// Prove the plan with `prover` (made from what was read to plan it).
+    pub fn proven_by(&mut self, prover: Arc<dyn Prover>) {
+        self.prover = Some(prover);
+    }
+
+    /// Say what the plan establishes; proven before anything is written.
+    pub fn claim(&mut self, claim: Claim) {
+        if !self.claims.contains(&claim) {
+            self.claims.push(claim);
         }
     }
 
@@ -293,6 +319,7 @@ impl<'a> Edits<'a> {
             new_imports: self.new_imports.clone(),
             new_inline: self.new_inline.clone(),
             call_args: self.call_args.clone(),
+            claims: self.claims.len(),
         }
     }
 
@@ -304,6 +331,7 @@ impl<'a> Edits<'a> {
         self.new_imports = s.new_imports;
         self.new_inline = s.new_inline;
         self.call_args = s.call_args;
+        self.claims.truncate(s.claims);
     }
 
     /// Whether any edit is planned.
@@ -328,6 +356,8 @@ impl<'a> Edits<'a> {
             files,
             summary,
             warnings: self.warnings,
+            claims: self.claims,
+            prover: self.prover,
         }
     }
 }
@@ -338,6 +368,8 @@ pub(crate) struct Planner<'a, 'f> {
     pub config: &'a Config,
     pub sys: &'a System,
     pub core: Edits<'a>,
+    /// Whether the plan gets a prover (false for a plan never applied).
+    pub prove: bool,
 }
 
 impl<'a> std::ops::Deref for Planner<'a, '_> {
@@ -382,7 +414,8 @@ impl<'a, 'f> Planner<'a, 'f> {
             flake,
             config,
             sys,
-            core: Edits::new(&flake.ev.sources),
+            core: Edits::new(&flake.ev.sources, Subject::Config(config.name.clone())),
+            prove: true,
         })
     }
 
@@ -1169,19 +1202,13 @@ impl<'a, 'f> Planner<'a, 'f> {
         }
     }
 
-    /// The planned edits, not yet applied.
-    pub fn finish(self, summary: String) -> Plan {
+    /// The planned edits, not yet applied, with the prover whose baseline
+    /// is the flake as this planner read it.
+    pub fn finish(mut self, summary: String) -> Plan {
+        if self.prove && self.core.prover.is_none() && !self.core.is_empty() {
+            self.core.prover = Some(crate::proof::FlakeProver::of(self.flake));
+        }
         self.core.finish(summary)
-    }
-}
-
-/// `a`, `a and b`, `a, b and c`.
-pub(crate) fn list_names(names: &[String]) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-    match quoted.len() {
-        0 => String::new(),
-        1 => quoted[0].clone(),
-        n => format!("{} and {}", quoted[..n - 1].join(", "), quoted[n - 1]),
     }
 }
 

@@ -42,16 +42,19 @@
 
 use std::collections::HashSet;
 
-use crate::edit::{Outcome, Plan, TextEdit};
+use crate::edit::{Claim, Outcome, Plan, Subject, TextEdit};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
+use crate::flake::modules::{lone_module, LoneModule};
 use crate::flake::{Flake, ModuleOrigin};
 use crate::module::places::{self, FileKind, Place};
 use crate::module::{self, OptionHit};
 use crate::ops::editor::{Edits, Home, Planner};
 use crate::platform;
+use crate::proof::ModuleProver;
 use crate::source::{FileId, SourceMap, Src};
 use crate::syntax::{self, Kind, Node};
+use crate::vocab::Toggle;
 
 /// What `nixcross emulate` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -361,36 +364,6 @@ pub(crate) fn module_places(
     Ok((top, places))
 }
 
-/// The NixOS module a module file holds: the file itself, or the one NixOS
-/// module a flake-parts module defines (`flake.nixosModules.<n>`,
-/// `flake.modules.nixos.<n>`, `flake.aspects.<n>.nixos`), with its name.
-/// A flake-parts module that defines several is refused.
-pub(crate) fn nixos_module_in(
-    sources: &SourceMap,
-    file: FileId,
-    expr: Node,
-) -> Result<(Node, Option<String>)> {
-    if places::file_kind(&expr) != FileKind::FlakePartsModule {
-        return Ok((expr, None));
-    }
-    let found = places::nested_nixos_modules(&expr);
-    match found.as_slice() {
-        [(name, node)] => Ok((node.clone(), Some(name.clone()))),
-        [] => Ok((expr, None)),
-        many => {
-            let names: Vec<String> = many.iter().map(|(n, _)| n.clone()).collect();
-            let s = sources.get(file);
-            Err(Error::refused(format!(
-                "this flake-parts module defines several NixOS modules ({}); nixcross edits a file that defines one",
-                crate::ops::editor::list_names(&names)
-            ))
-            .at(many[0].1.range())
-            .in_file(&s.path, &s.text)
-            .hint("move the one to edit into a file of its own, or use --config NAME on the flake"))
-        }
-    }
-}
-
 /// One module file.
 fn plan_module(
     files: &dyn Files,
@@ -398,18 +371,19 @@ fn plan_module(
     systems: &[String],
     opts: &EmulateOptions,
 ) -> Result<Plan> {
-    let mut sources = SourceMap::new(files);
-    let (file, expr) = load_module(&mut sources, path)?;
-    let (expr, nested) = nixos_module_in(&sources, file, expr)?;
     // What the module itself (and what it imports) says it runs on.
-    let mut ev = crate::eval::Evaluator::new(sources);
-    let (declared, sys) = match nested {
-        Some(_) => crate::flake::modules::nested_module_platforms(&mut ev, file, &expr),
-        None => crate::flake::modules::module_platforms(&mut ev, path),
-    };
+    let LoneModule {
+        ev,
+        file,
+        expr,
+        nested,
+        platforms: declared,
+        sys,
+    } = lone_module(files, path)?;
     let defs = &sys.definitions;
     let sources = ev.sources;
-    let mut e = Edits::new(&sources);
+    let mut e = Edits::new(&sources, Subject::Module(path.clone()));
+    e.proven_by(ModuleProver::of(path, &declared, &sys));
     let m = read_module(&e, file, &expr)?;
     // Where the host platform is set, for the error's location.
     let site = defs
@@ -439,6 +413,7 @@ fn plan_module(
         unknown: sys.emulated_unknown.clone(),
     };
     edit_module(&mut e, &m, systems, opts, &seen, &mut summary, None)?;
+    claim_systems(&mut e, systems, opts);
     let summary = if summary.is_empty() {
         "nothing to change".into()
     } else {
@@ -450,19 +425,27 @@ fn plan_module(
     }))
 }
 
-/// Load and parse a module file: its id and its expression.
-pub(crate) fn load_module(sources: &mut SourceMap, path: &RelPath) -> Result<(FileId, Node)> {
-    let file = sources
-        .load(path)
-        .map_err(|e| Error::invalid(format!("cannot read {}: {}", e.path, e.error)))?;
-    let s = sources.get(file);
-    let expr = match &s.doc {
-        Ok(doc) => doc.expr().ok_or_else(|| {
-            Error::refused("the file has no expression; a NixOS module is `{ ... }` or `{ config, pkgs, ... }: { ... }`")
-        })?,
-        Err(err) => return Err(err.clone().in_file(&s.path, &s.text)),
-    };
-    Ok((file, expr))
+/// What an emulate edit establishes: each system listed (or not, with
+/// `remove`).
+fn claim_systems(e: &mut Edits, systems: &[String], opts: &EmulateOptions) {
+    for s in systems {
+        let subject = e.subject.clone();
+        e.claim(Claim::Emulated {
+            subject,
+            system: s.clone(),
+            listed: !opts.remove,
+        });
+    }
+}
+
+/// `boot.binfmt.preferStaticEmulators` gets `value`.
+fn claim_static(e: &mut Edits, value: Option<bool>) {
+    let subject = e.subject.clone();
+    e.claim(Claim::Toggle {
+        subject,
+        option: Toggle::PreferStaticEmulators,
+        value,
+    });
 }
 
 /// What the whole configuration (or module) emulates as NixOS sees it:
@@ -759,6 +742,7 @@ fn finish_static(
             (None, false) => {
                 new_defs.push((&STATIC, "true".into()));
                 summary.push(format!("set {dotted} = true"));
+                claim_static(e, Some(true));
             }
             (None, true) => {}
             (Some((_, hit)), remove) => {
@@ -769,10 +753,12 @@ fn finish_static(
                         let s = format!("set {dotted} = true");
                         e.push(file, TextEdit::replace(v.range(), "true"), &s);
                         summary.push(s);
+                        claim_static(e, Some(true));
                     }
                     ("true", true) => {
                         removals.push(hit.entry_node());
                         summary.push(format!("removed {dotted}"));
+                        claim_static(e, None);
                     }
                     _ => {
                         return Err(e.error_at(
@@ -956,6 +942,7 @@ fn plan_config(
             add_in_home(&mut p, &systems, need_static, &mut summary)?;
         }
     }
+    claim_systems(&mut p.core, systems, opts);
     if !opts.remove {
         let others = p
             .sys
@@ -1018,6 +1005,7 @@ fn add_in_home(
             "true".into(),
             format!("set {} = true", STATIC.join(".")),
         ));
+        claim_static(&mut p.core, Some(true));
     }
     match p.home()? {
         Home::Module {

@@ -37,16 +37,17 @@
 //!    strips the `.pkgsCross.<example>` again. Anything else is refused:
 //!    nixcross cannot make that set for another build platform.
 
-use crate::edit::{Outcome, Plan, TextEdit, Transaction};
+use crate::edit::{Claim, Outcome, Plan, TextEdit, Transaction};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
-use crate::flake::{Definition, Flake, PkgsOption, PlatformOption, SeenStyle, Tracking};
+use crate::flake::{Config, Definition, Flake, PkgsOption, PlatformOption, SeenStyle, Tracking};
 use crate::module;
 use crate::ops::comments::{self, Anchor, Comment, Strategy};
-use crate::ops::editor::{compact, indent_tail, list_names, winners, PkgsOptionUse, Planner};
+use crate::ops::editor::{compact, indent_tail, winners, PkgsOptionUse, Planner};
 use crate::platform::{self, Target};
 use crate::source::FileId;
 use crate::source::Src;
+use crate::syntax::list_names;
 use crate::syntax::{self, Entry, Node};
 use crate::vocab::{Mode, Style};
 
@@ -129,7 +130,7 @@ pub fn set_target(files: &dyn Files, flake: &RelPath, opts: &SetTargetOptions) -
         ..opts.clone()
     };
     t.plan(|files| plan_set_target(files, flake, &opts))?;
-    Ok(t.finish())
+    t.finish()
 }
 
 /// Plan the switch without applying it. A change of style cannot be one
@@ -183,6 +184,13 @@ pub fn plan_strip_style(
 
 /// Plan the switch on a loaded flake.
 pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
+    plan_in(f, opts, true)
+}
+
+/// Plan the switch on a loaded flake; `prove` false for a plan that is
+/// never applied (`show`'s probe of what set-target would do), which then
+/// needs no baseline for the self-check.
+pub(crate) fn plan_in(f: &Flake, opts: &SetTargetOptions, prove: bool) -> Result<Plan> {
     let config = f.select(opts.config.as_deref())?;
     if let Some(style) = opts.style {
         if needs_strip(config, style) {
@@ -200,6 +208,7 @@ pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
         )));
     }
     let mut p = Planner::with(f, config, PkgsOptionUse::Retarget)?;
+    p.prove = prove;
     let current = config.platforms.clone();
     let build = match &opts.host {
         Some(h) => platform::resolve(h)?.system,
@@ -237,6 +246,25 @@ pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
         build: &build,
         mode: opts.mode,
     };
+    let (build_now, host_now) = match opts.mode {
+        Mode::Cross => (build.clone(), target.system.clone()),
+        Mode::Emulate => (target.system.clone(), target.system.clone()),
+    };
+    if already_means(config, &build_now, &host_now, opts.style) {
+        // The configuration means this already (nixpkgs reads a crossSystem
+        // equal to the local system as a native build, for example): a
+        // rewrite would change the text, not the meaning.
+        return Ok(p.finish(format!(
+            "{}: {}",
+            config.name,
+            describe_build(&build_now, &host_now)
+        )));
+    }
+    p.claim(Claim::Platforms {
+        config: config.name.clone(),
+        build: build_now,
+        host: host_now,
+    });
     if let Some(po) = p.sys.pkgs_option.clone() {
         let how = pkgs_option(&mut p, &want, &po)?;
         return Ok(p.finish(format!("{}: {how}", config.name)));
@@ -260,10 +288,42 @@ pub fn plan_on(f: &Flake, opts: &SetTargetOptions) -> Result<Plan> {
         builder.or(opts.local_system.as_deref()),
     );
     let what = match opts.mode {
-        Mode::Cross => format!("cross-compile for {} on {build}", target.system),
-        Mode::Emulate => format!("build {} natively (emulated elsewhere)", target.system),
+        Mode::Cross => describe_build(&build, &target.system),
+        Mode::Emulate => describe_build(&target.system, &target.system),
     };
     Ok(p.finish(format!("{}: {what}", config.name)))
+}
+
+/// Whether `config` is built on `build` for `host` already, in `style`
+/// when one is asked for, with every scoped package set of its own built
+/// the same way.
+fn already_means(config: &Config, build: &str, host: &str, style: Option<Style>) -> bool {
+    let p = &config.platforms;
+    let Some(sys) = config.system() else {
+        return false;
+    };
+    let cross = (build != host).then_some(host);
+    p.unknown.is_none()
+        && p.build.as_deref() == Some(build)
+        && p.host.as_deref() == Some(host)
+        && style.is_none_or(|s| p.style == Some(SeenStyle::One(s)))
+        && sys.scoped.iter().all(|s| {
+            s.tracking != Tracking::Own
+                || (s.local.as_deref() == Some(build)
+                    && s.cross
+                        .as_deref()
+                        .filter(|c| Some(*c) != s.local.as_deref())
+                        == cross)
+        })
+}
+
+/// "cross-compile for H on B" or "build H natively".
+fn describe_build(build: &str, host: &str) -> String {
+    if build == host {
+        format!("build {host} natively (emulated elsewhere)")
+    } else {
+        format!("cross-compile for {host} on {build}")
+    }
 }
 
 /// Keep the strategy comments nixcross wrote true (see [`comments`]): the

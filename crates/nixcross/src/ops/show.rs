@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::files::{Files, RelPath};
 use crate::flake::overlays::{effective, used_packages};
 use crate::flake::{Config, Flake, PlatformOption, SeenStyle};
-use crate::ops::set_target::{plan_on, SetTargetOptions};
+use crate::ops::set_target::{plan_in, SetTargetOptions};
 use crate::source::Src;
 use crate::vocab::Mode;
 
@@ -309,10 +309,12 @@ fn probe(f: &Flake, c: &Config, opts: &ShowOptions) -> (Result<(), String>, Resu
             local_system: Some(build.clone()),
             style: None,
         };
-        plan_on(f, &o).map(|_| ()).map_err(|e| match &e.location {
-            Some(l) => format!("{}:{}:{}: {}", l.file, l.line, l.col, e.message),
-            None => e.message,
-        })
+        plan_in(f, &o, false)
+            .map(|_| ())
+            .map_err(|e| match &e.location {
+                Some(l) => format!("{}:{}:{}: {}", l.file, l.line, l.col, e.message),
+                None => e.message,
+            })
     };
     (plan(Mode::Cross), plan(Mode::Emulate))
 }

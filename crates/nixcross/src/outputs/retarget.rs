@@ -69,6 +69,7 @@ pub fn plan_retarget(files: &dyn Files, flake: &RelPath, opts: &RetargetOptions)
         }],
         summary,
         warnings,
+        ..Plan::default()
     })
 }
 

@@ -81,71 +81,6 @@ pub fn attr_conflicts(doc: &Doc) -> Vec<Conflict> {
     out
 }
 
-/// The duplicate definitions in the attribute sets and `let` blocks that
-/// hold or lie in one of `regions` (byte ranges of `doc`, such as the text an
-/// edit wrote): every conflict an edit there can have added. A set outside
-/// every region has the text it had, and so the conflicts it had.
-pub fn attr_conflicts_near(doc: &Doc, regions: &[(usize, usize)]) -> Vec<Conflict> {
-    let end = usize::from(doc.root.text_range().end());
-    let mut sets: Vec<rnix::SyntaxNode> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut take = |n: rnix::SyntaxNode, sets: &mut Vec<rnix::SyntaxNode>| {
-        if matches!(
-            n.kind(),
-            SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LET_IN
-        ) && !is_merged_value(&n)
-            && seen.insert(n.text_range())
-        {
-            sets.push(n);
-        }
-    };
-    for &(a, b) in regions {
-        // One byte either side: a deletion leaves an empty region, and the
-        // set it was in holds the bytes around it.
-        let (a, b) = (a.saturating_sub(1).min(end), (b + 1).min(end));
-        let range = rowan::TextRange::new((a as u32).into(), (b as u32).into());
-        let cover = match doc.root.covering_element(range) {
-            rowan::NodeOrToken::Node(n) => n,
-            rowan::NodeOrToken::Token(t) => match t.parent() {
-                Some(p) => p,
-                None => continue,
-            },
-        };
-        // The set the region is in, and the sets its entries merge into
-        // (`a = { b = 1; };` merges into the set holding it): the one at the
-        // top of that chain is checked with all that merges into it. Sets
-        // further out hold the region inside a value that is not merged, so
-        // their own entries did not change.
-        let is_set = |n: &rnix::SyntaxNode| {
-            matches!(
-                n.kind(),
-                SyntaxKind::NODE_ATTR_SET | SyntaxKind::NODE_LET_IN
-            )
-        };
-        if let Some(mut top) = cover.ancestors().find(is_set) {
-            while is_merged_value(&top) {
-                match top.ancestors().skip(1).find(is_set) {
-                    Some(up) => top = up,
-                    None => break,
-                }
-            }
-            take(top, &mut sets);
-        }
-        for n in cover.descendants() {
-            take(n, &mut sets);
-        }
-    }
-    let mut out = Vec::new();
-    for n in sets {
-        if let Some(s) = ast::AttrSet::cast(n.clone()) {
-            build(&s, &mut out);
-        } else if let Some(l) = ast::LetIn::cast(n) {
-            build(&l, &mut out);
-        }
-    }
-    out
-}
-
 /// Whether `n` is an attribute set literal that is the value of a binding in
 /// another set or `let` (so `build` of that parent covers it).
 fn is_merged_value(n: &rnix::SyntaxNode) -> bool {
@@ -274,7 +209,7 @@ mod tests {
     use super::*;
 
     fn names(src: &str) -> Vec<String> {
-        let doc = super::super::parse(src).unwrap();
+        let doc = super::super::parse_rnix(src);
         attr_conflicts(&doc).into_iter().map(|c| c.name).collect()
     }
 
@@ -303,35 +238,6 @@ mod tests {
         ] {
             assert_eq!(names(src), [want], "{src}");
         }
-    }
-
-    #[test]
-    fn near_finds_what_the_whole_check_finds_in_a_region() {
-        let src =
-            "{ a = 1; b = { c = 1; c = 2; }; d = [ { e = 1; e = 1; } ]; f.g = 1; f = { g = 2; }; }";
-        let doc = super::super::parse(src).unwrap();
-        let all = attr_conflicts(&doc);
-        assert_eq!(all.len(), 3);
-        // Each conflict is found from a region inside its entry.
-        for c in &all {
-            let near = attr_conflicts_near(&doc, &[(c.range.0 + 1, c.range.0 + 1)]);
-            assert!(near.contains(c), "{c:?} not in {near:?}");
-        }
-        // A region in the outer set checks it and the sets merged into it,
-        // not a set in a list.
-        let inner = src.find("e = 1").unwrap();
-        let near: Vec<String> = attr_conflicts_near(&doc, &[(inner, inner)])
-            .into_iter()
-            .map(|c| c.name)
-            .collect();
-        assert_eq!(near, ["e"]);
-        let near: Vec<String> = attr_conflicts_near(&doc, &[(6, 7)])
-            .into_iter()
-            .map(|c| c.name)
-            .collect();
-        assert_eq!(near, ["c", "g"]);
-        let clean = super::super::parse("{ a = 1; b = { c = 1; }; }").unwrap();
-        assert!(attr_conflicts_near(&clean, &[(0, 0), (9, 9), (26, 26)]).is_empty());
     }
 
     #[test]

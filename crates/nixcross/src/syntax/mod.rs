@@ -17,10 +17,11 @@ use crate::error::{Error, Result};
 mod conflicts;
 mod expr;
 pub mod limits;
+mod nix_rules;
 pub mod reach;
 pub mod text;
 
-pub use conflicts::{attr_conflicts, attr_conflicts_near};
+pub use conflicts::attr_conflicts;
 pub use expr::{BinOp, Expr, Key, Part, PathKind};
 pub use text::*;
 
@@ -112,13 +113,16 @@ pub fn parse(src: &str) -> Result<Doc> {
         ));
     }
     let root = parsed.syntax();
+    let doc = Doc { root };
+    nix_rules::check(&doc, src)?;
     // rnix accepts search paths Nix 2.8's lexer does not (`</nixos>`,
     // `<a//b>`): `<` PATH_CHAR+ (`/` PATH_CHAR+)* `>` only. (A text without
     // `<` has no search path: no walk over its tokens.)
     if !src.contains('<') {
-        return Ok(Doc { root });
+        return Ok(doc);
     }
-    for t in root
+    for t in doc
+        .root
         .descendants_with_tokens()
         .filter_map(|e| e.into_token())
     {
@@ -132,7 +136,7 @@ pub fn parse(src: &str) -> Result<Doc> {
             ));
         }
     }
-    Ok(Doc { root })
+    Ok(doc)
 }
 
 fn range_of_token(t: &rnix::SyntaxToken) -> (usize, usize) {
@@ -157,6 +161,15 @@ fn is_nix_search_path(text: &str) -> bool {
 #[cfg(test)]
 pub fn reprint(src: &str) -> String {
     rnix::Root::parse(src).syntax().to_string()
+}
+
+/// rnix's tree of `src`, without nixcross's limits or Nix's rules: for
+/// tests of those rules.
+#[cfg(test)]
+pub(crate) fn parse_rnix(src: &str) -> Doc {
+    Doc {
+        root: rnix::Root::parse(src).syntax(),
+    }
 }
 
 /// Parse and throw the tree away; only rnix's parse time (benchmarks use it).
@@ -1003,6 +1016,37 @@ pub struct ListView {
     pub open: usize,
     /// Offset of `]`.
     pub close: usize,
+}
+
+/// The byte ranges of `doc` whose text Nix does not read as code: every
+/// comment, and every piece of a string's text (not its interpolations).
+/// An edit whose text crosses the edge of one has landed inside it.
+pub fn text_spans(doc: &Doc) -> Vec<(usize, usize)> {
+    doc.root
+        .descendants_with_tokens()
+        .filter_map(|e| e.into_token())
+        .filter(|t| {
+            matches!(
+                t.kind(),
+                SyntaxKind::TOKEN_COMMENT | SyntaxKind::TOKEN_STRING_CONTENT
+            )
+        })
+        .map(|t| {
+            // rnix ends a `#` comment after the CR of a CRLF line break.
+            let (a, b) = range_of_token(&t);
+            (a, b - usize::from(t.text().ends_with('\r')))
+        })
+        .collect()
+}
+
+/// `a`, `a and b`, `a, b and c`.
+pub(crate) fn list_names(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.len() {
+        0 => String::new(),
+        1 => quoted[0].clone(),
+        n => format!("{} and {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+    }
 }
 
 #[cfg(test)]

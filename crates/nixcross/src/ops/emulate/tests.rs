@@ -86,8 +86,8 @@ fn adds_in_every_shape() {
             "{\n  boot.binfmt.emulatedSystems = [ \"riscv64-linux\" \"aarch64-linux\" ];\n}\n",
         ),
         (
-            "{\n  boot.binfmt.emulatedSystems = lib.mkForce [ ];\n}\n",
-            "{\n  boot.binfmt.emulatedSystems = lib.mkForce [ \"aarch64-linux\" ];\n}\n",
+            "{ lib, ... }:\n{\n  boot.binfmt.emulatedSystems = lib.mkForce [ ];\n}\n",
+            "{ lib, ... }:\n{\n  boot.binfmt.emulatedSystems = lib.mkForce [ \"aarch64-linux\" ];\n}\n",
         ),
         (
             "{\n  options = { };\n  config = {\n    a = 1;\n  };\n}\n",

@@ -1,0 +1,651 @@
+//! The self-check every edit passes before anything is written: the edited
+//! tree is read again with the reader `show` uses ([`Flake::load_for`], or
+//! for a lone module file the same module reader), and compared with what
+//! the operation read before it planned.
+//!
+//! What is compared is a configuration's *meaning* ([`Meaning`]): its build
+//! and host platforms and style, the overlays of its package set, its
+//! scoped package sets (platforms, overlays, the packages modules take from
+//! them), the systems it emulates, its remote builders and the build host's
+//! switches. An edit passes when every [`Claim`] it makes holds afterwards
+//! and every other part of every configuration (the edited one included)
+//! reads as before. A part that was unknown before may stay unknown, or
+//! become known; a part that was known may not become unknown.
+//!
+//! The operations make the provers ([`FlakeProver::of`],
+//! [`ModuleProver::of`]) from what they read when they planned, so the
+//! baseline costs nothing more; the proof is one more read of the tree.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::edit::{Claim, Prover, Subject};
+use crate::error::{Error, Result};
+use crate::files::{Files, RelPath};
+use crate::flake::host::BuilderFields;
+use crate::flake::overlays::{effective, used_packages};
+use crate::flake::{Config, Flake, Platforms, SeenStyle, System};
+use crate::source::Src;
+use crate::vocab::Toggle;
+
+/// A value nixcross knows, or why it does not.
+type Known<T> = std::result::Result<T, String>;
+
+/// A scoped package set, as far as an edit can change it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ScopedMeaning {
+    /// The double it is built on.
+    local: Option<String>,
+    /// The double it is built for, when that differs.
+    cross: Option<String>,
+    /// `attr -> package` of its overlays.
+    overlays: BTreeMap<String, String>,
+    /// Packages the modules take from it.
+    uses: BTreeSet<String>,
+}
+
+/// What one configuration (or lone module) means, as far as nixcross edits
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Meaning {
+    /// `(build, host)`.
+    platforms: Known<(Option<String>, Option<String>)>,
+    /// The options that decide the platforms.
+    style: Option<SeenStyle>,
+    /// `attr -> package` of `nixpkgs.overlays`.
+    overlays: BTreeMap<String, String>,
+    /// Scoped package sets by name.
+    scoped: BTreeMap<String, ScopedMeaning>,
+    /// The systems `boot.binfmt.emulatedSystems` lists that nixcross reads.
+    emulated: BTreeSet<String>,
+    /// Why more may be listed, if it may.
+    emulated_unknown: Option<String>,
+    /// The build host's switches.
+    toggles: BTreeMap<Toggle, Known<Option<bool>>>,
+    /// `nix.buildMachines` entries by `(hostName, protocol)`.
+    builders: BTreeMap<(String, String), BuilderFields>,
+    /// Why more builders may be listed, if they may.
+    builders_unknown: Option<String>,
+}
+
+impl Meaning {
+    /// The meaning of a followed configuration (its platforms and its
+    /// modules' definitions).
+    pub(crate) fn of(platforms: &Platforms, sys: &System) -> Meaning {
+        let platforms_known = match &platforms.unknown {
+            Some(why) => Err(why.clone()),
+            None => Ok((platforms.build.clone(), platforms.host.clone())),
+        };
+        let all: Vec<_> = sys
+            .overlays
+            .iter()
+            .flat_map(|o| o.overlays.clone())
+            .collect();
+        let lists: Vec<Src> = sys.package_lists.iter().map(|(_, s)| s.clone()).collect();
+        let scoped = sys
+            .scoped
+            .iter()
+            .map(|s| {
+                let cross = s.cross.clone().filter(|c| Some(c) != s.local.as_ref());
+                (
+                    s.name.clone(),
+                    ScopedMeaning {
+                        local: s.local.clone(),
+                        cross,
+                        overlays: effective(&s.overlays),
+                        uses: used_packages(&lists, &s.name).into_iter().collect(),
+                    },
+                )
+            })
+            .collect();
+        let host = &sys.host_settings;
+        let toggles = Toggle::ALL.iter().map(|t| (*t, host.toggle(*t))).collect();
+        let mut builders = BTreeMap::new();
+        let mut builders_unknown = host.builders_unknown.clone();
+        for b in &host.builders {
+            let key = (
+                b.get("hostName").cloned().unwrap_or_default(),
+                b.get("protocol").cloned().unwrap_or_default(),
+            );
+            if builders.insert(key.clone(), b.clone()).is_some() {
+                builders_unknown.get_or_insert_with(|| {
+                    format!("the builder {}://{} is listed twice", key.1, key.0)
+                });
+            }
+        }
+        Meaning {
+            platforms: platforms_known,
+            style: platforms.style,
+            overlays: effective(&all),
+            scoped,
+            emulated: sys.emulated.iter().cloned().collect(),
+            emulated_unknown: sys.emulated_unknown.clone(),
+            toggles,
+            builders,
+            builders_unknown,
+        }
+    }
+
+    fn of_config(c: &Config) -> Known<Meaning> {
+        match c.system() {
+            Some(sys) => Ok(Meaning::of(&c.platforms, sys)),
+            None => Err(c
+                .platforms
+                .unknown
+                .clone()
+                .unwrap_or_else(|| "nixcross cannot follow it".into())),
+        }
+    }
+}
+
+/// Every configuration of a flake nixcross read, by name: its meaning, or
+/// why it has none; `None` for one [`Flake::load_for`] did not read.
+#[derive(Debug, Clone)]
+struct Reading {
+    configs: BTreeMap<String, Option<Known<Meaning>>>,
+    incomplete: Option<String>,
+}
+
+impl Reading {
+    fn of(f: &Flake) -> Reading {
+        let mut configs: BTreeMap<String, Option<Known<Meaning>>> = f
+            .configs
+            .iter()
+            .map(|c| (c.name.clone(), Some(Meaning::of_config(c))))
+            .collect();
+        for n in f.unread() {
+            configs.insert(n.clone(), None);
+        }
+        Reading {
+            configs,
+            incomplete: f.incomplete.as_ref().map(|(why, _)| why.clone()),
+        }
+    }
+}
+
+/// Proves an edit of a flake: reads the edited flake as the operation read
+/// it before.
+#[derive(Debug)]
+pub(crate) struct FlakeProver {
+    entry: RelPath,
+    only: Option<String>,
+    before: Reading,
+}
+
+impl FlakeProver {
+    /// A prover whose baseline is the flake `f` as the operation loaded it.
+    pub(crate) fn of(f: &Flake) -> Arc<dyn Prover> {
+        Arc::new(FlakeProver {
+            entry: f.entry().clone(),
+            only: f.loaded_for.clone(),
+            before: Reading::of(f),
+        })
+    }
+}
+
+impl Prover for FlakeProver {
+    fn prove(&self, after: &dyn Files, claims: &[Claim]) -> Result<()> {
+        let f = Flake::load_for(after, &self.entry, self.only.as_deref())?;
+        let now = Reading::of(&f);
+        if let (None, Some(why)) = (&self.before.incomplete, &now.incomplete) {
+            return Err(Error::refused(format!(
+                "after the edit, nixcross can no longer list the configurations ({why})"
+            )));
+        }
+        let claimed_new: BTreeSet<&str> = claims
+            .iter()
+            .filter_map(|c| match c {
+                Claim::Configuration { config, .. } => Some(config.as_str()),
+                _ => None,
+            })
+            .collect();
+        for (name, before) in &self.before.configs {
+            let Some(now_c) = now.configs.get(name) else {
+                return Err(Error::refused(format!(
+                    "after the edit, the flake no longer has the configuration `{name}`"
+                )));
+            };
+            let (Some(before), Some(now_c)) = (before, now_c) else {
+                continue;
+            };
+            let subject = Subject::Config(name.clone());
+            let mine: Vec<&Claim> = claims.iter().filter(|c| c.subject() == subject).collect();
+            compare(&subject, before, now_c, &mine)?;
+        }
+        for (name, now_c) in &now.configs {
+            if self.before.configs.contains_key(name) {
+                continue;
+            }
+            if !claimed_new.contains(name.as_str()) {
+                return Err(Error::refused(format!(
+                    "after the edit, the flake has a configuration `{name}` it did not have"
+                )));
+            }
+            let subject = Subject::Config(name.clone());
+            let mine: Vec<&Claim> = claims.iter().filter(|c| c.subject() == subject).collect();
+            match now_c {
+                Some(Ok(m)) => check_claims(&subject, None, m, &mine)?,
+                Some(Err(why)) => {
+                    return Err(Error::refused(format!(
+                        "after the edit, nixcross cannot read the new configuration `{name}`: {why}"
+                    )))
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Proves an edit of a lone NixOS module file (a build host's).
+#[derive(Debug)]
+pub(crate) struct ModuleProver {
+    path: RelPath,
+    before: Meaning,
+}
+
+impl ModuleProver {
+    /// A prover whose baseline is what the module at `path` meant when the
+    /// operation read it.
+    pub(crate) fn of(path: &RelPath, platforms: &Platforms, sys: &System) -> Arc<dyn Prover> {
+        Arc::new(ModuleProver {
+            path: path.clone(),
+            before: Meaning::of(platforms, sys),
+        })
+    }
+}
+
+impl Prover for ModuleProver {
+    fn prove(&self, after: &dyn Files, claims: &[Claim]) -> Result<()> {
+        let m = crate::flake::modules::lone_module(after, &self.path)?;
+        let now = Meaning::of(&m.platforms, &m.sys);
+        let subject = Subject::Module(self.path.clone());
+        let mine: Vec<&Claim> = claims.iter().filter(|c| c.subject() == subject).collect();
+        compare(&subject, &Ok(self.before.clone()), &Ok(now), &mine)
+    }
+}
+
+/// Compare one subject's meaning before and after, given the claims about it.
+fn compare(
+    subject: &Subject,
+    before: &Known<Meaning>,
+    now: &Known<Meaning>,
+    claims: &[&Claim],
+) -> Result<()> {
+    let (before, now) = match (before, now) {
+        (Err(_), Err(_)) if claims.is_empty() => return Ok(()),
+        (Err(_), Ok(now)) if claims.is_empty() => {
+            let _ = now;
+            return Ok(());
+        }
+        (_, Err(why)) => {
+            return Err(Error::refused(format!(
+                "after the edit, nixcross cannot read {subject} any more: {why}"
+            )))
+        }
+        (Err(_), Ok(now)) => return check_claims(subject, None, now, claims),
+        (Ok(b), Ok(n)) => (b, n),
+    };
+    check_claims(subject, Some(before), now, claims)
+}
+
+fn refuse(subject: &Subject, what: &str, before: &str, now: &str) -> Error {
+    Error::refused(format!(
+        "the edit would change {what} of {subject} too (before: {before}; after: {now})"
+    ))
+}
+
+fn show_pair(p: &Known<(Option<String>, Option<String>)>) -> String {
+    match p {
+        Ok((Some(b), Some(h))) if b == h => format!("native {h}"),
+        Ok((Some(b), Some(h))) => format!("{h} built on {b}"),
+        Ok((b, h)) => format!(
+            "build {}, host {}",
+            b.as_deref().unwrap_or("unset"),
+            h.as_deref().unwrap_or("unset")
+        ),
+        Err(why) => format!("unknown: {why}"),
+    }
+}
+
+/// Check `now` against `before` (`None` for a new configuration), given
+/// the claims about this subject.
+fn check_claims(
+    subject: &Subject,
+    before: Option<&Meaning>,
+    now: &Meaning,
+    claims: &[&Claim],
+) -> Result<()> {
+    let not_in_effect = |claim: &Claim, reads: String| {
+        Error::refused(format!(
+            "read again, the edited files do not show what the edit claims: {claim} (they read: {reads})"
+        ))
+    };
+    // Platforms and style.
+    let platform_claim = claims.iter().find_map(|c| match c {
+        Claim::Platforms { build, host, .. } | Claim::Configuration { build, host, .. } => {
+            Some((*c, build, host))
+        }
+        _ => None,
+    });
+    match platform_claim {
+        Some((c, build, host)) => {
+            if now.platforms != Ok((Some(build.clone()), Some(host.clone()))) {
+                return Err(not_in_effect(c, show_pair(&now.platforms)));
+            }
+            if now.style == Some(SeenStyle::Mixed) {
+                return Err(Error::refused(format!(
+                    "after the edit, {subject} would define both the legacy and the modern platform options, which NixOS rejects"
+                )));
+            }
+        }
+        None => {
+            if let Some(b) = before {
+                if b.platforms.is_ok() && b.platforms != now.platforms {
+                    return Err(refuse(
+                        subject,
+                        "the platforms",
+                        &show_pair(&b.platforms),
+                        &show_pair(&now.platforms),
+                    ));
+                }
+                if b.platforms.is_ok() && b.style != now.style {
+                    let s = |x: Option<SeenStyle>| x.map_or("none", |s| s.as_str()).to_string();
+                    return Err(refuse(
+                        subject,
+                        "the option style",
+                        &s(b.style),
+                        &s(now.style),
+                    ));
+                }
+            }
+        }
+    }
+    // Overlays of the package set, and scoped sets.
+    let mut overlays = before.map(|b| b.overlays.clone()).unwrap_or_default();
+    let mut scoped = before.map(|b| b.scoped.clone()).unwrap_or_default();
+    let mut new_sets: BTreeSet<String> = BTreeSet::new();
+    for c in claims {
+        match c {
+            Claim::Overlay {
+                set: None,
+                attr,
+                package,
+                ..
+            } => match package {
+                Some(p) => {
+                    if now.overlays.get(attr) != Some(p) {
+                        return Err(not_in_effect(c, describe_map(&now.overlays)));
+                    }
+                    overlays.insert(attr.clone(), p.clone());
+                }
+                None => {
+                    if now.overlays.contains_key(attr) {
+                        return Err(not_in_effect(c, describe_map(&now.overlays)));
+                    }
+                    overlays.remove(attr);
+                }
+            },
+            Claim::Overlay {
+                set: Some(name),
+                attr,
+                package,
+                ..
+            } => {
+                let got = now.scoped.get(name);
+                match package {
+                    Some(p) => {
+                        let Some(set) = got.filter(|s| s.overlays.get(attr) == Some(p)) else {
+                            return Err(not_in_effect(
+                                c,
+                                got.map_or("no such package set".into(), |s| {
+                                    describe_map(&s.overlays)
+                                }),
+                            ));
+                        };
+                        let entry = scoped.entry(name.clone()).or_insert_with(|| {
+                            new_sets.insert(name.clone());
+                            ScopedMeaning {
+                                overlays: BTreeMap::new(),
+                                ..set.clone()
+                            }
+                        });
+                        entry.overlays.insert(attr.clone(), p.clone());
+                    }
+                    None => {
+                        if got.is_some_and(|s| s.overlays.contains_key(attr)) {
+                            return Err(not_in_effect(
+                                c,
+                                describe_map(&got.expect("checked").overlays),
+                            ));
+                        }
+                        if let Some(s) = scoped.get_mut(name) {
+                            s.overlays.remove(attr);
+                            if got.is_none() && s.overlays.is_empty() {
+                                // The set went with its last overlay.
+                                scoped.remove(name);
+                            }
+                        }
+                    }
+                }
+            }
+            Claim::Uses { set, package, .. } => {
+                if !now
+                    .scoped
+                    .get(set)
+                    .is_some_and(|s| s.uses.contains(package))
+                {
+                    return Err(not_in_effect(c, "the package is not installed".into()));
+                }
+                if let Some(s) = scoped.get_mut(set) {
+                    s.uses.insert(package.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    if (before.is_some() || !overlays.is_empty()) && now.overlays != overlays {
+        return Err(refuse(
+            subject,
+            "the overlays",
+            &describe_map(&overlays),
+            &describe_map(&now.overlays),
+        ));
+    }
+    // A retarget takes the scoped sets along (set-target rewrites the
+    // platforms of the sets that are the configuration's own).
+    if let Some((_, build, host)) = platform_claim {
+        let cross = (build != host).then(|| host.clone());
+        for (name, s) in scoped.iter_mut() {
+            if let Some(n) = now.scoped.get(name) {
+                if n.local.as_ref() == Some(build) && n.cross == cross {
+                    s.local = n.local.clone();
+                    s.cross = n.cross.clone();
+                }
+            }
+        }
+    }
+    // A new scoped set follows the configuration's platforms.
+    if let Ok((Some(build), Some(host))) = &now.platforms {
+        for name in &new_sets {
+            let s = &now.scoped[name];
+            let cross = (build != host).then_some(host);
+            if s.local.as_ref() != Some(build) || s.cross.as_ref() != cross {
+                return Err(Error::refused(format!(
+                    "read again, the new package set {name} is not built on {build} for {host}, as {subject} is"
+                )));
+            }
+        }
+    }
+    if now.scoped != scoped {
+        let names = |m: &BTreeMap<String, ScopedMeaning>| {
+            let v: Vec<&str> = m.keys().map(String::as_str).collect();
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        let changed = scoped
+            .iter()
+            .find(|(n, s)| now.scoped.get(*n) != Some(s))
+            .map(|(n, _)| n.clone())
+            .or_else(|| {
+                now.scoped
+                    .keys()
+                    .find(|n| !scoped.contains_key(*n))
+                    .cloned()
+            })
+            .unwrap_or_default();
+        return Err(refuse(
+            subject,
+            &format!("the scoped package set {changed}"),
+            &names(&scoped),
+            &names(&now.scoped),
+        ));
+    }
+    // Emulated systems.
+    let mut emulated = before.map(|b| b.emulated.clone()).unwrap_or_default();
+    for c in claims {
+        if let Claim::Emulated { system, listed, .. } = c {
+            let has = now.emulated.contains(system);
+            // Not listed: not among the systems nixcross reads (a computed
+            // part it cannot read may still list it).
+            if *listed != has {
+                return Err(not_in_effect(
+                    c,
+                    describe_set(&now.emulated, &now.emulated_unknown),
+                ));
+            }
+            if *listed {
+                emulated.insert(system.clone());
+            } else {
+                emulated.remove(system);
+            }
+        }
+    }
+    if let Some(b) = before {
+        if b.emulated_unknown.is_none() && now.emulated_unknown.is_some()
+            || emulated != now.emulated
+        {
+            return Err(refuse(
+                subject,
+                "boot.binfmt.emulatedSystems",
+                &describe_set(&emulated, &b.emulated_unknown),
+                &describe_set(&now.emulated, &now.emulated_unknown),
+            ));
+        }
+    }
+    // The build host's switches.
+    for t in Toggle::ALL {
+        let claim = claims.iter().find_map(|c| match c {
+            Claim::Toggle { option, value, .. } if *option == t => Some((*c, value)),
+            _ => None,
+        });
+        let got = now.toggles.get(&t).cloned().unwrap_or(Ok(None));
+        match claim {
+            Some((c, want)) => {
+                if got != Ok(*want) {
+                    return Err(not_in_effect(c, describe_toggle(&got)));
+                }
+            }
+            None => {
+                if let Some(b) = before {
+                    let was = b.toggles.get(&t).cloned().unwrap_or(Ok(None));
+                    if was.is_ok() && was != got {
+                        return Err(refuse(
+                            subject,
+                            &t.dotted(),
+                            &describe_toggle(&was),
+                            &describe_toggle(&got),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // Remote builders.
+    let mut builders = before.map(|b| b.builders.clone()).unwrap_or_default();
+    for c in claims {
+        let Claim::Builder {
+            host,
+            protocol,
+            fields,
+            ..
+        } = c
+        else {
+            continue;
+        };
+        let key = (host.clone(), protocol.clone());
+        let got = now.builders.get(&key);
+        match fields {
+            Some(want) => {
+                let Some(got) = got.filter(|g| want.iter().all(|(k, v)| g.get(k) == Some(v)))
+                else {
+                    return Err(not_in_effect(
+                        c,
+                        got.map_or("no such builder".into(), describe_map),
+                    ));
+                };
+                builders.insert(key, got.clone());
+            }
+            None => {
+                if got.is_some() {
+                    return Err(not_in_effect(c, "it is still listed".into()));
+                }
+                builders.remove(&key);
+            }
+        }
+    }
+    if let Some(b) = before {
+        if b.builders_unknown.is_none() && now.builders_unknown.is_some()
+            || builders != now.builders
+        {
+            let keys = |m: &BTreeMap<(String, String), BuilderFields>| {
+                let v: Vec<String> = m.keys().map(|(h, p)| format!("{p}://{h}")).collect();
+                if v.is_empty() {
+                    "none".to_string()
+                } else {
+                    v.join(", ")
+                }
+            };
+            return Err(refuse(
+                subject,
+                "nix.buildMachines",
+                &keys(&builders),
+                &keys(&now.builders),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn describe_map(m: &BTreeMap<String, String>) -> String {
+    if m.is_empty() {
+        return "none".into();
+    }
+    m.iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn describe_set(s: &BTreeSet<String>, unknown: &Option<String>) -> String {
+    let mut out = if s.is_empty() {
+        "none".to_string()
+    } else {
+        s.iter().cloned().collect::<Vec<_>>().join(", ")
+    };
+    if let Some(why) = unknown {
+        out.push_str(&format!(", and more nixcross cannot read ({why})"));
+    }
+    out
+}
+
+fn describe_toggle(t: &Known<Option<bool>>) -> String {
+    match t {
+        Ok(Some(v)) => v.to_string(),
+        Ok(None) => "unset".into(),
+        Err(why) => format!("unknown: {why}"),
+    }
+}
