@@ -117,15 +117,16 @@ pub fn apply(src: &str, edits: &[TextEdit]) -> Result<String> {
 }
 
 /// Where each edit's text lies in the result of [`apply`] (an empty range
-/// where an edit only deleted).
-fn written_regions(edits: &[TextEdit]) -> Vec<(usize, usize)> {
+/// where an edit only deleted), with the range the edit replaced in the
+/// text it was planned against.
+fn written_regions(edits: &[TextEdit]) -> Vec<((usize, usize), (usize, usize))> {
     let mut order: Vec<&TextEdit> = edits.iter().collect();
     order.sort_by_key(|e| e.range);
     let mut shift: isize = 0;
     let mut out = Vec::with_capacity(order.len());
     for e in order {
         let start = (e.range.0 as isize + shift) as usize;
-        out.push((start, start + e.insert.len()));
+        out.push(((start, start + e.insert.len()), e.range));
         shift += e.insert.len() as isize - (e.range.1 - e.range.0) as isize;
     }
     out
@@ -138,46 +139,62 @@ fn written_regions(edits: &[TextEdit]) -> Vec<(usize, usize)> {
 /// edit, and is never returned.
 pub fn apply_checked(src: &str, edits: &[TextEdit]) -> Result<String> {
     let out = apply(src, edits)?;
-    let first = edits.iter().map(|e| e.range).min().unwrap_or((0, 0));
-    let refuse = |why: String| {
+    let regions = written_regions(edits);
+    // The edit that wrote (or wrote last before) an offset of the result.
+    let edit_at = |offset: usize| {
+        regions
+            .iter()
+            .rev()
+            .find(|(w, _)| w.0 <= offset)
+            .or(regions.first())
+            .map_or((0, 0), |(_, planned)| *planned)
+    };
+    let refuse = |why: String, at: (usize, usize)| {
         Error::new(
             crate::ErrorKind::Unsafe,
             format!("nixcross could not place this edit safely: {why}"),
         )
-        .at(first)
+        .at(at)
         .hint("nothing was written; make this change by hand, or report the layout nixcross could not edit")
     };
     let doc = match crate::syntax::parse(&out) {
         Ok(doc) => doc,
         Err(err) => {
             let (line, col) = err.line_col(&out).unwrap_or((0, 0));
-            return Err(refuse(format!(
-                "the edited text would not be valid Nix ({line}:{col} of the result: {})",
-                err.message
-            )));
+            let at = edit_at(err.range.map_or(0, |r| r.start));
+            return Err(refuse(
+                format!(
+                    "the edited text would not be valid Nix ({line}:{col} of the result: {})",
+                    err.message
+                ),
+                at,
+            ));
         }
     };
-    let regions = written_regions(edits);
     for (s, e) in crate::syntax::text_spans(&doc) {
         let crosses = |at: usize| s < at && at < e;
-        if regions
+        let hit = regions
             .iter()
-            .any(|&(ws, we)| ws < we && (crosses(ws) || crosses(we)))
-        {
+            .find(|((ws, we), _)| ws < we && (crosses(*ws) || crosses(*we)));
+        if let Some((_, planned)) = hit {
             let what = if out[s..e].starts_with('#') || out[s..e].starts_with("/*") {
                 "a comment"
             } else {
                 "a string"
             };
-            return Err(refuse(format!(
-                "the new text would run into {what} (so Nix would not read it as written)"
-            )));
+            return Err(refuse(runs_into(what), *planned));
         }
     }
     if crate::source::leave_trees() {
         std::mem::forget(doc);
     }
     Ok(out)
+}
+
+/// Why an edit whose text meets `what` (`a comment`, `a string`) is
+/// refused.
+pub(crate) fn runs_into(what: &str) -> String {
+    format!("the new text would run into {what} (so Nix would not read it as written)")
 }
 
 /// The edits planned for one file, and why it changes.

@@ -533,15 +533,20 @@ fn remove_span(src: &str, range: (usize, usize), open: usize, close: usize) -> T
         }
         return TextEdit::delete((from, to));
     }
-    // Inline: take the whitespace after the span, or before it when the span
-    // is last before the closing bracket.
+    // Inline: the separator an insertion wrote goes with it. After an
+    // entry on the same line, that is the whitespace before the span (new
+    // text goes in as ` entry` after its neighbour); first on its line or
+    // after the opening bracket, the whitespace after it (`entry ` before
+    // its neighbour), unless the closing bracket follows.
+    let before = &src[..start];
+    let ws_before = before.len() - before.trim_end_matches([' ', '\t']).len();
+    let prev = start - ws_before;
+    let after_entry = prev > open + 1 && !matches!(src.as_bytes()[prev - 1], b'\n' | b'\r');
     let after = &src[end..];
     let ws_after = after.len() - after.trim_start_matches([' ', '\t']).len();
-    if end + ws_after < close {
+    if !after_entry && end + ws_after < close {
         TextEdit::delete((start, end + ws_after))
     } else {
-        let before = &src[..start];
-        let ws_before = before.len() - before.trim_end_matches([' ', '\t']).len();
         TextEdit::delete((start - ws_before.min(start - open - 1), end))
     }
 }

@@ -412,8 +412,18 @@ fn plan_module(
         systems: sys.emulated.clone(),
         unknown: sys.emulated_unknown.clone(),
     };
-    edit_module(&mut e, &m, systems, opts, &seen, &mut summary, None)?;
-    claim_systems(&mut e, systems, opts);
+    let mut left = Vec::new();
+    edit_module(
+        &mut e,
+        &m,
+        systems,
+        opts,
+        &seen,
+        &mut summary,
+        None,
+        &mut left,
+    )?;
+    claim_systems(&mut e, systems, opts, &left);
     let summary = if summary.is_empty() {
         "nothing to change".into()
     } else {
@@ -426,9 +436,9 @@ fn plan_module(
 }
 
 /// What an emulate edit establishes: each system listed (or not, with
-/// `remove`).
-fn claim_systems(e: &mut Edits, systems: &[String], opts: &EmulateOptions) {
-    for s in systems {
+/// `remove`), but those `left` to a computed list that writes them.
+fn claim_systems(e: &mut Edits, systems: &[String], opts: &EmulateOptions, left: &[String]) {
+    for s in systems.iter().filter(|s| !left.contains(s)) {
         let subject = e.subject.clone();
         e.claim(Claim::Emulated {
             subject,
@@ -436,6 +446,14 @@ fn claim_systems(e: &mut Edits, systems: &[String], opts: &EmulateOptions) {
             listed: !opts.remove,
         });
     }
+}
+
+/// A system a computed list writes itself: nixcross leaves it there rather
+/// than list it twice.
+fn left_to_expression(system: &str, dotted: &str, inside: &str) -> String {
+    format!(
+        "`{system}` is written in {dotted} already, inside {inside}; nixcross leaves it there (whether the expression keeps it is up to it)"
+    )
 }
 
 /// `boot.binfmt.preferStaticEmulators` gets `value`.
@@ -456,7 +474,9 @@ struct Seen {
     unknown: Option<String>,
 }
 
-/// Add or remove in one module.
+/// Add or remove in one module. Systems that a computed list writes
+/// itself, which nixcross leaves to it, go into `left`.
+#[allow(clippy::too_many_arguments)]
 fn edit_module(
     e: &mut Edits,
     m: &ModuleEdit,
@@ -465,6 +485,7 @@ fn edit_module(
     seen: &Seen,
     summary: &mut Vec<String>,
     inline_item: Option<&InlineItem>,
+    left: &mut Vec<String>,
 ) -> Result<()> {
     let file = m.file;
     let src = e.text(file);
@@ -505,8 +526,9 @@ fn edit_module(
                 // A computed list with no `++ [ ... ]` side (a list by its
                 // shape, or one whose systems nixcross sees all of): nothing
                 // nixcross can take a system out of.
+                let written = hit.value.string_literals_within();
                 for s in systems {
-                    if seen.systems.contains(s) {
+                    if seen.systems.contains(s) || written.contains(s) {
                         return Err(e.error_at(
                             Error::refused(format!(
                                 "`{s}` comes from {}, which nixcross cannot edit",
@@ -545,6 +567,11 @@ fn edit_module(
                 })
                 .cloned()
                 .collect();
+            // What the computed part beside the literal list writes itself.
+            let written = match around {
+                Some(places::Around::Concat) => hit.value.string_literals_within(),
+                _ => Vec::new(),
+            };
             for s in systems {
                 if found
                     .iter()
@@ -552,7 +579,7 @@ fn edit_module(
                 {
                     continue;
                 }
-                if seen.systems.contains(s) {
+                if seen.systems.contains(s) || written.contains(s) {
                     // NixOS gets it from another part of the option.
                     return Err(e.error_at(
                         Error::refused(format!(
@@ -597,10 +624,20 @@ fn edit_module(
                         && places::is_list_expr(&hit.value) =>
                 {
                     // A computed list (`lib.optionals ...`, a variable): the
-                    // systems go on a `++ [ ... ]` side.
+                    // systems go on a `++ [ ... ]` side. One the expression
+                    // writes itself (`lib.filter f [ "aarch64-linux" ]`) is
+                    // left to it, not listed twice.
+                    let written = hit.value.string_literals_within();
+                    for s in systems.iter().filter(|s| written.contains(*s)) {
+                        if !seen.systems.contains(s) {
+                            left.push(s.clone());
+                            e.warnings
+                                .push(left_to_expression(s, &dotted, &describe(&hit.value)));
+                        }
+                    }
                     let added: Vec<String> = systems
                         .iter()
-                        .filter(|s| !seen.systems.contains(*s))
+                        .filter(|s| !seen.systems.contains(*s) && !written.contains(*s))
                         .cloned()
                         .collect();
                     if !added.is_empty() {
@@ -668,6 +705,21 @@ fn edit_module(
                         .filter_map(|i| i.unparen().string_literal())
                         .collect();
                     have.extend(seen.systems.iter().cloned());
+                    // A computed part that writes a system itself
+                    // (`lib.filter f [ ... ] ++ [ ... ]`) keeps it.
+                    if around == Some(places::Around::Concat) {
+                        for s in hit.value.string_literals_within() {
+                            if systems.contains(&s) && !have.contains(&s) {
+                                e.warnings.push(left_to_expression(
+                                    &s,
+                                    &dotted,
+                                    "the part nixcross cannot evaluate",
+                                ));
+                                left.push(s.clone());
+                                have.insert(s);
+                            }
+                        }
+                    }
                     if let Some(why) = &seen.unknown {
                         e.warnings.push(format!(
                             "nixcross cannot see all of `{dotted}` ({why}); check that it does not list a system twice"
@@ -872,6 +924,7 @@ fn plan_config(
         found.push((i, read_module(&p, expr.file, &expr.node)?));
     }
     let mut summary = Vec::new();
+    let mut left = Vec::new();
     let own: Vec<usize> = (0..found.len())
         .filter(|&k| {
             let m = &found[k].1;
@@ -901,6 +954,7 @@ fn plan_config(
                 &seen,
                 &mut summary,
                 inline_item.as_ref(),
+                &mut left,
             )?;
         }
         if found.is_empty() {
@@ -916,7 +970,16 @@ fn plan_config(
             systems: p.sys.emulated.clone(),
             unknown: p.sys.emulated_unknown.clone(),
         };
-        edit_module(&mut p.core, m, systems, opts, &seen, &mut summary, None)?;
+        edit_module(
+            &mut p.core,
+            m,
+            systems,
+            opts,
+            &seen,
+            &mut summary,
+            None,
+            &mut left,
+        )?;
     } else {
         // Already there, in a shared module?
         let mut have: HashSet<String> = HashSet::new();
@@ -942,7 +1005,7 @@ fn plan_config(
             add_in_home(&mut p, &systems, need_static, &mut summary)?;
         }
     }
-    claim_systems(&mut p.core, systems, opts);
+    claim_systems(&mut p.core, systems, opts, &left);
     if !opts.remove {
         let others = p
             .sys

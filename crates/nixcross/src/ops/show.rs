@@ -309,14 +309,39 @@ fn probe(f: &Flake, c: &Config, opts: &ShowOptions) -> (Result<(), String>, Resu
             local_system: Some(build.clone()),
             style: None,
         };
-        plan_in(f, &o, false)
-            .map(|_| ())
-            .map_err(|e| match &e.location {
-                Some(l) => format!("{}:{}:{}: {}", l.file, l.line, l.col, e.message),
-                None => e.message,
-            })
+        let plan = plan_in(f, &o, false).map_err(|e| match &e.location {
+            Some(l) => format!("{}:{}:{}: {}", l.file, l.line, l.col, e.message),
+            None => e.message,
+        })?;
+        match lands_in_text(f, &plan) {
+            Some((at, what)) => Err(format!(
+                "{at}: nixcross could not place this edit safely: {}",
+                crate::edit::runs_into(what)
+            )),
+            None => Ok(()),
+        }
     };
     (plan(Mode::Cross), plan(Mode::Emulate))
+}
+
+/// Where a plan's new text would go inside a comment or a string of the
+/// file it edits (what applying it would refuse), as `path:line:col`, and
+/// which.
+fn lands_in_text(f: &Flake, plan: &crate::edit::Plan) -> Option<(String, &'static str)> {
+    for fe in &plan.files {
+        let Some(id) = f.ev.sources.id(&fe.path) else {
+            continue;
+        };
+        let src = f.ev.sources.get(id);
+        let Ok(doc) = &src.doc else { continue };
+        for e in fe.edits.iter().filter(|e| !e.insert.is_empty()) {
+            if let Some(what) = crate::syntax::inside_text(doc, e.range.0, &e.insert) {
+                let (line, col) = src.line_col(e.range.0);
+                return Some((format!("{}:{line}:{col}", fe.path), what));
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -321,6 +321,16 @@ fn node<N: AstNode<Language = rnix::NixLanguage>>(n: &N) -> Node {
 }
 
 impl Node {
+    /// Every plain string literal (no interpolation) written anywhere
+    /// inside the expression, in order.
+    pub fn string_literals_within(&self) -> Vec<String> {
+        self.0
+            .descendants()
+            .filter(|n| n.kind() == SyntaxKind::NODE_STRING)
+            .filter_map(|n| Node(n).string_literal())
+            .collect()
+    }
+
     /// Byte range of the expression (without surrounding comments).
     pub fn range(&self) -> (usize, usize) {
         range_of(&self.0)
@@ -1037,6 +1047,39 @@ pub fn text_spans(doc: &Doc) -> Vec<(usize, usize)> {
             (a, b - usize::from(t.text().ends_with('\r')))
         })
         .collect()
+}
+
+/// Whether `insert`, put at `offset` of `doc`, would be read as part of a
+/// comment or a string (which one: `"a comment"`, `"a string"`): the offset
+/// lies inside one, or at the end of a `#` comment's line while the text
+/// does not begin a new line. (The cheap half of what `edit::apply_checked`
+/// checks on the result, for plans that are never applied.)
+pub fn inside_text(doc: &Doc, offset: usize, insert: &str) -> Option<&'static str> {
+    let at = u32::try_from(offset).ok()?;
+    let tokens: Vec<rnix::SyntaxToken> = match doc.root.token_at_offset(at.into()) {
+        rowan::TokenAtOffset::None => return None,
+        rowan::TokenAtOffset::Single(t) => vec![t],
+        rowan::TokenAtOffset::Between(l, r) => vec![l, r],
+    };
+    tokens.iter().find_map(|t| {
+        let (s, e) = range_of_token(t);
+        let inside = match t.kind() {
+            SyntaxKind::TOKEN_COMMENT if t.text().starts_with('#') => {
+                let content_end = e - usize::from(t.text().ends_with('\r'));
+                (s < offset && offset < content_end)
+                    || (offset == content_end && !insert.starts_with(['\r', '\n']))
+            }
+            SyntaxKind::TOKEN_COMMENT | SyntaxKind::TOKEN_STRING_CONTENT => {
+                s < offset && offset < e
+            }
+            _ => false,
+        };
+        match (inside, t.kind()) {
+            (false, _) => None,
+            (true, SyntaxKind::TOKEN_COMMENT) => Some("a comment"),
+            (true, _) => Some("a string"),
+        }
+    })
 }
 
 /// `a`, `a and b`, `a, b and c`.
