@@ -51,7 +51,9 @@ pub use error::{Error, ErrorKind, Result, TextRange};
 pub mod test_support {
     pub use crate::module::places::nested_nixos_modules;
     pub use crate::render::nix_string;
-    pub use crate::syntax::{is_builtin_name, parse, parse_only, Entry, Param, NIX_BUILTINS};
+    pub use crate::syntax::{
+        comment_points, is_builtin_name, parse, parse_only, Entry, Param, NIX_BUILTINS,
+    };
 }
 
 /// The README's Rust examples, compiled and run as doctests.

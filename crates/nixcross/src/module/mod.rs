@@ -293,6 +293,45 @@ pub fn insert_binding(
     insert_entry(src, style, set, &format!("{key} = {value};"), pos)
 }
 
+/// Whether `src[outer]` may hold a comment outside the `inner` ranges
+/// (conservatively: a `#` or `/*`): a binding that does keeps its (empty)
+/// value when its last item goes, so that the comment stays.
+pub fn comment_outside(src: &str, outer: (usize, usize), inner: &[(usize, usize)]) -> bool {
+    let mut cuts = inner.to_vec();
+    cuts.sort_unstable();
+    let mut at = outer.0;
+    let mut rest = String::new();
+    for (a, b) in cuts {
+        if a >= at && b <= outer.1 {
+            rest.push_str(&src[at..a]);
+            at = b;
+        }
+    }
+    rest.push_str(&src[at..outer.1]);
+    rest.contains('#') || rest.contains("/*")
+}
+
+/// Fill the empty brackets at `open` and `close` with `new`, the text that
+/// replaces what is between them when that is only whitespace. Comments
+/// between them stay: the new text (without its closing whitespace) goes
+/// after the last of them instead, on a line of its own after a `#`
+/// comment.
+pub fn fill_empty(src: &str, open: usize, close: usize, new: String) -> TextEdit {
+    let inside = &src[open + 1..close];
+    if inside.trim().is_empty() {
+        return TextEdit::replace((open + 1, close), new);
+    }
+    let at = open + 1 + inside.trim_end().len();
+    let mut text = new.trim_end_matches([' ', '\t', '\r', '\n']).to_string();
+    let line = &src[syntax::line_start(src, at)..at];
+    if line.contains('#') && !text.starts_with(['\r', '\n']) {
+        let nl = if src.contains("\r\n") { "\r\n" } else { "\n" };
+        let indent = &line[..line.len() - line.trim_start().len()];
+        text = format!("{nl}{indent}{}", text.trim_start());
+    }
+    TextEdit::insert(at, text)
+}
+
 /// Insert a whole entry (`inherit x;` or `a = b;`, generated at column 0).
 pub fn insert_entry(
     src: &str,
@@ -313,15 +352,17 @@ pub fn insert_entry(
             let indent = syntax::indent_at(src, set.open).to_string();
             let base = format!("{indent}{}", style.unit);
             let text = syntax::reindent(entry, &base, &style.unit, nl);
-            return TextEdit::replace(
-                (set.open + 1, set.close),
+            return fill_empty(
+                src,
+                set.open,
+                set.close,
                 format!("{nl}{base}{text}{nl}{indent}"),
             );
         }
         if single {
             // `{ }` or `{}`: `{ entry }`.
             let text = one_line_text(entry);
-            return TextEdit::replace((set.open + 1, set.close), format!(" {} ", text.trim()));
+            return fill_empty(src, set.open, set.close, format!(" {} ", text.trim()));
         }
         let base = format!("{}{}", syntax::indent_at(src, set.close), style.unit);
         let at = syntax::after_trailing_comment(src, set.open + 1);
@@ -533,6 +574,18 @@ fn remove_span(src: &str, range: (usize, usize), open: usize, close: usize) -> T
         }
         return TextEdit::delete((from, to));
     }
+    // First on its line, with more after it (`  item ];`): an insertion
+    // wrote it as a line break and indentation after the content before
+    // it, so that goes with it; unless that content is a `#` comment, which
+    // would then swallow the rest of the line.
+    let prev = src[..start].trim_end_matches([' ', '\t', '\r', '\n']).len();
+    if syntax::starts_line(src, start)
+        && prev > open
+        && src[prev..start].matches('\n').count() == 1
+        && !src[syntax::line_start(src, prev)..prev].contains('#')
+    {
+        return TextEdit::delete((prev, end));
+    }
     // Inline: the separator an insertion wrote goes with it. After an
     // entry on the same line, that is the whitespace before the span (new
     // text goes in as ` entry` after its neighbour); first on its line or
@@ -540,8 +593,17 @@ fn remove_span(src: &str, range: (usize, usize), open: usize, close: usize) -> T
     // its neighbour), unless the closing bracket follows.
     let before = &src[..start];
     let ws_before = before.len() - before.trim_end_matches([' ', '\t']).len();
-    let prev = start - ws_before;
-    let after_entry = prev > open + 1 && !matches!(src.as_bytes()[prev - 1], b'\n' | b'\r');
+    // What comes before, past spaces and `/* */` comments on the line.
+    let mut code = start - ws_before;
+    while src[..code].ends_with("*/") {
+        match src[..code - 2].rfind("/*") {
+            Some(c) if c > open => {
+                code = src[..c].trim_end_matches([' ', '\t']).len();
+            }
+            _ => break,
+        }
+    }
+    let after_entry = code > open + 1 && !matches!(src.as_bytes()[code - 1], b'\n' | b'\r');
     let after = &src[end..];
     let ws_after = after.len() - after.trim_start_matches([' ', '\t']).len();
     if !after_entry && end + ws_after < close {
@@ -563,7 +625,7 @@ pub fn append_items(src: &str, style: &Layout, list: &ListView, items: &[String]
             if let Some(last) = list.items.last() {
                 return TextEdit::insert(last.end(), format!(" {joined}"));
             }
-            return TextEdit::replace((list.open + 1, list.close), format!(" {joined} "));
+            return fill_empty(src, list.open, list.close, format!(" {joined} "));
         }
         let base = format!("{}{}", syntax::indent_at(src, list.close), style.unit);
         let at = syntax::after_trailing_comment(src, list.open + 1);

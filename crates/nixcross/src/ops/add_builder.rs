@@ -282,12 +282,138 @@ fn read_builder_module(e: &Edits, file: FileId, expr: &Node) -> Result<BuilderMo
     })
 }
 
-/// Whether the setting at `hit` carries nixcross's mark (in the binding,
-/// or as its same-line trailing comment).
-fn marked(src: &str, hit: &OptionHit) -> bool {
+/// nixcross's mark on a setting it wrote for builders, in a comment of the
+/// binding (`# nixcross add-builder: pi5`): the builders it was written for,
+/// the ones listed already then (`(with tower)`), and whether it replaced a
+/// `false` (`(was false)`). When the last of its builders goes, so does the
+/// setting (or the `false` comes back), unless a builder listed since needs
+/// it: add, then remove, gives back the original bytes. A mark without
+/// builders (`# nixcross add-builder`, as nixcross wrote it before) goes
+/// with the last builder nixcross can see.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Mark {
+    hosts: Vec<String>,
+    with: Vec<String>,
+    /// Entries listed then that nixcross cannot read (`(with tower and 2 more)`).
+    with_unread: usize,
+    was_false: bool,
+}
+
+impl Mark {
+    /// The mark of a setting written for `host`, next to the builders
+    /// `listed` already.
+    fn new(host: &str, listed: &[Option<String>]) -> Mark {
+        Mark {
+            hosts: vec![host.to_string()],
+            with: listed
+                .iter()
+                .flatten()
+                .filter(|h| *h != host)
+                .cloned()
+                .collect(),
+            with_unread: listed.iter().filter(|h| h.is_none()).count(),
+            was_false: false,
+        }
+    }
+
+    /// The comment's text (without `#` or `/* */`).
+    fn text(&self) -> String {
+        let mut t = MARK.to_string();
+        if !self.hosts.is_empty() {
+            t.push_str(&format!(": {}", self.hosts.join(" ")));
+        }
+        let mut with = self.with.join(" ");
+        if self.with_unread > 0 {
+            if !with.is_empty() {
+                with.push_str(" and ");
+            }
+            with.push_str(&format!("{} more", self.with_unread));
+        }
+        if !with.is_empty() {
+            t.push_str(&format!(" (with {with})"));
+        }
+        if self.was_false {
+            t.push_str(" (was false)");
+        }
+        t
+    }
+
+    /// Read a comment's text after `nixcross add-builder`.
+    fn parse(rest: &str) -> Mark {
+        let mut m = Mark::default();
+        let rest = rest.trim();
+        let (names, notes) = match rest.find('(') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        m.hosts = names
+            .trim_start_matches(':')
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        for note in notes.split('(').map(|n| n.trim().trim_end_matches(')')) {
+            if note == "was false" {
+                m.was_false = true;
+            } else if let Some(w) = note.strip_prefix("with ") {
+                let (names, more) = match w.rsplit_once(" more") {
+                    Some((head, "")) => match head.rsplit_once(' ') {
+                        Some((names, n)) => (names.trim_end_matches(" and"), n),
+                        None => ("", head),
+                    },
+                    _ => (w, "0"),
+                };
+                m.with = names.split_whitespace().map(str::to_string).collect();
+                m.with_unread = more.parse().unwrap_or(0);
+            }
+        }
+        m
+    }
+}
+
+/// The mark on the setting at `hit` (in the binding, or its same-line
+/// trailing comment), with the range of the comment that carries it and
+/// whether that is a `#` comment.
+fn read_mark(src: &str, hit: &OptionHit) -> Option<(Mark, (usize, usize), bool)> {
     let node = hit.entry_node();
-    let end = node.end();
-    node.text().contains(MARK) || src[end..syntax::after_trailing_comment(src, end)].contains(MARK)
+    let (start, end) = (
+        node.start(),
+        syntax::after_trailing_comment(src, node.end()),
+    );
+    let at = start + src[start..end].find(MARK)?;
+    let before = src[start..at].trim_end();
+    if let Some(open) = before.strip_suffix("/*") {
+        let from = start + open.len();
+        let close = at + src[at..end].find("*/")?;
+        let m = Mark::parse(&src[at + MARK.len()..close]);
+        return Some((m, (from, close + 2), false));
+    }
+    let hash = before.strip_suffix('#')?;
+    let from = start + hash.len();
+    let to = end - usize::from(src[..end].ends_with('\r'));
+    let m = Mark::parse(&src[at + MARK.len()..to]);
+    Some((m, (from, to), true))
+}
+
+/// The builders a module's literal `nix.buildMachines` list names
+/// (`None` for an entry nixcross cannot read).
+fn listed_hosts(m: &BuilderModule) -> Vec<Option<String>> {
+    let Some((_, hit)) = &m.machines else {
+        return Vec::new();
+    };
+    let list = places::list_of(&hit.value)
+        .map(|(l, _)| l)
+        .or_else(|| places::conditional_list(&hit.value));
+    list.map(|l| l.items.iter().map(|i| read_item(i).host).collect())
+        .unwrap_or_default()
+}
+
+/// The comment that carries `mark`, `#` or `/* */` as the old one was.
+fn mark_comment(mark: &Mark, line: bool) -> String {
+    if line {
+        format!("# {}", mark.text())
+    } else {
+        format!("/* {} */", mark.text())
+    }
 }
 
 /// A list item of `nix.buildMachines`, as nixcross reads it.
@@ -423,8 +549,10 @@ fn append_entry(src: &str, layout: &syntax::Layout, list: &ListView, text: &str)
         let base = format!("{list_indent}{}", layout.unit);
         let body = syntax::reindent(text, &base, &layout.unit, nl);
         if single {
-            return TextEdit::replace(
-                (list.open + 1, list.close),
+            return module::fill_empty(
+                src,
+                list.open,
+                list.close,
                 format!("{nl}{base}{body}{nl}{list_indent}"),
             );
         }
@@ -632,9 +760,9 @@ fn note_condition(e: &mut Edits, place: &Place) {
     }
 }
 
-/// A new definition: its option path, its value (generated text), whether
-/// it carries nixcross's mark, and why.
-type NewDef<'p> = (&'p [&'p str], String, bool, String);
+/// A new definition: its option path, its value (generated text), the
+/// text of nixcross's mark on it (if it carries one), and why.
+type NewDef<'p> = (&'p [&'p str], String, Option<String>, String);
 
 /// Insert new definitions into the module's best places. Several going
 /// into one empty set (`{ }`) become one edit that opens the set up, one
@@ -667,8 +795,8 @@ fn insert_all(
         if !set.entries.is_empty() {
             for (path, value, mark, reason) in group {
                 let mut edit = module::insert_at_path(src, &layout, set, path, value);
-                if *mark {
-                    mark_edit(src, &mut edit);
+                if let Some(mark) = mark {
+                    mark_edit(src, &mut edit, mark);
                 }
                 e.push(file, edit, reason);
             }
@@ -683,10 +811,9 @@ fn insert_all(
             .iter()
             .map(|(path, value, mark, _)| {
                 let key: Vec<String> = path.iter().map(|k| syntax::attr_name(k)).collect();
-                let m = if *mark {
-                    format!(" # {MARK}")
-                } else {
-                    String::new()
+                let m = match mark {
+                    Some(mark) => format!(" # {mark}"),
+                    None => String::new(),
                 };
                 syntax::reindent(
                     &format!("{} = {value};{m}", key.join(".")),
@@ -703,8 +830,10 @@ fn insert_all(
             .collect::<Vec<_>>()
             .join("; ");
         let edit = if !src[set.open..set.close].contains('\n') {
-            TextEdit::replace(
-                (set.open + 1, set.close),
+            module::fill_empty(
+                src,
+                set.open,
+                set.close,
                 format!("{nl}{base}{text}{nl}{open_indent}"),
             )
         } else {
@@ -722,16 +851,16 @@ fn insert_all(
 
 /// Put nixcross's mark on an inserted binding: a trailing comment when it
 /// ends its line, a block comment before the `;` when it shares the line.
-fn mark_edit(src: &str, edit: &mut TextEdit) {
+fn mark_edit(src: &str, edit: &mut TextEdit, mark: &str) {
     // A line comment only where the binding has a line of its own: written
     // on a new line, before the end of one. Another insertion at the same
     // point would otherwise continue the comment's line.
     let own_line = edit.insert.starts_with(['\n', '\r'])
         && (src[edit.range.1..].starts_with(['\n', '\r']) || edit.range.1 == src.len());
     if own_line && !edit.insert.ends_with('\n') && edit.insert.ends_with(';') {
-        edit.insert.push_str(&format!(" # {MARK}"));
+        edit.insert.push_str(&format!(" # {mark}"));
     } else if let Some(i) = edit.insert.rfind(';') {
-        edit.insert.insert_str(i, &format!(" /* {MARK} */"));
+        edit.insert.insert_str(i, &format!(" /* {mark} */"));
     }
 }
 
@@ -759,7 +888,7 @@ fn add_in_module(
                     .filter(|_| hit.value.param_binder("lib").is_some())
                 {
                     add_beside_condition(e, file, hit, &listed, req, summary)?;
-                    return finish_settings(e, m, configured, defs, summary);
+                    return finish_settings(e, m, req, configured, defs, summary);
                 }
                 if !places::is_list_expr(&hit.value) {
                     return Err(e.error_at(
@@ -780,7 +909,7 @@ fn add_in_module(
                     describe(&hit.value)
                 ));
                 summary.push(s);
-                return finish_settings(e, m, configured, defs, summary);
+                return finish_settings(e, m, req, configured, defs, summary);
             };
             // Merged with a list under a condition: a builder listed there
             // is updated there.
@@ -800,11 +929,11 @@ fn add_in_module(
         None => defs.push((
             &MACHINES,
             list_text(uri, &req.machine),
-            false,
+            None,
             format!("added {what} to nix.buildMachines"),
         )),
     }
-    finish_settings(e, m, configured, defs, summary)
+    finish_settings(e, m, req, configured, defs, summary)
 }
 
 /// Update the builder where the literal `list` has it already (refusing a
@@ -903,30 +1032,54 @@ fn add_beside_condition(
 fn finish_settings(
     e: &mut Edits,
     m: &BuilderModule,
+    req: &Request,
     configured: (bool, bool),
     mut defs: Vec<NewDef>,
     summary: &mut Vec<String>,
 ) -> Result<()> {
     let file = m.file;
+    let src = e.text(file);
+    let host = req.uri.host.as_str();
+    let mark = Mark::new(host, &listed_hosts(m));
+    // A setting nixcross marked for other builders is now for this one too.
+    let also_for = |e: &mut Edits, hit: &OptionHit| {
+        if let Some((mut old, range, line)) = read_mark(src, hit) {
+            if !old.hosts.is_empty() && !old.hosts.iter().any(|h| h == host) {
+                old.hosts.push(host.to_string());
+                e.push(
+                    file,
+                    TextEdit::replace(range, mark_comment(&old, line)),
+                    &format!("nixcross's settings serve {host} too"),
+                );
+            }
+        }
+    };
     match &m.distributed {
         _ if configured.0 => {}
         None => {
             defs.push((
                 &DISTRIBUTED,
                 "true".into(),
-                true,
+                Some(mark.text()),
                 "set nix.distributedBuilds = true".into(),
             ));
             claim_toggle(e, Toggle::DistributedBuilds, Some(true));
         }
         Some((_, hit)) => match hit.value.unparen().text().as_str() {
-            "true" => {}
+            "true" => also_for(e, hit),
             "false" => {
                 claim_toggle(e, Toggle::DistributedBuilds, Some(true));
                 let s = "set nix.distributedBuilds = true (it was false, which leaves every builder unused)".to_string();
+                let flipped = Mark {
+                    was_false: true,
+                    ..mark.clone()
+                };
                 e.push(
                     file,
-                    TextEdit::replace(hit.value.unparen().range(), "true"),
+                    TextEdit::replace(
+                        hit.value.unparen().range(),
+                        format!("true {}", mark_comment(&flipped, false)),
+                    ),
                     &s,
                 );
                 summary.push(s);
@@ -943,12 +1096,13 @@ fn finish_settings(
             defs.push((
                 &SUBSTITUTES,
                 "true".into(),
-                true,
+                Some(mark.text()),
                 format!("set nix.settings.{SUBSTITUTES_WHY}"),
             ));
             claim_toggle(e, Toggle::BuildersUseSubstitutes, Some(true));
         }
-        Substitutes::Set(_) | Substitutes::InExtraOptions => {}
+        Substitutes::Set(hit) => also_for(e, hit),
+        Substitutes::InExtraOptions => {}
         Substitutes::Unknown(why) => e.warnings.push(format!(
             "nixcross cannot tell whether nix.settings sets builders-use-substitutes ({why}); consider setting it to true"
         )),
@@ -1026,7 +1180,15 @@ fn remove_in_module(
     let merged_away = (found.len() == list.items.len() && around == Some(places::Around::Merge))
         .then(|| places::unmerge(&list))
         .flatten();
-    if found.len() == list.items.len() && around.is_none() {
+    // What removing the items takes (their own comments too).
+    let ranges: Vec<(usize, usize)> = places::remove_items(src, &list, &found)
+        .iter()
+        .map(|e| e.range)
+        .collect();
+    if found.len() == list.items.len()
+        && around.is_none()
+        && !module::comment_outside(src, hit.entry_node().range(), &ranges)
+    {
         removals.push(hit.entry_node());
     } else if let Some(edit) = merged_away {
         // The list nixcross merged with a conditional one goes, and the
@@ -1047,24 +1209,90 @@ fn remove_in_module(
         }
     }
     summary.push(s.clone());
-    if none_left {
-        // The settings nixcross added for its builders go with the last one.
-        if let Some((_, d)) = &m.distributed {
-            if marked(src, d) {
-                claim_toggle(e, Toggle::DistributedBuilds, None);
-                removals.push(d.entry_node());
-                summary.push(
-                    "removed nix.distributedBuilds (nixcross added it; no builder it can see is left)"
-                        .into(),
+    // The settings nixcross wrote for this builder go with it (see `Mark`).
+    let left: Vec<Option<String>> = items
+        .iter()
+        .filter(|i| !i.is(uri))
+        .map(|i| i.host.clone())
+        .collect();
+    let settings = [
+        (
+            Toggle::DistributedBuilds,
+            m.distributed.as_ref().map(|(_, h)| h),
+        ),
+        (
+            Toggle::BuildersUseSubstitutes,
+            match &m.substitutes {
+                Substitutes::Set(h) => Some(h),
+                _ => None,
+            },
+        ),
+    ];
+    for (toggle, hit) in settings {
+        let Some(hit) = hit else { continue };
+        let Some((mark, range, line)) = read_mark(src, hit) else {
+            continue;
+        };
+        let dotted = toggle.dotted();
+        let gone = if mark.hosts.is_empty() {
+            // An old mark: it goes with the last builder nixcross can see.
+            none_left
+        } else if !mark.hosts.iter().any(|h| h == &uri.host) {
+            false
+        } else {
+            let rest: Vec<String> = mark
+                .hosts
+                .iter()
+                .filter(|h| *h != &uri.host)
+                .cloned()
+                .collect();
+            // Listed by hand since: it needs the setting, which stays,
+            // marked as the old marks were.
+            let needed = left
+                .iter()
+                .flatten()
+                .any(|h| !mark.with.contains(h) && !rest.contains(h))
+                || left.iter().filter(|h| h.is_none()).count() > mark.with_unread;
+            if !rest.is_empty() || needed {
+                let kept = Mark {
+                    hosts: rest,
+                    ..mark.clone()
+                };
+                let kept = if kept.hosts.is_empty() {
+                    Mark::default()
+                } else {
+                    kept
+                };
+                e.push(
+                    file,
+                    TextEdit::replace(range, mark_comment(&kept, line)),
+                    &s,
                 );
+                false
+            } else {
+                true
             }
+        };
+        if !gone {
+            continue;
         }
-        if let Substitutes::Set(h) = &m.substitutes {
-            if marked(src, h) {
-                claim_toggle(e, Toggle::BuildersUseSubstitutes, None);
-                removals.push(h.entry_node());
-                summary.push("removed nix.settings.builders-use-substitutes".into());
-            }
+        if mark.was_false {
+            // `true /* ... (was false) */` becomes `false` again.
+            claim_toggle(e, toggle, Some(false));
+            e.push(
+                file,
+                TextEdit::replace((hit.value.unparen().start(), range.1), "false"),
+                &s,
+            );
+            summary.push(format!(
+                "set {dotted} = false again (as it was before nixcross)"
+            ));
+        } else {
+            claim_toggle(e, toggle, None);
+            removals.push(hit.entry_node());
+            summary.push(format!(
+                "removed {dotted} (nixcross added it for the builders it added)"
+            ));
         }
     }
     if removals.is_empty() {
@@ -1073,12 +1301,21 @@ fn remove_in_module(
     let (edits, top_empty) = places::remove_bindings(src, &m.top, &removals);
     match (top_empty, remove_module) {
         (true, Some(hook)) => hook(e)?,
-        // A module body left empty is `{ }`, whatever lines it had.
-        (true, None) => e.push(
-            file,
-            TextEdit::replace((m.top.open + 1, m.top.close), " "),
-            &s,
-        ),
+        // A module body left empty is `{ }`, whatever lines it had (but
+        // the comments it has).
+        (true, None)
+            if !module::comment_outside(
+                src,
+                (m.top.open + 1, m.top.close),
+                &edits.iter().map(|e| e.range).collect::<Vec<_>>(),
+            ) =>
+        {
+            e.push(
+                file,
+                TextEdit::replace((m.top.open + 1, m.top.close), " "),
+                &s,
+            )
+        }
         _ => {
             for edit in edits {
                 e.push(file, edit, &s);
@@ -1297,13 +1534,13 @@ fn add_in_home(
         "added builder {uri} ({}) to nix.buildMachines",
         req.machine.systems.join(", ")
     );
-    let mut defs: Vec<(&[&str], String, bool, String)> =
-        vec![(&MACHINES, list_text(uri, &req.machine), false, what)];
+    let mark = Mark::new(&uri.host, &[]).text();
+    let mut defs: Vec<NewDef> = vec![(&MACHINES, list_text(uri, &req.machine), None, what)];
     if !distributed {
         defs.push((
             &DISTRIBUTED,
             "true".into(),
-            true,
+            Some(mark.clone()),
             "set nix.distributedBuilds = true".into(),
         ));
         claim_toggle(&mut p.core, Toggle::DistributedBuilds, Some(true));
@@ -1312,7 +1549,7 @@ fn add_in_home(
         defs.push((
             &SUBSTITUTES,
             "true".into(),
-            true,
+            Some(mark.clone()),
             format!("set nix.settings.{SUBSTITUTES_WHY}"),
         ));
         claim_toggle(&mut p.core, Toggle::BuildersUseSubstitutes, Some(true));
@@ -1349,10 +1586,10 @@ fn add_in_home(
                 .map(|(path, value, mark, _)| {
                     let key: Vec<String> = path.iter().map(|k| syntax::attr_name(k)).collect();
                     let value = value.replace('\n', "\n  ");
-                    match (*mark, one_line) {
-                        (false, _) => format!("  {} = {value};", key.join(".")),
-                        (true, false) => format!("  {} = {value}; # {MARK}", key.join(".")),
-                        (true, true) => format!("  {} = {value} /* {MARK} */;", key.join(".")),
+                    match (mark, one_line) {
+                        (None, _) => format!("  {} = {value};", key.join(".")),
+                        (Some(m), false) => format!("  {} = {value}; # {m}", key.join(".")),
+                        (Some(m), true) => format!("  {} = {value} /* {m} */;", key.join(".")),
                     }
                 })
                 .collect();
@@ -1372,6 +1609,29 @@ fn add_in_home(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn marks_read_back_as_written() {
+        for m in [
+            Mark::new("pi5", &[]),
+            Mark::new("pi5", &[Some("tower".into()), None, Some("pi5".into())]),
+            Mark::new("pi5", &[None, None]),
+            Mark {
+                hosts: vec!["a".into(), "b".into()],
+                was_false: true,
+                ..Mark::default()
+            },
+            Mark::default(),
+        ] {
+            let text = m.text();
+            let rest = text.strip_prefix(MARK).unwrap();
+            assert_eq!(Mark::parse(rest), m, "{text}");
+        }
+        assert_eq!(
+            Mark::new("pi5", &[Some("tower".into()), None]).text(),
+            "nixcross add-builder: pi5 (with tower and 1 more)"
+        );
+    }
 
     fn opts(uri: &str, systems: &[&str]) -> AddBuilderOptions {
         AddBuilderOptions {

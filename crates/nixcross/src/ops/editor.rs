@@ -1232,8 +1232,10 @@ pub(crate) fn insert_list_first(
         // `[ ]`: open it up.
         let base = format!("{list_indent}{}", layout.unit);
         let body = syntax::reindent(item, &base, &layout.unit, nl);
-        return TextEdit::replace(
-            (list.open + 1, list.close),
+        return module::fill_empty(
+            src,
+            list.open,
+            list.close,
             format!("{nl}{base}# {comment}{nl}{base}{body}{nl}{list_indent}"),
         );
     }

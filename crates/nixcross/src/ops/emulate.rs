@@ -604,7 +604,15 @@ fn edit_module(
                     Some(places::Around::Merge) if all => places::unmerge(&list),
                     _ => None,
                 };
-                if all && around.is_none() {
+                // What removing the items takes (their own comments too).
+                let ranges: Vec<(usize, usize)> = places::remove_items(src, &list, &found)
+                    .iter()
+                    .map(|e| e.range)
+                    .collect();
+                if all
+                    && around.is_none()
+                    && !module::comment_outside(src, hit.entry_node().range(), &ranges)
+                {
                     removals.push(hit.entry_node());
                     s.push_str(" (the list is empty now, so the option is gone)");
                 } else if let Some(edit) = side {

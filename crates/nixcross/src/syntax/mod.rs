@@ -1082,6 +1082,40 @@ pub fn inside_text(doc: &Doc, offset: usize, insert: &str) -> Option<&'static st
     })
 }
 
+/// Every offset of `src` between two tokens where a comment could be put
+/// without changing what the file means: token edges outside strings and
+/// paths (for tests that move comments through a file).
+pub fn comment_points(src: &str) -> Vec<usize> {
+    let root = rnix::Root::parse(src).syntax();
+    let mut out: Vec<usize> = Vec::new();
+    for t in root
+        .descendants_with_tokens()
+        .filter_map(|e| e.into_token())
+    {
+        let in_literal = t.parent_ancestors().any(|a| {
+            matches!(
+                a.kind(),
+                SyntaxKind::NODE_STRING
+                    | SyntaxKind::NODE_PATH_ABS
+                    | SyntaxKind::NODE_PATH_REL
+                    | SyntaxKind::NODE_PATH_HOME
+                    | SyntaxKind::NODE_PATH_SEARCH
+            )
+        });
+        if in_literal {
+            continue;
+        }
+        let (a, b) = range_of_token(&t);
+        for p in [a, b] {
+            if out.last() != Some(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.dedup();
+    out
+}
+
 /// `a`, `a and b`, `a, b and c`.
 pub(crate) fn list_names(names: &[String]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
