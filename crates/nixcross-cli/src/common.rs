@@ -224,6 +224,8 @@ pub struct EditFlags {
     /// print the diff)
     #[arg(long)]
     pub check: bool,
+    #[command(flatten)]
+    pub verify: crate::verify::VerifyFlag,
 }
 
 /// How many times an edit is planned again when a file changed under it
@@ -302,21 +304,40 @@ pub fn finish_tree(
     tx: crate::write::Transaction,
 ) -> Result<ExitCode, Finish> {
     let shown = tree.display(&tree.rel);
-    finish_trees(flags.dry_run, flags.check, &shown, vec![(tree, out)], tx)
+    let mode = Finishing {
+        dry_run: flags.dry_run,
+        check: flags.check,
+        verify: flags.verify.verify,
+    };
+    finish_trees(mode, &shown, vec![(tree, out)], tx)
+}
+
+/// How an edit finishes: `--dry-run`, `--check` and `--verify`.
+#[derive(Debug, Clone, Copy)]
+pub struct Finishing {
+    pub dry_run: bool,
+    pub check: bool,
+    pub verify: bool,
 }
 
 /// [`finish_tree`] for edits of several trees (`apply` changes the flake's
 /// folder and a build host's folder elsewhere): every outcome is complete
 /// and checked before anything is written, and all files of all trees are
 /// written in the one transaction `tx`. `shown` names what is up to date
-/// when nothing changes.
+/// when nothing changes. With `--verify`, the user's nix is asked about
+/// the edit first (`crate::verify`), also under `--dry-run` and `--check`;
+/// nothing is written unless it agrees.
 pub fn finish_trees(
-    dry_run: bool,
-    check: bool,
+    mode: Finishing,
     shown: &Path,
     parts: Vec<(&crate::tree::Target, nixcross::edit::Outcome)>,
     tx: crate::write::Transaction,
 ) -> Result<ExitCode, Finish> {
+    let Finishing {
+        dry_run,
+        check,
+        verify,
+    } = mode;
     let warn_all = || {
         for (_, out) in &parts {
             for w in &out.warnings {
@@ -324,6 +345,9 @@ pub fn finish_trees(
             }
         }
     };
+    if verify {
+        crate::verify::refuse_unverifiable(&parts)?;
+    }
     if !parts.iter().any(|(_, out)| out.changed()) {
         warn_all();
         status(&format!("{}: already up to date", shown.display()));
@@ -340,6 +364,9 @@ pub fn finish_trees(
             }
             print(&diff);
         }
+        if verify {
+            crate::verify::verify(&parts)?;
+        }
         if check {
             for (tree, out) in &parts {
                 for c in &out.changes {
@@ -353,6 +380,9 @@ pub fn finish_trees(
             return Ok(ExitCode::from(1));
         }
         return Ok(ExitCode::SUCCESS);
+    }
+    if verify {
+        crate::verify::verify(&parts)?;
     }
     let changes: Vec<crate::write::Change> = parts
         .iter()

@@ -13,6 +13,7 @@ mod complete;
 mod fs;
 mod term;
 mod tree;
+mod verify;
 mod write;
 
 const EXAMPLES: &str = "\
@@ -22,6 +23,7 @@ Examples:
   nixcross init --target raspberryPi --mode emulate --style modern
   nixcross show --json                           the configurations in ./flake.nix
   nixcross set-target aarch64-linux --mode emulate --dry-run
+  nixcross set-target riscv64-linux --mode cross --verify
   nixcross add-overlay gcc=gcc12 --scoped --use hello
   nixcross add-config lp4a --target riscv64-linux --mode cross
   nixcross export -o nixcross.yaml               describe ./flake.nix as a spec

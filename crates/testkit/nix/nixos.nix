@@ -26,7 +26,18 @@
 #
 # Values are returned as written (a string, or a set with system/config);
 # the Rust side turns them into system doubles with nixcross's catalogue.
-{ examples ? { } }:
+#
+# `evalConfig` returns that report. `evalNixos` returns what NixOS's
+# `nixosSystem` returns, for the stand-in nixpkgs flake that `--verify` asks
+# (`nixpkgs-flake.nix`): `config` with nixpkgs.{host,build}Platform.system,
+# nixpkgs.overlays, boot.binfmt.{emulatedSystems,preferStaticEmulators},
+# nix.{buildMachines,distributedBuilds,settings}, environment.systemPackages
+# and _module.{args,specialArgs}; and `pkgs`, the recording package set
+# (./pkgs) with the configuration's platforms and overlays. With
+# `honest = false` it lies the way a broken nixpkgs would: whatever the
+# configuration says, it is built natively for x86_64-linux, overlays are
+# ignored, nothing is emulated and no builder is listed.
+{ examples ? { }, honest ? true }:
 let
   inherit (builtins) isAttrs isFunction isPath isString isList
     attrNames concatMap foldl' elem head tail length filter;
@@ -84,7 +95,7 @@ let
           top = filter (d: d.priority == best) defs;
       in { defined = true; priority = best; value = (head top).value; values = map (d: d.value) top; };
 
-  evalConfig = args@{ modules ? [ ], specialArgs ? { }, system ? null, ... }:
+  evalFull = args@{ modules ? [ ], specialArgs ? { }, system ? null, ... }:
     let
       # `pkgs.path` is the recording nixpkgs (for `import pkgs.path { ... }`);
       # its platforms are the configuration's.
@@ -157,25 +168,63 @@ let
               cross = norm (v.importArgs.crossSystem or null);
           in { inherit local; cross = if cross == local then null else cross; })
         (lib.filterAttrs (n: v: isAttrs v && v ? importArgs) set);
-    in {
-      build = if pkgsPlatform != null then norm pkgsPlatform.localSystem else norm buildV;
-      host =
-        if pkgsPlatform == null then norm hostV
-        else if pkgsPlatform.crossSystem != null then norm pkgsPlatform.crossSystem
-        else norm pkgsPlatform.localSystem;
-      mixed = pkgsPlatform == null && hasPlatform && legacy;
-      style = if pkgsPlatform != null then "pkgs"
-              else if hasPlatform && legacy then "mixed" else if hasPlatform then "modern"
-              else if local.defined || cross.defined || sys.defined then "legacy" else null;
-      emulatedSystems = listOf [ "boot" "binfmt" "emulatedSystems" ];
-      preferStaticEmulators = let w = winner (defs [ "boot" "binfmt" "preferStaticEmulators" ]); in if w.defined then w.value else false;
-      distributedBuilds = let w = winner (defs [ "nix" "distributedBuilds" ]); in if w.defined then w.value else false;
-      buildMachines = listOf [ "nix" "buildMachines" ];
-      buildersUseSubstitutes = let w = winner (defs [ "nix" "settings" "builders-use-substitutes" ]); in if w.defined then w.value else null;
-      overlays = length (listOf [ "nixpkgs" "overlays" ]);
-      scoped = scopedFrom specialArgs // scopedFrom moduleArgs;
-    };
+      report = {
+        build = if pkgsPlatform != null then norm pkgsPlatform.localSystem else norm buildV;
+        host =
+          if pkgsPlatform == null then norm hostV
+          else if pkgsPlatform.crossSystem != null then norm pkgsPlatform.crossSystem
+          else norm pkgsPlatform.localSystem;
+        mixed = pkgsPlatform == null && hasPlatform && legacy;
+        style = if pkgsPlatform != null then "pkgs"
+                else if hasPlatform && legacy then "mixed" else if hasPlatform then "modern"
+                else if local.defined || cross.defined || sys.defined then "legacy" else null;
+        emulatedSystems = listOf [ "boot" "binfmt" "emulatedSystems" ];
+        preferStaticEmulators = let w = winner (defs [ "boot" "binfmt" "preferStaticEmulators" ]); in if w.defined then w.value else false;
+        distributedBuilds = let w = winner (defs [ "nix" "distributedBuilds" ]); in if w.defined then w.value else false;
+        buildMachines = listOf [ "nix" "buildMachines" ];
+        buildersUseSubstitutes = let w = winner (defs [ "nix" "settings" "builders-use-substitutes" ]); in if w.defined then w.value else null;
+        overlays = length (listOf [ "nixpkgs" "overlays" ]);
+        scoped = scopedFrom specialArgs // scopedFrom moduleArgs;
+      };
+      # What nixosSystem returns (see the header).
+      hostSys = if honest then report.host else "x86_64-linux";
+      buildSys = if honest then report.build else "x86_64-linux";
+      overlays = listOf [ "nixpkgs" "overlays" ];
+      pkgs =
+        if pkgsOpt.defined then pkgsOpt.value
+        else import ./pkgs ({ localSystem = buildSys; overlays = if honest then overlays else [ ]; }
+          // (if hostSys != buildSys then { crossSystem = hostSys; } else { }));
+      nixos = {
+        _type = "configuration";
+        inherit pkgs;
+        options = { };
+        config = {
+          nixpkgs = {
+            hostPlatform.system = hostSys;
+            buildPlatform.system = buildSys;
+            inherit overlays;
+          };
+          boot.binfmt = {
+            emulatedSystems = if honest then report.emulatedSystems else [ ];
+            inherit (report) preferStaticEmulators;
+          };
+          nix = {
+            buildMachines = if honest then report.buildMachines else [ ];
+            distributedBuilds = if honest then report.distributedBuilds else false;
+            settings = if report.buildersUseSubstitutes == null then { }
+              else { builders-use-substitutes = report.buildersUseSubstitutes; };
+          };
+          environment.systemPackages = listOf [ "environment" "systemPackages" ];
+          _module = {
+            args = moduleArgs // { inherit pkgs; };
+            inherit specialArgs;
+          };
+        };
+      };
+    in { inherit report nixos; };
+  evalConfig = args: (evalFull args).report;
+  evalNixos = args: (evalFull args).nixos;
 in
 {
-  inherit lib evalConfig;
+  inherit lib evalConfig evalNixos;
 }

@@ -2,7 +2,9 @@
 //! `nix-instantiate`; where it is missing the test prints why it skips, unless
 //! `NIXCROSS_REQUIRE_NIX=1` (set by `.ci/run`), which turns the skip into a
 //! failure. To check what a flake means, not only that it parses, tests
-//! evaluate it next to the recording stand-ins of [`StandIns`].
+//! evaluate it next to the recording stand-ins of [`StandIns`]. Tests of
+//! `--verify` run the `nix` command itself ([`flake_nix`]) on flakes whose
+//! nixpkgs is a stand-in flake ([`NixpkgsFlake`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -347,6 +349,156 @@ impl StandIns {
     /// Evaluate `expr` in the folder ([`Nix::eval_json`]).
     pub fn eval_json(&self, nix: &Nix, expr: &str) -> Result<String, String> {
         nix.eval_json(self.path(), expr)
+    }
+}
+
+/// A working `nix` command with flakes (Nix 2.8's `nix eval path:...`), as
+/// `--verify` runs it: `NIXCROSS_NIX`, else `nix` on PATH. `env` is what a
+/// command that runs it needs besides: nothing when the default store takes
+/// the copies `path:` flakes make (root, or a daemon), else a store of the
+/// test process's own (`NIX_REMOTE=local?root=<folder>`, and a cache
+/// folder there), which works without privileges.
+#[derive(Debug)]
+pub struct FlakeNix {
+    /// The `nix` binary.
+    pub bin: PathBuf,
+    /// Environment variables to set for it.
+    pub env: Vec<(String, String)>,
+    _store: Option<tempfile::TempDir>,
+}
+
+impl FlakeNix {
+    /// Set [`FlakeNix::env`] on `cmd`.
+    pub fn apply(&self, cmd: &mut Command) {
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+    }
+}
+
+fn find_flake_nix() -> Option<FlakeNix> {
+    let bin = std::env::var_os("NIXCROSS_NIX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("nix"));
+    let probe = tempfile::tempdir().ok()?;
+    std::fs::write(
+        probe.path().join("flake.nix"),
+        "{ outputs = { self }: { probe = \"ok\"; }; }\n",
+    )
+    .ok()?;
+    let runs = |env: &[(String, String)]| {
+        let mut cmd = Command::new(&bin);
+        cmd.args([
+            "--extra-experimental-features",
+            "nix-command flakes",
+            "eval",
+            "--raw",
+            "--no-write-lock-file",
+        ])
+        .arg(format!("path:{}#probe", probe.path().display()))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output()
+            .is_ok_and(|o| o.status.success() && o.stdout == b"ok")
+    };
+    if runs(&[]) {
+        return Some(FlakeNix {
+            bin,
+            env: Vec::new(),
+            _store: None,
+        });
+    }
+    let store = tempfile::tempdir().ok()?;
+    let env = vec![
+        (
+            "NIX_REMOTE".to_string(),
+            format!("local?root={}", store.path().display()),
+        ),
+        (
+            "XDG_CACHE_HOME".to_string(),
+            store.path().join("cache").display().to_string(),
+        ),
+    ];
+    runs(&env).then_some(FlakeNix {
+        bin,
+        env,
+        _store: Some(store),
+    })
+}
+
+/// `Some` when `nix` (the flakes command, not `nix-instantiate`) evaluates a
+/// `path:` flake. `None` (after printing SKIP) when it does not; panics
+/// instead when `NIXCROSS_REQUIRE_NIX=1`.
+pub fn flake_nix(test: &str) -> Option<&'static FlakeNix> {
+    static NIX: OnceLock<Option<FlakeNix>> = OnceLock::new();
+    let found = NIX.get_or_init(find_flake_nix).as_ref();
+    if found.is_none() {
+        if std::env::var("NIXCROSS_REQUIRE_NIX").as_deref() == Ok("1") {
+            panic!("{test}: `nix` cannot evaluate a path: flake, and NIXCROSS_REQUIRE_NIX=1 forbids skipping");
+        }
+        eprintln!("SKIP {test}: `nix` cannot evaluate a path: flake (apt-get install nix-bin)");
+    }
+    found
+}
+
+/// A stand-in for the nixpkgs flake (`nix/nixpkgs-flake/`), laid out in a
+/// temporary folder, for tests that run `nix` on a flake: test flakes take
+/// it as `inputs.nixpkgs.url = "<url>"`. Its `lib.nixosSystem` is the
+/// module model's `evalNixos` (`nix/nixos.nix`), which returns `config` and
+/// `pkgs` as NixOS does; `import nixpkgs { ... }` is the recording package
+/// set (`nix/pkgs`). The dishonest variant builds every configuration
+/// natively for x86_64-linux, ignores overlays (also of `import nixpkgs`),
+/// and neither emulates nor lists builders, so an edit it is asked about
+/// must not be believed.
+#[derive(Debug)]
+pub struct NixpkgsFlake {
+    dir: tempfile::TempDir,
+}
+
+impl NixpkgsFlake {
+    /// The stand-in that evaluates what a configuration says.
+    pub fn honest() -> NixpkgsFlake {
+        NixpkgsFlake::new(true)
+    }
+
+    /// The stand-in that lies (see [`NixpkgsFlake`]).
+    pub fn dishonest() -> NixpkgsFlake {
+        NixpkgsFlake::new(false)
+    }
+
+    fn new(honest: bool) -> NixpkgsFlake {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let files: &[(&str, &str)] = &[
+            ("flake.nix", include_str!("../nix/nixpkgs-flake/flake.nix")),
+            (
+                "default.nix",
+                include_str!("../nix/nixpkgs-flake/default.nix"),
+            ),
+            ("nixos.nix", include_str!("../nix/nixos.nix")),
+            ("pkgs/default.nix", include_str!("../nix/pkgs/default.nix")),
+            ("examples.json", "{}"),
+            ("honest.nix", if honest { "true\n" } else { "false\n" }),
+        ];
+        for (rel, text) in files {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().expect("a parent folder"))
+                .expect("create a folder for the stand-in flake");
+            std::fs::write(&path, text).expect("write the stand-in flake");
+        }
+        NixpkgsFlake { dir }
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Its flake reference, `path:<folder>`.
+    pub fn url(&self) -> String {
+        format!("path:{}", self.dir.path().display())
     }
 }
 

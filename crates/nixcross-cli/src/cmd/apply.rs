@@ -35,6 +35,8 @@ pub struct Args {
     /// print the diff)
     #[arg(long)]
     pub check: bool,
+    #[command(flatten)]
+    pub verify: crate::verify::VerifyFlag,
 }
 
 /// The spec the arguments name, or the nearest nixcross.yaml.
@@ -153,7 +155,12 @@ pub fn run(args: Args) -> CmdResult {
         if let (Some(t), Some(out)) = (&host_tree, applied.host) {
             parts.push((t, out));
         }
-        match common::finish_trees(args.dry_run, args.check, &spec_path, parts, tx) {
+        let mode = common::Finishing {
+            dry_run: args.dry_run,
+            check: args.check,
+            verify: args.verify.verify,
+        };
+        match common::finish_trees(mode, &spec_path, parts, tx) {
             Err(Finish::Conflict) => {}
             Err(Finish::Error(e)) => return Err(e),
             Ok(code) => return Ok(code),

@@ -33,10 +33,10 @@ pub struct Args {
     pub config: Option<String>,
     /// Retarget the package packages.<system>.<ATTR> instead of a NixOS
     /// configuration (<SYSTEM>.<ATTR> when it is defined under several systems)
-    #[arg(long, value_name = "ATTR", conflicts_with = "shell")]
+    #[arg(long, value_name = "ATTR", conflicts_with_all = ["shell", "verify"])]
     pub package: Option<String>,
     /// Retarget the dev shell devShells.<system>.<NAME>
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "verify")]
     pub shell: Option<String>,
     /// The system that builds (default: the configuration's current build
     /// system, else this machine); with --mode emulate it only decides

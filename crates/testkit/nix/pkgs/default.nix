@@ -1,7 +1,8 @@
 # A recording stand-in for `import nixpkgs { ... }`: a tiny package set in
 # which `hello` records the `gcc` it was built with, with the overlays
 # applied as nixpkgs applies them (`final` is the fixed point, `prev` the set
-# before the overlay). `importArgs` holds exactly the arguments given.
+# before the overlay). `importArgs` holds exactly the arguments given;
+# `path` and `stdenv.{build,host}Platform.system` are there as in nixpkgs.
 # `pkgsCross.<name>` is the same call with the example as crossSystem, as
 # nixpkgs' stage.nix makes it (same localSystem, config and overlays).
 args@{ localSystem ? null, crossSystem ? null, system ? null, overlays ? [ ], config ? { }, ... }:
@@ -21,10 +22,18 @@ let
       localSystem = if localSystem != null then localSystem else system;
       inherit crossSystem;
     };
+    # As nixpkgs has them: its own source (for `import pkgs.path { ... }`)
+    # and the platforms, by system (or triple, when only that was given).
+    path = ./.;
+    stdenv = {
+      buildPlatform.system = systemOf final.platform.localSystem;
+      hostPlatform.system = systemOf (if crossSystem != null then crossSystem else final.platform.localSystem);
+    };
     pkgsCross = builtins.mapAttrs
       (name: config: import ./default.nix (args // { crossSystem = { inherit config; }; }))
       examples;
   };
+  systemOf = v: if v == null || builtins.isString v then v else v.system or v.config or null;
   extend = f: overlay: final: let prev = f final; in prev // overlay final prev;
   fix = f: let x = f x; in x;
 in
