@@ -649,3 +649,151 @@ fn describe_toggle(t: &Known<Option<bool>>) -> String {
         Err(why) => format!("unknown: {why}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The prover against plans that lie: each is an edit a planner bug
+    //! could make, and each must be refused, with nothing returned.
+    use super::*;
+    use crate::edit::{FileEdits, Plan, TextEdit};
+    use crate::files::MemFiles;
+    use crate::ErrorKind;
+
+    const FLAKE: &str = r#"{
+  outputs = { self, nixpkgs }: {
+    nixosConfigurations.a = nixpkgs.lib.nixosSystem {
+      system = "x86_64-linux";
+      modules = [ ./shared.nix { nixpkgs.crossSystem.system = "aarch64-linux"; } ];
+    };
+    nixosConfigurations.b = nixpkgs.lib.nixosSystem {
+      system = "x86_64-linux";
+      modules = [ ./shared.nix ];
+    };
+  };
+}
+"#;
+
+    fn files() -> MemFiles {
+        let mut f = MemFiles::new();
+        f.insert("flake.nix", FLAKE).insert(
+            "shared.nix",
+            "{\n  boot.binfmt.emulatedSystems = [ \"riscv64-linux\" ];\n}\n",
+        );
+        f
+    }
+
+    /// A plan replacing `find` with `with` in `path`, claiming `claims`,
+    /// proven against the flake as loaded for `a`.
+    fn plan(files: &MemFiles, path: &str, find: &str, with: &str, claims: Vec<Claim>) -> Plan {
+        let f = Flake::load_for(files, &RelPath::new("flake.nix").unwrap(), Some("a")).unwrap();
+        let text = files.read(&RelPath::new(path).unwrap()).unwrap();
+        let at = text.find(find).unwrap();
+        Plan {
+            files: vec![FileEdits {
+                path: RelPath::new(path).unwrap(),
+                edits: vec![TextEdit::replace((at, at + find.len()), with)],
+                reasons: vec!["test".into()],
+            }],
+            summary: "test".into(),
+            claims,
+            prover: Some(FlakeProver::of(&f)),
+            ..Plan::default()
+        }
+    }
+
+    fn platforms(build: &str, host: &str) -> Claim {
+        Claim::Platforms {
+            config: "a".into(),
+            build: build.into(),
+            host: host.into(),
+        }
+    }
+
+    fn refused(p: &Plan, files: &MemFiles) -> String {
+        let e = p.apply(files).expect_err("the plan must be refused");
+        assert_eq!(e.kind, ErrorKind::Unsafe, "{}", e.message);
+        e.message
+    }
+
+    #[test]
+    fn a_true_plan_passes() {
+        let f = files();
+        let p = plan(
+            &f,
+            "flake.nix",
+            "\"aarch64-linux\"",
+            "\"riscv64-linux\"",
+            vec![platforms("x86_64-linux", "riscv64-linux")],
+        );
+        assert!(p.apply(&f).unwrap().changed());
+    }
+
+    #[test]
+    fn a_claim_not_in_effect_is_refused() {
+        let f = files();
+        // Says riscv64, writes riscv32.
+        let p = plan(
+            &f,
+            "flake.nix",
+            "\"aarch64-linux\"",
+            "\"riscv32-linux\"",
+            vec![platforms("x86_64-linux", "riscv64-linux")],
+        );
+        assert!(refused(&p, &f).contains("do not show what the edit claims"));
+        // An edit that claims an emulated system it does not add.
+        let p = plan(
+            &f,
+            "shared.nix",
+            "\"riscv64-linux\"",
+            "\"riscv64-linux\" ",
+            vec![Claim::Emulated {
+                subject: Subject::Config("a".into()),
+                system: "aarch64-linux".into(),
+                listed: true,
+            }],
+        );
+        assert!(refused(&p, &f).contains("emulates aarch64-linux"));
+    }
+
+    #[test]
+    fn a_change_to_another_configuration_is_refused() {
+        let f = files();
+        // The shared module changes `b` too.
+        let p = plan(
+            &f,
+            "shared.nix",
+            "[ \"riscv64-linux\" ]",
+            "[ \"riscv64-linux\" \"aarch64-linux\" ]",
+            vec![Claim::Emulated {
+                subject: Subject::Config("a".into()),
+                system: "aarch64-linux".into(),
+                listed: true,
+            }],
+        );
+        let m = refused(&p, &f);
+        assert!(m.contains("of `b`"), "{m}");
+        assert!(m.contains("boot.binfmt.emulatedSystems"), "{m}");
+    }
+
+    #[test]
+    fn a_change_the_claims_do_not_name_is_refused() {
+        let f = files();
+        // Retargets `a` but says it only adds an emulated system.
+        let p = plan(
+            &f,
+            "flake.nix",
+            "\"aarch64-linux\"",
+            "\"riscv64-linux\"",
+            vec![Claim::Emulated {
+                subject: Subject::Config("a".into()),
+                system: "riscv64-linux".into(),
+                listed: true,
+            }],
+        );
+        let m = refused(&p, &f);
+        assert!(m.contains("the platforms of `a`"), "{m}");
+        // Removes a configuration.
+        let p = plan(&f, "flake.nix", "nixosConfigurations.b", "other.b", vec![]);
+        assert!(refused(&p, &f).contains("no longer has the configuration `b`"));
+    }
+}
