@@ -26,6 +26,9 @@ pub enum ErrorKind {
     Format,
     /// A bug: an edit produced text that does not parse. Never written.
     Internal,
+    /// A file changed after a plan was made against it: the plan was not
+    /// applied (plan again).
+    Changed,
     /// The self-check refused a planned edit: read again, the edited files
     /// do not show what the edit claims, or show another configuration (or
     /// another option) changed, or break Nix's own parser rules. Nothing is

@@ -207,6 +207,23 @@ pub struct FileEdits {
     pub edits: Vec<TextEdit>,
     /// Why the file changes, one sentence per reason.
     pub reasons: Vec<String>,
+    /// The revision of the text the edits were planned against: applying
+    /// them to another text is [`crate::ErrorKind::Changed`], never a write.
+    pub(crate) revision: Option<Revision>,
+}
+
+/// A text's revision: its length and a hash of its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Revision(usize, u64);
+
+impl Revision {
+    /// The revision of `text`.
+    pub(crate) fn of(text: &str) -> Revision {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        Revision(text.len(), h.finish())
+    }
 }
 
 /// Planned edits over one or more files, not yet applied: the seam between
@@ -312,6 +329,16 @@ impl Plan {
             let before = files
                 .read(&f.path)
                 .map_err(|e| Error::invalid(format!("cannot read {}: {e}", f.path)))?;
+            if f.revision.is_some_and(|r| r != Revision::of(&before)) {
+                return Err(Error::new(
+                    crate::ErrorKind::Changed,
+                    format!(
+                        "{} changed since the plan was made; nothing was written",
+                        f.path
+                    ),
+                )
+                .hint("plan again from the file as it is now"));
+            }
             let after = apply_checked(&before, &f.edits).map_err(|e| {
                 if e.kind == crate::ErrorKind::Unsafe {
                     return e.in_file(&f.path, &before);
@@ -751,6 +778,7 @@ mod tests {
                         path: a.clone(),
                         edits: vec![TextEdit::replace((at, at + find.len()), with)],
                         reasons: vec![why.into()],
+                        revision: Some(Revision::of(&text)),
                     }],
                     summary: why.into(),
                     warnings: vec!["w".into()],

@@ -350,6 +350,7 @@ impl<'a> Edits<'a> {
                 path: sources.get(id).path.clone(),
                 edits,
                 reasons,
+                revision: Some(crate::edit::Revision::of(&sources.get(id).text)),
             })
             .collect();
         Plan {

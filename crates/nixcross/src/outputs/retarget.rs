@@ -60,12 +60,19 @@ pub fn retarget(files: &dyn Files, flake: &RelPath, opts: &RetargetOptions) -> R
 
 /// Plan the retarget of an output of the flake `flake`, without applying it.
 pub fn plan_retarget(files: &dyn Files, flake: &RelPath, opts: &RetargetOptions) -> Result<Plan> {
+    // The revision first: a file that changes while it is planned is then
+    // refused when the plan is applied.
+    let revision = files
+        .read(flake)
+        .ok()
+        .map(|t| crate::edit::Revision::of(&t));
     let (edits, summary, warnings) = plan_edits(files, flake, opts)?;
     Ok(Plan {
         files: vec![FileEdits {
             path: flake.clone(),
             reasons: vec![summary.clone()],
             edits,
+            revision,
         }],
         summary,
         warnings,

@@ -693,6 +693,7 @@ mod tests {
                 path: RelPath::new(path).unwrap(),
                 edits: vec![TextEdit::replace((at, at + find.len()), with)],
                 reasons: vec!["test".into()],
+                revision: None,
             }],
             summary: "test".into(),
             claims,
@@ -795,5 +796,30 @@ mod tests {
         // Removes a configuration.
         let p = plan(&f, "flake.nix", "nixosConfigurations.b", "other.b", vec![]);
         assert!(refused(&p, &f).contains("no longer has the configuration `b`"));
+    }
+
+    #[test]
+    fn a_stale_plan_is_not_applied() {
+        let mut f = files();
+        let p = crate::ops::set_target::plan_set_target(
+            &f,
+            &RelPath::new("flake.nix").unwrap(),
+            &crate::ops::set_target::SetTargetOptions {
+                target: "riscv64-linux".into(),
+                mode: crate::vocab::Mode::Cross,
+                config: Some("a".into()),
+                host: None,
+                local_system: Some("x86_64-linux".into()),
+                style: None,
+            },
+        )
+        .unwrap();
+        // The file changes between the plan and its application.
+        f.insert(
+            "flake.nix",
+            FLAKE.replace("usb", "usb_storage").replacen("{", "{ ", 1),
+        );
+        let e = p.apply(&f).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Changed, "{}", e.message);
     }
 }
