@@ -547,6 +547,17 @@ pub fn machine_files(builders: &str) -> Vec<String> {
         .collect()
 }
 
+/// The command that sets up a remote builder for `system`, for a NixOS
+/// build machine or another one.
+pub(crate) fn advice_command(system: &str, nixos: bool) -> String {
+    let base = format!("nixcross add-builder ssh-ng://<user>@<builder> --system {system}");
+    if nixos {
+        format!("{base} -f /etc/nixos/configuration.nix")
+    } else {
+        format!("{base} --format machines")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

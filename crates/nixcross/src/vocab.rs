@@ -140,6 +140,16 @@ impl fmt::Display for Style {
     }
 }
 
+/// Module priorities (`lib/modules.nix`; the lowest number wins).
+/// `lib.mkForce`.
+pub(crate) const MK_FORCE: u32 = 50;
+/// The priority of a plain definition.
+pub(crate) const PLAIN: u32 = 100;
+/// `lib.mkDefault`.
+pub(crate) const MK_DEFAULT: u32 = 1000;
+/// `lib.mkOptionDefault`, and an option's own default.
+pub(crate) const MK_OPTION_DEFAULT: u32 = 1500;
+
 /// A boolean option of the build host that nixcross writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]

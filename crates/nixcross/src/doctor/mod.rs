@@ -722,7 +722,7 @@ impl Ctx<'_> {
             s.problems.push(format!("no remote builder lists {system}"));
             s.fixes.push(fix(
                 "shell",
-                crate::ops::add_builder::advice_command(system, self.input.nixos),
+                crate::machines::advice_command(system, self.input.nixos),
             ));
         } else if !serving.iter().any(|b| b.usable()) {
             for b in &serving {

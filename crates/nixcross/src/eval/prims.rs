@@ -243,14 +243,8 @@ pub(super) fn lib_attrs(ev: &mut Evaluator, input: Option<&str>) -> ThunkId {
         ("mkIf", prim(MkIf)),
         ("mkMerge", prim(MkMerge)),
         ("mkOverride", prim(MkOverride)),
-        (
-            "mkDefault",
-            prim(MkPriority(crate::flake::platforms::MK_DEFAULT)),
-        ),
-        (
-            "mkForce",
-            prim(MkPriority(crate::flake::platforms::MK_FORCE)),
-        ),
+        ("mkDefault", prim(MkPriority(crate::vocab::MK_DEFAULT))),
+        ("mkForce", prim(MkPriority(crate::vocab::MK_FORCE))),
         ("mkOptionDefault", prim(MkPriority(1500))),
         ("mkImageMediaOverride", prim(MkPriority(60))),
         ("mkVMOverride", prim(MkPriority(10))),

@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::error::{Error, Result};
 use crate::source::Src;
+use crate::syntax;
 use crate::syntax::{compact, Entry, Node, Param};
 
 /// An overlay as written.
@@ -237,4 +239,52 @@ pub fn used_packages(package_lists: &[Src], name: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// One `ATTR=PACKAGE` pair: `attr = final.<package>;`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pair {
+    /// The attribute replaced.
+    pub attr: String,
+    /// A dotted attribute path, e.g. `gcc12` or `llvmPackages_15.clang`.
+    pub package: String,
+}
+
+pub(crate) fn attr_path(s: &str, what: &str, whole: &str) -> Result<Vec<String>> {
+    let parts: Vec<String> = s.split('.').map(str::to_string).collect();
+    if parts.iter().all(|p| syntax::is_identifier(p)) {
+        return Ok(parts);
+    }
+    Err(Error::invalid(format!(
+        "`{whole}`: {what} `{s}` is not an attribute path of identifiers"
+    ))
+    .hint("write ATTR=PACKAGE with names such as gcc=gcc12 or clang=llvmPackages_15.clang"))
+}
+
+/// Parse `ATTR=PACKAGE`. `ATTR` is one identifier (a dotted name would
+/// replace the whole set it is in); `PACKAGE` is an attribute path.
+pub(crate) fn parse_pair(s: &str) -> Result<Pair> {
+    let Some((attr, package)) = s.split_once('=') else {
+        return Err(
+            Error::invalid(format!("`{s}` is not of the form ATTR=PACKAGE"))
+                .hint("for example: nixcross add-overlay gcc=gcc12"),
+        );
+    };
+    let a = attr_path(attr, "the attribute", s)?;
+    if a.len() != 1 {
+        return Err(Error::invalid(format!(
+            "`{s}`: the attribute must be a single name; `{attr}` in an overlay would replace the whole `{}` set",
+            a[0]
+        )));
+    }
+    attr_path(package, "the package", s)?;
+    Ok(Pair {
+        attr: attr.to_string(),
+        package: package.to_string(),
+    })
+}
+
+/// Parse a package name for `--use`.
+pub(crate) fn parse_package(s: &str) -> Result<String> {
+    attr_path(s, "the package", s).map(|_| s.to_string())
 }

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::source::Src;
 use crate::vocab::Style;
+pub(crate) use crate::vocab::{MK_DEFAULT, MK_FORCE, MK_OPTION_DEFAULT, PLAIN};
 
 /// The platform options of `nixos/modules/misc/nixpkgs.nix`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -58,15 +59,6 @@ impl PlatformOption {
         }
     }
 }
-
-/// `lib.mkForce`.
-pub const MK_FORCE: u32 = 50;
-/// The priority of a plain definition.
-pub const PLAIN: u32 = 100;
-/// `lib.mkDefault`.
-pub const MK_DEFAULT: u32 = 1000;
-/// `lib.mkOptionDefault`, and an option's own default.
-pub const MK_OPTION_DEFAULT: u32 = 1500;
 
 /// One definition of a platform option.
 #[derive(Debug, Clone)]

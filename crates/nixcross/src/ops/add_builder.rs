@@ -21,11 +21,11 @@ use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::modules::{lone_module, LoneModule};
 use crate::flake::{Flake, ModuleOrigin};
-use crate::machines::{Machine, Protocol, SshUri, StoreUri};
+use crate::machines::{advice_command, Machine, Protocol, SshUri, StoreUri};
 use crate::module::places::{self, Place};
 use crate::module::{self, OptionHit, Position};
 use crate::ops::editor::{Edits, Home, Planner};
-use crate::ops::emulate::{describe, find_one, inline_list_item, module_places};
+use crate::ops::modules::{describe, find_one, inline_list_item, module_places};
 use crate::platform;
 use crate::proof::ModuleProver;
 use crate::source::{FileId, Src};
@@ -139,17 +139,6 @@ pub fn machines_output(opts: &AddBuilderOptions) -> Result<MachinesOutput> {
         machine,
         warnings,
     })
-}
-
-/// The command that sets up a remote builder for `system`, for a NixOS
-/// build machine or another one.
-pub(crate) fn advice_command(system: &str, nixos: bool) -> String {
-    let base = format!("nixcross add-builder ssh-ng://<user>@<builder> --system {system}");
-    if nixos {
-        format!("{base} -f /etc/nixos/configuration.nix")
-    } else {
-        format!("{base} --format machines")
-    }
 }
 
 /// The note that names the third strategy next to emulation: a machine of

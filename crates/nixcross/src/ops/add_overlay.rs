@@ -48,7 +48,10 @@ use std::collections::BTreeMap;
 use crate::edit::{Claim, Outcome, Plan, TextEdit};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
-use crate::flake::overlays::{effective, literal_list, used_packages, OverlayView, ScopedVia};
+use crate::flake::overlays::{
+    attr_path, effective, literal_list, parse_package, parse_pair, used_packages, OverlayView,
+    Pair, ScopedVia,
+};
 use crate::flake::{Flake, ModuleOrigin, SeenStyle};
 use crate::module;
 use crate::ops::editor::{compact, indent_tail, Planner};
@@ -73,54 +76,6 @@ pub struct AddOverlayOptions {
     pub uses: Vec<String>,
     /// Take the attributes out instead of adding them.
     pub remove: bool,
-}
-
-/// One `ATTR=PACKAGE` pair: `attr = final.<package>;`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Pair {
-    /// The attribute replaced.
-    pub attr: String,
-    /// A dotted attribute path, e.g. `gcc12` or `llvmPackages_15.clang`.
-    pub package: String,
-}
-
-fn attr_path(s: &str, what: &str, whole: &str) -> Result<Vec<String>> {
-    let parts: Vec<String> = s.split('.').map(str::to_string).collect();
-    if parts.iter().all(|p| syntax::is_identifier(p)) {
-        return Ok(parts);
-    }
-    Err(Error::invalid(format!(
-        "`{whole}`: {what} `{s}` is not an attribute path of identifiers"
-    ))
-    .hint("write ATTR=PACKAGE with names such as gcc=gcc12 or clang=llvmPackages_15.clang"))
-}
-
-/// Parse `ATTR=PACKAGE`. `ATTR` is one identifier (a dotted name would
-/// replace the whole set it is in); `PACKAGE` is an attribute path.
-pub(crate) fn parse_pair(s: &str) -> Result<Pair> {
-    let Some((attr, package)) = s.split_once('=') else {
-        return Err(
-            Error::invalid(format!("`{s}` is not of the form ATTR=PACKAGE"))
-                .hint("for example: nixcross add-overlay gcc=gcc12"),
-        );
-    };
-    let a = attr_path(attr, "the attribute", s)?;
-    if a.len() != 1 {
-        return Err(Error::invalid(format!(
-            "`{s}`: the attribute must be a single name; `{attr}` in an overlay would replace the whole `{}` set",
-            a[0]
-        )));
-    }
-    attr_path(package, "the package", s)?;
-    Ok(Pair {
-        attr: attr.to_string(),
-        package: package.to_string(),
-    })
-}
-
-/// Parse a package name for `--use`.
-pub(crate) fn parse_package(s: &str) -> Result<String> {
-    attr_path(s, "the package", s).map(|_| s.to_string())
 }
 
 /// Attributes that name a compiler, a toolchain piece or a stdenv.

@@ -47,14 +47,19 @@ use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::modules::{lone_module, LoneModule};
 use crate::flake::{Flake, ModuleOrigin};
-use crate::module::places::{self, FileKind, Place};
+use crate::module::places::{self, Place};
 use crate::module::{self, OptionHit};
 use crate::ops::editor::{Edits, Home, Planner};
+use crate::ops::modules::{describe, find_one, inline_list_item, module_places, InlineItem};
 use crate::platform;
 use crate::proof::ModuleProver;
 use crate::source::{FileId, SourceMap, Src};
-use crate::syntax::{self, Kind, Node};
+use crate::syntax::{self, Node};
 use crate::vocab::Toggle;
+
+/// One system the user typed, as a key of the binfmt magics table (see
+/// [`crate::platform::emulated_system`]).
+pub use crate::platform::emulated_system;
 
 /// What `nixcross emulate` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -138,123 +143,6 @@ fn requested_systems(inputs: &[String]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// One system the user typed, as a key of the binfmt magics table.
-pub fn emulated_system(input: &str) -> Result<String> {
-    let cat = platform::catalogue();
-    let s = input.trim();
-    if cat.can_emulate(s) {
-        return Ok(s.to_string());
-    }
-    let all: Vec<&str> = cat.emulatable().collect();
-    match platform::resolve(s) {
-        Ok(t) if cat.can_emulate(&t.system) => Ok(t.system),
-        Ok(t) => {
-            let what = if t.system == s {
-                format!("`{s}`")
-            } else {
-                format!("`{s}` ({})", t.system)
-            };
-            Err(
-                Error::invalid(format!("{what} is not a system NixOS can emulate")).hint(format!(
-                    "boot.binfmt.emulatedSystems accepts: {}",
-                    all.join(", ")
-                )),
-            )
-        }
-        Err(_) => {
-            let mut err = Error::invalid(format!("unknown system `{s}`"));
-            let mut near: Vec<String> = Vec::new();
-            for name in platform::suggest(s, 10) {
-                if let Ok(t) = platform::resolve(&name) {
-                    if cat.can_emulate(&t.system) && !near.contains(&t.system) {
-                        near.push(t.system);
-                    }
-                }
-            }
-            near.truncate(3);
-            if !near.is_empty() {
-                err = err.hint(format!("did you mean {}?", near.join(", ")));
-            }
-            Err(err.hint(format!(
-                "boot.binfmt.emulatedSystems accepts: {}",
-                all.join(", ")
-            )))
-        }
-    }
-}
-
-/// How a value is written, for messages.
-pub(crate) fn describe(node: &Node) -> String {
-    let n = node.unparen();
-    match n.kind() {
-        Kind::RecAttrSet => "a `rec { ... }` set".into(),
-        Kind::With => "a `with ...;` expression".into(),
-        Kind::Update => "a `//` merge".into(),
-        Kind::Concat => "a `++` concatenation without a literal list".into(),
-        Kind::IfElse => "an `if ... then ... else ...`".into(),
-        Kind::Ident => format!("the variable `{}`", n.text()),
-        Kind::Select => format!("`{}`", n.text()),
-        Kind::Path => format!("the path `{}`", n.text()),
-        Kind::Apply => match n
-            .call()
-            .and_then(|(f, _)| f.reference())
-            .map(|r| r.join("."))
-        {
-            Some(f) => format!("a call of `{f}`"),
-            None => "a function call".into(),
-        },
-        Kind::Lambda => "a function".into(),
-        Kind::LetIn => "a `let ... in` expression".into(),
-        _ => "an expression nixcross cannot read".into(),
-    }
-}
-
-/// The one definition of `path` among `places`; shapes that could hide a
-/// definition, or a second definition, are refused.
-pub(crate) fn find_one(
-    e: &Edits,
-    file: FileId,
-    places: &[Place],
-    path: &[&str],
-) -> Result<Option<(usize, OptionHit)>> {
-    let dotted = path.join(".");
-    let (mut hits, opaque) = places::find_in(places, path);
-    if let Some(o) = opaque.first() {
-        return Err(e.error_at(
-            Error::refused(format!("cannot edit `{dotted}`: {}", o.reason))
-                .hint("edit this part by hand, or write it as a plain attribute set"),
-            &Src::new(file, node_at(e, file, o.range)),
-        ));
-    }
-    if hits.len() > 1 {
-        let at = hits[1].1.entry().range();
-        return Err(e.error_at(
-            Error::refused(format!("`{dotted}` is defined more than once")),
-            &Src::new(file, node_at(e, file, at)),
-        ));
-    }
-    let Some((i, hit)) = hits.pop() else {
-        return Ok(None);
-    };
-    if !hit.rest.is_empty() {
-        let at = hit.entry().range();
-        return Err(e.error_at(
-            Error::refused(format!(
-                "`{dotted}` is defined through a longer key (`{dotted}.{}`)",
-                hit.rest.join(".")
-            )),
-            &Src::new(file, node_at(e, file, at)),
-        ));
-    }
-    Ok(Some((i, hit)))
-}
-
-/// The smallest node covering `range` in `file` (for error locations).
-fn node_at(e: &Edits, file: FileId, range: (usize, usize)) -> Node {
-    let root = e.sources.get(file).root().expect("a parsed file");
-    root.find_covering(range).unwrap_or(root)
-}
-
 /// The string literals of a list.
 fn string_items(list: &syntax::ListView) -> HashSet<String> {
     list.items
@@ -320,48 +208,6 @@ fn read_module(e: &Edits, file: FileId, expr: &Node) -> Result<ModuleEdit> {
         emulated,
         prefer_static,
     })
-}
-
-/// A module file's body and definition places; a file that is not a NixOS
-/// module is refused with what it is (`hint` says where the setting goes
-/// instead), and so is a module whose definitions nixcross cannot see.
-pub(crate) fn module_places(
-    e: &Edits,
-    file: FileId,
-    expr: &Node,
-    hint: &str,
-) -> Result<(syntax::AttrSetView, Vec<Place>)> {
-    let kind = places::file_kind(expr);
-    if kind != FileKind::NixosModule {
-        let hint = if kind == FileKind::Flake {
-            "pass --config NAME to edit a configuration of the flake, or -f the module file"
-        } else {
-            hint
-        };
-        // Point at what gives it away (`outputs`, `flake`, `home`, ...).
-        let at = places::kind_evidence(expr).unwrap_or_else(|| expr.clone());
-        return Err(e.error_at(
-            Error::refused(format!(
-                "this file is {}, not a NixOS module",
-                kind.describe()
-            ))
-            .hint(hint),
-            &Src::new(file, at),
-        ));
-    }
-    let places = places::places(expr).map_err(|o| {
-        e.error_at(
-            Error::refused(format!("cannot edit this module: {}", o.reason)).hint(
-                "a module nixcross can edit is `{ ... }` or `{ config, pkgs, ... }: { ... }`",
-            ),
-            &Src::new(file, node_at(e, file, o.range)),
-        )
-    })?;
-    let top = module::module_body(expr)
-        .map(|b| b.set)
-        .or_else(|| places.first().map(|p| p.set.clone()))
-        .ok_or_else(|| Error::refused("the module has no set of definitions"))?;
-    Ok((top, places))
 }
 
 /// One module file.
@@ -1034,25 +880,6 @@ fn plan_config(
         format!("{name}: {}", summary.join("; "))
     };
     Ok(p.finish(summary))
-}
-
-/// A flake configuration's modules list and an inline module's item in it.
-pub(crate) type InlineItem = (Src, Node);
-
-/// The modules list and the item of module `i`, when it is an inline item
-/// of the configuration's own list.
-pub(crate) fn inline_list_item(p: &Planner, i: usize) -> Option<InlineItem> {
-    let m = &p.sys.modules[i];
-    let ModuleOrigin::Inline(src) = &m.origin else {
-        return None;
-    };
-    if m.imported_from.is_some() {
-        return None;
-    }
-    let list = p.sys.modules_list.clone()?;
-    let lv = list.node.list()?;
-    let item = lv.items.iter().find(|it| it.contains(&src.node))?.clone();
-    Some((list, item))
 }
 
 /// New definitions in the configuration's own module.

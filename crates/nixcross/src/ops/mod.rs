@@ -12,6 +12,7 @@ pub(crate) mod editor;
 pub mod emulate;
 pub mod export;
 pub mod init;
+pub(crate) mod modules;
 pub(crate) mod params;
 pub mod set_target;
 pub mod show;

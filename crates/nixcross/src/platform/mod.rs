@@ -320,6 +320,51 @@ pub fn current_system() -> Option<String> {
     system_of(std::env::consts::ARCH, std::env::consts::OS)
 }
 
+/// One system the user typed, as a key of the binfmt magics table.
+pub fn emulated_system(input: &str) -> Result<String> {
+    let cat = catalogue();
+    let s = input.trim();
+    if cat.can_emulate(s) {
+        return Ok(s.to_string());
+    }
+    let all: Vec<&str> = cat.emulatable().collect();
+    match resolve(s) {
+        Ok(t) if cat.can_emulate(&t.system) => Ok(t.system),
+        Ok(t) => {
+            let what = if t.system == s {
+                format!("`{s}`")
+            } else {
+                format!("`{s}` ({})", t.system)
+            };
+            Err(
+                Error::invalid(format!("{what} is not a system NixOS can emulate")).hint(format!(
+                    "boot.binfmt.emulatedSystems accepts: {}",
+                    all.join(", ")
+                )),
+            )
+        }
+        Err(_) => {
+            let mut err = Error::invalid(format!("unknown system `{s}`"));
+            let mut near: Vec<String> = Vec::new();
+            for name in suggest(s, 10) {
+                if let Ok(t) = resolve(&name) {
+                    if cat.can_emulate(&t.system) && !near.contains(&t.system) {
+                        near.push(t.system);
+                    }
+                }
+            }
+            near.truncate(3);
+            if !near.is_empty() {
+                err = err.hint(format!("did you mean {}?", near.join(", ")));
+            }
+            Err(err.hint(format!(
+                "boot.binfmt.emulatedSystems accepts: {}",
+                all.join(", ")
+            )))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

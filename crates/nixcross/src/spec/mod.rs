@@ -25,9 +25,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{line_col, Error, Result};
-use crate::ops::add_overlay::{parse_package, parse_pair};
-use crate::ops::emulate::emulated_system;
+use crate::flake::overlays::{parse_package, parse_pair};
 use crate::platform;
+use crate::platform::emulated_system;
 use crate::vocab::{Mode, Style};
 use spans::Seg;
 
