@@ -31,9 +31,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 pub use value::{
-    AttrEntry, Attrs, Closure, EnvId, MadeBy, PathValue, PerSystem, Piece, PkgsSite, PkgsValue,
-    PkgsVia, Prim, PrimApp, Property, Special, StrValue, SystemsHelper, ThunkId, Unknown, Value,
-    Written,
+    AttrEntry, Attrs, Closure, EnvId, ImportArgs, MadeBy, PathValue, PerSystem, Piece, PkgsSite,
+    PkgsValue, PkgsVia, Prim, PrimApp, Property, Special, StrValue, SystemsHelper, ThunkId,
+    Unknown, Value, Written,
 };
 
 use crate::files::{EntryKind, RelPath};

@@ -423,6 +423,63 @@ impl PkgsValue {
     }
 }
 
+/// The platform arguments of `import nixpkgs { ... }`, read by nixpkgs'
+/// own rules (`pkgs/top-level/impure.nix`): the set is built on
+/// `localSystem`, or on the older `system` (both together are an error);
+/// it is built for `crossSystem`, which is absent, `null`, or equal to
+/// the local platform for a native build. The one reader of these
+/// arguments: `flake` and `outputs` decide a set's platforms from it.
+#[derive(Debug, Clone)]
+pub struct ImportArgs {
+    /// The argument set.
+    pub args: Rc<Attrs>,
+    /// `localSystem` or `system`, with its name; `None` when neither is
+    /// given (nixpkgs then builds for `builtins.currentSystem`).
+    pub local: Option<(&'static str, AttrEntry)>,
+    /// `crossSystem`, when given (its value may be `null`).
+    pub cross: Option<AttrEntry>,
+}
+
+impl ImportArgs {
+    /// Read the arguments of `p`, an `import nixpkgs { ... }`; why not, when
+    /// they are no set nixcross can read or nixpkgs would refuse them.
+    pub fn of(ev: &mut super::Evaluator, p: &PkgsValue) -> Result<ImportArgs, String> {
+        let t = p
+            .import_args()
+            .ok_or_else(|| "`import nixpkgs` without arguments".to_string())?;
+        let args = match ev.force(t) {
+            Value::Attrs(a) => a,
+            Value::Unknown(u) => return Err(u.reason.clone()),
+            other => {
+                return Err(format!(
+                    "`import nixpkgs` with {}, not an attribute set",
+                    other.type_name()
+                ))
+            }
+        };
+        let local = match (args.entries.get("localSystem"), args.entries.get("system")) {
+            (Some(_), Some(_)) => {
+                return Err("nixpkgs refuses both localSystem and system".into());
+            }
+            (Some(e), None) => Some(("localSystem", e.clone())),
+            (None, Some(e)) => Some(("system", e.clone())),
+            (None, None) => None,
+        };
+        let cross = args.entries.get("crossSystem").cloned();
+        Ok(ImportArgs { args, local, cross })
+    }
+
+    /// The `crossSystem` value when it names a platform (not absent, not
+    /// `null`).
+    pub fn cross_value(&self, ev: &mut super::Evaluator) -> Option<Value> {
+        let e = self.cross.as_ref()?;
+        match ev.force(e.value) {
+            Value::Null => None,
+            v => Some(v),
+        }
+    }
+}
+
 /// How a package set is made.
 #[derive(Debug, Clone)]
 pub enum PkgsVia {

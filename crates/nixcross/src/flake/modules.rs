@@ -12,7 +12,8 @@ use super::overlays::{ConfigPlatform, OverlayDef, ScopedSet, ScopedVia, Tracking
 use super::platforms::{self, Definition, PlatformOption, MK_DEFAULT, PLAIN};
 use super::{Config, ModuleArg, Status, System};
 use crate::eval::{
-    short, AttrEntry, Attrs, Evaluator, PathValue, Property, Special, ThunkId, Unknown, Value,
+    short, AttrEntry, Attrs, Evaluator, ImportArgs, PathValue, Property, Special, ThunkId, Unknown,
+    Value,
 };
 use crate::source::{FileId, Src};
 
@@ -1477,28 +1478,15 @@ fn pkgs_platforms(
             .map(|e| e.system.clone());
         return (build, host);
     }
-    let Some(args) = p.import_args() else {
+    let Ok(args) = ImportArgs::of(ev, p) else {
         return (None, None);
     };
-    let Value::Attrs(a) = ev.force(args) else {
-        return (None, None);
-    };
-    let mut build = None;
-    for key in ["localSystem", "system"] {
-        if let Some(e) = a.entries.get(key) {
-            let v = ev.force(e.value);
-            build = platform_of(ev, &v).0;
-            break;
-        }
-    }
-    let host = match a.entries.get("crossSystem") {
-        Some(e) => {
-            let v = ev.force(e.value);
-            match v {
-                Value::Null => build.clone(),
-                v => platform_of(ev, &v).0,
-            }
-        }
+    let build = args.local.as_ref().and_then(|(_, e)| {
+        let v = ev.force(e.value);
+        platform_of(ev, &v).0
+    });
+    let host = match args.cross_value(ev) {
+        Some(v) => platform_of(ev, &v).0,
         None => build.clone(),
     };
     (build, host)
@@ -1515,9 +1503,9 @@ fn scoped_sets(ev: &mut Evaluator, given: &Attrs, via: ScopedVia) -> Vec<ScopedS
             continue;
         };
         let Special::Pkgs(p) = &*s else { continue };
-        let Some(args_t) = p.import_args() else {
+        if p.import_args().is_none() {
             continue;
-        };
+        }
         let mut set = ScopedSet {
             name: name.clone(),
             via,
@@ -1534,21 +1522,22 @@ fn scoped_sets(ev: &mut Evaluator, given: &Attrs, via: ScopedVia) -> Vec<ScopedS
             overlays: Vec::new(),
             overlays_site: None,
         };
-        if let Value::Attrs(a) = ev.force(args_t) {
+        // Arguments nixpkgs would refuse (localSystem next to system) leave
+        // the platforms unknown.
+        let read = ImportArgs::of(ev, p);
+        if let Some(a) = read.as_ref().ok().map(|r| r.args.clone()) {
             set.args = a.src.clone();
-            for key in ["localSystem", "system"] {
-                if let Some(le) = a.entries.get(key) {
-                    let le = le.clone();
-                    let v = ev.force(le.value);
-                    let (system, literal, _, _) = platform_of(ev, &v);
-                    set.local = system;
-                    set.local_literal = literal;
-                    set.local_site = le.def.clone();
-                    break;
-                }
+        }
+        if let Ok(read) = read {
+            let a = read.args.clone();
+            if let Some((_, le)) = &read.local {
+                let v = ev.force(le.value);
+                let (system, literal, _, _) = platform_of(ev, &v);
+                set.local = system;
+                set.local_literal = literal;
+                set.local_site = le.def.clone();
             }
-            if let Some(ce) = a.entries.get("crossSystem") {
-                let ce = ce.clone();
+            if let Some(ce) = &read.cross {
                 let v = ev.force(ce.value);
                 let (system, literal, _, _) = platform_of(ev, &v);
                 set.cross = system;

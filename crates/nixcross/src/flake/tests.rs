@@ -382,3 +382,52 @@ with lib;
     let unknown = f.configs[0].platforms.unknown.clone().unwrap_or_default();
     assert!(unknown.contains("into `nixpkgs.*`"), "{unknown}");
 }
+
+#[test]
+fn a_package_set_is_read_by_nixpkgs_rules_in_both_views() {
+    // localSystem next to system: nixpkgs refuses it, so the platforms are
+    // unknown for the NixOS view and for the outputs view alike.
+    let flake = r#"{
+  outputs = { self, nixpkgs }: let
+    both = import nixpkgs { localSystem = "x86_64-linux"; system = "aarch64-linux"; };
+    same = import nixpkgs { localSystem = "x86_64-linux"; crossSystem = "x86_64-linux"; };
+  in {
+    nixosConfigurations.m = nixpkgs.lib.nixosSystem {
+      system = "x86_64-linux";
+      specialArgs = { inherit both same; };
+      modules = [ ];
+    };
+    packages.x86_64-linux.both = both.hello;
+    packages.x86_64-linux.same = same.hello;
+  };
+}"#;
+    let files = MemFiles::single("flake.nix", flake);
+    let f = load(&files);
+    let sys = f.config("m").unwrap().system().unwrap();
+    let set = |n: &str| sys.scoped.iter().find(|s| s.name == n).unwrap();
+    assert_eq!(set("both").local, None);
+    assert_eq!(set("same").local.as_deref(), Some("x86_64-linux"));
+    // A crossSystem equal to the local one is a native build.
+    let m = crate::proof::Meaning::of(&f.config("m").unwrap().platforms, sys);
+    assert!(format!("{m:?}").contains("cross: None"), "{m:?}");
+    let outputs = crate::outputs::read_outputs(flake).unwrap();
+    let row = |n: &str| {
+        outputs
+            .iter()
+            .find(|o| o.name.as_deref() == Some(n))
+            .unwrap_or_else(|| panic!("no output {n}: {outputs:?}"))
+            .clone()
+    };
+    assert_eq!(row("both").build, None, "{:?}", row("both"));
+    assert!(
+        row("both")
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("both localSystem and system"),
+        "{:?}",
+        row("both")
+    );
+    assert_eq!(row("same").build.as_deref(), Some("x86_64-linux"));
+    assert_eq!(row("same").host.as_deref(), Some("x86_64-linux"));
+}

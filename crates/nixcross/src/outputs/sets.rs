@@ -7,7 +7,9 @@
 use std::fmt;
 use std::rc::Rc;
 
-use crate::eval::{EnvId, Evaluator, MadeBy, PkgsSite, PkgsValue, PkgsVia, Special, Value};
+use crate::eval::{
+    EnvId, Evaluator, ImportArgs, MadeBy, PkgsSite, PkgsValue, PkgsVia, Special, Value,
+};
 use crate::platform;
 use crate::syntax::{AttrSetView, KeyAt, Node};
 
@@ -238,45 +240,21 @@ fn import(ev: &mut Evaluator, p: &PkgsValue) -> SetVal {
         cross: false,
         origin: origin.clone(),
     };
-    let argv = match p.import_args() {
-        Some(a) => ev.force(a),
-        None => return unknown("`import nixpkgs` without arguments".into()),
+    let read = match ImportArgs::of(ev, p) {
+        Ok(read) => read,
+        Err(why) => return unknown(why),
     };
-    let Value::Attrs(args) = &argv else {
-        return unknown(match argv {
-            Value::Unknown(u) => u.reason.clone(),
-            _ => format!(
-                "`import nixpkgs` with `{}`, which is not an attribute set nixcross can read",
-                crate::eval::short(&args_node.map(|a| a.text()).unwrap_or_default())
-            ),
-        });
-    };
-    let get = |ev: &mut Evaluator, k: &str| {
-        let t = args.entries.get(k)?.value;
-        Some(ev.force(t))
-    };
-    let build = match (
-        args.entries.contains_key("localSystem"),
-        args.entries.contains_key("system"),
-    ) {
-        (true, true) => PlatVal::Unknown("nixpkgs refuses both localSystem and system".into()),
-        (true, false) => {
-            let v = get(ev, "localSystem").expect("present");
+    let build = match &read.local {
+        Some((_, e)) => {
+            let v = ev.force(e.value);
             plat_of(ev, v)
         }
-        (false, true) => {
-            let v = get(ev, "system").expect("present");
-            plat_of(ev, v)
-        }
-        (false, false) => PlatVal::Unknown(
+        None => PlatVal::Unknown(
             "`import nixpkgs` without localSystem or system builds for builtins.currentSystem"
                 .into(),
         ),
     };
-    let cross = match get(ev, "crossSystem") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(plat_of(ev, v)),
-    };
+    let cross = read.cross_value(ev).map(|v| plat_of(ev, v));
     let is_cross = cross.as_ref().is_some_and(|c| c != &build);
     SetVal {
         host: cross.unwrap_or_else(|| build.clone()),
