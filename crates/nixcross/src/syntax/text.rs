@@ -134,16 +134,38 @@ pub fn indent_unit(src: &str) -> String {
     " ".repeat(best.unwrap_or(2))
 }
 
-/// Offset just after the end of a same-line trailing `# comment` after
-/// `offset` (before the line ending); `offset` itself when there is none.
+/// Offset just after what follows `offset` on its line when that is only
+/// whitespace and comments (`# ...`, or `/* ... */` that ends the line):
+/// the line's end (before the line break); `offset` itself when code
+/// follows.
 pub fn after_trailing_comment(src: &str, offset: usize) -> usize {
     let end = line_end(src, offset);
-    let rest = &src[offset..end];
-    let t = rest.trim_start_matches([' ', '\t']);
-    if t.starts_with('#') {
-        end
-    } else {
-        offset
+    let mut at = offset;
+    loop {
+        let rest = &src[at..end];
+        let t = rest.trim_start_matches([' ', '\t']);
+        // Only space left, or a `#` comment: the rest of the line stays
+        // with it (new text goes on after its trailing whitespace).
+        if t.is_empty() || t.starts_with('#') {
+            return end;
+        }
+        // A `/* ... */` that closes on this line, and only space or another
+        // comment after it: the entry's own comment too.
+        let Some(body) = t.strip_prefix("/*") else {
+            return at;
+        };
+        let Some(close) = body.find("*/") else {
+            return at;
+        };
+        let after = at + (rest.len() - t.len()) + 2 + close + 2;
+        let tail = src[after..end].trim_start_matches([' ', '\t']);
+        if tail.is_empty() {
+            return end;
+        }
+        if !(tail.starts_with('#') || tail.starts_with("/*")) {
+            return at;
+        }
+        at = after;
     }
 }
 
