@@ -67,6 +67,8 @@ pub struct Source {
     pub doc: std::result::Result<Doc, Error>,
     /// Its indentation and line ending.
     pub layout: Layout,
+    /// Whether a tool writes it (`syntax::is_generated`): never edited.
+    pub generated: bool,
     /// Its line starts, built on the first `line_col`.
     lines: std::cell::OnceCell<LineIndex>,
 }
@@ -152,6 +154,7 @@ impl<'f> SourceMap<'f> {
         let text = self.files.read(path).map_err(fail)?;
         let doc = syntax::parse(&text);
         let layout = Layout::of(&text);
+        let generated = syntax::is_generated(&text);
         let id = FileId(self.sources.len() as u32);
         self.sources.push(Source {
             path: path.clone(),
@@ -160,6 +163,7 @@ impl<'f> SourceMap<'f> {
             text,
             doc,
             layout,
+            generated,
             lines: std::cell::OnceCell::new(),
         });
         self.by_path.insert(path.clone(), id);

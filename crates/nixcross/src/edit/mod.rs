@@ -329,6 +329,13 @@ impl Plan {
             let before = files
                 .read(&f.path)
                 .map_err(|e| Error::invalid(format!("cannot read {}: {e}", f.path)))?;
+            if crate::syntax::is_generated(&before) {
+                return Err(Error::refused(format!(
+                    "{} says a tool writes it (nixos-generate-config or an @generated marker); nixcross does not edit it",
+                    f.path
+                ))
+                .hint("put the setting in a module of your own, e.g. configuration.nix"));
+            }
             if f.revision.is_some_and(|r| r != Revision::of(&before)) {
                 return Err(Error::new(
                     crate::ErrorKind::Changed,

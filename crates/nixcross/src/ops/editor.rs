@@ -423,11 +423,20 @@ impl<'a, 'f> Planner<'a, 'f> {
     /// Refuse an edit of `range` in `file` when another configuration uses
     /// that text too.
     pub fn guard(&self, file: FileId, range: (usize, usize), what: &str) -> Result<()> {
+        let s = self.flake.ev.sources.get(file);
+        if s.generated {
+            return Err(Error::shared(format!(
+                "{what} is in {}, which a tool writes (nixos-generate-config); nixcross leaves that file alone",
+                s.path
+            ))
+            .at(range)
+            .in_file(&s.path, &s.text)
+            .hint("give this configuration its own setting in its own module (nixcross does, where it can)"));
+        }
         let users = self.flake.users_of(file, range, &self.config.name);
         if users.is_empty() {
             return Ok(());
         }
-        let s = self.flake.ev.sources.get(file);
         Err(Error::shared(format!(
             "{what} is also used by {}; changing it would change {} too",
             list_names(&users),
@@ -438,11 +447,14 @@ impl<'a, 'f> Planner<'a, 'f> {
         .hint("give this configuration its own setting (e.g. in its own module), or edit by hand"))
     }
 
-    /// Whether an edit of `range` in `file` changes only this configuration.
+    /// Whether an edit of `range` in `file` changes only this configuration
+    /// (and the file is not one a tool writes).
     pub fn private(&self, file: FileId, range: (usize, usize)) -> bool {
-        self.flake
-            .users_of(file, range, &self.config.name)
-            .is_empty()
+        !self.flake.ev.sources.get(file).generated
+            && self
+                .flake
+                .users_of(file, range, &self.config.name)
+                .is_empty()
     }
 
     /// Replace a string literal with `value` (quoted). Guarded; a literal

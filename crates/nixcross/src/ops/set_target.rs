@@ -714,7 +714,18 @@ fn set_option(
                     .collect::<std::collections::BTreeSet<_>>()
                     .into_iter()
                     .collect();
-                let why = format!("is shared with {}", list_names(&users));
+                let generated = win
+                    .iter()
+                    .filter_map(|d| d.site.as_ref())
+                    .map(|s| p.flake.ev.sources.get(s.file))
+                    .find(|s| s.generated);
+                let why = match (generated, users.is_empty()) {
+                    (Some(g), true) => format!(
+                        "is set in {}, which a tool writes (nixos-generate-config) and nixcross leaves alone",
+                        g.path
+                    ),
+                    _ => format!("is shared with {}", list_names(&users)),
+                };
                 (e, why)
             }
             NotInPlace::Opaque(e) => {
@@ -940,6 +951,21 @@ fn remove_option(p: &mut Planner, option: PlatformOption) -> Result<()> {
         .collect();
     for d in defs {
         let Some(site) = &d.site else { continue };
+        let s = p.flake.ev.sources.get(site.file);
+        if s.generated {
+            // NixOS rejects the other style's options next to this one, and
+            // the file is not nixcross's to change.
+            return Err(p.error_at(
+                Error::refused(format!(
+                    "cannot change the style of `{}`: its nixpkgs.{} is set in {}, which a tool writes (nixos-generate-config), and NixOS rejects the other style's options next to it",
+                    p.config.name,
+                    option.name(),
+                    s.path
+                ))
+                .hint("keep the style the configuration has (leave out `style`), or move the setting out of that file by hand"),
+                site,
+            ));
+        }
         p.remove_binding(site, &format!("remove nixpkgs.{}", option.name()))?;
     }
     Ok(())
