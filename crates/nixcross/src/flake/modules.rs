@@ -618,6 +618,21 @@ fn collect_modules(
                     let root = ev.sources.get(id).root().ok().map(|n| Src::new(id, n));
                     (ModuleOrigin::File(id), root, value)
                 }
+                // The user's own file, outside the folder nixcross reads:
+                // what it defines is not known (unlike another input's
+                // modules, which are assumed to set no platform).
+                PathValue::Outside(text) => {
+                    let reason = format!(
+                        "the module `{text}` is outside the flake's folder, which nixcross does not read"
+                    );
+                    sys.host_settings.hidden(&reason);
+                    sys.emulated_unknown.get_or_insert(reason.clone());
+                    sys.opaque.push(Opaque {
+                        reason,
+                        at: from.and_then(|i| sys.modules[i].expr.clone()),
+                    });
+                    continue;
+                }
                 other => {
                     sys.modules.push(ModuleInstance {
                         origin: ModuleOrigin::External(other.describe()),

@@ -1337,7 +1337,15 @@ fn plan_module(files: &dyn Files, path: &RelPath, req: &Request) -> Result<Plan>
             ));
         }
     } else {
-        add_in_module(&mut e, &m, req, (false, false), &mut summary)?;
+        // What the modules this one imports set already is not written
+        // again (it would then not be nixcross's to take out).
+        let host = &sys.host_settings;
+        let configured = (
+            m.distributed.is_none() && host.toggle(Toggle::DistributedBuilds) == Ok(Some(true)),
+            matches!(m.substitutes, Substitutes::Absent)
+                && matches!(host.toggle(Toggle::BuildersUseSubstitutes), Ok(Some(_))),
+        );
+        add_in_module(&mut e, &m, req, configured, &mut summary)?;
     }
     claim_builder(&mut e, req);
     Ok(e.finish(summary_text(nested.as_deref(), summary)))

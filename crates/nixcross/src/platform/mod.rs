@@ -190,7 +190,16 @@ pub fn resolve(input: &str) -> Result<Target> {
             example_has_extras: false,
         });
     }
+    // A Rust target triple (cross-rs, `rustup target add`).
+    if let Some(t) = rust_triple(input).and_then(|c| resolve(&c).ok()) {
+        return Ok(t);
+    }
     let mut err = Error::invalid(format!("unknown target `{input}`"));
+    if let Some((board, system)) = board_hint(input) {
+        err = err.hint(format!(
+            "`{input}` looks like a board: a {board} runs {system} (--target {system}); its hardware module comes from nixos-hardware"
+        ));
+    }
     let suggestions = suggest(input, 3);
     if !suggestions.is_empty() {
         err = err.hint(format!("did you mean {}?", suggestions.join(", ")));
@@ -198,9 +207,124 @@ pub fn resolve(input: &str) -> Result<Target> {
     Err(err.hint("`nixcross targets` lists every system, pkgsCross name and triple"))
 }
 
+/// The nixpkgs config triple a Rust target triple names, when it differs
+/// only in Rust's spelling: `riscv64gc-unknown-linux-gnu` is
+/// `riscv64-unknown-linux-gnu`, `armv7-unknown-linux-gnueabihf` is
+/// `armv7l-unknown-linux-gnueabihf`, `arm-unknown-linux-gnueabihf` (ARMv6)
+/// is `armv6l-unknown-linux-gnueabihf`, `x86_64-pc-windows-gnu` is
+/// `x86_64-w64-mingw32`, `aarch64-apple-darwin` is `arm64-apple-darwin`,
+/// `wasm32-wasip1` is `wasm32-unknown-wasi`.
+pub fn rust_triple(input: &str) -> Option<String> {
+    match input {
+        "wasm32-wasip1" | "wasm32-wasi" | "wasm32-unknown-wasi" => {
+            return Some("wasm32-unknown-wasi".into())
+        }
+        // nixpkgs spells Apple's 64-bit ARM `arm64`.
+        "aarch64-apple-darwin" => return Some("arm64-apple-darwin".into()),
+        _ => {}
+    }
+    let parts: Vec<&str> = input.split('-').collect();
+    if parts.len() < 3 {
+        return None;
+    }
+    let (arch, rest) = (parts[0], &parts[1..]);
+    let rest = rest.join("-");
+    let arch = match arch {
+        "riscv64gc" | "riscv64imac" => "riscv64",
+        "riscv32gc" | "riscv32imac" | "riscv32imc" | "riscv32i" => "riscv32",
+        "armv7" if rest.ends_with("gnueabihf") || rest.ends_with("musleabihf") => "armv7l",
+        "arm" if rest.ends_with("gnueabihf") || rest.ends_with("musleabihf") => "armv6l",
+        "i586" | "i686" | "x86_64" | "aarch64" | "powerpc64le" | "powerpc64" | "s390x"
+        | "loongarch64" | "mips64el" | "mipsel" | "mips" | "wasm32" => arch,
+        _ => return None,
+    };
+    let rest = match rest.as_str() {
+        "pc-windows-gnu" | "pc-windows-gnullvm" => "w64-mingw32".to_string(),
+        "wasip1" | "wasi" => "unknown-wasi".to_string(),
+        r => r
+            .strip_prefix("pc-")
+            .map_or_else(|| r.to_string(), |r| format!("unknown-{r}")),
+    };
+    let triple = format!("{arch}-{rest}");
+    (triple != input || catalogue().systems.iter().any(|s| s.config == triple)).then_some(triple)
+}
+
+/// A board someone may type as a target, and the system it runs: the
+/// target is the CPU's platform, not the board.
+pub fn board_hint(input: &str) -> Option<(&'static str, &'static str)> {
+    let key: String = input
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    const BOARDS: &[(&[&str], &str, &str)] = &[
+        (
+            &["raspberrypi5", "rpi5", "pi5"],
+            "Raspberry Pi 5",
+            "aarch64-linux",
+        ),
+        (
+            &["raspberrypi4", "rpi4", "pi4"],
+            "Raspberry Pi 4",
+            "aarch64-linux",
+        ),
+        (
+            &["raspberrypi3", "rpi3", "pi3"],
+            "Raspberry Pi 3",
+            "aarch64-linux",
+        ),
+        (
+            &["raspberrypizero2w", "rpizero2w", "zero2w", "rpi02w"],
+            "Raspberry Pi Zero 2 W",
+            "aarch64-linux",
+        ),
+        (
+            &["visionfive2", "starfivevisionfive2", "vf2"],
+            "VisionFive 2",
+            "riscv64-linux",
+        ),
+        (
+            &["star64", "pine64star64"],
+            "Pine64 Star64",
+            "riscv64-linux",
+        ),
+        (&["licheepi4a", "lp4a"], "LicheePi 4A", "riscv64-linux"),
+        (&["rock5b", "radxarock5b"], "Rock 5B", "aarch64-linux"),
+        (
+            &["pinebookpro", "pine64pinebookpro"],
+            "Pinebook Pro",
+            "aarch64-linux",
+        ),
+        (&["orangepi5", "opi5"], "Orange Pi 5", "aarch64-linux"),
+    ];
+    BOARDS
+        .iter()
+        .find(|(names, _, _)| names.contains(&key.as_str()))
+        .map(|(_, board, system)| (*board, *system))
+}
+
+/// A catalogue name resolved, without suggestions (for ranking them).
+fn resolve_known(name: &str) -> Option<Target> {
+    let cat = catalogue();
+    cat.system(name)
+        .map(Target::from_system)
+        .or_else(|| cat.example(name).map(Target::from_example))
+        .or_else(|| {
+            cat.systems
+                .iter()
+                .find(|s| s.config == name)
+                .map(Target::from_system)
+        })
+}
+
 /// Up to `n` catalogue names (doubles, example names, triples) closest to `input`.
 pub fn suggest(input: &str, n: usize) -> Vec<String> {
     let cat = catalogue();
+    // `x86-64-linux`: the usual misspelling of the architecture.
+    let input = &input
+        .replace("x86-64", "x86_64")
+        .replace("amd64", "x86_64")
+        .replace("arm64", "aarch64");
     let lower = input.to_ascii_lowercase();
     let mut scored: Vec<(f64, &str)> = cat
         .systems
@@ -215,9 +339,13 @@ pub fn suggest(input: &str, n: usize) -> Vec<String> {
             if name.starts_with(&lower) {
                 score += 0.1;
             }
-            // Prefer the double, the form most users mean.
+            // Prefer the double, the form most users mean, and what NixOS
+            // runs on (`aarch64` means aarch64-linux before aarch64-none).
             if cat.system(name).is_some() {
                 score += 0.02;
+            }
+            if resolve_known(name).is_some_and(|t| t.is_linux()) {
+                score += 0.05;
             }
             (score, name)
         })
@@ -368,6 +496,28 @@ pub fn emulated_system(input: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rust_triples_and_boards() {
+        for (rust, system) in [
+            ("riscv64gc-unknown-linux-gnu", "riscv64-linux"),
+            ("armv7-unknown-linux-gnueabihf", "armv7l-linux"),
+            ("arm-unknown-linux-gnueabihf", "armv6l-linux"),
+            ("x86_64-pc-windows-gnu", "x86_64-windows"),
+            ("aarch64-apple-darwin", "aarch64-darwin"),
+            ("x86_64-unknown-linux-musl", "x86_64-linux"),
+            ("wasm32-wasip1", "wasm32-wasi"),
+        ] {
+            assert_eq!(resolve(rust).unwrap().system, system, "{rust}");
+        }
+        assert_eq!(suggest("aarch64", 3)[0], "aarch64-linux");
+        assert_eq!(suggest("x86-64-linux", 3)[0], "x86_64-linux");
+        let e = resolve("raspberryPi4").unwrap_err();
+        assert!(
+            e.hints[0].contains("Raspberry Pi 4 runs aarch64-linux"),
+            "{e:?}"
+        );
+    }
 
     #[test]
     fn catalogue_is_the_json() {

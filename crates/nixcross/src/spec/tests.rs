@@ -134,7 +134,7 @@ fn meaning_errors_point_into_the_yaml() {
     let cfg = |body: &str| format!("configurations:\n  lp4a:\n{body}");
     assert_eq!(
         error(&cfg("    target: riscv64-linx\n    mode: cross\n")),
-        "3:13: unknown target `riscv64-linx`\n  hint: did you mean riscv64-linux, riscv32-linux, riscv64-none?\n  hint: `nixcross targets` lists every system, pkgsCross name and triple"
+        "3:13: unknown target `riscv64-linx`\n  hint: did you mean riscv64-linux, riscv32-linux, riscv64?\n  hint: `nixcross targets` lists every system, pkgsCross name and triple"
     );
     assert_eq!(
         error(&cfg("    target: x86_64-darwin\n    mode: cross\n")),
