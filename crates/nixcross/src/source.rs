@@ -152,7 +152,7 @@ impl<'f> SourceMap<'f> {
         let asked = path.clone();
         let path = &real;
         let text = self.files.read(path).map_err(fail)?;
-        let doc = syntax::parse(&text);
+        let doc = syntax::parse_shared(&text);
         let layout = Layout::of(&text);
         let generated = syntax::is_generated(&text);
         let id = FileId(self.sources.len() as u32);

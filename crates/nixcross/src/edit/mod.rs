@@ -157,7 +157,7 @@ pub fn apply_checked(src: &str, edits: &[TextEdit]) -> Result<String> {
         .at(at)
         .hint("nothing was written; make this change by hand, or report the layout nixcross could not edit")
     };
-    let doc = match crate::syntax::parse(&out) {
+    let doc = match crate::syntax::parse_shared(&out) {
         Ok(doc) => doc,
         Err(err) => {
             let (line, col) = err.line_col(&out).unwrap_or((0, 0));

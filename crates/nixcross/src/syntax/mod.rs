@@ -163,6 +163,49 @@ pub fn reprint(src: &str) -> String {
     rnix::Root::parse(src).syntax().to_string()
 }
 
+/// [`parse`], or the parse of the same text made last on this thread: the
+/// self-check of an edit reads the edited tree again, and every file it did
+/// not change (and the one `edit::apply_checked` parsed) is the same text.
+/// The parses kept are bounded (a few dozen files, a few MiB of text) and
+/// dropped oldest first.
+pub fn parse_shared(src: &str) -> Result<Doc> {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+    const MAX_FILES: usize = 64;
+    const MAX_BYTES: usize = 8 << 20;
+    thread_local! {
+        static RECENT: RefCell<VecDeque<(String, Result<Doc>)>> = const { RefCell::new(VecDeque::new()) };
+    }
+    if let Some(hit) = RECENT.with(|r| {
+        r.borrow()
+            .iter()
+            .find(|(text, _)| text.len() == src.len() && text == src)
+            .map(|(_, doc)| doc.clone())
+    }) {
+        return hit;
+    }
+    let doc = parse(src);
+    if src.len() <= MAX_BYTES / 4 {
+        RECENT.with(|r| {
+            let mut r = r.borrow_mut();
+            r.push_back((src.to_string(), doc.clone()));
+            let mut bytes: usize = r.iter().map(|(t, _)| t.len()).sum();
+            while r.len() > MAX_FILES || bytes > MAX_BYTES {
+                match r.pop_front() {
+                    Some((t, d)) => {
+                        bytes -= t.len();
+                        if crate::source::leave_trees() {
+                            std::mem::forget(d);
+                        }
+                    }
+                    None => break,
+                }
+            }
+        });
+    }
+    doc
+}
+
 /// rnix's tree of `src`, without nixcross's limits or Nix's rules: for
 /// tests of those rules.
 #[cfg(test)]
