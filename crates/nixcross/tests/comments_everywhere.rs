@@ -1,5 +1,6 @@
-//! Comments at every token boundary: each `fixtures/emulate` and
-//! `fixtures/add-builder` input that the command edits is tried again with
+//! Comments at every token boundary: each `fixtures/emulate`,
+//! `fixtures/add-builder` and `fixtures/set-target` input that the command
+//! edits is tried again with
 //! a comment (`/* c */`, or `# c` and a line break) put at every point
 //! between two tokens (outside strings and paths). For each variant the
 //! edit is either refused with a reason (never a bug), or:
@@ -7,7 +8,9 @@
 //!   (`crates/testkit/nix/nixos.nix`), sees exactly what it saw in the
 //!   variant plus what the edit added (the edit is in effect, nothing else
 //!   changed), and
-//! - the inverse command gives back the variant's bytes.
+//! - the inverse command gives back the variant's bytes (set-target: every
+//!   other configuration is as it was, and the edited one is built for the
+//!   target, unmixed; every other point, as the flakes are long).
 //!
 //! The variants are evaluated in one Nix process per fixture.
 
@@ -61,7 +64,8 @@ fn inputs(op: &str) -> Vec<Case> {
                 None => "flake.nix".to_string(),
             }
         } else if dir.join("input.nix").is_file() && dir.join("expected.nix").is_file() {
-            let main = if config.is_some() {
+            // A module file, unless the command edits a flake.
+            let main = if config.is_some() || op == "set-target" {
                 "flake.nix"
             } else {
                 "configuration.nix"
@@ -243,8 +247,24 @@ fn try_variants(
     op: Op,
     tally: &mut Tally,
 ) -> Vec<(BTreeMap<String, String>, BTreeMap<String, String>)> {
+    try_some_variants(case, op, true, 1, tally)
+}
+
+/// [`try_variants`] on every `stride`-th variant, with the undo checked
+/// when `undo` is set.
+#[allow(clippy::type_complexity)]
+fn try_some_variants(
+    case: &Case,
+    op: Op,
+    undo: bool,
+    stride: usize,
+    tally: &mut Tally,
+) -> Vec<(BTreeMap<String, String>, BTreeMap<String, String>)> {
     let mut out = Vec::new();
-    for v in variants(&case.files[&case.main]) {
+    for v in variants(&case.files[&case.main])
+        .into_iter()
+        .step_by(stride)
+    {
         let mut before = case.files.clone();
         before.insert(case.main.clone(), v.clone());
         let res = op(&mem(&before), &case.main, false);
@@ -269,6 +289,11 @@ fn try_variants(
         let mut after = before.clone();
         for c in &outcome.changes {
             after.insert(c.path.as_str().to_string(), c.after.clone());
+        }
+        if !undo {
+            tally.edited += 1;
+            out.push((before, after));
+            continue;
         }
         // Undo gives back the bytes.
         let back = op(&mem(&after), &case.main, true)
@@ -409,5 +434,115 @@ fn add_builder_with_comments_everywhere() {
         }
     }
     tally.check("add-builder");
+    assert!(tally.edited > 500, "edited only {}", tally.edited);
+}
+
+#[test]
+fn set_target_with_comments_everywhere() {
+    let Some(nix) = nixcross_testkit::nix("set_target_with_comments_everywhere") else {
+        return;
+    };
+    let model = nixcross_testkit::model_dir(|| "{}".into());
+    let mut tally = Tally::default();
+    let root = nixcross_testkit::repo_root().join("fixtures/set-target");
+    for case in inputs("set-target") {
+        let args = std::fs::read_to_string(root.join(&case.name).join("args")).unwrap();
+        let words: Vec<&str> = args.split_whitespace().collect();
+        let flag = |f: &str| {
+            words
+                .iter()
+                .position(|w| *w == f)
+                .map(|i| words[i + 1].to_string())
+        };
+        if words
+            .iter()
+            .any(|w| matches!(*w, "--package" | "--shell" | "--style"))
+        {
+            continue;
+        }
+        let (Some(mode), Some(target)) = (flag("--mode"), words.get(1)) else {
+            continue;
+        };
+        let mode: nixcross::vocab::Mode = mode.parse().unwrap();
+        let opts = nixcross::ops::set_target::SetTargetOptions {
+            target: target.to_string(),
+            mode,
+            config: flag("--config"),
+            host: flag("--host"),
+            local_system: Some("x86_64-linux".into()),
+            style: None,
+        };
+        let op = |files: &MemFiles, main: &str, _remove: bool| {
+            nixcross::ops::set_target::set_target(files, &RelPath::new(main).unwrap(), &opts)
+        };
+        // Every other point between tokens: the flakes are long.
+        let pairs = try_some_variants(&case, &op, false, 2, &mut tally);
+        if pairs.is_empty() {
+            continue;
+        }
+        let trees: Vec<BTreeMap<String, String>> = pairs
+            .iter()
+            .flat_map(|(b, a)| [b.clone(), a.clone()])
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        write_trees(dir.path(), &trees);
+        let list: Vec<String> = (0..trees.len())
+            .map(|i| {
+                format!(
+                    "(builtins.mapAttrs (n: c: {{ build = c.build or null; host = c.host or null; mixed = c.mixed or null; }}) (import {}/flake-eval.nix {{ dir = ./t{i}; }}))",
+                    model.display()
+                )
+            })
+            .collect();
+        std::fs::write(
+            dir.path().join("all.nix"),
+            format!("[ {} ]", list.join("\n")),
+        )
+        .unwrap();
+        let Ok(json) = nix.eval_json(dir.path(), "import ./all.nix") else {
+            eprintln!(
+                "{}: the module model cannot evaluate it; skipped",
+                case.name
+            );
+            continue;
+        };
+        let views: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+        let resolved = nixcross::platform::resolve(target).unwrap().system;
+        for (k, (b, a)) in pairs.iter().enumerate() {
+            let (before, after) = (&views[2 * k], &views[2 * k + 1]);
+            let names: Vec<&String> = before.as_object().unwrap().keys().collect();
+            let edited = opts.config.clone().unwrap_or_else(|| names[0].clone());
+            for n in names {
+                let (was, now) = (&before[n], &after[n]);
+                if *n != edited {
+                    assert_eq!(
+                        now, was,
+                        "{}: `{n}` changed:\n--- before\n{}\n--- after\n{}",
+                        case.name, b[&case.main], a[&case.main]
+                    );
+                    continue;
+                }
+                let host = now["host"]
+                    .as_str()
+                    .and_then(|h| nixcross::platform::resolve(h).ok())
+                    .map(|t| t.system);
+                assert_eq!(
+                    host.as_deref(),
+                    Some(resolved.as_str()),
+                    "{}: not in effect:\n--- before\n{}\n--- after\n{}",
+                    case.name,
+                    b[&case.main],
+                    a[&case.main]
+                );
+                assert_ne!(
+                    now["mixed"],
+                    serde_json::Value::Bool(true),
+                    "{}: mixed",
+                    case.name
+                );
+            }
+        }
+    }
+    tally.check("set-target");
     assert!(tally.edited > 500, "edited only {}", tally.edited);
 }
