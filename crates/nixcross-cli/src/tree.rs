@@ -25,11 +25,22 @@ pub struct Target {
 impl Target {
     /// The disk path of a file of the tree, as the user would write it.
     pub fn display(&self, rel: &RelPath) -> PathBuf {
-        if self.dir.as_os_str().is_empty() || self.dir == Path::new(".") {
+        let full = if self.dir.as_os_str().is_empty() || self.dir == Path::new(".") {
             PathBuf::from(rel.as_str())
         } else {
             self.dir.join(rel.as_str())
+        };
+        // A tree found above the current folder: its files below the
+        // current folder are shown from here.
+        if full.is_absolute() {
+            if let Some(r) = std::env::current_dir()
+                .ok()
+                .and_then(|cwd| full.strip_prefix(cwd).ok().map(Path::to_path_buf))
+            {
+                return r;
+            }
         }
+        full
     }
 
     /// The disk path to write `rel` to.
@@ -63,16 +74,30 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
     if !path.exists() {
         return Err(CliError::usage(format!("{}: no such file", path.display())));
     }
-    let dir = match path.parent() {
+    let parent = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
-        CliError::usage(format!(
-            "{}: not a file name nixcross can read",
-            path.display()
-        ))
-    })?;
+    // A module file of a flake is read in the flake's tree, so that what it
+    // imports from `../` is read too; elsewhere (/etc/nixos) in its folder.
+    let is_flake = path.file_name().is_some_and(|n| n == "flake.nix");
+    let dir = (!is_flake)
+        .then(|| flake_root_above(&parent))
+        .flatten()
+        .unwrap_or(parent);
+    let abs_path = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+    let abs_dir = std::path::absolute(&dir).unwrap_or_else(|_| dir.clone());
+    let within = abs_path.strip_prefix(&abs_dir).ok();
+    let name = within
+        .filter(|r| !r.as_os_str().is_empty())
+        .and_then(|r| r.to_str())
+        .or_else(|| path.file_name().and_then(|n| n.to_str()))
+        .ok_or_else(|| {
+            CliError::usage(format!(
+                "{}: not a file name nixcross can read",
+                path.display()
+            ))
+        })?;
     let rel = RelPath::new(name).ok_or_else(|| {
         CliError::usage(format!(
             "{}: not a file name nixcross can read",
@@ -84,6 +109,31 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
         rel,
         dir,
     })
+}
+
+/// The nearest folder at or above `dir` with a `flake.nix`, not above the
+/// root of a git repository.
+fn flake_root_above(dir: &Path) -> Option<PathBuf> {
+    let abs = std::path::absolute(dir).ok()?;
+    for d in abs.ancestors() {
+        if d.join("flake.nix").is_file() {
+            if d == abs {
+                // The file's own folder: as the user named it.
+                return Some(dir.to_path_buf());
+            }
+            // Above: relative to the current folder when it is below it.
+            let cwd = std::env::current_dir().ok()?;
+            return Some(match d.strip_prefix(&cwd) {
+                Ok(r) if r.as_os_str().is_empty() => PathBuf::from("."),
+                Ok(r) => r.to_path_buf(),
+                Err(_) => d.to_path_buf(),
+            });
+        }
+        if d.join(".git").exists() {
+            return None;
+        }
+    }
+    None
 }
 
 fn find_flake() -> Result<PathBuf, CliError> {
