@@ -1,0 +1,120 @@
+//! Hardening, second round: each test reproduces a failure of the binary
+//! before its fix (an abort, a panic, a silent error, a write or read where
+//! none belongs) and checks the promise now holds.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("nixcross")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// A flake whose one configuration's `system` is `expr`.
+fn flake_with_system(expr: &str) -> String {
+    format!(
+        "{{\n  outputs = {{ self, nixpkgs }}: {{\n    nixosConfigurations.a = nixpkgs.lib.nixosSystem {{\n      system = {expr};\n      modules = [ ];\n    }};\n  }};\n}}\n"
+    )
+}
+
+/// `d (d (... seed))`, `n` times.
+fn doubled(n: usize, seed: &str) -> String {
+    let mut e = seed.to_string();
+    for _ in 0..n {
+        e = format!("(d {e})");
+    }
+    e
+}
+
+/// nixcross `args` in `dir` with its address space limited to `mib` (the
+/// shell's `ulimit -v`), and how long it took.
+fn run_limited(dir: &Path, mib: u64, args: &[&str]) -> (Output, Duration) {
+    let script = format!("ulimit -v {} && exec \"$0\" \"$@\"", mib * 1024);
+    let start = Instant::now();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(bin())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (out, start.elapsed())
+}
+
+// 1. The evaluator has a memory bound: values that grow without end, and
+// recursion that branches, end as an unknown value with the place where the
+// budget ran out, never an abort (string doubling grew `show` to 8 GB).
+#[test]
+fn growing_values_end_in_a_spent_budget_not_an_abort() {
+    let d = |f: &str, seed: &str, wrap: &str| {
+        format!(
+            "let d = {f}; in builtins.substring 0 0 ({}) + \"x86_64-linux\"",
+            wrap.replace("X", &doubled(30, seed))
+        )
+    };
+    let cases = [
+        (d("s: s + s", "\"xx\"", "X"), "flake.nix:4:"),
+        (d("s: \"${s}${s}\"", "\"xx\"", "X"), "flake.nix:4:"),
+        (
+            d("l: l ++ l", "[ 1 ]", "builtins.toString (builtins.length X)"),
+            "flake.nix:4:",
+        ),
+        (
+            d("s: builtins.concatStringsSep s [ s s ]", "\"xx\"", "X"),
+            "flake.nix:4:",
+        ),
+        (
+            "let f = n: if n < 2 then n else f (n - 1) + f (n - 2); in builtins.substring 0 0 (builtins.toString (f 35)) + \"x86_64-linux\"".to_string(),
+            "flake.nix:4:",
+        ),
+        (
+            "builtins.substring 0 0 (builtins.toString (builtins.length (builtins.genList (x: x) 1000000000))) + \"x86_64-linux\"".to_string(),
+            "flake.nix:4:",
+        ),
+    ];
+    for (expr, at) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "flake.nix", &flake_with_system(&expr));
+        for args in [&["show"][..], &["show", "--json"]] {
+            let (out, took) = run_limited(dir.path(), 1024, args);
+            assert_eq!(out.status.code(), Some(0), "{expr}: {}", stderr(&out));
+            let text = stdout(&out);
+            assert!(
+                text.contains(&format!("the evaluation budget is spent at {at}")),
+                "{expr}: {text}"
+            );
+            // A debug build on a shared machine: generous, but far below
+            // what the unbounded evaluator took.
+            assert!(took < Duration::from_secs(30), "{expr}: {took:?}");
+        }
+        let (out, _) = run_limited(
+            dir.path(),
+            1024,
+            &["set-target", "aarch64-linux", "--mode", "emulate"],
+        );
+        assert_eq!(out.status.code(), Some(2), "{expr}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("the evaluation budget is spent at flake.nix:4:"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
