@@ -120,12 +120,14 @@ Examples:
 
 /// The `--color` value among the raw arguments, so that clap's own help
 /// and errors follow it too.
+/// Arguments are read as they are, not as UTF-8 (a file name may not be).
 fn color_before_parsing() -> Option<clap::ColorChoice> {
-    let mut args = std::env::args().skip(1).take_while(|a| a != "--");
+    let mut args = std::env::args_os().skip(1).take_while(|a| a != "--");
     let mut found = None;
     while let Some(arg) = args.next() {
-        let value = match arg.strip_prefix("--color") {
-            Some("") => args.next(),
+        // Only UTF-8 arguments can be `--color`; others are left to clap.
+        let value = match arg.to_str().and_then(|a| a.strip_prefix("--color")) {
+            Some("") => args.next().and_then(|v| v.into_string().ok()),
             Some(rest) => rest.strip_prefix('=').map(str::to_string),
             None => None,
         };
@@ -134,6 +136,21 @@ fn color_before_parsing() -> Option<clap::ColorChoice> {
         }
     }
     found
+}
+
+/// Which arguments are not UTF-8, for the error that refuses them.
+fn not_utf8() -> String {
+    let bad: Vec<String> = std::env::args_os()
+        .skip(1)
+        .filter(|a| a.to_str().is_none())
+        .map(|a| format!("`{}`", term::escape_os(&a)))
+        .collect();
+    format!(
+        "{} {} not UTF-8: only a file path may hold other bytes; names, targets and \
+         other values are text",
+        bad.join(", "),
+        if bad.len() == 1 { "is" } else { "are" }
+    )
 }
 
 /// The stack nixcross runs on. The library refuses input nested deeper than
@@ -191,7 +208,14 @@ fn run() -> ExitCode {
     if let Some(choice) = color_before_parsing() {
         common::set_color(choice);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        // clap says only that some argument is not UTF-8: name it.
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
+            return common::CliError::usage(not_utf8()).report();
+        }
+        Err(e) => e.exit(),
+    };
     common::set_color(cli.color);
     let result = match cli.command {
         Command::Init(args) => cmd::init::run(args),

@@ -63,6 +63,20 @@ pub fn escape_file_lines(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// An argument or file name as it may be shown: UTF-8 as [`escape`] shows
+/// it, other bytes as `\xHH`.
+pub fn escape_os(s: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in s.as_bytes().utf8_chunks() {
+        out.push_str(&escape(chunk.valid()));
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
 fn escape_keeping(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
     if !s.chars().any(|c| is_unsafe(c) && !keep(c)) {
         return Cow::Borrowed(s);
@@ -100,6 +114,13 @@ mod tests {
         assert_eq!(escape("x\u{9b}31m\u{7f}"), "x\\u{9b}31m\\x7f");
         assert_eq!(escape("abc\u{202e}cba"), "abc\\u{202e}cba");
         assert!(matches!(escape("lp4a x86_64-linux ✓"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn other_bytes_are_shown_as_hex() {
+        use std::os::unix::ffi::OsStrExt;
+        let arg = std::ffi::OsStr::from_bytes(b"a\xff\x1bb\xc3");
+        assert_eq!(escape_os(arg), "a\\xff\\eb\\xc3");
     }
 
     #[test]

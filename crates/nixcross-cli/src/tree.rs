@@ -69,8 +69,8 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
     };
     let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
         CliError::usage(format!(
-            "{}: not a file name nixcross can read",
-            path.display()
+            "{}: not a file name nixcross can read (it is not UTF-8)",
+            crate::term::escape_os(path.as_os_str())
         ))
     })?;
     let rel = RelPath::new(name).ok_or_else(|| {

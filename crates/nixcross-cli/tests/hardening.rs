@@ -2,9 +2,17 @@
 //! before its fix (an abort, a panic, a silent error, a write or read where
 //! none belongs) and checks the promise now holds.
 
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+fn nixcross() -> Command {
+    Command::cargo_bin("nixcross").unwrap()
+}
 
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("nixcross")
@@ -116,5 +124,87 @@ fn growing_values_end_in_a_spent_budget_not_an_abort() {
             "{}",
             stderr(&out)
         );
+    }
+}
+
+// 2. Arguments that are not UTF-8: a path may be any bytes, text must be
+// UTF-8 and says which argument is not; nothing panics (std::env::args
+// panicked, exit 101).
+#[test]
+fn arguments_that_are_not_utf8_are_refused_or_used_as_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = OsStr::from_bytes(b"u\xff");
+    let folder = dir.path().join(odd);
+    write(&folder, "flake.nix", &flake_with_system("\"x86_64-linux\""));
+    // A path: read as it is.
+    let out = nixcross()
+        .current_dir(dir.path())
+        .arg("show")
+        .arg("-f")
+        .arg(odd)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("x86_64-linux"), "{}", stdout(&out));
+    let out = nixcross()
+        .current_dir(&folder)
+        .args([
+            "set-target",
+            "aarch64-linux",
+            "--mode",
+            "emulate",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A missing one: an error about it, not a panic.
+    let out = nixcross()
+        .current_dir(dir.path())
+        .arg("show")
+        .arg("-f")
+        .arg(OsStr::from_bytes(b"\xff"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // Text: refused with the argument named.
+    let bad = OsStr::from_bytes(b"aarch64\xff\x1b");
+    for args in [
+        vec![
+            OsStr::new("set-target"),
+            bad,
+            OsStr::new("--mode"),
+            OsStr::new("cross"),
+        ],
+        vec![
+            OsStr::new("emulate"),
+            bad,
+            OsStr::new("-f"),
+            OsStr::new("x.nix"),
+        ],
+        vec![
+            OsStr::new("init"),
+            OsStr::new("--target"),
+            OsStr::new("riscv64-linux"),
+            OsStr::new("--mode"),
+            OsStr::new("cross"),
+            OsStr::new("--name"),
+            bad,
+            OsStr::new("--stdout"),
+        ],
+        vec![OsStr::new("--color"), bad, OsStr::new("show")],
+        vec![OsStr::new("show"), OsStr::new("--color"), bad],
+    ] {
+        let out = nixcross()
+            .current_dir(&folder)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(!err.contains("panicked") && !err.contains('\x1b'), "{err}");
+        if args[0] != "--color" && args[1] != "--color" {
+            assert!(err.contains("`aarch64\\xff\\e` is not UTF-8"), "{err}");
+        }
     }
 }
