@@ -138,6 +138,27 @@ fn color_before_parsing() -> Option<clap::ColorChoice> {
     found
 }
 
+/// clap's help, version and usage errors, written as nixcross writes
+/// everything (clap's own `exit` ignores a write error: `--help >/dev/full`
+/// exited 0): help and version through [`common::print`], where an error
+/// other than a closed pipe exits 2; usage errors as nixcross's errors, with
+/// the arguments they quote escaped.
+fn clap_output(e: clap::Error) -> ExitCode {
+    if !e.use_stderr() {
+        common::print(&e.render().ansi().to_string());
+        return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+    }
+    let plain = e.render().to_string();
+    match plain.strip_prefix("error: ") {
+        Some(message) => common::CliError::usage(message.trim_end()).report(),
+        // Help shown for a missing subcommand.
+        None => {
+            common::status(plain.trim_end());
+            ExitCode::from(e.exit_code().clamp(0, 255) as u8)
+        }
+    }
+}
+
 /// Which arguments are not UTF-8, for the error that refuses them.
 fn not_utf8() -> String {
     let bad: Vec<String> = std::env::args_os()
@@ -214,7 +235,7 @@ fn run() -> ExitCode {
         Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
             return common::CliError::usage(not_utf8()).report();
         }
-        Err(e) => e.exit(),
+        Err(e) => return clap_output(e),
     };
     common::set_color(cli.color);
     let result = match cli.command {

@@ -14,6 +14,10 @@ fn nixcross() -> Command {
     Command::cargo_bin("nixcross").unwrap()
 }
 
+fn run(dir: &Path, args: &[&str]) -> Output {
+    nixcross().current_dir(dir).args(args).output().unwrap()
+}
+
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("nixcross")
 }
@@ -207,4 +211,61 @@ fn arguments_that_are_not_utf8_are_refused_or_used_as_paths() {
             assert!(err.contains("`aarch64\\xff\\e` is not UTF-8"), "{err}");
         }
     }
+}
+
+// 3. Help and version are printed by the writer everything else uses: a
+// full stdout is an error (exit 2), a closed pipe is not (they exited 0
+// into /dev/full, as clap ignores the write error).
+#[test]
+fn help_and_version_into_a_full_stdout_exit_2() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("SKIP: no /dev/full");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["--version"],
+        &["-V"],
+        &["help"],
+        &["help", "emulate"],
+        &["emulate", "--help"],
+        &["binfmt", "line", "-h"],
+        &["man"],
+        &["completions", "bash"],
+        &["schema"],
+    ] {
+        let out = std::process::Command::new(bin())
+            .current_dir(dir.path())
+            .args(args)
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("cannot write to standard output"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        // To a pipe nobody reads: exit 0.
+        let mut child = std::process::Command::new(bin())
+            .current_dir(dir.path())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    }
+    // Usage errors still go to stderr, as nixcross's errors, exit 2.
+    let out = run(dir.path(), &["--colr", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("nixcross: error: unexpected argument '--colr'"),
+        "{}",
+        stderr(&out)
+    );
 }
