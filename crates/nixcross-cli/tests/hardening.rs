@@ -269,3 +269,43 @@ fn help_and_version_into_a_full_stdout_exit_2() {
         stderr(&out)
     );
 }
+
+// 4. An SSH key in the Nix store is refused however its path is spelled
+// (only `/nix/store/x` was).
+#[test]
+fn ssh_keys_in_the_store_are_refused_in_any_spelling() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = "{ config, ... }:\n{\n  networking.hostName = \"x\";\n}\n";
+    write(dir.path(), "configuration.nix", module);
+    for key in [
+        "/nix/store/x",
+        "//nix/store/x",
+        "/nix//store/x",
+        "/nix/./store/x",
+        "/a/../nix/store/x",
+    ] {
+        let out = run(
+            dir.path(),
+            &[
+                "add-builder",
+                "ssh-ng://nix@pi5",
+                "--system",
+                "aarch64-linux",
+                "--ssh-key",
+                key,
+                "-f",
+                "configuration.nix",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{key}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is in the Nix store"),
+            "{key}: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("configuration.nix")).unwrap(),
+            module
+        );
+    }
+}
