@@ -224,6 +224,9 @@ pub struct EditFlags {
     /// print the diff)
     #[arg(long)]
     pub check: bool,
+    /// Replace a file even when its permissions do not let you write it
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// How many times an edit is planned again when a file changed under it
@@ -251,7 +254,7 @@ pub fn edit_tree(
         if attempt > 0 {
             tree = tree.reread()?;
         }
-        let mut tx = crate::write::Transaction::new();
+        let mut tx = crate::write::Transaction::new().forced(flags.force);
         // --check and --dry-run write nothing and take no lock.
         if !(flags.check || flags.dry_run) {
             let entry = tree.path(&tree.rel);

@@ -13,12 +13,17 @@
 //!    over it while this one waited);
 //! 3. checks that every file still holds exactly what was read (or is still
 //!    absent), else [`WriteError::Conflict`] and nothing is written;
-//! 4. writes each new text to a temporary file in the target's folder, gives
+//! 4. refuses a file whose permissions deny this user writing it (a 0444
+//!    file in a folder the user may write would otherwise be replaced by
+//!    the rename): [`WriteError::Refused`], unless the transaction is
+//!    [forced](Transaction::forced); root may write any file, as with
+//!    other tools;
+//! 5. writes each new text to a temporary file in the target's folder, gives
 //!    it the target's owner, group and mode (setuid, setgid and sticky bits
 //!    included), checks that they took, and fsyncs it; a file whose owner or
 //!    mode cannot be kept is [`WriteError::Refused`] with the reason, before
 //!    anything is written;
-//! 5. only then creates new files (never over an existing name, not even a
+//! 6. only then creates new files (never over an existing name, not even a
 //!    dangling symlink) and renames the temporary files over the targets.
 //!
 //! **Hard links.** A file with more than one link is written in place,
@@ -238,6 +243,8 @@ fn lock(target: &Path) -> Result<Held, WriteError> {
 #[derive(Debug, Default)]
 pub struct Transaction {
     held: BTreeMap<PathBuf, Held>,
+    /// Replace files whose permissions deny this user writing them.
+    force: bool,
 }
 
 /// What a committed transaction did.
@@ -264,6 +271,13 @@ impl Transaction {
     /// An empty transaction.
     pub fn new() -> Transaction {
         Transaction::default()
+    }
+
+    /// The same transaction, which replaces files whose permissions deny
+    /// this user writing them when `force` (`--force`).
+    pub fn forced(mut self, force: bool) -> Transaction {
+        self.force = force;
+        self
     }
 
     /// Lock the regular file at `path` (symlinks followed) and return its
@@ -351,6 +365,9 @@ impl Transaction {
                     .file
                     .metadata()
                     .map_err(|e| io(target, e))?;
+                if !self.force {
+                    may_write(target, &meta, &change.path)?;
+                }
                 if meta.nlink() > 1 {
                     // Fail now, not halfway, when it cannot be opened for writing.
                     open_same(target, &self.held[target].file)?;
@@ -493,6 +510,26 @@ fn keep_owner_and_mode(
         ));
     }
     Ok(())
+}
+
+/// Refuse `target` when its permissions deny this user writing it (the
+/// kernel's answer for the effective user: mode bits, groups, ACLs; root
+/// may write any file). Replacing it by a rename would need only the
+/// folder's permission, and would take a protection its owner gave it.
+fn may_write(target: &Path, meta: &std::fs::Metadata, path: &Path) -> Result<(), WriteError> {
+    use rustix::fs::{Access, AtFlags};
+    match rustix::fs::accessat(rustix::fs::CWD, target, Access::WRITE_OK, AtFlags::EACCESS) {
+        Err(rustix::io::Errno::ACCESS) => Err(refused(
+            path,
+            format!(
+                "its permissions do not let you write it (mode {:04o}, owner uid {}); pass --force to replace it anyway",
+                meta.mode() & 0o7777,
+                meta.uid()
+            ),
+        )),
+        // Anything else (a read-only file system) is for the write to say.
+        _ => Ok(()),
+    }
 }
 
 /// `target` opened for writing, if it is still the locked inode.

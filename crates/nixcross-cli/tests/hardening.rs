@@ -309,3 +309,111 @@ fn ssh_keys_in_the_store_are_refused_in_any_spelling() {
         );
     }
 }
+
+/// A command that runs nixcross `args` in `dir` as a user who is not root:
+/// this user, or, as root, `nobody` (65534) through setpriv, with `dir` and
+/// everything in it given to nobody. `None` when neither is possible.
+fn as_a_user(dir: &Path, args: &[&str]) -> Option<std::process::Command> {
+    if !rustix::process::geteuid().is_root() {
+        let mut c = std::process::Command::new(bin());
+        c.current_dir(dir).args(args);
+        return Some(c);
+    }
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())?;
+    fn give(p: &Path) {
+        std::os::unix::fs::lchown(p, Some(65534), Some(65534)).unwrap();
+        if p.is_dir() && !p.is_symlink() {
+            for e in std::fs::read_dir(p).unwrap() {
+                give(&e.unwrap().path());
+            }
+        }
+    }
+    give(dir);
+    let mut c = std::process::Command::new(setpriv);
+    c.current_dir(dir)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(bin())
+        .args(args);
+    Some(c)
+}
+
+// 5. A file its permissions protect is not replaced (a 0444 flake.nix in a
+// writable folder was edited through a temporary file and a rename), unless
+// --force; root may write it.
+#[test]
+fn read_only_files_are_refused_without_force() {
+    use std::os::unix::fs::PermissionsExt;
+    let flake = flake_with_system("\"x86_64-linux\"");
+    let module = "{ config, ... }:\n{\n  networking.hostName = \"x\";\n}\n";
+    let edits: [(&str, &str, Vec<&str>); 3] = [
+        (
+            "flake.nix",
+            &flake,
+            vec!["set-target", "aarch64-linux", "--mode", "emulate"],
+        ),
+        (
+            "configuration.nix",
+            module,
+            vec![
+                "emulate",
+                "aarch64-linux",
+                "--host",
+                "x86_64-linux",
+                "-f",
+                "configuration.nix",
+            ],
+        ),
+        (
+            "configuration.nix",
+            module,
+            vec![
+                "add-builder",
+                "ssh-ng://nix@pi5",
+                "--system",
+                "aarch64-linux",
+                "-f",
+                "configuration.nix",
+            ],
+        ),
+    ];
+    for (name, text, args) in edits {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let file = write(dir.path(), name, text);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let Some(mut cmd) = as_a_user(dir.path(), &args) else {
+            eprintln!("SKIP: root without setpriv");
+            return;
+        };
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("its permissions do not let you write it (mode 0444")
+                && stderr(&out).contains("--force"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+        // --force replaces it, and keeps its mode.
+        let mut forced = args.clone();
+        forced.push("--force");
+        let out = as_a_user(dir.path(), &forced).unwrap().output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{forced:?}: {}", stderr(&out));
+        assert_ne!(std::fs::read_to_string(&file).unwrap(), text);
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o444);
+    }
+    // Root may write a read-only file, as with other tools.
+    if rustix::process::geteuid().is_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "flake.nix", &flake);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let out = run(
+            dir.path(),
+            &["set-target", "aarch64-linux", "--mode", "emulate"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+}

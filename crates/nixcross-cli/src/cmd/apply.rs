@@ -35,6 +35,9 @@ pub struct Args {
     /// print the diff)
     #[arg(long)]
     pub check: bool,
+    /// Replace a file even when its permissions do not let you write it
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The spec the arguments name, or the nearest nixcross.yaml.
@@ -110,7 +113,7 @@ pub fn run(args: Args) -> CmdResult {
     // write everything in one transaction, and plan again when a file
     // changed under the plan.
     for attempt in 0..EDIT_ATTEMPTS {
-        let mut tx = write::Transaction::new();
+        let mut tx = write::Transaction::new().forced(args.force);
         if writes {
             let mut entries = vec![flake.path(&flake.rel)];
             if let Some(t) = &host_tree {
