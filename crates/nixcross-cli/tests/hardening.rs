@@ -417,3 +417,64 @@ fn read_only_files_are_refused_without_force() {
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     }
 }
+
+// 6. A program that appends to a file without taking nixcross's lock while
+// nixcross edits it loses nothing: the file is compared with what the plan
+// read after the new text is written and synced, immediately before the
+// rename, and the replaced file is looked at once more after it (the
+// comparison came before the temporary file was written, against the text
+// read when the lock was taken, so an append during the edit was lost).
+#[test]
+fn appends_by_another_program_during_edits_are_kept() {
+    use std::io::Write as _;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let module = "{ config, ... }:\n{\n  networking.hostName = \"x\";\n}\n";
+    let file = write(dir.path(), "configuration.nix", module);
+    const LINES: usize = 400;
+    let done = Arc::new(AtomicBool::new(false));
+    let appender = {
+        let (file, done) = (file.clone(), done.clone());
+        std::thread::spawn(move || {
+            for i in 0..LINES {
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&file)
+                    .unwrap();
+                writeln!(f, "# appended {i}").unwrap();
+                drop(f);
+                std::thread::sleep(Duration::from_millis(3));
+            }
+            done.store(true, Ordering::SeqCst);
+        })
+    };
+    let mut runs = 0;
+    let mut edited = 0;
+    while !done.load(Ordering::SeqCst) && runs < 400 {
+        let remove = runs % 2 == 1;
+        let mut args = vec!["emulate", "aarch64-linux", "--host", "x86_64-linux"];
+        if remove {
+            args.push("--remove");
+        }
+        args.extend(["-f", "configuration.nix"]);
+        let out = run(dir.path(), &args);
+        // Done, or refused after planning again a few times.
+        match out.status.code() {
+            Some(0) => edited += 1,
+            Some(2) if stderr(&out).contains("kept changing") => {}
+            _ => panic!("{args:?}: {}", stderr(&out)),
+        }
+        runs += 1;
+    }
+    appender.join().unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    for i in 0..LINES {
+        assert_eq!(
+            text.matches(&format!("# appended {i}\n")).count(),
+            1,
+            "line {i} after {runs} runs ({edited} edits):\n{text}"
+        );
+    }
+    assert!(edited > 0, "no edit landed in {runs} runs");
+}
