@@ -226,6 +226,7 @@ fn run() -> ExitCode {
     nixcross::flake::leave_trees_to_exit();
     // `COMPLETE=<shell> nixcross ...`: answer the shell and exit.
     clap_complete::CompleteEnv::with_factory(Cli::command).complete();
+    term::remember_args(std::env::args_os());
     if let Some(choice) = color_before_parsing() {
         common::set_color(choice);
     }

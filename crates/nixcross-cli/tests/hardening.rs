@@ -208,7 +208,7 @@ fn arguments_that_are_not_utf8_are_refused_or_used_as_paths() {
         let err = stderr(&out);
         assert!(!err.contains("panicked") && !err.contains('\x1b'), "{err}");
         if args[0] != "--color" && args[1] != "--color" {
-            assert!(err.contains("`aarch64\\xff\\e` is not UTF-8"), "{err}");
+            assert!(err.contains("`aarch64\\xff\\x1b` is not UTF-8"), "{err}");
         }
     }
 }
@@ -477,4 +477,93 @@ fn appends_by_another_program_during_edits_are_kept() {
         );
     }
     assert!(edited > 0, "no edit landed in {runs} runs");
+}
+
+/// Whether a terminal may interpret `c` instead of showing it.
+fn is_unsafe(c: char) -> bool {
+    (c.is_control() && c != '\n') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+// 7. Characters a terminal may interpret, from a file, never reach the
+// output raw: a --dry-run diff shows them escaped, also through a pipe
+// (where the writer used to drop escape sequences, so the diff did not show
+// what the file held, and printed C1 and bidirectional marks raw); JSON
+// writes them as \u escapes (serde_json left U+009B and U+202E raw); export
+// double-quotes and escapes them; an argument's line break echoed in an
+// error is escaped.
+#[test]
+fn control_and_bidirectional_characters_are_escaped_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "ev\u{202e}il\u{9b}";
+    let flake = format!(
+        "{{\n  # reversed \u{202e} csi \u{9b}31m esc \u{1b}[2J bell \u{7} isolate \u{2066}\n  outputs = {{ self, nixpkgs }}: {{\n    nixosConfigurations.\"{name}\" = nixpkgs.lib.nixosSystem {{\n      system = \"x86_64-linux\";\n      modules = [ {{ networking.hostName = \"h\u{1b}[31mx\u{7f}\"; }} ];\n    }};\n  }};\n}}\n"
+    );
+    write(dir.path(), "flake.nix", &flake);
+    let out = run(
+        dir.path(),
+        &[
+            "set-target",
+            "aarch64-linux",
+            "--mode",
+            "emulate",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let diff = stdout(&out);
+    assert!(!diff.chars().any(is_unsafe), "{diff:?}");
+    for shown in [
+        "# reversed \\u{202e} csi \\u{9b}31m esc \\x1b[2J bell \\x07 isolate \\u{2066}",
+        "nixosConfigurations.\"ev\\u{202e}il\\u{9b}\"",
+        "networking.hostName = \"h\\x1b[31mx\\x7f\";",
+    ] {
+        assert!(diff.contains(shown), "{shown}: {diff}");
+    }
+    // JSON: escaped, and the same value read back.
+    let out = run(dir.path(), &["show", "--json"]);
+    let text = stdout(&out);
+    assert!(!text.chars().any(is_unsafe), "{text:?}");
+    assert!(text.contains(r#""name": "ev\u202eil\u009b""#), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["configurations"][0]["name"], name);
+    // doctor --json: a binfmt entry and a nix.conf value from the root.
+    let root = dir.path().join("root");
+    write(
+        &root,
+        "etc/nix/nix.conf",
+        "extra-platforms = aarch64-linux\u{202e} x\u{9b}\n",
+    );
+    write(
+        &root,
+        "proc/sys/fs/binfmt_misc/q\u{202e}",
+        "enabled\ninterpreter /run/\u{9b}qemu\nflags: P\noffset 0\nmagic 7f454c46\n",
+    );
+    let root_arg = root.to_str().unwrap();
+    for args in [
+        &["doctor", "--root", root_arg, "--json"][..],
+        &["doctor", "--root", root_arg],
+    ] {
+        let out = run(dir.path(), args);
+        let text = stdout(&out);
+        assert!(!text.chars().any(is_unsafe), "{args:?}: {text:?}");
+    }
+    // export: double-quoted and escaped (the spec's unit tests read such
+    // YAML back).
+    let out = run(dir.path(), &["export"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let yaml = stdout(&out);
+    assert!(!yaml.chars().any(is_unsafe), "{yaml:?}");
+    assert!(yaml.contains("\"ev\\u202Eil\\x9B\":"), "{yaml}");
+    // An argument's line break, echoed in an error, stays on its line.
+    let out = run(
+        dir.path(),
+        &["set-target", "riscv\n  hint: run this", "--mode", "cross"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("`riscv\\n  hint: run this`"), "{err}");
+    assert!(
+        !err.lines().any(|l| l.starts_with("  hint: run this")),
+        "{err}"
+    );
 }

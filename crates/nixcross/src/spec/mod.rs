@@ -656,7 +656,7 @@ pub(crate) fn to_yaml(spec: &Spec, header: &[String], notes: &[String]) -> Strin
         out.push_str(&comment_line(h));
     }
     let body = serde_yaml::to_string(spec).expect("a spec serializes");
-    out.push_str(&body);
+    out.push_str(&escape_scalars(&body));
     if !notes.is_empty() {
         out.push('\n');
         for n in notes {
@@ -666,17 +666,166 @@ pub(crate) fn to_yaml(spec: &Spec, header: &[String], notes: &[String]) -> Strin
     out
 }
 
-/// `# text` (or `#` for an empty line), control characters removed.
+/// Whether a terminal may interpret `c` instead of showing it: C0 and C1
+/// controls, DEL, the bidirectional overrides and isolates.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `# text` (or `#` for an empty line), control characters shown as
+/// escapes (`\x1b`, `\u{202e}`).
 fn comment_line(text: &str) -> String {
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let mut clean = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            c if !is_unsafe(c) => clean.push(c),
+            c if (c as u32) < 0x80 => clean.push_str(&format!("\\x{:02x}", c as u32)),
+            c => clean.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
     if clean.trim().is_empty() {
         "#\n".into()
     } else {
         format!("# {}\n", clean.trim_end())
     }
+}
+
+/// serde_yaml's output with every scalar that holds a character a terminal
+/// may interpret written double-quoted, with that character as a `\u`
+/// escape: the same value, shown safely. (libyaml escapes C0 and C1
+/// controls and DEL by itself, but writes the bidirectional marks as they
+/// are, unquoted when nothing else needs quotes.) The spec's YAML is block
+/// mappings and sequences of single-line scalars, which is all this reads.
+fn escape_scalars(yaml: &str) -> String {
+    if !yaml.chars().any(is_unsafe_inline) {
+        return yaml.to_string();
+    }
+    let mut out = String::with_capacity(yaml.len() + 16);
+    for line in yaml.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        if body.chars().any(is_unsafe_inline) {
+            out.push_str(&escape_line(body));
+        } else {
+            out.push_str(body);
+        }
+        out.push_str(end);
+    }
+    out
+}
+
+/// [`is_unsafe`], apart from the line breaks that lay YAML out.
+fn is_unsafe_inline(c: char) -> bool {
+    c != '\n' && is_unsafe(c)
+}
+
+/// One line of block YAML (`key: value`, `- value`, `- key: value`,
+/// `key:`), its scalars that hold unsafe characters double-quoted.
+fn escape_line(line: &str) -> String {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let mut out = line[..indent].to_string();
+    let mut rest = &line[indent..];
+    while let Some(r) = rest.strip_prefix("- ") {
+        out.push_str("- ");
+        rest = r;
+    }
+    // A key, then `:` and maybe a value; or a value alone.
+    let (first, after) = scalar(rest);
+    out.push_str(&quoted_if_unsafe(first));
+    match after.strip_prefix(':') {
+        Some(value) if value.is_empty() || value.starts_with(' ') => {
+            out.push(':');
+            let value = value.trim_start_matches(' ');
+            if !value.is_empty() {
+                out.push(' ');
+                let (v, tail) = scalar(value);
+                out.push_str(&quoted_if_unsafe(v));
+                out.push_str(tail);
+            }
+        }
+        _ => out.push_str(after),
+    }
+    out
+}
+
+/// The scalar at the start of `s` (double-quoted, single-quoted, or plain up
+/// to `: ` or the end) and what follows it.
+fn scalar(s: &str) -> (&str, &str) {
+    let mut chars = s.char_indices();
+    match chars.next() {
+        Some((_, '"')) => {
+            let mut escaped = false;
+            for (i, c) in chars {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => return s.split_at(i + 1),
+                    _ => escaped = false,
+                }
+            }
+            (s, "")
+        }
+        Some((_, '\'')) => {
+            let b = s.as_bytes();
+            let mut i = 1;
+            while i < b.len() {
+                if b[i] == b'\'' {
+                    if b.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    return s.split_at(i + 1);
+                }
+                i += 1;
+            }
+            (s, "")
+        }
+        _ => {
+            let end = s
+                .find(": ")
+                .or_else(|| s.strip_suffix(':').map(|k| k.len()))
+                .unwrap_or(s.len());
+            s.split_at(end)
+        }
+    }
+}
+
+/// A scalar token as written, or, when it holds an unsafe character, the
+/// same value double-quoted with that character escaped.
+fn quoted_if_unsafe(token: &str) -> String {
+    if !token.chars().any(is_unsafe_inline) {
+        return token.to_string();
+    }
+    let value: String =
+        if let Some(inner) = token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            // Escapes stay as written; only raw unsafe characters change.
+            let mut out = String::from("\"");
+            for c in inner.chars() {
+                if is_unsafe_inline(c) {
+                    out.push_str(&format!("\\u{:04X}", c as u32));
+                } else {
+                    out.push(c);
+                }
+            }
+            out.push('"');
+            return out;
+        } else if let Some(inner) = token.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
+            inner.replace("''", "'")
+        } else {
+            token.to_string()
+        };
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if is_unsafe_inline(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
