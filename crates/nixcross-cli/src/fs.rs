@@ -227,6 +227,41 @@ fn kind_of(t: std::fs::FileType) -> EntryKind {
     }
 }
 
+/// `path` absolute, with its symbolic links resolved component by component
+/// as far as it exists, and what does not exist yet appended with `.`
+/// dropped and `..` taking the component before it: where the path leads.
+pub fn resolved(path: &Path) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    let abs = std::path::absolute(path)?;
+    let mut cur = PathBuf::from("/");
+    let mut exists = true;
+    for c in abs.components() {
+        match c {
+            Component::RootDir | Component::Prefix(_) | Component::CurDir => {}
+            Component::ParentDir => {
+                cur.pop();
+            }
+            Component::Normal(name) => {
+                cur.push(name);
+                if exists {
+                    match cur.canonicalize() {
+                        Ok(real) => cur = real,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            // A dangling link leads nowhere this can follow.
+                            if std::fs::symlink_metadata(&cur).is_ok() {
+                                return Err(e);
+                            }
+                            exists = false;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+    Ok(cur)
+}
+
 /// The device and inode of an open file (its identity, whatever its name).
 pub fn identity(file: &File) -> std::io::Result<(u64, u64)> {
     let m = file.metadata()?;

@@ -567,3 +567,100 @@ fn control_and_bidirectional_characters_are_escaped_everywhere() {
         "{err}"
     );
 }
+
+// 8. The spec stays in its folder: a path in nixcross.yaml that leads
+// outside it (`flake: /etc/passwd`, `../../x`, a build host's module
+// elsewhere, a symbolic link out) is refused naming the key, before anything
+// is read, unless --allow-outside names it; a file that is not Nix is never
+// parsed, so its contents are never quoted (apply used to parse
+// /etc/passwd and quote it, and to write a build host module outside the
+// project).
+#[test]
+fn spec_paths_stay_inside_the_spec_folder() {
+    let top = tempfile::tempdir().unwrap();
+    let project = top.path().join("project");
+    write(
+        &project,
+        "flake.nix",
+        &flake_with_system("\"x86_64-linux\""),
+    );
+    let other = "{ config, ... }:\n{\n  networking.hostName = \"builder\";\n}\n";
+    write(top.path(), "other.nix", other);
+    write(&project, "notes.txt", "SECRET-CONTENT\n");
+    write(
+        &top.path().join("elsewhere"),
+        "flake.nix",
+        &flake_with_system("\"x86_64-linux\""),
+    );
+    std::os::unix::fs::symlink(top.path(), project.join("up")).unwrap();
+    let spec = |head: &str| {
+        format!("{head}configurations:\n  a:\n    target: x86_64-linux\n    mode: emulate\n")
+    };
+    for (yaml, key) in [
+        (
+            spec("flake: /etc/passwd\n"),
+            "`flake` names /etc/passwd, which is outside",
+        ),
+        (
+            spec("flake: ../../x\n"),
+            "`flake` names ../../x, which is outside",
+        ),
+        (
+            spec("flake: up/elsewhere/flake.nix\n"),
+            "`flake` names up/elsewhere/flake.nix, which is outside",
+        ),
+        (
+            spec("buildHost:\n  file: ../other.nix\n  emulate: [ riscv64-linux ]\n"),
+            "`buildHost.file` names ../other.nix, which is outside",
+        ),
+        (
+            spec("buildHost:\n  file: up/other.nix\n  emulate: [ riscv64-linux ]\n"),
+            "`buildHost.file` names up/other.nix, which is outside",
+        ),
+        (
+            spec("flake: notes.txt\n"),
+            "`flake` names notes.txt, which is not a .nix file",
+        ),
+    ] {
+        write(&project, "nixcross.yaml", &yaml);
+        let out = run(&project, &["apply"]);
+        assert_eq!(out.status.code(), Some(2), "{yaml}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(key), "{yaml}: {err}");
+        assert!(err.contains("nixcross.yaml:"), "{err}");
+        assert!(!err.contains("root:") && !err.contains("SECRET"), "{err}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(top.path().join("other.nix")).unwrap(),
+        other
+    );
+    // Named on the command line, the module elsewhere is edited.
+    write(
+        &project,
+        "nixcross.yaml",
+        &spec("buildHost:\n  file: ../other.nix\n  emulate: [ riscv64-linux ]\n"),
+    );
+    let allowed = top.path().join("other.nix");
+    let out = run(
+        &project,
+        &["apply", "--allow-outside", allowed.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::read_to_string(&allowed)
+        .unwrap()
+        .contains("riscv64-linux"));
+    // export does not write a spec that apply would refuse.
+    let out = run(
+        top.path(),
+        &["export", "-f", "project", "-o", "project/sub/nixcross.yaml"],
+    );
+    std::fs::create_dir_all(project.join("sub")).unwrap();
+    let out2 = run(
+        top.path(),
+        &["export", "-f", "project", "-o", "project/sub/nixcross.yaml"],
+    );
+    for o in [out, out2] {
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    }
+    assert!(!project.join("sub/nixcross.yaml").exists());
+}

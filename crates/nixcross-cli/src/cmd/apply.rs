@@ -38,6 +38,10 @@ pub struct Args {
     /// Replace a file even when its permissions do not let you write it
     #[arg(long)]
     pub force: bool,
+    /// Let the spec's flake or build host module be this file, or be in
+    /// this folder, although it is outside the spec's folder (repeatable)
+    #[arg(long = "allow-outside", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
+    pub allow_outside: Vec<PathBuf>,
 }
 
 /// The spec the arguments name, or the nearest nixcross.yaml.
@@ -71,6 +75,62 @@ pub fn folder_of(path: &Path) -> PathBuf {
     }
 }
 
+/// Every file the spec names must lead, symbolic links followed, to a
+/// place inside the spec's folder, so that a spec (from a repository, say)
+/// cannot make apply read or write anything else; an `--allow-outside`
+/// that names the file or a folder above it lets it be elsewhere. And it
+/// must be a folder or a `.nix` file, so that an error never quotes
+/// another kind of file.
+fn confine(
+    doc: &Document,
+    spec_path: &Path,
+    spec_dir: &Path,
+    allowed: &[PathBuf],
+) -> Result<(), CliError> {
+    let resolved = |p: &Path| crate::fs::resolved(p).map_err(|e| CliError::io(p, &e));
+    let root = resolved(spec_dir)?;
+    let allowed = allowed
+        .iter()
+        .map(|a| resolved(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    for p in doc.paths() {
+        let fail = |message: String, hint: &str| {
+            let err = nixcross::Error::new(nixcross::ErrorKind::InvalidInput, message)
+                .at(p.range)
+                .hint(hint);
+            CliError::from_lib(Some(spec_path), &doc.text, &err)
+        };
+        let shown = crate::term::escape(p.value);
+        let real = resolved(&under(spec_dir, p.value))?;
+        if !real.starts_with(&root) && !allowed.iter().any(|a| real.starts_with(a)) {
+            let real_shown = crate::term::escape_os(real.as_os_str());
+            let hint = match p.key {
+                "flake" => format!(
+                    "keep nixcross.yaml in the flake's folder or one above it, or pass `--allow-outside {real_shown}`"
+                ),
+                _ => format!(
+                    "edit a build host elsewhere with `nixcross emulate ... -f {real_shown}` (or `add-builder ... -f`), or pass `--allow-outside {real_shown}`"
+                ),
+            };
+            return Err(fail(
+                format!(
+                    "`{}` names {shown}, which is outside the spec's folder ({}); apply reads and writes only below it",
+                    p.key,
+                    root.display()
+                ),
+                &hint,
+            ));
+        }
+        if !real.is_dir() && real.extension().is_none_or(|x| x != "nix") {
+            return Err(fail(
+                format!("`{}` names {shown}, which is not a .nix file", p.key),
+                "name a flake.nix (or its folder) and a NixOS module file",
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> CmdResult {
     let spec_path = find_spec(args.spec.as_deref())?;
     let text =
@@ -78,6 +138,7 @@ pub fn run(args: Args) -> CmdResult {
     let doc =
         Document::parse(&text).map_err(|e| CliError::from_lib(Some(&spec_path), &text, &e))?;
     let spec_dir = folder_of(&spec_path);
+    confine(&doc, &spec_path, &spec_dir, &args.allow_outside)?;
     let flake_path = under(&spec_dir, doc.spec.flake.as_deref().unwrap_or("flake.nix"));
     let mut flake = tree::locate(Some(&flake_path))?;
     // The build host's module: a file of the flake's folder, or a tree of

@@ -42,7 +42,8 @@ pub const FILE_NAME: &str = "nixcross.yaml";
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schemars(title = "nixcross.yaml")]
 pub struct Spec {
-    /// The flake, relative to this file (default: flake.nix next to it).
+    /// The flake (a flake.nix, or the folder that holds it), relative to
+    /// this file and inside its folder (default: flake.nix next to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flake: Option<String>,
     /// The NixOS configurations (`nixosConfigurations.<name>`), by name. A
@@ -113,8 +114,9 @@ fn is_false(b: &bool) -> bool {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schemars(extend("oneOf" = [{"required": ["file"]}, {"required": ["config"]}]))]
 pub struct BuildHostSpec {
-    /// Its NixOS module (e.g. /etc/nixos/configuration.nix), relative to
-    /// this file or absolute.
+    /// Its NixOS module, relative to this file and inside its folder
+    /// (`nixcross apply --allow-outside PATH` lets it be elsewhere, e.g.
+    /// /etc/nixos/configuration.nix).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     /// A configuration of this flake.
@@ -278,6 +280,17 @@ pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Spec)).expect("a schema serializes")
 }
 
+/// A file path a spec names ([`Document::paths`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecPath<'d> {
+    /// Its key, as a message names it: `flake`, `buildHost.file`.
+    pub key: &'static str,
+    /// The path as written.
+    pub value: &'d str,
+    /// Where the value is written in the spec's text (byte offsets).
+    pub range: (usize, usize),
+}
+
 /// A spec as read from its text, with where each part is written.
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -306,6 +319,30 @@ impl Document {
         };
         validate(&doc)?;
         Ok(doc)
+    }
+
+    /// The file paths the spec names (the flake, the build host's module),
+    /// each with its key and where its value is written: what a program
+    /// that reads the files checks before it opens them.
+    pub fn paths(&self) -> Vec<SpecPath<'_>> {
+        let mut out = Vec::new();
+        if let Some(f) = &self.spec.flake {
+            out.push(SpecPath {
+                key: "flake",
+                value: f,
+                range: self.range(&[Seg::Key("flake")]).unwrap_or((0, 0)),
+            });
+        }
+        if let Some(f) = self.spec.build_host.as_ref().and_then(|h| h.file.as_ref()) {
+            out.push(SpecPath {
+                key: "buildHost.file",
+                value: f,
+                range: self
+                    .range(&[Seg::Key("buildHost"), Seg::Key("file")])
+                    .unwrap_or((0, 0)),
+            });
+        }
+        out
     }
 
     /// The byte range of the value at `path`.
