@@ -664,3 +664,90 @@ fn spec_paths_stay_inside_the_spec_folder() {
     }
     assert!(!project.join("sub/nixcross.yaml").exists());
 }
+
+// 9. Reads stay beneath their root while folders are swapped for links to
+// elsewhere: `doctor --root` read an outside nix.conf, and `show` a module
+// outside the flake, when a folder on the way became a symlink between the
+// check and the open (only the last component was opened O_NOFOLLOW; flake
+// reads not even that). Every read is now resolved beneath its root at once.
+#[test]
+fn folders_swapped_for_links_do_not_lead_reads_outside() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let top = tempfile::tempdir().unwrap();
+    let top = std::fs::canonicalize(top.path()).unwrap();
+    let outside = top.join("outside");
+    write(
+        &outside,
+        "etc/nix/nix.conf",
+        "builders = ssh://OUTSIDE aarch64-linux\n",
+    );
+    write(
+        &outside,
+        "hosts/a.nix",
+        "{ nixpkgs.hostPlatform = \"riscv64-linux\"; }\n",
+    );
+    // doctor's root, whose etc/ is swapped with a link to outside/etc.
+    let root = top.join("root");
+    write(
+        &root,
+        "etc/nix/nix.conf",
+        "builders = ssh://inside aarch64-linux\n",
+    );
+    std::os::unix::fs::symlink(outside.join("etc"), root.join("etc-swap")).unwrap();
+    // A flake whose hosts/ is swapped with a link to outside/hosts.
+    let flake = top.join("flake");
+    write(
+        &flake,
+        "flake.nix",
+        "{\n  outputs = { self, nixpkgs }: {\n    nixosConfigurations.a = nixpkgs.lib.nixosSystem {\n      modules = [ ./hosts/a.nix ];\n    };\n  };\n}\n",
+    );
+    write(
+        &flake,
+        "hosts/a.nix",
+        "{ nixpkgs.hostPlatform = \"aarch64-linux\"; }\n",
+    );
+    std::os::unix::fs::symlink(outside.join("hosts"), flake.join("hosts-swap")).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (stop, root, flake) = (stop.clone(), root.clone(), flake.clone());
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::SeqCst) && swaps < 2_000_000 {
+                for (dir, a, b) in [(&root, "etc", "etc-swap"), (&flake, "hosts", "hosts-swap")] {
+                    rustix::fs::renameat_with(
+                        rustix::fs::CWD,
+                        dir.join(a),
+                        rustix::fs::CWD,
+                        dir.join(b),
+                        rustix::fs::RenameFlags::EXCHANGE,
+                    )
+                    .unwrap();
+                }
+                swaps += 1;
+            }
+        })
+    };
+    let root_arg = root.to_str().unwrap();
+    let mut seen_inside = (0, 0);
+    for _ in 0..40 {
+        let out = run(&top, &["doctor", "--root", root_arg, "--json"]);
+        let text = stdout(&out);
+        assert!(
+            !text.contains("OUTSIDE"),
+            "doctor read outside its root: {text}"
+        );
+        seen_inside.0 += usize::from(text.contains("ssh://inside"));
+        let out = run(&flake, &["show", "--json"]);
+        let text = stdout(&out);
+        assert!(
+            !text.contains("riscv64-linux"),
+            "show read outside the flake: {text}"
+        );
+        seen_inside.1 += usize::from(text.contains("aarch64-linux"));
+    }
+    stop.store(true, Ordering::SeqCst);
+    swapper.join().unwrap();
+    // Not only refusals: the files inside were read too.
+    assert!(seen_inside.0 > 0 && seen_inside.1 > 0, "{seen_inside:?}");
+}
