@@ -370,6 +370,9 @@ fn file_kind(t: rustix::fs::FileType) -> EntryKind {
 pub struct DiskFiles {
     root: PathBuf,
     confined: Confined,
+    /// The file named on the command line, which may be a link to a file
+    /// outside the root ([`DiskFiles::with_entry`]).
+    entry: Option<RelPath>,
     resolved: RefCell<HashMap<RelPath, Result<PathBuf, FileError>>>,
     /// Texts read so far, by real path.
     texts: RefCell<HashMap<PathBuf, String>>,
@@ -382,9 +385,29 @@ impl DiskFiles {
         Ok(DiskFiles {
             root: confined.root.clone(),
             confined,
+            entry: None,
             resolved: RefCell::default(),
             texts: RefCell::default(),
         })
+    }
+
+    /// The same view, in which `entry` (the file the command line names, a
+    /// name in the root) is read through its link also when the link leads
+    /// outside the root: the user named it, and a module linked from
+    /// elsewhere is common. Only that name; what it imports stays inside.
+    pub fn with_entry(mut self, entry: RelPath) -> DiskFiles {
+        self.entry = Some(entry);
+        self
+    }
+
+    /// Where the entry file leads, when `path` is the entry and leads
+    /// outside the root.
+    fn entry_outside(&self, path: &RelPath) -> Option<PathBuf> {
+        if self.entry.as_ref() != Some(path) {
+            return None;
+        }
+        let real = std::fs::canonicalize(self.path(path)).ok()?;
+        (!real.starts_with(&self.root)).then_some(real)
     }
 
     /// Take `text` as what `real` (a real path, as [`DiskFiles::resolve`]
@@ -409,7 +432,10 @@ impl DiskFiles {
         if let Some(known) = self.resolved.borrow().get(path) {
             return known.clone();
         }
-        let resolved = self.confined.real(path.as_str());
+        let resolved = match self.confined.real(path.as_str()) {
+            Err(FileError::Outside) => self.entry_outside(path).ok_or(FileError::Outside),
+            r => r,
+        };
         self.resolved
             .borrow_mut()
             .insert(path.clone(), resolved.clone());
@@ -420,6 +446,10 @@ impl DiskFiles {
 impl Files for DiskFiles {
     fn real_path(&self, path: &RelPath) -> Result<RelPath, FileError> {
         let real = self.resolve(path)?;
+        if !real.starts_with(&self.root) {
+            // The entry, through its link out: known by its name here.
+            return Ok(path.clone());
+        }
         let rel = real
             .strip_prefix(&self.root)
             .map_err(|_| FileError::Outside)?;
@@ -437,11 +467,13 @@ impl Files for DiskFiles {
             return Ok(text.clone());
         }
         // Opened beneath the root by its path there, not by the real path
-        // found above: nothing swapped in since can lead outside.
-        let bytes = read_to_limit(
-            &mut self.confined.open_regular(path.as_str())?,
-            MAX_FILE_BYTES,
-        )?;
+        // found above: nothing swapped in since can lead outside (but the
+        // entry's link, which the user named).
+        let mut file = match self.entry_outside(path) {
+            Some(real) => open_regular(&real)?,
+            None => self.confined.open_regular(path.as_str())?,
+        };
+        let bytes = read_to_limit(&mut file, MAX_FILE_BYTES)?;
         let text = String::from_utf8(bytes).map_err(|_| FileError::NotText)?;
         self.texts.borrow_mut().insert(real, text.clone());
         Ok(text)
@@ -457,6 +489,9 @@ impl Files for DiskFiles {
     fn kind(&self, path: &RelPath) -> Result<EntryKind, FileError> {
         // What is there, symlinks followed (as `import` and `pathExists`
         // see it); `list` gives `readDir`'s own kinds.
+        if self.entry_outside(path).is_some() {
+            return Ok(EntryKind::Regular);
+        }
         self.confined.kind(path.as_str())
     }
 }

@@ -41,7 +41,7 @@ impl Target {
     /// changed under an edit).
     pub fn reread(&self) -> Result<Target, CliError> {
         Ok(Target {
-            files: open(&self.dir)?,
+            files: open(&self.dir)?.with_entry(self.rel.clone()),
             rel: self.rel.clone(),
             dir: self.dir.clone(),
         })
@@ -60,8 +60,12 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
         Some(p) => p.to_path_buf(),
         None => find_flake()?,
     };
-    if !path.exists() {
-        return Err(CliError::usage(format!("{}: no such file", path.display())));
+    if let Err(e) = std::fs::metadata(&path) {
+        return Err(CliError::usage(format!(
+            "{}: {}",
+            path.display(),
+            missing(&path, &e)
+        )));
     }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -79,11 +83,33 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
             path.display()
         ))
     })?;
+    // The file named may be a link to a file elsewhere (a module kept in a
+    // repository, linked from /etc/nixos): it is read and written through
+    // the link, and its relative paths are read from this folder, as Nix
+    // reads them.
     Ok(Target {
-        files: open(&dir)?,
+        files: open(&dir)?.with_entry(rel.clone()),
         rel,
         dir,
     })
+}
+
+/// Why the file at `path` cannot be opened, given the error of following
+/// it: a link that leads to itself and a dangling link say so.
+fn missing(path: &Path, e: &std::io::Error) -> String {
+    if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+        return "it is a symbolic link that leads back to itself (too many levels of symbolic links)".into();
+    }
+    if e.kind() == std::io::ErrorKind::NotFound {
+        if let Ok(to) = std::fs::read_link(path) {
+            return format!(
+                "it is a symbolic link to {}, which does not exist",
+                to.display()
+            );
+        }
+        return "no such file".into();
+    }
+    e.to_string()
 }
 
 fn find_flake() -> Result<PathBuf, CliError> {

@@ -751,3 +751,155 @@ fn folders_swapped_for_links_do_not_lead_reads_outside() {
     // Not only refusals: the files inside were read too.
     assert!(seen_inside.0 > 0 && seen_inside.1 > 0, "{seen_inside:?}");
 }
+
+// 10. Errors say what is wrong and where (each of these said something
+// wrong, or nothing).
+#[test]
+fn errors_say_what_is_wrong_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A machines file over the size limit: not "builders none".
+    let root = d.join("root");
+    let line = "ssh://b aarch64-linux\n";
+    write(
+        &root,
+        "etc/nix/big",
+        &line.repeat(4 * 1024 * 1024 / line.len() + 10),
+    );
+    write(&root, "etc/nix/small", line);
+    let root_arg = root.to_str().unwrap();
+    let out = run(
+        d,
+        &["doctor", "--root", root_arg, "--builders", "@/etc/nix/big"],
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "the builders file `@/etc/nix/big` is not read: it cannot be read: it is larger than"
+        ) && text.contains("builders  none read: @/etc/nix/big not read"),
+        "{text}"
+    );
+    // A relative one: not silently ignored.
+    let out = run(
+        d,
+        &[
+            "doctor",
+            "--root",
+            root_arg,
+            "--builders",
+            "@small",
+            "--json",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = json["nix"]["problems"].to_string();
+    assert!(
+        problems.contains("`@small` is not read: it is a relative path"),
+        "{problems}"
+    );
+    // An include chain deeper than nixcross follows: not cut without a word.
+    let mut conf = String::from("include c1.conf\n");
+    write(&root, "etc/nix/nix.conf", &conf);
+    for n in 1..=20 {
+        conf = format!("include c{}.conf\n", n + 1);
+        write(&root, &format!("etc/nix/c{n}.conf"), &conf);
+    }
+    let out = run(d, &["doctor", "--root", root_arg]);
+    assert!(
+        stdout(&out).contains("includes nest more than 16 files deep"),
+        "{}",
+        stdout(&out)
+    );
+    // A symbolic link that leads to itself: not "no such file".
+    std::os::unix::fs::symlink("loop-b.nix", d.join("loop-a.nix")).unwrap();
+    std::os::unix::fs::symlink("loop-a.nix", d.join("loop-b.nix")).unwrap();
+    let out = run(d, &["emulate", "aarch64-linux", "-f", "loop-a.nix"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("loop-a.nix: it is a symbolic link that leads back to itself"),
+        "{}",
+        stderr(&out)
+    );
+    // An edit that pushes a file over the size limit: not a parse error
+    // "that is a bug".
+    let flake = flake_with_system("\"x86_64-linux\"");
+    let pad = 4 * 1024 * 1024 - flake.len() - 16;
+    let comment: String = "# padding padding padding padding padding padding padding\n"
+        .repeat(pad / 58 + 1)[..pad - 1]
+        .to_string();
+    let big = d.join("big");
+    write(&big, "flake.nix", &format!("{comment}\n{flake}"));
+    let out = run(
+        &big,
+        &[
+            "set-target",
+            "riscv64-linux",
+            "--mode",
+            "cross",
+            "--host",
+            "x86_64-linux",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("flake.nix:")
+            && err.contains("the edit would make the file")
+            && err.contains("more than the 4194304 (4 MiB) nixcross reads"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("bug") && !err.contains("not be valid Nix"),
+        "{err}"
+    );
+    // `{ } // { } // ...`: updates, not arguments.
+    let updates = d.join("updates");
+    write(
+        &updates,
+        "flake.nix",
+        &format!(
+            "{{\n  outputs = {{ self, nixpkgs }}: {{ }}{} // {{\n    nixosConfigurations.a = nixpkgs.lib.nixosSystem {{\n      system = \"x86_64-linux\";\n      modules = [ ];\n    }};\n  }};\n}}\n",
+            " // { }".repeat(100)
+        ),
+    );
+    let out = run(&updates, &["show"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("x86_64-linux"), "{}", stdout(&out));
+    // -f on a link to a module elsewhere: followed, as README says; the
+    // link stays, and the module's imports are read beside the link.
+    let etc = d.join("etc-nixos");
+    let repo = d.join("repo");
+    write(
+        &repo,
+        "configuration.nix",
+        "{ config, ... }:\n{\n  imports = [ ./hardware.nix ];\n}\n",
+    );
+    write(
+        &etc,
+        "hardware.nix",
+        "{ nixpkgs.hostPlatform = \"x86_64-linux\"; }\n",
+    );
+    std::os::unix::fs::symlink(
+        repo.join("configuration.nix"),
+        etc.join("configuration.nix"),
+    )
+    .unwrap();
+    let out = run(
+        &etc,
+        &["emulate", "aarch64-linux", "-f", "configuration.nix"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(etc.join("configuration.nix"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(repo.join("configuration.nix"))
+        .unwrap()
+        .contains("aarch64-linux"));
+    // Its own system, from the import beside the link, is refused.
+    let out = run(
+        &etc,
+        &["emulate", "x86_64-linux", "-f", "configuration.nix"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
