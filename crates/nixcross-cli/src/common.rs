@@ -154,13 +154,15 @@ fn styled_status(prefix: &str, s: &str) {
     let _ = writeln!(
         anstream::stderr().lock(),
         "{prefix}{}",
-        crate::term::escape_lines(s)
+        crate::term::escape_message(s)
     );
 }
 
-/// Serialize `value` as pretty JSON with a final newline.
+/// Serialize `value` as pretty JSON with a final newline, with the
+/// characters a terminal may interpret escaped (`crate::term::json`).
 pub fn print_json<T: serde::Serialize>(value: &T) {
-    let mut s = serde_json::to_string_pretty(value).expect("JSON values serialize");
+    let mut s =
+        crate::term::json(serde_json::to_string_pretty(value).expect("JSON values serialize"));
     s.push('\n');
     print(&s);
 }
@@ -180,12 +182,10 @@ pub fn unified_diff(path: &Path, before: &str, after: &str) -> String {
         .context_radius(3)
         .header(&old, &new)
         .to_string();
-    // On a terminal, the file's own control characters are shown escaped.
-    let text = if stdout_has_color() {
-        crate::term::escape_file_lines(&text).into_owned()
-    } else {
-        text
-    };
+    // The file's own control characters are shown escaped, on a terminal
+    // or not (without colour, the writer would drop escape sequences, and
+    // the diff would not show what the file holds).
+    let text = crate::term::escape_file_lines(&text).into_owned();
     text.split_inclusive('\n')
         .map(|line| {
             let style = if line.starts_with("+++") || line.starts_with("---") {
@@ -226,6 +226,9 @@ pub struct EditFlags {
     pub check: bool,
     #[command(flatten)]
     pub verify: crate::verify::VerifyFlag,
+    /// Replace a file even when its permissions do not let you write it
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// How many times an edit is planned again when a file changed under it
@@ -253,7 +256,7 @@ pub fn edit_tree(
         if attempt > 0 {
             tree = tree.reread()?;
         }
-        let mut tx = crate::write::Transaction::new();
+        let mut tx = crate::write::Transaction::new().forced(flags.force);
         // --check and --dry-run write nothing and take no lock.
         if !(flags.check || flags.dry_run) {
             let entry = tree.path(&tree.rel);

@@ -122,12 +122,14 @@ Examples:
 
 /// The `--color` value among the raw arguments, so that clap's own help
 /// and errors follow it too.
+/// Arguments are read as they are, not as UTF-8 (a file name may not be).
 fn color_before_parsing() -> Option<clap::ColorChoice> {
-    let mut args = std::env::args().skip(1).take_while(|a| a != "--");
+    let mut args = std::env::args_os().skip(1).take_while(|a| a != "--");
     let mut found = None;
     while let Some(arg) = args.next() {
-        let value = match arg.strip_prefix("--color") {
-            Some("") => args.next(),
+        // Only UTF-8 arguments can be `--color`; others are left to clap.
+        let value = match arg.to_str().and_then(|a| a.strip_prefix("--color")) {
+            Some("") => args.next().and_then(|v| v.into_string().ok()),
             Some(rest) => rest.strip_prefix('=').map(str::to_string),
             None => None,
         };
@@ -136,6 +138,42 @@ fn color_before_parsing() -> Option<clap::ColorChoice> {
         }
     }
     found
+}
+
+/// clap's help, version and usage errors, written as nixcross writes
+/// everything (clap's own `exit` ignores a write error: `--help >/dev/full`
+/// exited 0): help and version through [`common::print`], where an error
+/// other than a closed pipe exits 2; usage errors as nixcross's errors, with
+/// the arguments they quote escaped.
+fn clap_output(e: clap::Error) -> ExitCode {
+    if !e.use_stderr() {
+        common::print(&e.render().ansi().to_string());
+        return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+    }
+    let plain = e.render().to_string();
+    match plain.strip_prefix("error: ") {
+        Some(message) => common::CliError::usage(message.trim_end()).report(),
+        // Help shown for a missing subcommand.
+        None => {
+            common::status(plain.trim_end());
+            ExitCode::from(e.exit_code().clamp(0, 255) as u8)
+        }
+    }
+}
+
+/// Which arguments are not UTF-8, for the error that refuses them.
+fn not_utf8() -> String {
+    let bad: Vec<String> = std::env::args_os()
+        .skip(1)
+        .filter(|a| a.to_str().is_none())
+        .map(|a| format!("`{}`", term::escape_os(&a)))
+        .collect();
+    format!(
+        "{} {} not UTF-8: only a file path may hold other bytes; names, targets and \
+         other values are text",
+        bad.join(", "),
+        if bad.len() == 1 { "is" } else { "are" }
+    )
 }
 
 /// The stack nixcross runs on. The library refuses input nested deeper than
@@ -190,10 +228,18 @@ fn run() -> ExitCode {
     nixcross::flake::leave_trees_to_exit();
     // `COMPLETE=<shell> nixcross ...`: answer the shell and exit.
     clap_complete::CompleteEnv::with_factory(Cli::command).complete();
+    term::remember_args(std::env::args_os());
     if let Some(choice) = color_before_parsing() {
         common::set_color(choice);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        // clap says only that some argument is not UTF-8: name it.
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
+            return common::CliError::usage(not_utf8()).report();
+        }
+        Err(e) => return clap_output(e),
+    };
     common::set_color(cli.color);
     let result = match cli.command {
         Command::Init(args) => cmd::init::run(args),

@@ -52,7 +52,7 @@ impl Target {
     /// changed under an edit).
     pub fn reread(&self) -> Result<Target, CliError> {
         Ok(Target {
-            files: open(&self.dir)?,
+            files: open(&self.dir)?.with_entry(self.rel.clone()),
             rel: self.rel.clone(),
             dir: self.dir.clone(),
         })
@@ -71,8 +71,12 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
         Some(p) => p.to_path_buf(),
         None => find_flake()?,
     };
-    if !path.exists() {
-        return Err(CliError::usage(format!("{}: no such file", path.display())));
+    if let Err(e) = std::fs::metadata(&path) {
+        return Err(CliError::usage(format!(
+            "{}: {}",
+            path.display(),
+            missing(&path, &e)
+        )));
     }
     let parent = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -85,8 +89,8 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
         .then(|| flake_root_above(&parent))
         .flatten()
         .unwrap_or(parent);
-    let abs_path = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
-    let abs_dir = std::path::absolute(&dir).unwrap_or_else(|_| dir.clone());
+    let abs_path = lexical_absolute(&path).unwrap_or_else(|| path.clone());
+    let abs_dir = lexical_absolute(&dir).unwrap_or_else(|| dir.clone());
     let within = abs_path.strip_prefix(&abs_dir).ok();
     let name = within
         .filter(|r| !r.as_os_str().is_empty())
@@ -94,8 +98,8 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
         .or_else(|| path.file_name().and_then(|n| n.to_str()))
         .ok_or_else(|| {
             CliError::usage(format!(
-                "{}: not a file name nixcross can read",
-                path.display()
+                "{}: not a file name nixcross can read (it is not UTF-8)",
+                crate::term::escape_os(path.as_os_str())
             ))
         })?;
     let rel = RelPath::new(name).ok_or_else(|| {
@@ -104,17 +108,38 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
             path.display()
         ))
     })?;
+    // The file named may be a link to a file elsewhere (a module kept in a
+    // repository, linked from /etc/nixos): it is read and written through
+    // the link, and its relative paths are read from this folder, as Nix
+    // reads them.
     Ok(Target {
-        files: open(&dir)?,
+        files: open(&dir)?.with_entry(rel.clone()),
         rel,
         dir,
     })
 }
 
+/// `p` as an absolute path with `.` and `..` taken out as written (not
+/// through links).
+fn lexical_absolute(p: &Path) -> Option<PathBuf> {
+    let abs = std::path::absolute(p).ok()?;
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
 /// The nearest folder at or above `dir` with a `flake.nix`, not above the
 /// root of a git repository.
 fn flake_root_above(dir: &Path) -> Option<PathBuf> {
-    let abs = std::path::absolute(dir).ok()?;
+    let abs = lexical_absolute(dir)?;
     for d in abs.ancestors() {
         if d.join("flake.nix").is_file() {
             if d == abs {
@@ -122,7 +147,7 @@ fn flake_root_above(dir: &Path) -> Option<PathBuf> {
                 return Some(dir.to_path_buf());
             }
             // Above: relative to the current folder when it is below it.
-            let cwd = std::env::current_dir().ok()?;
+            let cwd = lexical_absolute(Path::new("."))?;
             return Some(match d.strip_prefix(&cwd) {
                 Ok(r) if r.as_os_str().is_empty() => PathBuf::from("."),
                 Ok(r) => r.to_path_buf(),
@@ -134,6 +159,24 @@ fn flake_root_above(dir: &Path) -> Option<PathBuf> {
         }
     }
     None
+}
+
+/// Why the file at `path` cannot be opened, given the error of following
+/// it: a link that leads to itself and a dangling link say so.
+fn missing(path: &Path, e: &std::io::Error) -> String {
+    if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+        return "it is a symbolic link that leads back to itself (too many levels of symbolic links)".into();
+    }
+    if e.kind() == std::io::ErrorKind::NotFound {
+        if let Ok(to) = std::fs::read_link(path) {
+            return format!(
+                "it is a symbolic link to {}, which does not exist",
+                to.display()
+            );
+        }
+        return "no such file".into();
+    }
+    e.to_string()
 }
 
 fn find_flake() -> Result<PathBuf, CliError> {

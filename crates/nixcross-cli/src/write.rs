@@ -13,13 +13,26 @@
 //!    over it while this one waited);
 //! 3. checks that every file still holds exactly what was read (or is still
 //!    absent), else [`WriteError::Conflict`] and nothing is written;
-//! 4. writes each new text to a temporary file in the target's folder, gives
+//! 4. refuses a file whose permissions deny this user writing it (a 0444
+//!    file in a folder the user may write would otherwise be replaced by
+//!    the rename): [`WriteError::Refused`], unless the transaction is
+//!    [forced](Transaction::forced); root may write any file, as with
+//!    other tools;
+//! 5. writes each new text to a temporary file in the target's folder, gives
 //!    it the target's owner, group and mode (setuid, setgid and sticky bits
 //!    included), checks that they took, and fsyncs it; a file whose owner or
 //!    mode cannot be kept is [`WriteError::Refused`] with the reason, before
 //!    anything is written;
-//! 5. only then creates new files (never over an existing name, not even a
-//!    dangling symlink) and renames the temporary files over the targets.
+//! 6. compares each file with what was read once more, now that every
+//!    temporary file is written and synced, immediately before the renames
+//!    ([`WriteError::Conflict`] on a difference);
+//! 7. only then creates new files (never over an existing name, not even a
+//!    dangling symlink) and renames the temporary files over the targets;
+//! 8. looks at each replaced file (still held open) once more: when a
+//!    program wrote to it since step 6 (or through a descriptor it opened
+//!    before the rename), that text is put back, with whatever was appended
+//!    to the new file since, and the result is [`WriteError::Conflict`], so
+//!    the edit is planned again from it.
 //!
 //! **Hard links.** A file with more than one link is written in place,
 //! through the same inode, so every name keeps seeing the same content
@@ -30,7 +43,10 @@
 //! Extended attributes and ACLs are not copied to the new file.
 //!
 //! Locks are advisory: they make concurrent nixcross runs wait for each other;
-//! an editor that writes without locking is caught by step 3 instead.
+//! a program that writes without locking is caught by steps 6 and 8 instead,
+//! except for a write into the old file after step 8 or one into the new
+//! file between step 8's look and its put-back (the README says how narrow
+//! that is).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -238,6 +254,8 @@ fn lock(target: &Path) -> Result<Held, WriteError> {
 #[derive(Debug, Default)]
 pub struct Transaction {
     held: BTreeMap<PathBuf, Held>,
+    /// Replace files whose permissions deny this user writing them.
+    force: bool,
 }
 
 /// What a committed transaction did.
@@ -264,6 +282,13 @@ impl Transaction {
     /// An empty transaction.
     pub fn new() -> Transaction {
         Transaction::default()
+    }
+
+    /// The same transaction, which replaces files whose permissions deny
+    /// this user writing them when `force` (`--force`).
+    pub fn forced(mut self, force: bool) -> Transaction {
+        self.force = force;
+        self
     }
 
     /// Lock the regular file at `path` (symlinks followed) and return its
@@ -351,6 +376,9 @@ impl Transaction {
                     .file
                     .metadata()
                     .map_err(|e| io(target, e))?;
+                if !self.force {
+                    may_write(target, &meta, &change.path)?;
+                }
                 if meta.nlink() > 1 {
                     // Fail now, not halfway, when it cannot be opened for writing.
                     open_same(target, &self.held[target].file)?;
@@ -364,7 +392,21 @@ impl Transaction {
             };
             steps.push((change.path.clone(), step));
         }
-        // 5. Create, then replace.
+        // 5. Every temporary file is written and synced: compare each file
+        // with what the plan read once more, as late as possible, through
+        // the locked descriptor (a program that does not lock may have
+        // written since; the first check above compared the text read when
+        // the lock was taken).
+        for (target, (change, exists)) in &plan {
+            if let (Before::Text(text), true) = (&change.before, exists) {
+                if !still_holds(target, &self.held[target], text)? {
+                    return Err(WriteError::Conflict {
+                        path: change.path.clone(),
+                    });
+                }
+            }
+        }
+        // 6. Create, then replace.
         let mut done = Committed::default();
         for (path, step) in &mut steps {
             let Step::Create(_, target) = step else {
@@ -390,12 +432,19 @@ impl Transaction {
             done.created.push(path.clone());
         }
         let mut dirs = Vec::new();
+        let mut replaced = Vec::new();
         for (path, step) in steps {
             let result = match step {
                 Step::Same | Step::Create(..) => continue,
                 Step::Replace(tmp, target) => {
                     dirs.push(target.parent().map(Path::to_path_buf));
-                    tmp.persist(&target).map(|_| ()).map_err(|e| e.error)
+                    match tmp.persist(&target) {
+                        Ok(new) => {
+                            replaced.push((path.clone(), target, new));
+                            Ok(())
+                        }
+                        Err(e) => Err(e.error),
+                    }
                 }
                 Step::InPlace(target, text) => write_in_place(&target, &self.held[&target], &text),
             };
@@ -419,8 +468,77 @@ impl Transaction {
                 let _ = d.sync_all();
             }
         }
-        Ok(done)
+        // 8. Look back at each replaced file, which this transaction still
+        // holds open: a program that does not lock may have written to it
+        // after the comparison, or through a descriptor it opened before
+        // the rename. Its text is put back, with whatever was appended to
+        // the new file since, and the edit is planned again.
+        let mut restored = None;
+        for (path, target, new) in &replaced {
+            let (change, _) = plan[target];
+            let Before::Text(before) = &change.before else {
+                continue;
+            };
+            let held = &self.held[target];
+            let theirs = read_all(&held.file).map_err(|e| io(target, e))?;
+            if theirs != before.as_bytes() {
+                put_back(target, held, &theirs, &change.after, new, path)?;
+                restored.get_or_insert_with(|| path.clone());
+            }
+        }
+        match restored {
+            Some(path) => Err(WriteError::Conflict { path }),
+            None => Ok(done),
+        }
     }
+}
+
+/// The whole content of `file`, read from its start (through a second
+/// descriptor, so the first one's offset does not matter).
+fn read_all(file: &File) -> std::io::Result<Vec<u8>> {
+    let mut f = file.try_clone()?;
+    f.rewind()?;
+    read_to_limit(&mut f, MAX_FILE_BYTES).map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// Another program wrote `theirs` into the file this transaction replaced
+/// by `ours` (now `new`, at `target`): put `theirs` back at `target`, with
+/// what was appended to `new` since the rename, so that nothing it wrote
+/// is lost (the caller then plans the edit again, from that text).
+fn put_back(
+    target: &Path,
+    held: &Held,
+    theirs: &[u8],
+    ours: &str,
+    new: &File,
+    path: &Path,
+) -> Result<(), WriteError> {
+    let meta = held.file.metadata().map_err(|e| io(target, e))?;
+    let now = read_all(new).map_err(|e| io(target, e))?;
+    let Some(extra) = now.strip_prefix(ours.as_bytes()) else {
+        return Err(refused(
+            path,
+            "another program wrote it while nixcross replaced it, and then rewrote nixcross's version; check that it holds what you expect",
+        ));
+    };
+    let mut text = theirs.to_vec();
+    text.extend_from_slice(extra);
+    let mut tmp = temp_in(target)?;
+    keep_owner_and_mode(&tmp, &meta, path)?;
+    tmp.write_all(&text)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| io(tmp.path(), e))?;
+    let restored = tmp.persist(target).map_err(|e| io(target, e.error))?;
+    // What was appended to `new` while this ran goes to the end as well.
+    let later = read_all(new).map_err(|e| io(target, e))?;
+    if let Some(more) = later.get(now.len()..).filter(|m| !m.is_empty()) {
+        let mut f = &restored;
+        f.seek(std::io::SeekFrom::End(0))
+            .and_then(|_| f.write_all(more))
+            .and_then(|_| f.sync_all())
+            .map_err(|e| io(target, e))?;
+    }
+    Ok(())
 }
 
 /// What is at `path` now, for a command that replaces a whole file it did
@@ -493,6 +611,46 @@ fn keep_owner_and_mode(
         ));
     }
     Ok(())
+}
+
+/// Whether `target` is still the locked file and holds `before`, read again
+/// through the locked descriptor.
+fn still_holds(target: &Path, held: &Held, before: &str) -> Result<bool, WriteError> {
+    let now = match std::fs::symlink_metadata(target) {
+        Ok(m) => (m.dev(), m.ino()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io(target, e)),
+    };
+    if identity(&held.file).map_err(|e| io(target, e))? != now {
+        return Ok(false);
+    }
+    let mut file = held.file.try_clone().map_err(|e| io(target, e))?;
+    file.rewind().map_err(|e| io(target, e))?;
+    match read_to_limit(&mut file, MAX_FILE_BYTES) {
+        Ok(bytes) => Ok(bytes == before.as_bytes()),
+        Err(FileError::TooLarge { .. }) => Ok(false),
+        Err(e) => Err(refused(target, e.to_string())),
+    }
+}
+
+/// Refuse `target` when its permissions deny this user writing it (the
+/// kernel's answer for the effective user: mode bits, groups, ACLs; root
+/// may write any file). Replacing it by a rename would need only the
+/// folder's permission, and would take a protection its owner gave it.
+fn may_write(target: &Path, meta: &std::fs::Metadata, path: &Path) -> Result<(), WriteError> {
+    use rustix::fs::{Access, AtFlags};
+    match rustix::fs::accessat(rustix::fs::CWD, target, Access::WRITE_OK, AtFlags::EACCESS) {
+        Err(rustix::io::Errno::ACCESS) => Err(refused(
+            path,
+            format!(
+                "its permissions do not let you write it (mode {:04o}, owner uid {}); pass --force to replace it anyway",
+                meta.mode() & 0o7777,
+                meta.uid()
+            ),
+        )),
+        // Anything else (a read-only file system) is for the write to say.
+        _ => Ok(()),
+    }
 }
 
 /// `target` opened for writing, if it is still the locked inode.

@@ -57,7 +57,7 @@ fn control_characters_are_escaped_for_humans() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
-    assert!(text.contains("evil\\e[2J\\x07"), "{text}");
+    assert!(text.contains("evil\\x1b[2J\\x07"), "{text}");
     // JSON escapes by itself and keeps the real name.
     let out = run(dir.path(), &["show", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -87,7 +87,7 @@ fn control_characters_are_escaped_for_humans() {
     let out = run(dir.path(), &["doctor", "--root", root.to_str().unwrap()]);
     let text = stdout(&out);
     assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
-    assert!(text.contains("evil\\e[31m"), "{text}");
+    assert!(text.contains("evil\\x1b[31m"), "{text}");
 }
 
 // 8. A write error on stdout other than a closed pipe is an error.

@@ -467,7 +467,9 @@ impl Machine {
                 ))
                 .hint("the root daemon opens the key: give its absolute path, e.g. /root/.ssh/id_builder (no ~)"));
             }
-            if k.starts_with("/nix/store/") {
+            // `//nix/store/x`, `/nix/./store/x`, `/a/../nix/store/x` are
+            // in the store too.
+            if in_nix_store(k) {
                 return Err(Error::invalid(format!(
                     "the SSH key `{k}` is in the Nix store, which every user can read"
                 ))
@@ -558,6 +560,23 @@ pub(crate) fn advice_command(system: &str, nixos: bool) -> String {
     }
 }
 
+/// Whether the absolute path `p`, normalised lexically (empty and `.`
+/// components dropped, `..` taking the one before it off), is in the Nix
+/// store, or is the store itself.
+fn in_nix_store(p: &str) -> bool {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    parts.starts_with(&["nix", "store"])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -646,11 +665,29 @@ mod tests {
             "/root/my key",
             "/root/k\"",
             "/nix/store/abc-key",
+            "//nix/store/abc-key",
+            "/nix//store/abc-key",
+            "/nix/./store/abc-key",
+            "/a/../nix/store/abc-key",
+            "/nix/store/../store/abc-key",
+            "/../nix/store/abc-key",
+            "/nix/store",
             "/root/${x}",
         ] {
             let mut k = m.clone();
             k.ssh_key = Some(key.into());
             assert!(k.validate().is_err(), "{key}");
+        }
+        // Only the store: paths that merely look like it are keys.
+        for key in [
+            "/nix/storefoo/k",
+            "/root/nix/store/k",
+            "/nix/var/k",
+            "/nix/store.k",
+        ] {
+            let mut k = m.clone();
+            k.ssh_key = Some(key.into());
+            assert!(k.validate().is_ok(), "{key}");
         }
         let mut f = m.clone();
         f.supported_features = vec!["big,parallel".into()];

@@ -37,6 +37,13 @@ pub struct Args {
     pub check: bool,
     #[command(flatten)]
     pub verify: crate::verify::VerifyFlag,
+    /// Replace a file even when its permissions do not let you write it
+    #[arg(long)]
+    pub force: bool,
+    /// Let the spec's flake or build host module be this file, or be in
+    /// this folder, although it is outside the spec's folder (repeatable)
+    #[arg(long = "allow-outside", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
+    pub allow_outside: Vec<PathBuf>,
 }
 
 /// The spec the arguments name, or the nearest nixcross.yaml.
@@ -70,6 +77,62 @@ pub fn folder_of(path: &Path) -> PathBuf {
     }
 }
 
+/// Every file the spec names must lead, symbolic links followed, to a
+/// place inside the spec's folder, so that a spec (from a repository, say)
+/// cannot make apply read or write anything else; an `--allow-outside`
+/// that names the file or a folder above it lets it be elsewhere. And it
+/// must be a folder or a `.nix` file, so that an error never quotes
+/// another kind of file.
+fn confine(
+    doc: &Document,
+    spec_path: &Path,
+    spec_dir: &Path,
+    allowed: &[PathBuf],
+) -> Result<(), CliError> {
+    let resolved = |p: &Path| crate::fs::resolved(p).map_err(|e| CliError::io(p, &e));
+    let root = resolved(spec_dir)?;
+    let allowed = allowed
+        .iter()
+        .map(|a| resolved(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    for p in doc.paths() {
+        let fail = |message: String, hint: &str| {
+            let err = nixcross::Error::new(nixcross::ErrorKind::InvalidInput, message)
+                .at(p.range)
+                .hint(hint);
+            CliError::from_lib(Some(spec_path), &doc.text, &err)
+        };
+        let shown = crate::term::escape(p.value);
+        let real = resolved(&under(spec_dir, p.value))?;
+        if !real.starts_with(&root) && !allowed.iter().any(|a| real.starts_with(a)) {
+            let real_shown = crate::term::escape_os(real.as_os_str());
+            let hint = match p.key {
+                "flake" => format!(
+                    "keep nixcross.yaml in the flake's folder or one above it, or pass `--allow-outside {real_shown}`"
+                ),
+                _ => format!(
+                    "edit a build host elsewhere with `nixcross emulate ... -f {real_shown}` (or `add-builder ... -f`), or pass `--allow-outside {real_shown}`"
+                ),
+            };
+            return Err(fail(
+                format!(
+                    "`{}` names {shown}, which is outside the spec's folder ({}); apply reads and writes only below it",
+                    p.key,
+                    root.display()
+                ),
+                &hint,
+            ));
+        }
+        if !real.is_dir() && real.extension().is_none_or(|x| x != "nix") {
+            return Err(fail(
+                format!("`{}` names {shown}, which is not a .nix file", p.key),
+                "name a flake.nix (or its folder) and a NixOS module file",
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> CmdResult {
     let spec_path = find_spec(args.spec.as_deref())?;
     let text =
@@ -77,6 +140,7 @@ pub fn run(args: Args) -> CmdResult {
     let doc =
         Document::parse(&text).map_err(|e| CliError::from_lib(Some(&spec_path), &text, &e))?;
     let spec_dir = folder_of(&spec_path);
+    confine(&doc, &spec_path, &spec_dir, &args.allow_outside)?;
     let flake_path = under(&spec_dir, doc.spec.flake.as_deref().unwrap_or("flake.nix"));
     let mut flake = tree::locate(Some(&flake_path))?;
     // The build host's module: a file of the flake's folder, or a tree of
@@ -112,7 +176,7 @@ pub fn run(args: Args) -> CmdResult {
     // write everything in one transaction, and plan again when a file
     // changed under the plan.
     for attempt in 0..EDIT_ATTEMPTS {
-        let mut tx = write::Transaction::new();
+        let mut tx = write::Transaction::new().forced(args.force);
         if writes {
             let mut entries = vec![flake.path(&flake.rel)];
             if let Some(t) = &host_tree {

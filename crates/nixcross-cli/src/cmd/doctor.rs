@@ -410,7 +410,17 @@ pub fn human(r: &Report, color: bool) -> String {
 fn builders_section(out: &mut String, m: &Marks, r: &Report) {
     let b = &r.nix.builders;
     if b.is_empty() {
-        out.push_str("builders  none\n");
+        match r.nix.unread_builder_files.as_slice() {
+            [] => out.push_str("builders  none\n"),
+            unread => out.push_str(&format!(
+                "builders  none read: {} not read (see nix above)\n",
+                unread
+                    .iter()
+                    .map(|f| format!("@{}", crate::term::escape(f)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
         return;
     }
     out.push_str(&format!(

@@ -80,6 +80,25 @@ pub fn run(args: Args) -> CmdResult {
                 .into_owned(),
         ),
     };
+    // apply reads only files inside the spec's folder.
+    if let Some(r) = flake_ref
+        .as_deref()
+        .filter(|r| Path::new(r).is_absolute() || r.starts_with(".."))
+    {
+        let why = format!(
+            "the spec would name the flake as {}, outside its folder, which `nixcross apply` refuses (unless --allow-outside names it)",
+            crate::term::escape(r)
+        );
+        match &args.output {
+            Some(o) => {
+                return Err(CliError::usage(format!(
+                    "{}: {why}; write the spec in the flake's folder or one above it",
+                    o.display()
+                )))
+            }
+            None => common::warn(&why),
+        }
+    }
     let exported =
         export(&flake.files, &flake.rel, flake_ref).map_err(|e| CliError::from_tree(&flake, &e))?;
     let text = to_text(&exported, &flake_path.display().to_string());

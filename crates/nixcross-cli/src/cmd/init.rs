@@ -122,7 +122,11 @@ pub fn run(args: Args) -> CmdResult {
             before,
             after: out.text.clone(),
         };
-        match write::commit(&[change]) {
+        // --force replaces the file whatever its permissions say.
+        match write::Transaction::new()
+            .forced(args.force)
+            .commit(&[change])
+        {
             Ok(_) => {}
             Err(WriteError::Exists { .. }) => {
                 return Err(CliError::usage(format!(

@@ -27,9 +27,40 @@ pub fn builders_value<'a>(
 }
 
 /// The machines files the caller must read for `input` (the `@file`
-/// references of the `builders` value in effect).
+/// references of the `builders` value in effect that are absolute paths:
+/// [`unread_files`] says why the others are not read).
 pub fn files_to_read(conf: Option<&NixConf>, arg: Option<&str>) -> Vec<String> {
     machines::machine_files(&builders_value(conf, arg))
+        .into_iter()
+        .filter(|f| f.starts_with('/'))
+        .collect()
+}
+
+/// The machines files the `builders` value in effect names that were not
+/// read, each with why: a relative path (Nix would read it from the working
+/// directory of whichever process builds), a file the caller could not read
+/// (`input.unreadable`: too large, not a regular file), or one that does
+/// not exist when a setting names it (Nix's own default
+/// `@/etc/nix/machines` may be absent).
+pub fn unread_files(input: &HostInput, conf: &NixConf) -> Vec<(String, String)> {
+    let named = input.builders.is_some() || conf.builders().is_some();
+    let value = builders_value(Some(conf), input.builders.as_deref());
+    let mut out = Vec::new();
+    for f in machines::machine_files(&value) {
+        let why = if !f.starts_with('/') {
+            "it is a relative path, which Nix reads from the working directory of whichever process builds (the daemon's is /); give it as an absolute path (the builders it lists are not shown)".to_string()
+        } else if input.machines_files.iter().any(|(p, _)| *p == f) {
+            continue;
+        } else if let Some((_, why)) = input.unreadable.iter().find(|(p, _)| *p == f) {
+            format!("it cannot be read: {why} (the builders it lists are not shown)")
+        } else if named {
+            "it does not exist, so Nix uses no builders from it".to_string()
+        } else {
+            continue;
+        };
+        out.push((f, why));
+    }
+    out
 }
 
 /// A builder as the doctor reports it.
@@ -285,6 +316,11 @@ pub fn list(input: &HostInput, conf: &NixConf, problems: &mut Vec<String>) -> Ve
         .collect::<Vec<_>>()
         .join(";");
     sources.push((inline_source.to_string(), inline));
+    for (f, why) in unread_files(input, conf) {
+        problems.push(format!(
+            "{inline_source}: the builders file `@{f}` is not read: {why}"
+        ));
+    }
     for f in machines::machine_files(&value) {
         if let Some((_, text)) = input.machines_files.iter().find(|(p, _)| *p == f) {
             sources.push((f.clone(), text.clone()));

@@ -139,6 +139,11 @@ pub struct NixReport {
     pub builders: Vec<BuilderReport>,
     /// Whether nix.conf sets `builders-use-substitutes = true`.
     pub builders_use_substitutes: bool,
+    /// Machines files the `builders` setting names that were not read (a
+    /// relative path, too large, unreadable, missing): `builders` may lack
+    /// what they list. Each has its problem in `problems`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unread_builder_files: Vec<String>,
     /// What is wrong with Nix's setup, one sentence each.
     pub problems: Vec<String>,
     /// The lines that fix the problems.
@@ -355,6 +360,7 @@ pub fn diagnose(input: &HostInput, targets: &[String]) -> Result<Report> {
         sandbox_paths: sandbox_paths.clone(),
         builders: builders.clone(),
         builders_use_substitutes: conf.bool("builders-use-substitutes") == Some(true),
+        unread_builder_files: Vec::new(),
         problems: builder_problems,
         fixes: Vec::new(),
     };
@@ -366,11 +372,18 @@ pub fn diagnose(input: &HostInput, targets: &[String]) -> Result<Report> {
             "sh <(curl -L https://nixos.org/nix/install) --daemon",
         ));
     }
+    let unread_builders = builders::unread_files(input, conf);
+    nix.unread_builder_files = unread_builders.iter().map(|(f, _)| f.clone()).collect();
     for (path, why) in &input.unreadable {
+        // A builders file's problem is among the builders' above.
+        if unread_builders.iter().any(|(f, _)| f == path) {
+            continue;
+        }
         nix.problems.push(format!(
             "cannot read {path}: {why}; the report may be incomplete"
         ));
     }
+    nix.problems.extend(conf.include_problems.iter().cloned());
     for missing in &conf.missing_includes {
         nix.problems.push(format!(
             "nix.conf includes {missing}, which does not exist (Nix refuses to start)"

@@ -13,6 +13,9 @@ pub struct NixConf {
     pub settings: BTreeMap<String, String>,
     /// `include` lines whose file was missing (Nix itself fails on these).
     pub missing_includes: Vec<String>,
+    /// `include` lines not followed, with why: nested deeper than
+    /// nixcross follows, or a loop (which Nix follows without end).
+    pub include_problems: Vec<String>,
 }
 
 /// Old names Nix still accepts.
@@ -37,18 +40,20 @@ impl NixConf {
     /// come from (the doctor's `--root`).
     pub fn parse(text: &str, path: &str, load: &mut dyn FnMut(&str) -> Option<String>) -> NixConf {
         let mut conf = NixConf::default();
-        conf.read(text, path, load, 0);
+        conf.read(text, path, load, &mut Vec::new());
         conf
     }
 
+    /// Read `text` of `path`, which `chain` includes (outermost first).
     fn read(
         &mut self,
         text: &str,
         path: &str,
         load: &mut dyn FnMut(&str) -> Option<String>,
-        depth: usize,
+        chain: &mut Vec<String>,
     ) {
         self.files.push(path.to_string());
+        chain.push(path.to_string());
         for raw in text.lines() {
             let line = raw.split('#').next().unwrap_or("").trim();
             if line.is_empty() {
@@ -59,11 +64,24 @@ impl NixConf {
             if first == "include" || first == "!include" {
                 let Some(inc) = words.next() else { continue };
                 let full = resolve_relative(path, inc);
-                if depth >= MAX_INCLUDE_DEPTH || self.files.contains(&full) {
+                if chain.contains(&full) {
+                    self.include_problems.push(format!(
+                        "{path}: `{first} {inc}` includes {full} again while it is read (a loop: Nix follows includes without end, and fails)"
+                    ));
+                    continue;
+                }
+                if chain.len() > MAX_INCLUDE_DEPTH {
+                    self.include_problems.push(format!(
+                        "{path}: `{first} {inc}` is not read: includes nest more than {MAX_INCLUDE_DEPTH} files deep, as far as nixcross follows them; the settings in {full} are not checked"
+                    ));
+                    continue;
+                }
+                // A file included again elsewhere (not a loop) is read once.
+                if self.files.contains(&full) {
                     continue;
                 }
                 match load(&full) {
-                    Some(t) => self.read(&t, &full, load, depth + 1),
+                    Some(t) => self.read(&t, &full, load, chain),
                     None if first == "include" => self.missing_includes.push(full),
                     None => {}
                 }
@@ -90,6 +108,7 @@ impl NixConf {
                 }
             }
         }
+        chain.pop();
     }
 
     /// A setting's raw value, by its canonical name.
@@ -160,6 +179,54 @@ mod tests {
             &mut |_| Some("include nix.conf\n".to_string()),
         );
         assert_eq!(conf.bool("sandbox"), Some(false));
+        assert_eq!(
+            conf.include_problems,
+            ["/etc/nix/nix.conf: `include nix.conf` includes /etc/nix/nix.conf again while it is read (a loop: Nix follows includes without end, and fails)"]
+        );
+    }
+
+    /// A chain deeper than nixcross follows says where it stops (it was cut
+    /// without a word); a file included twice, not in a loop, is read once.
+    #[test]
+    fn deep_include_chains_say_where_they_stop() {
+        let conf = NixConf::parse("include c1.conf\n", "/etc/nix/nix.conf", &mut |p| {
+            let n: usize = p
+                .trim_start_matches("/etc/nix/c")
+                .trim_end_matches(".conf")
+                .parse()
+                .ok()?;
+            Some(format!("include c{}.conf\nx{n} = 1\n", n + 1))
+        });
+        assert_eq!(conf.get("x16"), Some("1"));
+        assert_eq!(conf.get("x17"), None);
+        assert_eq!(
+            conf.include_problems.len(),
+            1,
+            "{:?}",
+            conf.include_problems
+        );
+        assert!(
+            conf.include_problems[0].starts_with("/etc/nix/c16.conf: `include c17.conf` is not read: includes nest more than 16 files deep"),
+            "{:?}",
+            conf.include_problems
+        );
+        let twice = NixConf::parse(
+            "include a.conf\ninclude b.conf\n",
+            "/etc/nix/nix.conf",
+            &mut |p| {
+                Some(if p.ends_with("a.conf") {
+                    "include b.conf\n".into()
+                } else {
+                    "y = 1\n".into()
+                })
+            },
+        );
+        assert!(
+            twice.include_problems.is_empty(),
+            "{:?}",
+            twice.include_problems
+        );
+        assert_eq!(twice.get("y"), Some("1"));
     }
 
     #[test]

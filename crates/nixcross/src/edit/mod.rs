@@ -157,6 +157,22 @@ pub fn apply_checked(src: &str, edits: &[TextEdit]) -> Result<String> {
         .at(at)
         .hint("nothing was written; make this change by hand, or report the layout nixcross could not edit")
     };
+    // Larger than nixcross reads: not a text that fails to parse, but one
+    // nixcross would not read back.
+    if out.len() as u64 > crate::files::MAX_FILE_BYTES
+        && src.len() as u64 <= crate::files::MAX_FILE_BYTES
+    {
+        return Err(Error::new(
+            crate::ErrorKind::Unsafe,
+            format!(
+                "the edit would make the file {} bytes, more than the {} (4 MiB) nixcross reads",
+                out.len(),
+                crate::files::MAX_FILE_BYTES
+            ),
+        )
+        .at(edit_at(0))
+        .hint("nothing was written; move part of the file into a module of its own, or make this change by hand"));
+    }
     let doc = match crate::syntax::parse_shared(&out) {
         Ok(doc) => doc,
         Err(err) => {

@@ -19,9 +19,11 @@
 //! taken from a set), and records where each forced value reaches a package
 //! set ([`PkgsSite`]), so that it can rewrite that text.
 //!
-//! Limits: a forcing depth of [`MAX_DEPTH`] and a budget of [`MAX_STEPS`]
-//! evaluation steps per analysis; past them values are unknown.
+//! Limits: a forcing depth of [`MAX_DEPTH`], and a budget of steps and of
+//! allocated bytes per evaluator ([`budget`]); past them values are unknown,
+//! with the reason.
 
+mod budget;
 mod prims;
 mod trace;
 mod value;
@@ -29,6 +31,11 @@ mod value;
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+
+#[cfg(test)]
+use budget::Limits;
+pub use budget::MAX_BYTES;
+use budget::{cost, Budget};
 
 pub use value::{
     AttrEntry, Attrs, Closure, EnvId, ImportArgs, MadeBy, PathValue, PerSystem, Piece, PkgsSite,
@@ -42,8 +49,6 @@ use crate::syntax::{BinOp, Entry, Expr, Key, KeyAt, Node, Param, Part, PathKind}
 
 /// How deep forcing may nest before values become unknown.
 pub const MAX_DEPTH: usize = 400;
-/// How many evaluation steps one analysis may take.
-pub const MAX_STEPS: u64 = 20_000_000;
 
 /// A suspended computation.
 #[derive(Debug, Clone)]
@@ -80,11 +85,103 @@ enum Thunk {
 
 #[derive(Debug, Default)]
 struct Scope {
-    vars: HashMap<String, ThunkId>,
+    vars: Vars,
     parent: Option<EnvId>,
     /// `with ns;`: a namespace searched after every lexical scope.
     with: Option<ThunkId>,
 }
+
+/// A scope's names: a few (a function's parameter, a short `let`) in a
+/// list searched in order, which needs no hashing; more in a map.
+#[derive(Debug)]
+enum Vars {
+    Few(Vec<(String, ThunkId)>),
+    Many(HashMap<String, ThunkId>),
+}
+
+/// How many names a scope keeps in a list.
+const FEW_VARS: usize = 8;
+
+impl Default for Vars {
+    fn default() -> Vars {
+        Vars::Few(Vec::new())
+    }
+}
+
+impl Vars {
+    #[inline]
+    fn get(&self, name: &str) -> Option<ThunkId> {
+        match self {
+            Vars::Few(v) => v.iter().find(|(k, _)| k == name).map(|(_, t)| *t),
+            Vars::Many(m) => m.get(name).copied(),
+        }
+    }
+
+    fn insert(&mut self, name: &str, t: ThunkId) {
+        match self {
+            Vars::Few(v) => {
+                if let Some(e) = v.iter_mut().find(|(k, _)| k == name) {
+                    e.1 = t;
+                } else if v.len() < FEW_VARS {
+                    if v.is_empty() {
+                        // Most scopes are a function's one parameter.
+                        v.reserve_exact(1);
+                    }
+                    v.push((name.to_string(), t));
+                } else {
+                    let mut m: HashMap<String, ThunkId> = v.drain(..).collect();
+                    m.insert(name.to_string(), t);
+                    *self = Vars::Many(m);
+                }
+            }
+            Vars::Many(m) => {
+                m.insert(name.to_string(), t);
+            }
+        }
+    }
+
+    fn into_map(self) -> HashMap<String, ThunkId> {
+        match self {
+            Vars::Few(v) => v.into_iter().collect(),
+            Vars::Many(m) => m,
+        }
+    }
+}
+
+/// A hasher for keys that are not text (a file and a syntax node's place),
+/// cheaper than the default's SipHash.
+#[derive(Default)]
+struct NodeHasher(u64);
+
+impl std::hash::Hasher for NodeHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.add(u64::from(*b));
+        }
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        // The high bits of a product are the well-mixed ones.
+        self.0.rotate_left(26)
+    }
+}
+
+impl NodeHasher {
+    #[inline]
+    fn add(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+type NodeMap<V> = HashMap<(FileId, Node), V, std::hash::BuildHasherDefault<NodeHasher>>;
 
 /// What an evaluation follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -134,6 +231,11 @@ struct Prelude {
     lib: ThunkId,
 }
 
+/// How many decoded syntax nodes an evaluator keeps.
+const DECODED_MAX: usize = 1 << 15;
+/// The words of the bit set of nodes seen once (64 KiB).
+const SEEN_WORDS: usize = 1 << 13;
+
 /// The first id of an evaluator's own thunks: the prelude's are below it
 /// (a few hundred of them).
 const PRELUDE_IDS: u32 = 1 << 16;
@@ -169,7 +271,7 @@ impl Prelude {
         );
         Prelude {
             values,
-            base: std::mem::take(&mut ev.envs[0].vars),
+            base: std::mem::take(&mut ev.envs[0].vars).into_map(),
             lib,
         }
     }
@@ -212,21 +314,31 @@ pub struct Evaluator<'f> {
     /// Files imported so far, with their values.
     imports: HashMap<RelPath, ThunkId>,
     depth: usize,
-    steps: u64,
+    /// What it has spent of its steps and bytes.
+    budget: Budget,
+    /// The call of the built-in that runs, when it is written in a file:
+    /// where a budget spent inside it ran out.
+    in_prim: Option<Src>,
+    /// The shapes of syntax nodes evaluated more than once, decoded once
+    /// (a function's body is evaluated at every call). At most
+    /// [`DECODED_MAX`] of them.
+    decoded: NodeMap<Rc<Expr>>,
+    /// Nodes seen once, by a hash of the node (a bit each): the second
+    /// sight of a node decodes it into `decoded`.
+    seen: Vec<u64>,
     /// The nixpkgs `lib` stand-in.
     lib: Option<ThunkId>,
     reading: Reading,
     /// The package-set sites met (rewritable reading only).
     trace: Option<Box<trace::Trace>>,
-    /// Every call of a function written in a file, in the order made.
-    calls: Vec<Call>,
+    /// Every call of a function written in a file, by function, in the
+    /// order made.
+    calls: NodeMap<Vec<Call>>,
 }
 
 /// A call of a function written in a file ([`Evaluator::calls_of`]).
 #[derive(Debug, Clone)]
 struct Call {
-    /// The function (`x: ...` or `{ ... }: ...`).
-    lambda: Src,
     /// Its argument.
     arg: ThunkId,
     /// The argument's expression, when it was not evaluated before the call.
@@ -265,11 +377,14 @@ impl<'f> Evaluator<'f> {
             base: EnvId(0),
             imports: HashMap::new(),
             depth: 0,
-            steps: 0,
+            budget: Budget::default(),
+            in_prim: None,
+            decoded: NodeMap::default(),
+            seen: Vec::new(),
             lib: None,
             reading: Reading::Everything,
             trace: None,
-            calls: Vec::new(),
+            calls: NodeMap::default(),
         }
     }
 
@@ -281,6 +396,18 @@ impl<'f> Evaluator<'f> {
             Reading::Rewritable => Some(Box::default()),
         };
         self
+    }
+
+    /// The same evaluator, with other limits on what it spends.
+    #[cfg(test)]
+    pub fn with_limits(mut self, limits: Limits) -> Evaluator<'f> {
+        self.budget.limits = limits;
+        self
+    }
+
+    /// The steps and bytes spent so far.
+    pub fn spent(&self) -> (u64, u64) {
+        (self.budget.steps, self.budget.bytes)
     }
 
     fn rewritable(&self) -> bool {
@@ -356,8 +483,9 @@ impl<'f> Evaluator<'f> {
         lambda: &'s Src,
     ) -> impl Iterator<Item = (ThunkId, Option<&'s Src>)> + 's {
         self.calls
-            .iter()
-            .filter(move |c| c.lambda.file == lambda.file && c.lambda.node == lambda.node)
+            .get(&(lambda.file, lambda.node.clone()))
+            .into_iter()
+            .flatten()
             .map(|c| (c.arg, c.arg_expr.as_ref()))
     }
 
@@ -405,6 +533,7 @@ impl<'f> Evaluator<'f> {
     // ----- arena -----
 
     fn alloc(&mut self, t: Thunk) -> ThunkId {
+        self.charge(cost::THUNK);
         let id = ThunkId(self.first + self.thunks.len() as u32);
         self.thunks.push(t);
         id
@@ -496,9 +625,10 @@ impl<'f> Evaluator<'f> {
     }
 
     fn new_env(&mut self, parent: Option<EnvId>) -> EnvId {
+        self.charge(cost::SCOPE);
         let id = EnvId(self.envs.len() as u32);
         self.envs.push(Scope {
-            vars: HashMap::new(),
+            vars: Vars::default(),
             parent,
             with: None,
         });
@@ -511,7 +641,8 @@ impl<'f> Evaluator<'f> {
     }
 
     fn bind(&mut self, env: EnvId, name: &str, t: ThunkId) {
-        self.envs[env.0 as usize].vars.insert(name.to_string(), t);
+        self.charge(cost::BINDING + name.len() as u64);
+        self.envs[env.0 as usize].vars.insert(name, t);
     }
 
     /// The built-ins and `lib`, built the first time they are needed.
@@ -583,19 +714,98 @@ impl<'f> Evaluator<'f> {
         v
     }
 
-    /// Whether the budget is spent (then everything is unknown).
+    // ----- the budget -----
+
+    /// Count one step; whether the budget is spent (then everything is
+    /// unknown).
+    #[inline]
     fn tick(&mut self) -> bool {
-        self.steps += 1;
-        self.steps > MAX_STEPS
+        self.budget.steps += 1;
+        self.budget.over()
+    }
+
+    /// Count `bytes` allocated.
+    #[inline]
+    fn charge(&mut self, bytes: u64) {
+        self.budget.bytes = self.budget.bytes.saturating_add(bytes);
+    }
+
+    /// The unknown value of a spent budget, which says where it ran out
+    /// (`at`, when the caller knows it, the first time).
+    fn spent_at(&mut self, at: Option<&Src>) -> Value {
+        let here = at
+            .or(self.in_prim.as_ref())
+            .map(|s| self.sources.describe(s));
+        self.budget.spend(here)
+    }
+
+    /// Whether `bytes` more can be allocated (charged by whatever allocates
+    /// them): the unknown value of a spent budget when they cannot, and then
+    /// nothing should be allocated.
+    fn room(&mut self, bytes: u64, at: Option<&Src>) -> Result<(), Value> {
+        if self.budget.would_pass(bytes) || self.budget.over() {
+            self.charge(bytes);
+            return Err(self.spent_at(at));
+        }
+        Ok(())
+    }
+
+    /// Charge `bytes` about to be allocated for a value: the unknown value
+    /// of a spent budget when they pass it, and then nothing should be
+    /// allocated.
+    fn reserve(&mut self, bytes: u64, at: Option<&Src>) -> Result<(), Value> {
+        if self.budget.would_pass(bytes) || self.budget.over() {
+            self.charge(bytes);
+            return Err(self.spent_at(at));
+        }
+        self.charge(bytes);
+        Ok(())
+    }
+
+    /// `f` one level deeper, or `None` past [`MAX_DEPTH`]: for the
+    /// built-ins and comparisons that recurse into values (`flatten`,
+    /// `recursiveUpdate`, `==`, a set's `outPath`) without evaluating an
+    /// expression at each level.
+    fn deeper<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> Option<T> {
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
+        let v = f(self);
+        self.depth -= 1;
+        Some(v)
+    }
+
+    /// The shape of `node`, decoded from the syntax tree; a node evaluated
+    /// again is decoded once.
+    fn decode(&mut self, node: &Node, file: FileId) -> Rc<Expr> {
+        use std::hash::BuildHasher;
+        let key = (file, node.clone());
+        if let Some(e) = self.decoded.get(&key) {
+            return e.clone();
+        }
+        let e = Rc::new(node.expr());
+        if self.decoded.len() < DECODED_MAX {
+            let h = self.decoded.hasher().hash_one(&key);
+            if self.seen.is_empty() {
+                self.seen = vec![0; SEEN_WORDS];
+            }
+            let bit = (h as usize) % (SEEN_WORDS * 64);
+            let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+            if self.seen[word] & mask != 0 {
+                self.charge(cost::DECODED);
+                self.decoded.insert(key, e.clone());
+            } else {
+                self.seen[word] |= mask;
+            }
+        }
+        e
     }
 
     /// Evaluate `node` of `file` in `env`.
     pub fn eval(&mut self, node: &Node, file: FileId, env: EnvId) -> Value {
         if self.tick() {
-            return Value::unknown(
-                "the evaluation budget is spent (the flake is very large or loops)",
-                Some(Src::new(file, node.clone())),
-            );
+            return self.spent_at(Some(&Src::new(file, node.clone())));
         }
         if self.depth >= MAX_DEPTH {
             return Value::unknown(
@@ -614,16 +824,17 @@ impl<'f> Evaluator<'f> {
     }
 
     fn eval_inner(&mut self, node: &Node, file: FileId, env: EnvId) -> Value {
-        match node.expr() {
-            Expr::Paren(e) => self.eval(&e, file, env),
-            Expr::Int(i) => Value::Int(i),
-            Expr::Float(f) => Value::Float(f),
+        let expr = self.decode(node, file);
+        match &*expr {
+            Expr::Paren(e) => self.eval(e, file, env),
+            Expr::Int(i) => Value::Int(*i),
+            Expr::Float(f) => Value::Float(*f),
             Expr::Uri(u) => Value::string(u),
-            Expr::Str(parts) => self.eval_string(node, &parts, file, env),
-            Expr::Path(kind, parts) => self.eval_path(node, kind, &parts, file, env),
+            Expr::Str(parts) => self.eval_string(node, parts, file, env),
+            Expr::Path(kind, parts) => self.eval_path(node, kind.clone(), parts, file, env),
             Expr::Ident(name) => {
                 let at = Src::new(file, node.clone());
-                let v = self.lookup(&name, env, Some(&at));
+                let v = self.lookup(name, env, Some(&at));
                 if let (Value::Special(s), true) = (&v, self.trace.is_some()) {
                     if let Special::Pkgs(set) = &**s {
                         self.site(PkgsSite::Used {
@@ -663,13 +874,13 @@ impl<'f> Evaluator<'f> {
                 self.eval(&l.body, file, inner)
             }
             Expr::Lambda(lambda) => Value::Lambda(Rc::new(Closure {
-                lambda,
+                lambda: lambda.clone(),
                 src: Src::new(file, node.clone()),
                 env,
             })),
             Expr::Apply(f, a) => {
-                let fv = self.eval(&f, file, env);
-                let arg = self.delay(&a, file, env);
+                let fv = self.eval(f, file, env);
+                let arg = self.delay(a, file, env);
                 self.apply(fv, arg, self.here(node, file))
             }
             Expr::Select {
@@ -677,8 +888,8 @@ impl<'f> Evaluator<'f> {
                 path,
                 default,
             } => {
-                let mut cur = self.eval(&base, file, env);
-                let default = default.map(|d| self.delay(&d, file, env));
+                let mut cur = self.eval(base, file, env);
+                let default = default.as_ref().map(|d| self.delay(d, file, env));
                 // Where the keys are written, for the package sets they
                 // name (rewritable reading).
                 let mut view = None;
@@ -712,8 +923,8 @@ impl<'f> Evaluator<'f> {
                 cur
             }
             Expr::HasAttr(base, path) => {
-                let mut cur = self.eval(&base, file, env);
-                for key in &path {
+                let mut cur = self.eval(base, file, env);
+                for key in path {
                     let name = match self.key_name(key, file, env) {
                         Ok(n) => n,
                         Err(u @ Value::Unknown(_)) => return u,
@@ -751,6 +962,7 @@ impl<'f> Evaluator<'f> {
                 Value::Bool(true)
             }
             Expr::List(l) => {
+                self.charge(l.items.len() as u64 * cost::LIST_ITEM);
                 let items = l.items.iter().map(|i| self.delay(i, file, env)).collect();
                 Value::List(Rc::new(items))
             }
@@ -758,28 +970,37 @@ impl<'f> Evaluator<'f> {
                 Value::unknown("`with` hides where names come from", self.here(node, file))
             }
             Expr::With(ns, body) => {
-                let nst = self.delay(&ns, file, env);
+                let nst = self.delay(ns, file, env);
                 let inner = self.new_env(Some(env));
                 self.envs[inner.0 as usize].with = Some(nst);
-                self.eval(&body, file, inner)
+                self.eval(body, file, inner)
             }
             Expr::IfElse(..) if self.rewritable() => Value::unknown(
                 format!("`{}` is a conditional", short(&node.text())),
                 self.here(node, file),
             ),
             Expr::IfElse(c, t, e) => {
-                let cv = self.eval(&c, file, env);
-                match truth(&cv) {
-                    Some(true) => self.eval(&t, file, env),
-                    Some(false) => self.eval(&e, file, env),
-                    None => Value::unknown(
+                let cv = self.eval(c, file, env);
+                match (truth(&cv), cv) {
+                    (Some(true), _) => self.eval(t, file, env),
+                    (Some(false), _) => self.eval(e, file, env),
+                    (None, cv @ Value::Unknown(_)) if self.budget.over() => cv,
+                    (None, Value::Unknown(u)) => Value::unknown(
+                        format!(
+                            "the condition `{}` is not known: {}",
+                            short(&c.text()),
+                            u.reason
+                        ),
+                        self.here(c, file),
+                    ),
+                    (None, _) => Value::unknown(
                         format!("the condition `{}` is not known", short(&c.text())),
-                        self.here(&c, file),
+                        self.here(c, file),
                     ),
                 }
             }
-            Expr::Assert(_, body) => self.eval(&body, file, env),
-            Expr::Not(e) => match self.eval(&e, file, env) {
+            Expr::Assert(_, body) => self.eval(body, file, env),
+            Expr::Not(e) => match self.eval(e, file, env) {
                 Value::Bool(b) => Value::Bool(!b),
                 u @ Value::Unknown(_) => u,
                 _ => Value::unknown(
@@ -787,13 +1008,13 @@ impl<'f> Evaluator<'f> {
                     self.here(node, file),
                 ),
             },
-            Expr::Negate(e) => match self.eval(&e, file, env) {
+            Expr::Negate(e) => match self.eval(e, file, env) {
                 Value::Int(i) => Value::Int(i.wrapping_neg()),
                 Value::Float(f) => Value::Float(-f),
                 u @ Value::Unknown(_) => u,
                 _ => Value::unknown("`-` of a value that is not a number", self.here(node, file)),
             },
-            Expr::BinOp(op, l, r) => self.binop(node, op, &l, &r, file, env),
+            Expr::BinOp(op, l, r) => self.binop(node, *op, l, r, file, env),
             Expr::CurPos => {
                 let path = self.sources.get(file).path.clone();
                 let (line, col) =
@@ -856,9 +1077,11 @@ impl<'f> Evaluator<'f> {
         let mut cur = Some(env);
         let mut withs = Vec::new();
         while let Some(e) = cur {
+            // Each scope searched is a step: a name looked up under
+            // hundreds of nested scopes costs as much.
+            self.budget.steps += 1;
             let scope = &self.envs[e.0 as usize];
             if let Some(t) = scope.vars.get(name) {
-                let t = *t;
                 return self.force(t);
             }
             if e == self.base {
@@ -975,6 +1198,7 @@ impl<'f> Evaluator<'f> {
                 }
             }
         }
+        self.charge(defs.len() as u64 * cost::ENTRY);
         let mut attrs = self.nest(defs, file, env, outer, 0);
         attrs.src = src;
         if attrs.open.is_none() {
@@ -1131,7 +1355,10 @@ impl<'f> Evaluator<'f> {
         let mut literal = true;
         for p in parts {
             match p {
-                Part::Text(t) => push_text(&mut pieces, t),
+                Part::Text(t) => {
+                    self.charge(t.len() as u64);
+                    push_text(&mut pieces, t)
+                }
                 Part::Interpolation(e) => {
                     literal = false;
                     let v = self.eval(e, file, env);
@@ -1143,6 +1370,12 @@ impl<'f> Evaluator<'f> {
                     }
                     match self.coerce_pieces(&v) {
                         Some(ps) => {
+                            // The copy is charged; so is what it is copied into.
+                            if let Err(u) =
+                                self.reserve(text_bytes(&ps), Some(&Src::new(file, e.clone())))
+                            {
+                                return u;
+                            }
                             for p in ps {
                                 match p {
                                     Piece::Text(t) => push_text(&mut pieces, &t),
@@ -1236,13 +1469,16 @@ impl<'f> Evaluator<'f> {
     /// A value as string pieces, the way `"${...}"` coerces it.
     pub fn coerce_pieces(&mut self, v: &Value) -> Option<Vec<Piece>> {
         match v {
-            Value::Str(s) => Some(s.pieces.clone()),
+            Value::Str(s) => {
+                self.charge(text_bytes(&s.pieces));
+                Some(s.pieces.clone())
+            }
             Value::Path(p) => Some(vec![Piece::Path((**p).clone())]),
             Value::Int(i) => Some(vec![Piece::Text(i.to_string())]),
             Value::Attrs(a) => {
                 let t = a.entries.get("outPath")?.value;
                 let inner = self.force(t);
-                self.coerce_pieces(&inner)
+                self.deeper(|ev| ev.coerce_pieces(&inner)).flatten()
             }
             Value::Special(s) => match &**s {
                 Special::Input { name, path, .. } if path.is_empty() || path == &["outPath"] => {
@@ -1314,6 +1550,11 @@ impl<'f> Evaluator<'f> {
                 let rv = self.eval(r, file, env);
                 match (lv, rv) {
                     (Value::List(a), Value::List(b)) => {
+                        // `l ++ l` doubles: charged before it is built.
+                        let items = (a.len() + b.len()) as u64;
+                        if let Err(u) = self.reserve(items * cost::LIST_ITEM, at.as_ref()) {
+                            return u;
+                        }
                         let mut v: Vec<ThunkId> = (*a).clone();
                         v.extend(b.iter().copied());
                         Value::List(Rc::new(v))
@@ -1325,9 +1566,11 @@ impl<'f> Evaluator<'f> {
             BinOp::Equal | BinOp::NotEqual => {
                 let lv = self.eval(l, file, env);
                 let rv = self.eval(r, file, env);
-                match self.equal(&lv, &rv) {
-                    Some(b) => Value::Bool(if op == BinOp::Equal { b } else { !b }),
-                    None => Value::unknown("cannot tell whether the two sides are equal", at),
+                match (self.equal(&lv, &rv), lv, rv) {
+                    (Some(b), _, _) => Value::Bool(if op == BinOp::Equal { b } else { !b }),
+                    (None, u @ Value::Unknown(_), _) | (None, _, u @ Value::Unknown(_)) => u,
+                    (None, ..) if self.budget.over() => self.spent_at(at.as_ref()),
+                    (None, ..) => Value::unknown("cannot tell whether the two sides are equal", at),
                 }
             }
             BinOp::Add => {
@@ -1382,6 +1625,12 @@ impl<'f> Evaluator<'f> {
             },
             (Value::Str(a), _) => match self.coerce_pieces(&rv) {
                 Some(ps) => {
+                    // `s + s` doubles: charged before it is built.
+                    if let Err(u) =
+                        self.reserve(text_bytes(&a.pieces) + text_bytes(&ps), at.as_ref())
+                    {
+                        return u;
+                    }
                     let mut pieces = a.pieces.clone();
                     for p in ps {
                         match p {
@@ -1441,6 +1690,14 @@ impl<'f> Evaluator<'f> {
                 at,
             );
         }
+        // The copy of the left side, then the right side's entries.
+        let entries = |v: &Value| match v {
+            Value::Attrs(a) => a.entries.len() as u64,
+            _ => 0,
+        };
+        if let Err(u) = self.reserve((entries(&lv) + entries(&rv)) * cost::ENTRY, at.as_ref()) {
+            return u;
+        }
         let (Some(mut l), Some(r)) = (as_set(&lv), as_set(&rv)) else {
             return Value::unknown("`//` of values that are not attribute sets", at);
         };
@@ -1477,6 +1734,10 @@ impl<'f> Evaluator<'f> {
 
     /// Structural equality, when it can be decided.
     pub fn equal(&mut self, a: &Value, b: &Value) -> Option<bool> {
+        // A comparison is a step: `unique` and `elem` compare in loops.
+        if self.tick() {
+            return None;
+        }
         match (a, b) {
             (Value::Null, Value::Null) => Some(true),
             (Value::Bool(x), Value::Bool(y)) => Some(x == y),
@@ -1490,7 +1751,7 @@ impl<'f> Evaluator<'f> {
                 }
                 for (p, q) in x.iter().zip(y.iter()) {
                     let (p, q) = (self.force(*p), self.force(*q));
-                    if !self.equal(&p, &q)? {
+                    if !self.deeper(|ev| ev.equal(&p, &q)).flatten()? {
                         return Some(false);
                     }
                 }
@@ -1508,7 +1769,7 @@ impl<'f> Evaluator<'f> {
                         return Some(false);
                     };
                     let (p, q) = (self.force(e.value), self.force(f.value));
-                    if !self.equal(&p, &q)? {
+                    if !self.deeper(|ev| ev.equal(&p, &q)).flatten()? {
                         return Some(false);
                     }
                 }
@@ -1571,7 +1832,7 @@ impl<'f> Evaluator<'f> {
     /// Apply a function value to an argument.
     pub fn apply(&mut self, f: Value, arg: ThunkId, at: Option<Src>) -> Value {
         if self.tick() {
-            return Value::unknown("the evaluation budget is spent", at);
+            return self.spent_at(at.as_ref());
         }
         match f {
             Value::Lambda(c) => self.call_closure(&c, arg),
@@ -1589,7 +1850,9 @@ impl<'f> Evaluator<'f> {
                     return Value::unknown("the expression is nested too deeply to follow", at);
                 }
                 self.depth += 1;
+                let outer = std::mem::replace(&mut self.in_prim, at.clone());
                 let v = prims::run(self, p.prim, &args, p.input.as_deref(), at);
+                self.in_prim = outer;
                 self.depth -= 1;
                 v
             }
@@ -1612,11 +1875,11 @@ impl<'f> Evaluator<'f> {
     fn call_closure(&mut self, c: &Closure, arg: ThunkId) -> Value {
         let file = c.src.file;
         let arg_expr = self.pending_expr(arg);
-        self.calls.push(Call {
-            lambda: c.src.clone(),
-            arg,
-            arg_expr,
-        });
+        self.charge(cost::CALL);
+        self.calls
+            .entry((file, c.src.node.clone()))
+            .or_default()
+            .push(Call { arg, arg_expr });
         let env = self.new_env(Some(c.env));
         match &c.lambda.param {
             Param::Ident { name } => self.bind(env, name, arg),
@@ -1708,6 +1971,17 @@ impl<'f> Evaluator<'f> {
         self.imports.insert(p, t);
         self.force(t)
     }
+}
+
+/// What a string's pieces cost: their text and the pieces themselves.
+fn text_bytes(pieces: &[Piece]) -> u64 {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Text(t) => t.len() as u64 + cost::PIECE,
+            Piece::Path(_) => cost::PIECE,
+        })
+        .sum()
 }
 
 fn push_text(pieces: &mut Vec<Piece>, t: &str) {

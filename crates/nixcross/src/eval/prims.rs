@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use super::cost;
 use super::{
     AttrEntry, Attrs, Evaluator, KeyPos, MadeBy, PathValue, PerSystem, Piece, PkgsSite, PkgsValue,
     PkgsVia, Prim, PrimApp, Property, Special, StrValue, SystemsHelper, ThunkId, Unknown, Value,
@@ -730,7 +731,30 @@ pub(super) fn apply_special(
     }
 }
 
+/// The unknown value of a spent budget, once it is spent: checked where a
+/// built-in loops over values it forces (which may be forced already, and
+/// then take no step).
+fn spent(ev: &mut Evaluator) -> Result<(), Value> {
+    if ev.budget.over() {
+        return Err(ev.spent_at(None));
+    }
+    Ok(())
+}
+
+/// Past the depth nixcross follows.
+fn too_deep(at: &Option<Src>) -> Value {
+    unknown_at("the value is nested too deeply to follow", at)
+}
+
+/// A string value, charged to the budget.
+fn text(ev: &mut Evaluator, s: impl Into<String>) -> Value {
+    let s = s.into();
+    ev.charge(s.len() as u64 + cost::PIECE);
+    Value::string(s)
+}
+
 fn force_list(ev: &mut Evaluator, t: ThunkId) -> Result<Rc<Vec<ThunkId>>, Value> {
+    spent(ev)?;
     match ev.force(t) {
         Value::List(l) => Ok(l),
         u @ Value::Unknown(_) => Err(u),
@@ -742,6 +766,7 @@ fn force_list(ev: &mut Evaluator, t: ThunkId) -> Result<Rc<Vec<ThunkId>>, Value>
 }
 
 fn force_attrs(ev: &mut Evaluator, t: ThunkId) -> Result<Rc<Attrs>, Value> {
+    spent(ev)?;
     match ev.force(t) {
         Value::Attrs(a) => Ok(a),
         u @ Value::Unknown(_) => Err(u),
@@ -755,7 +780,11 @@ fn force_attrs(ev: &mut Evaluator, t: ThunkId) -> Result<Rc<Attrs>, Value> {
 fn force_text(ev: &mut Evaluator, t: ThunkId) -> Result<String, Value> {
     let v = ev.force(t);
     match ev.coerce_text(&v) {
-        Some(s) => Ok(s),
+        Some(s) => {
+            // The copy is charged by `coerce_text`.
+            spent(ev)?;
+            Ok(s)
+        }
         None => Err(match v {
             u @ Value::Unknown(_) => u,
             other => Value::unknown(
@@ -787,15 +816,21 @@ macro_rules! tri {
 }
 
 fn str_thunk(ev: &mut Evaluator, s: &str) -> ThunkId {
-    ev.value(Value::string(s))
+    let v = text(ev, s);
+    ev.value(v)
 }
 
 fn list(ev: &mut Evaluator, items: Vec<ThunkId>) -> Value {
-    let _ = ev;
+    ev.charge(items.len() as u64 * cost::LIST_ITEM);
     Value::List(Rc::new(items))
 }
 
-fn set_from(entries: BTreeMap<String, AttrEntry>, open: Option<Rc<Unknown>>) -> Value {
+fn set_from(
+    ev: &mut Evaluator,
+    entries: BTreeMap<String, AttrEntry>,
+    open: Option<Rc<Unknown>>,
+) -> Value {
+    ev.charge(entries.len() as u64 * cost::ENTRY);
     Value::Attrs(Rc::new(Attrs {
         entries,
         open,
@@ -934,7 +969,7 @@ pub(super) fn run(
                             },
                         );
                     }
-                    set_from(m, None)
+                    set_from(ev, m, None)
                 }
                 Err(e) => unknown_at(format!("cannot list `./{p}`: {e}"), &at),
             }
@@ -957,7 +992,7 @@ pub(super) fn run(
                 );
             };
             match ev.sources.files().read(p) {
-                Ok(t) => Value::string(t),
+                Ok(t) => text(ev, t),
                 Err(e) => unknown_at(format!("cannot read `./{p}`: {e}"), &at),
             }
         }
@@ -1023,7 +1058,7 @@ pub(super) fn run(
                     def: None,
                 });
             }
-            set_from(m, None)
+            set_from(ev, m, None)
         }
         Map => {
             let l = tri!(force_list(ev, args[1]));
@@ -1065,7 +1100,7 @@ pub(super) fn run(
                     },
                 );
             }
-            set_from(m, a.open.clone())
+            set_from(ev, m, a.open.clone())
         }
         MapAttrsPrime => {
             let a = tri!(force_attrs(ev, args[1]));
@@ -1090,7 +1125,7 @@ pub(super) fn run(
                     },
                 );
             }
-            set_from(m, None)
+            set_from(ev, m, None)
         }
         MapAttrsToList => {
             let a = tri!(force_attrs(ev, args[1]));
@@ -1117,7 +1152,7 @@ pub(super) fn run(
                     m.insert(k.clone(), e.clone());
                 }
             }
-            set_from(m, None)
+            set_from(ev, m, None)
         }
         GenAttrs | EachSystemMap => {
             let how = if p == GenAttrs {
@@ -1175,7 +1210,7 @@ pub(super) fn run(
                     def: None,
                 },
             );
-            set_from(m, None)
+            set_from(ev, m, None)
         }
         HasAttr => {
             let name = tri!(force_text(ev, args[0]));
@@ -1208,7 +1243,7 @@ pub(super) fn run(
                 let name = tri!(force_text(ev, *n));
                 m.remove(&name);
             }
-            set_from(m, a.open.clone())
+            set_from(ev, m, a.open.clone())
         }
         Head => {
             let l = tri!(force_list(ev, args[0]));
@@ -1249,6 +1284,7 @@ pub(super) fn run(
                 }
             }
             if unsure {
+                tri!(spent(ev));
                 unknown_at("cannot tell whether the list has the element", &at)
             } else {
                 Value::Bool(false)
@@ -1262,7 +1298,9 @@ pub(super) fn run(
                     Value::List(inner) => {
                         if p == Flatten {
                             let t = ev.value(Value::List(inner.clone()));
-                            let flat = run(ev, Flatten, &[t], input, at.clone());
+                            let flat = ev
+                                .deeper(|ev| run(ev, Flatten, &[t], input, at.clone()))
+                                .unwrap_or_else(|| too_deep(&at));
                             match flat {
                                 Value::List(f) => out.extend(f.iter().copied()),
                                 u => return u,
@@ -1317,19 +1355,20 @@ pub(super) fn run(
         }
         BaseNameOf => match ev.force(args[0]) {
             Value::Path(p) => match &*p {
-                PathValue::Tree(t) => Value::string(t.file_name()),
-                other => Value::string(other.describe().rsplit('/').next().unwrap_or_default()),
+                PathValue::Tree(t) => text(ev, t.file_name()),
+                other => text(ev, other.describe().rsplit('/').next().unwrap_or_default()),
             },
             Value::Str(ps) if matches!(ps.as_path(), Some(PathValue::Tree(_))) => {
                 match ps.as_path() {
-                    Some(PathValue::Tree(t)) => Value::string(t.file_name()),
+                    Some(PathValue::Tree(t)) => text(ev, t.file_name()),
                     _ => unreachable!("checked"),
                 }
             }
             v => {
                 let t = ev.value(v);
                 let s = tri!(force_text(ev, t));
-                Value::string(
+                text(
+                    ev,
                     s.trim_end_matches('/')
                         .rsplit('/')
                         .next()
@@ -1364,8 +1403,8 @@ pub(super) fn run(
             match p {
                 HasSuffix => Value::Bool(s.ends_with(&affix)),
                 HasPrefix => Value::Bool(s.starts_with(&affix)),
-                RemoveSuffix => Value::string(s.strip_suffix(&affix).unwrap_or(&s)),
-                _ => Value::string(s.strip_prefix(&affix).unwrap_or(&s)),
+                RemoveSuffix => text(ev, s.strip_suffix(&affix).unwrap_or(&s)),
+                _ => text(ev, s.strip_prefix(&affix).unwrap_or(&s)),
             }
         }
         Optional | Optionals | OptionalAttrs => {
@@ -1375,7 +1414,7 @@ pub(super) fn run(
                 (Optional | Optionals, false) => list(ev, Vec::new()),
                 (Optionals, true) => ev.force(args[1]),
                 (_, true) => ev.force(args[1]),
-                (_, false) => set_from(BTreeMap::new(), None),
+                (_, false) => set_from(ev, BTreeMap::new(), None),
             }
         }
         Id => ev.force(args[0]),
@@ -1426,6 +1465,13 @@ pub(super) fn run(
             for i in l.iter() {
                 parts.push(tri!(force_text(ev, *i)));
             }
+            // A long separator between many items: charged before it is
+            // built.
+            let len = parts.iter().map(|p| p.len() as u64).sum::<u64>()
+                + (sep.len() as u64).saturating_mul(parts.len().saturating_sub(1) as u64);
+            if let Err(u) = ev.reserve(len + cost::PIECE, at.as_ref()) {
+                return u;
+            }
             Value::string(parts.join(&sep))
         }
         ReplaceStrings => {
@@ -1442,6 +1488,11 @@ pub(super) fn run(
             'outer: while i <= b.len() {
                 for (f, t) in &pairs {
                     if s[i..].starts_with(f.as_str()) {
+                        // A long replacement of many matches: the result
+                        // is checked as it grows.
+                        if let Err(u) = ev.room((out.len() + t.len()) as u64, at.as_ref()) {
+                            return u;
+                        }
                         out.push_str(t);
                         if f.is_empty() {
                             if let Some(c) = s[i..].chars().next() {
@@ -1463,7 +1514,7 @@ pub(super) fn run(
                     None => break,
                 }
             }
-            Value::string(out)
+            text(ev, out)
         }
         Unique => {
             let l = tri!(force_list(ev, args[0]));
@@ -1476,7 +1527,10 @@ pub(super) fn run(
                     match ev.equal(&v, &w) {
                         Some(true) => dup = true,
                         Some(false) => {}
-                        None => return unknown_at("cannot tell whether list items are equal", &at),
+                        None => {
+                            tri!(spent(ev));
+                            return unknown_at("cannot tell whether list items are equal", &at);
+                        }
                     }
                 }
                 if !dup {
@@ -1486,7 +1540,13 @@ pub(super) fn run(
             list(ev, out)
         }
         GenList => match ev.force(args[1]) {
-            Value::Int(n) if (0..=100_000).contains(&n) => {
+            Value::Int(n) if n >= 0 => {
+                // A huge count is refused before anything is made: each item
+                // is two thunks (its index and the call).
+                let each = 2 * cost::THUNK + cost::LIST_ITEM;
+                if let Err(u) = ev.room((n as u64).saturating_mul(each), at.as_ref()) {
+                    return u;
+                }
                 let items = (0..n)
                     .map(|i| {
                         let it = ev.value(Value::Int(i));
@@ -1523,7 +1583,7 @@ pub(super) fn run(
                     },
                 );
             }
-            set_from(m, None)
+            set_from(ev, m, None)
         }
         RecursiveUpdate => {
             let l = ev.force(args[0]);
@@ -1555,7 +1615,7 @@ pub(super) fn run(
                     },
                 );
             }
-            set_from(m, None)
+            set_from(ev, m, None)
         }
         FromToml => {
             let s = tri!(force_text(ev, args[0]));
@@ -1694,9 +1754,14 @@ pub(super) fn run(
                     Some(f) => ev.delay_apply(f, *i),
                     None => *i,
                 };
-                out.push_str(&tri!(force_text(ev, t)));
+                let piece = tri!(force_text(ev, t));
+                // The same long string many times: checked as it grows.
+                if let Err(u) = ev.room((out.len() + piece.len()) as u64, at.as_ref()) {
+                    return u;
+                }
+                out.push_str(&piece);
             }
-            Value::string(out)
+            text(ev, out)
         }
         HasInfix => {
             let needle = tri!(force_text(ev, args[0]));
@@ -1754,7 +1819,8 @@ pub(super) fn run(
                         def: e.def.clone(),
                     },
                 );
-                out.push(ev.value(set_from(m, None)));
+                let v = set_from(ev, m, None);
+                out.push(ev.value(v));
             }
             list(ev, out)
         }
@@ -1789,7 +1855,10 @@ pub(super) fn run(
                     match ev.equal(&v, d) {
                         Some(true) => inside = true,
                         Some(false) => {}
-                        None => return unknown_at("cannot compare list items", &at),
+                        None => {
+                            tri!(spent(ev));
+                            return unknown_at("cannot compare list items", &at);
+                        }
                     }
                 }
                 if inside == (p == IntersectLists) {
@@ -1828,7 +1897,12 @@ pub(super) fn run(
             }
         }
         Range => match (ev.force(args[0]), ev.force(args[1])) {
-            (Value::Int(a), Value::Int(b)) if b - a < 100_000 => {
+            (Value::Int(a), Value::Int(b)) => {
+                let n = (b as i128 - a as i128 + 1).clamp(0, u64::MAX as i128) as u64;
+                let each = cost::THUNK + cost::LIST_ITEM;
+                if let Err(u) = ev.room(n.saturating_mul(each), at.as_ref()) {
+                    return u;
+                }
                 let items = (a..=b).map(|i| ev.value(Value::Int(i))).collect();
                 list(ev, items)
             }
@@ -1836,11 +1910,14 @@ pub(super) fn run(
         },
         ToLower | ToUpper => {
             let s = tri!(force_text(ev, args[0]));
-            Value::string(if p == ToLower {
-                s.to_lowercase()
-            } else {
-                s.to_uppercase()
-            })
+            text(
+                ev,
+                if p == ToLower {
+                    s.to_lowercase()
+                } else {
+                    s.to_uppercase()
+                },
+            )
         }
         SplitString => {
             let sep = tri!(force_text(ev, args[0]));
@@ -1868,7 +1945,7 @@ pub(super) fn run(
             } else {
                 (start + len as usize).min(bytes.len())
             };
-            Value::string(String::from_utf8_lossy(&bytes[start..end]).into_owned())
+            text(ev, String::from_utf8_lossy(&bytes[start..end]).into_owned())
         }
         EachSystem => match listed(ev, args[0]) {
             Ok(items) => each_system(ev, Ok(&items), args[1], at),
@@ -1906,7 +1983,8 @@ pub(super) fn run(
                     def: None,
                 },
             );
-            let ct = ev.value(set_from(config, None));
+            let cv = set_from(ev, config, None);
+            let ct = ev.value(cv);
             let mut out = BTreeMap::new();
             out.insert(
                 "config".to_string(),
@@ -1916,6 +1994,7 @@ pub(super) fn run(
                 },
             );
             set_from(
+                ev,
                 out,
                 Some(Rc::new(Unknown {
                     reason: "flake-parts' evalFlakeModule is modelled for `config.flake` only"
@@ -1945,7 +2024,7 @@ pub(super) fn run(
         }))),
         MkOrdered => Value::Special(Rc::new(Special::Property(Property::Order(args[0])))),
         MkOrder => Value::Special(Rc::new(Special::Property(Property::Order(args[1])))),
-        RemovedOptionModule => set_from(BTreeMap::new(), None),
+        RemovedOptionModule => set_from(ev, BTreeMap::new(), None),
         RenamedOptionModule | ChangedOptionModule => option_module_into(ev, args[1], at),
     }
 }
@@ -1967,7 +2046,7 @@ fn option_module_into(ev: &mut Evaluator, to: ThunkId, at: Option<Src>) -> Value
             &at,
         );
     }
-    set_from(BTreeMap::new(), None)
+    set_from(ev, BTreeMap::new(), None)
 }
 
 fn recursive_update(ev: &mut Evaluator, l: Value, r: Value, at: Option<Src>) -> Value {
@@ -1979,7 +2058,9 @@ fn recursive_update(ev: &mut Evaluator, l: Value, r: Value, at: Option<Src>) -> 
                     Some(old) => {
                         let (ov, nv) = (ev.force(old.value), ev.force(e.value));
                         if matches!((&ov, &nv), (Value::Attrs(_), Value::Attrs(_))) {
-                            let v = recursive_update(ev, ov, nv, at.clone());
+                            let v = ev
+                                .deeper(|ev| recursive_update(ev, ov, nv, at.clone()))
+                                .unwrap_or_else(|| too_deep(&at));
                             AttrEntry {
                                 value: ev.value(v),
                                 def: e.def.clone(),
@@ -1993,7 +2074,7 @@ fn recursive_update(ev: &mut Evaluator, l: Value, r: Value, at: Option<Src>) -> 
                 m.insert(k.clone(), merged);
             }
             let open = b.open.clone().or(a.open.clone());
-            set_from(m, open)
+            set_from(ev, m, open)
         }
         _ => ev.update(l, r, at),
     }
@@ -2007,7 +2088,7 @@ fn from_json(ev: &mut Evaluator, j: &serde_json::Value) -> Value {
             Some(i) => Value::Int(i),
             None => Value::Float(n.as_f64().unwrap_or_default()),
         },
-        serde_json::Value::String(s) => Value::string(s.clone()),
+        serde_json::Value::String(s) => text(ev, s.clone()),
         serde_json::Value::Array(a) => {
             let items = a
                 .iter()
@@ -2016,7 +2097,7 @@ fn from_json(ev: &mut Evaluator, j: &serde_json::Value) -> Value {
                     ev.value(v)
                 })
                 .collect();
-            Value::List(Rc::new(items))
+            list(ev, items)
         }
         serde_json::Value::Object(o) => {
             let mut m = BTreeMap::new();
@@ -2031,7 +2112,7 @@ fn from_json(ev: &mut Evaluator, j: &serde_json::Value) -> Value {
                     },
                 );
             }
-            set_from(m, None)
+            set_from(ev, m, None)
         }
     }
 }
@@ -2141,7 +2222,7 @@ fn each_system(
         }
     };
     let Some((_, r0)) = results.first() else {
-        return set_from(BTreeMap::new(), None);
+        return set_from(ev, BTreeMap::new(), None);
     };
     let names = match ev.force(*r0) {
         Value::Attrs(a) => {
@@ -2181,7 +2262,7 @@ fn each_system(
             },
         );
     }
-    set_from(out, None)
+    set_from(ev, out, None)
 }
 
 /// flake-parts' `mkFlake { inherit inputs; } module`: the `flake` outputs
@@ -2355,6 +2436,7 @@ fn mk_flake(ev: &mut Evaluator, args: ThunkId, module: ThunkId, at: Option<Src>)
         );
     }
     let value = set_from(
+        ev,
         merged,
         Some(open.unwrap_or_else(|| {
             Rc::new(Unknown {

@@ -211,7 +211,7 @@ fn shared_bindings_are_forced_once() {
     let mut ev = Evaluator::new(SourceMap::new(&files));
     let v = ev.import_path(&PathValue::Tree(RelPath::new("x.nix").unwrap()), None);
     assert_eq!(render(&mut ev, v, 0), (1i64 << 60).to_string());
-    assert!(ev.steps < 10_000, "{} steps", ev.steps);
+    assert!(ev.budget.steps < 10_000, "{} steps", ev.budget.steps);
 }
 
 /// Per-system helpers say which systems they made, in the file's order;
@@ -284,4 +284,152 @@ fn with_namespaces_in_nix_order() {
     // A listed outer namespace that has it, under one that cannot be listed.
     let both = one("with { a = 1; }; with builtins.currentSystem; a");
     assert!(both.contains("may come from a `with` namespace"), "{both}");
+}
+
+/// Evaluate `src` (the file `x.nix`) with `limits`: its rendering, the steps
+/// and bytes spent, and the time it took.
+fn bounded(src: &str, limits: Limits) -> (String, (u64, u64), std::time::Duration) {
+    let files = MemFiles::single("x.nix", src);
+    let mut ev = Evaluator::new(SourceMap::new(&files)).with_limits(limits);
+    let start = std::time::Instant::now();
+    let v = ev.import_path(&PathValue::Tree(RelPath::new("x.nix").unwrap()), None);
+    let out = render(&mut ev, v, 0);
+    (out, ev.spent(), start.elapsed())
+}
+
+/// `d (d (... "xx"))`, `n` times.
+fn doubled(d: &str, n: usize, seed: &str) -> String {
+    let mut e = seed.to_string();
+    for _ in 0..n {
+        e = format!("(d {e})");
+    }
+    format!("let d = {d}; in builtins.substring 0 0 {e}")
+}
+
+/// Values that grow without end are stopped by the byte budget before they
+/// are built (the evaluator used to grow to gigabytes and abort), with the
+/// place where the budget ran out; every later evaluation says the same.
+#[test]
+fn growing_values_are_stopped_by_the_byte_budget() {
+    let cases = [
+        (doubled("s: s + s", 30, "\"xx\""), "x.nix:1:12"),
+        (doubled("s: \"${s}${s}\"", 30, "\"xx\""), "x.nix:1:19"),
+        (
+            format!(
+                "builtins.length ({})",
+                doubled("l: l ++ l", 30, "[ 1 ]").replace("builtins.substring 0 0 ", "")
+            ),
+            "x.nix:1:29",
+        ),
+        (
+            "let s = builtins.concatStringsSep \"\" (builtins.genList (x: \"xxxxxxxxxxxxxxxx\") 1000); in builtins.concatStringsSep s (builtins.genList (x: \"\") 10000)".to_string(),
+            "x.nix:1:90",
+        ),
+        (
+            "builtins.length (builtins.genList (x: x) 1000000000)".to_string(),
+            "x.nix:1:18",
+        ),
+        (
+            "builtins.length (builtins.attrNames (builtins.foldl' (acc: x: acc // { ${toString x} = x; }) { } (builtins.genList (x: x) 100000)))".to_string(),
+            "x.nix:1:63",
+        ),
+        (
+            "builtins.length (builtins.foldl' (acc: x: acc ++ [ x ]) [ ] (builtins.genList (x: x) 100000))".to_string(),
+            "x.nix:1:43",
+        ),
+    ];
+    for (src, at) in cases {
+        let (out, (_, bytes), took) = bounded(&src, Limits::default());
+        assert!(
+            out.contains(&format!(
+                "the evaluation budget is spent at {at} (more than 32 MiB"
+            )),
+            "{src}: {out}"
+        );
+        // What was allocated stays near the budget (a refused reservation
+        // is counted too, and may be far larger).
+        assert!(bytes >= MAX_BYTES, "{src}: {bytes}");
+        assert!(took.as_secs() < 20, "{src}: {took:?}");
+    }
+}
+
+/// Recursion that branches is stopped by the step budget, and deep recursion
+/// by the depth limit, each with its reason; a comparison is a step.
+#[test]
+fn recursion_is_stopped_by_the_step_budget_or_the_depth() {
+    on_a_big_stack(recursion_is_stopped);
+}
+
+fn recursion_is_stopped() {
+    let small = Limits {
+        steps: 200_000,
+        bytes: MAX_BYTES,
+    };
+    let fib = "let f = n: if n < 2 then n else f (n - 1) + f (n - 2); in f 35";
+    let (out, (steps, _), _) = bounded(fib, small);
+    assert!(
+        out.contains("the evaluation budget is spent at x.nix:1:")
+            && out.contains("more than 200000 evaluation steps"),
+        "{out}"
+    );
+    assert!(steps < 200_100, "{steps}");
+    // A small one is followed.
+    assert_eq!(bounded(&fib.replace("f 35", "f 15"), small).0, "610");
+    let (out, _, _) = bounded(
+        "let lib = { }; in builtins.length (builtins.filter (x: builtins.elem x (builtins.genList (y: y) 3000)) (builtins.genList (y: -y) 3000))",
+        small,
+    );
+    assert!(out.contains("evaluation steps"), "{out}");
+    let deep = "let f = n: if n == 0 then 0 else 1 + f (n - 1); in f 1000000";
+    let (out, _, _) = bounded(deep, Limits::default());
+    assert!(out.contains("nested too deeply"), "{out}");
+}
+
+/// Built-ins and comparisons that recurse into values stop at the depth
+/// limit instead of overflowing the stack (each of these crashed).
+#[test]
+fn recursion_into_values_stops_at_the_depth_limit() {
+    on_a_big_stack(recursion_into_values);
+}
+
+/// `f` on a thread with the stack the `nixcross` binary runs on (deep
+/// evaluation in a debug build needs more than a test thread's 2 MiB).
+fn on_a_big_stack(f: fn()) {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn recursion_into_values() {
+    let nested = "n = k: if k == 0 then [ ] else [ (n (k - 1)) ];";
+    let set = "m = k: if k == 0 then { } else { a = m (k - 1); };";
+    for (src, want) in [
+        (
+            "lib: let a = { outPath = a; }; in \"${a}\"".to_string(),
+            "<unknown: cannot interpolate",
+        ),
+        (
+            format!("lib: let {nested} in n 100000 == n 100000"),
+            "<unknown: cannot tell whether the two sides are equal",
+        ),
+        (
+            format!("lib: let {nested} in lib.flatten (n 100000)"),
+            "<unknown: the condition `k == 0` is not known: the expression is nested too deeply",
+        ),
+        (
+            format!("lib: let {set} in builtins.attrNames (lib.recursiveUpdate (m 100000) (m 100000)).a.a"),
+            "[ \"a\" ]",
+        ),
+    ] {
+        let files = MemFiles::single("x.nix", src.clone());
+        let mut ev = Evaluator::new(SourceMap::new(&files));
+        let f = ev.import_path(&PathValue::Tree(RelPath::new("x.nix").unwrap()), None);
+        let lib = ev.lib();
+        let v = ev.apply(f, lib, None);
+        let out = render(&mut ev, v, 0);
+        assert!(out.starts_with(want), "{src}: {out}");
+    }
 }

@@ -208,7 +208,9 @@ pub fn leave_trees_to_exit() {
 
 impl Drop for Flake<'_> {
     fn drop(&mut self) {
-        if crate::source::leave_trees() {
+        // An evaluator that spent much (a flake whose values grow) is
+        // freed, so that the loads of one command do not add up.
+        if crate::source::leave_trees() && self.ev.spent().1 < crate::eval::MAX_BYTES / 4 {
             let files = self.ev.sources.files();
             let empty = Evaluator::new(SourceMap::new(files));
             std::mem::forget(std::mem::replace(&mut self.ev, empty));

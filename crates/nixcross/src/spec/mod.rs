@@ -42,7 +42,8 @@ pub const FILE_NAME: &str = "nixcross.yaml";
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schemars(title = "nixcross.yaml")]
 pub struct Spec {
-    /// The flake, relative to this file (default: flake.nix next to it).
+    /// The flake (a flake.nix, or the folder that holds it), relative to
+    /// this file and inside its folder (default: flake.nix next to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flake: Option<String>,
     /// The NixOS configurations (`nixosConfigurations.<name>`), by name. A
@@ -113,8 +114,9 @@ fn is_false(b: &bool) -> bool {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schemars(extend("oneOf" = [{"required": ["file"]}, {"required": ["config"]}]))]
 pub struct BuildHostSpec {
-    /// Its NixOS module (e.g. /etc/nixos/configuration.nix), relative to
-    /// this file or absolute.
+    /// Its NixOS module, relative to this file and inside its folder
+    /// (`nixcross apply --allow-outside PATH` lets it be elsewhere, e.g.
+    /// /etc/nixos/configuration.nix).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     /// A configuration of this flake.
@@ -278,6 +280,17 @@ pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Spec)).expect("a schema serializes")
 }
 
+/// A file path a spec names ([`Document::paths`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecPath<'d> {
+    /// Its key, as a message names it: `flake`, `buildHost.file`.
+    pub key: &'static str,
+    /// The path as written.
+    pub value: &'d str,
+    /// Where the value is written in the spec's text (byte offsets).
+    pub range: (usize, usize),
+}
+
 /// A spec as read from its text, with where each part is written.
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -306,6 +319,30 @@ impl Document {
         };
         validate(&doc)?;
         Ok(doc)
+    }
+
+    /// The file paths the spec names (the flake, the build host's module),
+    /// each with its key and where its value is written: what a program
+    /// that reads the files checks before it opens them.
+    pub fn paths(&self) -> Vec<SpecPath<'_>> {
+        let mut out = Vec::new();
+        if let Some(f) = &self.spec.flake {
+            out.push(SpecPath {
+                key: "flake",
+                value: f,
+                range: self.range(&[Seg::Key("flake")]).unwrap_or((0, 0)),
+            });
+        }
+        if let Some(f) = self.spec.build_host.as_ref().and_then(|h| h.file.as_ref()) {
+            out.push(SpecPath {
+                key: "buildHost.file",
+                value: f,
+                range: self
+                    .range(&[Seg::Key("buildHost"), Seg::Key("file")])
+                    .unwrap_or((0, 0)),
+            });
+        }
+        out
     }
 
     /// The byte range of the value at `path`.
@@ -656,7 +693,7 @@ pub(crate) fn to_yaml(spec: &Spec, header: &[String], notes: &[String]) -> Strin
         out.push_str(&comment_line(h));
     }
     let body = serde_yaml::to_string(spec).expect("a spec serializes");
-    out.push_str(&body);
+    out.push_str(&escape_scalars(&body));
     if !notes.is_empty() {
         out.push('\n');
         for n in notes {
@@ -666,17 +703,166 @@ pub(crate) fn to_yaml(spec: &Spec, header: &[String], notes: &[String]) -> Strin
     out
 }
 
-/// `# text` (or `#` for an empty line), control characters removed.
+/// Whether a terminal may interpret `c` instead of showing it: C0 and C1
+/// controls, DEL, the bidirectional overrides and isolates.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `# text` (or `#` for an empty line), control characters shown as
+/// escapes (`\x1b`, `\u{202e}`).
 fn comment_line(text: &str) -> String {
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let mut clean = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            c if !is_unsafe(c) => clean.push(c),
+            c if (c as u32) < 0x80 => clean.push_str(&format!("\\x{:02x}", c as u32)),
+            c => clean.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
     if clean.trim().is_empty() {
         "#\n".into()
     } else {
         format!("# {}\n", clean.trim_end())
     }
+}
+
+/// serde_yaml's output with every scalar that holds a character a terminal
+/// may interpret written double-quoted, with that character as a `\u`
+/// escape: the same value, shown safely. (libyaml escapes C0 and C1
+/// controls and DEL by itself, but writes the bidirectional marks as they
+/// are, unquoted when nothing else needs quotes.) The spec's YAML is block
+/// mappings and sequences of single-line scalars, which is all this reads.
+fn escape_scalars(yaml: &str) -> String {
+    if !yaml.chars().any(is_unsafe_inline) {
+        return yaml.to_string();
+    }
+    let mut out = String::with_capacity(yaml.len() + 16);
+    for line in yaml.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        if body.chars().any(is_unsafe_inline) {
+            out.push_str(&escape_line(body));
+        } else {
+            out.push_str(body);
+        }
+        out.push_str(end);
+    }
+    out
+}
+
+/// [`is_unsafe`], apart from the line breaks that lay YAML out.
+fn is_unsafe_inline(c: char) -> bool {
+    c != '\n' && is_unsafe(c)
+}
+
+/// One line of block YAML (`key: value`, `- value`, `- key: value`,
+/// `key:`), its scalars that hold unsafe characters double-quoted.
+fn escape_line(line: &str) -> String {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let mut out = line[..indent].to_string();
+    let mut rest = &line[indent..];
+    while let Some(r) = rest.strip_prefix("- ") {
+        out.push_str("- ");
+        rest = r;
+    }
+    // A key, then `:` and maybe a value; or a value alone.
+    let (first, after) = scalar(rest);
+    out.push_str(&quoted_if_unsafe(first));
+    match after.strip_prefix(':') {
+        Some(value) if value.is_empty() || value.starts_with(' ') => {
+            out.push(':');
+            let value = value.trim_start_matches(' ');
+            if !value.is_empty() {
+                out.push(' ');
+                let (v, tail) = scalar(value);
+                out.push_str(&quoted_if_unsafe(v));
+                out.push_str(tail);
+            }
+        }
+        _ => out.push_str(after),
+    }
+    out
+}
+
+/// The scalar at the start of `s` (double-quoted, single-quoted, or plain up
+/// to `: ` or the end) and what follows it.
+fn scalar(s: &str) -> (&str, &str) {
+    let mut chars = s.char_indices();
+    match chars.next() {
+        Some((_, '"')) => {
+            let mut escaped = false;
+            for (i, c) in chars {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => return s.split_at(i + 1),
+                    _ => escaped = false,
+                }
+            }
+            (s, "")
+        }
+        Some((_, '\'')) => {
+            let b = s.as_bytes();
+            let mut i = 1;
+            while i < b.len() {
+                if b[i] == b'\'' {
+                    if b.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    return s.split_at(i + 1);
+                }
+                i += 1;
+            }
+            (s, "")
+        }
+        _ => {
+            let end = s
+                .find(": ")
+                .or_else(|| s.strip_suffix(':').map(|k| k.len()))
+                .unwrap_or(s.len());
+            s.split_at(end)
+        }
+    }
+}
+
+/// A scalar token as written, or, when it holds an unsafe character, the
+/// same value double-quoted with that character escaped.
+fn quoted_if_unsafe(token: &str) -> String {
+    if !token.chars().any(is_unsafe_inline) {
+        return token.to_string();
+    }
+    let value: String =
+        if let Some(inner) = token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            // Escapes stay as written; only raw unsafe characters change.
+            let mut out = String::from("\"");
+            for c in inner.chars() {
+                if is_unsafe_inline(c) {
+                    out.push_str(&format!("\\u{:04X}", c as u32));
+                } else {
+                    out.push(c);
+                }
+            }
+            out.push('"');
+            return out;
+        } else if let Some(inner) = token.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
+            inner.replace("''", "'")
+        } else {
+            token.to_string()
+        };
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if is_unsafe_inline(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]

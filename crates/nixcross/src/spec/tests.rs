@@ -215,3 +215,38 @@ fn the_schema_comes_from_the_types() {
     let overlay = &s["$defs"]["OverlaySpec"];
     assert!(overlay["properties"].get("use").is_some());
 }
+
+/// A name with a bidirectional mark (or any control character) is written
+/// double-quoted with the mark escaped, keys, values and list items alike,
+/// and reads back as the same value; a comment shows it escaped.
+#[test]
+fn unsafe_characters_are_escaped_in_the_yaml() {
+    use std::collections::BTreeMap;
+    let odd = [
+        "ev\u{202e}il",
+        "a\u{2066}b: c",
+        "it's \u{202a}\"q\"",
+        "\u{9b}31m\u{202e}",
+        "x\u{1b}[2J\u{7f}",
+    ];
+    let mut m: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    for (i, o) in odd.iter().enumerate() {
+        let mut inner = BTreeMap::new();
+        inner.insert(format!("k{i}"), vec![o.to_string(), "plain".into()]);
+        inner.insert(o.to_string(), vec![format!("- {o}")]);
+        m.insert(o.to_string(), inner);
+    }
+    let yaml = serde_yaml::to_string(&m).unwrap();
+    let safe = escape_scalars(&yaml);
+    assert!(!safe.chars().any(is_unsafe_inline), "{safe}");
+    let back: BTreeMap<String, BTreeMap<String, Vec<String>>> =
+        serde_yaml::from_str(&safe).unwrap();
+    assert_eq!(back, m, "{safe}");
+    // Nothing to escape: the same text.
+    let plain = "configurations:\n  a:\n    target: riscv64-linux\n";
+    assert_eq!(escape_scalars(plain), plain);
+    assert_eq!(
+        comment_line("ev\u{202e}il \u{1b}[2J"),
+        "# ev\\u{202e}il \\x1b[2J\n"
+    );
+}

@@ -455,7 +455,12 @@ fn run(s: &mut Scan, start: usize) -> Result<usize> {
             // `./x`, `../x`, `~/x`, `/x`: one path token.
             let from = i;
             if c == b'/' && !b.get(i + 1).is_some_and(|&n| is_run_char(n) || n == b'$') {
-                break;
+                // Not a path: the operator `/` or `//`, which ends an
+                // application (`{ } // { }` is no argument of `{ }`).
+                let len = if b.get(i + 1) == Some(&b'/') { 2 } else { 1 };
+                s.add_chain(i)?;
+                s.after_operand = false;
+                return Ok(i + len);
             }
             s.operand(from)?;
             i = skip_path(s, i)?;
@@ -636,6 +641,25 @@ mod tests {
         assert!(deep_ok(&format!("[{}]", " a".repeat(10 * n))));
         assert!(deep_ok(&format!("{{{}}}", " a = f x y;".repeat(10 * n))));
         assert!(deep_ok(&format!("{{ inherit{}; }}", " a".repeat(10 * n))));
+    }
+
+    #[test]
+    fn update_and_division_chains_are_operators_not_arguments() {
+        // `{ } // { }` is no application: a chain of them was refused as "a
+        // function is applied to more than 64 arguments".
+        let updates = format!("{{ }}{}", " // { }".repeat(300));
+        assert!(deep_ok(&updates));
+        assert!(deep_ok(&format!(
+            "{{ a = 1; }}{}",
+            "//{ a = 1; }".repeat(300)
+        )));
+        assert!(deep_ok(&format!("x{}", " / 2".repeat(300))));
+        // Deeper than nixcross reads, it says so.
+        let err = check(&format!("{{ }}{}", " // { }".repeat(MAX_DEPTH + 1))).unwrap_err();
+        assert!(err.message.contains("nested too deeply"), "{}", err.message);
+        // A path still starts with `/`.
+        assert!(deep_ok(&format!("f{}", " /a".repeat(MAX_APPLY_ARGS))));
+        assert!(!deep_ok(&format!("f{}", " /a".repeat(MAX_APPLY_ARGS + 1))));
     }
 
     #[test]
