@@ -649,7 +649,9 @@ fn flag<'a>(args: &'a [String], names: &[&str]) -> Option<&'a str> {
 /// After `set-target T --mode M`, `show --json` reports host T and mode M
 /// (for the file the edit named with `-f`, else the one nixcross finds).
 fn check_show_reports_target(work: &Work, args: &[String]) -> Result<(), String> {
-    let target = nixcross::platform::resolve(&args[1])
+    // `set-target T` or `set-target --target T`.
+    let named = flag(args, &["--target", "-t"]).unwrap_or(&args[1]);
+    let target = nixcross::platform::resolve(named)
         .map_err(|e| e.to_string())?
         .system;
     let mode = flag(args, &["--mode"]).unwrap_or_default();

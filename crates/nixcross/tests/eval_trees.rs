@@ -190,12 +190,14 @@ fn run(op: &str, check: impl Fn(&Case, &str, &Value, &Value) -> Result<(), Strin
 #[test]
 fn set_target_means_the_requested_platforms() {
     run("set-target", |case, name, before, after| {
-        let target = nixcross::platform::resolve(&case.args[1]).unwrap().system;
+        // `set-target T` or `set-target --target T`.
+        let named = flag(&case.args, "--target").unwrap_or(&case.args[1]);
+        let target = nixcross::platform::resolve(named).unwrap().system;
         let mode = flag(&case.args, "--mode").unwrap();
         let host = double(&after["host"]);
         let build = double(&after["build"]);
         let want_build = match mode {
-            "emulate" => target.clone(),
+            "emulate" | "native" => target.clone(),
             _ => match flag(&case.args, "--host") {
                 Some(h) => nixcross::platform::resolve(h).unwrap().system,
                 None => match (double(&before["build"]), double(&before["host"])) {

@@ -11,6 +11,7 @@ use clap_complete::engine::ArgValueCandidates;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   nixcross set-target riscv64-linux --mode cross
+  nixcross set-target --target riscv64-linux --mode cross --config lp4a
   nixcross set-target aarch64-linux --mode emulate --config pi --dry-run
   nixcross set-target raspberryPi --mode cross --host x86_64-linux --check
   nixcross set-target mingwW64 --mode cross --package hello
@@ -20,11 +21,15 @@ use clap_complete::engine::ArgValueCandidates;
 The file keeps its style: system + nixpkgs.crossSystem (legacy) or
 nixpkgs.hostPlatform + nixpkgs.buildPlatform (modern). A file with neither
 gets the legacy style, as in the NixOS & Flakes book.")]
+#[command(group = clap::ArgGroup::new("the_target").args(["target", "target_flag"]).required(true))]
 pub struct Args {
-    /// The target: a system double (riscv64-linux), a pkgsCross name (raspberryPi)
-    /// or a config triple (riscv64-unknown-linux-gnu)
-    #[arg(add = ArgValueCandidates::new(complete::targets))]
-    pub target: String,
+    /// The target, as --target T says it (a shorthand)
+    #[arg(value_name = "T", add = ArgValueCandidates::new(complete::targets))]
+    pub target: Option<String>,
+    /// The target: a system double (riscv64-linux), a pkgsCross name
+    /// (raspberryPi) or a config triple (riscv64-unknown-linux-gnu)
+    #[arg(long = "target", short = 't', value_name = "T", add = ArgValueCandidates::new(complete::targets))]
+    pub target_flag: Option<String>,
     /// How to build for the target [required, except with --shell: a shell is cross]
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
@@ -48,6 +53,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    // The group requires exactly one of them.
+    let target = args
+        .target
+        .or(args.target_flag)
+        .expect("clap requires a target");
     let output = match (args.package, args.shell) {
         (Some(p), _) => Some((Kind::Package, p)),
         (None, Some(s)) => Some((Kind::Shell, s)),
@@ -66,7 +76,7 @@ pub fn run(args: Args) -> CmdResult {
         let opts = RetargetOptions {
             kind,
             name,
-            target: args.target,
+            target,
             mode,
             host: args.host,
             local_system: nixcross::platform::current_system(),
@@ -79,7 +89,7 @@ pub fn run(args: Args) -> CmdResult {
         ));
     };
     let opts = SetTargetOptions {
-        target: args.target,
+        target,
         mode,
         config: args.config,
         host: args.host,
