@@ -647,6 +647,7 @@ fn flag<'a>(args: &'a [String], names: &[&str]) -> Option<&'a str> {
 }
 
 /// After `set-target T --mode M`, `show --json` reports host T and mode M
+/// (`native` for `--mode native`, seen from a machine of T)
 /// (for the file the edit named with `-f`, else the one nixcross finds).
 fn check_show_reports_target(work: &Work, args: &[String]) -> Result<(), String> {
     // `set-target T` or `set-target --target T`.
@@ -655,7 +656,12 @@ fn check_show_reports_target(work: &Work, args: &[String]) -> Result<(), String>
         .map_err(|e| e.to_string())?
         .system;
     let mode = flag(args, &["--mode"]).unwrap_or_default();
-    let mut show = with(&[], &["show", "--json", "--host", "x86_64-linux"]);
+    let seen_from = if mode == "native" {
+        target.as_str()
+    } else {
+        "x86_64-linux"
+    };
+    let mut show = with(&[], &["show", "--json", "--host", seen_from]);
     if let Some(file) = flag(args, &["-f", "--file"]) {
         show = with(&show, &["-f", file]);
     }
@@ -676,6 +682,7 @@ fn check_show_reports_target(work: &Work, args: &[String]) -> Result<(), String>
     let ok = host == target
         && match mode {
             "cross" => config["mode"] == "cross" && build != target,
+            "native" => build == target && config["mode"] == "native",
             _ => build == target && config["mode"] != "cross",
         };
     if !ok {

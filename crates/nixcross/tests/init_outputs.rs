@@ -127,7 +127,7 @@ fn check(c: &Case, r: &Value) -> Result<(), String> {
     }
     let out_system = match c.opts.mode {
         Mode::Cross => c.build.as_str(),
-        Mode::Emulate => c.target.system.as_str(),
+        Mode::Emulate | Mode::Native => c.target.system.as_str(),
     };
     let systems = r[key].as_object().unwrap();
     if systems.len() != 1 || !systems.contains_key(out_system) {
@@ -188,7 +188,7 @@ fn check(c: &Case, r: &Value) -> Result<(), String> {
             }
             support::means(&host, &c.target).map_err(|e| format!("host platform: {e}"))?;
         }
-        Mode::Emulate => {
+        Mode::Emulate | Mode::Native => {
             if p["cross"] != false {
                 return Err("an emulated build with a crossSystem".into());
             }

@@ -28,10 +28,13 @@ pub struct Args {
     #[arg(long, short = 't', value_name = "T", add = ArgValueCandidates::new(complete::targets))]
     pub target: String,
     /// cross: compile with a cross toolchain; emulate: build natively, under
-    /// QEMU [required for --kind nixos and package; a shell is cross]
+    /// QEMU on a machine of another system; native: build on a machine of
+    /// the target's own system (the flake of emulate, without its advice)
+    /// [required for --kind nixos and package; a shell is cross]
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
-    /// The build machine's system double [default: this machine's]
+    /// The build machine's system double [default: this machine's; with
+    /// --mode native, the target's]
     #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
     pub host: Option<String>,
     /// The output's name. nixos: the name under nixosConfigurations [default:
@@ -77,7 +80,7 @@ pub fn run(args: Args) -> CmdResult {
         (Kind::Shell, None) => Mode::Cross,
         (kind, None) => {
             return Err(CliError::usage(format!(
-                "--kind {kind} needs --mode cross or --mode emulate"
+                "--kind {kind} needs --mode cross, --mode emulate or --mode native"
             )))
         }
     };

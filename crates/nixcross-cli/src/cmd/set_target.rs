@@ -13,10 +13,15 @@ use clap_complete::engine::ArgValueCandidates;
   nixcross set-target riscv64-linux --mode cross
   nixcross set-target --target riscv64-linux --mode cross --config lp4a
   nixcross set-target aarch64-linux --mode emulate --config pi --dry-run
+  nixcross set-target x86_64-linux --mode native --config desktop
   nixcross set-target raspberryPi --mode cross --host x86_64-linux --check
   nixcross set-target mingwW64 --mode cross --package hello
   nixcross set-target riscv64-linux --mode emulate --package hello
   nixcross set-target aarch64-multiplatform --shell default
+
+native and emulate write the same flake (the target built natively); native
+says that a machine of the target's own system builds it, so nothing needs
+QEMU there.
 
 The file keeps its style: system + nixpkgs.crossSystem (legacy) or
 nixpkgs.hostPlatform + nixpkgs.buildPlatform (modern). A file with neither
@@ -30,7 +35,10 @@ pub struct Args {
     /// (raspberryPi) or a config triple (riscv64-unknown-linux-gnu)
     #[arg(long = "target", short = 't', value_name = "T", add = ArgValueCandidates::new(complete::targets))]
     pub target_flag: Option<String>,
-    /// How to build for the target [required, except with --shell: a shell is cross]
+    /// How to build for the target: cross (a cross toolchain), emulate
+    /// (natively, under QEMU on a machine of another system) or native (on
+    /// a machine of the target's system) [required, except with --shell: a
+    /// shell is cross]
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
     /// The configuration to edit (required when the flake has several)
@@ -45,7 +53,8 @@ pub struct Args {
     pub shell: Option<String>,
     /// The system that builds (default: the configuration's current build
     /// system, else this machine); with --mode emulate it only decides
-    /// whether the comments nixcross writes call the build native
+    /// whether the comments nixcross writes call the build native, and with
+    /// --mode native it must be the target's system
     #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
     pub host: Option<String>,
     #[command(flatten)]
@@ -69,7 +78,7 @@ pub fn run(args: Args) -> CmdResult {
             (Kind::Shell, None) => Mode::Cross,
             _ => {
                 return Err(CliError::usage(
-                    "--package needs --mode cross or --mode emulate",
+                    "--package needs --mode cross, --mode emulate or --mode native",
                 ))
             }
         };
@@ -85,7 +94,7 @@ pub fn run(args: Args) -> CmdResult {
     }
     let Some(mode) = args.mode else {
         return Err(CliError::usage(
-            "--mode cross or --mode emulate is required",
+            "--mode cross, --mode emulate or --mode native is required",
         ));
     };
     let opts = SetTargetOptions {

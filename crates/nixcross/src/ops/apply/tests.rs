@@ -230,3 +230,27 @@ fn builders_are_written_into_the_host_module() {
     let e = apply(&doc, &files, &RelPath::new("flake.nix").unwrap(), &o).unwrap_err();
     assert_eq!(e.origin, Origin::Spec, "{e:?}");
 }
+
+#[test]
+fn native_is_the_flake_of_emulate() {
+    let spec = |mode: &str| {
+        format!("configurations:\n  board:\n    target: aarch64-linux\n    mode: {mode}\n")
+    };
+    let native = run(&tree(), &spec("native")).unwrap();
+    let emulate = run(&tree(), &spec("emulate")).unwrap();
+    assert_eq!(
+        native.flake.text_of("flake.nix"),
+        emulate.flake.text_of("flake.nix")
+    );
+    // A native build is built on a machine of that system: no advice.
+    assert!(
+        native.flake.warnings.is_empty(),
+        "{:?}",
+        native.flake.warnings
+    );
+    assert!(!emulate.flake.warnings.is_empty());
+    // Either way, the other mode then changes nothing.
+    let done = after(&tree(), &native.flake);
+    assert!(!run(&done, &spec("emulate")).unwrap().changed());
+    assert!(!run(&done, &spec("native")).unwrap().changed());
+}

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::InitOutput;
 use super::{
-    check_text, cross_notes, emulate_notes, given_or, nixpkgs_ref, resolve_host, InitOptions,
+    build_machine, check_text, cross_notes, emulate_notes, given_or, nixpkgs_ref, InitOptions,
 };
 use crate::error::{Error, Result};
 use crate::outputs::{package_set, PkgSet, PlatformSpec};
@@ -146,7 +146,7 @@ pub(super) fn render(opts: &InitOptions) -> Result<InitOutput> {
             ))
         }
     };
-    if opts.kind == Kind::Shell && opts.mode == Mode::Emulate {
+    if opts.kind == Kind::Shell && !opts.mode.is_cross() {
         return Err(Error::invalid(
             "a dev shell runs on the build machine with a cross compiler; it cannot be emulated",
         )
@@ -164,7 +164,7 @@ pub(super) fn render(opts: &InitOptions) -> Result<InitOutput> {
     };
 
     let target = platform::resolve(&opts.target)?;
-    let build = resolve_host(opts.host.as_deref())?;
+    let build = build_machine(&target, opts.mode, opts.host.as_deref())?;
     let set = package_set(&target, &build, opts.mode).map_err(|e| match opts.kind {
         Kind::Shell if e.hints.iter().any(|h| h.contains("--mode emulate")) => Error {
             hints: vec![
@@ -185,7 +185,7 @@ pub(super) fn render(opts: &InitOptions) -> Result<InitOutput> {
     })?;
     let out_system = match opts.mode {
         Mode::Cross => build.as_str(),
-        Mode::Emulate => target.system.as_str(),
+        Mode::Emulate | Mode::Native => target.system.as_str(),
     };
     let cat = platform::catalogue();
     // What an example sets that its triple alone would not: nothing when
@@ -230,7 +230,11 @@ pub(super) fn render(opts: &InitOptions) -> Result<InitOutput> {
         nixpkgs,
         nixpkgs_is_default: opts.nixpkgs.is_none(),
         kind: opts.kind,
-        mode: opts.mode,
+        mode: if opts.mode.is_cross() {
+            Mode::Cross
+        } else {
+            Mode::Emulate
+        },
         build: &build,
         system: &target.system,
         out_system,
@@ -276,6 +280,7 @@ fn default_description(
         (Kind::Shell, _) => what,
         (_, Mode::Cross) => format!("{what} for {shown}, cross-compiled on {build}"),
         (_, Mode::Emulate) => format!("{what} for {shown}, built natively or under emulation"),
+        (_, Mode::Native) => format!("{what} for {shown}, built natively"),
     }
 }
 
@@ -332,7 +337,7 @@ fn notes(
                     ));
                     notes.extend(cross_notes(target, build));
                 }
-                Mode::Emulate => {
+                Mode::Emulate | Mode::Native => {
                     let cmd = if target.system == build {
                         format!(
                             "nix build{}",
