@@ -137,14 +137,46 @@ pub fn print(s: &str) {
     }
 }
 
-/// Print a status line to stderr.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-q`/`--quiet` for the rest of the process: no notes, warnings or
+/// status lines on stderr. Errors, what stdout prints (diffs, JSON,
+/// tables) and `--check`'s verdict ([`verdict`]) stay.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `-q` was given.
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Print a status line to stderr (what was written, what is up to date),
+/// unless `-q`.
 pub fn status(s: &str) {
+    if !quiet() {
+        styled_status("", s);
+    }
+}
+
+/// Print `--check`'s verdict (`path: would change: ...`) to stderr, also
+/// under `-q`: it is the answer the check was asked for.
+pub fn verdict(s: &str) {
     styled_status("", s);
 }
 
-/// Print a warning to stderr, `warning:` prefixed.
+/// Print advice to stderr, `note:` prefixed, unless `-q`.
+pub fn note(s: &str) {
+    if !quiet() {
+        styled_status("note: ", s);
+    }
+}
+
+/// Print a warning to stderr, `warning:` prefixed, unless `-q`.
 pub fn warn(s: &str) {
-    styled_status(&format!("nixcross: {WARNING}warning{WARNING:#}: "), s);
+    if !quiet() {
+        styled_status(&format!("nixcross: {WARNING}warning{WARNING:#}: "), s);
+    }
 }
 
 /// `prefix` (nixcross's own, maybe styled) and then `s`, to stderr. `s`
@@ -338,7 +370,11 @@ pub fn finish_trees(
         check,
         verify,
     } = mode;
+    // `--check` says only what would change: no advice.
     let warn_all = || {
+        if check {
+            return;
+        }
         for (_, out) in &parts {
             for w in &out.warnings {
                 warn(w);
@@ -370,7 +406,7 @@ pub fn finish_trees(
         if check {
             for (tree, out) in &parts {
                 for c in &out.changes {
-                    status(&format!(
+                    verdict(&format!(
                         "{}: would change: {}",
                         tree.display(&c.path).display(),
                         c.reasons.join("; ")

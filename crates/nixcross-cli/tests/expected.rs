@@ -113,3 +113,93 @@ fn set_target_takes_the_target_as_a_flag_or_positionally() {
     assert!(none.stderr.contains("--target <T>"), "{}", none.stderr);
     assert_eq!(flake(dir.path()), FLAKE);
 }
+
+#[test]
+fn quiet_keeps_errors_and_answers_only() {
+    let dir = with_flake();
+    let args = ["set-target", "riscv64-linux", "--mode", "emulate"];
+    let loud = run(dir.path(), &[&args[..], &["--dry-run"]].concat());
+    assert!(loud.stderr.contains("warning:"), "{}", loud.stderr);
+    assert!(loud.stderr.contains("note:"), "{}", loud.stderr);
+    // -q anywhere on the line: the diff stays on stdout, stderr is empty.
+    for q in [&["-q"][..], &["--quiet"]] {
+        let quiet = run(dir.path(), &[q, &args[..], &["--dry-run"]].concat());
+        assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+        assert_eq!(quiet.stdout, loud.stdout);
+        assert_eq!(quiet.stderr, "", "{q:?}");
+    }
+    let written = run(dir.path(), &[&args[..], &["-q"]].concat());
+    assert_eq!((written.code, written.stderr.as_str()), (0, ""));
+    assert!(flake(dir.path()).contains("\"riscv64-linux\""));
+    // Errors stay.
+    let bad = run(
+        dir.path(),
+        &["-q", "set-target", "nowhere-linux", "--mode", "cross"],
+    );
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.starts_with("nixcross: error: "),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn check_says_only_what_would_change() {
+    let dir = with_flake();
+    let args = [
+        "set-target",
+        "riscv64-linux",
+        "--mode",
+        "emulate",
+        "--check",
+    ];
+    for quiet in [false, true] {
+        let mut a = args.to_vec();
+        if quiet {
+            a.push("-q");
+        }
+        let out = run(dir.path(), &a);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert_eq!(out.stdout, "");
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{}", out.stderr);
+        assert!(
+            lines[0].starts_with("flake.nix: would change: "),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(flake(dir.path()), FLAKE);
+}
+
+#[test]
+fn apply_does_not_advise_what_the_build_host_does() {
+    let dir = with_flake();
+    std::fs::write(
+        dir.path().join("builder.nix"),
+        "{ ... }:\n{\n  boot.binfmt.emulatedSystems = [ \"riscv64-linux\" ];\n}\n",
+    )
+    .unwrap();
+    let spec = "configurations:\n  board:\n    target: riscv64-linux\n    mode: emulate\n";
+    let advice = "needs the building machine to emulate riscv64-linux";
+    std::fs::write(dir.path().join("nixcross.yaml"), spec).unwrap();
+    let alone = run(dir.path(), &["apply", "--dry-run"]);
+    assert_eq!(alone.code, 0, "{}", alone.stderr);
+    assert!(alone.stderr.contains(advice), "{}", alone.stderr);
+    std::fs::write(
+        dir.path().join("nixcross.yaml"),
+        format!("{spec}buildHost:\n  file: builder.nix\n  emulate: [ riscv64-linux ]\n"),
+    )
+    .unwrap();
+    for args in [
+        &["apply", "--dry-run"][..],
+        &["apply", "--check"],
+        &["apply"],
+    ] {
+        let out = run(dir.path(), args);
+        assert!(!out.stderr.contains(advice), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("warning"), "{args:?}: {}", out.stderr);
+    }
+    assert!(flake(dir.path()).contains("system = \"riscv64-linux\""));
+}

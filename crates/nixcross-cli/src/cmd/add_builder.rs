@@ -114,11 +114,11 @@ pub fn run(args: Args) -> CmdResult {
             out.line,
             out.nix_conf.join("\n")
         ));
-        common::status(&format!(
-            "note: add the line to /etc/nix/machines and the settings to /etc/nix/nix.conf, then restart the daemon (sudo systemctl restart nix-daemon); {SUBSTITUTES_WHY}"
+        common::note(&format!(
+            "add the line to /etc/nix/machines and the settings to /etc/nix/nix.conf, then restart the daemon (sudo systemctl restart nix-daemon); {SUBSTITUTES_WHY}"
         ));
-        common::status(
-            "note: the nix daemon connects as root: root's SSH key must be authorized on the builder, and its user must be in the builder's trusted-users; check with `sudo nixcross doctor --probe`",
+        common::note(
+                "the nix daemon connects as root: root's SSH key must be authorized on the builder, and its user must be in the builder's trusted-users; check with `sudo nixcross doctor --probe`",
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -140,8 +140,8 @@ pub fn run(args: Args) -> CmdResult {
         Ok(out)
     })?;
     if wrote && code == ExitCode::SUCCESS && !opts.remove {
-        common::status(
-            "note: after `nixos-rebuild switch`, the nix daemon sends builds for these systems to the builder over SSH as root: \
+        common::note(
+                "after `nixos-rebuild switch`, the nix daemon sends builds for these systems to the builder over SSH as root: \
              root's SSH key must be authorized on the builder, and its user must be in the builder's nix.settings.trusted-users; \
              check with `sudo nixcross doctor --probe`",
         );

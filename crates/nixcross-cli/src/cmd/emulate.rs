@@ -85,13 +85,13 @@ pub fn run(args: Args) -> CmdResult {
     })?;
     if wrote && code == ExitCode::SUCCESS {
         if adding {
-            common::status(
-                "note: after `nixos-rebuild switch` on the build host, QEMU is registered through binfmt_misc; \
+            common::note(
+                "after `nixos-rebuild switch` on the build host, QEMU is registered through binfmt_misc; \
                  NixOS adds these systems to nix.settings.extra-platforms and the emulators to the sandbox paths itself",
             );
         } else {
-            common::status(
-                "note: after `nixos-rebuild switch` on the build host, the removed systems are no longer emulated or offered as extra-platforms",
+            common::note(
+                "after `nixos-rebuild switch` on the build host, the removed systems are no longer emulated or offered as extra-platforms",
             );
         }
     }

@@ -112,7 +112,7 @@ pub fn run(args: Args) -> CmdResult {
         common::print(&common::unified_diff(o, &before, &text));
     }
     if args.check {
-        common::status(&format!(
+        common::verdict(&format!(
             "{}: would change: the flake says something else",
             o.display()
         ));

@@ -138,7 +138,7 @@ pub fn run(args: Args) -> CmdResult {
         common::status(&format!("wrote {}", path.display()));
     }
     for note in &out.notes {
-        common::status(&format!("note: {note}"));
+        common::note(note);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -106,14 +106,12 @@ pub fn run(args: Args) -> CmdResult {
         style: None,
     };
     let code = edit_tree(&args.edit, |files, flake| set_target(files, flake, &opts))?;
-    // An emulated build can also go to a machine of the target's CPU.
-    if opts.mode == Mode::Emulate {
+    // An emulated build can also go to a machine of the target's CPU
+    // (advice, which --check does not give).
+    if opts.mode == Mode::Emulate && !args.edit.check {
         if let Ok(t) = nixcross::platform::resolve(&opts.target) {
             if Some(&t.system) != opts.local_system.as_ref() {
-                common::status(&format!(
-                    "note: {}",
-                    nixcross::ops::add_builder::remote_note(&t.system)
-                ));
+                common::note(&nixcross::ops::add_builder::remote_note(&t.system));
             }
         }
     }
