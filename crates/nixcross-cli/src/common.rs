@@ -152,31 +152,133 @@ pub fn quiet() -> bool {
 }
 
 /// Print a status line to stderr (what was written, what is up to date),
-/// unless `-q`.
+/// unless `-q` or `--json` (whose report says it).
 pub fn status(s: &str) {
-    if !quiet() {
+    if !quiet() && !reporting() {
         styled_status("", s);
     }
 }
 
 /// Print `--check`'s verdict (`path: would change: ...`) to stderr, also
-/// under `-q`: it is the answer the check was asked for.
+/// under `-q`: it is the answer the check was asked for (`--json` says it
+/// in its report).
 pub fn verdict(s: &str) {
-    styled_status("", s);
+    if !reporting() {
+        styled_status("", s);
+    }
 }
 
-/// Print advice to stderr, `note:` prefixed, unless `-q`.
+/// Print advice to stderr, `note:` prefixed, unless `-q`; under `--json`
+/// it goes into the report's `notes`.
 pub fn note(s: &str) {
-    if !quiet() {
+    if with_report(|r| r.notes.push(s.to_string())).is_none() && !quiet() {
         styled_status("note: ", s);
     }
 }
 
-/// Print a warning to stderr, `warning:` prefixed, unless `-q`.
+/// Print a warning to stderr, `warning:` prefixed, unless `-q`; under
+/// `--json` it goes into the report's `warnings`.
 pub fn warn(s: &str) {
-    if !quiet() {
+    if with_report(|r| r.warnings.push(s.to_string())).is_none() && !quiet() {
         styled_status(&format!("nixcross: {WARNING}warning{WARNING:#}: "), s);
     }
+}
+
+/// What an editing command did, as `--json` prints it (README, "JSON
+/// output of the editing commands"): one object on stdout, whatever the
+/// outcome.
+#[derive(serde::Serialize, Default, Debug)]
+pub struct EditReport {
+    /// The command (`set-target`, `apply`, ...).
+    pub command: &'static str,
+    /// `written`, `up-to-date`, `would-change` (`--dry-run`, `--check`) or
+    /// `error`.
+    pub status: &'static str,
+    /// The exit status: 0 done (written, up to date, or a dry run), 1 would
+    /// change under `--check` or `--verify` disagrees, 2 bad input or a
+    /// refusal.
+    pub exit: u8,
+    /// Whether files were written.
+    pub written: bool,
+    /// Each file that changes (or would), in the order of the write.
+    pub files: Vec<FileReport>,
+    /// What the edit does, one line per tree edited.
+    pub summary: Vec<String>,
+    /// What the user should know about the edit.
+    pub warnings: Vec<String>,
+    /// Advice for the build machine (emulation, remote builders).
+    pub notes: Vec<String>,
+    /// What the edit establishes, proven on the edited files
+    /// (`nixcross::edit::Claim`).
+    pub claims: Vec<nixcross::edit::Claim>,
+    /// The error, as stderr says it, when `status` is `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One file of an [`EditReport`].
+#[derive(serde::Serialize, Debug)]
+pub struct FileReport {
+    /// As nixcross names it on stderr (relative to this folder, or absolute).
+    pub path: String,
+    /// What changes in it.
+    pub reasons: Vec<String>,
+    /// Its unified diff, without colour.
+    pub diff: String,
+}
+
+static REPORT: std::sync::Mutex<Option<EditReport>> = std::sync::Mutex::new(None);
+
+/// `f` on the report being collected, when `--json` asked for one.
+fn with_report<T>(f: impl FnOnce(&mut EditReport) -> T) -> Option<T> {
+    REPORT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_mut()
+        .map(f)
+}
+
+/// Whether a `--json` report is being collected.
+fn reporting() -> bool {
+    with_report(|_| ()).is_some()
+}
+
+/// Run the editing command `command`; with `json`, collect what it does
+/// into an [`EditReport`] instead of printing lines, and print the report
+/// on stdout at the end, errors included (which stderr still shows).
+pub fn reported(command: &'static str, json: bool, run: impl FnOnce() -> CmdResult) -> CmdResult {
+    if !json {
+        return run();
+    }
+    *REPORT.lock().unwrap_or_else(|e| e.into_inner()) = Some(EditReport {
+        command,
+        ..EditReport::default()
+    });
+    let result = run();
+    let mut report = REPORT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .expect("the report was started above");
+    match &result {
+        Ok(code) => {
+            report.exit = if *code == ExitCode::SUCCESS { 0 } else { 1 };
+            report.status = if report.written {
+                "written"
+            } else if report.files.is_empty() {
+                "up-to-date"
+            } else {
+                "would-change"
+            };
+        }
+        Err(e) => {
+            report.exit = e.code;
+            report.status = "error";
+            report.error = Some(e.message.clone());
+        }
+    }
+    print_json(&report);
+    result
 }
 
 /// `prefix` (nixcross's own, maybe styled) and then `s`, to stderr. `s`
@@ -200,18 +302,7 @@ pub fn print_json<T: serde::Serialize>(value: &T) {
 /// A unified diff of `before` → `after`, labelled with `path`, styled (the
 /// styles go when [`print`] writes it to a stream without colour).
 pub fn unified_diff(path: &Path, before: &str, after: &str) -> String {
-    let diff = similar::TextDiff::from_lines(before, after);
-    let label = path.display().to_string();
-    let (old, new) = if path.is_absolute() {
-        (label.clone(), label)
-    } else {
-        (format!("a/{label}"), format!("b/{label}"))
-    };
-    let text = diff
-        .unified_diff()
-        .context_radius(3)
-        .header(&old, &new)
-        .to_string();
+    let text = plain_diff(path, before, after);
     // On a terminal, the file's own control characters are shown escaped.
     let text = if stdout_has_color() {
         crate::term::escape_file_lines(&text).into_owned()
@@ -240,6 +331,21 @@ pub fn unified_diff(path: &Path, before: &str, after: &str) -> String {
         .collect()
 }
 
+/// The unified diff of `before` → `after`, labelled with `path`, as text.
+fn plain_diff(path: &Path, before: &str, after: &str) -> String {
+    let diff = similar::TextDiff::from_lines(before, after);
+    let label = path.display().to_string();
+    let (old, new) = if path.is_absolute() {
+        (label.clone(), label)
+    } else {
+        (format!("a/{label}"), format!("b/{label}"))
+    };
+    diff.unified_diff()
+        .context_radius(3)
+        .header(&old, &new)
+        .to_string()
+}
+
 // The flags every editing command takes. (Not a doc comment: clap would make
 // it the `about` of every command that flattens these, since the commands'
 // arguments are added after their own `about`; see `Command` in main.rs.)
@@ -258,6 +364,11 @@ pub struct EditFlags {
     pub check: bool,
     #[command(flatten)]
     pub verify: crate::verify::VerifyFlag,
+    /// Print what the edit does as one JSON object on stdout: the files
+    /// with their reasons and diffs, the summary, warnings, notes, claims
+    /// and the exit status (also with --dry-run and --check)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How many times an edit is planned again when a file changed under it
@@ -344,6 +455,30 @@ pub fn finish_tree(
     finish_trees(mode, &shown, vec![(tree, out)], tx)
 }
 
+/// Fill `report` with what `parts` change (replacing what an earlier plan,
+/// made before a file changed under it, said).
+fn describe(report: &mut EditReport, parts: &[(&crate::tree::Target, nixcross::edit::Outcome)]) {
+    report.files.clear();
+    report.summary.clear();
+    report.warnings.clear();
+    report.claims.clear();
+    for (tree, out) in parts {
+        for c in &out.changes {
+            let path = tree.display(&c.path);
+            report.files.push(FileReport {
+                path: path.display().to_string(),
+                reasons: c.reasons.clone(),
+                diff: plain_diff(&path, &c.before, &c.after),
+            });
+        }
+        if !out.summary.is_empty() {
+            report.summary.push(out.summary.clone());
+        }
+        report.warnings.extend(out.warnings.iter().cloned());
+        report.claims.extend(out.claims.iter().cloned());
+    }
+}
+
 /// How an edit finishes: `--dry-run`, `--check` and `--verify`.
 #[derive(Debug, Clone, Copy)]
 pub struct Finishing {
@@ -370,9 +505,10 @@ pub fn finish_trees(
         check,
         verify,
     } = mode;
-    // `--check` says only what would change: no advice.
+    // `--check` says only what would change: no advice. (A `--json`
+    // report has the warnings already.)
     let warn_all = || {
-        if check {
+        if check || reporting() {
             return;
         }
         for (_, out) in &parts {
@@ -384,6 +520,7 @@ pub fn finish_trees(
     if verify {
         crate::verify::refuse_unverifiable(&parts)?;
     }
+    with_report(|r| describe(r, &parts));
     if !parts.iter().any(|(_, out)| out.changed()) {
         warn_all();
         status(&format!("{}: already up to date", shown.display()));
@@ -391,7 +528,7 @@ pub fn finish_trees(
     }
     if dry_run || check {
         warn_all();
-        if dry_run {
+        if dry_run && !reporting() {
             let mut diff = String::new();
             for (tree, out) in &parts {
                 for c in &out.changes {
@@ -435,6 +572,7 @@ pub fn finish_trees(
         Err(crate::write::WriteError::Conflict { .. }) => return Err(Finish::Conflict),
         Err(e) => return Err(Finish::Error(e.into())),
     }
+    with_report(|r| r.written = true);
     // Warnings once, for the plan that was written.
     warn_all();
     for (tree, out) in &parts {
@@ -452,7 +590,7 @@ pub fn finish_trees(
             .changes
             .iter()
             .any(|c| c.reasons.join("; ") == out.summary);
-        if out.changed() && !said {
+        if out.changed() && !said && !out.summary.is_empty() {
             status(&out.summary);
         }
     }

@@ -203,3 +203,170 @@ fn apply_does_not_advise_what_the_build_host_does() {
     }
     assert!(flake(dir.path()).contains("system = \"riscv64-linux\""));
 }
+
+fn json(out: &Out) -> serde_json::Value {
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", out.stdout, out.stderr))
+}
+
+/// The keys every `--json` report has (and `error` when it is one).
+const KEYS: [&str; 9] = [
+    "command", "status", "exit", "written", "files", "summary", "warnings", "notes", "claims",
+];
+
+fn check_shape(v: &serde_json::Value, command: &str) {
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.retain(|k| *k != "error" || v["status"] == "error");
+    let mut want = KEYS.to_vec();
+    if v["status"] == "error" {
+        want.push("error");
+    }
+    keys.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(keys, want, "{v}");
+    assert_eq!(v["command"], command, "{v}");
+    for f in v["files"].as_array().unwrap() {
+        assert!(f["path"].is_string() && f["reasons"].is_array(), "{f}");
+        assert!(f["diff"].as_str().unwrap().contains("\n@@ "), "{f}");
+    }
+}
+
+#[test]
+fn every_editing_command_reports_in_json() {
+    let dir = with_flake();
+    std::fs::write(dir.path().join("builder.nix"), "{ ... }:\n{\n}\n").unwrap();
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "set-target",
+            &["set-target", "riscv64-linux", "--mode", "emulate"],
+        ),
+        ("add-overlay", &["add-overlay", "gcc=gcc12"]),
+        (
+            "add-config",
+            &[
+                "add-config",
+                "pi",
+                "--target",
+                "aarch64-linux",
+                "--mode",
+                "emulate",
+            ],
+        ),
+        (
+            "emulate",
+            &["emulate", "aarch64-linux", "-f", "builder.nix"],
+        ),
+        (
+            "add-builder",
+            &[
+                "add-builder",
+                "ssh://nix@pi5",
+                "--system",
+                "aarch64-linux",
+                "-f",
+                "builder.nix",
+            ],
+        ),
+    ];
+    for (command, args) in cases {
+        let before =
+            std::fs::read_to_string(dir.path().join("builder.nix")).unwrap() + &flake(dir.path());
+        // --dry-run: what would change, exit 0, nothing written.
+        let out = run(dir.path(), &[args, &["--json", "--dry-run"][..]].concat());
+        assert_eq!(out.code, 0, "{command}: {}", out.stderr);
+        assert_eq!(out.stderr, "", "{command}");
+        let v = json(&out);
+        check_shape(&v, command);
+        assert_eq!(
+            (&v["status"], &v["exit"], &v["written"]),
+            (&"would-change".into(), &0.into(), &false.into()),
+            "{command}: {v}"
+        );
+        assert_eq!(v["files"].as_array().unwrap().len(), 1, "{command}: {v}");
+        assert!(
+            !v["claims"].as_array().unwrap().is_empty(),
+            "{command}: {v}"
+        );
+        assert!(
+            !v["summary"].as_array().unwrap().is_empty(),
+            "{command}: {v}"
+        );
+        // --check: the same, exit 1.
+        let out = run(dir.path(), &[args, &["--json", "--check"][..]].concat());
+        assert_eq!(out.code, 1, "{command}: {}", out.stderr);
+        let v = json(&out);
+        assert_eq!(
+            (&v["status"], &v["exit"]),
+            (&"would-change".into(), &1.into())
+        );
+        let after =
+            std::fs::read_to_string(dir.path().join("builder.nix")).unwrap() + &flake(dir.path());
+        assert_eq!(
+            before, after,
+            "{command}: --dry-run and --check write nothing"
+        );
+        // Written.
+        let out = run(dir.path(), &[args, &["--json"][..]].concat());
+        assert_eq!(out.code, 0, "{command}: {}", out.stderr);
+        let v = json(&out);
+        check_shape(&v, command);
+        assert_eq!(
+            (&v["status"], &v["written"]),
+            (&"written".into(), &true.into())
+        );
+        // Again: up to date.
+        let v = json(&run(dir.path(), &[args, &["--json"][..]].concat()));
+        assert_eq!(v["status"], "up-to-date", "{command}: {v}");
+        assert_eq!(v["files"], serde_json::json!([]));
+    }
+    // A refusal is a report too (and stderr still says it).
+    let out = run(
+        dir.path(),
+        &[
+            "set-target",
+            "nowhere-linux",
+            "--mode",
+            "cross",
+            "--config",
+            "board",
+            "--json",
+        ],
+    );
+    assert_eq!(out.code, 2);
+    let v = json(&out);
+    check_shape(&v, "set-target");
+    assert_eq!((&v["status"], &v["exit"]), (&"error".into(), &2.into()));
+    assert!(
+        v["error"].as_str().unwrap().contains("unknown target"),
+        "{v}"
+    );
+    assert!(
+        out.stderr.starts_with("nixcross: error: "),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn apply_reports_in_json() {
+    let dir = with_flake();
+    std::fs::write(
+        dir.path().join("nixcross.yaml"),
+        "configurations:\n  board:\n    target: riscv64-linux\n    mode: cross\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["apply", "--json", "--check"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let v = json(&out);
+    check_shape(&v, "apply");
+    assert_eq!(v["status"], "would-change");
+    assert_eq!(v["files"][0]["path"], "flake.nix");
+    assert_eq!(v["claims"][0]["claim"], "platforms", "{v}");
+    let v = json(&run(dir.path(), &["apply", "--json"]));
+    assert_eq!((&v["status"], &v["exit"]), (&"written".into(), &0.into()));
+    let v = json(&run(dir.path(), &["apply", "--json", "--check"]));
+    assert_eq!(
+        (&v["status"], &v["exit"]),
+        (&"up-to-date".into(), &0.into())
+    );
+}

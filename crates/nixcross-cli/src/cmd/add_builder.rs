@@ -92,6 +92,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let json = args.edit.json;
+    crate::common::reported("add-builder", json, || edit(args))
+}
+
+fn edit(args: Args) -> CmdResult {
     let opts = AddBuilderOptions {
         uri: args.uri,
         systems: args.systems,
@@ -104,6 +109,11 @@ pub fn run(args: Args) -> CmdResult {
         remove: args.remove,
         config: args.config,
     };
+    if args.format == Format::Machines && args.edit.json {
+        return Err(CliError::usage(
+            "--json describes an edit; --format machines prints lines for /etc/nix and edits nothing",
+        ));
+    }
     if args.format == Format::Machines {
         let out = machines_output(&opts).map_err(|e| CliError::lib(&e))?;
         for w in &out.warnings {

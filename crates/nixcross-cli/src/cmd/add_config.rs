@@ -44,6 +44,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let json = args.edit.json;
+    crate::common::reported("add-config", json, || edit(args))
+}
+
+fn edit(args: Args) -> CmdResult {
     let opts = AddConfigOptions {
         name: args.name,
         target: args.target,

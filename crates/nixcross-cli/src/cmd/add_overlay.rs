@@ -55,6 +55,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let json = args.edit.json;
+    crate::common::reported("add-overlay", json, || edit(args))
+}
+
+fn edit(args: Args) -> CmdResult {
     let opts = AddOverlayOptions {
         pairs: args.pairs,
         config: args.config,

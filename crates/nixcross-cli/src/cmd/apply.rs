@@ -37,6 +37,11 @@ pub struct Args {
     pub check: bool,
     #[command(flatten)]
     pub verify: crate::verify::VerifyFlag,
+    /// Print what apply does as one JSON object on stdout: the files with
+    /// their reasons and diffs, the summary, warnings, claims and the exit
+    /// status (also with --dry-run and --check)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The spec the arguments name, or the nearest nixcross.yaml.
@@ -71,6 +76,11 @@ pub fn folder_of(path: &Path) -> PathBuf {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let json = args.json;
+    crate::common::reported("apply", json, || edit(args))
+}
+
+fn edit(args: Args) -> CmdResult {
     let spec_path = find_spec(args.spec.as_deref())?;
     let text =
         crate::fs::read_text(&spec_path).map_err(|e| crate::fs::file_error(&spec_path, &e))?;

@@ -55,6 +55,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let json = args.edit.json;
+    crate::common::reported("emulate", json, || edit(args))
+}
+
+fn edit(args: Args) -> CmdResult {
     let flags = &args.edit;
     // EditFlags defaults to flake.nix, which is not a module: without
     // --config the user must say which module to edit.

@@ -62,6 +62,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let json = args.edit.json;
+    crate::common::reported("set-target", json, || edit(args))
+}
+
+fn edit(args: Args) -> CmdResult {
     // The group requires exactly one of them.
     let target = args
         .target

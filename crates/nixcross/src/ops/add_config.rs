@@ -510,7 +510,7 @@ fn insert(
         host: want.target.system.clone(),
     });
     e.proven_by(crate::proof::FlakeProver::of(f));
-    Ok(e.finish(String::new()))
+    Ok(e.finish(summary(opts, want)))
 }
 
 /// Read the tree back: the configuration must be followed, editable, and
