@@ -370,3 +370,45 @@ fn apply_reports_in_json() {
         (&"up-to-date".into(), &0.into())
     );
 }
+
+#[test]
+fn man_pages_have_examples_and_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = |args: &[&str]| {
+        let out = run(dir.path(), &[&["man"][..], args].concat());
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout
+    };
+    for (args, example) in [
+        (&[][..], "nixcross targets"),
+        (
+            &["set-target"],
+            "nixcross set\\-target riscv64\\-linux \\-\\-mode cross",
+        ),
+        (&["emulate"], "nixcross emulate raspberryPi \\-\\-static"),
+        (&["binfmt-line"], ""),
+    ] {
+        let text = page(args);
+        assert!(!text.contains(".SH EXTRA"), "{args:?}: {text}");
+        let exit = text.find(".SH \"EXIT STATUS\"").expect("EXIT STATUS");
+        for code in ["0", "1", "2"] {
+            assert!(
+                text[exit..].contains(&format!(".TP\n\\fB{code}\\fR\n")),
+                "{args:?} {code}: {text}"
+            );
+        }
+        if !example.is_empty() {
+            let ex = text.find(".SH EXAMPLES").expect("EXAMPLES");
+            assert!(ex > exit, "{args:?}");
+            assert!(text[ex..].contains(example), "{args:?}: {text}");
+        }
+    }
+    // The prose of a command's help goes on in DESCRIPTION, before OPTIONS.
+    let text = page(&["set-target"]);
+    let style = text.find("The file keeps its style").expect("prose");
+    assert!(style < text.find(".SH OPTIONS").unwrap(), "{text}");
+    // The root page's "Exit codes:" paragraph is EXIT STATUS now.
+    assert!(!page(&[]).contains("Exit codes:"));
+    // doctor's codes are its own.
+    assert!(page(&["doctor"]).contains("cannot be built here"));
+}
