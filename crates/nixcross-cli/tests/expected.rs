@@ -412,3 +412,60 @@ fn man_pages_have_examples_and_exit_status() {
     // doctor's codes are its own.
     assert!(page(&["doctor"]).contains("cannot be built here"));
 }
+
+#[test]
+fn targets_takes_a_pattern_and_linux() {
+    let dir = tempfile::tempdir().unwrap();
+    let listed = |args: &[&str]| -> (Vec<String>, Vec<String>) {
+        let out = run(dir.path(), &[&["targets", "--json"][..], args].concat());
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        let v = json(&out);
+        let names = |k: &str, f: &str| -> Vec<String> {
+            v[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e[f].as_str().unwrap().to_string())
+                .collect()
+        };
+        (names("systems", "system"), names("pkgsCross", "name"))
+    };
+    let (systems, examples) = listed(&["riscv64"]);
+    assert!(
+        systems.iter().all(|s| s.starts_with("riscv64")),
+        "{systems:?}"
+    );
+    assert!(systems.contains(&"riscv64-linux".to_string()));
+    assert!(
+        examples.contains(&"riscv64-musl".to_string()),
+        "{examples:?}"
+    );
+    // The triple counts, and case does not.
+    let (_, examples) = listed(&["GNUEABIHF"]);
+    assert!(
+        examples.contains(&"raspberryPi".to_string()),
+        "{examples:?}"
+    );
+    // A glob matches a whole word.
+    let (systems, examples) = listed(&["aarch64-*-musl"]);
+    assert!(systems.is_empty(), "{systems:?}");
+    assert_eq!(examples, ["aarch64-multiplatform-musl"]);
+    let (systems, examples) = listed(&["--linux"]);
+    assert!(systems.iter().all(|s| s.ends_with("-linux")), "{systems:?}");
+    assert!(!examples.contains(&"mingwW64".to_string()));
+    let (all, _) = listed(&[]);
+    assert!(all.len() > systems.len());
+    let (systems, _) = listed(&["riscv64", "--linux"]);
+    assert_eq!(systems, ["riscv64-linux"]);
+    // The table too; and nothing matching is an error that says why.
+    let out = run(dir.path(), &["targets", "raspberry"]);
+    assert!(out.stdout.contains("raspberryPi"), "{}", out.stdout);
+    assert!(!out.stdout.contains("riscv64-linux"), "{}", out.stdout);
+    let out = run(dir.path(), &["targets", "rpi5"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("no platform matches `rpi5`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("aarch64-linux"), "{}", out.stderr);
+}

@@ -251,7 +251,7 @@ fn output_is_stable_under_nixpkgs_fmt() {
         kind: Kind::Shell,
         host: Some("x86_64-linux".into()),
         name: Some("my shell".into()),
-        packages: vec!["python3Packages.a b".into(), "if".into()],
+        packages: vec!["python3Packages.numpy".into(), "zlib".into()],
         description: Some("a \"quoted\" ${x}".into()),
         ..InitOptions::new("aarch64-linux", Mode::Cross)
     };

@@ -50,7 +50,8 @@ pub struct Args {
     #[arg(long, value_name = "ATTR")]
     pub package: Vec<String>,
     /// package: build your own program, `callPackage <FILE> { }`, with FILE
-    /// relative to the flake's folder
+    /// relative to the flake's folder (--dir), where it must exist (a folder
+    /// must have a default.nix)
     #[arg(long, value_name = "FILE", conflicts_with = "package")]
     pub call: Option<String>,
     /// Which NixOS options say where the system is built and where it runs
@@ -72,6 +73,33 @@ pub struct Args {
     /// Overwrite an existing flake.nix
     #[arg(long)]
     pub force: bool,
+}
+
+/// `--call`'s file, relative to the flake's folder `dir`: a file, or a
+/// folder with a default.nix (what `callPackage` imports).
+fn called_file_exists(dir: &std::path::Path, call: &str) -> Result<(), CliError> {
+    let path = dir.join(call);
+    let shown = if dir == std::path::Path::new(".") {
+        std::path::PathBuf::from(call)
+    } else {
+        path.clone()
+    };
+    let missing = if path.is_dir() {
+        !path.join("default.nix").is_file()
+    } else {
+        !path.is_file()
+    };
+    if missing {
+        let what = if path.is_dir() {
+            format!("{} has no default.nix", shown.display())
+        } else {
+            format!("{} does not exist", shown.display())
+        };
+        return Err(CliError::usage(format!(
+            "--call {call}: {what}, so the flake would not evaluate\n  hint: write the package's file first (FILE is relative to the flake's folder, --dir)"
+        )));
+    }
+    Ok(())
 }
 
 pub fn run(args: Args) -> CmdResult {
@@ -103,6 +131,10 @@ pub fn run(args: Args) -> CmdResult {
         description: args.description,
     };
     let out = init::render(&opts)?;
+    // A flake that calls a file it does not have cannot evaluate.
+    if let Some(call) = &opts.call {
+        called_file_exists(&args.dir, call)?;
+    }
     if args.stdout {
         common::print(&out.text);
     } else {

@@ -48,13 +48,15 @@ pub fn output_name(kind: Kind, package: Option<&str>) -> String {
 fn attr_path(what: &str, p: &str) -> Result<Vec<String>> {
     check_text(what, p)?;
     let parts: Vec<String> = p.split('.').map(str::to_string).collect();
-    if parts.iter().any(|s| s.is_empty()) {
-        return Err(Error::invalid(format!(
-            "`{p}` is not an attribute path: it has an empty part"
-        ))
-        .hint("write a nixpkgs attribute, e.g. hello or python3Packages.numpy"));
-    }
-    Ok(parts)
+    let why = match parts.iter().find(|s| !syntax::is_identifier(s)) {
+        None => return Ok(parts),
+        Some(s) if s.is_empty() => "it has an empty part".to_string(),
+        Some(s) => format!("`{s}` is not a Nix identifier"),
+    };
+    Err(Error::invalid(format!(
+        "{what}: `{p}` is not an attribute path of identifiers: {why}"
+    ))
+    .hint("write a nixpkgs attribute, e.g. hello or python3Packages.numpy"))
 }
 
 /// Check `--call`'s file: relative to the flake's folder and inside it
@@ -465,6 +467,27 @@ mod tests {
             ..opts(Kind::Package, "riscv64-linux", Mode::Cross)
         });
         assert!(e.message.contains("empty part"), "{e:?}");
+        for bad in [
+            "hello; rm",
+            "python3Packages.a b",
+            "if",
+            "hello.${x}",
+            "\"x\"",
+        ] {
+            let e = err(InitOptions {
+                packages: vec![bad.into()],
+                ..opts(Kind::Package, "riscv64-linux", Mode::Cross)
+            });
+            assert!(
+                e.message.contains("not an attribute path of identifiers"),
+                "{bad}: {e:?}"
+            );
+            let e = err(InitOptions {
+                packages: vec!["zlib".into(), bad.into()],
+                ..opts(Kind::Shell, "riscv64-linux", Mode::Cross)
+            });
+            assert!(e.message.contains("a library (--package)"), "{bad}: {e:?}");
+        }
         let e = err(InitOptions {
             packages: vec!["hello".into()],
             ..opts(Kind::Package, "mingwW64", Mode::Emulate)
