@@ -85,6 +85,32 @@ impl CliError {
     }
 }
 
+/// The command line, parsed; clap's own errors (an unknown flag, a value
+/// it refuses) are said as nixcross's are, `nixcross: error: ...`, and exit
+/// 2. Help and version go out as clap prints them.
+pub fn parse_args<P: clap::Parser>() -> P {
+    let err = match P::try_parse() {
+        Ok(parsed) => return parsed,
+        Err(err) => err,
+    };
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        err.exit();
+    }
+    // clap's text starts with its own `error: `.
+    let _ = write!(
+        anstream::stderr().lock(),
+        "nixcross: {}",
+        err.render().ansi()
+    );
+    std::process::exit(err.exit_code());
+}
+
 impl From<nixcross::Error> for CliError {
     fn from(err: nixcross::Error) -> Self {
         CliError::lib(&err)

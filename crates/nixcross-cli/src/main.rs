@@ -197,7 +197,7 @@ fn run() -> ExitCode {
     if let Some(choice) = color_before_parsing() {
         common::set_color(choice);
     }
-    let cli = Cli::parse();
+    let cli: Cli = common::parse_args();
     common::set_color(cli.color);
     common::set_quiet(cli.quiet);
     let result = match cli.command {

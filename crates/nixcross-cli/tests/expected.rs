@@ -469,3 +469,149 @@ fn targets_takes_a_pattern_and_linux() {
     );
     assert!(out.stderr.contains("aarch64-linux"), "{}", out.stderr);
 }
+
+#[test]
+fn messages_say_what_is_wrong_in_one_voice() {
+    let dir = with_flake();
+    let module = "{ config, pkgs, ... }:\n{\n  boot.loader.grub.enable = true;\n}\n";
+    std::fs::write(dir.path().join("configuration.nix"), module).unwrap();
+    // A module where a flake belongs.
+    for args in [
+        &["set-target", "riscv64-linux", "--mode", "cross"][..],
+        &["add-overlay", "gcc=gcc12"],
+        &[
+            "add-config",
+            "pi",
+            "--target",
+            "aarch64-linux",
+            "--mode",
+            "emulate",
+        ],
+    ] {
+        let out = run(
+            dir.path(),
+            &[args, &["-f", "configuration.nix"][..]].concat(),
+        );
+        assert_eq!(out.code, 2, "{args:?}");
+        assert!(
+            out.stderr
+                .contains("configuration.nix: this file is a NixOS module, not a flake"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("emulate and add-builder"),
+            "{}",
+            out.stderr
+        );
+    }
+    // clap's errors and nixcross's own start alike.
+    for args in [
+        &["set-target", "--bogus"][..],
+        &["set-target", "riscv64-linux"],
+        &["set-target", "nowhere-linux", "--mode", "cross"],
+        &[
+            "add-builder",
+            "ssh://nix@pi5",
+            "--system",
+            "aarch64-linux",
+            "--max-jobs",
+            "0",
+            "-f",
+            "configuration.nix",
+        ],
+    ] {
+        let out = run(dir.path(), args);
+        assert_eq!(out.code, 2, "{args:?}");
+        assert!(
+            out.stderr.starts_with("nixcross: error: "),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let out = run(
+        dir.path(),
+        &[
+            "add-builder",
+            "ssh://nix@pi5",
+            "--system",
+            "aarch64-linux",
+            "--speed-factor",
+            "0",
+            "-f",
+            "configuration.nix",
+        ],
+    );
+    assert!(out.stderr.contains("must be at least 1"), "{}", out.stderr);
+    assert!(!out.stderr.contains("4294967295"), "{}", out.stderr);
+    // add-config says what it did, without an empty line.
+    let out = run(
+        dir.path(),
+        &[
+            "add-config",
+            "pi",
+            "--target",
+            "aarch64-linux",
+            "--mode",
+            "native",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.lines().all(|l| !l.trim().is_empty()),
+        "{:?}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("pi: built natively"), "{}", out.stderr);
+}
+
+#[test]
+fn a_folder_named_flake_nix_is_said_to_be_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("flake.nix")).unwrap();
+    for args in [
+        &["set-target", "riscv64-linux", "--mode", "cross"][..],
+        &[
+            "set-target",
+            "riscv64-linux",
+            "--mode",
+            "cross",
+            "-f",
+            "flake.nix",
+        ],
+        &["set-target", "riscv64-linux", "--mode", "cross", "-f", "."],
+        &["show"],
+    ] {
+        let out = run(dir.path(), args);
+        assert_eq!(out.code, 2, "{args:?}");
+        assert!(
+            out.stderr.contains("flake.nix: is a folder, not a file"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let out = run(dir.path(), &["show", "-f", "nowhere"]);
+    assert!(
+        out.stderr.contains("nowhere: no such file"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_file_flag_of_emulate_and_add_builder_names_a_module() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["emulate", "add-builder"] {
+        let help = run(dir.path(), &[command, "--help"]).stdout;
+        let file = &help[help.find("-f, --file").unwrap()..];
+        let file = &file[..file.find("\n\n").unwrap()];
+        assert!(
+            file.contains("The NixOS module to edit"),
+            "{command}: {file}"
+        );
+        assert!(
+            file.contains("[default with --config:"),
+            "{command}: {file}"
+        );
+    }
+}

@@ -244,6 +244,14 @@ fn add_overlay_keeps_the_platforms_and_scopes_the_set() {
             }
         }
         let scoped = case.args.iter().any(|a| a == "--scoped");
+        if scoped && case.args.iter().any(|a| a == "--remove") {
+            // A set left without overlays goes; none comes.
+            let count = |v: &Value| v.as_object().map_or(0, |m| m.len());
+            if count(&after["scoped"]) > count(&before["scoped"]) {
+                return Err(format!("{}: `{name}` got a scoped set", case.name));
+            }
+            return Ok(());
+        }
         if !scoped {
             let (b, a) = (before["overlays"].as_u64(), after["overlays"].as_u64());
             if a < b || a == Some(0) {

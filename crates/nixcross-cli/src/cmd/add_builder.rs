@@ -53,6 +53,9 @@ pub enum Format {
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = AFTER_HELP)]
+#[command(mut_arg("file", |a| a.help(
+    "The NixOS module to edit (e.g. /etc/nixos/configuration.nix); with --config, the flake (or its folder) [default with --config: flake.nix in this folder or the nearest parent]"
+)))]
 pub struct Args {
     /// The builder: ssh://[user@]host or ssh-ng://[user@]host
     #[arg(value_name = "URI")]
@@ -61,10 +64,10 @@ pub struct Args {
     #[arg(long = "system", value_name = "SYSTEM", required_unless_present = "remove", add = ArgValueCandidates::new(complete::systems))]
     pub systems: Vec<String>,
     /// How many builds it runs at once
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub max_jobs: Option<u32>,
     /// Its speed relative to other builders (higher is preferred)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub speed_factor: Option<u32>,
     /// A feature it supports: kvm, big-parallel, nixos-test, benchmark, ca-derivations, uid-range, gccarch-<arch> (repeatable)
     #[arg(long = "feature", value_name = "F")]
@@ -89,6 +92,15 @@ pub struct Args {
     pub format: Format,
     #[command(flatten)]
     pub edit: EditFlags,
+}
+
+/// A count of 1 or more (what nix.buildMachines and a machines line take).
+fn at_least_one(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("must be a whole number from 1 to {}", u32::MAX)),
+    }
 }
 
 pub fn run(args: Args) -> CmdResult {

@@ -34,6 +34,9 @@ Examples:
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = AFTER_HELP)]
+#[command(mut_arg("file", |a| a.help(
+    "The NixOS module to edit (e.g. /etc/nixos/configuration.nix); with --config, the flake (or its folder) [default with --config: flake.nix in this folder or the nearest parent]"
+)))]
 pub struct Args {
     /// Systems to emulate: doubles (aarch64-linux), pkgsCross names or triples
     #[arg(value_name = "SYSTEM", required = true, add = ArgValueCandidates::new(complete::emulated_systems))]

@@ -260,6 +260,9 @@ fn literal_binding(f: &Flake, c: &Config) -> Option<Binding> {
 
 /// Where the new configuration goes (see the module docs).
 fn place(f: &Flake) -> Result<Place> {
+    if let Some(e) = f.not_a_flake() {
+        return Err(e);
+    }
     if let Some((why, at)) = &f.incomplete {
         return Err(refuse(
             f,
