@@ -137,14 +137,148 @@ pub fn print(s: &str) {
     }
 }
 
-/// Print a status line to stderr.
-pub fn status(s: &str) {
-    styled_status("", s);
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-q`/`--quiet` for the rest of the process: no notes, warnings or
+/// status lines on stderr. Errors, what stdout prints (diffs, JSON,
+/// tables) and `--check`'s verdict ([`verdict`]) stay.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Print a warning to stderr, `warning:` prefixed.
+/// Whether `-q` was given.
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Print a status line to stderr (what was written, what is up to date),
+/// unless `-q` or `--json` (whose report says it).
+pub fn status(s: &str) {
+    if !quiet() && !reporting() {
+        styled_status("", s);
+    }
+}
+
+/// Print `--check`'s verdict (`path: would change: ...`) to stderr, also
+/// under `-q`: it is the answer the check was asked for (`--json` says it
+/// in its report).
+pub fn verdict(s: &str) {
+    if !reporting() {
+        styled_status("", s);
+    }
+}
+
+/// Print advice to stderr, `note:` prefixed, unless `-q`; under `--json`
+/// it goes into the report's `notes`.
+pub fn note(s: &str) {
+    if with_report(|r| r.notes.push(s.to_string())).is_none() && !quiet() {
+        styled_status("note: ", s);
+    }
+}
+
+/// Print a warning to stderr, `warning:` prefixed, unless `-q`; under
+/// `--json` it goes into the report's `warnings`.
 pub fn warn(s: &str) {
-    styled_status(&format!("nixcross: {WARNING}warning{WARNING:#}: "), s);
+    if with_report(|r| r.warnings.push(s.to_string())).is_none() && !quiet() {
+        styled_status(&format!("nixcross: {WARNING}warning{WARNING:#}: "), s);
+    }
+}
+
+/// What an editing command did, as `--json` prints it (README, "JSON
+/// output of the editing commands"): one object on stdout, whatever the
+/// outcome.
+#[derive(serde::Serialize, Default, Debug)]
+pub struct EditReport {
+    /// The command (`set-target`, `apply`, ...).
+    pub command: &'static str,
+    /// `written`, `up-to-date`, `would-change` (`--dry-run`, `--check`) or
+    /// `error`.
+    pub status: &'static str,
+    /// The exit status: 0 done (written, up to date, or a dry run), 1 would
+    /// change under `--check` or `--verify` disagrees, 2 bad input or a
+    /// refusal.
+    pub exit: u8,
+    /// Whether files were written.
+    pub written: bool,
+    /// Each file that changes (or would), in the order of the write.
+    pub files: Vec<FileReport>,
+    /// What the edit does, one line per tree edited.
+    pub summary: Vec<String>,
+    /// What the user should know about the edit.
+    pub warnings: Vec<String>,
+    /// Advice for the build machine (emulation, remote builders).
+    pub notes: Vec<String>,
+    /// What the edit establishes, proven on the edited files
+    /// (`nixcross::edit::Claim`).
+    pub claims: Vec<nixcross::edit::Claim>,
+    /// The error, as stderr says it, when `status` is `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One file of an [`EditReport`].
+#[derive(serde::Serialize, Debug)]
+pub struct FileReport {
+    /// As nixcross names it on stderr (relative to this folder, or absolute).
+    pub path: String,
+    /// What changes in it.
+    pub reasons: Vec<String>,
+    /// Its unified diff, without colour.
+    pub diff: String,
+}
+
+static REPORT: std::sync::Mutex<Option<EditReport>> = std::sync::Mutex::new(None);
+
+/// `f` on the report being collected, when `--json` asked for one.
+fn with_report<T>(f: impl FnOnce(&mut EditReport) -> T) -> Option<T> {
+    REPORT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_mut()
+        .map(f)
+}
+
+/// Whether a `--json` report is being collected.
+fn reporting() -> bool {
+    with_report(|_| ()).is_some()
+}
+
+/// Run the editing command `command`; with `json`, collect what it does
+/// into an [`EditReport`] instead of printing lines, and print the report
+/// on stdout at the end, errors included (which stderr still shows).
+pub fn reported(command: &'static str, json: bool, run: impl FnOnce() -> CmdResult) -> CmdResult {
+    if !json {
+        return run();
+    }
+    *REPORT.lock().unwrap_or_else(|e| e.into_inner()) = Some(EditReport {
+        command,
+        ..EditReport::default()
+    });
+    let result = run();
+    let mut report = REPORT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .expect("the report was started above");
+    match &result {
+        Ok(code) => {
+            report.exit = if *code == ExitCode::SUCCESS { 0 } else { 1 };
+            report.status = if report.written {
+                "written"
+            } else if report.files.is_empty() {
+                "up-to-date"
+            } else {
+                "would-change"
+            };
+        }
+        Err(e) => {
+            report.exit = e.code;
+            report.status = "error";
+            report.error = Some(e.message.clone());
+        }
+    }
+    print_json(&report);
+    result
 }
 
 /// `prefix` (nixcross's own, maybe styled) and then `s`, to stderr. `s`
@@ -170,18 +304,7 @@ pub fn print_json<T: serde::Serialize>(value: &T) {
 /// A unified diff of `before` → `after`, labelled with `path`, styled (the
 /// styles go when [`print`] writes it to a stream without colour).
 pub fn unified_diff(path: &Path, before: &str, after: &str) -> String {
-    let diff = similar::TextDiff::from_lines(before, after);
-    let label = path.display().to_string();
-    let (old, new) = if path.is_absolute() {
-        (label.clone(), label)
-    } else {
-        (format!("a/{label}"), format!("b/{label}"))
-    };
-    let text = diff
-        .unified_diff()
-        .context_radius(3)
-        .header(&old, &new)
-        .to_string();
+    let text = plain_diff(path, before, after);
     // The file's own control characters are shown escaped, on a terminal
     // or not (without colour, the writer would drop escape sequences, and
     // the diff would not show what the file holds).
@@ -208,6 +331,21 @@ pub fn unified_diff(path: &Path, before: &str, after: &str) -> String {
         .collect()
 }
 
+/// The unified diff of `before` → `after`, labelled with `path`, as text.
+fn plain_diff(path: &Path, before: &str, after: &str) -> String {
+    let diff = similar::TextDiff::from_lines(before, after);
+    let label = path.display().to_string();
+    let (old, new) = if path.is_absolute() {
+        (label.clone(), label)
+    } else {
+        (format!("a/{label}"), format!("b/{label}"))
+    };
+    diff.unified_diff()
+        .context_radius(3)
+        .header(&old, &new)
+        .to_string()
+}
+
 // The flags every editing command takes. (Not a doc comment: clap would make
 // it the `about` of every command that flattens these, since the commands'
 // arguments are added after their own `about`; see `Command` in main.rs.)
@@ -229,6 +367,11 @@ pub struct EditFlags {
     /// Replace a file even when its permissions do not let you write it
     #[arg(long)]
     pub force: bool,
+    /// Print what the edit does as one JSON object on stdout: the files
+    /// with their reasons and diffs, the summary, warnings, notes, claims
+    /// and the exit status (also with --dry-run and --check)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How many times an edit is planned again when a file changed under it
@@ -315,6 +458,30 @@ pub fn finish_tree(
     finish_trees(mode, &shown, vec![(tree, out)], tx)
 }
 
+/// Fill `report` with what `parts` change (replacing what an earlier plan,
+/// made before a file changed under it, said).
+fn describe(report: &mut EditReport, parts: &[(&crate::tree::Target, nixcross::edit::Outcome)]) {
+    report.files.clear();
+    report.summary.clear();
+    report.warnings.clear();
+    report.claims.clear();
+    for (tree, out) in parts {
+        for c in &out.changes {
+            let path = tree.display(&c.path);
+            report.files.push(FileReport {
+                path: path.display().to_string(),
+                reasons: c.reasons.clone(),
+                diff: plain_diff(&path, &c.before, &c.after),
+            });
+        }
+        if !out.summary.is_empty() {
+            report.summary.push(out.summary.clone());
+        }
+        report.warnings.extend(out.warnings.iter().cloned());
+        report.claims.extend(out.claims.iter().cloned());
+    }
+}
+
 /// How an edit finishes: `--dry-run`, `--check` and `--verify`.
 #[derive(Debug, Clone, Copy)]
 pub struct Finishing {
@@ -341,7 +508,12 @@ pub fn finish_trees(
         check,
         verify,
     } = mode;
+    // `--check` says only what would change: no advice. (A `--json`
+    // report has the warnings already.)
     let warn_all = || {
+        if check || reporting() {
+            return;
+        }
         for (_, out) in &parts {
             for w in &out.warnings {
                 warn(w);
@@ -351,6 +523,7 @@ pub fn finish_trees(
     if verify {
         crate::verify::refuse_unverifiable(&parts)?;
     }
+    with_report(|r| describe(r, &parts));
     if !parts.iter().any(|(_, out)| out.changed()) {
         warn_all();
         status(&format!("{}: already up to date", shown.display()));
@@ -358,7 +531,7 @@ pub fn finish_trees(
     }
     if dry_run || check {
         warn_all();
-        if dry_run {
+        if dry_run && !reporting() {
             let mut diff = String::new();
             for (tree, out) in &parts {
                 for c in &out.changes {
@@ -373,7 +546,7 @@ pub fn finish_trees(
         if check {
             for (tree, out) in &parts {
                 for c in &out.changes {
-                    status(&format!(
+                    verdict(&format!(
                         "{}: would change: {}",
                         tree.display(&c.path).display(),
                         c.reasons.join("; ")
@@ -402,6 +575,7 @@ pub fn finish_trees(
         Err(crate::write::WriteError::Conflict { .. }) => return Err(Finish::Conflict),
         Err(e) => return Err(Finish::Error(e.into())),
     }
+    with_report(|r| r.written = true);
     // Warnings once, for the plan that was written.
     warn_all();
     for (tree, out) in &parts {
@@ -419,7 +593,7 @@ pub fn finish_trees(
             .changes
             .iter()
             .any(|c| c.reasons.join("; ") == out.summary);
-        if out.changed() && !said {
+        if out.changed() && !said && !out.summary.is_empty() {
             status(&out.summary);
         }
     }

@@ -57,6 +57,10 @@ struct Cli {
     /// always, never
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
     color: clap::ColorChoice,
+    /// No notes, warnings or status lines on stderr (errors, what stdout
+    /// prints and --check's verdict stay)
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -241,6 +245,7 @@ fn run() -> ExitCode {
         Err(e) => return clap_output(e),
     };
     common::set_color(cli.color);
+    common::set_quiet(cli.quiet);
     let result = match cli.command {
         Command::Init(args) => cmd::init::run(args),
         Command::Targets(args) => cmd::targets::run(args),

@@ -67,7 +67,22 @@ fn open(dir: &Path) -> Result<DiskFiles, CliError> {
 /// the current folder or the nearest parent that has one.
 pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
     let path = match file {
-        Some(p) if p.is_dir() => p.join("flake.nix"),
+        Some(p) if p.is_dir() => {
+            let inside = p.join("flake.nix");
+            if !inside.exists() {
+                // `-f flake.nix` where flake.nix is a folder says so.
+                let what = if p.file_name().is_some_and(|n| n == "flake.nix") {
+                    "is a folder, not a file"
+                } else {
+                    "is a folder with no flake.nix"
+                };
+                return Err(CliError::usage(format!(
+                    "{}: {what}\n  hint: -f takes a flake.nix, a module file, or a folder with a flake.nix",
+                    p.display()
+                )));
+            }
+            inside
+        }
         Some(p) => p.to_path_buf(),
         None => find_flake()?,
     };
@@ -76,6 +91,12 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
             "{}: {}",
             path.display(),
             missing(&path, &e)
+        )));
+    }
+    if path.is_dir() {
+        return Err(CliError::usage(format!(
+            "{}: is a folder, not a file",
+            path.display()
         )));
     }
     let parent = match path.parent() {
@@ -194,7 +215,9 @@ pub fn find_up(name: &str, missing: &str) -> Result<PathBuf, CliError> {
     let mut dir: &Path = &cwd;
     loop {
         let candidate = dir.join(name);
-        if candidate.is_file() {
+        // A folder of that name is found too: reading it says what it is
+        // (not "no flake.nix").
+        if candidate.exists() {
             return Ok(match candidate.strip_prefix(&cwd) {
                 Ok(rel) => rel.to_path_buf(),
                 Err(_) => candidate,

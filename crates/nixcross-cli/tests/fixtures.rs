@@ -647,13 +647,21 @@ fn flag<'a>(args: &'a [String], names: &[&str]) -> Option<&'a str> {
 }
 
 /// After `set-target T --mode M`, `show --json` reports host T and mode M
+/// (`native` for `--mode native`, seen from a machine of T)
 /// (for the file the edit named with `-f`, else the one nixcross finds).
 fn check_show_reports_target(work: &Work, args: &[String]) -> Result<(), String> {
-    let target = nixcross::platform::resolve(&args[1])
+    // `set-target T` or `set-target --target T`.
+    let named = flag(args, &["--target", "-t"]).unwrap_or(&args[1]);
+    let target = nixcross::platform::resolve(named)
         .map_err(|e| e.to_string())?
         .system;
     let mode = flag(args, &["--mode"]).unwrap_or_default();
-    let mut show = with(&[], &["show", "--json", "--host", "x86_64-linux"]);
+    let seen_from = if mode == "native" {
+        target.as_str()
+    } else {
+        "x86_64-linux"
+    };
+    let mut show = with(&[], &["show", "--json", "--host", seen_from]);
     if let Some(file) = flag(args, &["-f", "--file"]) {
         show = with(&show, &["-f", file]);
     }
@@ -674,6 +682,7 @@ fn check_show_reports_target(work: &Work, args: &[String]) -> Result<(), String>
     let ok = host == target
         && match mode {
             "cross" => config["mode"] == "cross" && build != target,
+            "native" => build == target && config["mode"] == "native",
             _ => build == target && config["mode"] != "cross",
         };
     if !ok {

@@ -12,15 +12,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// How the target's packages are built.
+/// How the target's packages are built. `Emulate` and `Native` write the
+/// same flake (the target built natively, no cross toolchain); they differ
+/// in the machine that builds it: one of another system, under QEMU, or
+/// one of the target's own system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Mode {
     /// Cross-compile on the build machine: fast, almost nothing comes from the binary cache
     Cross,
-    /// Build natively for the target, under QEMU on another machine: slow, but cached
+    /// Build natively for the target, under QEMU on a machine of another system: slow, but cached
     Emulate,
+    /// Build on a machine of the target's own system: no emulation, no cross toolchain
+    Native,
 }
 
 /// Which NixOS options say where a system is built and where it runs.
@@ -88,7 +93,28 @@ impl Mode {
         match self {
             Mode::Cross => "cross",
             Mode::Emulate => "emulate",
+            Mode::Native => "native",
         }
+    }
+
+    /// Whether a cross toolchain builds the target (build and host
+    /// platforms differ); `Emulate` and `Native` build it natively.
+    pub fn is_cross(self) -> bool {
+        self == Mode::Cross
+    }
+
+    /// Refuse a native build of `host` by a machine of another system,
+    /// `build` (both system doubles): that is an emulated build.
+    pub fn check_builder(self, host: &str, build: &str) -> Result<()> {
+        if self == Mode::Native && host != build {
+            return Err(Error::invalid(format!(
+                "a native build of {host} is built by a machine of that system, not {build}"
+            ))
+            .hint(
+                "use --mode emulate to build it under QEMU on another system, or leave out --host",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -108,8 +134,9 @@ impl FromStr for Mode {
         match s {
             "cross" => Ok(Mode::Cross),
             "emulate" => Ok(Mode::Emulate),
+            "native" => Ok(Mode::Native),
             _ => Err(Error::invalid(format!(
-                "unknown mode `{s}`: expected cross or emulate"
+                "unknown mode `{s}`: expected cross, emulate or native"
             ))),
         }
     }
@@ -198,7 +225,7 @@ mod tests {
 
     #[test]
     fn words_round_trip() {
-        for m in [Mode::Cross, Mode::Emulate] {
+        for m in [Mode::Cross, Mode::Emulate, Mode::Native] {
             assert_eq!(m.as_str().parse::<Mode>().unwrap(), m);
         }
         for s in [Style::Legacy, Style::Modern] {
@@ -207,7 +234,7 @@ mod tests {
         for k in [Kind::Nixos, Kind::Package, Kind::Shell] {
             assert_eq!(k.as_str().parse::<Kind>().unwrap(), k);
         }
-        assert!("native".parse::<Mode>().is_err());
+        assert!("emulated".parse::<Mode>().is_err());
         assert!("flake".parse::<Kind>().is_err());
     }
 }

@@ -76,7 +76,7 @@ fn check_config(
     }
     let target = nixcross::platform::resolve(&c.target).unwrap().system;
     let build = match c.mode {
-        Mode::Emulate => target.clone(),
+        Mode::Emulate | Mode::Native => target.clone(),
         Mode::Cross => match &c.build {
             Some(b) => nixcross::platform::resolve(b).unwrap().system,
             None => match before.map(|b| (double(&b["build"]), double(&b["host"]))) {

@@ -190,12 +190,14 @@ fn run(op: &str, check: impl Fn(&Case, &str, &Value, &Value) -> Result<(), Strin
 #[test]
 fn set_target_means_the_requested_platforms() {
     run("set-target", |case, name, before, after| {
-        let target = nixcross::platform::resolve(&case.args[1]).unwrap().system;
+        // `set-target T` or `set-target --target T`.
+        let named = flag(&case.args, "--target").unwrap_or(&case.args[1]);
+        let target = nixcross::platform::resolve(named).unwrap().system;
         let mode = flag(&case.args, "--mode").unwrap();
         let host = double(&after["host"]);
         let build = double(&after["build"]);
         let want_build = match mode {
-            "emulate" => target.clone(),
+            "emulate" | "native" => target.clone(),
             _ => match flag(&case.args, "--host") {
                 Some(h) => nixcross::platform::resolve(h).unwrap().system,
                 None => match (double(&before["build"]), double(&before["host"])) {
@@ -242,6 +244,14 @@ fn add_overlay_keeps_the_platforms_and_scopes_the_set() {
             }
         }
         let scoped = case.args.iter().any(|a| a == "--scoped");
+        if scoped && case.args.iter().any(|a| a == "--remove") {
+            // A set left without overlays goes; none comes.
+            let count = |v: &Value| v.as_object().map_or(0, |m| m.len());
+            if count(&after["scoped"]) > count(&before["scoped"]) {
+                return Err(format!("{}: `{name}` got a scoped set", case.name));
+            }
+            return Ok(());
+        }
         if !scoped {
             let (b, a) = (before["overlays"].as_u64(), after["overlays"].as_u64());
             if a < b || a == Some(0) {

@@ -53,6 +53,9 @@ pub enum Format {
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = AFTER_HELP)]
+#[command(mut_arg("file", |a| a.help(
+    "The NixOS module to edit (e.g. /etc/nixos/configuration.nix); with --config, the flake (or its folder) [default with --config: flake.nix in this folder or the nearest parent]"
+)))]
 pub struct Args {
     /// The builder: ssh://[user@]host or ssh-ng://[user@]host
     #[arg(value_name = "URI")]
@@ -61,10 +64,10 @@ pub struct Args {
     #[arg(long = "system", value_name = "SYSTEM", required_unless_present = "remove", add = ArgValueCandidates::new(complete::systems))]
     pub systems: Vec<String>,
     /// How many builds it runs at once
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub max_jobs: Option<u32>,
     /// Its speed relative to other builders (higher is preferred)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub speed_factor: Option<u32>,
     /// A feature it supports: kvm, big-parallel, nixos-test, benchmark, ca-derivations, uid-range, gccarch-<arch> (repeatable)
     #[arg(long = "feature", value_name = "F")]
@@ -91,7 +94,21 @@ pub struct Args {
     pub edit: EditFlags,
 }
 
+/// A count of 1 or more (what nix.buildMachines and a machines line take).
+fn at_least_one(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("must be a whole number from 1 to {}", u32::MAX)),
+    }
+}
+
 pub fn run(args: Args) -> CmdResult {
+    let json = args.edit.json;
+    crate::common::reported("add-builder", json, || edit(args))
+}
+
+fn edit(args: Args) -> CmdResult {
     let opts = AddBuilderOptions {
         uri: args.uri,
         systems: args.systems,
@@ -104,6 +121,11 @@ pub fn run(args: Args) -> CmdResult {
         remove: args.remove,
         config: args.config,
     };
+    if args.format == Format::Machines && args.edit.json {
+        return Err(CliError::usage(
+            "--json describes an edit; --format machines prints lines for /etc/nix and edits nothing",
+        ));
+    }
     if args.format == Format::Machines {
         let out = machines_output(&opts).map_err(|e| CliError::lib(&e))?;
         for w in &out.warnings {
@@ -114,11 +136,11 @@ pub fn run(args: Args) -> CmdResult {
             out.line,
             out.nix_conf.join("\n")
         ));
-        common::status(&format!(
-            "note: add the line to /etc/nix/machines and the settings to /etc/nix/nix.conf, then restart the daemon (sudo systemctl restart nix-daemon); {SUBSTITUTES_WHY}"
+        common::note(&format!(
+            "add the line to /etc/nix/machines and the settings to /etc/nix/nix.conf, then restart the daemon (sudo systemctl restart nix-daemon); {SUBSTITUTES_WHY}"
         ));
-        common::status(
-            "note: the nix daemon connects as root: root's SSH key must be authorized on the builder, and its user must be in the builder's trusted-users; check with `sudo nixcross doctor --probe`",
+        common::note(
+                "the nix daemon connects as root: root's SSH key must be authorized on the builder, and its user must be in the builder's trusted-users; check with `sudo nixcross doctor --probe`",
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -140,8 +162,8 @@ pub fn run(args: Args) -> CmdResult {
         Ok(out)
     })?;
     if wrote && code == ExitCode::SUCCESS && !opts.remove {
-        common::status(
-            "note: after `nixos-rebuild switch`, the nix daemon sends builds for these systems to the builder over SSH as root: \
+        common::note(
+                "after `nixos-rebuild switch`, the nix daemon sends builds for these systems to the builder over SSH as root: \
              root's SSH key must be authorized on the builder, and its user must be in the builder's nix.settings.trusted-users; \
              check with `sudo nixcross doctor --probe`",
         );

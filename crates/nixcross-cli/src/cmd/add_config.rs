@@ -27,7 +27,9 @@ pub struct Args {
     /// name (raspberryPi) or a config triple (aarch64-unknown-linux-musl)
     #[arg(long, short = 't', value_name = "T", add = ArgValueCandidates::new(complete::targets))]
     pub target: String,
-    /// cross: compile with a cross toolchain; emulate: build natively, under QEMU
+    /// cross: compile with a cross toolchain; emulate: build natively, under
+    /// QEMU on a machine of another system; native: build on a machine of
+    /// the target's own system
     #[arg(long, value_enum)]
     pub mode: Mode,
     /// The build machine's system double, for cross builds [default: this machine's]
@@ -42,6 +44,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let json = args.edit.json;
+    crate::common::reported("add-config", json, || edit(args))
+}
+
+fn edit(args: Args) -> CmdResult {
     let opts = AddConfigOptions {
         name: args.name,
         target: args.target,

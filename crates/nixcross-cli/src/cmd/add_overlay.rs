@@ -14,7 +14,7 @@ use clap_complete::engine::ArgValueCandidates;
   nixcross add-overlay gcc=gcc12 --scoped --use hello
   nixcross add-overlay gcc=gcc12 --scoped --instance pkgs-old --check
   nixcross add-overlay gcc=gcc13              (replaces the gcc overlay nixcross wrote)
-  nixcross add-overlay --remove gcc           (and --scoped --instance NAME for a scoped set)
+  nixcross add-overlay --remove gcc           (and --scoped for a scoped set; --instance NAME when it has several)
 
 Without --scoped, the overlay goes into nixpkgs.overlays of the configuration's
 inline module: it changes the system's whole package set and bypasses the
@@ -55,6 +55,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let json = args.edit.json;
+    crate::common::reported("add-overlay", json, || edit(args))
+}
+
+fn edit(args: Args) -> CmdResult {
     let opts = AddOverlayOptions {
         pairs: args.pairs,
         config: args.config,

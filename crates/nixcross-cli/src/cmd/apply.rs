@@ -44,6 +44,11 @@ pub struct Args {
     /// this folder, although it is outside the spec's folder (repeatable)
     #[arg(long = "allow-outside", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub allow_outside: Vec<PathBuf>,
+    /// Print what apply does as one JSON object on stdout: the files with
+    /// their reasons and diffs, the summary, warnings, claims and the exit
+    /// status (also with --dry-run and --check)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The spec the arguments name, or the nearest nixcross.yaml.
@@ -134,6 +139,11 @@ fn confine(
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let json = args.json;
+    crate::common::reported("apply", json, || edit(args))
+}
+
+fn edit(args: Args) -> CmdResult {
     let spec_path = find_spec(args.spec.as_deref())?;
     let text =
         crate::fs::read_text(&spec_path).map_err(|e| crate::fs::file_error(&spec_path, &e))?;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use nixcross::binfmt::{self, Flags, Registration};
 
-use crate::common::{print, print_json, status, CliError, CmdResult};
+use crate::common::{note, print, print_json, CliError, CmdResult};
 use crate::complete;
 use clap_complete::engine::ArgValueCandidates;
 
@@ -113,8 +113,8 @@ fn line(a: LineArgs) -> CmdResult {
     if let Some(interp) = a.interpreter {
         reg.interpreter = interp;
     } else if a.format == LineFormat::BinfmtD || a.nix_conf {
-        status(&format!(
-            "note: /run/binfmt/{system} is where NixOS links the emulator; on other distros pass --interpreter (e.g. /usr/bin/qemu-{}-static)",
+        note(&format!(
+            "/run/binfmt/{system} is where NixOS links the emulator; on other distros pass --interpreter (e.g. /usr/bin/qemu-{}-static)",
             binfmt::qemu_arch(&system).unwrap_or("<arch>")
         ));
     }

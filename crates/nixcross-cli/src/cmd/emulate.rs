@@ -34,6 +34,9 @@ Examples:
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = AFTER_HELP)]
+#[command(mut_arg("file", |a| a.help(
+    "The NixOS module to edit (e.g. /etc/nixos/configuration.nix); with --config, the flake (or its folder) [default with --config: flake.nix in this folder or the nearest parent]"
+)))]
 pub struct Args {
     /// Systems to emulate: doubles (aarch64-linux), pkgsCross names or triples
     #[arg(value_name = "SYSTEM", required = true, add = ArgValueCandidates::new(complete::emulated_systems))]
@@ -55,6 +58,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let json = args.edit.json;
+    crate::common::reported("emulate", json, || edit(args))
+}
+
+fn edit(args: Args) -> CmdResult {
     let flags = &args.edit;
     // EditFlags defaults to flake.nix, which is not a module: without
     // --config the user must say which module to edit.
@@ -85,13 +93,13 @@ pub fn run(args: Args) -> CmdResult {
     })?;
     if wrote && code == ExitCode::SUCCESS {
         if adding {
-            common::status(
-                "note: after `nixos-rebuild switch` on the build host, QEMU is registered through binfmt_misc; \
+            common::note(
+                "after `nixos-rebuild switch` on the build host, QEMU is registered through binfmt_misc; \
                  NixOS adds these systems to nix.settings.extra-platforms and the emulators to the sandbox paths itself",
             );
         } else {
-            common::status(
-                "note: after `nixos-rebuild switch` on the build host, the removed systems are no longer emulated or offered as extra-platforms",
+            common::note(
+                "after `nixos-rebuild switch` on the build host, the removed systems are no longer emulated or offered as extra-platforms",
             );
         }
     }

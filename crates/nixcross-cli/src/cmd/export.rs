@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use nixcross::ops::export::{export, to_text};
 
 use crate::common::{self, CliError, CmdResult};
+use crate::complete;
 use crate::tree;
 use crate::write::{self, Before, Change};
+use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -16,8 +18,9 @@ use crate::write::{self, Before, Change};
   nixcross export -f nix/flake.nix -o nixcross.yaml
 
 Every configuration nixcross can edit is described: its target (as the file
-names it: a double, a pkgsCross example or a triple), mode, build machine,
-style and the overlays nixcross reads. What it cannot describe is listed in
+names it: a double, a pkgsCross example or a triple), mode (cross; native when
+it is built for the system of the machine that builds, --host or this one;
+else emulate), build machine, style and the overlays nixcross reads. What it cannot describe is listed in
 comments at the end, with the reason. `nixcross apply` on the result changes
 nothing. The build host is not exported: add `buildHost` by hand.")]
 pub struct Args {
@@ -25,6 +28,11 @@ pub struct Args {
     /// folder or the nearest parent]
     #[arg(short = 'f', long = "file", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub file: Option<PathBuf>,
+    /// The system of the machine that builds: a configuration built for it
+    /// is `mode: native`, one built natively for another system `mode:
+    /// emulate` [default: this machine's]
+    #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
+    pub host: Option<String>,
     /// Write the spec to FILE instead of printing it
     #[arg(short = 'o', long = "output", value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub output: Option<PathBuf>,
@@ -99,8 +107,12 @@ pub fn run(args: Args) -> CmdResult {
             None => common::warn(&why),
         }
     }
-    let exported =
-        export(&flake.files, &flake.rel, flake_ref).map_err(|e| CliError::from_tree(&flake, &e))?;
+    let local_system = match &args.host {
+        Some(h) => Some(nixcross::platform::resolve(h)?.system),
+        None => nixcross::platform::current_system(),
+    };
+    let exported = export(&flake.files, &flake.rel, flake_ref, local_system.as_deref())
+        .map_err(|e| CliError::from_tree(&flake, &e))?;
     let text = to_text(&exported, &flake_path.display().to_string());
     let Some(o) = &args.output else {
         common::print(&text);
@@ -119,7 +131,7 @@ pub fn run(args: Args) -> CmdResult {
         common::print(&common::unified_diff(o, &before, &text));
     }
     if args.check {
-        common::status(&format!(
+        common::verdict(&format!(
             "{}: would change: the flake says something else",
             o.display()
         ));

@@ -28,10 +28,13 @@ pub struct Args {
     #[arg(long, short = 't', value_name = "T", add = ArgValueCandidates::new(complete::targets))]
     pub target: String,
     /// cross: compile with a cross toolchain; emulate: build natively, under
-    /// QEMU [required for --kind nixos and package; a shell is cross]
+    /// QEMU on a machine of another system; native: build on a machine of
+    /// the target's own system (the flake of emulate, without its advice)
+    /// [required for --kind nixos and package; a shell is cross]
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
-    /// The build machine's system double [default: this machine's]
+    /// The build machine's system double [default: this machine's; with
+    /// --mode native, the target's]
     #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
     pub host: Option<String>,
     /// The output's name. nixos: the name under nixosConfigurations [default:
@@ -47,7 +50,8 @@ pub struct Args {
     #[arg(long, value_name = "ATTR")]
     pub package: Vec<String>,
     /// package: build your own program, `callPackage <FILE> { }`, with FILE
-    /// relative to the flake's folder
+    /// relative to the flake's folder (--dir), where it must exist (a folder
+    /// must have a default.nix)
     #[arg(long, value_name = "FILE", conflicts_with = "package")]
     pub call: Option<String>,
     /// Which NixOS options say where the system is built and where it runs
@@ -71,13 +75,40 @@ pub struct Args {
     pub force: bool,
 }
 
+/// `--call`'s file, relative to the flake's folder `dir`: a file, or a
+/// folder with a default.nix (what `callPackage` imports).
+fn called_file_exists(dir: &std::path::Path, call: &str) -> Result<(), CliError> {
+    let path = dir.join(call);
+    let shown = if dir == std::path::Path::new(".") {
+        std::path::PathBuf::from(call)
+    } else {
+        path.clone()
+    };
+    let missing = if path.is_dir() {
+        !path.join("default.nix").is_file()
+    } else {
+        !path.is_file()
+    };
+    if missing {
+        let what = if path.is_dir() {
+            format!("{} has no default.nix", shown.display())
+        } else {
+            format!("{} does not exist", shown.display())
+        };
+        return Err(CliError::usage(format!(
+            "--call {call}: {what}, so the flake would not evaluate\n  hint: write the package's file first (FILE is relative to the flake's folder, --dir)"
+        )));
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> CmdResult {
     let mode = match (args.kind, args.mode) {
         (_, Some(m)) => m,
         (Kind::Shell, None) => Mode::Cross,
         (kind, None) => {
             return Err(CliError::usage(format!(
-                "--kind {kind} needs --mode cross or --mode emulate"
+                "--kind {kind} needs --mode cross, --mode emulate or --mode native"
             )))
         }
     };
@@ -100,6 +131,10 @@ pub fn run(args: Args) -> CmdResult {
         description: args.description,
     };
     let out = init::render(&opts)?;
+    // A flake that calls a file it does not have cannot evaluate.
+    if let Some(call) = &opts.call {
+        called_file_exists(&args.dir, call)?;
+    }
     if args.stdout {
         common::print(&out.text);
     } else {
@@ -139,7 +174,7 @@ pub fn run(args: Args) -> CmdResult {
         common::status(&format!("wrote {}", path.display()));
     }
     for note in &out.notes {
-        common::status(&format!("note: {note}"));
+        common::note(note);
     }
     Ok(ExitCode::SUCCESS)
 }

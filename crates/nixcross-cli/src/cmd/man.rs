@@ -34,15 +34,134 @@ fn pages(root: clap::Command) -> Vec<clap::Command> {
     out
 }
 
+/// A command's page: clap_mangen's sections, with the command's
+/// `after_help` split into what it is: its prose goes on in DESCRIPTION,
+/// its `Examples:` become EXAMPLES, and EXIT STATUS says what the exit
+/// codes mean (instead of clap_mangen's one EXTRA section of all of it).
 fn render(cmd: clap::Command) -> (String, String) {
-    let man = clap_mangen::Man::new(cmd).source(format!("nixcross {}", env!("CARGO_PKG_VERSION")));
+    let after = cmd
+        .get_after_long_help()
+        .or_else(|| cmd.get_after_help())
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    let (prose, examples) = split_after_help(&after);
+    let name = cmd.get_name().to_string();
+    let page = cmd.after_help(None::<&str>).after_long_help(None::<&str>);
+    let man = clap_mangen::Man::new(page).source(format!("nixcross {}", env!("CARGO_PKG_VERSION")));
     let mut buf = Vec::new();
     man.render(&mut buf)
         .expect("rendering into memory cannot fail");
-    (
-        man.get_filename(),
-        String::from_utf8(buf).expect("roff is UTF-8"),
+    let mut text = String::from_utf8(buf).expect("roff is UTF-8");
+    if !prose.is_empty() {
+        let mut r = roff::Roff::new();
+        r.control("PP", []);
+        paragraphs(&mut r, &prose);
+        let end = section_end(&text, ".SH DESCRIPTION").unwrap_or(text.len());
+        text.insert_str(end, &r.to_roff());
+    }
+    let mut r = roff::Roff::new();
+    exit_status(&mut r, &name);
+    if !examples.is_empty() {
+        r.control("SH", ["EXAMPLES"]);
+        for (command, what) in &examples {
+            if what.is_empty() {
+                r.control("PP", []).text([roff::bold(command.as_str())]);
+            } else {
+                r.control("TP", [])
+                    .text([roff::bold(command.as_str())])
+                    .text([roff::roman(what.as_str())]);
+            }
+        }
+    }
+    let at = text.find("\n.SH VERSION").map_or(text.len(), |i| i + 1);
+    text.insert_str(at, &r.to_roff());
+    (man.get_filename(), text)
+}
+
+/// `after_help` as prose (without the "Exit codes: ..." paragraph, which
+/// EXIT STATUS says) and examples: the indented lines under `Examples:`,
+/// each split into the command and what it does (after two spaces).
+fn split_after_help(text: &str) -> (String, Vec<(String, String)>) {
+    let mut prose: Vec<&str> = Vec::new();
+    let mut examples = Vec::new();
+    let mut in_examples = false;
+    for line in text.lines() {
+        if line.trim_end() == "Examples:" {
+            in_examples = true;
+            continue;
+        }
+        if in_examples && line.starts_with("  ") {
+            let line = line.trim();
+            let (command, what) = match line.find("  ") {
+                Some(i) => (line[..i].trim(), line[i..].trim()),
+                None => (line, ""),
+            };
+            let what = what.trim_start_matches('(').trim_end_matches(')');
+            examples.push((command.to_string(), what.to_string()));
+            continue;
+        }
+        in_examples = false;
+        prose.push(line);
+    }
+    let prose = prose.join("\n");
+    let kept: Vec<&str> = prose
+        .split("\n\n")
+        .map(|p| p.trim_matches('\n'))
+        .filter(|p| !p.trim().is_empty() && !p.starts_with("Exit codes:"))
+        .collect();
+    (kept.join("\n\n"), examples)
+}
+
+/// Paragraphs of `text` (separated by blank lines): filled text, except a
+/// paragraph whose lines are indented, which keeps its lines.
+fn paragraphs(r: &mut roff::Roff, text: &str) {
+    for (i, p) in text.split("\n\n").enumerate() {
+        if i > 0 {
+            r.control("PP", []);
+        }
+        let indented = p.lines().all(|l| l.starts_with("  "));
+        if indented {
+            r.control("RS", ["4"]).control("nf", []);
+        }
+        for line in p.lines() {
+            r.text([roff::roman(line.trim())]);
+        }
+        if indented {
+            r.control("fi", []).control("RE", []);
+        }
+    }
+}
+
+/// Where the section that starts with `heading` ends: the next `.SH`.
+fn section_end(text: &str, heading: &str) -> Option<usize> {
+    let start = text.find(heading)?;
+    let rest = &text[start + heading.len()..];
+    Some(
+        rest.find("\n.SH ")
+            .map_or(text.len(), |i| start + heading.len() + i + 1),
     )
+}
+
+/// EXIT STATUS: what the codes mean for command `name`.
+fn exit_status(r: &mut roff::Roff, name: &str) {
+    let codes: &[(&str, &str)] = match name {
+        "doctor" => &[
+            ("0", "every --target can be built here: natively, under emulation or by a remote builder"),
+            ("1", "a --target cannot be built here yet (the report says what is missing)"),
+            ("2", "bad input, or a file that cannot be read"),
+        ],
+        _ => &[
+            ("0", "done, or already up to date (also --dry-run)"),
+            ("1", "something would change, under --check; or --verify: nix disagrees with the edit, and nothing was written"),
+            ("2", "bad input, a file that does not parse, or an edit nixcross refuses; nothing was written"),
+        ],
+    };
+    r.control("SH", ["EXIT STATUS"]);
+    for (code, meaning) in codes {
+        r.control("TP", [])
+            .text([roff::bold(*code)])
+            .text([roff::roman(*meaning)]);
+    }
 }
 
 pub fn run(root: clap::Command, args: Args) -> CmdResult {

@@ -5,11 +5,49 @@ use std::process::ExitCode;
 use crate::common::{self, CmdResult};
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  nixcross targets riscv                 every platform whose name, double or triple has riscv
+  nixcross targets 'aarch64-*-musl'      a glob: the whole name, double or triple matches
+  nixcross targets --linux               what NixOS runs on
+  nixcross targets raspberry --json")]
 pub struct Args {
+    /// Only the platforms whose name, double or triple contains PATTERN
+    /// (case-insensitive), or matches it whole when it has * or ?
+    #[arg(value_name = "PATTERN")]
+    pub pattern: Option<String>,
+    /// Only Linux platforms (what NixOS runs on)
+    #[arg(long)]
+    pub linux: bool,
     /// Print JSON: {"systems": [{system, config, emulation, binaryCache}],
     /// "pkgsCross": [{name, config, system}]}
     #[arg(long)]
     pub json: bool,
+}
+
+/// Whether `pattern` selects one of `words`: a glob (`*`, `?`) matches a
+/// whole word, anything else is found inside one; case is ignored.
+fn selects(pattern: &str, words: &[&str]) -> bool {
+    let pattern = pattern.to_lowercase();
+    let glob = pattern.contains(['*', '?']);
+    words.iter().any(|w| {
+        let w = w.to_lowercase();
+        if glob {
+            glob_match(pattern.as_bytes(), w.as_bytes())
+        } else {
+            w.contains(&pattern)
+        }
+    })
+}
+
+/// `*` any run of characters, `?` one character, the rest itself.
+fn glob_match(p: &[u8], s: &[u8]) -> bool {
+    match (p.first(), s.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => glob_match(&p[1..], s) || (!s.is_empty() && glob_match(p, &s[1..])),
+        (Some(b'?'), Some(_)) => glob_match(&p[1..], &s[1..]),
+        (Some(a), Some(b)) if a == b => glob_match(&p[1..], &s[1..]),
+        _ => false,
+    }
 }
 
 /// Rows as columns padded to the widest cell (the last column unpadded).
@@ -42,7 +80,37 @@ fn yes(b: bool) -> String {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let listing = nixcross::platform::listing();
+    let mut listing = nixcross::platform::listing();
+    let linux = |system: &str| system.ends_with("-linux");
+    listing.systems.retain(|s| {
+        (!args.linux || linux(&s.system))
+            && args
+                .pattern
+                .as_deref()
+                .is_none_or(|p| selects(p, &[&s.system, &s.config]))
+    });
+    listing.pkgs_cross.retain(|e| {
+        (!args.linux || linux(&e.system))
+            && args
+                .pattern
+                .as_deref()
+                .is_none_or(|p| selects(p, &[&e.name, &e.system, &e.config]))
+    });
+    if listing.systems.is_empty() && listing.pkgs_cross.is_empty() {
+        if let Some(p) = &args.pattern {
+            let mut message = format!("no platform matches `{p}`");
+            // What --target would make of it: a Rust triple, a board, a typo.
+            match nixcross::platform::resolve(p) {
+                Ok(t) => message.push_str(&format!("\n  hint: as --target, `{p}` is {}", t.system)),
+                Err(e) => {
+                    for h in e.hints.iter().filter(|h| !h.contains("nixcross targets")) {
+                        message.push_str(&format!("\n  hint: {h}"));
+                    }
+                }
+            }
+            return Err(crate::common::CliError::usage(message));
+        }
+    }
     if args.json {
         common::print_json(&listing);
         return Ok(ExitCode::SUCCESS);
@@ -84,6 +152,24 @@ pub fn run(args: Args) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patterns_select_by_substring_or_glob() {
+        assert!(selects("RISCV", &["riscv64-linux"]));
+        assert!(selects("v64-li", &["riscv64-linux"]));
+        assert!(!selects(
+            "arm",
+            &["riscv64-linux", "riscv64-unknown-linux-gnu"]
+        ));
+        assert!(selects("aarch64-*-musl", &["aarch64-unknown-linux-musl"]));
+        assert!(!selects("aarch64-*", &["x86_64-linux"]));
+        assert!(selects("*pi", &["raspberryPi"]));
+        assert!(
+            !selects("rasp?", &["raspberryPi"]),
+            "a glob matches whole words"
+        );
+        assert!(selects("i?86-linux", &["i686-linux"]));
+    }
 
     #[test]
     fn table_aligns_columns() {

@@ -427,6 +427,35 @@ impl<'f> Flake<'f> {
         self.configs.iter().find(|c| c.name == name)
     }
 
+    /// The refusal of a file that is no flake but a NixOS module, a
+    /// package or a home-manager module (it has no `outputs`, nor a flake's
+    /// `description`, `inputs` or `nixConfig`), to say what it is.
+    pub(crate) fn not_a_flake(&self) -> Option<Error> {
+        use crate::module::places::{file_kind, FileKind};
+        if self.outputs_body.is_some() {
+            return None;
+        }
+        let root = self.ev.sources.get(self.file).root().ok()?;
+        if let Some(set) = root.unparen().attrset() {
+            let flake_keys = ["description", "inputs", "outputs", "nixConfig"];
+            if set
+                .entries
+                .iter()
+                .filter_map(|e| e.first_name())
+                .any(|k| flake_keys.contains(&k))
+            {
+                return None;
+            }
+        }
+        let kind = file_kind(&root);
+        let hint = match kind {
+            FileKind::Flake | FileKind::FlakePartsModule => return None,
+            FileKind::NixosModule => "emulate and add-builder edit a NixOS module; set-target, add-overlay and add-config edit a flake: give the flake (-f flake.nix, or its folder)",
+            _ => "give the flake (-f flake.nix, or its folder)",
+        };
+        Some(Error::refused(format!("this file is {}, not a flake", kind.describe())).hint(hint))
+    }
+
     /// Pick the configuration to edit: `name`, or the only one.
     pub fn select(&self, name: Option<&str>) -> Result<&Config> {
         let names = || {
@@ -447,6 +476,7 @@ impl<'f> Flake<'f> {
                 e
             }),
             None => match self.configs.len() + self.unread.len() {
+                0 if self.not_a_flake().is_some() => Err(self.not_a_flake().expect("checked")),
                 0 => {
                     let mut e = Error::refused(
                         "found no nixosConfigurations (nixcross reads `outputs` -> `nixosConfigurations.<name> = ...nixosSystem { ... }`)",

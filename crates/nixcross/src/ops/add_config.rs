@@ -47,7 +47,8 @@ pub struct AddConfigOptions {
     pub name: String,
     /// A system double, a pkgsCross name or a config triple.
     pub target: String,
-    /// Cross-compile or build natively (emulated elsewhere).
+    /// Cross-compile, or build natively (under emulation, or on a machine
+    /// of the target's system).
     pub mode: Mode,
     /// The build machine for a cross build (default: `local_system`).
     pub host: Option<String>,
@@ -79,7 +80,7 @@ pub fn add_config(files: &dyn Files, flake: &RelPath, opts: &AddConfigOptions) -
                 Error::invalid("cannot tell which system builds; pass --host <SYSTEM>")
             })?,
         },
-        Mode::Emulate => platform::resolve(&opts.target)?.system,
+        Mode::Emulate | Mode::Native => platform::resolve(&opts.target)?.system,
     };
     // The template checks the combination (Linux, cross to itself, an
     // emulator for the target); its comments name the machine that builds
@@ -87,6 +88,7 @@ pub fn add_config(files: &dyn Files, flake: &RelPath, opts: &AddConfigOptions) -
     let builder = match opts.mode {
         Mode::Cross => Some(build.clone()),
         Mode::Emulate => opts.host.clone().or(opts.local_system.clone()),
+        Mode::Native => opts.host.clone().or(Some(build.clone())),
     };
     let mut c = init::configuration(&opts.target, opts.mode, style, builder.as_deref())?;
     let want = Want {
@@ -139,7 +141,7 @@ fn summary(opts: &AddConfigOptions, want: &Want) -> String {
             "{}: cross-compiled for {} on {} ({} style)",
             opts.name, want.target.system, want.build, want.style
         ),
-        Mode::Emulate => format!(
+        Mode::Emulate | Mode::Native => format!(
             "{}: built natively for {} ({} style)",
             opts.name, want.target.system, want.style
         ),
@@ -258,6 +260,9 @@ fn literal_binding(f: &Flake, c: &Config) -> Option<Binding> {
 
 /// Where the new configuration goes (see the module docs).
 fn place(f: &Flake) -> Result<Place> {
+    if let Some(e) = f.not_a_flake() {
+        return Err(e);
+    }
     if let Some((why, at)) = &f.incomplete {
         return Err(refuse(
             f,
@@ -508,7 +513,7 @@ fn insert(
         host: want.target.system.clone(),
     });
     e.proven_by(crate::proof::FlakeProver::of(f));
-    Ok(e.finish(String::new()))
+    Ok(e.finish(summary(opts, want)))
 }
 
 /// Read the tree back: the configuration must be followed, editable, and

@@ -178,6 +178,9 @@ struct Request {
     attrs: Vec<String>,
     uses: Vec<String>,
     instance: Option<String>,
+    /// `--remove --scoped` without `--instance`: the configuration's scoped
+    /// set is found when it has one ([`scoped_to_remove_from`]).
+    find_instance: bool,
 }
 
 fn request(opts: &AddOverlayOptions) -> Result<Request> {
@@ -233,21 +236,61 @@ fn request(opts: &AddOverlayOptions) -> Result<Request> {
         match (&opts.instance, package) {
             (Some(i), _) => Some(instance_name(Some(i), "")?),
             (None, Some(p)) => Some(instance_name(None, p)?),
-            (None, None) => {
-                return Err(Error::invalid(
-                    "name the scoped package set to remove from with --instance",
-                ))
-            }
+            (None, None) => None,
         }
     } else {
         None
     };
     Ok(Request {
+        find_instance: opts.scoped && instance.is_none(),
         pairs,
         attrs,
         uses,
         instance,
     })
+}
+
+/// The scoped set `--remove --scoped` without `--instance` takes `attrs`
+/// out of: the configuration's only one, or the only one whose overlays
+/// replace one of them; otherwise the names to choose from.
+fn scoped_to_remove_from(p: &Planner, attrs: &[String]) -> Result<String> {
+    let replaces = |s: &&crate::flake::overlays::ScopedSet| {
+        s.overlays.iter().any(|o| {
+            o.pairs
+                .as_ref()
+                .is_some_and(|ps| ps.iter().any(|(a, _)| attrs.contains(a)))
+        })
+    };
+    let sets: Vec<&crate::flake::overlays::ScopedSet> = p.sys.scoped.iter().collect();
+    let with: Vec<&crate::flake::overlays::ScopedSet> =
+        sets.iter().copied().filter(replaces).collect();
+    match (sets.as_slice(), with.as_slice()) {
+        ([only], _) | (_, [only]) => Ok(only.name.clone()),
+        ([], _) => Err(Error::invalid(format!(
+            "`{}` receives no scoped package set to remove {} from",
+            p.config.name,
+            attrs.join(", ")
+        ))
+        .hint("without --scoped, --remove takes the overlay out of nixpkgs.overlays")),
+        _ => {
+            let names: Vec<&str> = with
+                .iter()
+                .copied()
+                .chain(if with.is_empty() {
+                    sets.clone()
+                } else {
+                    Vec::new()
+                })
+                .map(|s| s.name.as_str())
+                .collect();
+            Err(Error::invalid(format!(
+                "`{}` has several scoped package sets ({}); name the one to remove {} from with --instance",
+                p.config.name,
+                names.join(", "),
+                attrs.join(", ")
+            )))
+        }
+    }
 }
 
 /// Plan and apply the overlay to the flake `flake` of `files`.
@@ -294,10 +337,13 @@ pub fn plan_add_overlay(
     flake: &RelPath,
     opts: &AddOverlayOptions,
 ) -> Result<Plan> {
-    let req = request(opts)?;
+    let mut req = request(opts)?;
     let f = Flake::load(files, flake)?;
     let config = f.select(opts.config.as_deref())?;
     let mut p = Planner::new(&f, config)?;
+    if req.find_instance {
+        req.instance = Some(scoped_to_remove_from(&p, &req.attrs)?);
+    }
     let args = file_overlay_args(&f);
     let summary = match (&req.instance, opts.remove) {
         (None, false) => {

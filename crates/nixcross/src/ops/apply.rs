@@ -31,7 +31,7 @@ use crate::ops::add_builder::{add_builder, AddBuilderOptions};
 use crate::ops::add_config::{add_config, AddConfigOptions};
 use crate::ops::add_overlay::{add_overlay, AddOverlayOptions};
 use crate::ops::emulate::{emulate, EmulateOptions};
-use crate::ops::set_target::{set_target, SetTargetOptions};
+use crate::ops::set_target::{emulation_warning, set_target, SetTargetOptions};
 use crate::spec::spans::Seg;
 use crate::spec::{BuildHostSpec, BuilderSpec, ConfigSpec, Document, HostMachine};
 
@@ -182,10 +182,23 @@ pub fn apply(
             }
         }
     }
-    let flake = t.finish().map_err(|e| ApplyError {
+    let mut flake = t.finish().map_err(|e| ApplyError {
         error: Box::new(e),
         origin: Origin::Flake,
     })?;
+    // Advice the spec's build host already follows is not repeated: an
+    // emulated configuration's "the building machine must emulate X" when
+    // `buildHost` emulates X, or has a builder of X.
+    if let Some(h) = &spec.build_host {
+        let provided: Vec<String> = h
+            .emulate
+            .iter()
+            .chain(h.builders.iter().flat_map(|b| &b.systems))
+            .filter_map(|s| crate::platform::resolve(s).ok())
+            .map(|t| emulation_warning(&t.system))
+            .collect();
+        flake.warnings.retain(|w| !provided.contains(w));
+    }
     Ok(Applied { flake, host })
 }
 

@@ -7,7 +7,9 @@
 //!   literal the winning definition comes from (a double or a triple), else
 //!   the double NixOS decides;
 //! - `mode`: `cross` when the build and host platforms differ, else
-//!   `emulate` (built natively, under QEMU on a machine of another CPU);
+//!   `native` when the host is the system of the machine that exports
+//!   (`local_system`), else `emulate` (built natively, under QEMU on a
+//!   machine of another CPU); `native` and `emulate` are the same flake;
 //! - `build`: for a cross build, the build platform's double;
 //! - `style`: legacy or modern, as the configuration is written;
 //! - `overlays`: each global overlay nixcross reads (`attr = final.pkg;`,
@@ -30,6 +32,7 @@ use crate::flake::{Config, Definition, Flake, PlatformOption, SeenStyle};
 use crate::ops::add_overlay::instance_name;
 use crate::ops::editor::{edit_blocker, winners, PkgsOptionUse};
 use crate::ops::set_target::{example_name, site_value, unwrap_priority};
+use crate::ops::show::mode_of;
 use crate::platform;
 use crate::source::Src;
 use crate::spec::{self, ConfigSpec, OverlaySpec, Spec};
@@ -48,8 +51,15 @@ pub struct Exported {
 
 /// Describe the flake `flake` of `files`. `flake_ref` is what the spec's
 /// `flake` says (where the flake is, relative to the spec), when not the
-/// default `flake.nix` next to it.
-pub fn export(files: &dyn Files, flake: &RelPath, flake_ref: Option<String>) -> Result<Exported> {
+/// default `flake.nix` next to it; `local_system` is the system of the
+/// machine that builds (a configuration built natively for it is
+/// `mode: native`, for another system `mode: emulate`).
+pub fn export(
+    files: &dyn Files,
+    flake: &RelPath,
+    flake_ref: Option<String>,
+    local_system: Option<&str>,
+) -> Result<Exported> {
     let f = Flake::load(files, flake)?;
     let mut spec = Spec {
         flake: flake_ref,
@@ -57,7 +67,7 @@ pub fn export(files: &dyn Files, flake: &RelPath, flake_ref: Option<String>) -> 
     };
     let mut notes = Vec::new();
     for c in &f.configs {
-        match describe(&f, c, &mut notes) {
+        match describe(&f, c, local_system, &mut notes) {
             Ok(cs) => {
                 spec.configurations.insert(c.name.clone(), cs);
             }
@@ -96,6 +106,7 @@ pub fn to_text(e: &Exported, flake: &str) -> String {
 fn describe(
     f: &Flake,
     c: &Config,
+    local_system: Option<&str>,
     notes: &mut Vec<String>,
 ) -> std::result::Result<ConfigSpec, String> {
     if let Some(why) = edit_blocker(f, c, PkgsOptionUse::Refuse) {
@@ -113,11 +124,7 @@ fn describe(
         Some(SeenStyle::One(s)) => s,
         _ => return Err("it sets no platform option nixcross knows".into()),
     };
-    let mode = if build != host {
-        Mode::Cross
-    } else {
-        Mode::Emulate
-    };
+    let mode = mode_of(Some(build), Some(host), local_system).unwrap_or(Mode::Emulate);
     // The definition that names the host platform.
     let option = match style {
         Style::Modern => PlatformOption::HostPlatform,

@@ -207,6 +207,19 @@ fn resolve_host(host: Option<&str>) -> Result<String> {
     Ok(resolved.system)
 }
 
+/// The machine that builds `target` in `mode`: `host` (`None`: this
+/// machine), or for a native build a machine of the target's own system
+/// (`host`, when given, must be one).
+pub(crate) fn build_machine(target: &Target, mode: Mode, host: Option<&str>) -> Result<String> {
+    if mode != Mode::Native {
+        return resolve_host(host);
+    }
+    if let Some(h) = host {
+        mode.check_builder(&target.system, &resolve_host(Some(h))?)?;
+    }
+    Ok(target.system.clone())
+}
+
 /// Check a `--nixpkgs` flake reference; `None` means [`DEFAULT_NIXPKGS`].
 fn nixpkgs_ref(given: Option<&str>) -> Result<&str> {
     let nixpkgs = given.unwrap_or(DEFAULT_NIXPKGS);
@@ -260,6 +273,7 @@ fn render_nixos(opts: &InitOptions) -> Result<InitOutput> {
     let description = given_or("the description", &opts.description, || match opts.mode {
         Mode::Cross => format!("NixOS for {shown}, cross-compiled on {host}"),
         Mode::Emulate => format!("NixOS for {shown}, built natively or under emulation"),
+        Mode::Native => format!("NixOS for {shown}, built natively"),
     })?;
     c.ctx.key = vec!["nixosConfigurations".into(), name];
     let ctx = Ctx {
@@ -296,7 +310,7 @@ pub(crate) fn configuration(
         ))
         .hint("pick a -linux system, e.g. aarch64-linux or riscv64-linux (`nixcross targets`)"));
     }
-    let host = resolve_host(host)?;
+    let host = build_machine(&target, mode, host)?;
     let cat = platform::catalogue();
     let spec = if target.example_has_extras {
         Spec::Example
@@ -314,7 +328,9 @@ pub(crate) fn configuration(
             ))
             .hint("use --mode emulate for a native build, or pass --host with the build machine's system"));
         }
-        Mode::Emulate if target.system != host && !cat.can_emulate(&target.system) => {
+        Mode::Emulate | Mode::Native
+            if target.system != host && !cat.can_emulate(&target.system) =>
+        {
             return Err(Error::invalid(format!(
                 "NixOS has no emulator for {}: boot.binfmt.emulatedSystems does not accept it",
                 target.system
@@ -340,7 +356,12 @@ pub(crate) fn configuration(
     let ctx = ConfigCtx {
         key: Vec::new(),
         lib: vec!["nixpkgs".into(), "lib".into()],
-        mode,
+        // A native build's flake is an emulated build's.
+        mode: if mode.is_cross() {
+            Mode::Cross
+        } else {
+            Mode::Emulate
+        },
         style,
         host: host.clone(),
         system: target.system.clone(),
@@ -360,7 +381,7 @@ pub(crate) fn configuration(
 fn notes(c: &Configuration, mode: Mode) -> Vec<String> {
     match mode {
         Mode::Cross => cross_notes(&c.target, &c.host),
-        Mode::Emulate => emulate_notes(&c.target, &c.host, c.ctx.cached),
+        Mode::Emulate | Mode::Native => emulate_notes(&c.target, &c.host, c.ctx.cached),
     }
 }
 

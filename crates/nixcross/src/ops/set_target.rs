@@ -212,6 +212,8 @@ pub(crate) fn plan_in(f: &Flake, opts: &SetTargetOptions, prove: bool) -> Result
     let current = config.platforms.clone();
     let build = match &opts.host {
         Some(h) => platform::resolve(h)?.system,
+        // A native build is built by a machine of the target's own system.
+        None if opts.mode == Mode::Native => target.system.clone(),
         None => match (&current.build, &current.host) {
             (Some(b), Some(h)) if b != h => b.clone(),
             _ => opts.local_system.clone().ok_or_else(|| {
@@ -219,6 +221,7 @@ pub(crate) fn plan_in(f: &Flake, opts: &SetTargetOptions, prove: bool) -> Result
             })?,
         },
     };
+    opts.mode.check_builder(&target.system, &build)?;
     match opts.mode {
         Mode::Cross if build == target.system => {
             return Err(Error::invalid(format!(
@@ -241,6 +244,12 @@ pub(crate) fn plan_in(f: &Flake, opts: &SetTargetOptions, prove: bool) -> Result
         }
         _ => {}
     }
+    // The machine that builds: `--host` when given (a native build's is of
+    // the target's system), else this one.
+    let builder = match (opts.mode, &opts.host) {
+        (Mode::Native, _) | (_, Some(_)) => Some(build.as_str()),
+        _ => opts.local_system.as_deref(),
+    };
     let want = Want {
         target: &target,
         build: &build,
@@ -248,7 +257,7 @@ pub(crate) fn plan_in(f: &Flake, opts: &SetTargetOptions, prove: bool) -> Result
     };
     let (build_now, host_now) = match opts.mode {
         Mode::Cross => (build.clone(), target.system.clone()),
-        Mode::Emulate => (target.system.clone(), target.system.clone()),
+        Mode::Emulate | Mode::Native => (target.system.clone(), target.system.clone()),
     };
     if already_means(config, &build_now, &host_now, opts.style) {
         // The configuration means this already (nixpkgs reads a crossSystem
@@ -257,9 +266,10 @@ pub(crate) fn plan_in(f: &Flake, opts: &SetTargetOptions, prove: bool) -> Result
         return Ok(p.finish(format!(
             "{}: {}",
             config.name,
-            describe_build(&build_now, &host_now)
+            describe_build(&build_now, &host_now, builder)
         )));
     }
+    let what = describe_build(&build_now, &host_now, builder);
     p.claim(Claim::Platforms {
         config: config.name.clone(),
         build: build_now,
@@ -279,18 +289,7 @@ pub(crate) fn plan_in(f: &Flake, opts: &SetTargetOptions, prove: bool) -> Result
         Style::Modern => modern(&mut p, &want)?,
     }
     scoped(&mut p, &want)?;
-    // The machine that builds: `--host` when given, else this one.
-    let builder = opts.host.as_ref().map(|_| build.as_str());
-    refresh_comments(
-        &mut p,
-        &want,
-        style,
-        builder.or(opts.local_system.as_deref()),
-    );
-    let what = match opts.mode {
-        Mode::Cross => describe_build(&build, &target.system),
-        Mode::Emulate => describe_build(&target.system, &target.system),
-    };
+    refresh_comments(&mut p, &want, style, builder);
     Ok(p.finish(format!("{}: {what}", config.name)))
 }
 
@@ -317,12 +316,18 @@ fn already_means(config: &Config, build: &str, host: &str, style: Option<Style>)
         })
 }
 
-/// "cross-compile for H on B" or "build H natively".
-fn describe_build(build: &str, host: &str) -> String {
-    if build == host {
-        format!("build {host} natively (emulated elsewhere)")
-    } else {
-        format!("cross-compile for {host} on {build}")
+/// "cross-compile for H on B", "build H natively" (on a machine of H,
+/// `builder`), or "build H under emulation on B" (on a machine of another
+/// system); "build H natively (under emulation on other systems)" when the
+/// building machine is not known.
+pub(crate) fn describe_build(build: &str, host: &str, builder: Option<&str>) -> String {
+    if build != host {
+        return format!("cross-compile for {host} on {build}");
+    }
+    match builder {
+        Some(b) if b == host => format!("build {host} natively"),
+        Some(b) => format!("build {host} under emulation on {b}"),
+        None => format!("build {host} natively (under emulation on other systems)"),
     }
 }
 
@@ -342,7 +347,7 @@ fn refresh_comments(p: &mut Planner, want: &Want, style: Style, local: Option<&s
         Mode::Cross => Strategy::Cross {
             build: want.build.to_string(),
         },
-        Mode::Emulate => Strategy::emulate(want.target, local),
+        Mode::Emulate | Mode::Native => Strategy::emulate(want.target, local),
     };
     let mut anchors: Vec<(FileId, usize, Anchor)> = Vec::new();
     for d in &p.sys.definitions {
@@ -373,7 +378,7 @@ fn refresh_comments(p: &mut Planner, want: &Want, style: Style, local: Option<&s
                     build: want.build.to_string(),
                     host: want.target.system.clone(),
                 },
-                Mode::Emulate => Comment::SetEmulate(want.target.system.clone()),
+                Mode::Emulate | Mode::Native => Comment::SetEmulate(want.target.system.clone()),
             }],
             _ => comments::block(&strategy, anchor),
         };
@@ -418,7 +423,7 @@ impl Want<'_> {
     fn native(&self) -> String {
         match self.mode {
             Mode::Cross => self.build.to_string(),
-            Mode::Emulate => self.target.system.clone(),
+            Mode::Emulate | Mode::Native => self.target.system.clone(),
         }
     }
 }
@@ -905,7 +910,7 @@ fn pkgs_option(p: &mut Planner, want: &Want, po: &PkgsOption) -> Result<String> 
                 (None, None) => format!("({}).pkgsCross.{name}", inner.text()),
             }
         }
-        Mode::Emulate => match &cross_of {
+        Mode::Emulate | Mode::Native => match &cross_of {
             Some(base) if po.build.as_deref() == Some(target.as_str()) => spell(base),
             _ => {
                 return Err(refuse(
@@ -920,7 +925,7 @@ fn pkgs_option(p: &mut Planner, want: &Want, po: &PkgsOption) -> Result<String> 
         "nixpkgs.pkgs decides this configuration's platforms; it is now `{text}`, the same package set's config and overlays{}",
         match want.mode {
             Mode::Cross => format!(", cross-compiling for {target} on {}", want.build),
-            Mode::Emulate => format!(", built natively for {target}"),
+            Mode::Emulate | Mode::Native => format!(", built natively for {target}"),
         }
     ));
     Ok(match want.mode {
@@ -928,7 +933,7 @@ fn pkgs_option(p: &mut Planner, want: &Want, po: &PkgsOption) -> Result<String> 
             "cross-compile for {target} on {} (nixpkgs.pkgs)",
             want.build
         ),
-        Mode::Emulate => format!("build {target} natively (nixpkgs.pkgs)"),
+        Mode::Emulate | Mode::Native => format!("build {target} natively (nixpkgs.pkgs)"),
     })
 }
 
@@ -977,11 +982,11 @@ fn legacy(p: &mut Planner, want: &Want) -> Result<()> {
     // a target the double does not say all of (a pkgsCross example with
     // gcc flags, a musl triple), localSystem names it whole, as `init`
     // writes it.
-    let full = want.mode == Mode::Emulate
-        && (want.target.example_has_extras || want.target.needs_config());
+    let full =
+        !want.mode.is_cross() && (want.target.example_has_extras || want.target.needs_config());
     let native = match want.mode {
         Mode::Cross => platform::resolve(want.build)?,
-        Mode::Emulate => want.target.clone(),
+        Mode::Emulate | Mode::Native => want.target.clone(),
     };
     let double = platform::resolve(&want.native())?;
     let has_local = p
@@ -1000,7 +1005,7 @@ fn legacy(p: &mut Planner, want: &Want) -> Result<()> {
             p,
             PlatformOption::LocalSystem,
             &native,
-            want.mode == Mode::Emulate,
+            !want.mode.is_cross(),
             None,
             comment,
         )?;
@@ -1029,7 +1034,7 @@ fn legacy(p: &mut Planner, want: &Want) -> Result<()> {
                 &comment,
             )
         }
-        Mode::Emulate => remove_option(p, PlatformOption::CrossSystem),
+        Mode::Emulate | Mode::Native => remove_option(p, PlatformOption::CrossSystem),
     }
 }
 
@@ -1065,7 +1070,7 @@ fn modern(p: &mut Planner, want: &Want) -> Result<()> {
             "Cross-compile: built on {}, runs on {}.",
             want.build, want.target.system
         ),
-        Mode::Emulate => format!(
+        Mode::Emulate | Mode::Native => format!(
             "Runs on {}; built natively or under emulation.",
             want.target.system
         ),
@@ -1113,7 +1118,7 @@ fn modern(p: &mut Planner, want: &Want) -> Result<()> {
         // buildPlatform defaults to the host: one that already says the
         // target (a shared `lib.mkDefault "x86_64-linux"`) changes nothing
         // and stays.
-        Mode::Emulate
+        Mode::Emulate | Mode::Native
             if p.winning(PlatformOption::BuildPlatform)
                 .iter()
                 .all(|d| d.system.as_deref() == Some(want.target.system.as_str()))
@@ -1121,7 +1126,7 @@ fn modern(p: &mut Planner, want: &Want) -> Result<()> {
         {
             Ok(())
         }
-        Mode::Emulate => remove_option(p, PlatformOption::BuildPlatform),
+        Mode::Emulate | Mode::Native => remove_option(p, PlatformOption::BuildPlatform),
     }
 }
 
@@ -1350,7 +1355,7 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
                     }
                 }
             }
-            (Mode::Emulate, Some(site)) => {
+            (Mode::Emulate | Mode::Native, Some(site)) => {
                 let through_call = match (&s.args, shared_cross) {
                     (Some(a), true) => p.native_through_call(a, &reason)?,
                     _ => false,
@@ -1359,7 +1364,7 @@ fn scoped(p: &mut Planner, want: &Want) -> Result<()> {
                     p.remove_binding(site, &reason)?;
                 }
             }
-            (Mode::Emulate, None) => {}
+            (Mode::Emulate | Mode::Native, None) => {}
         }
     }
     Ok(())

@@ -23,29 +23,6 @@ pub struct ShowOptions {
     pub local_system: Option<String>,
 }
 
-/// How a configuration is built, relative to the machine that builds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BuildKind {
-    /// Build and host platforms differ: a cross toolchain.
-    Cross,
-    /// Built natively for another system: under QEMU on this machine.
-    Emulate,
-    /// Built natively for this machine's own system.
-    Native,
-}
-
-impl BuildKind {
-    /// `cross`, `emulate` or `native`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BuildKind::Cross => "cross",
-            BuildKind::Emulate => "emulate",
-            BuildKind::Native => "native",
-        }
-    }
-}
-
 /// Where one platform setting comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -92,8 +69,10 @@ pub struct ConfigReport {
     pub build: Option<String>,
     /// The platform the system runs on, as a system double.
     pub host: Option<String>,
-    /// How it is built relative to the building machine.
-    pub mode: Option<BuildKind>,
+    /// How it is built relative to the building machine: `cross` (build
+    /// and host differ), `native` (the host is the building machine's
+    /// system) or `emulate` (natively, under QEMU).
+    pub mode: Option<Mode>,
     /// `legacy`, `modern`, `mixed` (NixOS rejects it) or `None` (nothing set).
     pub style: Option<SeenStyle>,
     /// Whether nixcross can edit it.
@@ -123,19 +102,20 @@ pub struct ShowReport {
     pub incomplete: Option<String>,
 }
 
-/// The build kind implied by a build and host platform.
+/// How a build of `host` on `build` is made, seen from the machine of
+/// `local`: `None` when build and host are equal and `local` is unknown.
 pub(crate) fn mode_of(
     build: Option<&str>,
     host: Option<&str>,
     local: Option<&str>,
-) -> Option<BuildKind> {
+) -> Option<Mode> {
     let (build, host) = (build?, host?);
     if build != host {
-        return Some(BuildKind::Cross);
+        return Some(Mode::Cross);
     }
     match local {
-        Some(l) if l == host => Some(BuildKind::Native),
-        Some(_) => Some(BuildKind::Emulate),
+        Some(l) if l == host => Some(Mode::Native),
+        Some(_) => Some(Mode::Emulate),
         None => None,
     }
 }
@@ -146,7 +126,8 @@ pub(crate) fn mode_of(
 ///
 /// ```
 /// use nixcross::files::{MemFiles, RelPath};
-/// use nixcross::ops::show::{show, BuildKind, ShowOptions};
+/// use nixcross::ops::show::{show, ShowOptions};
+/// use nixcross::vocab::Mode;
 ///
 /// let files = MemFiles::single(
 ///     "flake.nix",
@@ -165,7 +146,7 @@ pub(crate) fn mode_of(
 /// let report = show(&files, &RelPath::new("flake.nix").unwrap(), &opts)?;
 /// let board = &report.configurations[0];
 /// assert_eq!(board.name, "board");
-/// assert_eq!(board.mode, Some(BuildKind::Cross));
+/// assert_eq!(board.mode, Some(Mode::Cross));
 /// assert!(board.editable);
 /// # Ok::<(), nixcross::Error>(())
 /// ```
@@ -351,14 +332,11 @@ mod tests {
 
     #[test]
     fn modes() {
-        assert_eq!(mode_of(Some("a"), Some("b"), None), Some(BuildKind::Cross));
-        assert_eq!(
-            mode_of(Some("a"), Some("a"), Some("a")),
-            Some(BuildKind::Native)
-        );
+        assert_eq!(mode_of(Some("a"), Some("b"), None), Some(Mode::Cross));
+        assert_eq!(mode_of(Some("a"), Some("a"), Some("a")), Some(Mode::Native));
         assert_eq!(
             mode_of(Some("a"), Some("a"), Some("b")),
-            Some(BuildKind::Emulate)
+            Some(Mode::Emulate)
         );
         assert_eq!(mode_of(None, Some("a"), Some("b")), None);
     }

@@ -185,7 +185,7 @@ pub fn package_set(target: &Target, build: &str, mode: Mode) -> Result<PkgSet> {
                 }),
             }
         }
-        Mode::Emulate => {
+        Mode::Emulate | Mode::Native => {
             if let Some(e) = emulation_refusal(target, build) {
                 return Err(e);
             }

@@ -252,7 +252,7 @@ fn plan_edits(
             "set-target retargets a package or a dev shell here",
         ));
     }
-    if opts.kind == Kind::Shell && opts.mode == Mode::Emulate {
+    if opts.kind == Kind::Shell && !opts.mode.is_cross() {
         return Err(Error::invalid(
             "a dev shell runs on the build machine with a cross compiler; it cannot be emulated",
         )
@@ -297,7 +297,7 @@ fn plan_edits(
             .at(first.at)
             .hint("drop --host: the cross target changes for every system"));
         }
-        if opts.mode == Mode::Emulate {
+        if !opts.mode.is_cross() {
             return Err(Error::refused(format!(
                 "`{}` is generated for each system it builds on (by {how}), and an emulated build sits under the target's system instead",
                 opts.name
@@ -333,6 +333,8 @@ fn plan_edits(
             (None, Mode::Cross) => opts.local_system.clone().ok_or_else(|| {
                 Error::invalid("cannot tell which system builds; pass --host <SYSTEM>")
             })?,
+            // A native build is built by a machine of the target's system.
+            (None, Mode::Native) => target.system.clone(),
             (None, Mode::Emulate) => opts
                 .local_system
                 .clone()
@@ -341,6 +343,7 @@ fn plan_edits(
         };
         // The same refusals as init: a cross build to the build machine's
         // own platform, an emulated build QEMU cannot run.
+        opts.mode.check_builder(&target.system, &b)?;
         pkgset::package_set(&target, &b, opts.mode)?;
         if opts.mode == Mode::Emulate && b != target.system {
             warnings.push(format!(
@@ -368,7 +371,7 @@ fn plan_edits(
     if let Build::To(b) = &want.build {
         let wanted_system = match want.mode {
             Mode::Cross => b.clone(),
-            Mode::Emulate => want.target.system.clone(),
+            Mode::Emulate | Mode::Native => want.target.system.clone(),
         };
         p.move_to_system(first, &wanted_system)?;
     }
@@ -380,7 +383,16 @@ fn plan_edits(
         (Mode::Cross, Build::Keep) => {
             format!("cross-compile for {} on each system", want.target.system)
         }
-        (Mode::Emulate, _) => format!("build {} natively (emulated elsewhere)", want.target.system),
+        (Mode::Emulate | Mode::Native, Build::To(b)) if *b == want.target.system => {
+            format!("build {} natively", want.target.system)
+        }
+        (Mode::Emulate | Mode::Native, Build::To(b)) if !b.is_empty() => {
+            format!("build {} under emulation on {b}", want.target.system)
+        }
+        (Mode::Emulate | Mode::Native, _) => format!(
+            "build {} natively (under emulation on other systems)",
+            want.target.system
+        ),
     };
     Ok((
         p.edits,
@@ -397,7 +409,7 @@ fn set_is_wanted(set: &SetVal, want: &Want) -> bool {
     };
     match want.mode {
         Mode::Cross => set.cross && build_ok && plat_is(&set.host, &want.target),
-        Mode::Emulate => !set.cross && plat_is(&set.host, &want.target),
+        Mode::Emulate | Mode::Native => !set.cross && plat_is(&set.host, &want.target),
     }
 }
 
@@ -775,7 +787,7 @@ impl Planner<'_, '_> {
                         ));
                         Ok(())
                     }
-                    (Mode::Emulate, _) => match (&want.build, key) {
+                    (Mode::Emulate | Mode::Native, _) => match (&want.build, key) {
                         (
                             Build::To(b),
                             KeyAt {
@@ -873,7 +885,7 @@ impl Planner<'_, '_> {
                 };
                 (local, Some(want.cross_part().spec()))
             }
-            Mode::Emulate => {
+            Mode::Emulate | Mode::Native => {
                 let native = pkgset::native_spec(&want.target);
                 let local = if plat_is(&set.build, &want.target) {
                     None

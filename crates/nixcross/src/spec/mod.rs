@@ -65,8 +65,9 @@ pub struct ConfigSpec {
     #[schemars(schema_with = "target_schema")]
     pub target: String,
     /// cross: a cross toolchain on the build machine compiles everything;
-    /// emulate: the target's packages are built natively (under QEMU on a
-    /// machine of another CPU).
+    /// emulate: the target's packages are built natively, under QEMU on a
+    /// machine of another CPU; native: built on a machine of the target's
+    /// own system (the same flake as emulate).
     pub mode: Mode,
     /// For `mode: cross`, the build machine's system. Default: the
     /// configuration's current build machine when it is cross-compiled
@@ -467,14 +468,12 @@ fn yaml_error(text: &str, e: &serde_yaml::Error) -> Error {
     } else if let Some(rest) = msg.strip_prefix("unknown variant ") {
         let words = quoted_words(rest);
         if let Some((value, expected)) = words.split_first() {
-            msg = format!(
-                "unknown value `{value}`: expected {}",
-                expected
-                    .iter()
-                    .map(|w| format!("`{w}`"))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            );
+            let quoted: Vec<String> = expected.iter().map(|w| format!("`{w}`")).collect();
+            let list = match quoted.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => quoted.join(""),
+            };
+            msg = format!("unknown value `{value}`: expected {list}");
             if let Some(best) = did_you_mean(value, expected) {
                 hints.push(format!("did you mean `{best}`?"));
             }
@@ -534,11 +533,11 @@ fn validate(doc: &Document) -> Result<()> {
             ));
         }
         match (c.mode, &c.build) {
-            (Mode::Emulate, Some(_)) => {
+            (mode @ (Mode::Emulate | Mode::Native), Some(_)) => {
                 return Err(doc.at_key(
-                    Error::invalid(
-                        "`build` names the build machine of a cross build; with `mode: emulate` the target is built natively",
-                    )
+                    Error::invalid(format!(
+                        "`build` names the build machine of a cross build; with `mode: {mode}` the target is built natively",
+                    ))
                     .hint("remove `build`, or use `mode: cross`"),
                     &here("build"),
                 ));

@@ -63,6 +63,10 @@ fn every_field_reads() {
         (pi.mode, pi.build.as_ref(), pi.style),
         (Mode::Emulate, None, None)
     );
+    let native =
+        Document::parse("configurations:\n  box:\n    target: x86_64-linux\n    mode: native\n")
+            .unwrap();
+    assert_eq!(native.spec.configurations["box"].mode, Mode::Native);
     let h = s.build_host.as_ref().unwrap();
     assert_eq!(
         h.machine(),
@@ -92,7 +96,7 @@ fn type_errors_point_into_the_yaml() {
         ),
         (
             "    target: riscv64-linux\n    mode: crosss\n",
-            "4:11: unknown value `crosss`: expected `cross` or `emulate`\n  hint: did you mean `cross`?",
+            "4:11: unknown value `crosss`: expected `cross`, `emulate` or `native`\n  hint: did you mean `cross`?",
         ),
         (
             "    target: riscv64-linux\n    mode: cross\n    overlays:\n      - packages: { gcc: gcc12 }\n        scoped: yes\n",
@@ -143,6 +147,10 @@ fn meaning_errors_point_into_the_yaml() {
     assert_eq!(
         error(&cfg("    target: aarch64-linux\n    mode: emulate\n    build: x86_64-linux\n")),
         "5:5: `build` names the build machine of a cross build; with `mode: emulate` the target is built natively\n  hint: remove `build`, or use `mode: cross`"
+    );
+    assert_eq!(
+        error(&cfg("    target: aarch64-linux\n    mode: native\n    build: x86_64-linux\n")),
+        "5:5: `build` names the build machine of a cross build; with `mode: native` the target is built natively\n  hint: remove `build`, or use `mode: cross`"
     );
     assert_eq!(
         error(&cfg("    target: aarch64-linux\n    mode: cross\n    build: aarch64-linux\n")),
@@ -209,6 +217,16 @@ fn the_schema_comes_from_the_types() {
         config["properties"]["mode"]["$ref"], "#/$defs/Mode",
         "{config}"
     );
+    // Each mode is a value of the schema, with its description.
+    let modes = serde_json::to_string(&s["$defs"]["Mode"]).unwrap();
+    for m in [
+        "\"cross\"",
+        "\"emulate\"",
+        "\"native\"",
+        "target's own system",
+    ] {
+        assert!(modes.contains(m), "{m}: {modes}");
+    }
     let host = &s["$defs"]["BuildHostSpec"];
     assert_eq!(host["oneOf"].as_array().unwrap().len(), 2);
     assert!(host["properties"].get("staticEmulators").is_some());

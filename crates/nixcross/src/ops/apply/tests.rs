@@ -230,3 +230,62 @@ fn builders_are_written_into_the_host_module() {
     let e = apply(&doc, &files, &RelPath::new("flake.nix").unwrap(), &o).unwrap_err();
     assert_eq!(e.origin, Origin::Spec, "{e:?}");
 }
+
+#[test]
+fn advice_the_build_host_follows_is_not_repeated() {
+    let warned = |spec: &str| -> Vec<String> {
+        let mut files = tree();
+        files.insert("builder.nix", "{ ... }:\n{\n}\n");
+        let doc = Document::parse(spec).unwrap();
+        let o = ApplyOptions {
+            local_system: Some("x86_64-linux".into()),
+            host_file: Some(HostFile::InFlakeTree(RelPath::new("builder.nix").unwrap())),
+        };
+        let out = apply(&doc, &files, &RelPath::new("flake.nix").unwrap(), &o).unwrap();
+        out.flake.warnings
+    };
+    let board = "configurations:\n  board:\n    target: riscv64-linux\n    mode: emulate\n";
+    let alone = warned(board);
+    assert!(
+        alone.contains(&emulation_warning("riscv64-linux")),
+        "{alone:?}"
+    );
+    for host in [
+        "buildHost:\n  file: builder.nix\n  emulate: [ riscv64-linux ]\n",
+        // A triple names the same system.
+        "buildHost:\n  file: builder.nix\n  emulate: [ riscv64-unknown-linux-gnu ]\n",
+        "buildHost:\n  file: builder.nix\n  builders:\n    - uri: ssh://root@rv\n      systems: [ riscv64-linux ]\n",
+    ] {
+        let w = warned(&format!("{board}{host}"));
+        assert!(!w.contains(&emulation_warning("riscv64-linux")), "{host}: {w:?}");
+    }
+    // Another system's emulation is no answer.
+    let w = warned(&format!(
+        "{board}buildHost:\n  file: builder.nix\n  emulate: [ aarch64-linux ]\n"
+    ));
+    assert!(w.contains(&emulation_warning("riscv64-linux")), "{w:?}");
+}
+
+#[test]
+fn native_is_the_flake_of_emulate() {
+    let spec = |mode: &str| {
+        format!("configurations:\n  board:\n    target: aarch64-linux\n    mode: {mode}\n")
+    };
+    let native = run(&tree(), &spec("native")).unwrap();
+    let emulate = run(&tree(), &spec("emulate")).unwrap();
+    assert_eq!(
+        native.flake.text_of("flake.nix"),
+        emulate.flake.text_of("flake.nix")
+    );
+    // A native build is built on a machine of that system: no advice.
+    assert!(
+        native.flake.warnings.is_empty(),
+        "{:?}",
+        native.flake.warnings
+    );
+    assert!(!emulate.flake.warnings.is_empty());
+    // Either way, the other mode then changes nothing.
+    let done = after(&tree(), &native.flake);
+    assert!(!run(&done, &spec("emulate")).unwrap().changed());
+    assert!(!run(&done, &spec("native")).unwrap().changed());
+}

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::InitOutput;
 use super::{
-    check_text, cross_notes, emulate_notes, given_or, nixpkgs_ref, resolve_host, InitOptions,
+    build_machine, check_text, cross_notes, emulate_notes, given_or, nixpkgs_ref, InitOptions,
 };
 use crate::error::{Error, Result};
 use crate::outputs::{package_set, PkgSet, PlatformSpec};
@@ -48,13 +48,15 @@ pub fn output_name(kind: Kind, package: Option<&str>) -> String {
 fn attr_path(what: &str, p: &str) -> Result<Vec<String>> {
     check_text(what, p)?;
     let parts: Vec<String> = p.split('.').map(str::to_string).collect();
-    if parts.iter().any(|s| s.is_empty()) {
-        return Err(Error::invalid(format!(
-            "`{p}` is not an attribute path: it has an empty part"
-        ))
-        .hint("write a nixpkgs attribute, e.g. hello or python3Packages.numpy"));
-    }
-    Ok(parts)
+    let why = match parts.iter().find(|s| !syntax::is_identifier(s)) {
+        None => return Ok(parts),
+        Some(s) if s.is_empty() => "it has an empty part".to_string(),
+        Some(s) => format!("`{s}` is not a Nix identifier"),
+    };
+    Err(Error::invalid(format!(
+        "{what}: `{p}` is not an attribute path of identifiers: {why}"
+    ))
+    .hint("write a nixpkgs attribute, e.g. hello or python3Packages.numpy"))
 }
 
 /// Check `--call`'s file: relative to the flake's folder and inside it
@@ -146,7 +148,7 @@ pub(super) fn render(opts: &InitOptions) -> Result<InitOutput> {
             ))
         }
     };
-    if opts.kind == Kind::Shell && opts.mode == Mode::Emulate {
+    if opts.kind == Kind::Shell && !opts.mode.is_cross() {
         return Err(Error::invalid(
             "a dev shell runs on the build machine with a cross compiler; it cannot be emulated",
         )
@@ -164,7 +166,7 @@ pub(super) fn render(opts: &InitOptions) -> Result<InitOutput> {
     };
 
     let target = platform::resolve(&opts.target)?;
-    let build = resolve_host(opts.host.as_deref())?;
+    let build = build_machine(&target, opts.mode, opts.host.as_deref())?;
     let set = package_set(&target, &build, opts.mode).map_err(|e| match opts.kind {
         Kind::Shell if e.hints.iter().any(|h| h.contains("--mode emulate")) => Error {
             hints: vec![
@@ -185,7 +187,7 @@ pub(super) fn render(opts: &InitOptions) -> Result<InitOutput> {
     })?;
     let out_system = match opts.mode {
         Mode::Cross => build.as_str(),
-        Mode::Emulate => target.system.as_str(),
+        Mode::Emulate | Mode::Native => target.system.as_str(),
     };
     let cat = platform::catalogue();
     // What an example sets that its triple alone would not: nothing when
@@ -230,7 +232,11 @@ pub(super) fn render(opts: &InitOptions) -> Result<InitOutput> {
         nixpkgs,
         nixpkgs_is_default: opts.nixpkgs.is_none(),
         kind: opts.kind,
-        mode: opts.mode,
+        mode: if opts.mode.is_cross() {
+            Mode::Cross
+        } else {
+            Mode::Emulate
+        },
         build: &build,
         system: &target.system,
         out_system,
@@ -276,6 +282,7 @@ fn default_description(
         (Kind::Shell, _) => what,
         (_, Mode::Cross) => format!("{what} for {shown}, cross-compiled on {build}"),
         (_, Mode::Emulate) => format!("{what} for {shown}, built natively or under emulation"),
+        (_, Mode::Native) => format!("{what} for {shown}, built natively"),
     }
 }
 
@@ -332,7 +339,7 @@ fn notes(
                     ));
                     notes.extend(cross_notes(target, build));
                 }
-                Mode::Emulate => {
+                Mode::Emulate | Mode::Native => {
                     let cmd = if target.system == build {
                         format!(
                             "nix build{}",
@@ -460,6 +467,27 @@ mod tests {
             ..opts(Kind::Package, "riscv64-linux", Mode::Cross)
         });
         assert!(e.message.contains("empty part"), "{e:?}");
+        for bad in [
+            "hello; rm",
+            "python3Packages.a b",
+            "if",
+            "hello.${x}",
+            "\"x\"",
+        ] {
+            let e = err(InitOptions {
+                packages: vec![bad.into()],
+                ..opts(Kind::Package, "riscv64-linux", Mode::Cross)
+            });
+            assert!(
+                e.message.contains("not an attribute path of identifiers"),
+                "{bad}: {e:?}"
+            );
+            let e = err(InitOptions {
+                packages: vec!["zlib".into(), bad.into()],
+                ..opts(Kind::Shell, "riscv64-linux", Mode::Cross)
+            });
+            assert!(e.message.contains("a library (--package)"), "{bad}: {e:?}");
+        }
         let e = err(InitOptions {
             packages: vec!["hello".into()],
             ..opts(Kind::Package, "mingwW64", Mode::Emulate)
