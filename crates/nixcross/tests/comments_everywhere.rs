@@ -239,6 +239,24 @@ fn views_if_modelled(
     )
 }
 
+/// The model's views of each pair's variant and result, in turn (`None`
+/// when there is nothing to evaluate or the model cannot).
+#[allow(clippy::type_complexity)]
+fn views_of_pairs(
+    nix: &nixcross_testkit::Nix,
+    case: &Case,
+    pairs: &[(BTreeMap<String, String>, BTreeMap<String, String>)],
+) -> Option<Vec<serde_json::Value>> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let trees: Vec<BTreeMap<String, String>> = pairs
+        .iter()
+        .flat_map(|(b, a)| [b.clone(), a.clone()])
+        .collect();
+    views_if_modelled(nix, case, &trees)
+}
+
 /// Run `op` on every variant of `case`; check each edit's undo; return the
 /// (variant, result) trees of the edits.
 #[allow(clippy::type_complexity)]
@@ -337,14 +355,7 @@ fn emulate_with_comments_everywhere() {
             emulate(files, &RelPath::new(main).unwrap(), &o)
         };
         let pairs = try_variants(&case, &op, &mut tally);
-        if pairs.is_empty() {
-            continue;
-        }
-        let trees: Vec<BTreeMap<String, String>> = pairs
-            .iter()
-            .flat_map(|(b, a)| [b.clone(), a.clone()])
-            .collect();
-        let Some(views) = views_if_modelled(&nix, &case, &trees) else {
+        let Some(views) = views_of_pairs(&nix, &case, &pairs) else {
             continue;
         };
         for (k, (b, a)) in pairs.iter().enumerate() {
@@ -395,14 +406,7 @@ fn add_builder_with_comments_everywhere() {
             add_builder(files, &RelPath::new(main).unwrap(), &o)
         };
         let pairs = try_variants(&case, &op, &mut tally);
-        if pairs.is_empty() {
-            continue;
-        }
-        let trees: Vec<BTreeMap<String, String>> = pairs
-            .iter()
-            .flat_map(|(b, a)| [b.clone(), a.clone()])
-            .collect();
-        let Some(views) = views_if_modelled(&nix, &case, &trees) else {
+        let Some(views) = views_of_pairs(&nix, &case, &pairs) else {
             continue;
         };
         for (k, (b, a)) in pairs.iter().enumerate() {
