@@ -14,80 +14,20 @@
 //!
 //! The variants are evaluated in one Nix process per fixture.
 
+#[path = "support/inputs.rs"]
+mod inputs;
 #[path = "support/module.rs"]
 mod module;
 
 use std::collections::BTreeMap;
+
+use inputs::{inputs, Case, Removals};
 use std::path::Path;
 
 use nixcross::files::{MemFiles, RelPath};
 use nixcross::ops::add_builder::{add_builder, AddBuilderOptions};
 use nixcross::ops::emulate::{emulate, EmulateOptions};
 use nixcross::ErrorKind;
-
-/// One input: its files, the file edited, and the configuration when the
-/// file is a flake.
-struct Case {
-    name: String,
-    files: BTreeMap<String, String>,
-    main: String,
-    config: Option<String>,
-}
-
-/// The inputs of `fixtures/<op>` cases that edit (they have an expected
-/// result), with the edited file and `--config`.
-fn inputs(op: &str) -> Vec<Case> {
-    let root = nixcross_testkit::repo_root().join("fixtures").join(op);
-    let mut out = Vec::new();
-    for dir in std::fs::read_dir(&root)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-    {
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let args = std::fs::read_to_string(dir.join("args")).unwrap_or_default();
-        let words: Vec<&str> = args.split_whitespace().collect();
-        if words.iter().any(|w| *w == "--remove" || *w == "--format") {
-            continue;
-        }
-        let config = words
-            .iter()
-            .position(|w| *w == "--config")
-            .map(|i| words[i + 1].to_string());
-        let mut files = BTreeMap::new();
-        let main = if dir.join("input").is_dir() && dir.join("expected").is_dir() {
-            for (rel, text) in nixcross_testkit::read_tree(&dir.join("input")) {
-                files.insert(rel, text);
-            }
-            match words.iter().position(|w| *w == "-f") {
-                Some(i) => words[i + 1].to_string(),
-                None => "flake.nix".to_string(),
-            }
-        } else if dir.join("input.nix").is_file() && dir.join("expected.nix").is_file() {
-            // A module file, unless the command edits a flake.
-            let main = if config.is_some() || op == "set-target" {
-                "flake.nix"
-            } else {
-                "configuration.nix"
-            };
-            files.insert(
-                main.to_string(),
-                std::fs::read_to_string(dir.join("input.nix")).unwrap(),
-            );
-            main.to_string()
-        } else {
-            continue;
-        };
-        out.push(Case {
-            name,
-            files,
-            main,
-            config,
-        });
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
-}
 
 fn mem(files: &BTreeMap<String, String>) -> MemFiles {
     let mut m = MemFiles::new();
@@ -340,7 +280,7 @@ fn emulate_with_comments_everywhere() {
         return;
     };
     let mut tally = Tally::default();
-    for case in inputs("emulate") {
+    for case in inputs("emulate", Removals::Skip) {
         let system = ["riscv64-linux", "s390x-linux", "mips64el-linux"]
             .into_iter()
             .find(|s| case.files.values().all(|t| !t.contains(s)))
@@ -389,7 +329,7 @@ fn add_builder_with_comments_everywhere() {
         return;
     };
     let mut tally = Tally::default();
-    for case in inputs("add-builder") {
+    for case in inputs("add-builder", Removals::Skip) {
         let host = "cmt9";
         let op = |files: &MemFiles, main: &str, remove: bool| {
             let o = AddBuilderOptions {
@@ -449,7 +389,7 @@ fn set_target_with_comments_everywhere() {
     let model = nixcross_testkit::model_dir(|| "{}".into());
     let mut tally = Tally::default();
     let root = nixcross_testkit::repo_root().join("fixtures/set-target");
-    for case in inputs("set-target") {
+    for case in inputs("set-target", Removals::Skip) {
         let args = std::fs::read_to_string(root.join(&case.name).join("args")).unwrap();
         let words: Vec<&str> = args.split_whitespace().collect();
         let flag = |f: &str| {

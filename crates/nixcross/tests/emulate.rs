@@ -5,6 +5,8 @@
 //! - the input itself: adding systems and removing them again gives back
 //!   the original bytes, for every successful fixture input.
 
+#[path = "support/inputs.rs"]
+mod inputs;
 #[path = "support/module.rs"]
 mod module;
 
@@ -24,51 +26,21 @@ struct Case {
 
 /// The `fixtures/emulate` cases that succeed.
 fn fixture_inputs() -> Vec<Case> {
-    let root = nixcross_testkit::repo_root().join("fixtures/emulate");
-    let mut out = Vec::new();
-    for case in std::fs::read_dir(&root)
-        .expect("fixtures/emulate exists")
-        .flatten()
-    {
-        let dir = case.path();
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let args = std::fs::read_to_string(dir.join("args")).unwrap();
-        let words: Vec<&str> = args.split_whitespace().collect();
-        let config = words
-            .iter()
-            .position(|w| *w == "--config")
-            .map(|i| words[i + 1].to_string());
-        let mut files = MemFiles::new();
-        let main = if dir.join("input").is_dir() && dir.join("expected").is_dir() {
-            for (rel, text) in nixcross_testkit::read_tree(&dir.join("input")) {
-                files.insert(&rel, text);
+    let out: Vec<Case> = inputs::inputs("emulate", inputs::Removals::Keep)
+        .into_iter()
+        .map(|c| {
+            let mut files = MemFiles::new();
+            for (p, t) in &c.files {
+                files.insert(p, t.clone());
             }
-            match words.iter().position(|w| *w == "-f") {
-                Some(i) => words[i + 1].to_string(),
-                None => "flake.nix".to_string(),
+            Case {
+                name: c.name,
+                files,
+                main: c.main,
+                config: c.config,
             }
-        } else if dir.join("input.nix").is_file() && dir.join("expected.nix").is_file() {
-            let main = if config.is_some() {
-                "flake.nix"
-            } else {
-                "configuration.nix"
-            };
-            files.insert(
-                main,
-                std::fs::read_to_string(dir.join("input.nix")).unwrap(),
-            );
-            main.to_string()
-        } else {
-            continue;
-        };
-        out.push(Case {
-            name,
-            files,
-            main,
-            config,
-        });
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+        })
+        .collect();
     assert!(
         out.len() >= 20,
         "expected the emulate fixtures, found {}",
