@@ -7,6 +7,7 @@
 //! (`nixpkgs = { crossSystem = ...; };`) or mixed; [`find_option`] finds it
 //! in any of those spellings.
 
+pub mod list;
 pub mod places;
 
 use crate::edit::TextEdit;

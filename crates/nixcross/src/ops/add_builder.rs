@@ -22,10 +22,11 @@ use crate::files::{Files, RelPath};
 use crate::flake::modules::{lone_module, LoneModule};
 use crate::flake::{Flake, ModuleOrigin};
 use crate::machines::{advice_command, Machine, Protocol, SshUri, StoreUri};
+use crate::module::list::{self, Added, ListOption, ListShape, Removal};
 use crate::module::places::{self, Place};
 use crate::module::{self, OptionHit, Position};
 use crate::ops::editor::{Edits, Home, Planner};
-use crate::ops::modules::{describe, find_one, inline_list_item, module_places};
+use crate::ops::modules::{add_to_list, describe, find_one, inline_list_item, module_places};
 use crate::platform;
 use crate::proof::ModuleProver;
 use crate::source::{FileId, Src};
@@ -389,10 +390,9 @@ fn listed_hosts(m: &BuilderModule) -> Vec<Option<String>> {
     let Some((_, hit)) = &m.machines else {
         return Vec::new();
     };
-    let list = places::list_of(&hit.value)
-        .map(|(l, _)| l)
-        .or_else(|| places::conditional_list(&hit.value));
-    list.map(|l| l.items.iter().map(|i| read_item(i).host).collect())
+    ListOption::read(hit.entry_node(), hit.value.clone())
+        .editable()
+        .map(|(l, _)| l.items.iter().map(|i| read_item(i).host).collect())
         .unwrap_or_default()
 }
 
@@ -522,68 +522,6 @@ fn list_text(uri: &SshUri, m: &Machine) -> String {
     format!("[\n  {}\n]", entry_text(uri, m).replace('\n', "\n  "))
 }
 
-/// Append a new entry to a literal list, in its layout: a one-line list
-/// with items gets it on the same line; an empty one is opened up.
-fn append_entry(src: &str, layout: &syntax::Layout, list: &ListView, text: &str) -> TextEdit {
-    let nl = layout.nl;
-    let single = !src[list.open..list.close].contains('\n');
-    if single && !list.items.is_empty() {
-        return TextEdit::insert(
-            list.items.last().expect("items").end(),
-            format!(" {}", syntax::compact(text)),
-        );
-    }
-    let list_indent = syntax::indent_at(src, list.open).to_string();
-    if list.items.is_empty() {
-        let base = format!("{list_indent}{}", layout.unit);
-        let body = syntax::reindent(text, &base, &layout.unit, nl);
-        if single {
-            return module::fill_empty(
-                src,
-                list.open,
-                list.close,
-                format!("{nl}{base}{body}{nl}{list_indent}"),
-            );
-        }
-        let at = syntax::after_trailing_comment(src, list.open + 1);
-        return TextEdit::insert(at, format!("{nl}{base}{body}"));
-    }
-    let last = list.items.last().expect("items");
-    if !syntax::starts_line(src, last.start()) {
-        return TextEdit::insert(last.end(), format!(" {}", syntax::compact(text)));
-    }
-    let base = syntax::indent_at(src, last.start()).to_string();
-    let at = syntax::after_trailing_comment(src, last.end());
-    let body = syntax::reindent(text, &base, &layout.unit, nl);
-    TextEdit::insert(at, format!("{nl}{base}{body}"))
-}
-
-/// `computed ++ [ entry ]`, the entry laid out at the binding's indentation.
-fn append_to_computed(e: &mut Edits, file: FileId, hit: &OptionHit, entry: &str, reason: &str) {
-    let list = list_beside(e, file, hit, entry);
-    for edit in places::append_concat(&hit.value, &list) {
-        e.push(file, edit, reason);
-    }
-}
-
-/// A list of one new entry, written next to the value of `hit` (after a
-/// computed list's `++`, or merged with a conditional list): laid out over
-/// lines in the binding's indentation when the value or the binding has
-/// lines of its own, else on one line.
-fn list_beside(e: &Edits, file: FileId, hit: &OptionHit, entry: &str) -> String {
-    let src = e.text(file);
-    let layout = e.layout(file);
-    let v = &hit.value;
-    let base = syntax::indent_at(src, hit.entry_node().start()).to_string();
-    let list = format!("[\n  {}\n]", entry.replace('\n', "\n  "));
-    if src[v.start()..v.end()].contains('\n') || syntax::starts_line(src, hit.entry_node().start())
-    {
-        syntax::reindent(&list, &base, &layout.unit, layout.nl)
-    } else {
-        syntax::compact(&list)
-    }
-}
-
 /// The string items of a literal list value, or `None` when the value is
 /// not a plain list of string literals.
 fn string_items(value: &Node) -> Option<(ListView, Vec<String>)> {
@@ -659,11 +597,7 @@ fn update_field(
                 .filter(|x| !have.contains(x))
                 .map(|x| syntax::quote(x))
                 .collect();
-            e.push(
-                file,
-                module::append_items(src, &layout, &list, &add),
-                reason,
-            );
+            e.push(file, list::append(src, &layout, &list, &add), reason);
             return true;
         }
     }
@@ -864,22 +798,30 @@ fn add_in_module(
     summary: &mut Vec<String>,
 ) -> Result<()> {
     let file = m.file;
-    let src = e.text(file);
-    let layout = e.layout(file).clone();
     let uri = &req.uri;
     let what = format!("builder {uri} ({})", req.machine.systems.join(", "));
     let mut defs: Vec<NewDef> = Vec::new();
     match &m.machines {
         Some((place, hit)) => {
             note_condition(e, &m.places[*place]);
-            let Some((list, around)) = places::list_of(&hit.value) else {
-                if let Some(listed) = places::conditional_list(&hit.value)
-                    .filter(|_| hit.value.param_binder("lib").is_some())
-                {
-                    add_beside_condition(e, file, hit, &listed, req, summary)?;
-                    return finish_settings(e, m, req, configured, defs, summary);
+            let def = ListOption::read(hit.entry_node(), hit.value.clone());
+            // A builder listed already is updated where it is: in the
+            // literal list, or under its condition (`lib.mkIf c [ ... ]`,
+            // alone or merged with a list of no condition).
+            let listed = match &def.shape {
+                ListShape::Literal {
+                    list, conditional, ..
+                } => {
+                    (match conditional {
+                        Some(c) => update_under_condition(e, file, c, req, summary)?,
+                        None => false,
+                    }) || update_listed(e, file, list, req, summary)?
                 }
-                if !places::is_list_expr(&hit.value) {
+                ListShape::Conditional { list, lib: true } => {
+                    update_under_condition(e, file, list, req, summary)?
+                }
+                ListShape::Computed => false,
+                ListShape::Conditional { lib: false, .. } | ListShape::Opaque => {
                     return Err(e.error_at(
                         Error::refused(format!(
                             "nix.buildMachines is {}, which nixcross cannot tell is a list, so it cannot add to it safely",
@@ -889,29 +831,20 @@ fn add_in_module(
                         &Src::new(file, hit.value.clone()),
                     ));
                 }
-                // A computed list (`map mkBuilder hosts`, `lib.optional ...`):
-                // the new builder is concatenated to it.
-                let s = format!("added {what} to nix.buildMachines");
-                append_to_computed(e, file, hit, &entry_text(uri, &req.machine), &s);
-                e.warnings.push(format!(
-                    "nix.buildMachines is {}; nixcross added the builder with `++ [ ... ]`: check that the computed part does not list {uri} too",
-                    describe(&hit.value)
-                ));
-                summary.push(s);
-                return finish_settings(e, m, req, configured, defs, summary);
             };
-            // Merged with a list under a condition: a builder listed there
-            // is updated there.
-            let under_condition = match places::merged_conditional(&list) {
-                Some(c) if around == Some(places::Around::Merge) => {
-                    update_under_condition(e, file, &c, req, summary)?
+            if !listed {
+                let s = format!("added {what} to nix.buildMachines");
+                let entry = [entry_text(uri, &req.machine)];
+                match add_to_list(e, file, &def, &entry, &s).expect("a shape nixcross adds to") {
+                    Added::Appended => {}
+                    Added::Concatenated => e.warnings.push(format!(
+                        "nix.buildMachines is {}; nixcross added the builder with `++ [ ... ]`: check that the computed part does not list {uri} too",
+                        describe(&hit.value)
+                    )),
+                    Added::Merged => e.warnings.push(format!(
+                        "nix.buildMachines is a list under a condition; nixcross merged {uri} with it (`lib.mkMerge`), so it is used whatever the condition says"
+                    )),
                 }
-                _ => false,
-            };
-            if !under_condition && !update_listed(e, file, &list, req, summary)? {
-                let text = entry_text(uri, &req.machine);
-                let s = format!("added {what} to nix.buildMachines");
-                e.push(file, append_entry(src, &layout, &list, &text), &s);
                 summary.push(s);
             }
         }
@@ -987,33 +920,6 @@ fn update_under_condition(
         req.uri
     ));
     Ok(true)
-}
-
-/// `nix.buildMachines = lib.mkIf c [ ... ]`: a new builder is used whatever
-/// `c` is, so it goes into a list of its own, merged with the conditional
-/// one (`lib.mkMerge [ (lib.mkIf c [ ... ]) [ { ... } ] ]`). A builder the
-/// conditional list has already is updated there, condition and all.
-fn add_beside_condition(
-    e: &mut Edits,
-    file: FileId,
-    hit: &OptionHit,
-    listed: &ListView,
-    req: &Request,
-    summary: &mut Vec<String>,
-) -> Result<()> {
-    let uri = &req.uri;
-    let what = format!("builder {uri} ({})", req.machine.systems.join(", "));
-    if update_under_condition(e, file, listed, req, summary)? {
-        return Ok(());
-    }
-    let list = list_beside(e, file, hit, &entry_text(uri, &req.machine));
-    let s = format!("added {what} to nix.buildMachines");
-    e.push(file, places::merge_with(&hit.value, "lib", &list), &s);
-    e.warnings.push(format!(
-        "nix.buildMachines is a list under a condition; nixcross merged {uri} with it (`lib.mkMerge`), so it is used whatever the condition says"
-    ));
-    summary.push(s);
-    Ok(())
 }
 
 /// `distributedBuilds` and `builders-use-substitutes`, then every new
@@ -1132,10 +1038,8 @@ fn remove_in_module(
         return Ok(false);
     };
     // A builder under a condition (`lib.mkIf c [ ... ]`) can be taken out.
-    let read = places::list_of(&hit.value).or_else(|| {
-        places::conditional_list(&hit.value).map(|l| (l, Some(places::Around::Condition)))
-    });
-    let Some((list, around)) = read else {
+    let def = ListOption::read(hit.entry_node(), hit.value.clone());
+    let Some((list, around)) = def.editable() else {
         e.warnings.push(format!(
             "nix.buildMachines is {}, which nixcross cannot read; if it lists {uri}, take it out by hand",
             describe(&hit.value)
@@ -1162,39 +1066,14 @@ fn remove_in_module(
     let none_left = found.len() == list.items.len()
         && matches!(
             around,
-            None | Some(
-                places::Around::Priority | places::Around::Concat | places::Around::Condition
-            )
+            None | Some(list::Around::Priority | list::Around::Concat | list::Around::Condition)
         );
-    let merged_away = (found.len() == list.items.len() && around == Some(places::Around::Merge))
-        .then(|| places::unmerge(&list))
-        .flatten();
-    // What removing the items takes (their own comments too).
-    let ranges: Vec<(usize, usize)> = places::remove_items(src, &list, &found)
-        .iter()
-        .map(|e| e.range)
-        .collect();
-    if found.len() == list.items.len()
-        && around.is_none()
-        && !module::comment_outside(src, hit.entry_node().range(), &ranges)
-    {
-        removals.push(hit.entry_node());
-    } else if let Some(edit) = merged_away {
-        // The list nixcross merged with a conditional one goes, and the
-        // conditional list is left as it was written.
-        e.push(file, edit, &s);
-    } else if found.len() == list.items.len() && around == Some(places::Around::Concat) {
-        match places::remove_concat_side(&list) {
-            Some(edit) => e.push(file, edit, &s),
-            None => {
-                for edit in places::remove_items(src, &list, &found) {
-                    e.push(file, edit, &s);
-                }
+    match def.remove(src, &found) {
+        Removal::Definition => removals.push(def.entry.clone()),
+        Removal::Edits(edits) => {
+            for edit in edits {
+                e.push(file, edit, &s);
             }
-        }
-    } else {
-        for edit in places::remove_items(src, &list, &found) {
-            e.push(file, edit, &s);
         }
     }
     summary.push(s.clone());
@@ -1472,7 +1351,7 @@ fn plan_config(files: &dyn Files, path: &RelPath, name: &str, req: &Request) -> 
         // only this configuration loads it.
         let listed = found.iter().position(|(_, m)| {
             m.machines.as_ref().is_some_and(|(_, h)| {
-                places::list_of(&h.value)
+                list::list_of(&h.value)
                     .is_some_and(|(l, _)| l.items.iter().any(|i| read_item(i).is(&req.uri)))
             })
         });

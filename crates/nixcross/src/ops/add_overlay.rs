@@ -54,8 +54,10 @@ use crate::flake::overlays::{
 };
 use crate::flake::{Flake, ModuleOrigin, SeenStyle};
 use crate::module;
+use crate::module::list::{self, ListOption, Removal};
 use crate::ops::editor::{compact, indent_tail, Planner};
 use crate::ops::editor::{Home, ModuleSlot};
+use crate::ops::modules::item_holding;
 use crate::platform;
 use crate::source::Src;
 use crate::syntax::{self, Entry, Param};
@@ -529,7 +531,7 @@ fn global_overlay(p: &mut Planner, args: &(String, String), pairs: &[Pair]) -> R
     }) {
         let list = d.list.clone().expect("checked");
         let lv = list.node.list().expect("a list");
-        let e = module::append_items(p.text(list.file), p.layout(list.file), &lv, &[text]);
+        let e = list::append(p.text(list.file), p.layout(list.file), &lv, &[text]);
         p.push(list.file, e, &reason);
         return Ok(missing);
     }
@@ -561,14 +563,24 @@ fn global_overlay(p: &mut Planner, args: &(String, String), pairs: &[Pair]) -> R
     Ok(missing)
 }
 
-/// Remove the overlays of `attrs` from `nixpkgs.overlays`.
+/// Remove the overlays of `attrs` from `nixpkgs.overlays`: an overlay
+/// that sets only them goes from its list (the list as the module-list
+/// engine takes items out, `ListOption::remove`), else their bindings go
+/// from it.
 fn remove_global(p: &mut Planner, attrs: &[String]) -> Result<()> {
     let defs = p.sys.overlays.clone();
+    let reason = format!("remove the overlay of {}", attrs.join(", "));
     let mut found = false;
     for d in &defs {
         let Some(list) = &d.list else { continue };
-        let lv = list.node.list().expect("a list");
-        let mut emptied = 0;
+        let Some(Entry::Binding(binding)) = d.site.node.as_entry() else {
+            continue;
+        };
+        let def = ListOption::read(d.site.node.clone(), binding.value.clone());
+        let Some((lv, _)) = def.editable() else {
+            continue;
+        };
+        let mut whole: Vec<syntax::Node> = Vec::new();
         for o in &d.overlays {
             let Some(pairs) = &o.pairs else { continue };
             let hits: Vec<&String> = attrs
@@ -579,22 +591,9 @@ fn remove_global(p: &mut Planner, attrs: &[String]) -> Result<()> {
                 continue;
             }
             found = true;
-            let reason = format!("remove the overlay of {}", attrs.join(", "));
             p.guard(list.file, list.range(), "the overlays list")?;
             if hits.len() == pairs.len() {
-                emptied += 1;
-                if emptied == lv.items.len() {
-                    p.remove_binding(&d.site, &reason)?;
-                } else {
-                    let item = lv
-                        .items
-                        .iter()
-                        .find(|i| i.contains(&o.node))
-                        .cloned()
-                        .unwrap_or(o.node.clone());
-                    let e = module::remove_item(p.text(list.file), &lv, &item);
-                    p.push(list.file, e, &reason);
-                }
+                whole.push(item_holding(lv, &o.node));
                 continue;
             }
             for a in hits {
@@ -604,6 +603,17 @@ fn remove_global(p: &mut Planner, attrs: &[String]) -> Result<()> {
                 let Some(set) = b.parent_set() else { continue };
                 let e = module::remove_entry(p.text(list.file), &set, b.range());
                 p.push(list.file, e, &reason);
+            }
+        }
+        if whole.is_empty() {
+            continue;
+        }
+        match def.remove(p.text(list.file), &whole) {
+            Removal::Definition => p.remove_binding(&d.site, &reason)?,
+            Removal::Edits(edits) => {
+                for e in edits {
+                    p.push(list.file, e, &reason);
+                }
             }
         }
     }
@@ -1094,7 +1104,7 @@ fn use_packages(p: &mut Planner, name: &str, uses: &[String]) -> Result<()> {
         let Some(list) = literal_list(&b.value).and_then(|l| l.list()) else {
             continue;
         };
-        let e = module::append_items(p.text(site.file), p.layout(site.file), &list, &items);
+        let e = list::append(p.text(site.file), p.layout(site.file), &list, &items);
         p.push(site.file, e, &reason);
         return Ok(());
     }
@@ -1241,12 +1251,7 @@ fn remove_scoped(p: &mut Planner, name: &str, attrs: &[String]) -> Result<()> {
             &format!("the package set `{name}`"),
         )?;
         if hits.len() == op.len() {
-            let item = lv
-                .items
-                .iter()
-                .find(|i| i.contains(&o.node))
-                .cloned()
-                .unwrap_or(o.node.clone());
+            let item = item_holding(&lv, &o.node);
             let e = module::remove_item(p.text(site.file), &lv, &item);
             p.push(site.file, e, &reason);
         } else {

@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::flake::ModuleOrigin;
+use crate::module::list::{Added, ListOption};
 use crate::module::places::{self, FileKind, Place};
 use crate::module::{self, OptionHit};
 use crate::ops::editor::{Edits, Planner};
@@ -141,4 +142,30 @@ pub(crate) fn inline_list_item(p: &Planner, i: usize) -> Option<InlineItem> {
     let lv = list.node.list()?;
     let item = lv.items.iter().find(|it| it.contains(&src.node))?.clone();
     Some((list, item))
+}
+
+/// Add `items` (rendered texts) to the list `def` of `file` defines, in
+/// whatever shape it is written; how they were placed, or `None` when
+/// nixcross cannot add to that shape.
+pub(crate) fn add_to_list(
+    e: &mut Edits,
+    file: FileId,
+    def: &ListOption,
+    items: &[String],
+    reason: &str,
+) -> Option<Added> {
+    let (edits, how) = def.add(e.text(file), e.layout(file), items)?;
+    for edit in edits {
+        e.push(file, edit, reason);
+    }
+    Some(how)
+}
+
+/// The item of `list` that holds `node` (the node itself when none does).
+pub(crate) fn item_holding(list: &syntax::ListView, node: &Node) -> Node {
+    list.items
+        .iter()
+        .find(|i| i.contains(node))
+        .cloned()
+        .unwrap_or_else(|| node.clone())
 }
