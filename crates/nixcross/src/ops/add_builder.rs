@@ -25,8 +25,11 @@ use crate::machines::{advice_command, Machine, Protocol, SshUri, StoreUri};
 use crate::module::list::{self, Added, ListOption, ListShape, Removal};
 use crate::module::places::{self, Place};
 use crate::module::{self, OptionHit, Position};
-use crate::ops::editor::{Edits, Home, Planner};
-use crate::ops::modules::{add_to_list, describe, find_one, inline_list_item, module_places};
+use crate::ops::editor::{Edits, Planner};
+use crate::ops::modules::{
+    add_to_list, define_in_home, describe, find_one, inline_list_item, insert_defs, module_places,
+    note_condition, NewDef,
+};
 use crate::platform;
 use crate::proof::ModuleProver;
 use crate::source::{FileId, Src};
@@ -671,122 +674,6 @@ fn update_entry(
     changed
 }
 
-/// Say so when an edit goes under the module's `mkIf`.
-fn note_condition(e: &mut Edits, place: &Place) {
-    if let Some(c) = &place.condition {
-        let w = format!(
-            "the builder settings go among definitions that hold only when `{c}`, so they hold only then too"
-        );
-        if !e.warnings.contains(&w) {
-            e.warnings.push(w);
-        }
-    }
-}
-
-/// A new definition: its option path, its value (generated text), the
-/// text of nixcross's mark on it (if it carries one), and why.
-type NewDef<'p> = (&'p [&'p str], String, Option<String>, String);
-
-/// Insert new definitions into the module's best places. Several going
-/// into one empty set (`{ }`) become one edit that opens the set up, one
-/// definition a line.
-fn insert_all(
-    e: &mut Edits,
-    file: FileId,
-    places: &[Place],
-    defs: &[NewDef],
-    summary: &mut Vec<String>,
-) -> Result<()> {
-    let src = e.text(file);
-    let layout = e.layout(file).clone();
-    let mut groups: Vec<(usize, Vec<&NewDef>)> = Vec::new();
-    for d in defs {
-        let Some(i) = places::best_place(places, d.0) else {
-            return Err(Error::refused(
-                "the module has no set of definitions to add to",
-            ));
-        };
-        match groups.iter_mut().find(|(g, _)| *g == i) {
-            Some((_, v)) => v.push(d),
-            None => groups.push((i, vec![d])),
-        }
-        note_condition(e, &places[i]);
-        summary.push(d.3.clone());
-    }
-    for (i, group) in groups {
-        let set = &places[i].set;
-        if !set.entries.is_empty() {
-            for (path, value, mark, reason) in group {
-                let mut edit = module::insert_at_path(src, &layout, set, path, value);
-                if let Some(mark) = mark {
-                    mark_edit(src, &mut edit, mark);
-                }
-                e.push(file, edit, reason);
-            }
-            continue;
-        }
-        // An empty set: all of them at once, one a line.
-        let nl = layout.nl;
-        let close_indent = syntax::indent_at(src, set.close).to_string();
-        let open_indent = syntax::indent_at(src, set.open).to_string();
-        let base = format!("{open_indent}{}", layout.unit);
-        let lines: Vec<String> = group
-            .iter()
-            .map(|(path, value, mark, _)| {
-                let key: Vec<String> = path.iter().map(|k| syntax::attr_name(k)).collect();
-                let m = match mark {
-                    Some(mark) => format!(" # {mark}"),
-                    None => String::new(),
-                };
-                syntax::reindent(
-                    &format!("{} = {value};{m}", key.join(".")),
-                    &base,
-                    &layout.unit,
-                    nl,
-                )
-            })
-            .collect();
-        let text = lines.join(&format!("{nl}{base}"));
-        let reason = group
-            .iter()
-            .map(|d| d.3.clone())
-            .collect::<Vec<_>>()
-            .join("; ");
-        let edit = if !src[set.open..set.close].contains('\n') {
-            module::fill_empty(
-                src,
-                set.open,
-                set.close,
-                format!("{nl}{base}{text}{nl}{open_indent}"),
-            )
-        } else {
-            TextEdit::insert(
-                syntax::after_trailing_comment(src, set.open + 1),
-                format!("{nl}{base}{text}{nl}{close_indent}")
-                    .trim_end_matches(' ')
-                    .to_string(),
-            )
-        };
-        e.push(file, edit, &reason);
-    }
-    Ok(())
-}
-
-/// Put nixcross's mark on an inserted binding: a trailing comment when it
-/// ends its line, a block comment before the `;` when it shares the line.
-fn mark_edit(src: &str, edit: &mut TextEdit, mark: &str) {
-    // A line comment only where the binding has a line of its own: written
-    // on a new line, before the end of one. Another insertion at the same
-    // point would otherwise continue the comment's line.
-    let own_line = edit.insert.starts_with(['\n', '\r'])
-        && (src[edit.range.1..].starts_with(['\n', '\r']) || edit.range.1 == src.len());
-    if own_line && !edit.insert.ends_with('\n') && edit.insert.ends_with(';') {
-        edit.insert.push_str(&format!(" # {mark}"));
-    } else if let Some(i) = edit.insert.rfind(';') {
-        edit.insert.insert_str(i, &format!(" /* {mark} */"));
-    }
-}
-
 /// Add or update the builder in one module, with the settings it needs.
 /// `configured` says what other modules of the configuration already set
 /// (distributedBuilds, builders-use-substitutes).
@@ -848,10 +735,9 @@ fn add_in_module(
                 summary.push(s);
             }
         }
-        None => defs.push((
+        None => defs.push(NewDef::new(
             &MACHINES,
             list_text(uri, &req.machine),
-            None,
             format!("added {what} to nix.buildMachines"),
         )),
     }
@@ -952,12 +838,10 @@ fn finish_settings(
     match &m.distributed {
         _ if configured.0 => {}
         None => {
-            defs.push((
-                &DISTRIBUTED,
-                "true".into(),
-                Some(mark.text()),
-                "set nix.distributedBuilds = true".into(),
-            ));
+            defs.push(
+                NewDef::new(&DISTRIBUTED, "true", "set nix.distributedBuilds = true")
+                    .marked(mark.text()),
+            );
             claim_toggle(e, Toggle::DistributedBuilds, Some(true));
         }
         Some((_, hit)) => match hit.value.unparen().text().as_str() {
@@ -988,12 +872,14 @@ fn finish_settings(
     match &m.substitutes {
         _ if configured.1 => {}
         Substitutes::Absent => {
-            defs.push((
-                &SUBSTITUTES,
-                "true".into(),
-                Some(mark.text()),
-                format!("set nix.settings.{SUBSTITUTES_WHY}"),
-            ));
+            defs.push(
+                NewDef::new(
+                    &SUBSTITUTES,
+                    "true",
+                    format!("set nix.settings.{SUBSTITUTES_WHY}"),
+                )
+                .marked(mark.text()),
+            );
             claim_toggle(e, Toggle::BuildersUseSubstitutes, Some(true));
         }
         Substitutes::Set(hit) => also_for(e, hit),
@@ -1002,7 +888,9 @@ fn finish_settings(
             "nixcross cannot tell whether nix.settings sets builders-use-substitutes ({why}); consider setting it to true"
         )),
     }
-    insert_all(e, file, &m.places, &defs, summary)
+    insert_defs(e, file, &m.places, &defs)?;
+    summary.extend(defs.into_iter().map(|d| d.reason));
+    Ok(())
 }
 
 fn unknown_items_warning(e: &mut Edits, items: &[Item], uri: &SshUri) {
@@ -1411,75 +1299,31 @@ fn add_in_home(
         req.machine.systems.join(", ")
     );
     let mark = Mark::new(&uri.host, &[]).text();
-    let mut defs: Vec<NewDef> = vec![(&MACHINES, list_text(uri, &req.machine), None, what)];
+    let mut defs = vec![NewDef::new(&MACHINES, list_text(uri, &req.machine), what)];
     if !distributed {
-        defs.push((
-            &DISTRIBUTED,
-            "true".into(),
-            Some(mark.clone()),
-            "set nix.distributedBuilds = true".into(),
-        ));
+        defs.push(
+            NewDef::new(&DISTRIBUTED, "true", "set nix.distributedBuilds = true")
+                .marked(mark.clone()),
+        );
         claim_toggle(&mut p.core, Toggle::DistributedBuilds, Some(true));
     }
     if !substitutes {
-        defs.push((
-            &SUBSTITUTES,
-            "true".into(),
-            Some(mark.clone()),
-            format!("set nix.settings.{SUBSTITUTES_WHY}"),
-        ));
+        defs.push(
+            NewDef::new(
+                &SUBSTITUTES,
+                "true",
+                format!("set nix.settings.{SUBSTITUTES_WHY}"),
+            )
+            .marked(mark),
+        );
         claim_toggle(&mut p.core, Toggle::BuildersUseSubstitutes, Some(true));
     }
-    match p.home()? {
-        Home::Module {
-            file, body, full, ..
-        } => {
-            let mut places = places::places(&body.expr).unwrap_or_default();
-            if places.is_empty() {
-                if full {
-                    return Err(Error::refused(format!(
-                        "`{}`'s own module writes its definitions in a shape nixcross cannot see into",
-                        p.config.name
-                    )));
-                }
-                places.push(Place {
-                    set: body.set.clone(),
-                    condition: None,
-                });
-            }
-            insert_all(&mut p.core, file, &places, &defs, summary)
-        }
-        Home::NewInline => {
-            // A one-line modules list gets the module on one line: the mark
-            // is then a block comment.
-            let one_line = p
-                .sys
-                .modules_list
-                .as_ref()
-                .is_some_and(|l| !l.node.text().contains('\n'));
-            let body: Vec<String> = defs
-                .iter()
-                .map(|(path, value, mark, _)| {
-                    let key: Vec<String> = path.iter().map(|k| syntax::attr_name(k)).collect();
-                    let value = value.replace('\n', "\n  ");
-                    match (mark, one_line) {
-                        (None, _) => format!("  {} = {value};", key.join(".")),
-                        (Some(m), false) => format!("  {} = {value}; # {m}", key.join(".")),
-                        (Some(m), true) => format!("  {} = {value} /* {m} */;", key.join(".")),
-                    }
-                })
-                .collect();
-            let text = format!("{{\n{}\n}}", body.join("\n"));
-            let reason = defs
-                .iter()
-                .map(|d| d.3.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            p.add_module("Remote builders (nixcross add-builder)", &text, &reason)?;
-            summary.push(format!("{reason} in a new inline module"));
-            Ok(())
-        }
-    }
+    summary.extend(define_in_home(
+        p,
+        &defs,
+        "Remote builders (nixcross add-builder)",
+    )?);
+    Ok(())
 }
 
 #[cfg(test)]

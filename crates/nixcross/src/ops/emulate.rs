@@ -50,9 +50,10 @@ use crate::flake::{Flake, ModuleOrigin};
 use crate::module::list::{self, Added, ListOption, ListShape, Removal};
 use crate::module::places::{self, Place};
 use crate::module::{self, OptionHit};
-use crate::ops::editor::{Edits, Home, Planner};
+use crate::ops::editor::{Edits, Planner};
 use crate::ops::modules::{
-    add_to_list, describe, find_one, inline_list_item, module_places, InlineItem,
+    add_to_list, define_in_home, describe, find_one, inline_list_item, insert_defs, module_places,
+    InlineItem, NewDef,
 };
 use crate::platform;
 use crate::proof::ModuleProver;
@@ -330,7 +331,7 @@ fn edit_module(
     left: &mut Vec<String>,
 ) -> Result<()> {
     let mut removals: Vec<Node> = Vec::new();
-    let mut new_defs: Vec<(&[&str], String)> = Vec::new();
+    let mut new_defs: Vec<NewDef> = Vec::new();
     if !systems.is_empty() {
         if opts.remove {
             remove_systems(e, m, systems, seen, summary, &mut removals)?;
@@ -471,7 +472,7 @@ fn add_systems<'d>(
     systems: &[String],
     seen: &Seen,
     summary: &mut Vec<String>,
-    new_defs: &mut Vec<(&'d [&'d str], String)>,
+    new_defs: &mut Vec<NewDef<'d>>,
     left: &mut Vec<String>,
 ) -> Result<()> {
     let file = m.file;
@@ -483,8 +484,9 @@ fn add_systems<'d>(
             .cloned()
             .collect();
         if !added.is_empty() {
-            new_defs.push((&EMULATED, syntax::string_list(&added)));
-            summary.push(format!("added {} to {dotted}", added.join(", ")));
+            let s = format!("added {} to {dotted}", added.join(", "));
+            new_defs.push(NewDef::new(&EMULATED, syntax::string_list(&added), &s));
+            summary.push(s);
         }
         return Ok(());
     };
@@ -599,7 +601,7 @@ fn finish_static(
     opts: &EmulateOptions,
     summary: &mut Vec<String>,
     removals: &mut Vec<Node>,
-    new_defs: &mut Vec<(&[&str], String)>,
+    new_defs: &mut Vec<NewDef>,
     inline_item: Option<&InlineItem>,
 ) -> Result<()> {
     let file = m.file;
@@ -607,8 +609,9 @@ fn finish_static(
     if opts.static_emulators {
         match (&m.prefer_static, opts.remove) {
             (None, false) => {
-                new_defs.push((&STATIC, "true".into()));
-                summary.push(format!("set {dotted} = true"));
+                let s = format!("set {dotted} = true");
+                new_defs.push(NewDef::new(&STATIC, "true", &s));
+                summary.push(s);
                 claim_static(e, Some(true));
             }
             (None, true) => {}
@@ -641,7 +644,7 @@ fn finish_static(
         }
     }
     if !new_defs.is_empty() {
-        insert(e, m, new_defs, &summary.join("; "))?;
+        insert_defs(e, m.file, &m.places, new_defs)?;
     }
     if removals.is_empty() {
         return Ok(());
@@ -664,25 +667,6 @@ fn finish_static(
             Ok(())
         }
     }
-}
-
-/// Insert the `path = value;` bindings in the module's best place, as one edit.
-fn insert(e: &mut Edits, m: &ModuleEdit, defs: &[(&[&str], String)], reason: &str) -> Result<()> {
-    let Some(i) = places::best_place(&m.places, defs[0].0) else {
-        return Err(Error::refused(
-            "the module has no set of definitions to add to",
-        ));
-    };
-    let src = e.text(m.file);
-    let layout = e.layout(m.file).clone();
-    let edit = module::insert_all_at_path(src, &layout, &m.places[i].set, defs);
-    if let Some(c) = &m.places[i].condition {
-        e.warnings.push(format!(
-            "the setting goes among definitions that hold only when `{c}`, so it holds only then too"
-        ));
-    }
-    e.push(m.file, edit, reason);
-    Ok(())
 }
 
 fn dedup(v: &[String]) -> Vec<String> {
@@ -850,76 +834,28 @@ fn add_in_home(
     prefer_static: bool,
     summary: &mut Vec<String>,
 ) -> Result<()> {
-    let mut defs: Vec<(&[&str], String, String)> = Vec::new();
+    let mut defs = Vec::new();
     if !systems.is_empty() {
-        defs.push((
+        defs.push(NewDef::new(
             &EMULATED,
             syntax::string_list(systems),
             format!("added {} to {}", systems.join(", "), EMULATED.join(".")),
         ));
     }
     if prefer_static {
-        defs.push((
+        defs.push(NewDef::new(
             &STATIC,
-            "true".into(),
+            "true",
             format!("set {} = true", STATIC.join(".")),
         ));
         claim_static(&mut p.core, Some(true));
     }
-    match p.home()? {
-        Home::Module {
-            file, body, full, ..
-        } => {
-            let places = places::places(&body.expr).unwrap_or_default();
-            for (path, value, s) in defs {
-                let edit = match places::best_place(&places, path) {
-                    Some(i) => module::insert_at_path(
-                        p.text(file),
-                        p.layout(file),
-                        &places[i].set,
-                        path,
-                        &value,
-                    ),
-                    None => {
-                        let mut full_path: Vec<&str> = Vec::new();
-                        if full {
-                            full_path.push("config");
-                        }
-                        full_path.extend(path);
-                        module::insert_at_path(
-                            p.text(file),
-                            p.layout(file),
-                            &body.set,
-                            &full_path,
-                            &value,
-                        )
-                    }
-                };
-                p.push(file, edit, &s);
-                summary.push(s);
-            }
-            Ok(())
-        }
-        Home::NewInline => {
-            let body: Vec<String> = defs
-                .iter()
-                .map(|(path, value, _)| format!("  {} = {value};", path.join(".")))
-                .collect();
-            let text = format!("{{\n{}\n}}", body.join("\n"));
-            let reason = defs
-                .iter()
-                .map(|(_, _, s)| s.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            p.add_module(
-                "Emulated systems for building other platforms (nixcross emulate)",
-                &text,
-                &reason,
-            )?;
-            summary.push(format!("{reason} in a new inline module"));
-            Ok(())
-        }
-    }
+    summary.extend(define_in_home(
+        p,
+        &defs,
+        "Emulated systems for building other platforms (nixcross emulate)",
+    )?);
+    Ok(())
 }
 
 fn check_host(
