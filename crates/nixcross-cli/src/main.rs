@@ -14,6 +14,7 @@ mod fs;
 mod term;
 mod tree;
 mod verify;
+mod vocab;
 mod write;
 
 const EXAMPLES: &str = "\
