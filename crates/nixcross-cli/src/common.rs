@@ -7,25 +7,26 @@
 //! drops the styles when the stream gets no colour (`--color never`,
 //! `NO_COLOR`, `CLICOLOR=0`, or not a terminal under `--color auto`).
 
+use anstyle::{AnsiColor, Color, Style};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-use anstyle::{AnsiColor, Color, Style};
+use crate::exit::Exit;
 
-/// An error ready for the terminal: the whole message and an exit code.
+/// An error ready for the terminal: the whole message and how the process
+/// exits.
 #[derive(Debug)]
 pub struct CliError {
     pub message: String,
-    pub code: u8,
+    pub exit: Exit,
 }
 
 impl CliError {
-    /// Exit 2 with a message.
+    /// An [`Exit::Error`] with a message.
     pub fn usage(message: impl Into<String>) -> Self {
         CliError {
             message: message.into(),
-            code: 2,
+            exit: Exit::Error,
         }
     }
 
@@ -45,7 +46,10 @@ impl CliError {
             message.push_str("\n  hint: ");
             message.push_str(hint);
         }
-        CliError { message, code: 2 }
+        CliError {
+            message,
+            exit: Exit::Error,
+        }
     }
 
     /// A library error about a file of `tree`: `path:line:col: message` when
@@ -63,7 +67,10 @@ impl CliError {
                 message.push_str("\n  hint: ");
                 message.push_str(hint);
             }
-            return CliError { message, code: 2 };
+            return CliError {
+                message,
+                exit: Exit::Error,
+            };
         }
         let text = nixcross::files::Files::read(&tree.files, &tree.rel).unwrap_or_default();
         CliError::from_lib(Some(&tree.display(&tree.rel)), &text, err)
@@ -78,10 +85,10 @@ impl CliError {
         CliError::usage(format!("{}: {err}", path.display()))
     }
 
-    /// Print to stderr and turn into the process exit code.
-    pub fn report(self) -> ExitCode {
+    /// Print to stderr and give the process's exit status.
+    pub fn report(self) -> Exit {
         styled_status(&format!("nixcross: {ERROR}error{ERROR:#}: "), &self.message);
-        ExitCode::from(self.code)
+        self.exit
     }
 }
 
@@ -91,7 +98,7 @@ impl From<nixcross::Error> for CliError {
     }
 }
 
-pub type CmdResult = Result<ExitCode, CliError>;
+pub type CmdResult = Result<Exit, CliError>;
 
 const fn fg(color: AnsiColor) -> Style {
     Style::new().fg_color(Some(Color::Ansi(color)))
@@ -194,10 +201,10 @@ pub struct EditReport {
     /// `written`, `up-to-date`, `would-change` (`--dry-run`, `--check`) or
     /// `error`.
     pub status: &'static str,
-    /// The exit status: 0 done (written, up to date, or a dry run), 1 would
-    /// change under `--check` or `--verify` disagrees, 2 bad input or a
-    /// refusal.
-    pub exit: u8,
+    /// The exit status (as its number): 0 done (written, up to date, or a
+    /// dry run), 1 would change under `--check` or `--verify` disagrees, 2
+    /// bad input or a refusal.
+    pub exit: Exit,
     /// Whether files were written.
     pub written: bool,
     /// Each file that changes (or would), in the order of the write.
@@ -261,8 +268,8 @@ pub fn reported(command: &'static str, json: bool, run: impl FnOnce() -> CmdResu
         .take()
         .expect("the report was started above");
     match &result {
-        Ok(code) => {
-            report.exit = if *code == ExitCode::SUCCESS { 0 } else { 1 };
+        Ok(exit) => {
+            report.exit = *exit;
             report.status = if report.written {
                 "written"
             } else if report.files.is_empty() {
@@ -272,7 +279,7 @@ pub fn reported(command: &'static str, json: bool, run: impl FnOnce() -> CmdResu
             };
         }
         Err(e) => {
-            report.exit = e.code;
+            report.exit = e.exit;
             report.status = "error";
             report.error = Some(e.message.clone());
         }
@@ -448,7 +455,7 @@ pub fn finish_tree(
     tree: &crate::tree::Target,
     out: nixcross::edit::Outcome,
     tx: crate::write::Transaction,
-) -> Result<ExitCode, Finish> {
+) -> Result<Exit, Finish> {
     let shown = tree.display(&tree.rel);
     let mode = Finishing {
         dry_run: flags.dry_run,
@@ -502,7 +509,7 @@ pub fn finish_trees(
     shown: &Path,
     parts: Vec<(&crate::tree::Target, nixcross::edit::Outcome)>,
     tx: crate::write::Transaction,
-) -> Result<ExitCode, Finish> {
+) -> Result<Exit, Finish> {
     let Finishing {
         dry_run,
         check,
@@ -527,7 +534,7 @@ pub fn finish_trees(
     if !parts.iter().any(|(_, out)| out.changed()) {
         warn_all();
         status(&format!("{}: already up to date", shown.display()));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     if dry_run || check {
         warn_all();
@@ -553,9 +560,9 @@ pub fn finish_trees(
                     ));
                 }
             }
-            return Ok(ExitCode::from(1));
+            return Ok(Exit::CheckFailed);
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     if verify {
         crate::verify::verify(&parts)?;
@@ -597,5 +604,5 @@ pub fn finish_trees(
             status(&out.summary);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

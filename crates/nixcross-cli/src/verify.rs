@@ -27,6 +27,7 @@ use nixcross::files::RelPath;
 use serde_json::Value;
 
 use crate::common::{status, CliError};
+use crate::exit::Exit;
 use crate::tree::Target;
 
 /// The environment variable that names the `nix` to run.
@@ -199,7 +200,10 @@ pub fn verify(parts: &[(&Target, Outcome)]) -> Result<(), CliError> {
                 "\n  nixcross says: {said}\n  nix says:      {nix_said}"
             );
         }
-        return Err(CliError { message, code: 1 });
+        return Err(CliError {
+            message,
+            exit: Exit::CheckFailed,
+        });
     }
     for a in agreed {
         status(&format!("verify: nix agrees: {a}"));

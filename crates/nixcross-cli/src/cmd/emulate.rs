@@ -1,12 +1,11 @@
 //! `nixcross emulate`: set `boot.binfmt.emulatedSystems` in a build host's
 //! NixOS module.
 
-use std::process::ExitCode;
-
 use nixcross::ops::emulate::{emulate, EmulateOptions};
 
 use crate::common::{self, CliError, CmdResult, EditFlags};
 use crate::complete;
+use crate::exit::Exit;
 use clap_complete::engine::ArgValueCandidates;
 
 const AFTER_HELP: &str = "\
@@ -91,7 +90,7 @@ fn edit(args: Args) -> CmdResult {
         wrote = out.changed() && !flags.dry_run && !flags.check;
         Ok(out)
     })?;
-    if wrote && code == ExitCode::SUCCESS {
+    if wrote && code == Exit::Success {
         if adding {
             common::note(
                 "after `nixos-rebuild switch` on the build host, QEMU is registered through binfmt_misc; \

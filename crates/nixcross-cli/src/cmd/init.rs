@@ -2,13 +2,13 @@
 //! `<dir>/flake.nix` atomically, never over an existing file without `--force`.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use nixcross::ops::init::{self, InitOptions};
 use nixcross::vocab::{Kind, Mode, Style};
 
 use crate::common::{self, CliError, CmdResult};
 use crate::complete;
+use crate::exit::Exit;
 use crate::vocab::{KindArg, ModeArg, StyleArg};
 use crate::write::{self, Before, Change, WriteError};
 use clap_complete::engine::ArgValueCandidates;
@@ -177,5 +177,5 @@ pub fn run(args: Args) -> CmdResult {
     for note in &out.notes {
         common::note(note);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,7 +1,6 @@
 //! `nixcross show`: the configurations of a flake, as a table or JSON.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use nixcross::ops::show::{show, ConfigReport, ShowOptions};
 use nixcross::outputs::{read_outputs, OutputReport};
@@ -9,6 +8,7 @@ use nixcross::vocab::Kind;
 
 use crate::common::{print, print_json, CliError, CmdResult};
 use crate::complete;
+use crate::exit::Exit;
 use crate::term::escape;
 use clap_complete::engine::ArgValueCandidates;
 
@@ -84,7 +84,7 @@ pub fn run(args: Args) -> CmdResult {
             dev_shells: of(Kind::Shell),
             incomplete: report.incomplete.as_deref(),
         });
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let mut out = String::new();
     if reports.is_empty() && outputs.is_empty() {
@@ -136,7 +136,7 @@ pub fn run(args: Args) -> CmdResult {
         out.push_str(&outputs_table(&outputs, &shown.display().to_string()));
     }
     print(&out);
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// The packages and dev shells, one table.
