@@ -54,7 +54,7 @@ impl CliError {
 
     /// A library error about a file of `tree`: `path:line:col: message` when
     /// it has a location, else as [`CliError::from_lib`] about `rel`.
-    pub fn from_tree(tree: &crate::tree::Target, err: &nixcross::Error) -> Self {
+    pub fn from_tree(tree: &crate::tree::Located, err: &nixcross::Error) -> Self {
         if let Some(loc) = &err.location {
             let mut message = format!(
                 "{}:{}:{}: {}",
@@ -406,7 +406,7 @@ pub fn edit_tree(
         if attempt > 0 {
             tree = tree.reread()?;
         }
-        let mut tx = crate::write::Transaction::new().forced(flags.force);
+        let mut tx = crate::write::WriteBatch::new().forced(flags.force);
         // --check and --dry-run write nothing and take no lock.
         if !(flags.check || flags.dry_run) {
             let entry = tree.path(&tree.rel);
@@ -452,9 +452,9 @@ impl From<CliError> for Finish {
 /// --dry-run` prints the diffs and exits 1, as `cargo fmt --check` does.
 pub fn finish_tree(
     flags: &EditFlags,
-    tree: &crate::tree::Target,
+    tree: &crate::tree::Located,
     out: nixcross::edit::Outcome,
-    tx: crate::write::Transaction,
+    tx: crate::write::WriteBatch,
 ) -> Result<Exit, Finish> {
     let shown = tree.display(&tree.rel);
     let mode = Finishing {
@@ -467,7 +467,7 @@ pub fn finish_tree(
 
 /// Fill `report` with what `parts` change (replacing what an earlier plan,
 /// made before a file changed under it, said).
-fn describe(report: &mut EditReport, parts: &[(&crate::tree::Target, nixcross::edit::Outcome)]) {
+fn describe(report: &mut EditReport, parts: &[(&crate::tree::Located, nixcross::edit::Outcome)]) {
     report.files.clear();
     report.summary.clear();
     report.warnings.clear();
@@ -507,8 +507,8 @@ pub struct Finishing {
 pub fn finish_trees(
     mode: Finishing,
     shown: &Path,
-    parts: Vec<(&crate::tree::Target, nixcross::edit::Outcome)>,
-    tx: crate::write::Transaction,
+    parts: Vec<(&crate::tree::Located, nixcross::edit::Outcome)>,
+    tx: crate::write::WriteBatch,
 ) -> Result<Exit, Finish> {
     let Finishing {
         dry_run,

@@ -11,9 +11,10 @@ use nixcross::files::RelPath;
 use crate::common::CliError;
 use crate::fs::DiskFiles;
 
-/// A file to work on: the tree of its folder and its path in that tree.
+/// A file to work on, as [`locate`] found it: the tree of its folder and
+/// its path in that tree.
 #[derive(Debug)]
-pub struct Target {
+pub struct Located {
     /// The folder's files.
     pub files: DiskFiles,
     /// The file, relative to the folder.
@@ -22,7 +23,7 @@ pub struct Target {
     pub dir: PathBuf,
 }
 
-impl Target {
+impl Located {
     /// The disk path of a file of the tree, as the user would write it.
     pub fn display(&self, rel: &RelPath) -> PathBuf {
         let full = if self.dir.as_os_str().is_empty() || self.dir == Path::new(".") {
@@ -50,8 +51,8 @@ impl Target {
 
     /// The same tree, with nothing read yet (to plan again after a file
     /// changed under an edit).
-    pub fn reread(&self) -> Result<Target, CliError> {
-        Ok(Target {
+    pub fn reread(&self) -> Result<Located, CliError> {
+        Ok(Located {
             files: open(&self.dir)?.with_entry(self.rel.clone()),
             rel: self.rel.clone(),
             dir: self.dir.clone(),
@@ -65,7 +66,7 @@ fn open(dir: &Path) -> Result<DiskFiles, CliError> {
 
 /// The file `-f` names (a folder means its `flake.nix`), or `flake.nix` in
 /// the current folder or the nearest parent that has one.
-pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
+pub fn locate(file: Option<&Path>) -> Result<Located, CliError> {
     let path = match file {
         Some(p) if p.is_dir() => {
             let inside = p.join("flake.nix");
@@ -133,7 +134,7 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
     // repository, linked from /etc/nixos): it is read and written through
     // the link, and its relative paths are read from this folder, as Nix
     // reads them.
-    Ok(Target {
+    Ok(Located {
         files: open(&dir)?.with_entry(rel.clone()),
         rel,
         dir,

@@ -2,7 +2,7 @@
 //!
 //! A [`Change`] says which file to replace, what it held when it was read
 //! ([`Before`]) and what it should hold. [`commit`] (or
-//! [`Transaction::commit`]):
+//! [`WriteBatch::commit`]):
 //!
 //! 1. resolves each path: a symlink is followed to the file it names, and
 //!    that file is written, so the link stays a link; a dangling symlink is
@@ -16,7 +16,7 @@
 //! 4. refuses a file whose permissions deny this user writing it (a 0444
 //!    file in a folder the user may write would otherwise be replaced by
 //!    the rename): [`WriteError::Refused`], unless the transaction is
-//!    [forced](Transaction::forced); root may write any file, as with
+//!    [forced](WriteBatch::forced); root may write any file, as with
 //!    other tools;
 //! 5. writes each new text to a temporary file in the target's folder, gives
 //!    it the target's owner, group and mode (setuid, setgid and sticky bits
@@ -154,14 +154,14 @@ fn refused(path: &Path, reason: impl Into<String>) -> WriteError {
 }
 
 /// Where a change lands.
-enum Target {
+enum Dest {
     /// An existing regular file (the canonical path, symlinks resolved).
     Existing(PathBuf),
     /// No entry at the name: the absolute path to create.
     New(PathBuf),
 }
 
-fn resolve(path: &Path) -> Result<Target, WriteError> {
+fn resolve(path: &Path) -> Result<Dest, WriteError> {
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let name = path
@@ -172,11 +172,11 @@ fn resolve(path: &Path) -> Result<Target, WriteError> {
                 _ => Path::new("."),
             };
             let parent = std::fs::canonicalize(parent).map_err(|e| io(parent, e))?;
-            Ok(Target::New(parent.join(name)))
+            Ok(Dest::New(parent.join(name)))
         }
         Err(e) => Err(io(path, e)),
         Ok(meta) => match std::fs::canonicalize(path) {
-            Ok(real) => Ok(Target::Existing(real)),
+            Ok(real) => Ok(Dest::Existing(real)),
             Err(e) if meta.file_type().is_symlink() && e.kind() == std::io::ErrorKind::NotFound => {
                 let to = std::fs::read_link(path)
                     .map(|t| t.display().to_string())
@@ -244,15 +244,16 @@ fn lock(target: &Path) -> Result<Held, WriteError> {
     ))
 }
 
-/// A transaction over several files. Files can be locked and read first
-/// ([`Transaction::read_locked`]: other nixcross runs then wait instead of
-/// conflicting), and the rest are locked when it commits.
+/// A batch of file writes, committed as one transaction. Files can be
+/// locked and read first ([`WriteBatch::read_locked`]: other nixcross runs
+/// then wait instead of conflicting), and the rest are locked when it
+/// commits.
 ///
 /// To stay free of deadlocks between processes, lock at most one file with
 /// `read_locked` before `commit`, or lock them in sorted order of their
 /// resolved paths; `commit` itself locks in that order.
 #[derive(Debug, Default)]
-pub struct Transaction {
+pub struct WriteBatch {
     held: BTreeMap<PathBuf, Held>,
     /// Replace files whose permissions deny this user writing them.
     force: bool,
@@ -278,15 +279,15 @@ enum Step {
     InPlace(PathBuf, String),
 }
 
-impl Transaction {
+impl WriteBatch {
     /// An empty transaction.
-    pub fn new() -> Transaction {
-        Transaction::default()
+    pub fn new() -> WriteBatch {
+        WriteBatch::default()
     }
 
     /// The same transaction, which replaces files whose permissions deny
     /// this user writing them when `force` (`--force`).
-    pub fn forced(mut self, force: bool) -> Transaction {
+    pub fn forced(mut self, force: bool) -> WriteBatch {
         self.force = force;
         self
     }
@@ -295,8 +296,8 @@ impl Transaction {
     /// text. The lock is held until the transaction commits or is dropped.
     pub fn read_locked(&mut self, path: &Path) -> Result<String, WriteError> {
         let target = match resolve(path)? {
-            Target::Existing(t) => t,
-            Target::New(_) => {
+            Dest::Existing(t) => t,
+            Dest::New(_) => {
                 return Err(io(path, std::io::Error::from(std::io::ErrorKind::NotFound)))
             }
         };
@@ -322,8 +323,8 @@ impl Transaction {
                 });
             }
             let (target, exists) = match resolve(&change.path)? {
-                Target::Existing(t) => (t, true),
-                Target::New(t) => (t, false),
+                Dest::Existing(t) => (t, true),
+                Dest::New(t) => (t, false),
             };
             if plan.insert(target.clone(), (change, exists)).is_some() {
                 return Err(refused(
@@ -553,9 +554,9 @@ pub fn current(path: &Path) -> Result<Before, CliError> {
     }
 }
 
-/// [`Transaction::commit`] with nothing locked beforehand.
+/// [`WriteBatch::commit`] with nothing locked beforehand.
 pub fn commit(changes: &[Change]) -> Result<Committed, WriteError> {
-    Transaction::new().commit(changes)
+    WriteBatch::new().commit(changes)
 }
 
 fn temp_in(target: &Path) -> Result<tempfile::NamedTempFile, WriteError> {
@@ -846,11 +847,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.nix");
         std::fs::write(&a, "0").unwrap();
-        let mut tx = Transaction::new();
+        let mut tx = WriteBatch::new();
         assert_eq!(tx.read_locked(&a).unwrap(), "0");
         let a2 = a.clone();
         let other = std::thread::spawn(move || {
-            let mut tx = Transaction::new();
+            let mut tx = WriteBatch::new();
             let text = tx.read_locked(&a2).unwrap();
             let next = format!("{text}+b");
             tx.commit(&[change(&a2, Some(&text), &next)]).unwrap();

@@ -8,7 +8,7 @@ use nixcross::ops::apply::{apply, ApplyOptions, HostFile, Origin};
 use nixcross::spec::{Document, HostMachine, FILE_NAME};
 
 use crate::common::{self, CliError, CmdResult, Finish, EDIT_ATTEMPTS};
-use crate::tree::{self, Target};
+use crate::tree::{self, Located};
 use crate::write;
 
 #[derive(clap::Args, Debug)]
@@ -155,7 +155,7 @@ fn edit(args: Args) -> CmdResult {
     let mut flake = tree::locate(Some(&flake_path))?;
     // The build host's module: a file of the flake's folder, or a tree of
     // its own.
-    let mut host_tree: Option<Target> = None;
+    let mut host_tree: Option<Located> = None;
     let mut in_flake: Option<RelPath> = None;
     if let Some(HostMachine::File(f)) = doc.spec.build_host.as_ref().map(|h| h.machine()) {
         let p = under(&spec_dir, f);
@@ -186,7 +186,7 @@ fn edit(args: Args) -> CmdResult {
     // write everything in one transaction, and plan again when a file
     // changed under the plan.
     for attempt in 0..EDIT_ATTEMPTS {
-        let mut tx = write::Transaction::new().forced(args.force);
+        let mut tx = write::WriteBatch::new().forced(args.force);
         if writes {
             let mut entries = vec![flake.path(&flake.rel)];
             if let Some(t) = &host_tree {

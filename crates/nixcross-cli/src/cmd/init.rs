@@ -159,7 +159,7 @@ pub fn run(args: Args) -> CmdResult {
             after: out.text.clone(),
         };
         // --force replaces the file whatever its permissions say.
-        match write::Transaction::new()
+        match write::WriteBatch::new()
             .forced(args.force)
             .commit(&[change])
         {
