@@ -5,6 +5,7 @@
 
 use std::process::ExitCode;
 
+use error::CliError;
 use exit::Exit;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
@@ -12,6 +13,8 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 mod cmd;
 mod common;
 mod complete;
+mod editing;
+mod error;
 mod exit;
 mod fs;
 mod term;
@@ -160,7 +163,7 @@ fn clap_output(e: clap::Error) -> Exit {
     }
     let plain = e.render().to_string();
     match plain.strip_prefix("error: ") {
-        Some(message) => common::CliError::usage(message.trim_end()).report(),
+        Some(message) => common::report(CliError::usage(message.trim_end())),
         // Help shown for a missing subcommand.
         None => {
             common::status(plain.trim_end());
@@ -244,7 +247,7 @@ fn run() -> Exit {
         Ok(cli) => cli,
         // clap says only that some argument is not UTF-8: name it.
         Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
-            return common::CliError::usage(not_utf8()).report();
+            return common::report(CliError::usage(not_utf8()));
         }
         Err(e) => return clap_output(e),
     };
@@ -269,12 +272,12 @@ fn run() -> Exit {
                 common::print(&script);
                 Exit::Success
             })
-            .map_err(common::CliError::usage),
+            .map_err(CliError::usage),
         Command::Man(args) => cmd::man::run(Cli::command(), args),
     };
     match result {
         Ok(exit) => exit,
-        Err(err) => err.report(),
+        Err(err) => common::report(err),
     }
 }
 

@@ -26,7 +26,8 @@ use nixcross::edit::{Claim, Outcome, Subject};
 use nixcross::files::RelPath;
 use serde_json::Value;
 
-use crate::common::{status, CliError};
+use crate::common::status;
+use crate::error::CliError;
 use crate::exit::Exit;
 use crate::tree::Located;
 

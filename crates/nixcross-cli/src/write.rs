@@ -49,7 +49,6 @@
 //! that is).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs::File;
 use std::io::{Seek, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -58,7 +57,7 @@ use std::path::{Path, PathBuf};
 use nixcross::files::{FileError, MAX_FILE_BYTES};
 use rustix::fs::{FlockOperation, OFlags};
 
-use crate::common::CliError;
+use crate::error::{CliError, WriteError};
 use crate::fs::{identity, open_regular_with, read_to_limit};
 
 /// What a file held when it was read.
@@ -79,64 +78,6 @@ pub struct Change {
     pub before: Before,
     /// What it should hold. Equal to `before`: checked, not written.
     pub after: String,
-}
-
-/// Why a transaction wrote nothing (or, for [`WriteError::Partial`], not all).
-#[derive(Debug)]
-pub enum WriteError {
-    /// The file changed (appeared, vanished) since it was read: read it
-    /// again, plan again, and retry.
-    Conflict { path: PathBuf },
-    /// A file was to be created, but something is at that name already
-    /// (a dangling symlink counts).
-    Exists { path: PathBuf },
-    /// nixcross will not write this file; the reason says why.
-    Refused { path: PathBuf, reason: String },
-    /// The operating system failed before anything was written.
-    Io {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-    /// Some files were written when the operating system failed on `path`.
-    Partial {
-        written: Vec<PathBuf>,
-        path: PathBuf,
-        error: std::io::Error,
-    },
-}
-
-impl fmt::Display for WriteError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WriteError::Conflict { path } => write!(
-                f,
-                "{}: the file changed while nixcross was editing it; nothing was written",
-                path.display()
-            ),
-            WriteError::Exists { path } => write!(f, "{}: already exists", path.display()),
-            WriteError::Refused { path, reason } => {
-                write!(f, "{}: {reason}; nothing was written", path.display())
-            }
-            WriteError::Io { path, error } => write!(f, "{}: {error}", path.display()),
-            WriteError::Partial {
-                written,
-                path,
-                error,
-            } => {
-                write!(f, "{}: {error}; already written:", path.display())?;
-                for w in written {
-                    write!(f, " {}", w.display())?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl From<WriteError> for CliError {
-    fn from(err: WriteError) -> Self {
-        CliError::usage(err.to_string())
-    }
 }
 
 fn io(path: &Path, error: std::io::Error) -> WriteError {
@@ -550,7 +491,7 @@ pub fn current(path: &Path) -> Result<Before, CliError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Before::Absent),
         _ => crate::fs::read_text(path)
             .map(Before::Text)
-            .map_err(|e| crate::fs::file_error(path, &e)),
+            .map_err(|e| CliError::file(path, &e)),
     }
 }
 

@@ -6,8 +6,10 @@ use nixcross::ops::add_builder::{
     add_builder, machines_output, AddBuilderOptions, SUBSTITUTES_WHY,
 };
 
-use crate::common::{self, CliError, CmdResult, EditFlags};
+use crate::common;
 use crate::complete;
+use crate::editing::{self, EditFlags};
+use crate::error::{CliError, CmdResult};
 use crate::exit::Exit;
 use clap_complete::engine::ArgValueCandidates;
 
@@ -155,7 +157,7 @@ fn edit(args: Args) -> CmdResult {
         ));
     }
     let mut wrote = false;
-    let code = common::edit_tree(flags, |files, path| {
+    let code = editing::edit_tree(flags, |files, path| {
         let out = add_builder(files, path, &opts)?;
         wrote = out.changed() && !flags.dry_run && !flags.check;
         Ok(out)

@@ -1,7 +1,8 @@
 //! `nixcross add-config`: a new configuration in an existing flake.
 
-use crate::common::{edit_tree, CmdResult, EditFlags};
 use crate::complete;
+use crate::editing::{edit_tree, EditFlags};
+use crate::error::CmdResult;
 use crate::vocab::{ModeArg, StyleArg};
 use clap_complete::engine::ArgValueCandidates;
 use nixcross::ops::add_config::{add_config, AddConfigOptions};

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use nixcross::binfmt::{self, Flags, Registration};
 
-use crate::common::{note, print, print_json, CliError, CmdResult};
+use crate::common::{self, note, print, print_json};
 use crate::complete;
+use crate::error::{CliError, CmdResult};
 use crate::exit::Exit;
 use clap_complete::engine::ArgValueCandidates;
 
@@ -160,7 +161,7 @@ fn detect(a: DetectArgs) -> CmdResult {
             Ok(d) => reports.push((file.display().to_string(), d)),
             Err(msg) => {
                 failed = true;
-                CliError::usage(format!("{}: {msg}", file.display())).report();
+                common::report(CliError::usage(format!("{}: {msg}", file.display())));
             }
         }
     }

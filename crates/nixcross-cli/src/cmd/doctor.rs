@@ -7,8 +7,9 @@ use std::process::Command;
 
 use nixcross::doctor::{self, builders, HostInput, NixConf, Probe, ProbeRun, Report, Strategy};
 
-use crate::common::{self, print, print_json, CliError, CmdResult};
+use crate::common::{self, print, print_json};
 use crate::complete;
+use crate::error::{CliError, CmdResult};
 use crate::exit::Exit;
 use crate::fs::RootFiles;
 use crate::term::escape;

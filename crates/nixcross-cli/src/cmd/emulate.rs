@@ -3,8 +3,10 @@
 
 use nixcross::ops::emulate::{emulate, EmulateOptions};
 
-use crate::common::{self, CliError, CmdResult, EditFlags};
+use crate::common;
 use crate::complete;
+use crate::editing::{self, EditFlags};
+use crate::error::{CliError, CmdResult};
 use crate::exit::Exit;
 use clap_complete::engine::ArgValueCandidates;
 
@@ -85,7 +87,7 @@ fn edit(args: Args) -> CmdResult {
     };
     let mut wrote = false;
     let adding = !opts.remove;
-    let code = common::edit_tree(flags, |files, path| {
+    let code = editing::edit_tree(flags, |files, path| {
         let out = emulate(files, path, &opts)?;
         wrote = out.changed() && !flags.dry_run && !flags.check;
         Ok(out)

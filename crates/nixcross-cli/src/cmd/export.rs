@@ -4,8 +4,9 @@ use std::path::{Component, Path, PathBuf};
 
 use nixcross::ops::export::{export, to_text};
 
-use crate::common::{self, CliError, CmdResult};
+use crate::common;
 use crate::complete;
+use crate::error::{CliError, CmdResult};
 use crate::exit::Exit;
 use crate::tree;
 use crate::write::{self, Before, Change};
@@ -112,7 +113,7 @@ pub fn run(args: Args) -> CmdResult {
         None => nixcross::platform::current_system(),
     };
     let exported = export(&flake.files, &flake.rel, flake_ref, local_system.as_deref())
-        .map_err(|e| CliError::from_tree(&flake, &e))?;
+        .map_err(|e| flake.error(&e))?;
     let text = to_text(&exported, &flake_path.display().to_string());
     let Some(o) = &args.output else {
         common::print(&text);

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use nixcross::ops::init::{self, InitOptions};
 use nixcross::vocab::{Kind, Mode, Style};
 
-use crate::common::{self, CliError, CmdResult};
+use crate::common;
 use crate::complete;
+use crate::error::{CliError, CmdResult, WriteError};
 use crate::exit::Exit;
 use crate::vocab::{KindArg, ModeArg, StyleArg};
-use crate::write::{self, Before, Change, WriteError};
+use crate::write::{self, Before, Change};
 use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]

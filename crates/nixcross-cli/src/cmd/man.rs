@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::common::{self, CliError, CmdResult};
+use crate::common;
+use crate::error::{CliError, CmdResult};
 use crate::exit::Exit;
 use crate::write;
 

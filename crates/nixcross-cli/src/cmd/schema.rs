@@ -1,6 +1,7 @@
 //! `nixcross schema`: the JSON Schema of nixcross.yaml.
 
-use crate::common::{print_json, CmdResult};
+use crate::common::print_json;
+use crate::error::CmdResult;
 use crate::exit::Exit;
 
 #[derive(clap::Args, Debug)]

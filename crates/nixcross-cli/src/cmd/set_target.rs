@@ -4,8 +4,10 @@ use nixcross::ops::set_target::{set_target, SetTargetOptions};
 use nixcross::outputs::{retarget, RetargetOptions};
 use nixcross::vocab::{Kind, Mode};
 
-use crate::common::{self, edit_tree, CliError, CmdResult, EditFlags};
+use crate::common;
 use crate::complete;
+use crate::editing::{edit_tree, EditFlags};
+use crate::error::{CliError, CmdResult};
 use crate::vocab::ModeArg;
 use clap_complete::engine::ArgValueCandidates;
 

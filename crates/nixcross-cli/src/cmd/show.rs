@@ -6,8 +6,9 @@ use nixcross::ops::show::{show, ConfigReport, ShowOptions};
 use nixcross::outputs::{read_outputs, OutputReport};
 use nixcross::vocab::Kind;
 
-use crate::common::{print, print_json, CliError, CmdResult};
+use crate::common::{print, print_json};
 use crate::complete;
+use crate::error::{CliError, CmdResult};
 use crate::exit::Exit;
 use crate::term::escape;
 use clap_complete::engine::ArgValueCandidates;
@@ -62,12 +63,12 @@ pub fn run(args: Args) -> CmdResult {
         ),
         None => nixcross::platform::current_system(),
     };
-    let report = show(&tree.files, &tree.rel, &ShowOptions { local_system })
-        .map_err(|e| CliError::from_tree(&tree, &e))?;
+    let report =
+        show(&tree.files, &tree.rel, &ShowOptions { local_system }).map_err(|e| tree.error(&e))?;
     let reports = &report.configurations;
     // Packages and dev shells, from the flake file itself.
     let outputs = match nixcross::files::Files::read(&tree.files, &tree.rel) {
-        Ok(src) => read_outputs(&src).map_err(|e| CliError::from_tree(&tree, &e))?,
+        Ok(src) => read_outputs(&src).map_err(|e| tree.error(&e))?,
         Err(_) => Vec::new(),
     };
     let of = |kind: Kind| {

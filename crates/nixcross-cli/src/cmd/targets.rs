@@ -1,6 +1,7 @@
 //! `nixcross targets`: the platform catalogue as an aligned table or JSON.
 
-use crate::common::{self, CmdResult};
+use crate::common;
+use crate::error::{CliError, CmdResult};
 use crate::exit::Exit;
 
 #[derive(clap::Args, Debug)]
@@ -107,7 +108,7 @@ pub fn run(args: Args) -> CmdResult {
                     }
                 }
             }
-            return Err(crate::common::CliError::usage(message));
+            return Err(CliError::usage(message));
         }
     }
     if args.json {
