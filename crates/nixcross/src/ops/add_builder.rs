@@ -20,7 +20,7 @@ use crate::edit::{Claim, Outcome, Plan, Subject, TextEdit};
 use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::modules::{lone_module, LoneModule};
-use crate::flake::{Flake, ModuleOrigin};
+use crate::flake::Flake;
 use crate::machines::{advice_command, Machine, Protocol, SshUri, StoreUri};
 use crate::module::list::{self, Added, ListOption, ListShape, Removal};
 use crate::module::places::{self, Place};
@@ -28,7 +28,7 @@ use crate::module::{self, OptionHit, Position};
 use crate::ops::editor::{Edits, Planner};
 use crate::ops::modules::{
     add_to_list, define_in_home, describe, find_one, inline_list_item, insert_defs, module_places,
-    note_condition, NewDef,
+    modules_defining, note_condition, NewDef,
 };
 use crate::platform;
 use crate::proof::ModuleProver;
@@ -1185,18 +1185,7 @@ fn plan_config(files: &dyn Files, path: &RelPath, name: &str, req: &Request) -> 
     // The modules of the configuration that say something about builders.
     let mut found: Vec<(usize, BuilderModule)> = Vec::new();
     let (mut distributed, mut substitutes) = (false, false);
-    for (i, mi) in p.sys.modules.iter().enumerate() {
-        let Some(expr) = &mi.expr else { continue };
-        if matches!(mi.origin, ModuleOrigin::External(_)) {
-            continue;
-        }
-        let Ok(pl) = places::places(&expr.node) else {
-            continue;
-        };
-        let has = |path: &[&str]| !places::find_in(&pl, path).0.is_empty();
-        if !has(&MACHINES) && !has(&DISTRIBUTED) && !has(&SUBSTITUTES) {
-            continue;
-        }
+    for (i, expr) in modules_defining(&p, &[&MACHINES[..], &DISTRIBUTED[..], &SUBSTITUTES[..]]) {
         let m = read_builder_module(&p, expr.file, &expr.node)?;
         distributed |= m
             .distributed

@@ -53,7 +53,7 @@ use crate::module::{self, OptionHit};
 use crate::ops::editor::{Edits, Planner};
 use crate::ops::modules::{
     add_to_list, define_in_home, describe, find_one, inline_list_item, insert_defs, module_places,
-    InlineItem, NewDef,
+    modules_defining, InlineItem, NewDef,
 };
 use crate::platform;
 use crate::proof::ModuleProver;
@@ -707,19 +707,7 @@ fn plan_config(
     }
     // The modules of this configuration that define the options.
     let mut found: Vec<(usize, ModuleEdit)> = Vec::new();
-    for (i, m) in p.sys.modules.iter().enumerate() {
-        let Some(expr) = &m.expr else { continue };
-        if matches!(m.origin, ModuleOrigin::External(_)) {
-            continue;
-        }
-        let Ok(places) = places::places(&expr.node) else {
-            continue;
-        };
-        let (h1, _) = places::find_in(&places, &EMULATED);
-        let (h2, _) = places::find_in(&places, &STATIC);
-        if h1.is_empty() && h2.is_empty() {
-            continue;
-        }
+    for (i, expr) in modules_defining(&p, &[&EMULATED[..], &STATIC[..]]) {
         found.push((i, read_module(&p, expr.file, &expr.node)?));
     }
     let mut summary = Vec::new();

@@ -370,3 +370,27 @@ pub(crate) fn define_in_home(
         }
     }
 }
+
+/// The modules of the configuration that define any of `paths`, in its
+/// order: their index in its modules and their expression. Modules
+/// nixcross does not read (another input's) and those whose definitions it
+/// cannot see are not among them.
+pub(crate) fn modules_defining(p: &Planner, paths: &[&[&str]]) -> Vec<(usize, Src)> {
+    let mut out = Vec::new();
+    for (i, m) in p.sys.modules.iter().enumerate() {
+        let Some(expr) = &m.expr else { continue };
+        if matches!(m.origin, ModuleOrigin::External(_)) {
+            continue;
+        }
+        let Ok(places) = places::places(&expr.node) else {
+            continue;
+        };
+        if paths
+            .iter()
+            .any(|path| !places::find_in(&places, path).0.is_empty())
+        {
+            out.push((i, expr.clone()));
+        }
+    }
+    out
+}
