@@ -36,11 +36,12 @@ use std::rc::Rc;
 use budget::Limits;
 pub use budget::MAX_BYTES;
 use budget::{cost, Budget};
+pub use prims::Prim;
 
 pub use value::{
     AttrEntry, Attrs, Closure, EnvId, ImportArgs, MadeBy, PathValue, PerSystem, Piece, PkgsSite,
-    PkgsValue, PkgsVia, Prim, PrimApp, Property, Special, StrValue, SystemsHelper, ThunkId,
-    Unknown, Value, Written,
+    PkgsValue, PkgsVia, PrimApp, Property, Special, StrValue, SystemsHelper, ThunkId, Unknown,
+    Value, Written,
 };
 
 use crate::files::{EntryKind, RelPath};
