@@ -147,7 +147,9 @@ fn describe(report: &mut EditReport, parts: &[(&Located, nixcross::edit::Outcome
         if !out.summary.is_empty() {
             report.summary.push(out.summary.clone());
         }
-        report.warnings.extend(out.warnings.iter().cloned());
+        report
+            .warnings
+            .extend(out.warnings.iter().map(ToString::to_string));
         report.claims.extend(out.claims.iter().cloned());
     }
 }
@@ -186,7 +188,7 @@ pub fn finish_trees(
         }
         for (_, out) in &parts {
             for w in &out.warnings {
-                warn(w);
+                warn(&w.to_string());
             }
         }
     };

@@ -160,6 +160,68 @@ pub struct Location {
     pub col: usize,
 }
 
+/// A note that comes with a result, never an error: a cost, a choice
+/// nixcross made, or something it left to the user, with where it applies
+/// when that is one place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Diagnostic {
+    /// How much it matters.
+    pub severity: Severity,
+    /// One line, without the location.
+    pub message: String,
+    /// The place it is about, if one.
+    pub location: Option<Location>,
+}
+
+/// How much a [`Diagnostic`] matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Severity {
+    /// Something the user should check or know; the result stands.
+    Warning,
+}
+
+impl Diagnostic {
+    /// A warning with no location.
+    pub fn warning(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            message: message.into(),
+            location: None,
+        }
+    }
+    /// The same, about `location`.
+    pub fn at(self, location: Location) -> Self {
+        Diagnostic {
+            location: Some(location),
+            ..self
+        }
+    }
+}
+
+impl From<String> for Diagnostic {
+    fn from(message: String) -> Self {
+        Diagnostic::warning(message)
+    }
+}
+
+impl From<&str> for Diagnostic {
+    fn from(message: &str) -> Self {
+        Diagnostic::warning(message)
+    }
+}
+
+/// `file:line:col: message`, or the message alone.
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(l) = &self.location {
+            write!(f, "{}:{}:{}: ", l.file, l.line, l.col)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

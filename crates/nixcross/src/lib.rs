@@ -42,7 +42,7 @@ pub mod spec;
 pub(crate) mod syntax;
 pub mod vocab;
 
-pub use error::{Error, ErrorKind, Result, TextRange};
+pub use error::{Diagnostic, Error, ErrorKind, Result, Severity, TextRange};
 
 /// Internals that nixcross's own integration tests and benchmarks use. Not
 /// part of the API: hidden from the documentation, and it may change in any

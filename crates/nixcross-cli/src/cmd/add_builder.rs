@@ -130,7 +130,7 @@ fn edit(args: Args) -> CmdResult {
     if args.format == Format::Machines {
         let out = machines_output(&opts).map_err(|e| CliError::lib(&e))?;
         for w in &out.warnings {
-            common::warn(w);
+            common::warn(&w.to_string());
         }
         common::print(&format!(
             "# /etc/nix/machines\n{}\n# /etc/nix/nix.conf\n{}\n",

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 pub use claim::{Claim, Subject};
 
-use crate::error::{Error, Result};
+use crate::error::{Diagnostic, Error, Result};
 use crate::files::{FileError, Files, Overlay, RelPath};
 
 /// Replace `range` of the source with `insert` (an empty range inserts).
@@ -254,7 +254,7 @@ pub struct Plan {
     /// One line saying what the plan does.
     pub summary: String,
     /// What the user should know (traps, costs, guesses declined).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Diagnostic>,
     /// What the plan establishes: proven on the edited tree before the
     /// plan's outcome is returned.
     pub claims: Vec<Claim>,
@@ -297,7 +297,7 @@ pub struct Outcome {
     /// One line saying what the plan does.
     pub summary: String,
     /// What the user should know.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Diagnostic>,
     /// What the change establishes, proven on the changed tree.
     pub claims: Vec<Claim>,
 }
@@ -446,7 +446,7 @@ pub struct Transaction<'b> {
     original: BTreeMap<RelPath, String>,
     reasons: BTreeMap<RelPath, Vec<String>>,
     summaries: Vec<String>,
-    warnings: Vec<String>,
+    warnings: Vec<Diagnostic>,
     claims: Vec<Claim>,
     provers: Vec<Arc<dyn Prover>>,
 }
@@ -534,7 +534,7 @@ impl<'b> Transaction<'b> {
     }
 
     /// Add a warning for the user.
-    pub fn warn(&mut self, warning: impl Into<String>) {
+    pub fn warn(&mut self, warning: impl Into<Diagnostic>) {
         let w = warning.into();
         if !self.warnings.contains(&w) {
             self.warnings.push(w);
@@ -821,7 +821,7 @@ mod tests {
         assert_eq!(c.after, "{ a = 2; b = 3; }");
         assert_eq!(c.reasons, ["two", "three"]);
         assert_eq!(out.summary, "two; three");
-        assert_eq!(out.warnings, ["w"]);
+        assert_eq!(out.warnings, [Diagnostic::warning("w")]);
         // Back to the original text: no change at all.
         let mut t = Transaction::new(&files);
         t.plan(edit("1", "2", "two")).unwrap();

@@ -17,7 +17,7 @@
 //! leave a Nix string or a machines-file field.
 
 use crate::edit::{Claim, Outcome, Plan, Subject, TextEdit};
-use crate::error::{Error, Result};
+use crate::error::{Diagnostic, Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::modules::{lone_module, LoneModule};
 use crate::flake::Flake;
@@ -130,7 +130,7 @@ pub struct MachinesOutput {
     /// Lines for `/etc/nix/nix.conf`.
     pub nix_conf: Vec<String>,
     /// What the user should know.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// The machines-file form of `opts`, for a machine that does not run NixOS.
@@ -148,7 +148,7 @@ pub fn machines_output(opts: &AddBuilderOptions) -> Result<MachinesOutput> {
             "builders-use-substitutes = true".into(),
         ],
         machine,
-        warnings,
+        warnings: warnings.into_iter().map(Diagnostic::warning).collect(),
     })
 }
 
@@ -215,7 +215,8 @@ pub fn plan_add_builder(
         None => plan_module(files, path, &req)?,
         Some(name) => plan_config(files, path, name, &req)?,
     };
-    plan.warnings.splice(0..0, warnings);
+    plan.warnings
+        .splice(0..0, warnings.into_iter().map(Diagnostic::warning));
     Ok(plan)
 }
 
@@ -299,10 +300,8 @@ fn plan_module(files: &dyn Files, path: &RelPath, req: &Request) -> Result<Plan>
     let mut summary = Vec::new();
     if req.remove {
         if !remove_in_module(&mut e, &m, req, &mut summary, None)? {
-            e.warnings.push(format!(
-                "{} is not in nix.buildMachines; nothing to remove",
-                req.uri
-            ));
+            e.warnings
+                .push(format!("{} is not in nix.buildMachines; nothing to remove", req.uri).into());
         }
     } else {
         // What the modules this one imports set already is not written
@@ -419,10 +418,13 @@ fn plan_config(files: &dyn Files, path: &RelPath, name: &str, req: &Request) -> 
             }
         }
         if !any {
-            p.warnings.push(format!(
-                "{} is not in nix.buildMachines of `{name}`; nothing to remove",
-                req.uri
-            ));
+            p.warnings.push(
+                format!(
+                    "{} is not in nix.buildMachines of `{name}`; nothing to remove",
+                    req.uri
+                )
+                .into(),
+            );
         }
     } else {
         // Where the builder already is, or the module with the list, if

@@ -100,14 +100,14 @@ pub fn add_config(files: &dyn Files, flake: &RelPath, opts: &AddConfigOptions) -
         return already(&f, existing, &want, opts);
     }
     let place = place(&f)?;
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<crate::error::Diagnostic> = Vec::new();
     if let Some(helper) = &place.helper {
         match with_helper(files, flake, &f, &place, helper, opts, &want) {
             Ok(out) => return Ok(out),
             Err(why) => warnings.push(format!(
                 "the other configurations are built with `{}`, but {why}; `{}` is a plain nixosSystem call and does not get what `{}` adds",
                 helper.name, opts.name, helper.name
-            )),
+            ).into()),
         }
     }
     let mut key = place.prefix.clone();

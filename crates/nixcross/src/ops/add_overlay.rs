@@ -359,7 +359,7 @@ pub fn plan_add_overlay(
                 p.warnings.push(format!(
                     "nixpkgs.overlays changes the system's whole package set (buildPackages too): everything that depends on {} is rebuilt locally instead of coming from the binary cache; `--scoped` confines the change to the modules that ask for it",
                     added.iter().map(|p| p.attr.as_str()).collect::<Vec<_>>().join(", ")
-                ));
+                ).into());
             }
             format!("{}: overlay {}", config.name, describe(&req.pairs))
         }
@@ -433,7 +433,7 @@ pub fn plan_add_overlay(
                 p.warnings.push(format!(
                     "`{} = {}.{}` does not change `stdenv.cc`, the compiler packages are built with: nixpkgs applies the stdenv's own overrides after user overlays (pkgs/top-level/stage.nix). To build a package with {}, give it another stdenv, e.g. `hello.override {{ stdenv = {stdenv}; }}` or `overrideCC stdenv buildPackages.{}`",
                     pair.attr, args.0, pair.package, pair.package, pair.package
-                ));
+                ).into());
             }
         }
     }

@@ -197,7 +197,7 @@ pub fn apply(
             .filter_map(|s| crate::platform::resolve(s).ok())
             .map(|t| emulation_warning(&t.system))
             .collect();
-        flake.warnings.retain(|w| !provided.contains(w));
+        flake.warnings.retain(|w| !provided.contains(&w.message));
     }
     Ok(Applied { flake, host })
 }

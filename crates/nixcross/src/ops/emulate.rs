@@ -43,7 +43,7 @@
 use std::collections::HashSet;
 
 use crate::edit::{Claim, Outcome, Plan, Subject, TextEdit};
-use crate::error::{Error, Result};
+use crate::error::{Diagnostic, Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::modules::{lone_module, LoneModule};
 use crate::flake::{Flake, ModuleOrigin};
@@ -163,7 +163,7 @@ fn note_conditional(e: &mut Edits, dotted: &str, systems: &[String], listed: &Ha
     for s in systems.iter().filter(|s| listed.contains(*s)) {
         e.warnings.push(format!(
             "`{s}` is in {dotted} already, under its condition; nixcross leaves it there, so it is emulated when the condition holds"
-        ));
+        ).into());
     }
 }
 
@@ -370,7 +370,7 @@ fn remove_systems(
                 )));
             }
             e.warnings
-                .push(format!("`{s}` is not in {dotted}; nothing to remove"));
+                .push(format!("`{s}` is not in {dotted}; nothing to remove").into());
         }
         return Ok(());
     };
@@ -399,7 +399,7 @@ fn remove_systems(
             e.warnings.push(format!(
                 "`{s}` is not in a part of {dotted} that nixcross can edit (the rest is {}); nothing to remove",
                 describe(&hit.value)
-            ));
+            ).into());
         }
         return Ok(());
     }
@@ -439,7 +439,7 @@ fn remove_systems(
             ));
         }
         e.warnings
-            .push(format!("`{s}` is not in {dotted}; nothing to remove"));
+            .push(format!("`{s}` is not in {dotted}; nothing to remove").into());
     }
     if found.is_empty() {
         return Ok(());
@@ -503,7 +503,7 @@ fn add_systems<'d>(
                 if have.insert(s.clone()) {
                     left.push(s.clone());
                     e.warnings
-                        .push(left_to_expression(s, &dotted, &describe(&hit.value)));
+                        .push(left_to_expression(s, &dotted, &describe(&hit.value)).into());
                 }
             }
         }
@@ -529,11 +529,10 @@ fn add_systems<'d>(
             if *around == Some(list::Around::Concat) {
                 for s in hit.value.string_literals_within() {
                     if systems.contains(&s) && !have.contains(&s) {
-                        e.warnings.push(left_to_expression(
-                            &s,
-                            &dotted,
-                            "the part nixcross cannot evaluate",
-                        ));
+                        e.warnings.push(
+                            left_to_expression(&s, &dotted, "the part nixcross cannot evaluate")
+                                .into(),
+                        );
                         left.push(s.clone());
                         have.insert(s);
                     }
@@ -542,7 +541,7 @@ fn add_systems<'d>(
             if let Some(why) = &seen.unknown {
                 e.warnings.push(format!(
                     "nixcross cannot see all of `{dotted}` ({why}); check that it does not list a system twice"
-                ));
+                ).into());
             }
             let opaque: Vec<String> = list
                 .items
@@ -554,7 +553,7 @@ fn add_systems<'d>(
                 e.warnings.push(format!(
                     "`{dotted}` has items nixcross cannot read ({}); check that they do not repeat a system",
                     opaque.join(", ")
-                ));
+                ).into());
             }
         }
         ListShape::Conditional { lib: false, .. } | ListShape::Opaque => {
@@ -581,13 +580,13 @@ fn add_systems<'d>(
                 Some(_) => ": check that the computed part does not list them too",
                 None => "",
             }
-        )),
+        ).into()),
         Added::Merged => e.warnings.push(format!(
             "`{dotted}` is a list under a condition; nixcross merged {} with it (`lib.mkMerge`), so {} hold{} whatever the condition says",
             added.join(", "),
             if added.len() == 1 { "it" } else { "they" },
             if added.len() == 1 { "s" } else { "" },
-        )),
+        ).into()),
     }
     summary.push(s);
     Ok(())
@@ -746,9 +745,10 @@ fn plan_config(
         }
         if found.is_empty() {
             for s in systems {
-                p.warnings.push(format!(
-                    "`{s}` is not in boot.binfmt.emulatedSystems; nothing to remove"
-                ));
+                p.warnings.push(
+                    format!("`{s}` is not in boot.binfmt.emulatedSystems; nothing to remove")
+                        .into(),
+                );
             }
         }
     } else if let Some(&k) = own.first() {
@@ -801,10 +801,13 @@ fn plan_config(
             .filter(|m| matches!(m.origin, ModuleOrigin::External(_)))
             .count();
         if others > 0 && !summary.is_empty() {
-            p.warnings.push(format!(
+            p.warnings.push(
+                format!(
                 "`{name}` also has modules nixcross does not read (from other inputs or nixpkgs); \
                  if they set boot.binfmt.emulatedSystems too, NixOS merges the lists"
-            ));
+            )
+                .into(),
+            );
         }
     }
     let summary = if summary.is_empty() {
@@ -850,7 +853,7 @@ fn check_host(
     declared: Option<(String, String)>,
     systems: &[String],
     opts: &EmulateOptions,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Diagnostic>,
     at: Option<(Src, &SourceMap)>,
 ) -> Result<()> {
     let hint =
@@ -866,9 +869,12 @@ fn check_host(
             .system;
         if let Some((d, why)) = &declared {
             if *d != host {
-                warnings.push(format!(
+                warnings.push(
+                    format!(
                     "--host {host} disagrees with the file ({d}: {why}); checking against --host"
-                ));
+                )
+                    .into(),
+                );
             }
         }
         if systems.contains(&host) {
@@ -895,10 +901,13 @@ fn check_host(
     }
     if let Some(local) = &opts.local_system {
         if systems.contains(local) {
-            warnings.push(format!(
+            warnings.push(
+                format!(
                 "`{local}` is the system nixcross runs on; if this module is for this machine, \
                  NixOS will refuse to emulate its own system (pass --host to check)"
-            ));
+            )
+                .into(),
+            );
         }
     }
     Ok(())

@@ -171,15 +171,15 @@ pub(crate) fn item_holding(list: &syntax::ListView, node: &Node) -> Node {
         .unwrap_or_else(|| node.clone())
 }
 
-/// Say so when new definitions go under the module's `mkIf`.
-pub(crate) fn note_condition(e: &mut Edits, place: &Place) {
+/// Say so when new definitions go under the module's `mkIf` (in `file`).
+pub(crate) fn note_condition(e: &mut Edits, file: FileId, place: &Place) {
     if let Some(c) = &place.condition {
-        let w = format!(
-            "the new settings go among definitions that hold only when `{c}`, so they hold only then too"
+        e.warn_at(
+            format!(
+                "the new settings go among definitions that hold only when `{c}`, so they hold only then too"
+            ),
+            &Src::new(file, place.set.node.clone()),
         );
-        if !e.warnings.contains(&w) {
-            e.warnings.push(w);
-        }
     }
 }
 
@@ -250,7 +250,7 @@ pub(crate) fn insert_defs(
             Some((_, v)) => v.push(d),
             None => groups.push((i, vec![d])),
         }
-        note_condition(e, &places[i]);
+        note_condition(e, file, &places[i]);
     }
     for (i, group) in groups {
         let set = &places[i].set;

@@ -245,7 +245,7 @@ pub(crate) fn plan_in(f: &Flake, opts: &SetTargetOptions, prove: bool) -> Result
             .hint("use --mode cross"));
         }
         Mode::Emulate if Some(&target.system) != opts.local_system.as_ref() => {
-            p.warnings.push(emulation_warning(&target.system));
+            p.warnings.push(emulation_warning(&target.system).into());
         }
         _ => {}
     }

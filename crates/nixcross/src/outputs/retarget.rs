@@ -246,7 +246,7 @@ fn plan_edits(
     files: &dyn Files,
     flake: &RelPath,
     opts: &RetargetOptions,
-) -> Result<(Vec<TextEdit>, String, Vec<String>)> {
+) -> Result<(Vec<TextEdit>, String, Vec<crate::error::Diagnostic>)> {
     if !matches!(opts.kind, Kind::Package | Kind::Shell) {
         return Err(Error::invalid(
             "set-target retargets a package or a dev shell here",
@@ -311,7 +311,7 @@ fn plan_edits(
                 warnings.push(format!(
                     "on {s}, `{}` is the build machine's own platform, so it is built natively there",
                     target.system
-                ));
+                ).into());
             }
         }
         Build::Keep
@@ -349,7 +349,7 @@ fn plan_edits(
             warnings.push(format!(
                 "an emulated build needs the building machine to run {0} programs: on NixOS add `boot.binfmt.emulatedSystems = [ \"{0}\" ];` to its configuration (`nixcross emulate {0}`)",
                 target.system
-            ));
+            ).into());
         }
         Build::To(b)
     };

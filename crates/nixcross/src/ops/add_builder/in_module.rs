@@ -19,7 +19,7 @@ pub(super) fn add_in_module(
     let mut defs: Vec<NewDef> = Vec::new();
     match &m.machines {
         Some((place, hit)) => {
-            note_condition(e, &m.places[*place]);
+            note_condition(e, file, &m.places[*place]);
             let def = ListOption::read(hit.entry_node(), hit.value.clone());
             // A builder listed already is updated where it is: in the
             // literal list, or under its condition (`lib.mkIf c [ ... ]`,
@@ -56,10 +56,10 @@ pub(super) fn add_in_module(
                     Added::Concatenated => e.warnings.push(format!(
                         "nix.buildMachines is {}; nixcross added the builder with `++ [ ... ]`: check that the computed part does not list {uri} too",
                         describe(&hit.value)
-                    )),
+                    ).into()),
                     Added::Merged => e.warnings.push(format!(
                         "nix.buildMachines is a list under a condition; nixcross merged {uri} with it (`lib.mkMerge`), so it is used whatever the condition says"
-                    )),
+                    ).into()),
                 }
                 summary.push(s);
             }
@@ -133,7 +133,7 @@ pub(super) fn update_under_condition(
     e.warnings.push(format!(
         "{} is in nix.buildMachines already, under its condition; nixcross leaves it there, so it is used when the condition holds",
         req.uri
-    ));
+    ).into());
     Ok(true)
 }
 
@@ -192,10 +192,13 @@ pub(super) fn finish_settings(
                 );
                 summary.push(s);
             }
-            other => e.warnings.push(format!(
-                "nix.distributedBuilds is `{}`; NixOS uses the builders only when it is true",
-                syntax::compact(other)
-            )),
+            other => e.warnings.push(
+                format!(
+                    "nix.distributedBuilds is `{}`; NixOS uses the builders only when it is true",
+                    syntax::compact(other)
+                )
+                .into(),
+            ),
         },
     }
     match &m.substitutes {
@@ -215,7 +218,7 @@ pub(super) fn finish_settings(
         Substitutes::InExtraOptions => {}
         Substitutes::Unknown(why) => e.warnings.push(format!(
             "nixcross cannot tell whether nix.settings sets builders-use-substitutes ({why}); consider setting it to true"
-        )),
+        ).into()),
     }
     insert_defs(e, file, &m.places, &defs)?;
     summary.extend(defs.into_iter().map(|d| d.reason));
@@ -232,7 +235,7 @@ pub(super) fn unknown_items_warning(e: &mut Edits, items: &[Item], uri: &SshUri)
         e.warnings.push(format!(
             "nix.buildMachines has entries nixcross cannot read ({}); check that none of them is {uri} too",
             unknown.join("; ")
-        ));
+        ).into());
     }
 }
 
@@ -260,7 +263,7 @@ pub(super) fn remove_in_module(
         e.warnings.push(format!(
             "nix.buildMachines is {}, which nixcross cannot read; if it lists {uri}, take it out by hand",
             describe(&hit.value)
-        ));
+        ).into());
         return Ok(false);
     };
     let items: Vec<Item> = list.items.iter().map(read_item).collect();

@@ -113,7 +113,7 @@ fn a_helper_is_called_when_every_configuration_uses_it() {
     assert!(
         out.warnings
             .iter()
-            .any(|w| w.contains("built with `mkHost`")),
+            .any(|w| w.message.contains("built with `mkHost`")),
         "{:?}",
         out.warnings
     );

@@ -161,10 +161,13 @@ pub(super) fn remove_global(p: &mut Planner, attrs: &[String]) -> Result<()> {
         }
     }
     if !found {
-        p.warnings.push(format!(
-            "no overlay nixcross recognises sets {}; nothing to remove",
-            attrs.join(", ")
-        ));
+        p.warnings.push(
+            format!(
+                "no overlay nixcross recognises sets {}; nothing to remove",
+                attrs.join(", ")
+            )
+            .into(),
+        );
     }
     Ok(())
 }

@@ -242,7 +242,7 @@ fn advice_the_build_host_follows_is_not_repeated() {
             host_file: Some(HostFile::InFlakeTree(RelPath::new("builder.nix").unwrap())),
         };
         let out = apply(&doc, &files, &RelPath::new("flake.nix").unwrap(), &o).unwrap();
-        out.flake.warnings
+        out.flake.warnings.into_iter().map(|w| w.message).collect()
     };
     let board = "configurations:\n  board:\n    target: riscv64-linux\n    mode: emulate\n";
     let alone = warned(board);

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use crate::edit::{Claim, FileEdits, Plan, Prover, Subject, TextEdit};
-use crate::error::Error;
+use crate::error::{Diagnostic, Error};
 use crate::source::{FileId, SourceMap, Src};
 use crate::syntax::Layout;
 
@@ -31,7 +31,7 @@ pub(crate) struct Snapshot {
 pub(crate) struct Edits<'a> {
     pub sources: &'a SourceMap<'a>,
     pub(super) files: BTreeMap<FileId, (Vec<TextEdit>, Vec<String>)>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Diagnostic>,
     pub(super) replaced: HashSet<(FileId, (usize, usize))>,
     pub(super) new_imports: BTreeMap<FileId, NewImports>,
     pub(super) new_inline: Option<NewInline>,
@@ -94,6 +94,20 @@ impl<'a> Edits<'a> {
     pub fn error_at(&self, err: Error, src: &Src) -> Error {
         let s = self.sources.get(src.file);
         err.at(src.range()).in_file(&s.path, &s.text)
+    }
+
+    /// Warn about `src` (`file:line:col` where it starts), once.
+    pub fn warn_at(&mut self, message: String, src: &Src) {
+        let s = self.sources.get(src.file);
+        let (line, col) = crate::error::line_col(&s.text, src.range().0);
+        let w = Diagnostic::warning(message).at(crate::error::Location {
+            file: s.path.clone(),
+            line,
+            col,
+        });
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
     }
 
     /// Add an edit of `file`. A second filling of an empty `{ }` or `[ ]`

@@ -32,7 +32,7 @@ fn emulate(src: &str, o: &EmulateOptions) -> Result<Out> {
             .text_of(name)
             .map_or_else(|| src.to_string(), str::to_string),
         changed: out.changed(),
-        warnings: out.warnings,
+        warnings: out.warnings.iter().map(|w| w.message.clone()).collect(),
     })
 }
 
@@ -432,4 +432,34 @@ fn refuses_files_that_are_not_nixos_modules() {
         let e = err(src, &o);
         assert!(e.message.contains(needle), "{src}: {}", e.message);
     }
+}
+
+#[test]
+fn a_setting_under_a_condition_is_warned_about_where_it_goes() {
+    let src = "{ config, lib, ... }:\n{\n  config = lib.mkIf config.services.x.enable {\n    boot.loader.grub.enable = false;\n  };\n}\n";
+    let files = MemFiles::single("configuration.nix", src);
+    let out = super::emulate(
+        &files,
+        &RelPath::new("configuration.nix").unwrap(),
+        &opts(&["aarch64-linux"]),
+    )
+    .unwrap();
+    let w = out
+        .warnings
+        .iter()
+        .find(|w| {
+            w.message
+                .contains("hold only when `config.services.x.enable`")
+        })
+        .unwrap_or_else(|| panic!("{:?}", out.warnings));
+    let at = w.location.as_ref().expect("a location");
+    assert_eq!(
+        (at.file.as_str(), at.line, at.col),
+        ("configuration.nix", 3, 46)
+    );
+    assert!(
+        w.to_string()
+            .starts_with("configuration.nix:3:46: the new settings"),
+        "{w}"
+    );
 }

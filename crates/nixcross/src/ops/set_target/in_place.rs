@@ -300,7 +300,7 @@ pub(super) fn set_option(
             option.name(),
             p.config.name
         );
-        p.warnings.push(w);
+        p.warnings.push(w.into());
         return Ok(());
     }
     // Not defined yet: next to its sibling when that module is ours.
@@ -426,7 +426,7 @@ pub(super) fn pkgs_option(p: &mut Planner, want: &Want, po: &PkgsOption) -> Resu
             Mode::Cross => format!(", cross-compiling for {target} on {}", want.build),
             Mode::Emulate | Mode::Native => format!(", built natively for {target}"),
         }
-    ));
+    ).into());
     Ok(match want.mode {
         Mode::Cross => format!(
             "cross-compile for {target} on {} (nixpkgs.pkgs)",
