@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 
 /// How Nix talks to a builder: the URI's scheme, and NixOS's `protocol`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Protocol {
     /// `ssh://`: the legacy `nix-store --serve` protocol (NixOS's default).
     Ssh,
@@ -176,6 +177,7 @@ fn printable(s: &str) -> String {
 /// Nix accepts there (`local`, `unix://...`, `ssh://host?ssh-key=...`),
 /// kept as written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StoreUri {
     /// `ssh://[user@]host` or `ssh-ng://[user@]host`, or a bare host name.
     Ssh(SshUri),

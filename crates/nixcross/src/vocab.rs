@@ -43,6 +43,7 @@ pub enum Style {
 /// What a flake written by `nixcross init` builds for the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Kind {
     /// A NixOS system (`nixosConfigurations`)
     #[default]
