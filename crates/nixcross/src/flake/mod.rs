@@ -35,7 +35,7 @@ pub(crate) use platforms::{Definition, PlatformOption};
 pub use platforms::{Platforms, SeenStyle};
 
 /// A followed `nixosSystem { ... }` call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct System {
     /// The nixpkgs input whose `lib.nixosSystem` builds it.
     pub input: String,
