@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 
 mod conflicts;
 mod expr;
+mod keep;
 pub mod limits;
 mod nix_rules;
 pub mod reach;
@@ -23,6 +24,8 @@ pub mod text;
 
 pub use conflicts::attr_conflicts;
 pub use expr::{BinOp, Expr, Key, Part, PathKind};
+pub(crate) use keep::trees_kept;
+pub use keep::KeepTreesUntilExit;
 pub use text::*;
 
 /// A parsed file that has no syntax errors.
@@ -194,7 +197,7 @@ pub fn parse_shared(src: &str) -> Result<Doc> {
                 match r.pop_front() {
                     Some((t, d)) => {
                         bytes -= t.len();
-                        if crate::source::leave_trees() {
+                        if trees_kept() {
                             std::mem::forget(d);
                         }
                     }
