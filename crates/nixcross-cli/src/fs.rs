@@ -14,13 +14,6 @@ use nixcross::files::{EntryKind, FileError, Files, RelPath, MAX_FILE_BYTES};
 use rustix::fd::AsFd;
 use rustix::fs::{Mode, OFlags};
 
-use crate::common::CliError;
-
-/// An error about `path` for the terminal (exit 2).
-pub fn file_error(path: &Path, err: &FileError) -> CliError {
-    CliError::usage(format!("{}: {err}", path.display()))
-}
-
 /// What an I/O error means to a reader.
 pub fn classify(err: &std::io::Error) -> FileError {
     match err.kind() {

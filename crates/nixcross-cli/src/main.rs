@@ -1,19 +1,26 @@
 //! The `nixcross` binary: clap turns arguments into option structs, one
 //! library call does the work, and this crate prints, writes atomically and
-//! maps errors to exit codes (0 done, 1 would change under `--check`, 2 bad
-//! input or refusal).
+//! ends with an [`Exit`] status (0 done, 1 a check does not hold: would
+//! change under `--check`, 2 bad input or refusal).
 
 use std::process::ExitCode;
+
+use error::CliError;
+use exit::Exit;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 mod cmd;
 mod common;
 mod complete;
+mod editing;
+mod error;
+mod exit;
 mod fs;
 mod term;
 mod tree;
 mod verify;
+mod vocab;
 mod write;
 
 const EXAMPLES: &str = "\
@@ -149,18 +156,18 @@ fn color_before_parsing() -> Option<clap::ColorChoice> {
 /// exited 0): help and version through [`common::print`], where an error
 /// other than a closed pipe exits 2; usage errors as nixcross's errors, with
 /// the arguments they quote escaped.
-fn clap_output(e: clap::Error) -> ExitCode {
+fn clap_output(e: clap::Error) -> Exit {
     if !e.use_stderr() {
         common::print(&e.render().ansi().to_string());
-        return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        return Exit::of_clap(&e);
     }
     let plain = e.render().to_string();
     match plain.strip_prefix("error: ") {
-        Some(message) => common::CliError::usage(message.trim_end()).report(),
+        Some(message) => common::report(CliError::usage(message.trim_end())),
         // Help shown for a missing subcommand.
         None => {
             common::status(plain.trim_end());
-            ExitCode::from(e.exit_code().clamp(0, 255) as u8)
+            Exit::of_clap(&e)
         }
     }
 }
@@ -188,7 +195,7 @@ const STACK_BYTES: u64 = 64 * 1024 * 1024;
 
 fn main() -> ExitCode {
     if main_stack_can_grow(STACK_BYTES) {
-        return run();
+        return run().into();
     }
     // A hard limit below it: a thread of that size instead.
     let worker = std::thread::Builder::new()
@@ -196,10 +203,10 @@ fn main() -> ExitCode {
         .stack_size(STACK_BYTES as usize)
         .spawn(run);
     match worker.map(|w| w.join()) {
-        Ok(Ok(code)) => code,
+        Ok(Ok(exit)) => exit.into(),
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
         // No thread either (a tight ulimit): run on the main thread.
-        Err(_) => run(),
+        Err(_) => run().into(),
     }
 }
 
@@ -227,7 +234,7 @@ fn main_stack_can_grow(bytes: u64) -> bool {
         .is_ok()
 }
 
-fn run() -> ExitCode {
+fn run() -> Exit {
     // One operation, then exit: the OS takes the syntax trees back at once.
     let _keep = nixcross::flake::KeepTreesUntilExit::new();
     // `COMPLETE=<shell> nixcross ...`: answer the shell and exit.
@@ -240,7 +247,7 @@ fn run() -> ExitCode {
         Ok(cli) => cli,
         // clap says only that some argument is not UTF-8: name it.
         Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
-            return common::CliError::usage(not_utf8()).report();
+            return common::report(CliError::usage(not_utf8()));
         }
         Err(e) => return clap_output(e),
     };
@@ -263,14 +270,14 @@ fn run() -> ExitCode {
         Command::Completions { shell } => complete::registration(shell, &complete::completer())
             .map(|script| {
                 common::print(&script);
-                ExitCode::SUCCESS
+                Exit::Success
             })
-            .map_err(common::CliError::usage),
+            .map_err(CliError::usage),
         Command::Man(args) => cmd::man::run(Cli::command(), args),
     };
     match result {
-        Ok(code) => code,
-        Err(err) => err.report(),
+        Ok(exit) => exit,
+        Err(err) => common::report(err),
     }
 }
 

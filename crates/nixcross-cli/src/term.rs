@@ -161,10 +161,10 @@ pub fn escape_message(s: &str) -> Cow<'_, str> {
 /// full disk, `> /dev/full`) is an error: exit 2 with the reason on stderr.
 pub fn stdout_failed(err: &std::io::Error) -> ! {
     if err.kind() == std::io::ErrorKind::BrokenPipe {
-        std::process::exit(0);
+        crate::exit::Exit::Success.now();
     }
     eprintln!("nixcross: error: cannot write to standard output: {err}");
-    std::process::exit(2);
+    crate::exit::Exit::Error.now();
 }
 
 #[cfg(test)]

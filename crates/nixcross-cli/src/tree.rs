@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 use nixcross::files::RelPath;
 
-use crate::common::CliError;
+use crate::error::{CliError, Missing, TreeError};
 use crate::fs::DiskFiles;
 
-/// A file to work on: the tree of its folder and its path in that tree.
+/// A file to work on, as [`locate`] found it: the tree of its folder and
+/// its path in that tree.
 #[derive(Debug)]
-pub struct Target {
+pub struct Located {
     /// The folder's files.
     pub files: DiskFiles,
     /// The file, relative to the folder.
@@ -22,7 +23,7 @@ pub struct Target {
     pub dir: PathBuf,
 }
 
-impl Target {
+impl Located {
     /// The disk path of a file of the tree, as the user would write it.
     pub fn display(&self, rel: &RelPath) -> PathBuf {
         let full = if self.dir.as_os_str().is_empty() || self.dir == Path::new(".") {
@@ -50,36 +51,44 @@ impl Target {
 
     /// The same tree, with nothing read yet (to plan again after a file
     /// changed under an edit).
-    pub fn reread(&self) -> Result<Target, CliError> {
-        Ok(Target {
+    pub fn reread(&self) -> Result<Located, TreeError> {
+        Ok(Located {
             files: open(&self.dir)?.with_entry(self.rel.clone()),
             rel: self.rel.clone(),
             dir: self.dir.clone(),
         })
     }
+
+    /// A library error about a file of this tree: `path:line:col: message`
+    /// when it has a location, else as [`CliError::from_lib`] about the
+    /// file located.
+    pub fn error(&self, err: &nixcross::Error) -> CliError {
+        if let Some(loc) = &err.location {
+            return CliError::at(&self.display(&loc.file), loc.line, loc.col, err);
+        }
+        let text = nixcross::files::Files::read(&self.files, &self.rel).unwrap_or_default();
+        CliError::from_lib(Some(&self.display(&self.rel)), &text, err)
+    }
 }
 
-fn open(dir: &Path) -> Result<DiskFiles, CliError> {
-    DiskFiles::new(dir).map_err(|e| crate::fs::file_error(dir, &e))
+fn open(dir: &Path) -> Result<DiskFiles, TreeError> {
+    DiskFiles::new(dir).map_err(|error| TreeError::File {
+        path: dir.to_path_buf(),
+        error,
+    })
 }
 
 /// The file `-f` names (a folder means its `flake.nix`), or `flake.nix` in
 /// the current folder or the nearest parent that has one.
-pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
+pub fn locate(file: Option<&Path>) -> Result<Located, TreeError> {
     let path = match file {
         Some(p) if p.is_dir() => {
             let inside = p.join("flake.nix");
             if !inside.exists() {
-                // `-f flake.nix` where flake.nix is a folder says so.
-                let what = if p.file_name().is_some_and(|n| n == "flake.nix") {
-                    "is a folder, not a file"
-                } else {
-                    "is a folder with no flake.nix"
-                };
-                return Err(CliError::usage(format!(
-                    "{}: {what}\n  hint: -f takes a flake.nix, a module file, or a folder with a flake.nix",
-                    p.display()
-                )));
+                return Err(TreeError::NoFlakeIn {
+                    dir: p.to_path_buf(),
+                    named_flake_nix: p.file_name().is_some_and(|n| n == "flake.nix"),
+                });
             }
             inside
         }
@@ -87,17 +96,11 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
         None => find_flake()?,
     };
     if let Err(e) = std::fs::metadata(&path) {
-        return Err(CliError::usage(format!(
-            "{}: {}",
-            path.display(),
-            missing(&path, &e)
-        )));
+        let why = missing(&path, e);
+        return Err(TreeError::Missing { path, why });
     }
     if path.is_dir() {
-        return Err(CliError::usage(format!(
-            "{}: is a folder, not a file",
-            path.display()
-        )));
+        return Err(TreeError::Folder { path });
     }
     let parent = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -117,23 +120,13 @@ pub fn locate(file: Option<&Path>) -> Result<Target, CliError> {
         .filter(|r| !r.as_os_str().is_empty())
         .and_then(|r| r.to_str())
         .or_else(|| path.file_name().and_then(|n| n.to_str()))
-        .ok_or_else(|| {
-            CliError::usage(format!(
-                "{}: not a file name nixcross can read (it is not UTF-8)",
-                crate::term::escape_os(path.as_os_str())
-            ))
-        })?;
-    let rel = RelPath::new(name).ok_or_else(|| {
-        CliError::usage(format!(
-            "{}: not a file name nixcross can read",
-            path.display()
-        ))
-    })?;
+        .ok_or_else(|| TreeError::NotUtf8 { path: path.clone() })?;
+    let rel = RelPath::new(name).ok_or_else(|| TreeError::BadName { path: path.clone() })?;
     // The file named may be a link to a file elsewhere (a module kept in a
     // repository, linked from /etc/nixos): it is read and written through
     // the link, and its relative paths are read from this folder, as Nix
     // reads them.
-    Ok(Target {
+    Ok(Located {
         files: open(&dir)?.with_entry(rel.clone()),
         rel,
         dir,
@@ -184,23 +177,20 @@ fn flake_root_above(dir: &Path) -> Option<PathBuf> {
 
 /// Why the file at `path` cannot be opened, given the error of following
 /// it: a link that leads to itself and a dangling link say so.
-fn missing(path: &Path, e: &std::io::Error) -> String {
+fn missing(path: &Path, e: std::io::Error) -> Missing {
     if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
-        return "it is a symbolic link that leads back to itself (too many levels of symbolic links)".into();
+        return Missing::Loop;
     }
     if e.kind() == std::io::ErrorKind::NotFound {
         if let Ok(to) = std::fs::read_link(path) {
-            return format!(
-                "it is a symbolic link to {}, which does not exist",
-                to.display()
-            );
+            return Missing::Dangling { to };
         }
-        return "no such file".into();
+        return Missing::NotFound;
     }
-    e.to_string()
+    Missing::Io(e)
 }
 
-fn find_flake() -> Result<PathBuf, CliError> {
+fn find_flake() -> Result<PathBuf, TreeError> {
     find_up(
         "flake.nix",
         "no flake.nix in this folder or any parent; pass -f <FILE or FOLDER>",
@@ -210,8 +200,11 @@ fn find_flake() -> Result<PathBuf, CliError> {
 /// `name` in the current folder or the nearest parent that has one,
 /// relative to the current folder when it is below it; else `missing` as
 /// the error.
-pub fn find_up(name: &str, missing: &str) -> Result<PathBuf, CliError> {
-    let cwd = std::env::current_dir().map_err(|e| CliError::io(Path::new("."), &e))?;
+pub fn find_up(name: &str, missing: &str) -> Result<PathBuf, TreeError> {
+    let cwd = std::env::current_dir().map_err(|error| TreeError::Io {
+        path: PathBuf::from("."),
+        error,
+    })?;
     let mut dir: &Path = &cwd;
     loop {
         let candidate = dir.join(name);
@@ -225,7 +218,11 @@ pub fn find_up(name: &str, missing: &str) -> Result<PathBuf, CliError> {
         }
         match dir.parent() {
             Some(p) => dir = p,
-            None => return Err(CliError::usage(missing)),
+            None => {
+                return Err(TreeError::NotAbove {
+                    message: missing.to_string(),
+                })
+            }
         }
     }
 }

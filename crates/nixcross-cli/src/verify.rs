@@ -26,8 +26,10 @@ use nixcross::edit::{Claim, Outcome, Subject};
 use nixcross::files::RelPath;
 use serde_json::Value;
 
-use crate::common::{status, CliError};
-use crate::tree::Target;
+use crate::common::status;
+use crate::error::CliError;
+use crate::exit::Exit;
+use crate::tree::Located;
 
 /// The environment variable that names the `nix` to run.
 pub const NIX_ENV: &str = "NIXCROSS_NIX";
@@ -59,7 +61,7 @@ pub struct VerifyFlag {
 /// flake's `flake.nix`, and a change that claims nothing about a NixOS
 /// configuration (a package or dev shell). Runs before anything else is
 /// said, also when nothing would change.
-pub fn refuse_unverifiable(parts: &[(&Target, Outcome)]) -> Result<(), CliError> {
+pub fn refuse_unverifiable(parts: &[(&Located, Outcome)]) -> Result<(), CliError> {
     for (tree, out) in parts {
         if let Some(path) = out.claims.iter().find_map(|c| match c.subject() {
             Subject::Module(p) => Some(p),
@@ -106,7 +108,7 @@ pub fn refuse_unverifiable(parts: &[(&Target, Outcome)]) -> Result<(), CliError>
 
 /// Ask nix about every claim of every changed part; `Ok` when it agrees
 /// with all of them (and says so on stderr).
-pub fn verify(parts: &[(&Target, Outcome)]) -> Result<(), CliError> {
+pub fn verify(parts: &[(&Located, Outcome)]) -> Result<(), CliError> {
     let nix = Nix::from_env();
     let mut disagreements: Vec<(String, String)> = Vec::new();
     let mut agreed: Vec<String> = Vec::new();
@@ -199,7 +201,10 @@ pub fn verify(parts: &[(&Target, Outcome)]) -> Result<(), CliError> {
                 "\n  nixcross says: {said}\n  nix says:      {nix_said}"
             );
         }
-        return Err(CliError { message, code: 1 });
+        return Err(CliError {
+            message,
+            exit: Exit::CheckFailed,
+        });
     }
     for a in agreed {
         status(&format!("verify: nix agrees: {a}"));

@@ -2,7 +2,7 @@
 //!
 //! A [`Change`] says which file to replace, what it held when it was read
 //! ([`Before`]) and what it should hold. [`commit`] (or
-//! [`Transaction::commit`]):
+//! [`WriteBatch::commit`]):
 //!
 //! 1. resolves each path: a symlink is followed to the file it names, and
 //!    that file is written, so the link stays a link; a dangling symlink is
@@ -16,7 +16,7 @@
 //! 4. refuses a file whose permissions deny this user writing it (a 0444
 //!    file in a folder the user may write would otherwise be replaced by
 //!    the rename): [`WriteError::Refused`], unless the transaction is
-//!    [forced](Transaction::forced); root may write any file, as with
+//!    [forced](WriteBatch::forced); root may write any file, as with
 //!    other tools;
 //! 5. writes each new text to a temporary file in the target's folder, gives
 //!    it the target's owner, group and mode (setuid, setgid and sticky bits
@@ -49,7 +49,6 @@
 //! that is).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs::File;
 use std::io::{Seek, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -58,7 +57,7 @@ use std::path::{Path, PathBuf};
 use nixcross::files::{FileError, MAX_FILE_BYTES};
 use rustix::fs::{FlockOperation, OFlags};
 
-use crate::common::CliError;
+use crate::error::{CliError, WriteError};
 use crate::fs::{identity, open_regular_with, read_to_limit};
 
 /// What a file held when it was read.
@@ -81,64 +80,6 @@ pub struct Change {
     pub after: String,
 }
 
-/// Why a transaction wrote nothing (or, for [`WriteError::Partial`], not all).
-#[derive(Debug)]
-pub enum WriteError {
-    /// The file changed (appeared, vanished) since it was read: read it
-    /// again, plan again, and retry.
-    Conflict { path: PathBuf },
-    /// A file was to be created, but something is at that name already
-    /// (a dangling symlink counts).
-    Exists { path: PathBuf },
-    /// nixcross will not write this file; the reason says why.
-    Refused { path: PathBuf, reason: String },
-    /// The operating system failed before anything was written.
-    Io {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-    /// Some files were written when the operating system failed on `path`.
-    Partial {
-        written: Vec<PathBuf>,
-        path: PathBuf,
-        error: std::io::Error,
-    },
-}
-
-impl fmt::Display for WriteError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WriteError::Conflict { path } => write!(
-                f,
-                "{}: the file changed while nixcross was editing it; nothing was written",
-                path.display()
-            ),
-            WriteError::Exists { path } => write!(f, "{}: already exists", path.display()),
-            WriteError::Refused { path, reason } => {
-                write!(f, "{}: {reason}; nothing was written", path.display())
-            }
-            WriteError::Io { path, error } => write!(f, "{}: {error}", path.display()),
-            WriteError::Partial {
-                written,
-                path,
-                error,
-            } => {
-                write!(f, "{}: {error}; already written:", path.display())?;
-                for w in written {
-                    write!(f, " {}", w.display())?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl From<WriteError> for CliError {
-    fn from(err: WriteError) -> Self {
-        CliError::usage(err.to_string())
-    }
-}
-
 fn io(path: &Path, error: std::io::Error) -> WriteError {
     WriteError::Io {
         path: path.to_path_buf(),
@@ -154,14 +95,14 @@ fn refused(path: &Path, reason: impl Into<String>) -> WriteError {
 }
 
 /// Where a change lands.
-enum Target {
+enum Dest {
     /// An existing regular file (the canonical path, symlinks resolved).
     Existing(PathBuf),
     /// No entry at the name: the absolute path to create.
     New(PathBuf),
 }
 
-fn resolve(path: &Path) -> Result<Target, WriteError> {
+fn resolve(path: &Path) -> Result<Dest, WriteError> {
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let name = path
@@ -172,11 +113,11 @@ fn resolve(path: &Path) -> Result<Target, WriteError> {
                 _ => Path::new("."),
             };
             let parent = std::fs::canonicalize(parent).map_err(|e| io(parent, e))?;
-            Ok(Target::New(parent.join(name)))
+            Ok(Dest::New(parent.join(name)))
         }
         Err(e) => Err(io(path, e)),
         Ok(meta) => match std::fs::canonicalize(path) {
-            Ok(real) => Ok(Target::Existing(real)),
+            Ok(real) => Ok(Dest::Existing(real)),
             Err(e) if meta.file_type().is_symlink() && e.kind() == std::io::ErrorKind::NotFound => {
                 let to = std::fs::read_link(path)
                     .map(|t| t.display().to_string())
@@ -244,15 +185,16 @@ fn lock(target: &Path) -> Result<Held, WriteError> {
     ))
 }
 
-/// A transaction over several files. Files can be locked and read first
-/// ([`Transaction::read_locked`]: other nixcross runs then wait instead of
-/// conflicting), and the rest are locked when it commits.
+/// A batch of file writes, committed as one transaction. Files can be
+/// locked and read first ([`WriteBatch::read_locked`]: other nixcross runs
+/// then wait instead of conflicting), and the rest are locked when it
+/// commits.
 ///
 /// To stay free of deadlocks between processes, lock at most one file with
 /// `read_locked` before `commit`, or lock them in sorted order of their
 /// resolved paths; `commit` itself locks in that order.
 #[derive(Debug, Default)]
-pub struct Transaction {
+pub struct WriteBatch {
     held: BTreeMap<PathBuf, Held>,
     /// Replace files whose permissions deny this user writing them.
     force: bool,
@@ -278,15 +220,15 @@ enum Step {
     InPlace(PathBuf, String),
 }
 
-impl Transaction {
+impl WriteBatch {
     /// An empty transaction.
-    pub fn new() -> Transaction {
-        Transaction::default()
+    pub fn new() -> WriteBatch {
+        WriteBatch::default()
     }
 
     /// The same transaction, which replaces files whose permissions deny
     /// this user writing them when `force` (`--force`).
-    pub fn forced(mut self, force: bool) -> Transaction {
+    pub fn forced(mut self, force: bool) -> WriteBatch {
         self.force = force;
         self
     }
@@ -295,8 +237,8 @@ impl Transaction {
     /// text. The lock is held until the transaction commits or is dropped.
     pub fn read_locked(&mut self, path: &Path) -> Result<String, WriteError> {
         let target = match resolve(path)? {
-            Target::Existing(t) => t,
-            Target::New(_) => {
+            Dest::Existing(t) => t,
+            Dest::New(_) => {
                 return Err(io(path, std::io::Error::from(std::io::ErrorKind::NotFound)))
             }
         };
@@ -322,8 +264,8 @@ impl Transaction {
                 });
             }
             let (target, exists) = match resolve(&change.path)? {
-                Target::Existing(t) => (t, true),
-                Target::New(t) => (t, false),
+                Dest::Existing(t) => (t, true),
+                Dest::New(t) => (t, false),
             };
             if plan.insert(target.clone(), (change, exists)).is_some() {
                 return Err(refused(
@@ -549,13 +491,13 @@ pub fn current(path: &Path) -> Result<Before, CliError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Before::Absent),
         _ => crate::fs::read_text(path)
             .map(Before::Text)
-            .map_err(|e| crate::fs::file_error(path, &e)),
+            .map_err(|e| CliError::file(path, &e)),
     }
 }
 
-/// [`Transaction::commit`] with nothing locked beforehand.
+/// [`WriteBatch::commit`] with nothing locked beforehand.
 pub fn commit(changes: &[Change]) -> Result<Committed, WriteError> {
-    Transaction::new().commit(changes)
+    WriteBatch::new().commit(changes)
 }
 
 fn temp_in(target: &Path) -> Result<tempfile::NamedTempFile, WriteError> {
@@ -846,11 +788,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.nix");
         std::fs::write(&a, "0").unwrap();
-        let mut tx = Transaction::new();
+        let mut tx = WriteBatch::new();
         assert_eq!(tx.read_locked(&a).unwrap(), "0");
         let a2 = a.clone();
         let other = std::thread::spawn(move || {
-            let mut tx = Transaction::new();
+            let mut tx = WriteBatch::new();
             let text = tx.read_locked(&a2).unwrap();
             let next = format!("{text}+b");
             tx.commit(&[change(&a2, Some(&text), &next)]).unwrap();

@@ -1,8 +1,8 @@
 //! The words every operation shares: what a flake builds ([`Kind`]), how a
 //! target is built ([`Mode`]) and which NixOS options name its platforms
 //! ([`Style`]). One type each, used by
-//! the library and, through clap's `ValueEnum` (the `clap` feature), by the
-//! command line. How a file is laid out (indentation, line ending) is
+//! the library and by the command line (whose own clap values turn into
+//! them). How a file is laid out (indentation, line ending) is
 //! the crate's internal `syntax::Layout`.
 
 use std::fmt;
@@ -18,7 +18,6 @@ use crate::error::{Error, Result};
 /// one of the target's own system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Mode {
     /// Cross-compile on the build machine: fast, almost nothing comes from the binary cache
     Cross,
@@ -33,7 +32,6 @@ pub enum Mode {
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Style {
     /// `system` plus `nixpkgs.crossSystem`, as most guides write it
     #[default]
@@ -45,7 +43,6 @@ pub enum Style {
 /// What a flake written by `nixcross init` builds for the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Kind {
     /// A NixOS system (`nixosConfigurations`)
     #[default]

@@ -2,14 +2,15 @@
 //! `nix.buildMachines` entry of its NixOS configuration, or as the line of
 //! `/etc/nix/machines` for any other machine with Nix.
 
-use std::process::ExitCode;
-
 use nixcross::ops::add_builder::{
     add_builder, machines_output, AddBuilderOptions, SUBSTITUTES_WHY,
 };
 
-use crate::common::{self, CliError, CmdResult, EditFlags};
+use crate::common;
 use crate::complete;
+use crate::editing::{self, EditFlags};
+use crate::error::{CliError, CmdResult};
+use crate::exit::Exit;
 use clap_complete::engine::ArgValueCandidates;
 
 const AFTER_HELP: &str = "\
@@ -142,7 +143,7 @@ fn edit(args: Args) -> CmdResult {
         common::note(
                 "the nix daemon connects as root: root's SSH key must be authorized on the builder, and its user must be in the builder's trusted-users; check with `sudo nixcross doctor --probe`",
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let flags = &args.edit;
     let names_flake = match &flags.file {
@@ -156,12 +157,12 @@ fn edit(args: Args) -> CmdResult {
         ));
     }
     let mut wrote = false;
-    let code = common::edit_tree(flags, |files, path| {
+    let code = editing::edit_tree(flags, |files, path| {
         let out = add_builder(files, path, &opts)?;
         wrote = out.changed() && !flags.dry_run && !flags.check;
         Ok(out)
     })?;
-    if wrote && code == ExitCode::SUCCESS && !opts.remove {
+    if wrote && code == Exit::Success && !opts.remove {
         common::note(
                 "after `nixos-rebuild switch`, the nix daemon sends builds for these systems to the builder over SSH as root: \
              root's SSH key must be authorized on the builder, and its user must be in the builder's nix.settings.trusted-users; \

@@ -1,11 +1,11 @@
 //! `nixcross add-config`: a new configuration in an existing flake.
 
-use nixcross::ops::add_config::{add_config, AddConfigOptions};
-use nixcross::vocab::{Mode, Style};
-
-use crate::common::{edit_tree, CmdResult, EditFlags};
 use crate::complete;
+use crate::editing::{edit_tree, EditFlags};
+use crate::error::CmdResult;
+use crate::vocab::{ModeArg, StyleArg};
 use clap_complete::engine::ArgValueCandidates;
+use nixcross::ops::add_config::{add_config, AddConfigOptions};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -31,14 +31,14 @@ pub struct Args {
     /// QEMU on a machine of another system; native: build on a machine of
     /// the target's own system
     #[arg(long, value_enum)]
-    pub mode: Mode,
+    pub mode: ModeArg,
     /// The build machine's system double, for cross builds [default: this machine's]
     #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
     pub host: Option<String>,
     /// Which NixOS options name the platforms [default: what the flake's
     /// configurations use, else legacy]
     #[arg(long, value_enum)]
-    pub style: Option<Style>,
+    pub style: Option<StyleArg>,
     #[command(flatten)]
     pub edit: EditFlags,
 }
@@ -52,9 +52,9 @@ fn edit(args: Args) -> CmdResult {
     let opts = AddConfigOptions {
         name: args.name,
         target: args.target,
-        mode: args.mode,
+        mode: args.mode.into(),
         host: args.host,
-        style: args.style,
+        style: args.style.map(Into::into),
         local_system: nixcross::platform::current_system(),
     };
     edit_tree(&args.edit, |files, flake| add_config(files, flake, &opts))

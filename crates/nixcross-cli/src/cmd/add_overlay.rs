@@ -3,8 +3,9 @@
 
 use nixcross::ops::add_overlay::{add_overlay, AddOverlayOptions};
 
-use crate::common::{edit_tree, CmdResult, EditFlags};
 use crate::complete;
+use crate::editing::{edit_tree, EditFlags};
+use crate::error::CmdResult;
 use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]

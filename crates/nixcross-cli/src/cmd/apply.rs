@@ -7,8 +7,9 @@ use nixcross::files::RelPath;
 use nixcross::ops::apply::{apply, ApplyOptions, HostFile, Origin};
 use nixcross::spec::{Document, HostMachine, FILE_NAME};
 
-use crate::common::{self, CliError, CmdResult, Finish, EDIT_ATTEMPTS};
-use crate::tree::{self, Target};
+use crate::editing::{self, Finish, EDIT_ATTEMPTS};
+use crate::error::{CliError, CmdResult, WriteError};
+use crate::tree::{self, Located};
 use crate::write;
 
 #[derive(clap::Args, Debug)]
@@ -61,7 +62,8 @@ fn find_spec(given: Option<&Path>) -> Result<PathBuf, CliError> {
             &format!(
                 "no {FILE_NAME} in this folder or any parent; pass the spec's path (`nixcross export -o {FILE_NAME}` writes one)"
             ),
-        ),
+        )
+        .map_err(CliError::from),
     }
 }
 
@@ -145,8 +147,7 @@ pub fn run(args: Args) -> CmdResult {
 
 fn edit(args: Args) -> CmdResult {
     let spec_path = find_spec(args.spec.as_deref())?;
-    let text =
-        crate::fs::read_text(&spec_path).map_err(|e| crate::fs::file_error(&spec_path, &e))?;
+    let text = crate::fs::read_text(&spec_path).map_err(|e| CliError::file(&spec_path, &e))?;
     let doc =
         Document::parse(&text).map_err(|e| CliError::from_lib(Some(&spec_path), &text, &e))?;
     let spec_dir = folder_of(&spec_path);
@@ -155,7 +156,7 @@ fn edit(args: Args) -> CmdResult {
     let mut flake = tree::locate(Some(&flake_path))?;
     // The build host's module: a file of the flake's folder, or a tree of
     // its own.
-    let mut host_tree: Option<Target> = None;
+    let mut host_tree: Option<Located> = None;
     let mut in_flake: Option<RelPath> = None;
     if let Some(HostMachine::File(f)) = doc.spec.build_host.as_ref().map(|h| h.machine()) {
         let p = under(&spec_dir, f);
@@ -186,7 +187,7 @@ fn edit(args: Args) -> CmdResult {
     // write everything in one transaction, and plan again when a file
     // changed under the plan.
     for attempt in 0..EDIT_ATTEMPTS {
-        let mut tx = write::Transaction::new().forced(args.force);
+        let mut tx = write::WriteBatch::new().forced(args.force);
         if writes {
             let mut entries = vec![flake.path(&flake.rel)];
             if let Some(t) = &host_tree {
@@ -194,7 +195,7 @@ fn edit(args: Args) -> CmdResult {
             }
             for entry in entries {
                 tx.read_locked(&entry).map_err(|e| match e {
-                    write::WriteError::Io { error, .. } => CliError::io(&entry, &error),
+                    WriteError::Io { error, .. } => CliError::io(&entry, &error),
                     other => CliError::from(other),
                 })?;
             }
@@ -219,22 +220,22 @@ fn edit(args: Args) -> CmdResult {
         };
         let applied = apply(&doc, &flake.files, &flake.rel, &opts).map_err(|e| match e.origin {
             Origin::Spec => CliError::from_lib(Some(&spec_path), &text, &e.error),
-            Origin::Flake => CliError::from_tree(&flake, &e.error),
+            Origin::Flake => flake.error(&e.error),
             Origin::Host => match &host_tree {
-                Some(t) => CliError::from_tree(t, &e.error),
-                None => CliError::from_tree(&flake, &e.error),
+                Some(t) => t.error(&e.error),
+                None => flake.error(&e.error),
             },
         })?;
         let mut parts = vec![(&flake, applied.flake)];
         if let (Some(t), Some(out)) = (&host_tree, applied.host) {
             parts.push((t, out));
         }
-        let mode = common::Finishing {
+        let mode = editing::Finishing {
             dry_run: args.dry_run,
             check: args.check,
             verify: args.verify.verify,
         };
-        match common::finish_trees(mode, &spec_path, parts, tx) {
+        match editing::finish_trees(mode, &spec_path, parts, tx) {
             Err(Finish::Conflict) => {}
             Err(Finish::Error(e)) => return Err(e),
             Ok(code) => return Ok(code),

@@ -1,12 +1,13 @@
 //! `nixcross binfmt line` and `nixcross binfmt detect`.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use nixcross::binfmt::{self, Flags, Registration};
 
-use crate::common::{note, print, print_json, CliError, CmdResult};
+use crate::common::{self, note, print, print_json};
 use crate::complete;
+use crate::error::{CliError, CmdResult};
+use crate::exit::Exit;
 use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
@@ -134,7 +135,7 @@ fn line(a: LineArgs) -> CmdResult {
         out.push_str(&reg.nix_conf());
     }
     print(&out);
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 #[derive(serde::Serialize)]
@@ -160,7 +161,7 @@ fn detect(a: DetectArgs) -> CmdResult {
             Ok(d) => reports.push((file.display().to_string(), d)),
             Err(msg) => {
                 failed = true;
-                CliError::usage(format!("{}: {msg}", file.display())).report();
+                common::report(CliError::usage(format!("{}: {msg}", file.display())));
             }
         }
     }
@@ -180,11 +181,7 @@ fn detect(a: DetectArgs) -> CmdResult {
         }
         print(&out);
     }
-    Ok(if failed {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { Exit::Error } else { Exit::Success })
 }
 
 fn human(file: &str, d: &binfmt::Detection) -> String {

@@ -3,12 +3,14 @@
 use std::path::{Path, PathBuf};
 
 use nixcross::files::FileError;
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use nixcross::doctor::{self, builders, HostInput, NixConf, Probe, ProbeRun, Report, Strategy};
 
-use crate::common::{self, print, print_json, CliError, CmdResult};
+use crate::common::{self, print, print_json};
 use crate::complete;
+use crate::error::{CliError, CmdResult};
+use crate::exit::Exit;
 use crate::fs::RootFiles;
 use crate::term::escape;
 use clap_complete::engine::ArgValueCandidates;
@@ -255,9 +257,9 @@ pub fn run(args: Args) -> CmdResult {
     }
     let all_ready = report.targets.iter().all(|t| t.native_ready());
     Ok(if args.targets.is_empty() || all_ready {
-        ExitCode::SUCCESS
+        Exit::Success
     } else {
-        ExitCode::from(1)
+        Exit::CheckFailed
     })
 }
 

@@ -1,12 +1,13 @@
 //! `nixcross emulate`: set `boot.binfmt.emulatedSystems` in a build host's
 //! NixOS module.
 
-use std::process::ExitCode;
-
 use nixcross::ops::emulate::{emulate, EmulateOptions};
 
-use crate::common::{self, CliError, CmdResult, EditFlags};
+use crate::common;
 use crate::complete;
+use crate::editing::{self, EditFlags};
+use crate::error::{CliError, CmdResult};
+use crate::exit::Exit;
 use clap_complete::engine::ArgValueCandidates;
 
 const AFTER_HELP: &str = "\
@@ -86,12 +87,12 @@ fn edit(args: Args) -> CmdResult {
     };
     let mut wrote = false;
     let adding = !opts.remove;
-    let code = common::edit_tree(flags, |files, path| {
+    let code = editing::edit_tree(flags, |files, path| {
         let out = emulate(files, path, &opts)?;
         wrote = out.changed() && !flags.dry_run && !flags.check;
         Ok(out)
     })?;
-    if wrote && code == ExitCode::SUCCESS {
+    if wrote && code == Exit::Success {
         if adding {
             common::note(
                 "after `nixos-rebuild switch` on the build host, QEMU is registered through binfmt_misc; \

@@ -1,12 +1,13 @@
 //! `nixcross export`: the nixcross.yaml that describes a flake as it is.
 
 use std::path::{Component, Path, PathBuf};
-use std::process::ExitCode;
 
 use nixcross::ops::export::{export, to_text};
 
-use crate::common::{self, CliError, CmdResult};
+use crate::common;
 use crate::complete;
+use crate::error::{CliError, CmdResult};
+use crate::exit::Exit;
 use crate::tree;
 use crate::write::{self, Before, Change};
 use clap_complete::engine::ArgValueCandidates;
@@ -112,11 +113,11 @@ pub fn run(args: Args) -> CmdResult {
         None => nixcross::platform::current_system(),
     };
     let exported = export(&flake.files, &flake.rel, flake_ref, local_system.as_deref())
-        .map_err(|e| CliError::from_tree(&flake, &e))?;
+        .map_err(|e| flake.error(&e))?;
     let text = to_text(&exported, &flake_path.display().to_string());
     let Some(o) = &args.output else {
         common::print(&text);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     };
     let current = write::current(o)?;
     let before = match &current {
@@ -125,7 +126,7 @@ pub fn run(args: Args) -> CmdResult {
     };
     if before == text {
         common::status(&format!("{}: already up to date", o.display()));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     if args.dry_run {
         common::print(&common::unified_diff(o, &before, &text));
@@ -135,10 +136,10 @@ pub fn run(args: Args) -> CmdResult {
             "{}: would change: the flake says something else",
             o.display()
         ));
-        return Ok(ExitCode::from(1));
+        return Ok(Exit::CheckFailed);
     }
     if args.dry_run {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     write::commit(&[Change {
         path: o.clone(),
@@ -155,7 +156,7 @@ pub fn run(args: Args) -> CmdResult {
             format!("; {} note(s) at the end", exported.notes.len())
         }
     ));
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 #[cfg(test)]

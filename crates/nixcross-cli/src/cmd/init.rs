@@ -2,14 +2,16 @@
 //! `<dir>/flake.nix` atomically, never over an existing file without `--force`.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use nixcross::ops::init::{self, InitOptions};
 use nixcross::vocab::{Kind, Mode, Style};
 
-use crate::common::{self, CliError, CmdResult};
+use crate::common;
 use crate::complete;
-use crate::write::{self, Before, Change, WriteError};
+use crate::error::{CliError, CmdResult, WriteError};
+use crate::exit::Exit;
+use crate::vocab::{KindArg, ModeArg, StyleArg};
+use crate::write::{self, Before, Change};
 use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
@@ -21,8 +23,8 @@ use clap_complete::engine::ArgValueCandidates;
 pub struct Args {
     /// What the flake builds: a NixOS system, a package, or a dev shell with
     /// the target's cross compiler
-    #[arg(long, value_enum, default_value_t = Kind::Nixos)]
-    pub kind: Kind,
+    #[arg(long, value_enum, default_value_t = KindArg::Nixos)]
+    pub kind: KindArg,
     /// The target platform: a system double (riscv64-linux), a pkgsCross
     /// name (raspberryPi) or a config triple (aarch64-unknown-linux-musl)
     #[arg(long, short = 't', value_name = "T", add = ArgValueCandidates::new(complete::targets))]
@@ -32,7 +34,7 @@ pub struct Args {
     /// the target's own system (the flake of emulate, without its advice)
     /// [required for --kind nixos and package; a shell is cross]
     #[arg(long, value_enum)]
-    pub mode: Option<Mode>,
+    pub mode: Option<ModeArg>,
     /// The build machine's system double [default: this machine's; with
     /// --mode native, the target's]
     #[arg(long, value_name = "SYSTEM", add = ArgValueCandidates::new(complete::systems))]
@@ -57,7 +59,7 @@ pub struct Args {
     /// Which NixOS options say where the system is built and where it runs
     /// (--kind nixos) [default: legacy]
     #[arg(long, value_enum)]
-    pub style: Option<Style>,
+    pub style: Option<StyleArg>,
     /// The nixpkgs flake reference
     #[arg(long, value_name = "FLAKE-REF", default_value = init::DEFAULT_NIXPKGS)]
     pub nixpkgs: String,
@@ -103,7 +105,8 @@ fn called_file_exists(dir: &std::path::Path, call: &str) -> Result<(), CliError>
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let mode = match (args.kind, args.mode) {
+    let kind = Kind::from(args.kind);
+    let mode = match (kind, args.mode.map(Mode::from)) {
         (_, Some(m)) => m,
         (Kind::Shell, None) => Mode::Cross,
         (kind, None) => {
@@ -112,17 +115,16 @@ pub fn run(args: Args) -> CmdResult {
             )))
         }
     };
-    if args.kind != Kind::Nixos && args.style.is_some() {
+    if kind != Kind::Nixos && args.style.is_some() {
         return Err(CliError::usage(format!(
-            "--style chooses NixOS options; --kind {} has none",
-            args.kind
+            "--style chooses NixOS options; --kind {kind} has none"
         )));
     }
     let opts = InitOptions {
-        kind: args.kind,
+        kind,
         target: args.target,
         mode,
-        style: args.style.unwrap_or_default(),
+        style: args.style.map(Style::from).unwrap_or_default(),
         host: args.host,
         name: args.name,
         packages: args.package,
@@ -158,7 +160,7 @@ pub fn run(args: Args) -> CmdResult {
             after: out.text.clone(),
         };
         // --force replaces the file whatever its permissions say.
-        match write::Transaction::new()
+        match write::WriteBatch::new()
             .forced(args.force)
             .commit(&[change])
         {
@@ -176,5 +178,5 @@ pub fn run(args: Args) -> CmdResult {
     for note in &out.notes {
         common::note(note);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

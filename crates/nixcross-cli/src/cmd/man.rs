@@ -2,9 +2,10 @@
 //! never drift from `--help`.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use crate::common::{self, CliError, CmdResult};
+use crate::common;
+use crate::error::{CliError, CmdResult};
+use crate::exit::Exit;
 use crate::write;
 
 #[derive(clap::Args, Debug)]
@@ -144,22 +145,22 @@ fn section_end(text: &str, heading: &str) -> Option<usize> {
 
 /// EXIT STATUS: what the codes mean for command `name`.
 fn exit_status(r: &mut roff::Roff, name: &str) {
-    let codes: &[(&str, &str)] = match name {
+    let codes: &[(Exit, &str)] = match name {
         "doctor" => &[
-            ("0", "every --target can be built here: natively, under emulation or by a remote builder"),
-            ("1", "a --target cannot be built here yet (the report says what is missing)"),
-            ("2", "bad input, or a file that cannot be read"),
+            (Exit::Success, "every --target can be built here: natively, under emulation or by a remote builder"),
+            (Exit::CheckFailed, "a --target cannot be built here yet (the report says what is missing)"),
+            (Exit::Error, "bad input, or a file that cannot be read"),
         ],
         _ => &[
-            ("0", "done, or already up to date (also --dry-run)"),
-            ("1", "something would change, under --check; or --verify: nix disagrees with the edit, and nothing was written"),
-            ("2", "bad input, a file that does not parse, or an edit nixcross refuses; nothing was written"),
+            (Exit::Success, "done, or already up to date (also --dry-run)"),
+            (Exit::CheckFailed, "something would change, under --check; or --verify: nix disagrees with the edit, and nothing was written"),
+            (Exit::Error, "bad input, a file that does not parse, or an edit nixcross refuses; nothing was written"),
         ],
     };
     r.control("SH", ["EXIT STATUS"]);
-    for (code, meaning) in codes {
+    for (exit, meaning) in codes {
         r.control("TP", [])
-            .text([roff::bold(*code)])
+            .text([roff::bold(exit.code().to_string())])
             .text([roff::roman(*meaning)]);
     }
 }
@@ -184,7 +185,7 @@ pub fn run(root: clap::Command, args: Args) -> CmdResult {
             write::commit(&[change])?;
             common::status(&format!("wrote {}", path.display()));
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let wanted = match &args.command {
         None => "nixcross".to_string(),
@@ -207,5 +208,5 @@ pub fn run(root: clap::Command, args: Args) -> CmdResult {
     };
     let (_, text) = render(pages[i].clone());
     common::print(&text);
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,8 +1,8 @@
 //! `nixcross schema`: the JSON Schema of nixcross.yaml.
 
-use std::process::ExitCode;
-
-use crate::common::{print_json, CmdResult};
+use crate::common::print_json;
+use crate::error::CmdResult;
+use crate::exit::Exit;
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -17,5 +17,5 @@ pub struct Args {}
 
 pub fn run(_args: Args) -> CmdResult {
     print_json(&nixcross::spec::schema());
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -4,8 +4,11 @@ use nixcross::ops::set_target::{set_target, SetTargetOptions};
 use nixcross::outputs::{retarget, RetargetOptions};
 use nixcross::vocab::{Kind, Mode};
 
-use crate::common::{self, edit_tree, CliError, CmdResult, EditFlags};
+use crate::common;
 use crate::complete;
+use crate::editing::{edit_tree, EditFlags};
+use crate::error::{CliError, CmdResult};
+use crate::vocab::ModeArg;
 use clap_complete::engine::ArgValueCandidates;
 
 #[derive(clap::Args, Debug)]
@@ -40,7 +43,7 @@ pub struct Args {
     /// a machine of the target's system) [required, except with --shell: a
     /// shell is cross]
     #[arg(long, value_enum)]
-    pub mode: Option<Mode>,
+    pub mode: Option<ModeArg>,
     /// The configuration to edit (required when the flake has several)
     #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(complete::configs), conflicts_with_all = ["package", "shell"])]
     pub config: Option<String>,
@@ -78,7 +81,7 @@ fn edit(args: Args) -> CmdResult {
         (None, None) => None,
     };
     if let Some((kind, name)) = output {
-        let mode = match (kind, args.mode) {
+        let mode = match (kind, args.mode.map(Mode::from)) {
             (_, Some(m)) => m,
             (Kind::Shell, None) => Mode::Cross,
             _ => {
@@ -97,7 +100,7 @@ fn edit(args: Args) -> CmdResult {
         };
         return edit_tree(&args.edit, |files, flake| retarget(files, flake, &opts));
     }
-    let Some(mode) = args.mode else {
+    let Some(mode) = args.mode.map(Mode::from) else {
         return Err(CliError::usage(
             "--mode cross, --mode emulate or --mode native is required",
         ));

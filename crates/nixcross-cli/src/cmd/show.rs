@@ -1,14 +1,15 @@
 //! `nixcross show`: the configurations of a flake, as a table or JSON.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use nixcross::ops::show::{show, ConfigReport, ShowOptions};
 use nixcross::outputs::{read_outputs, OutputReport};
 use nixcross::vocab::Kind;
 
-use crate::common::{print, print_json, CliError, CmdResult};
+use crate::common::{print, print_json};
 use crate::complete;
+use crate::error::{CliError, CmdResult};
+use crate::exit::Exit;
 use crate::term::escape;
 use clap_complete::engine::ArgValueCandidates;
 
@@ -62,12 +63,12 @@ pub fn run(args: Args) -> CmdResult {
         ),
         None => nixcross::platform::current_system(),
     };
-    let report = show(&tree.files, &tree.rel, &ShowOptions { local_system })
-        .map_err(|e| CliError::from_tree(&tree, &e))?;
+    let report =
+        show(&tree.files, &tree.rel, &ShowOptions { local_system }).map_err(|e| tree.error(&e))?;
     let reports = &report.configurations;
     // Packages and dev shells, from the flake file itself.
     let outputs = match nixcross::files::Files::read(&tree.files, &tree.rel) {
-        Ok(src) => read_outputs(&src).map_err(|e| CliError::from_tree(&tree, &e))?,
+        Ok(src) => read_outputs(&src).map_err(|e| tree.error(&e))?,
         Err(_) => Vec::new(),
     };
     let of = |kind: Kind| {
@@ -84,7 +85,7 @@ pub fn run(args: Args) -> CmdResult {
             dev_shells: of(Kind::Shell),
             incomplete: report.incomplete.as_deref(),
         });
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let mut out = String::new();
     if reports.is_empty() && outputs.is_empty() {
@@ -136,7 +137,7 @@ pub fn run(args: Args) -> CmdResult {
         out.push_str(&outputs_table(&outputs, &shown.display().to_string()));
     }
     print(&out);
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// The packages and dev shells, one table.

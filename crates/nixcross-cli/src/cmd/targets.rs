@@ -1,8 +1,8 @@
 //! `nixcross targets`: the platform catalogue as an aligned table or JSON.
 
-use std::process::ExitCode;
-
-use crate::common::{self, CmdResult};
+use crate::common;
+use crate::error::{CliError, CmdResult};
+use crate::exit::Exit;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -108,12 +108,12 @@ pub fn run(args: Args) -> CmdResult {
                     }
                 }
             }
-            return Err(crate::common::CliError::usage(message));
+            return Err(CliError::usage(message));
         }
     }
     if args.json {
         common::print_json(&listing);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let systems: Vec<Vec<String>> = listing
         .systems
@@ -146,7 +146,7 @@ pub fn run(args: Args) -> CmdResult {
          cross build, compiles locally. NixOS itself runs only on -linux systems.\n",
     );
     common::print(&out);
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 #[cfg(test)]

@@ -22,30 +22,48 @@
 //! Limits: a forcing depth of [`MAX_DEPTH`], and a budget of steps and of
 //! allocated bytes per evaluator ([`budget`]); past them values are unknown,
 //! with the reason.
+//!
+//! This file holds the evaluator: its arena of thunks, forcing, the budget's
+//! checks and the evaluation of each expression. Scopes (`scope.rs`), the
+//! bindings of a set (`bindings.rs`), strings and paths (`strings.rs`),
+//! operators (`ops.rs`), calls (`calls.rs`), the prelude (`prelude.rs`) and
+//! the built-ins (`prims/`) have files of their own.
 
+mod bindings;
 mod budget;
+mod calls;
+mod ops;
+mod prelude;
 mod prims;
+mod scope;
+mod strings;
 mod trace;
 mod value;
 
 use std::cell::OnceCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 #[cfg(test)]
 use budget::Limits;
 pub use budget::MAX_BYTES;
 use budget::{cost, Budget};
+pub use prims::Prim;
+
+use calls::Call;
+use ops::truth;
+use prelude::{Prelude, PRELUDE_IDS};
+use scope::Scope;
 
 pub use value::{
     AttrEntry, Attrs, Closure, EnvId, ImportArgs, MadeBy, PathValue, PerSystem, Piece, PkgsSite,
-    PkgsValue, PkgsVia, Prim, PrimApp, Property, Special, StrValue, SystemsHelper, ThunkId,
-    Unknown, Value, Written,
+    PkgsValue, PkgsVia, PrimApp, Property, Special, StrValue, SystemsHelper, ThunkId, Unknown,
+    Value, Written,
 };
 
 use crate::files::{EntryKind, RelPath};
 use crate::source::{FileId, SourceMap, Src};
-use crate::syntax::{BinOp, Entry, Expr, Key, KeyAt, Node, Param, Part, PathKind};
+use crate::syntax::{Expr, KeyAt, Node};
 
 /// How deep forcing may nest before values become unknown.
 pub const MAX_DEPTH: usize = 400;
@@ -81,71 +99,6 @@ enum Thunk {
     Lib,
     /// Done.
     Value(Value),
-}
-
-#[derive(Debug, Default)]
-struct Scope {
-    vars: Vars,
-    parent: Option<EnvId>,
-    /// `with ns;`: a namespace searched after every lexical scope.
-    with: Option<ThunkId>,
-}
-
-/// A scope's names: a few (a function's parameter, a short `let`) in a
-/// list searched in order, which needs no hashing; more in a map.
-#[derive(Debug)]
-enum Vars {
-    Few(Vec<(String, ThunkId)>),
-    Many(HashMap<String, ThunkId>),
-}
-
-/// How many names a scope keeps in a list.
-const FEW_VARS: usize = 8;
-
-impl Default for Vars {
-    fn default() -> Vars {
-        Vars::Few(Vec::new())
-    }
-}
-
-impl Vars {
-    #[inline]
-    fn get(&self, name: &str) -> Option<ThunkId> {
-        match self {
-            Vars::Few(v) => v.iter().find(|(k, _)| k == name).map(|(_, t)| *t),
-            Vars::Many(m) => m.get(name).copied(),
-        }
-    }
-
-    fn insert(&mut self, name: &str, t: ThunkId) {
-        match self {
-            Vars::Few(v) => {
-                if let Some(e) = v.iter_mut().find(|(k, _)| k == name) {
-                    e.1 = t;
-                } else if v.len() < FEW_VARS {
-                    if v.is_empty() {
-                        // Most scopes are a function's one parameter.
-                        v.reserve_exact(1);
-                    }
-                    v.push((name.to_string(), t));
-                } else {
-                    let mut m: HashMap<String, ThunkId> = v.drain(..).collect();
-                    m.insert(name.to_string(), t);
-                    *self = Vars::Many(m);
-                }
-            }
-            Vars::Many(m) => {
-                m.insert(name.to_string(), t);
-            }
-        }
-    }
-
-    fn into_map(self) -> HashMap<String, ThunkId> {
-        match self {
-            Vars::Few(v) => v.into_iter().collect(),
-            Vars::Many(m) => m,
-        }
-    }
 }
 
 /// A hasher for keys that are not text (a file and a syntax node's place),
@@ -216,86 +169,10 @@ struct KeyPos {
     env: EnvId,
 }
 
-/// What every evaluator can reach: the built-ins (the base scope) and
-/// nixpkgs' `lib`, a few hundred values made once per thread, the first time
-/// an evaluator of that thread needs one, and shared by every evaluator of
-/// that thread (they hold no syntax and never change). Their thunks are the
-/// ids below [`PRELUDE_IDS`] of every arena; an evaluator's own thunks
-/// start there.
-struct Prelude {
-    /// The values of thunks `0..values.len()`.
-    values: Vec<Value>,
-    /// The base scope's names.
-    base: HashMap<String, ThunkId>,
-    /// `lib` of the input called `nixpkgs`.
-    lib: ThunkId,
-}
-
 /// How many decoded syntax nodes an evaluator keeps.
 const DECODED_MAX: usize = 1 << 15;
 /// The words of the bit set of nodes seen once (64 KiB).
 const SEEN_WORDS: usize = 1 << 13;
-
-/// The first id of an evaluator's own thunks: the prelude's are below it
-/// (a few hundred of them).
-const PRELUDE_IDS: u32 = 1 << 16;
-
-impl Prelude {
-    fn empty() -> Prelude {
-        Prelude {
-            values: Vec::new(),
-            base: HashMap::new(),
-            lib: ThunkId(0),
-        }
-    }
-
-    fn build() -> Prelude {
-        let files = crate::files::MemFiles::new();
-        let empty = OnceCell::from(Rc::new(Prelude::empty()));
-        // Its thunks get the ids from 0 on, which every other evaluator
-        // leaves to the prelude.
-        let mut ev = Evaluator::over(SourceMap::new(&files), empty, 0);
-        prims::install(&mut ev);
-        let lib = prims::lib_attrs(&mut ev, None);
-        let values: Vec<Value> = ev
-            .thunks
-            .drain(..)
-            .map(|t| match t {
-                Thunk::Value(v) => v,
-                _ => unreachable!("the built-ins and `lib` are values"),
-            })
-            .collect();
-        assert!(
-            values.len() < PRELUDE_IDS as usize,
-            "the prelude fits below PRELUDE_IDS"
-        );
-        Prelude {
-            values,
-            base: std::mem::take(&mut ev.envs[0].vars).into_map(),
-            lib,
-        }
-    }
-
-    /// This thread's prelude, built on the first call.
-    fn get() -> Rc<Prelude> {
-        thread_local! {
-            static PRELUDE: Kept = Kept(Rc::new(Prelude::build()));
-        }
-        PRELUDE.with(|p| Rc::clone(&p.0))
-    }
-}
-
-/// A thread's prelude, left to the OS when the thread ends while it holds a
-/// [`crate::syntax::KeepTreesUntilExit`].
-struct Kept(Rc<Prelude>);
-
-impl Drop for Kept {
-    fn drop(&mut self) {
-        if crate::syntax::trees_kept() {
-            std::mem::forget(std::mem::replace(&mut self.0, Rc::new(Prelude::empty())));
-        }
-    }
-}
 
 /// The evaluator: an arena of thunks and scopes over a [`SourceMap`].
 pub struct Evaluator<'f> {
@@ -336,28 +213,11 @@ pub struct Evaluator<'f> {
     calls: NodeMap<Vec<Call>>,
 }
 
-/// A call of a function written in a file ([`Evaluator::calls_of`]).
-#[derive(Debug, Clone)]
-struct Call {
-    /// Its argument.
-    arg: ThunkId,
-    /// The argument's expression, when it was not evaluated before the call.
-    arg_expr: Option<Src>,
-}
-
 impl std::fmt::Debug for Evaluator<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Evaluator")
             .field("thunks", &self.thunks.len())
             .finish_non_exhaustive()
-    }
-}
-
-/// How a value looks after forcing the parts that decide truth.
-fn truth(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        _ => None,
     }
 }
 
@@ -474,19 +334,6 @@ impl<'f> Evaluator<'f> {
             Thunk::Expr { node, file, env } => Some((Src::new(*file, node.clone()), *env)),
             _ => None,
         }
-    }
-
-    /// The arguments `lambda` was called with so far, in order, with their
-    /// expressions when they were not evaluated before the call.
-    pub fn calls_of<'s>(
-        &'s self,
-        lambda: &'s Src,
-    ) -> impl Iterator<Item = (ThunkId, Option<&'s Src>)> + 's {
-        self.calls
-            .get(&(lambda.file, lambda.node.clone()))
-            .into_iter()
-            .flatten()
-            .map(|c| (c.arg, c.arg_expr.as_ref()))
     }
 
     /// The value of `id`, when it is forced.
@@ -622,45 +469,6 @@ impl<'f> Evaluator<'f> {
         let applied = self.delay_apply(partial, base);
         *self.slot(fixed) = Thunk::Update(base, applied);
         fixed
-    }
-
-    fn new_env(&mut self, parent: Option<EnvId>) -> EnvId {
-        self.charge(cost::SCOPE);
-        let id = EnvId(self.envs.len() as u32);
-        self.envs.push(Scope {
-            vars: Vars::default(),
-            parent,
-            with: None,
-        });
-        id
-    }
-
-    /// The base scope (builtins only).
-    pub fn base_env(&self) -> EnvId {
-        self.base
-    }
-
-    fn bind(&mut self, env: EnvId, name: &str, t: ThunkId) {
-        self.charge(cost::BINDING + name.len() as u64);
-        self.envs[env.0 as usize].vars.insert(name, t);
-    }
-
-    /// The built-ins and `lib`, built the first time they are needed.
-    fn prelude(&self) -> &Prelude {
-        self.prelude.get_or_init(Prelude::get)
-    }
-
-    /// The nixpkgs `lib` stand-in (a thunk of the prelude's, which is built
-    /// when that thunk is forced).
-    pub fn lib(&mut self) -> ThunkId {
-        match self.lib {
-            Some(l) => l,
-            None => {
-                let l = self.alloc(Thunk::Lib);
-                self.lib = Some(l);
-                l
-            }
-        }
     }
 
     // ----- forcing -----
@@ -1050,738 +858,6 @@ impl<'f> Evaluator<'f> {
         }
     }
 
-    /// A key's name; the error is unknown, or [`Special::AnySystem`].
-    fn key_name(&mut self, key: &Key, file: FileId, env: EnvId) -> Result<String, Value> {
-        match key {
-            Key::Static(s) => Ok(s.clone()),
-            Key::Dynamic(n) => {
-                let v = self.eval(n, file, env);
-                match self.coerce_text(&v) {
-                    Some(s) => Ok(s),
-                    None => Err(match v {
-                        u @ Value::Unknown(_) => u,
-                        Value::Special(s) if matches!(*s, Special::AnySystem) => Value::Special(s),
-                        _ => Value::unknown(
-                            format!("the attribute name `{}` is not a string", short(&n.text())),
-                            Some(Src::new(file, n.clone())),
-                        ),
-                    }),
-                }
-            }
-        }
-    }
-
-    /// Look `name` up in `env`: lexical scopes first, then `with` namespaces
-    /// from the innermost out, then the built-ins.
-    fn lookup(&mut self, name: &str, env: EnvId, at: Option<&Src>) -> Value {
-        let mut cur = Some(env);
-        let mut withs = Vec::new();
-        while let Some(e) = cur {
-            // Each scope searched is a step: a name looked up under
-            // hundreds of nested scopes costs as much.
-            self.budget.steps += 1;
-            let scope = &self.envs[e.0 as usize];
-            if let Some(t) = scope.vars.get(name) {
-                return self.force(t);
-            }
-            if e == self.base {
-                if let Some(t) = self.prelude().base.get(name) {
-                    let t = *t;
-                    return self.force(t);
-                }
-            }
-            if let Some(w) = scope.with {
-                withs.push(w);
-            }
-            cur = scope.parent;
-        }
-        // Not bound lexically: the innermost `with` that has it. A namespace
-        // nixcross cannot list may have it; it is then the one only when no
-        // outer `with` can have it either (Nix fails on a name no scope has).
-        let mut unlisted: Option<Value> = None;
-        for w in withs {
-            let ns = self.force(w);
-            let listed = match &ns {
-                Value::Attrs(a) => {
-                    if let Some(e) = a.entries.get(name) {
-                        if unlisted.is_some() {
-                            return self.ambiguous_with(name, at);
-                        }
-                        let t = e.value;
-                        return self.force(t);
-                    }
-                    a.open.is_none()
-                }
-                _ => false,
-            };
-            if !listed {
-                if unlisted.is_some() {
-                    return self.ambiguous_with(name, at);
-                }
-                unlisted = Some(ns);
-            }
-        }
-        match unlisted {
-            Some(ns) => self.select(ns, name, None, at.cloned()),
-            None => Value::unknown(format!("`{name}` is not defined"), at.cloned()),
-        }
-    }
-
-    fn ambiguous_with(&self, name: &str, at: Option<&Src>) -> Value {
-        Value::unknown(
-            format!("`{name}` may come from a `with` namespace nixcross cannot list"),
-            at.cloned(),
-        )
-    }
-
-    /// Build the attributes of a set or `let` from its entries. Values are
-    /// evaluated in `env`; `inherit x;` looks `x` up in `outer`.
-    fn build_attrs(
-        &mut self,
-        entries: &[Entry],
-        file: FileId,
-        env: EnvId,
-        outer: EnvId,
-        src: Option<Src>,
-    ) -> Attrs {
-        let mut defs: Vec<Def> = Vec::new();
-        let mut open = None;
-        for e in entries {
-            match e {
-                Entry::Binding(b) => {
-                    let mut keys = Vec::with_capacity(b.keys.len());
-                    let mut hidden = None;
-                    for k in &b.keys {
-                        match self.key_name(k, file, env) {
-                            Ok(n) => keys.push(n),
-                            Err(v) => {
-                                hidden = Some(match v {
-                                    Value::Unknown(u) => u,
-                                    _ => Rc::new(Unknown {
-                                        reason: "a computed attribute name".into(),
-                                        at: Some(Src::new(file, b.node.clone())),
-                                    }),
-                                });
-                                break;
-                            }
-                        }
-                    }
-                    match (hidden, keys.is_empty()) {
-                        // `${x} = ...;`: this set may hold more names.
-                        (Some(u), true) => open = Some(u),
-                        // `a.${x}.b = ...;`: only the set at `a` may.
-                        (Some(u), false) => defs.push(Def {
-                            keys,
-                            value: DefValue::Open(u),
-                            src: Src::new(file, b.node.clone()),
-                        }),
-                        (None, false) => defs.push(Def {
-                            keys,
-                            value: DefValue::Expr(b.value.clone()),
-                            src: Src::new(file, b.node.clone()),
-                        }),
-                        (None, true) => {}
-                    }
-                }
-                Entry::Inherit(i) => {
-                    // `inherit (x) a;` evaluates `x` in the set's own scope
-                    // (recursive in `let` and `rec`); `inherit a;` looks
-                    // `a` up outside.
-                    let from = i.from.as_ref().map(|f| self.delay(f, file, env));
-                    for (name, _) in &i.names {
-                        defs.push(Def {
-                            keys: vec![name.clone()],
-                            value: DefValue::Inherit { from },
-                            src: Src::new(file, i.node.clone()),
-                        });
-                    }
-                }
-            }
-        }
-        self.charge(defs.len() as u64 * cost::ENTRY);
-        let mut attrs = self.nest(defs, file, env, outer, 0);
-        attrs.src = src;
-        if attrs.open.is_none() {
-            attrs.open = open;
-        }
-        attrs
-    }
-
-    /// Group definitions by their first key, as Nix's parser does: `a.b = 1;`
-    /// and `a = { c = 2; };` make one set `a`.
-    fn nest(
-        &mut self,
-        defs: Vec<Def>,
-        file: FileId,
-        env: EnvId,
-        outer: EnvId,
-        depth: usize,
-    ) -> Attrs {
-        let mut groups: BTreeMap<String, Vec<Def>> = BTreeMap::new();
-        let mut order: Vec<String> = Vec::new();
-        for d in defs {
-            let k = d.keys[0].clone();
-            if !groups.contains_key(&k) {
-                order.push(k.clone());
-            }
-            groups.entry(k).or_default().push(d);
-        }
-        let mut attrs = Attrs::default();
-        for k in order {
-            let mut group = groups.remove(&k).unwrap_or_default();
-            if group.len() == 1
-                && group[0].keys.len() == 1
-                && !matches!(group[0].value, DefValue::Open(_))
-            {
-                let d = group.pop().expect("one definition");
-                let t = match d.value {
-                    DefValue::Expr(n) => self.delay(&n, file, env),
-                    DefValue::Inherit { from: None } => self.alloc(Thunk::Var {
-                        name: k.clone(),
-                        env: outer,
-                        at: Some(d.src.clone()),
-                    }),
-                    DefValue::Inherit { from: Some(f) } => self.alloc(Thunk::Select {
-                        set: f,
-                        name: k.clone(),
-                        default: None,
-                    }),
-                    DefValue::Open(_) => unreachable!("checked above"),
-                };
-                attrs.entries.insert(
-                    k,
-                    AttrEntry {
-                        value: t,
-                        def: Some(d.src),
-                    },
-                );
-                continue;
-            }
-            // Several definitions, or a longer key: a nested set.
-            let first_src = Some(group[0].src.clone());
-            let mut inner: Vec<Def> = Vec::new();
-            let mut conflict = None;
-            let mut inner_open = None;
-            for d in group {
-                if let DefValue::Open(u) = &d.value {
-                    if d.keys.len() == 1 {
-                        inner_open = Some(u.clone());
-                        continue;
-                    }
-                }
-                if d.keys.len() > 1 {
-                    inner.push(Def {
-                        keys: d.keys[1..].to_vec(),
-                        value: d.value,
-                        src: d.src,
-                    });
-                    continue;
-                }
-                match d.value {
-                    DefValue::Expr(n) => {
-                        let v = n.unparen();
-                        match v.attrset() {
-                            Some(set) if !set.rec => {
-                                for e in &set.entries {
-                                    match e {
-                                        Entry::Binding(b) => {
-                                            let mut keys = Vec::new();
-                                            let mut ok = true;
-                                            for key in &b.keys {
-                                                match self.key_name(key, file, env) {
-                                                    Ok(n) => keys.push(n),
-                                                    Err(_) => ok = false,
-                                                }
-                                            }
-                                            if ok && !keys.is_empty() {
-                                                inner.push(Def {
-                                                    keys,
-                                                    value: DefValue::Expr(b.value.clone()),
-                                                    src: Src::new(file, b.node.clone()),
-                                                });
-                                            }
-                                        }
-                                        Entry::Inherit(i) => {
-                                            let from =
-                                                i.from.as_ref().map(|f| self.delay(f, file, env));
-                                            for (name, _) in &i.names {
-                                                inner.push(Def {
-                                                    keys: vec![name.clone()],
-                                                    value: DefValue::Inherit { from },
-                                                    src: Src::new(file, i.node.clone()),
-                                                });
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                            _ => conflict = Some(n.clone()),
-                        }
-                    }
-                    DefValue::Inherit { .. } => conflict = Some(d.src.node.clone()),
-                    DefValue::Open(_) => {}
-                }
-            }
-            let t = if let Some(n) = conflict {
-                self.value(Value::unknown(
-                    format!("`{k}` is defined more than once"),
-                    Some(Src::new(file, n)),
-                ))
-            } else if depth > 200 {
-                self.value(Value::unknown(
-                    "the attribute path is too long to follow",
-                    None,
-                ))
-            } else {
-                let mut nested = self.nest(inner, file, env, outer, depth + 1);
-                if nested.open.is_none() {
-                    nested.open = inner_open;
-                }
-                self.value(Value::Attrs(Rc::new(nested)))
-            };
-            attrs.entries.insert(
-                k,
-                AttrEntry {
-                    value: t,
-                    def: first_src,
-                },
-            );
-        }
-        attrs
-    }
-
-    fn eval_string(&mut self, node: &Node, parts: &[Part], file: FileId, env: EnvId) -> Value {
-        let mut pieces: Vec<Piece> = Vec::new();
-        let mut literal = true;
-        for p in parts {
-            match p {
-                Part::Text(t) => {
-                    self.charge(t.len() as u64);
-                    push_text(&mut pieces, t)
-                }
-                Part::Interpolation(e) => {
-                    literal = false;
-                    let v = self.eval(e, file, env);
-                    if parts.len() == 1
-                        && matches!(&v, Value::Special(s) if matches!(**s, Special::AnySystem))
-                    {
-                        // `"${system}"` of a helper whose systems are not listed.
-                        return v;
-                    }
-                    match self.coerce_pieces(&v) {
-                        Some(ps) => {
-                            // The copy is charged; so is what it is copied into.
-                            if let Err(u) =
-                                self.reserve(text_bytes(&ps), Some(&Src::new(file, e.clone())))
-                            {
-                                return u;
-                            }
-                            for p in ps {
-                                match p {
-                                    Piece::Text(t) => push_text(&mut pieces, &t),
-                                    path => pieces.push(path),
-                                }
-                            }
-                        }
-                        None => {
-                            return match v {
-                                u @ Value::Unknown(_) => u,
-                                other => Value::unknown(
-                                    format!(
-                                        "cannot interpolate {} into a string",
-                                        other.type_name()
-                                    ),
-                                    Some(Src::new(file, e.clone())),
-                                ),
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if pieces.is_empty() {
-            pieces.push(Piece::Text(String::new()));
-        }
-        Value::Str(Rc::new(StrValue {
-            pieces,
-            origin: literal.then(|| Src::new(file, node.clone())),
-        }))
-    }
-
-    fn eval_path(
-        &mut self,
-        node: &Node,
-        kind: PathKind,
-        parts: &[Part],
-        file: FileId,
-        env: EnvId,
-    ) -> Value {
-        let mut text = String::new();
-        for p in parts {
-            match p {
-                Part::Text(t) => text.push_str(t),
-                Part::Interpolation(e) => {
-                    let v = self.eval(e, file, env);
-                    match self.coerce_text(&v) {
-                        Some(s) => text.push_str(&s),
-                        None => {
-                            return match v {
-                                u @ Value::Unknown(_) => u,
-                                _ => Value::unknown(
-                                    "cannot interpolate this value into a path",
-                                    self.here(node, file),
-                                ),
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let pv = match kind {
-            PathKind::Relative => {
-                let source = self.sources.get(file);
-                if source.ambiguous_base {
-                    return Value::unknown(
-                        format!(
-                            "`{text}` is relative, and `{}` is reached through links from more than one folder",
-                            source.path
-                        ),
-                        self.here(node, file),
-                    );
-                }
-                let here = source.loaded_as.clone();
-                let lit = if text.starts_with("./") || text.starts_with("../") || text == "." {
-                    text.clone()
-                } else {
-                    format!("./{text}")
-                };
-                match here.join_nix(&lit) {
-                    Some(p) => PathValue::Tree(p),
-                    None => PathValue::Outside(text),
-                }
-            }
-            PathKind::Absolute | PathKind::Home => PathValue::Outside(text),
-            PathKind::Search => PathValue::Outside(format!("<{text}>")),
-        };
-        Value::Path(Rc::new(pv))
-    }
-
-    /// A value as string pieces, the way `"${...}"` coerces it.
-    pub fn coerce_pieces(&mut self, v: &Value) -> Option<Vec<Piece>> {
-        match v {
-            Value::Str(s) => {
-                self.charge(text_bytes(&s.pieces));
-                Some(s.pieces.clone())
-            }
-            Value::Path(p) => Some(vec![Piece::Path((**p).clone())]),
-            Value::Int(i) => Some(vec![Piece::Text(i.to_string())]),
-            Value::Attrs(a) => {
-                let t = a.entries.get("outPath")?.value;
-                let inner = self.force(t);
-                self.deeper(|ev| ev.coerce_pieces(&inner)).flatten()
-            }
-            Value::Special(s) => match &**s {
-                Special::Input { name, path, .. } if path.is_empty() || path == &["outPath"] => {
-                    Some(vec![Piece::Path(PathValue::Elsewhere {
-                        base: name.clone(),
-                        rest: String::new(),
-                    })])
-                }
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    /// A value as plain text (no paths).
-    pub fn coerce_text(&mut self, v: &Value) -> Option<String> {
-        let pieces = self.coerce_pieces(v)?;
-        let mut out = String::new();
-        for p in pieces {
-            match p {
-                Piece::Text(t) => out.push_str(&t),
-                Piece::Path(PathValue::Tree(p)) => {
-                    out.push_str(&format!("/nixcross-flake/{}", p.as_str()))
-                }
-                Piece::Path(_) => return None,
-            }
-        }
-        Some(out)
-    }
-
-    fn binop(
-        &mut self,
-        node: &Node,
-        op: BinOp,
-        l: &Node,
-        r: &Node,
-        file: FileId,
-        env: EnvId,
-    ) -> Value {
-        let at = self.here(node, file);
-        match op {
-            BinOp::And | BinOp::Or | BinOp::Implication => {
-                let lv = self.eval(l, file, env);
-                let short_circuit = match (op, truth(&lv)) {
-                    (BinOp::And, Some(false)) => Some(false),
-                    (BinOp::Or, Some(true)) => Some(true),
-                    (BinOp::Implication, Some(false)) => Some(true),
-                    (_, None) => return unknown_or(lv, "a condition is not known", at),
-                    _ => None,
-                };
-                if let Some(b) = short_circuit {
-                    return Value::Bool(b);
-                }
-                let rv = self.eval(r, file, env);
-                match truth(&rv) {
-                    Some(b) => Value::Bool(b),
-                    None => unknown_or(rv, "a condition is not known", at),
-                }
-            }
-            BinOp::Update => {
-                let lt = self.delay(l, file, env);
-                let rt = self.delay(r, file, env);
-                let lv = self.force(lt);
-                let rv = self.force(rt);
-                self.update(lv, rv, at)
-            }
-            BinOp::Concat => {
-                let lv = self.eval(l, file, env);
-                let rv = self.eval(r, file, env);
-                match (lv, rv) {
-                    (Value::List(a), Value::List(b)) => {
-                        // `l ++ l` doubles: charged before it is built.
-                        let items = (a.len() + b.len()) as u64;
-                        if let Err(u) = self.reserve(items * cost::LIST_ITEM, at.as_ref()) {
-                            return u;
-                        }
-                        let mut v: Vec<ThunkId> = (*a).clone();
-                        v.extend(b.iter().copied());
-                        Value::List(Rc::new(v))
-                    }
-                    (u @ Value::Unknown(_), _) | (_, u @ Value::Unknown(_)) => u,
-                    _ => Value::unknown("`++` of values that are not lists", at),
-                }
-            }
-            BinOp::Equal | BinOp::NotEqual => {
-                let lv = self.eval(l, file, env);
-                let rv = self.eval(r, file, env);
-                match (self.equal(&lv, &rv), lv, rv) {
-                    (Some(b), _, _) => Value::Bool(if op == BinOp::Equal { b } else { !b }),
-                    (None, u @ Value::Unknown(_), _) | (None, _, u @ Value::Unknown(_)) => u,
-                    (None, ..) if self.budget.over() => self.spent_at(at.as_ref()),
-                    (None, ..) => Value::unknown("cannot tell whether the two sides are equal", at),
-                }
-            }
-            BinOp::Add => {
-                let lv = self.eval(l, file, env);
-                let rv = self.eval(r, file, env);
-                self.add(lv, rv, at)
-            }
-            BinOp::Sub | BinOp::Mul | BinOp::Div => {
-                let lv = self.eval(l, file, env);
-                let rv = self.eval(r, file, env);
-                match (lv, rv) {
-                    (Value::Int(a), Value::Int(b)) => match op {
-                        BinOp::Sub => Value::Int(a.wrapping_sub(b)),
-                        BinOp::Mul => Value::Int(a.wrapping_mul(b)),
-                        _ if b != 0 => Value::Int(a / b),
-                        _ => Value::unknown("division by zero", at),
-                    },
-                    (u @ Value::Unknown(_), _) | (_, u @ Value::Unknown(_)) => u,
-                    _ => Value::unknown("arithmetic nixcross does not follow", at),
-                }
-            }
-            BinOp::Less | BinOp::LessOrEq | BinOp::More | BinOp::MoreOrEq => {
-                let lv = self.eval(l, file, env);
-                let rv = self.eval(r, file, env);
-                let ord = match (&lv, &rv) {
-                    (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
-                    (Value::Str(_), Value::Str(_)) => {
-                        lv.as_text().zip(rv.as_text()).map(|(a, b)| a.cmp(&b))
-                    }
-                    _ => None,
-                };
-                match ord {
-                    Some(o) => Value::Bool(match op {
-                        BinOp::Less => o.is_lt(),
-                        BinOp::LessOrEq => o.is_le(),
-                        BinOp::More => o.is_gt(),
-                        _ => o.is_ge(),
-                    }),
-                    None => Value::unknown("a comparison nixcross does not follow", at),
-                }
-            }
-            BinOp::Pipe => Value::unknown("the pipe operators are not Nix 2.8", at),
-        }
-    }
-
-    fn add(&mut self, lv: Value, rv: Value, at: Option<Src>) -> Value {
-        match (&lv, &rv) {
-            (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_add(*b)),
-            (Value::Path(p), _) => match self.coerce_text(&rv) {
-                Some(s) => Value::Path(Rc::new(p.append(&s))),
-                None => unknown_or(rv, "cannot append this value to a path", at),
-            },
-            (Value::Str(a), _) => match self.coerce_pieces(&rv) {
-                Some(ps) => {
-                    // `s + s` doubles: charged before it is built.
-                    if let Err(u) =
-                        self.reserve(text_bytes(&a.pieces) + text_bytes(&ps), at.as_ref())
-                    {
-                        return u;
-                    }
-                    let mut pieces = a.pieces.clone();
-                    for p in ps {
-                        match p {
-                            Piece::Text(t) => push_text(&mut pieces, &t),
-                            path => pieces.push(path),
-                        }
-                    }
-                    Value::Str(Rc::new(StrValue {
-                        pieces,
-                        origin: None,
-                    }))
-                }
-                None => unknown_or(rv, "cannot append this value to a string", at),
-            },
-            (Value::Unknown(_), _) => lv,
-            (_, Value::Unknown(_)) => rv,
-            (Value::Special(_), _) => match self.coerce_pieces(&lv) {
-                Some(mut ps) => {
-                    let Some(rs) = self.coerce_pieces(&rv) else {
-                        return Value::unknown("cannot append this value", at);
-                    };
-                    ps.extend(rs);
-                    Value::Str(Rc::new(StrValue {
-                        pieces: ps,
-                        origin: None,
-                    }))
-                }
-                None => Value::unknown("`+` on a value nixcross does not follow", at),
-            },
-            _ => Value::unknown("`+` on values nixcross does not follow", at),
-        }
-    }
-
-    /// `a // b`.
-    pub fn update(&mut self, lv: Value, rv: Value, at: Option<Src>) -> Value {
-        let as_set = |v: &Value| -> Option<Attrs> {
-            match v {
-                Value::Attrs(a) => Some((**a).clone()),
-                Value::Unknown(u) => Some(Attrs {
-                    entries: BTreeMap::new(),
-                    open: Some(u.clone()),
-                    src: None,
-                    made_by: None,
-                }),
-                // Another flake's attributes (`lib // home-manager.lib`)
-                // are not read; nixcross assumes they do not replace the
-                // names the other side defines (as the stand-ins for
-                // inputs in an evaluation do).
-                Value::Special(s) if matches!(**s, Special::Input { .. }) => Some(Attrs::default()),
-                _ => None,
-            }
-        };
-        let is_system = |v: &Value| matches!(v, Value::Special(s) if matches!(**s, Special::NixosSystem { .. }));
-        if is_system(&lv) || is_system(&rv) {
-            return Value::unknown(
-                "the configuration is built with `//`, so nixcross cannot tell which side decides it",
-                at,
-            );
-        }
-        // The copy of the left side, then the right side's entries.
-        let entries = |v: &Value| match v {
-            Value::Attrs(a) => a.entries.len() as u64,
-            _ => 0,
-        };
-        if let Err(u) = self.reserve((entries(&lv) + entries(&rv)) * cost::ENTRY, at.as_ref()) {
-            return u;
-        }
-        let (Some(mut l), Some(r)) = (as_set(&lv), as_set(&rv)) else {
-            return Value::unknown("`//` of values that are not attribute sets", at);
-        };
-        // Right wins; but a name the right side may hide is unknown.
-        if let Some(u) = &r.open {
-            let keys: Vec<String> = l.entries.keys().cloned().collect();
-            for k in keys {
-                if !r.entries.contains_key(&k) {
-                    let t = self.value(Value::Unknown(Rc::new(Unknown {
-                        reason: format!(
-                            "`{k}` may be replaced by the right side of `//`: {}",
-                            u.reason
-                        ),
-                        at: u.at.clone(),
-                    })));
-                    l.entries.insert(
-                        k,
-                        AttrEntry {
-                            value: t,
-                            def: None,
-                        },
-                    );
-                }
-            }
-            l.open = Some(u.clone());
-        }
-        for (k, e) in r.entries {
-            l.entries.insert(k, e);
-        }
-        l.src = None;
-        l.made_by = None;
-        Value::Attrs(Rc::new(l))
-    }
-
-    /// Structural equality, when it can be decided.
-    pub fn equal(&mut self, a: &Value, b: &Value) -> Option<bool> {
-        // A comparison is a step: `unique` and `elem` compare in loops.
-        if self.tick() {
-            return None;
-        }
-        match (a, b) {
-            (Value::Null, Value::Null) => Some(true),
-            (Value::Bool(x), Value::Bool(y)) => Some(x == y),
-            (Value::Int(x), Value::Int(y)) => Some(x == y),
-            (Value::Float(x), Value::Float(y)) => Some(x == y),
-            (Value::Str(x), Value::Str(y)) => Some(x.pieces == y.pieces),
-            (Value::Path(x), Value::Path(y)) => Some(x == y),
-            (Value::List(x), Value::List(y)) => {
-                if x.len() != y.len() {
-                    return Some(false);
-                }
-                for (p, q) in x.iter().zip(y.iter()) {
-                    let (p, q) = (self.force(*p), self.force(*q));
-                    if !self.deeper(|ev| ev.equal(&p, &q)).flatten()? {
-                        return Some(false);
-                    }
-                }
-                Some(true)
-            }
-            (Value::Attrs(x), Value::Attrs(y)) => {
-                if x.open.is_some() || y.open.is_some() {
-                    return None;
-                }
-                if x.entries.len() != y.entries.len() {
-                    return Some(false);
-                }
-                for (k, e) in &x.entries {
-                    let Some(f) = y.entries.get(k) else {
-                        return Some(false);
-                    };
-                    let (p, q) = (self.force(e.value), self.force(f.value));
-                    if !self.deeper(|ev| ev.equal(&p, &q)).flatten()? {
-                        return Some(false);
-                    }
-                }
-                Some(true)
-            }
-            (Value::Unknown(_), _) | (_, Value::Unknown(_)) => None,
-            (Value::Lambda(_) | Value::Prim(_) | Value::Special(_), _)
-            | (_, Value::Lambda(_) | Value::Prim(_) | Value::Special(_)) => None,
-            _ => Some(false),
-        }
-    }
-
     /// `set.name`, with an optional default.
     pub fn select(
         &mut self,
@@ -1827,98 +903,6 @@ impl<'f> Evaluator<'f> {
                 ),
             },
         }
-    }
-
-    /// Apply a function value to an argument.
-    pub fn apply(&mut self, f: Value, arg: ThunkId, at: Option<Src>) -> Value {
-        if self.tick() {
-            return self.spent_at(at.as_ref());
-        }
-        match f {
-            Value::Lambda(c) => self.call_closure(&c, arg),
-            Value::Prim(p) => {
-                let mut args = p.args.clone();
-                args.push(arg);
-                if args.len() < prims::arity(p.prim) {
-                    return Value::Prim(Rc::new(PrimApp {
-                        prim: p.prim,
-                        args,
-                        input: p.input.clone(),
-                    }));
-                }
-                if self.depth >= MAX_DEPTH {
-                    return Value::unknown("the expression is nested too deeply to follow", at);
-                }
-                self.depth += 1;
-                let outer = std::mem::replace(&mut self.in_prim, at.clone());
-                let v = prims::run(self, p.prim, &args, p.input.as_deref(), at);
-                self.in_prim = outer;
-                self.depth -= 1;
-                v
-            }
-            Value::Attrs(a) => match a.entries.get("__functor") {
-                Some(e) => {
-                    let ft = e.value;
-                    let fv = self.force(ft);
-                    let me = self.value(Value::Attrs(a.clone()));
-                    let g = self.apply(fv, me, at.clone());
-                    self.apply(g, arg, at)
-                }
-                None => Value::unknown("an attribute set is called as a function", at),
-            },
-            Value::Special(s) => prims::apply_special(self, &s, arg, at),
-            u @ Value::Unknown(_) => u,
-            other => Value::unknown(format!("{} is called as a function", other.type_name()), at),
-        }
-    }
-
-    fn call_closure(&mut self, c: &Closure, arg: ThunkId) -> Value {
-        let file = c.src.file;
-        let arg_expr = self.pending_expr(arg);
-        self.charge(cost::CALL);
-        self.calls
-            .entry((file, c.src.node.clone()))
-            .or_default()
-            .push(Call { arg, arg_expr });
-        let env = self.new_env(Some(c.env));
-        match &c.lambda.param {
-            Param::Ident { name } => self.bind(env, name, arg),
-            Param::Pattern { formals, bind, .. } => {
-                let av = self.force(arg);
-                let set = match &av {
-                    Value::Attrs(a) => Some(a.clone()),
-                    _ => None,
-                };
-                for f in formals {
-                    let given = set
-                        .as_ref()
-                        .and_then(|s| s.entries.get(&f.name))
-                        .map(|e| e.value);
-                    let t = match (given, &f.default) {
-                        (Some(t), _) => t,
-                        (None, Some(d)) if set.as_ref().is_none_or(|s| s.open.is_none()) => {
-                            self.delay(d, file, env)
-                        }
-                        (None, _) => {
-                            let reason = match (&av, &set) {
-                                (Value::Unknown(u), _) => u.reason.clone(),
-                                (_, Some(s)) if s.open.is_some() => {
-                                    format!("`{}` may or may not be given to this function", f.name)
-                                }
-                                _ => format!("the function's argument `{}` is not given", f.name),
-                            };
-                            self.value(Value::unknown(reason, Some(c.src.clone())))
-                        }
-                    };
-                    self.bind(env, &f.name, t);
-                }
-                if let Some(b) = bind {
-                    self.bind(env, b, arg);
-                }
-            }
-        }
-        let body = c.lambda.body.clone();
-        self.eval(&body, file, env)
     }
 
     /// The file `import` reads for `p`: `p/default.nix` when `p` is a folder.
@@ -1973,32 +957,6 @@ impl<'f> Evaluator<'f> {
     }
 }
 
-/// What a string's pieces cost: their text and the pieces themselves.
-fn text_bytes(pieces: &[Piece]) -> u64 {
-    pieces
-        .iter()
-        .map(|p| match p {
-            Piece::Text(t) => t.len() as u64 + cost::PIECE,
-            Piece::Path(_) => cost::PIECE,
-        })
-        .sum()
-}
-
-fn push_text(pieces: &mut Vec<Piece>, t: &str) {
-    if let Some(Piece::Text(last)) = pieces.last_mut() {
-        last.push_str(t);
-    } else {
-        pieces.push(Piece::Text(t.to_string()));
-    }
-}
-
-fn unknown_or(v: Value, reason: &str, at: Option<Src>) -> Value {
-    match v {
-        u @ Value::Unknown(_) => u,
-        _ => Value::unknown(reason, at),
-    }
-}
-
 /// One line of an expression's text, shortened for messages.
 pub fn short(s: &str) -> String {
     let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -2035,23 +993,6 @@ fn key_pos(
         before_previous,
         env,
     })
-}
-
-/// One definition of a set or `let` before nesting: `a.b = v;` is keys
-/// `[a, b]`; `src` is the entry that writes it.
-struct Def {
-    keys: Vec<String>,
-    value: DefValue,
-    src: Src,
-}
-
-enum DefValue {
-    Expr(Node),
-    Inherit {
-        from: Option<ThunkId>,
-    },
-    /// Names computed from something unknown go into the set at these keys.
-    Open(Rc<Unknown>),
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! (`nixpkgs = { crossSystem = ...; };`) or mixed; [`find_option`] finds it
 //! in any of those spellings.
 
+pub mod list;
 pub mod places;
 
 use crate::edit::TextEdit;
@@ -468,32 +469,6 @@ pub fn insert_at_path(
         at.entries.truncate(i + 1);
     }
     insert_binding(src, layout, &at, &key.join("."), value, Position::Last)
-}
-
-/// Insert several `path = value;` bindings that share a place (the best
-/// place of the first path) as one edit, so that two new options in one set
-/// never plan two insertions that overlap (`{ }` is rewritten whole).
-pub fn insert_all_at_path(
-    src: &str,
-    layout: &Layout,
-    set: &AttrSetView,
-    defs: &[(&[&str], String)],
-) -> TextEdit {
-    let (first, _) = &defs[0];
-    let (target, depth, after, _) = best_place(set, first, 0);
-    let lines: Vec<String> = defs
-        .iter()
-        .map(|(path, value)| {
-            let d = depth.min(path.len() - 1);
-            let key: Vec<String> = path[d..].iter().map(|k| syntax::attr_name(k)).collect();
-            format!("{} = {value};", key.join("."))
-        })
-        .collect();
-    let mut at = target;
-    if let Some(i) = after {
-        at.entries.truncate(i + 1);
-    }
-    insert_entry(src, layout, &at, &lines.join("\n"), Position::Last)
 }
 
 /// Insert a whole entry right after entry `index` of `set`.

@@ -6,8 +6,8 @@
 //! { ... }`) as a whole is one too.
 //!
 //! Also: what kind of file a module file is (a NixOS module or something
-//! else nixcross must not edit as one), the literal list of a value, and
-//! removing several entries of one set at once.
+//! else nixcross must not edit as one), and removing several entries of
+//! one set at once. An option's list value is `super::list`'s.
 
 use super::{find_option, Opaque, OptionHit};
 use crate::edit::TextEdit;
@@ -64,7 +64,7 @@ fn module_value(expr: &Node) -> (Node, Option<Param>) {
 }
 
 /// The name of a called function (`lib.mkIf` gives `mkIf`), and its arguments.
-fn called(node: &Node) -> Option<(String, Vec<Node>)> {
+pub(super) fn called(node: &Node) -> Option<(String, Vec<Node>)> {
     let (f, args) = node.unparen().call()?;
     let r = f.reference()?;
     Some((r.last()?.clone(), args))
@@ -348,223 +348,6 @@ pub fn best_place(places: &[Place], path: &[&str]) -> Option<usize> {
     }
 }
 
-/// The literal list of a value, where new items go: `[ ... ]`; one inside
-/// a priority or order wrapper (`lib.mkForce [ ... ]`, `mkDefault`,
-/// `mkBefore`, `mkAfter`, `mkOverride n`, `mkOrder n`); or the literal side of
-/// `[ ... ] ++ other` / `other ++ [ ... ]`. The second value names what is
-/// around the list, `None` for a plain list.
-pub fn list_of(value: &Node) -> Option<(syntax::ListView, Option<Around>)> {
-    let v = value.unparen();
-    if let Some(l) = v.list() {
-        return Some((l, None));
-    }
-    if v.kind() == syntax::Kind::Concat {
-        let (l, r) = v.binop()?;
-        // Items are added on the literal side; the last literal wins.
-        if let Some((list, _)) = list_of(&r) {
-            return Some((list, Some(Around::Concat)));
-        }
-        if let Some((list, _)) = list_of(&l) {
-            return Some((list, Some(Around::Concat)));
-        }
-        return None;
-    }
-    let (f, args) = called(&v)?;
-    if f == "mkMerge" && args.len() == 1 {
-        // `lib.mkMerge [ (lib.mkIf c [ ... ]) [ ... ] ]`: the last part, a
-        // literal list, holds the definitions of no condition.
-        let parts = args[0].unparen().list()?;
-        let [_, last] = &parts.items[..] else {
-            return None;
-        };
-        return Some((last.unparen().list()?, Some(Around::Merge)));
-    }
-    let (arity, around) = match f.as_str() {
-        "mkForce" | "mkDefault" | "mkOptionDefault" => (1, Around::Priority),
-        "mkOverride" => (2, Around::Priority),
-        "mkBefore" | "mkAfter" => (1, Around::Order),
-        "mkOrder" => (2, Around::Order),
-        _ => return None,
-    };
-    if args.len() != arity {
-        return None;
-    }
-    let l = args[arity - 1].unparen().list()?;
-    Some((l, Some(around)))
-}
-
-/// What is around the literal list of a value ([`list_of`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Around {
-    /// `[ ... ] ++ other` or `other ++ [ ... ]`.
-    Concat,
-    /// A priority: `mkForce`, `mkDefault`, `mkOptionDefault`, `mkOverride n`.
-    Priority,
-    /// An order: `mkBefore`, `mkAfter`, `mkOrder n`.
-    Order,
-    /// The second part of `mkMerge [ <conditional list> [ ... ] ]`.
-    Merge,
-    /// The list of `mkIf cond [ ... ]` ([`conditional_list`]): items can be
-    /// taken out of it, not added (they would hold only under the
-    /// condition). [`list_of`] never gives it.
-    Condition,
-}
-
-/// A list under a condition, `lib.mkIf cond [ ... ]`: its literal list.
-pub fn conditional_list(value: &Node) -> Option<syntax::ListView> {
-    let (f, args) = called(&value.unparen())?;
-    if f != "mkIf" || args.len() != 2 {
-        return None;
-    }
-    args[1].unparen().list()
-}
-
-/// `value` (a conditional list) merged with a list of no condition:
-/// `<lib>.mkMerge [ (value) <list> ]`.
-pub fn merge_with(value: &Node, lib: &str, list: &str) -> TextEdit {
-    TextEdit::replace(
-        value.range(),
-        format!("{lib}.mkMerge [ ({}) {list} ]", value.text()),
-    )
-}
-
-/// Undo [`merge_with`] once its list of no condition is empty: the value is
-/// the conditional list again, as it was written.
-pub fn unmerge(list: &syntax::ListView) -> Option<TextEdit> {
-    let parts = list.node.parent()?;
-    let merge = parts.parent()?;
-    let first = parts.list()?.items.first()?.clone();
-    let inner = if first.kind() == syntax::Kind::Paren {
-        first.unparen()
-    } else {
-        first
-    };
-    Some(TextEdit::replace(merge.range(), inner.text()))
-}
-
-/// The list under a condition that the list of no condition `list` is
-/// merged with ([`merge_with`]'s first part), when it is one.
-pub fn merged_conditional(list: &syntax::ListView) -> Option<syntax::ListView> {
-    let parts = list.node.parent()?.list()?;
-    conditional_list(parts.items.first()?)
-}
-
-/// Whether `value ++ [ ... ]` needs `value` in parentheses to keep its
-/// meaning: only application, selection, a list, a `++` and parentheses
-/// bind at least as tightly as `++` among what is kept bare (`let`, `if`,
-/// `with`, `assert` and functions extend as far as they can).
-pub fn wrap_for_concat(value: &Node) -> bool {
-    !matches!(
-        value.kind(),
-        syntax::Kind::Apply
-            | syntax::Kind::Select
-            | syntax::Kind::Ident
-            | syntax::Kind::List
-            | syntax::Kind::Concat
-            | syntax::Kind::Paren
-    )
-}
-
-/// Functions of nixpkgs' `lib` and `builtins` that always return a list.
-const LIST_FUNCTIONS: &[&str] = &[
-    "optional",
-    "optionals",
-    "map",
-    "filter",
-    "concatMap",
-    "concatLists",
-    "flatten",
-    "unique",
-    "attrNames",
-    "attrValues",
-    "mapAttrsToList",
-    "genList",
-    "toList",
-    "singleton",
-    "catAttrs",
-    "subtractLists",
-    "intersectLists",
-    "remove",
-    "reverseList",
-    "sort",
-    "imap0",
-    "imap1",
-    "forEach",
-];
-
-/// Whether `value` is a list by its shape, so that `value ++ [ ... ]` is
-/// one too: a list, a `++`, a call of a function that returns lists
-/// (`lib.optionals c [ ... ]`, `map f xs`), or an `if`/`let`/parentheses
-/// around those. A variable, or a module property (`lib.mkIf c [ ... ]`,
-/// which `++` cannot extend), is not: nixcross cannot see what it is.
-pub fn is_list_expr(value: &Node) -> bool {
-    use syntax::Expr;
-    match value.expr() {
-        Expr::Paren(inner) => is_list_expr(&inner),
-        Expr::List(_) | Expr::BinOp(syntax::BinOp::Concat, _, _) => true,
-        Expr::IfElse(_, then, other) => is_list_expr(&then) && is_list_expr(&other),
-        Expr::LetIn(l) => is_list_expr(&l.body),
-        Expr::Apply(..) => called(value).is_some_and(|(f, _)| LIST_FUNCTIONS.contains(&f.as_str())),
-        _ => false,
-    }
-}
-
-/// The edits that make `value` into `value ++ list` (`list` is the text of
-/// a list), with parentheses around `value` where `++` would bind into it.
-pub fn append_concat(value: &Node, list: &str) -> Vec<TextEdit> {
-    if wrap_for_concat(value) {
-        vec![
-            TextEdit::insert(value.start(), "("),
-            TextEdit::insert(value.end(), format!(") ++ {list}")),
-        ]
-    } else {
-        vec![TextEdit::insert(value.end(), format!(" ++ {list}"))]
-    }
-}
-
-/// Take the emptied literal side of `other ++ [ ]` (or `[ ] ++ other`) out
-/// again, with the parentheses nixcross put around `other`.
-pub fn remove_concat_side(list: &syntax::ListView) -> Option<TextEdit> {
-    let concat = list.node.parent()?;
-    let (l, r) = concat.binop()?;
-    if r == list.node {
-        if l.kind() == syntax::Kind::Paren && wrap_for_concat(&l.unparen()) {
-            return Some(TextEdit::replace(concat.range(), l.unparen().text()));
-        }
-        return Some(TextEdit::delete((l.end(), r.end())));
-    }
-    if l == list.node {
-        return Some(TextEdit::delete((l.start(), r.start())));
-    }
-    None
-}
-
-/// Delete several items of one list: one edit per run of neighbours (the
-/// run removed as one span, with the whitespace rules of one item), so that
-/// removals of adjacent items never overlap or leave a double space.
-pub fn remove_items(src: &str, list: &syntax::ListView, items: &[Node]) -> Vec<TextEdit> {
-    let mut edits = Vec::new();
-    let mut i = 0;
-    while i < list.items.len() {
-        if !items.contains(&list.items[i]) {
-            i += 1;
-            continue;
-        }
-        let first = i;
-        while i + 1 < list.items.len() && items.contains(&list.items[i + 1]) {
-            i += 1;
-        }
-        edits.push(super::remove_items_span(
-            src,
-            list,
-            &list.items[first],
-            &list.items[i],
-        ));
-        i += 1;
-    }
-    edits
-}
-
 /// Delete several entries of one set (with their comments and lines): one
 /// edit per run of neighbouring entries, removed as one span.
 pub fn remove_entries(src: &str, set: &AttrSetView, ranges: &[(usize, usize)]) -> Vec<TextEdit> {
@@ -664,7 +447,6 @@ fn merge_edits(edits: &mut Vec<TextEdit>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edit::apply;
 
     fn expr(src: &str) -> Node {
         syntax::parse(src).unwrap().expr().unwrap()
@@ -710,60 +492,5 @@ mod tests {
             file_kind(&expr("{ stdenv, fetchurl }: stdenv.mkDerivation { }")),
             FileKind::Package
         );
-    }
-
-    #[test]
-    fn lists_behind_wrappers_and_concatenation() {
-        for (src, around) in [
-            ("[ 1 ]", None),
-            ("lib.mkForce [ 1 ]", Some(Around::Priority)),
-            ("lib.mkOverride 10 [ 1 ]", Some(Around::Priority)),
-            ("lib.mkAfter [ 1 ]", Some(Around::Order)),
-            ("[ 1 ] ++ other", Some(Around::Concat)),
-            ("other ++ [ 1 ]", Some(Around::Concat)),
-            (
-                "lib.mkMerge [ (lib.mkIf c [ 2 ]) [ 1 ] ]",
-                Some(Around::Merge),
-            ),
-        ] {
-            let (l, a) = list_of(&expr(src)).unwrap();
-            assert_eq!(l.items.len(), 1, "{src}");
-            assert_eq!(a, around, "{src}");
-        }
-        assert!(list_of(&expr("lib.optionals x [ 1 ]")).is_none());
-    }
-
-    #[test]
-    fn a_conditional_list_merges_and_unmerges_to_its_bytes() {
-        let src = "lib.mkIf (x == 1) [\n  \"a\"\n]";
-        let value = expr(src);
-        assert!(conditional_list(&value).is_some());
-        let merged = apply(src, &[merge_with(&value, "lib", "[ \"b\" ]")]).unwrap();
-        assert_eq!(merged, format!("lib.mkMerge [ ({src}) [ \"b\" ] ]"));
-        let (list, around) = list_of(&expr(&merged)).unwrap();
-        assert_eq!(around, Some(Around::Merge));
-        let emptied = apply(&merged, &remove_items(&merged, &list, &list.items)).unwrap();
-        let (list, _) = list_of(&expr(&emptied)).unwrap();
-        assert!(list.items.is_empty());
-        let back = apply(&emptied, &[unmerge(&list).unwrap()]).unwrap();
-        assert_eq!(back, src);
-    }
-
-    #[test]
-    fn neighbouring_removals_on_one_line_leave_one_space() {
-        let src = "[ \"a\" \"b\" \"c\" ]";
-        let l = expr(src).list().unwrap();
-        let edits = remove_items(src, &l, &l.items[1..3]);
-        assert_eq!(crate::edit::apply(src, &edits).unwrap(), "[ \"a\" ]");
-        let edits = remove_items(src, &l, &[l.items[0].clone(), l.items[2].clone()]);
-        assert_eq!(crate::edit::apply(src, &edits).unwrap(), "[ \"b\" ]");
-    }
-
-    #[test]
-    fn neighbouring_removals_become_one_edit() {
-        let src = "[\n  \"a\"\n  \"b\"\n  \"c\"\n]";
-        let l = expr(src).list().unwrap();
-        let edits = remove_items(src, &l, &l.items[0..2]);
-        assert_eq!(crate::edit::apply(src, &edits).unwrap(), "[\n  \"c\"\n]");
     }
 }

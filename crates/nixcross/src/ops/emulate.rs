@@ -47,10 +47,14 @@ use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::modules::{lone_module, LoneModule};
 use crate::flake::{Flake, ModuleOrigin};
+use crate::module::list::{self, Added, ListOption, ListShape, Removal};
 use crate::module::places::{self, Place};
 use crate::module::{self, OptionHit};
-use crate::ops::editor::{Edits, Home, Planner};
-use crate::ops::modules::{describe, find_one, inline_list_item, module_places, InlineItem};
+use crate::ops::editor::{Edits, Planner};
+use crate::ops::modules::{
+    add_to_list, define_in_home, describe, find_one, inline_list_item, insert_defs, module_places,
+    modules_defining, InlineItem, NewDef,
+};
 use crate::platform;
 use crate::proof::ModuleProver;
 use crate::source::{FileId, SourceMap, Src};
@@ -163,23 +167,16 @@ fn note_conditional(e: &mut Edits, dotted: &str, systems: &[String], listed: &Ha
     }
 }
 
-/// The literal list of a definition, or why there is none.
-fn literal_list(
-    e: &Edits,
-    file: FileId,
-    hit: &OptionHit,
-    dotted: &str,
-) -> Result<(syntax::ListView, Option<places::Around>)> {
-    places::list_of(&hit.value).ok_or_else(|| {
-        e.error_at(
-            Error::refused(format!(
-                "`{dotted}` is {}, not a literal list, so nixcross cannot edit it safely",
-                describe(&hit.value)
-            ))
-            .hint("write the systems as a literal list, e.g. [ \"aarch64-linux\" ], or edit this line by hand"),
-            &Src::new(file, hit.value.clone()),
-        )
-    })
+/// Why nixcross cannot edit a definition that is not a list it can read.
+fn not_a_list(e: &Edits, file: FileId, hit: &OptionHit, dotted: &str) -> Error {
+    e.error_at(
+        Error::refused(format!(
+            "`{dotted}` is {}, not a literal list, so nixcross cannot edit it safely",
+            describe(&hit.value)
+        ))
+        .hint("write the systems as a literal list, e.g. [ \"aarch64-linux\" ], or edit this line by hand"),
+        &Src::new(file, hit.value.clone()),
+    )
 }
 
 /// What one module says: its places and the definitions of the two options.
@@ -333,290 +330,13 @@ fn edit_module(
     inline_item: Option<&InlineItem>,
     left: &mut Vec<String>,
 ) -> Result<()> {
-    let file = m.file;
-    let src = e.text(file);
-    let layout = e.layout(file).clone();
-    let dotted = EMULATED.join(".");
     let mut removals: Vec<Node> = Vec::new();
-    let mut new_defs: Vec<(&[&str], String)> = Vec::new();
+    let mut new_defs: Vec<NewDef> = Vec::new();
     if !systems.is_empty() {
         if opts.remove {
-            let Some((_, hit)) = &m.emulated else {
-                for s in systems {
-                    if seen.systems.contains(s) {
-                        return Err(Error::refused(format!(
-                            "`{s}` is set in {dotted} by another module this one imports; remove it there"
-                        )));
-                    }
-                    e.warnings
-                        .push(format!("`{s}` is not in {dotted}; nothing to remove"));
-                }
-                return finish_static(
-                    e,
-                    m,
-                    opts,
-                    summary,
-                    &mut removals,
-                    &mut new_defs,
-                    inline_item,
-                );
-            };
-            // `lib.mkIf c [ ... ]`: systems come out of its list (what is
-            // left still holds under the condition).
-            let conditional = places::conditional_list(&hit.value)
-                .filter(|_| places::list_of(&hit.value).is_none());
-            if places::list_of(&hit.value).is_none()
-                && conditional.is_none()
-                && (places::is_list_expr(&hit.value) || seen.unknown.is_none())
-            {
-                // A computed list with no `++ [ ... ]` side (a list by its
-                // shape, or one whose systems nixcross sees all of): nothing
-                // nixcross can take a system out of.
-                let written = hit.value.string_literals_within();
-                for s in systems {
-                    if seen.systems.contains(s) || written.contains(s) {
-                        return Err(e.error_at(
-                            Error::refused(format!(
-                                "`{s}` comes from {}, which nixcross cannot edit",
-                                describe(&hit.value)
-                            ))
-                            .hint("remove it there by hand"),
-                            &Src::new(file, hit.value.clone()),
-                        ));
-                    }
-                    e.warnings.push(format!(
-                        "`{s}` is not in a part of {dotted} that nixcross can edit (the rest is {}); nothing to remove",
-                        describe(&hit.value)
-                    ));
-                }
-                return finish_static(
-                    e,
-                    m,
-                    opts,
-                    summary,
-                    &mut removals,
-                    &mut new_defs,
-                    inline_item,
-                );
-            }
-            let (list, around) = match conditional {
-                Some(l) => (l, Some(places::Around::Condition)),
-                None => literal_list(e, file, hit, &dotted)?,
-            };
-            let found: Vec<Node> = list
-                .items
-                .iter()
-                .filter(|i| {
-                    i.unparen()
-                        .string_literal()
-                        .is_some_and(|s| systems.contains(&s))
-                })
-                .cloned()
-                .collect();
-            // What the computed part beside the literal list writes itself.
-            let written = match around {
-                Some(places::Around::Concat) => hit.value.string_literals_within(),
-                _ => Vec::new(),
-            };
-            for s in systems {
-                if found
-                    .iter()
-                    .any(|i| i.unparen().string_literal().as_deref() == Some(s.as_str()))
-                {
-                    continue;
-                }
-                if seen.systems.contains(s) || written.contains(s) {
-                    // NixOS gets it from another part of the option.
-                    return Err(e.error_at(
-                        Error::refused(format!(
-                            "`{s}` comes from another part of {dotted} than this literal list, so removing it here would not remove it"
-                        ))
-                        .hint("remove it where it is listed, by hand"),
-                        &Src::new(file, hit.value.clone()),
-                    ));
-                }
-                e.warnings
-                    .push(format!("`{s}` is not in {dotted}; nothing to remove"));
-            }
-            if !found.is_empty() {
-                let names: Vec<String> = found
-                    .iter()
-                    .filter_map(|i| i.unparen().string_literal())
-                    .collect();
-                let mut s = format!("removed {} from {dotted}", dedup(&names).join(", "));
-                let all = found.len() == list.items.len();
-                let side = match around {
-                    Some(places::Around::Concat) if all => places::remove_concat_side(&list),
-                    Some(places::Around::Merge) if all => places::unmerge(&list),
-                    _ => None,
-                };
-                // What removing the items takes (their own comments too).
-                let ranges: Vec<(usize, usize)> = places::remove_items(src, &list, &found)
-                    .iter()
-                    .map(|e| e.range)
-                    .collect();
-                if all
-                    && around.is_none()
-                    && !module::comment_outside(src, hit.entry_node().range(), &ranges)
-                {
-                    removals.push(hit.entry_node());
-                    s.push_str(" (the list is empty now, so the option is gone)");
-                } else if let Some(edit) = side {
-                    // The `++ [ ... ]` side goes with its last system.
-                    e.push(file, edit, &s);
-                } else {
-                    for edit in places::remove_items(src, &list, &found) {
-                        e.push(file, edit, &s);
-                    }
-                }
-                summary.push(s);
-            }
+            remove_systems(e, m, systems, seen, summary, &mut removals)?;
         } else {
-            match &m.emulated {
-                Some((_, hit))
-                    if places::list_of(&hit.value).is_none()
-                        && places::is_list_expr(&hit.value) =>
-                {
-                    // A computed list (`lib.optionals ...`, a variable): the
-                    // systems go on a `++ [ ... ]` side. One the expression
-                    // writes itself (`lib.filter f [ "aarch64-linux" ]`) is
-                    // left to it, not listed twice.
-                    let written = hit.value.string_literals_within();
-                    for s in systems.iter().filter(|s| written.contains(*s)) {
-                        if !seen.systems.contains(s) {
-                            left.push(s.clone());
-                            e.warnings
-                                .push(left_to_expression(s, &dotted, &describe(&hit.value)));
-                        }
-                    }
-                    let added: Vec<String> = systems
-                        .iter()
-                        .filter(|s| !seen.systems.contains(*s) && !written.contains(*s))
-                        .cloned()
-                        .collect();
-                    if !added.is_empty() {
-                        let s = format!("added {} to {dotted}", added.join(", "));
-                        for edit in places::append_concat(&hit.value, &syntax::string_list(&added))
-                        {
-                            e.push(file, edit, &s);
-                        }
-                        e.warnings.push(format!(
-                            "`{dotted}` is {}; nixcross added {} with `++ [ ... ]`{}",
-                            describe(&hit.value),
-                            added.join(", "),
-                            match &seen.unknown {
-                                Some(_) => ": check that the computed part does not list them too",
-                                None => "",
-                            }
-                        ));
-                        summary.push(s);
-                    }
-                }
-                // `lib.mkIf c [ ... ]`: the new systems hold whatever `c`
-                // is, so they go into a list of their own, merged with it.
-                Some((_, hit))
-                    if places::list_of(&hit.value).is_none()
-                        && places::conditional_list(&hit.value).is_some()
-                        && hit.value.param_binder("lib").is_some() =>
-                {
-                    let listed = places::conditional_list(&hit.value)
-                        .map(|l| string_items(&l))
-                        .unwrap_or_default();
-                    let added: Vec<String> = systems
-                        .iter()
-                        .filter(|s| !listed.contains(*s))
-                        .cloned()
-                        .collect();
-                    note_conditional(e, &dotted, systems, &listed);
-                    if !added.is_empty() {
-                        let s = format!("added {} to {dotted}", added.join(", "));
-                        e.push(
-                            file,
-                            places::merge_with(&hit.value, "lib", &syntax::string_list(&added)),
-                            &s,
-                        );
-                        e.warnings.push(format!(
-                            "`{dotted}` is a list under a condition; nixcross merged {} with it (`lib.mkMerge`), so {} hold{} whatever the condition says",
-                            added.join(", "),
-                            if added.len() == 1 { "it" } else { "they" },
-                            if added.len() == 1 { "s" } else { "" },
-                        ));
-                        summary.push(s);
-                    }
-                }
-                Some((_, hit)) => {
-                    let (list, around) = literal_list(e, file, hit, &dotted)?;
-                    // Merged with a list under a condition: what that lists
-                    // holds when the condition does, and stays there.
-                    if around == Some(places::Around::Merge) {
-                        if let Some(c) = places::merged_conditional(&list) {
-                            note_conditional(e, &dotted, systems, &string_items(&c));
-                        }
-                    }
-                    let mut have: HashSet<String> = list
-                        .items
-                        .iter()
-                        .filter_map(|i| i.unparen().string_literal())
-                        .collect();
-                    have.extend(seen.systems.iter().cloned());
-                    // A computed part that writes a system itself
-                    // (`lib.filter f [ ... ] ++ [ ... ]`) keeps it.
-                    if around == Some(places::Around::Concat) {
-                        for s in hit.value.string_literals_within() {
-                            if systems.contains(&s) && !have.contains(&s) {
-                                e.warnings.push(left_to_expression(
-                                    &s,
-                                    &dotted,
-                                    "the part nixcross cannot evaluate",
-                                ));
-                                left.push(s.clone());
-                                have.insert(s);
-                            }
-                        }
-                    }
-                    if let Some(why) = &seen.unknown {
-                        e.warnings.push(format!(
-                            "nixcross cannot see all of `{dotted}` ({why}); check that it does not list a system twice"
-                        ));
-                    }
-                    let opaque: Vec<String> = list
-                        .items
-                        .iter()
-                        .filter(|i| i.unparen().string_literal().is_none())
-                        .map(Node::text)
-                        .collect();
-                    if !opaque.is_empty() {
-                        e.warnings.push(format!(
-                            "`{dotted}` has items nixcross cannot read ({}); check that they do not repeat a system",
-                            opaque.join(", ")
-                        ));
-                    }
-                    let added: Vec<String> = systems
-                        .iter()
-                        .filter(|s| !have.contains(*s))
-                        .cloned()
-                        .collect();
-                    if !added.is_empty() {
-                        let items: Vec<String> = added.iter().map(|s| syntax::quote(s)).collect();
-                        let s = format!("added {} to {dotted}", added.join(", "));
-                        e.push(file, module::append_items(src, &layout, &list, &items), &s);
-                        summary.push(s);
-                    }
-                }
-                None => {
-                    let added: Vec<String> = systems
-                        .iter()
-                        .filter(|s| !seen.systems.contains(s))
-                        .cloned()
-                        .collect();
-                    if !added.is_empty() {
-                        let value = syntax::string_list(&added);
-                        let s = format!("added {} to {dotted}", added.join(", "));
-                        new_defs.push((&EMULATED, value));
-                        summary.push(s);
-                    }
-                }
-            }
+            add_systems(e, m, systems, seen, summary, &mut new_defs, left)?;
         }
     }
     finish_static(
@@ -630,6 +350,249 @@ fn edit_module(
     )
 }
 
+/// Take `systems` out of the module's list; a definition left empty goes
+/// into `removals`.
+fn remove_systems(
+    e: &mut Edits,
+    m: &ModuleEdit,
+    systems: &[String],
+    seen: &Seen,
+    summary: &mut Vec<String>,
+    removals: &mut Vec<Node>,
+) -> Result<()> {
+    let file = m.file;
+    let dotted = EMULATED.join(".");
+    let Some((_, hit)) = &m.emulated else {
+        for s in systems {
+            if seen.systems.contains(s) {
+                return Err(Error::refused(format!(
+                    "`{s}` is set in {dotted} by another module this one imports; remove it there"
+                )));
+            }
+            e.warnings
+                .push(format!("`{s}` is not in {dotted}; nothing to remove"));
+        }
+        return Ok(());
+    };
+    let def = ListOption::read(hit.entry_node(), hit.value.clone());
+    let computed = match def.shape {
+        ListShape::Computed => true,
+        ListShape::Opaque => seen.unknown.is_none(),
+        _ => false,
+    };
+    if computed {
+        // A computed list with no `++ [ ... ]` side (a list by its shape,
+        // or one whose systems nixcross sees all of): nothing nixcross can
+        // take a system out of.
+        let written = hit.value.string_literals_within();
+        for s in systems {
+            if seen.systems.contains(s) || written.contains(s) {
+                return Err(e.error_at(
+                    Error::refused(format!(
+                        "`{s}` comes from {}, which nixcross cannot edit",
+                        describe(&hit.value)
+                    ))
+                    .hint("remove it there by hand"),
+                    &Src::new(file, hit.value.clone()),
+                ));
+            }
+            e.warnings.push(format!(
+                "`{s}` is not in a part of {dotted} that nixcross can edit (the rest is {}); nothing to remove",
+                describe(&hit.value)
+            ));
+        }
+        return Ok(());
+    }
+    let Some((list, around)) = def.editable() else {
+        return Err(not_a_list(e, file, hit, &dotted));
+    };
+    let found: Vec<Node> = list
+        .items
+        .iter()
+        .filter(|i| {
+            i.unparen()
+                .string_literal()
+                .is_some_and(|s| systems.contains(&s))
+        })
+        .cloned()
+        .collect();
+    // What the computed part beside the literal list writes itself.
+    let written = match around {
+        Some(list::Around::Concat) => hit.value.string_literals_within(),
+        _ => Vec::new(),
+    };
+    for s in systems {
+        if found
+            .iter()
+            .any(|i| i.unparen().string_literal().as_deref() == Some(s.as_str()))
+        {
+            continue;
+        }
+        if seen.systems.contains(s) || written.contains(s) {
+            // NixOS gets it from another part of the option.
+            return Err(e.error_at(
+                Error::refused(format!(
+                    "`{s}` comes from another part of {dotted} than this literal list, so removing it here would not remove it"
+                ))
+                .hint("remove it where it is listed, by hand"),
+                &Src::new(file, hit.value.clone()),
+            ));
+        }
+        e.warnings
+            .push(format!("`{s}` is not in {dotted}; nothing to remove"));
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = found
+        .iter()
+        .filter_map(|i| i.unparen().string_literal())
+        .collect();
+    let mut s = format!("removed {} from {dotted}", dedup(&names).join(", "));
+    match def.remove(e.text(file), &found) {
+        Removal::Definition => {
+            removals.push(def.entry.clone());
+            s.push_str(" (the list is empty now, so the option is gone)");
+        }
+        Removal::Edits(edits) => {
+            for edit in edits {
+                e.push(file, edit, &s);
+            }
+        }
+    }
+    summary.push(s);
+    Ok(())
+}
+
+/// Add `systems` to the module's list (or as a new definition in
+/// `new_defs`), in whatever shape the list is written.
+fn add_systems<'d>(
+    e: &mut Edits,
+    m: &ModuleEdit,
+    systems: &[String],
+    seen: &Seen,
+    summary: &mut Vec<String>,
+    new_defs: &mut Vec<NewDef<'d>>,
+    left: &mut Vec<String>,
+) -> Result<()> {
+    let file = m.file;
+    let dotted = EMULATED.join(".");
+    let Some((_, hit)) = &m.emulated else {
+        let added: Vec<String> = systems
+            .iter()
+            .filter(|s| !seen.systems.contains(s))
+            .cloned()
+            .collect();
+        if !added.is_empty() {
+            let s = format!("added {} to {dotted}", added.join(", "));
+            new_defs.push(NewDef::new(&EMULATED, syntax::string_list(&added), &s));
+            summary.push(s);
+        }
+        return Ok(());
+    };
+    let def = ListOption::read(hit.entry_node(), hit.value.clone());
+    // What is listed already, where the new systems do not go again.
+    let mut have: HashSet<String> = seen.systems.iter().cloned().collect();
+    match &def.shape {
+        ListShape::Computed => {
+            // The systems go on a `++ [ ... ]` side. One the expression
+            // writes itself (`lib.filter f [ "aarch64-linux" ]`) is left to
+            // it, not listed twice.
+            let written = hit.value.string_literals_within();
+            for s in systems.iter().filter(|s| written.contains(*s)) {
+                if have.insert(s.clone()) {
+                    left.push(s.clone());
+                    e.warnings
+                        .push(left_to_expression(s, &dotted, &describe(&hit.value)));
+                }
+            }
+        }
+        ListShape::Conditional { list, lib: true } => {
+            // The new systems hold whatever the condition is, so they go
+            // into a list of their own, merged with it; what the list under
+            // the condition has already stays there.
+            let listed = string_items(list);
+            note_conditional(e, &dotted, systems, &listed);
+            have = listed;
+        }
+        ListShape::Literal {
+            list,
+            around,
+            conditional,
+        } => {
+            if let Some(c) = conditional {
+                note_conditional(e, &dotted, systems, &string_items(c));
+            }
+            have.extend(string_items(list));
+            // A computed part that writes a system itself
+            // (`lib.filter f [ ... ] ++ [ ... ]`) keeps it.
+            if *around == Some(list::Around::Concat) {
+                for s in hit.value.string_literals_within() {
+                    if systems.contains(&s) && !have.contains(&s) {
+                        e.warnings.push(left_to_expression(
+                            &s,
+                            &dotted,
+                            "the part nixcross cannot evaluate",
+                        ));
+                        left.push(s.clone());
+                        have.insert(s);
+                    }
+                }
+            }
+            if let Some(why) = &seen.unknown {
+                e.warnings.push(format!(
+                    "nixcross cannot see all of `{dotted}` ({why}); check that it does not list a system twice"
+                ));
+            }
+            let opaque: Vec<String> = list
+                .items
+                .iter()
+                .filter(|i| i.unparen().string_literal().is_none())
+                .map(Node::text)
+                .collect();
+            if !opaque.is_empty() {
+                e.warnings.push(format!(
+                    "`{dotted}` has items nixcross cannot read ({}); check that they do not repeat a system",
+                    opaque.join(", ")
+                ));
+            }
+        }
+        ListShape::Conditional { lib: false, .. } | ListShape::Opaque => {
+            return Err(not_a_list(e, file, hit, &dotted));
+        }
+    }
+    let added: Vec<String> = systems
+        .iter()
+        .filter(|s| !have.contains(*s))
+        .cloned()
+        .collect();
+    if added.is_empty() {
+        return Ok(());
+    }
+    let items: Vec<String> = added.iter().map(|s| syntax::quote(s)).collect();
+    let s = format!("added {} to {dotted}", added.join(", "));
+    match add_to_list(e, file, &def, &items, &s).expect("a shape nixcross adds to") {
+        Added::Appended => {}
+        Added::Concatenated => e.warnings.push(format!(
+            "`{dotted}` is {}; nixcross added {} with `++ [ ... ]`{}",
+            describe(&hit.value),
+            added.join(", "),
+            match &seen.unknown {
+                Some(_) => ": check that the computed part does not list them too",
+                None => "",
+            }
+        )),
+        Added::Merged => e.warnings.push(format!(
+            "`{dotted}` is a list under a condition; nixcross merged {} with it (`lib.mkMerge`), so {} hold{} whatever the condition says",
+            added.join(", "),
+            if added.len() == 1 { "it" } else { "they" },
+            if added.len() == 1 { "s" } else { "" },
+        )),
+    }
+    summary.push(s);
+    Ok(())
+}
+
 /// `preferStaticEmulators`, then the new definitions as one insertion and
 /// the planned removals as one batch.
 fn finish_static(
@@ -638,7 +601,7 @@ fn finish_static(
     opts: &EmulateOptions,
     summary: &mut Vec<String>,
     removals: &mut Vec<Node>,
-    new_defs: &mut Vec<(&[&str], String)>,
+    new_defs: &mut Vec<NewDef>,
     inline_item: Option<&InlineItem>,
 ) -> Result<()> {
     let file = m.file;
@@ -646,8 +609,9 @@ fn finish_static(
     if opts.static_emulators {
         match (&m.prefer_static, opts.remove) {
             (None, false) => {
-                new_defs.push((&STATIC, "true".into()));
-                summary.push(format!("set {dotted} = true"));
+                let s = format!("set {dotted} = true");
+                new_defs.push(NewDef::new(&STATIC, "true", &s));
+                summary.push(s);
                 claim_static(e, Some(true));
             }
             (None, true) => {}
@@ -680,7 +644,7 @@ fn finish_static(
         }
     }
     if !new_defs.is_empty() {
-        insert(e, m, new_defs, &summary.join("; "))?;
+        insert_defs(e, m.file, &m.places, new_defs)?;
     }
     if removals.is_empty() {
         return Ok(());
@@ -703,25 +667,6 @@ fn finish_static(
             Ok(())
         }
     }
-}
-
-/// Insert the `path = value;` bindings in the module's best place, as one edit.
-fn insert(e: &mut Edits, m: &ModuleEdit, defs: &[(&[&str], String)], reason: &str) -> Result<()> {
-    let Some(i) = places::best_place(&m.places, defs[0].0) else {
-        return Err(Error::refused(
-            "the module has no set of definitions to add to",
-        ));
-    };
-    let src = e.text(m.file);
-    let layout = e.layout(m.file).clone();
-    let edit = module::insert_all_at_path(src, &layout, &m.places[i].set, defs);
-    if let Some(c) = &m.places[i].condition {
-        e.warnings.push(format!(
-            "the setting goes among definitions that hold only when `{c}`, so it holds only then too"
-        ));
-    }
-    e.push(m.file, edit, reason);
-    Ok(())
 }
 
 fn dedup(v: &[String]) -> Vec<String> {
@@ -762,19 +707,7 @@ fn plan_config(
     }
     // The modules of this configuration that define the options.
     let mut found: Vec<(usize, ModuleEdit)> = Vec::new();
-    for (i, m) in p.sys.modules.iter().enumerate() {
-        let Some(expr) = &m.expr else { continue };
-        if matches!(m.origin, ModuleOrigin::External(_)) {
-            continue;
-        }
-        let Ok(places) = places::places(&expr.node) else {
-            continue;
-        };
-        let (h1, _) = places::find_in(&places, &EMULATED);
-        let (h2, _) = places::find_in(&places, &STATIC);
-        if h1.is_empty() && h2.is_empty() {
-            continue;
-        }
+    for (i, expr) in modules_defining(&p, &[&EMULATED[..], &STATIC[..]]) {
         found.push((i, read_module(&p, expr.file, &expr.node)?));
     }
     let mut summary = Vec::new();
@@ -839,7 +772,7 @@ fn plan_config(
         let mut have: HashSet<String> = HashSet::new();
         for (_, m) in &found {
             if let Some((_, hit)) = &m.emulated {
-                if let Some((list, _)) = places::list_of(&hit.value) {
+                if let Some((list, _)) = list::list_of(&hit.value) {
                     have.extend(
                         list.items
                             .iter()
@@ -889,76 +822,28 @@ fn add_in_home(
     prefer_static: bool,
     summary: &mut Vec<String>,
 ) -> Result<()> {
-    let mut defs: Vec<(&[&str], String, String)> = Vec::new();
+    let mut defs = Vec::new();
     if !systems.is_empty() {
-        defs.push((
+        defs.push(NewDef::new(
             &EMULATED,
             syntax::string_list(systems),
             format!("added {} to {}", systems.join(", "), EMULATED.join(".")),
         ));
     }
     if prefer_static {
-        defs.push((
+        defs.push(NewDef::new(
             &STATIC,
-            "true".into(),
+            "true",
             format!("set {} = true", STATIC.join(".")),
         ));
         claim_static(&mut p.core, Some(true));
     }
-    match p.home()? {
-        Home::Module {
-            file, body, full, ..
-        } => {
-            let places = places::places(&body.expr).unwrap_or_default();
-            for (path, value, s) in defs {
-                let edit = match places::best_place(&places, path) {
-                    Some(i) => module::insert_at_path(
-                        p.text(file),
-                        p.layout(file),
-                        &places[i].set,
-                        path,
-                        &value,
-                    ),
-                    None => {
-                        let mut full_path: Vec<&str> = Vec::new();
-                        if full {
-                            full_path.push("config");
-                        }
-                        full_path.extend(path);
-                        module::insert_at_path(
-                            p.text(file),
-                            p.layout(file),
-                            &body.set,
-                            &full_path,
-                            &value,
-                        )
-                    }
-                };
-                p.push(file, edit, &s);
-                summary.push(s);
-            }
-            Ok(())
-        }
-        Home::NewInline => {
-            let body: Vec<String> = defs
-                .iter()
-                .map(|(path, value, _)| format!("  {} = {value};", path.join(".")))
-                .collect();
-            let text = format!("{{\n{}\n}}", body.join("\n"));
-            let reason = defs
-                .iter()
-                .map(|(_, _, s)| s.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            p.add_module(
-                "Emulated systems for building other platforms (nixcross emulate)",
-                &text,
-                &reason,
-            )?;
-            summary.push(format!("{reason} in a new inline module"));
-            Ok(())
-        }
-    }
+    summary.extend(define_in_home(
+        p,
+        &defs,
+        "Emulated systems for building other platforms (nixcross emulate)",
+    )?);
+    Ok(())
 }
 
 fn check_host(

@@ -2,11 +2,13 @@
 //! file's places and the one definition of an option there, and the words
 //! for what a value is.
 
+use crate::edit::TextEdit;
 use crate::error::{Error, Result};
 use crate::flake::ModuleOrigin;
+use crate::module::list::{Added, ListOption};
 use crate::module::places::{self, FileKind, Place};
 use crate::module::{self, OptionHit};
-use crate::ops::editor::{Edits, Planner};
+use crate::ops::editor::{Edits, Home, Planner};
 use crate::source::{FileId, Src};
 use crate::syntax::{self, Kind, Node};
 
@@ -141,4 +143,254 @@ pub(crate) fn inline_list_item(p: &Planner, i: usize) -> Option<InlineItem> {
     let lv = list.node.list()?;
     let item = lv.items.iter().find(|it| it.contains(&src.node))?.clone();
     Some((list, item))
+}
+
+/// Add `items` (rendered texts) to the list `def` of `file` defines, in
+/// whatever shape it is written; how they were placed, or `None` when
+/// nixcross cannot add to that shape.
+pub(crate) fn add_to_list(
+    e: &mut Edits,
+    file: FileId,
+    def: &ListOption,
+    items: &[String],
+    reason: &str,
+) -> Option<Added> {
+    let (edits, how) = def.add(e.text(file), e.layout(file), items)?;
+    for edit in edits {
+        e.push(file, edit, reason);
+    }
+    Some(how)
+}
+
+/// The item of `list` that holds `node` (the node itself when none does).
+pub(crate) fn item_holding(list: &syntax::ListView, node: &Node) -> Node {
+    list.items
+        .iter()
+        .find(|i| i.contains(node))
+        .cloned()
+        .unwrap_or_else(|| node.clone())
+}
+
+/// Say so when new definitions go under the module's `mkIf`.
+pub(crate) fn note_condition(e: &mut Edits, place: &Place) {
+    if let Some(c) = &place.condition {
+        let w = format!(
+            "the new settings go among definitions that hold only when `{c}`, so they hold only then too"
+        );
+        if !e.warnings.contains(&w) {
+            e.warnings.push(w);
+        }
+    }
+}
+
+/// A definition nixcross adds to a module.
+pub(crate) struct NewDef<'p> {
+    /// The option's path.
+    pub path: &'p [&'p str],
+    /// Its value (generated text, at column 0).
+    pub value: String,
+    /// The text of nixcross's mark on it, if it carries one.
+    pub mark: Option<String>,
+    /// Why (the summary's words).
+    pub reason: String,
+}
+
+impl<'p> NewDef<'p> {
+    /// `path = value;`, unmarked.
+    pub fn new(path: &'p [&'p str], value: impl Into<String>, reason: impl Into<String>) -> Self {
+        NewDef {
+            path,
+            value: value.into(),
+            mark: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// With nixcross's mark on it.
+    pub fn marked(self, mark: impl Into<String>) -> Self {
+        NewDef {
+            mark: Some(mark.into()),
+            ..self
+        }
+    }
+
+    /// `key = value;` (with its mark as a `# ` comment when `line`, else a
+    /// block comment before the `;`), keys quoted where Nix needs it.
+    fn binding(&self, line: bool) -> String {
+        let key: Vec<String> = self.path.iter().map(|k| syntax::attr_name(k)).collect();
+        let key = key.join(".");
+        match (&self.mark, line) {
+            (None, _) => format!("{key} = {};", self.value),
+            (Some(m), true) => format!("{key} = {}; # {m}", self.value),
+            (Some(m), false) => format!("{key} = {} /* {m} */;", self.value),
+        }
+    }
+}
+
+/// Insert new definitions into a module file's best places (each next to
+/// the entries that share most of its path, in a place of no condition
+/// where there is one). Several going into one empty set (`{ }`) become
+/// one edit that opens the set up, one definition a line.
+pub(crate) fn insert_defs(
+    e: &mut Edits,
+    file: FileId,
+    places: &[Place],
+    defs: &[NewDef],
+) -> Result<()> {
+    let src = e.text(file);
+    let layout = e.layout(file).clone();
+    let mut groups: Vec<(usize, Vec<&NewDef>)> = Vec::new();
+    for d in defs {
+        let Some(i) = places::best_place(places, d.path) else {
+            return Err(Error::refused(
+                "the module has no set of definitions to add to",
+            ));
+        };
+        match groups.iter_mut().find(|(g, _)| *g == i) {
+            Some((_, v)) => v.push(d),
+            None => groups.push((i, vec![d])),
+        }
+        note_condition(e, &places[i]);
+    }
+    for (i, group) in groups {
+        let set = &places[i].set;
+        // One definition of one line into an empty set written on one
+        // line stays on that line (`{ boot.x = [ ... ]; }`).
+        let one_line = group.len() == 1
+            && !group[0].value.contains('\n')
+            && !src[set.open..set.close].contains('\n');
+        if !set.entries.is_empty() || one_line {
+            for d in group {
+                let mut edit = module::insert_at_path(src, &layout, set, d.path, &d.value);
+                if let Some(mark) = &d.mark {
+                    mark_edit(src, &mut edit, mark);
+                }
+                e.push(file, edit, &d.reason);
+            }
+            continue;
+        }
+        // An empty set: all of them at once, one a line.
+        let nl = layout.nl;
+        let close_indent = syntax::indent_at(src, set.close).to_string();
+        let open_indent = syntax::indent_at(src, set.open).to_string();
+        let base = format!("{open_indent}{}", layout.unit);
+        let lines: Vec<String> = group
+            .iter()
+            .map(|d| syntax::reindent(&d.binding(true), &base, &layout.unit, nl))
+            .collect();
+        let text = lines.join(&format!("{nl}{base}"));
+        let reason = group
+            .iter()
+            .map(|d| d.reason.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let edit = if !src[set.open..set.close].contains('\n') {
+            module::fill_empty(
+                src,
+                set.open,
+                set.close,
+                format!("{nl}{base}{text}{nl}{open_indent}"),
+            )
+        } else {
+            TextEdit::insert(
+                syntax::after_trailing_comment(src, set.open + 1),
+                format!("{nl}{base}{text}{nl}{close_indent}")
+                    .trim_end_matches(' ')
+                    .to_string(),
+            )
+        };
+        e.push(file, edit, &reason);
+    }
+    Ok(())
+}
+
+/// Put nixcross's mark on an inserted binding: a trailing comment when it
+/// ends its line, a block comment before the `;` when it shares the line.
+fn mark_edit(src: &str, edit: &mut TextEdit, mark: &str) {
+    // A line comment only where the binding has a line of its own: written
+    // on a new line, before the end of one. Another insertion at the same
+    // point would otherwise continue the comment's line.
+    let own_line = edit.insert.starts_with(['\n', '\r'])
+        && (src[edit.range.1..].starts_with(['\n', '\r']) || edit.range.1 == src.len());
+    if own_line && !edit.insert.ends_with('\n') && edit.insert.ends_with(';') {
+        edit.insert.push_str(&format!(" # {mark}"));
+    } else if let Some(i) = edit.insert.rfind(';') {
+        edit.insert.insert_str(i, &format!(" /* {mark} */"));
+    }
+}
+
+/// New definitions in a configuration's own module ([`Planner::home`]):
+/// among its definitions ([`insert_defs`]), or in a new inline module of
+/// its modules list with `comment` above it. Returns the summary's lines.
+pub(crate) fn define_in_home(
+    p: &mut Planner,
+    defs: &[NewDef],
+    comment: &str,
+) -> Result<Vec<String>> {
+    match p.home()? {
+        Home::Module {
+            file, body, full, ..
+        } => {
+            let mut places = places::places(&body.expr).unwrap_or_default();
+            if places.is_empty() {
+                if full {
+                    return Err(Error::refused(format!(
+                        "`{}`'s own module writes its definitions in a shape nixcross cannot see into",
+                        p.config.name
+                    )));
+                }
+                places.push(Place {
+                    set: body.set.clone(),
+                    condition: None,
+                });
+            }
+            insert_defs(&mut p.core, file, &places, defs)?;
+            Ok(defs.iter().map(|d| d.reason.clone()).collect())
+        }
+        Home::NewInline => {
+            // A one-line modules list gets the module on one line: a mark
+            // is then a block comment.
+            let one_line = p
+                .sys
+                .modules_list
+                .as_ref()
+                .is_some_and(|l| !l.node.text().contains('\n'));
+            let body: Vec<String> = defs
+                .iter()
+                .map(|d| format!("  {}", d.binding(!one_line).replace('\n', "\n  ")))
+                .collect();
+            let text = format!("{{\n{}\n}}", body.join("\n"));
+            let reason = defs
+                .iter()
+                .map(|d| d.reason.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            p.add_module(comment, &text, &reason)?;
+            Ok(vec![format!("{reason} in a new inline module")])
+        }
+    }
+}
+
+/// The modules of the configuration that define any of `paths`, in its
+/// order: their index in its modules and their expression. Modules
+/// nixcross does not read (another input's) and those whose definitions it
+/// cannot see are not among them.
+pub(crate) fn modules_defining(p: &Planner, paths: &[&[&str]]) -> Vec<(usize, Src)> {
+    let mut out = Vec::new();
+    for (i, m) in p.sys.modules.iter().enumerate() {
+        let Some(expr) = &m.expr else { continue };
+        if matches!(m.origin, ModuleOrigin::External(_)) {
+            continue;
+        }
+        let Ok(places) = places::places(&expr.node) else {
+            continue;
+        };
+        if paths
+            .iter()
+            .any(|path| !places::find_in(&places, path).0.is_empty())
+        {
+            out.push((i, expr.clone()));
+        }
+    }
+    out
 }
