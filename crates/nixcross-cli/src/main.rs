@@ -236,7 +236,7 @@ fn main_stack_can_grow(bytes: u64) -> bool {
 
 fn run() -> Exit {
     // One operation, then exit: the OS takes the syntax trees back at once.
-    nixcross::flake::leave_trees_to_exit();
+    let _keep = nixcross::flake::KeepTreesUntilExit::new();
     // `COMPLETE=<shell> nixcross ...`: answer the shell and exit.
     clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     term::remember_args(std::env::args_os());

@@ -8,16 +8,6 @@ use crate::error::{Error, LineIndex, Result};
 use crate::files::{FileError, Files, RelPath};
 use crate::syntax::{self, Doc, Layout, Node};
 
-/// Set by [`crate::flake::leave_trees_to_exit`]: a loaded flake and a
-/// re-parsed result are not freed but left to the process's exit.
-pub(crate) static LEAVE_TREES: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
-
-/// Whether trees are left to the process's exit.
-pub(crate) fn leave_trees() -> bool {
-    LEAVE_TREES.load(std::sync::atomic::Ordering::Relaxed)
-}
-
 /// A file of a [`SourceMap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FileId(pub(crate) u32);

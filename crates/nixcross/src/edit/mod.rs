@@ -201,7 +201,7 @@ pub fn apply_checked(src: &str, edits: &[TextEdit]) -> Result<String> {
             return Err(refuse(runs_into(what), *planned));
         }
     }
-    if crate::source::leave_trees() {
+    if crate::syntax::trees_kept() {
         std::mem::forget(doc);
     }
     Ok(out)

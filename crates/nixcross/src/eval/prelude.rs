@@ -73,13 +73,13 @@ impl Prelude {
     }
 }
 
-/// A thread's prelude, left to the OS at exit when a program has asked for
-/// that ([`crate::flake::leave_trees_to_exit`]).
+/// A thread's prelude, left to the OS when the thread ends while it holds a
+/// [`crate::syntax::KeepTreesUntilExit`].
 struct Kept(Rc<Prelude>);
 
 impl Drop for Kept {
     fn drop(&mut self) {
-        if crate::source::leave_trees() {
+        if crate::syntax::trees_kept() {
             std::mem::forget(std::mem::replace(&mut self.0, Rc::new(Prelude::empty())));
         }
     }

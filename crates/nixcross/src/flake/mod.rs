@@ -29,13 +29,14 @@ use crate::files::{Files, RelPath};
 use crate::source::{FileId, SourceMap, Src};
 use crate::syntax::Node;
 
+pub use crate::syntax::KeepTreesUntilExit;
 pub(crate) use modules::{config_platform_base, ModuleInstance, ModuleOrigin, Opaque};
 pub(crate) use overlays::{OverlayDef, ScopedSet, Tracking};
 pub(crate) use platforms::{Definition, PlatformOption};
 pub use platforms::{Platforms, SeenStyle};
 
 /// A followed `nixosSystem { ... }` call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct System {
     /// The nixpkgs input whose `lib.nixosSystem` builds it.
     pub input: String,
@@ -197,20 +198,11 @@ impl std::fmt::Debug for Flake<'_> {
     }
 }
 
-/// Leave every loaded flake (its files, syntax trees and evaluator) and the
-/// trees of re-parsed results to the process's exit instead of freeing them
-/// one node at a time: for a program that runs one operation and exits (the
-/// `nixcross` binary), where freeing is a tenth of the work. Memory then
-/// grows with each operation: a long-running program should not call it.
-pub fn leave_trees_to_exit() {
-    crate::source::LEAVE_TREES.store(true, std::sync::atomic::Ordering::Relaxed);
-}
-
 impl Drop for Flake<'_> {
     fn drop(&mut self) {
         // An evaluator that spent much (a flake whose values grow) is
         // freed, so that the loads of one command do not add up.
-        if crate::source::leave_trees() && self.ev.spent().1 < crate::eval::MAX_BYTES / 4 {
+        if crate::syntax::trees_kept() && self.ev.spent().1 < crate::eval::MAX_BYTES / 4 {
             let files = self.ev.sources.files();
             let empty = Evaluator::new(SourceMap::new(files));
             std::mem::forget(std::mem::replace(&mut self.ev, empty));

@@ -28,7 +28,7 @@ use crate::error::{Error, LineIndex, Result};
 use crate::eval::{AttrEntry, Evaluator, MadeBy, Reading, Special, SystemsHelper, Unknown, Value};
 use crate::files::{Files, MemFiles, RelPath};
 use crate::flake::{input_values, Head};
-use crate::outputs::sets::{self, Derived, Origin, PlatVal, SetVal, Site};
+use crate::outputs::sets::{self, Derived, PlatVal, SetOrigin, SetVal, Site};
 use crate::source::{FileId, SourceMap, Src};
 use crate::syntax::{Doc, Entry, Key};
 use crate::vocab::Kind;
@@ -142,13 +142,13 @@ impl Output {
             return Some(why.clone());
         }
         match &made.set.origin {
-            Origin::Derived(what @ Derived::BuildPackages) => Some(format!(
+            SetOrigin::Derived(what @ Derived::BuildPackages) => Some(format!(
                 "its package set is {what}, which nixcross does not rewrite"
             )),
-            Origin::Import { args: None, .. } => Some(
+            SetOrigin::Import { args: None, .. } => Some(
                 "the arguments of `import nixpkgs` are not written as an attribute set here".into(),
             ),
-            Origin::Unwritten(why) => Some(why.clone()),
+            SetOrigin::Unwritten(why) => Some(why.clone()),
             _ => None,
         }
     }

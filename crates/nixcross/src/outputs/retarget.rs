@@ -27,7 +27,7 @@ use crate::files::{Files, RelPath};
 use crate::module::{self, Position};
 use crate::outputs::pkgset::{self, CrossPart, PkgSet, PlatformSpec};
 use crate::outputs::read::{self, Output, Read, SystemOf};
-use crate::outputs::sets::{Origin, Plat, PlatVal, SetVal, Site};
+use crate::outputs::sets::{Plat, PlatVal, SetOrigin, SetVal, Site};
 use crate::platform::{self, Target};
 use crate::source::FileId;
 use crate::syntax::{self, Entry, Key, KeyAt};
@@ -358,7 +358,7 @@ fn plan_edits(
         mode: opts.mode,
         build,
     };
-    let mut p = Planner {
+    let mut p = OutputRetarget {
         src,
         doc: &doc,
         ev: &mut ev,
@@ -413,7 +413,9 @@ fn set_is_wanted(set: &SetVal, want: &Want) -> bool {
     }
 }
 
-struct Planner<'r, 'f> {
+/// The retarget of the selected outputs, being planned: the flake file as
+/// read, and the edits so far.
+struct OutputRetarget<'r, 'f> {
     src: &'r str,
     doc: &'r syntax::Doc,
     /// The evaluator that read the flake, to check expressions in the
@@ -427,7 +429,7 @@ struct Planner<'r, 'f> {
     edits: Vec<TextEdit>,
 }
 
-impl Planner<'_, '_> {
+impl OutputRetarget<'_, '_> {
     fn push(&mut self, e: TextEdit) {
         if !self.edits.contains(&e) {
             self.edits.push(e);
@@ -617,7 +619,7 @@ impl Planner<'_, '_> {
         if let Some(w) = spelling.written {
             candidates.push(w);
         }
-        if matches!(set.origin, Origin::Derived(_)) {
+        if matches!(set.origin, SetOrigin::Derived(_)) {
             // flake-parts modules reach it as inputs.nixpkgs.
             candidates.push(format!("inputs.{}", spelling.input));
         }
@@ -699,7 +701,7 @@ impl Planner<'_, '_> {
     /// `env`: the expression inside `legacyPackages.${...}`.
     fn build_spelling(&mut self, set: &SetVal, env: EnvId) -> Option<BuildSpelling> {
         match &set.origin {
-            Origin::Legacy {
+            SetOrigin::Legacy {
                 key:
                     KeyAt {
                         key: Key::Dynamic(expr),
@@ -721,7 +723,7 @@ impl Planner<'_, '_> {
                     _ => None,
                 }
             }
-            Origin::Legacy {
+            SetOrigin::Legacy {
                 key:
                     KeyAt {
                         key: Key::Static(name),
@@ -732,7 +734,7 @@ impl Planner<'_, '_> {
                 attr: syntax::attr_name(name),
                 value: syntax::quote(name),
             }),
-            Origin::Cross { inner, .. } => self.build_spelling(inner, env),
+            SetOrigin::Cross { inner, .. } => self.build_spelling(inner, env),
             _ => None,
         }
     }
@@ -763,7 +765,7 @@ impl Planner<'_, '_> {
     fn rewrite_origin(&mut self, set: &SetVal, want: &Want) -> Result<()> {
         let part = want.cross_part();
         match &set.origin {
-            Origin::Legacy { key, end, env, .. } => {
+            SetOrigin::Legacy { key, end, env, .. } => {
                 let now = plat_system(&set.build).map(String::from);
                 match (want.mode, &part) {
                     (Mode::Cross, CrossPart::Example(e))
@@ -806,7 +808,7 @@ impl Planner<'_, '_> {
                     _ => self.replace_whole(set, *env, want, set.range().unwrap()),
                 }
             }
-            Origin::Cross {
+            SetOrigin::Cross {
                 inner, key, env, ..
             } => match (want.mode, &part) {
                 (Mode::Cross, CrossPart::Example(e)) => {
@@ -820,7 +822,7 @@ impl Planner<'_, '_> {
                             unreachable!()
                         };
                         match &inner.origin {
-                            Origin::Legacy {
+                            SetOrigin::Legacy {
                                 key:
                                     k2 @ KeyAt {
                                         key: Key::Static(_),
@@ -843,7 +845,7 @@ impl Planner<'_, '_> {
                 }
                 _ => self.replace_whole(set, *env, want, set.range().unwrap()),
             },
-            Origin::Import {
+            SetOrigin::Import {
                 nixpkgs,
                 args: Some(args),
                 ..
@@ -855,14 +857,14 @@ impl Planner<'_, '_> {
                     .unwrap_or_else(|| nixpkgs.input.clone());
                 self.rewrite_import(set, &np, args, want)
             }
-            Origin::Import { call, .. } => Err(Error::refused(
+            SetOrigin::Import { call, .. } => Err(Error::refused(
                 "the arguments of `import nixpkgs` are not written as an attribute set here",
             )
             .at(call.range())),
-            Origin::Derived(what) => Err(Error::refused(format!(
+            SetOrigin::Derived(what) => Err(Error::refused(format!(
                 "its package set is {what}, which nixcross does not rewrite"
             ))),
-            Origin::Unwritten(why) => Err(Error::refused(why.clone())),
+            SetOrigin::Unwritten(why) => Err(Error::refused(why.clone())),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Package sets as the retarget planner sees them: the platforms a set
 //! builds on and for ([`SetVal`]), and where it is written in the flake
-//! ([`Origin`]), read from the evaluator's package-set values
+//! ([`SetOrigin`]), read from the evaluator's package-set values
 //! ([`crate::eval::PkgsValue`]) and the sites it recorded
 //! ([`crate::eval::PkgsSite`]).
 
@@ -37,7 +37,7 @@ pub(crate) enum PlatVal {
 
 /// Where a package set is written, which says how to rewrite it.
 #[derive(Clone, Debug)]
-pub(crate) enum Origin {
+pub(crate) enum SetOrigin {
     /// `<nixpkgs>.legacyPackages.<key>`, the text `start..end`, written in
     /// the scope `env`.
     Legacy {
@@ -116,27 +116,29 @@ pub(crate) struct SetVal {
     pub host: PlatVal,
     /// Built with a `crossSystem` (a cross toolchain).
     pub cross: bool,
-    pub origin: Origin,
+    pub origin: SetOrigin,
 }
 
 impl SetVal {
     /// The text range the set is written at, when it is rewritable.
     pub fn range(&self) -> Option<(usize, usize)> {
         match &self.origin {
-            Origin::Legacy { start, end, .. } | Origin::Cross { start, end, .. } => {
+            SetOrigin::Legacy { start, end, .. } | SetOrigin::Cross { start, end, .. } => {
                 Some((*start, *end))
             }
-            Origin::Import { call, .. } => Some(call.range()),
-            Origin::Derived(_) | Origin::Unwritten(_) => None,
+            SetOrigin::Import { call, .. } => Some(call.range()),
+            SetOrigin::Derived(_) | SetOrigin::Unwritten(_) => None,
         }
     }
 
     /// How the set names its nixpkgs input.
     pub fn spelling(&self) -> Spelling {
         match &self.origin {
-            Origin::Legacy { nixpkgs, .. } | Origin::Import { nixpkgs, .. } => nixpkgs.clone(),
-            Origin::Cross { inner, .. } => inner.spelling(),
-            Origin::Derived(_) | Origin::Unwritten(_) => Spelling {
+            SetOrigin::Legacy { nixpkgs, .. } | SetOrigin::Import { nixpkgs, .. } => {
+                nixpkgs.clone()
+            }
+            SetOrigin::Cross { inner, .. } => inner.spelling(),
+            SetOrigin::Derived(_) | SetOrigin::Unwritten(_) => Spelling {
                 written: None,
                 input: "nixpkgs".into(),
             },
@@ -160,7 +162,7 @@ pub(crate) fn set_val(ev: &mut Evaluator, p: &PkgsValue) -> SetVal {
         PkgsVia::Legacy { written: w, .. } => native(
             system(),
             match w {
-                Some(w) => Origin::Legacy {
+                Some(w) => SetOrigin::Legacy {
                     nixpkgs: Spelling {
                         written: w.input_text.clone(),
                         input: p.input.clone(),
@@ -170,17 +172,17 @@ pub(crate) fn set_val(ev: &mut Evaluator, p: &PkgsValue) -> SetVal {
                     end: w.range.1,
                     env: w.env,
                 },
-                None => Origin::Unwritten("legacyPackages is selected indirectly".into()),
+                None => SetOrigin::Unwritten("legacyPackages is selected indirectly".into()),
             },
         ),
-        PkgsVia::PerSystem { .. } => native(system(), Origin::Derived(Derived::FlakePartsPkgs)),
+        PkgsVia::PerSystem { .. } => native(system(), SetOrigin::Derived(Derived::FlakePartsPkgs)),
         PkgsVia::Module => native(
             PlatVal::Unknown("NixOS's `pkgs` is only known when NixOS evaluates".into()),
-            Origin::Unwritten("NixOS's `pkgs` is not written in the file".into()),
+            SetOrigin::Unwritten("NixOS's `pkgs` is not written in the file".into()),
         ),
         PkgsVia::BuildPackages(of) => {
             let of = set_val(ev, of);
-            native(of.build, Origin::Derived(Derived::BuildPackages))
+            native(of.build, SetOrigin::Derived(Derived::BuildPackages))
         }
         PkgsVia::Cross { of, example, at } => {
             let inner = Rc::new(set_val(ev, of));
@@ -198,14 +200,14 @@ pub(crate) fn set_val(ev: &mut Evaluator, p: &PkgsValue) -> SetVal {
                 host,
                 cross: true,
                 origin: match at {
-                    Some(w) => Origin::Cross {
+                    Some(w) => SetOrigin::Cross {
                         inner,
                         key: w.key.clone(),
                         start: w.range.0,
                         end: w.range.1,
                         env: w.env,
                     },
-                    None => Origin::Unwritten("pkgsCross is selected indirectly".into()),
+                    None => SetOrigin::Unwritten("pkgsCross is selected indirectly".into()),
                 },
             }
         }
@@ -224,7 +226,7 @@ fn import(ev: &mut Evaluator, p: &PkgsValue) -> SetVal {
         _ => (None, None),
     };
     let origin = match call {
-        Some(call) => Origin::Import {
+        Some(call) => SetOrigin::Import {
             nixpkgs: Spelling {
                 written: what,
                 input: p.input.clone(),
@@ -232,7 +234,7 @@ fn import(ev: &mut Evaluator, p: &PkgsValue) -> SetVal {
             call,
             args: args_node.as_ref().and_then(|a| a.unparen().attrset()),
         },
-        None => Origin::Unwritten("`import nixpkgs` is not written where nixcross reads".into()),
+        None => SetOrigin::Unwritten("`import nixpkgs` is not written where nixcross reads".into()),
     };
     let unknown = |why: String| SetVal {
         build: PlatVal::Unknown(why.clone()),

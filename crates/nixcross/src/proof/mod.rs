@@ -316,308 +316,360 @@ fn check_claims(
     now: &Meaning,
     claims: &[&Claim],
 ) -> Result<()> {
-    let not_in_effect = |claim: &Claim, reads: String| {
-        Error::refused(format!(
-            "read again, the edited files do not show what the edit claims: {claim} (they read: {reads})"
-        ))
+    let check = Check {
+        subject,
+        before,
+        now,
+        claims,
     };
-    // Platforms and style.
-    let platform_claim = claims.iter().find_map(|c| match c {
-        Claim::Platforms { build, host, .. } | Claim::Configuration { build, host, .. } => {
-            Some((*c, build, host))
-        }
-        _ => None,
-    });
-    match platform_claim {
-        Some((c, build, host)) => {
-            if now.platforms != Ok((Some(build.clone()), Some(host.clone()))) {
-                return Err(not_in_effect(c, show_pair(&now.platforms)));
+    let claimed = check.platforms()?;
+    check.sets(claimed)?;
+    check.emulated()?;
+    check.toggles()?;
+    check.builders()
+}
+
+/// One subject's meaning after an edit, to check against its meaning
+/// before (`None` for a new configuration) and the claims about it.
+#[derive(Clone, Copy)]
+struct Check<'a, 'c> {
+    subject: &'a Subject,
+    before: Option<&'a Meaning>,
+    now: &'a Meaning,
+    claims: &'a [&'c Claim],
+}
+
+/// A claim that the edited files, read again, do not show: they read
+/// `reads`.
+fn not_in_effect(claim: &Claim, reads: String) -> Error {
+    Error::refused(format!(
+        "read again, the edited files do not show what the edit claims: {claim} (they read: {reads})"
+    ))
+}
+
+impl<'c> Check<'_, 'c> {
+    /// Platforms and style: as claimed (and not mixed), or as before. Gives
+    /// the claimed `(build, host)`, if any.
+    fn platforms(self) -> Result<Option<(&'c String, &'c String)>> {
+        let platform_claim = self.claims.iter().find_map(|c| match c {
+            Claim::Platforms { build, host, .. } | Claim::Configuration { build, host, .. } => {
+                Some((*c, build, host))
             }
-            if now.style == Some(SeenStyle::Mixed) {
-                return Err(Error::refused(format!(
-                    "after the edit, {subject} would define both the legacy and the modern platform options, which NixOS rejects"
-                )));
-            }
-        }
-        None => {
-            if let Some(b) = before {
-                if b.platforms.is_ok() && b.platforms != now.platforms {
-                    return Err(refuse(
-                        subject,
-                        "the platforms",
-                        &show_pair(&b.platforms),
-                        &show_pair(&now.platforms),
-                    ));
-                }
-                if b.platforms.is_ok() && b.style != now.style {
-                    let s = |x: Option<SeenStyle>| x.map_or("none", |s| s.as_str()).to_string();
-                    return Err(refuse(
-                        subject,
-                        "the option style",
-                        &s(b.style),
-                        &s(now.style),
-                    ));
-                }
-            }
-        }
-    }
-    // Overlays of the package set, and scoped sets.
-    let mut overlays = before.map(|b| b.overlays.clone()).unwrap_or_default();
-    let mut scoped = before.map(|b| b.scoped.clone()).unwrap_or_default();
-    let mut new_sets: BTreeSet<String> = BTreeSet::new();
-    for c in claims {
-        match c {
-            Claim::Overlay {
-                set: None,
-                attr,
-                package,
-                ..
-            } => match package {
-                Some(p) => {
-                    if now.overlays.get(attr) != Some(p) {
-                        return Err(not_in_effect(c, describe_map(&now.overlays)));
-                    }
-                    overlays.insert(attr.clone(), p.clone());
-                }
-                None => {
-                    if now.overlays.contains_key(attr) {
-                        return Err(not_in_effect(c, describe_map(&now.overlays)));
-                    }
-                    overlays.remove(attr);
-                }
-            },
-            Claim::Overlay {
-                set: Some(name),
-                attr,
-                package,
-                ..
-            } => {
-                let got = now.scoped.get(name);
-                match package {
-                    Some(p) => {
-                        let Some(set) = got.filter(|s| s.overlays.get(attr) == Some(p)) else {
-                            return Err(not_in_effect(
-                                c,
-                                got.map_or("no such package set".into(), |s| {
-                                    describe_map(&s.overlays)
-                                }),
-                            ));
-                        };
-                        let entry = scoped.entry(name.clone()).or_insert_with(|| {
-                            new_sets.insert(name.clone());
-                            ScopedMeaning {
-                                overlays: BTreeMap::new(),
-                                ..set.clone()
-                            }
-                        });
-                        entry.overlays.insert(attr.clone(), p.clone());
-                    }
-                    None => {
-                        if got.is_some_and(|s| s.overlays.contains_key(attr)) {
-                            return Err(not_in_effect(
-                                c,
-                                describe_map(&got.expect("checked").overlays),
-                            ));
-                        }
-                        if let Some(s) = scoped.get_mut(name) {
-                            s.overlays.remove(attr);
-                            if got.is_none() && s.overlays.is_empty() {
-                                // The set went with its last overlay.
-                                scoped.remove(name);
-                            }
-                        }
-                    }
-                }
-            }
-            Claim::Uses { set, package, .. } => {
-                if !now
-                    .scoped
-                    .get(set)
-                    .is_some_and(|s| s.uses.contains(package))
-                {
-                    return Err(not_in_effect(c, "the package is not installed".into()));
-                }
-                if let Some(s) = scoped.get_mut(set) {
-                    s.uses.insert(package.clone());
-                }
-            }
-            _ => {}
-        }
-    }
-    if (before.is_some() || !overlays.is_empty()) && now.overlays != overlays {
-        return Err(refuse(
-            subject,
-            "the overlays",
-            &describe_map(&overlays),
-            &describe_map(&now.overlays),
-        ));
-    }
-    // A retarget takes the scoped sets along (set-target rewrites the
-    // platforms of the sets that are the configuration's own).
-    if let Some((_, build, host)) = platform_claim {
-        let cross = (build != host).then(|| host.clone());
-        for (name, s) in scoped.iter_mut() {
-            if let Some(n) = now.scoped.get(name) {
-                if n.local.as_ref() == Some(build) && n.cross == cross {
-                    s.local = n.local.clone();
-                    s.cross = n.cross.clone();
-                }
-            }
-        }
-    }
-    // A new scoped set follows the configuration's platforms.
-    if let Ok((Some(build), Some(host))) = &now.platforms {
-        for name in &new_sets {
-            let s = &now.scoped[name];
-            let cross = (build != host).then_some(host);
-            if s.local.as_ref() != Some(build) || s.cross.as_ref() != cross {
-                return Err(Error::refused(format!(
-                    "read again, the new package set {name} is not built on {build} for {host}, as {subject} is"
-                )));
-            }
-        }
-    }
-    if now.scoped != scoped {
-        let names = |m: &BTreeMap<String, ScopedMeaning>| {
-            let v: Vec<&str> = m.keys().map(String::as_str).collect();
-            if v.is_empty() {
-                "none".to_string()
-            } else {
-                v.join(", ")
-            }
-        };
-        let changed = scoped
-            .iter()
-            .find(|(n, s)| now.scoped.get(*n) != Some(s))
-            .map(|(n, _)| n.clone())
-            .or_else(|| {
-                now.scoped
-                    .keys()
-                    .find(|n| !scoped.contains_key(*n))
-                    .cloned()
-            })
-            .unwrap_or_default();
-        return Err(refuse(
-            subject,
-            &format!("the scoped package set {changed}"),
-            &names(&scoped),
-            &names(&now.scoped),
-        ));
-    }
-    // Emulated systems.
-    let mut emulated = before.map(|b| b.emulated.clone()).unwrap_or_default();
-    for c in claims {
-        if let Claim::Emulated { system, listed, .. } = c {
-            let has = now.emulated.contains(system);
-            // Not listed: not among the systems nixcross reads (a computed
-            // part it cannot read may still list it).
-            if *listed != has {
-                return Err(not_in_effect(
-                    c,
-                    describe_set(&now.emulated, &now.emulated_unknown),
-                ));
-            }
-            if *listed {
-                emulated.insert(system.clone());
-            } else {
-                emulated.remove(system);
-            }
-        }
-    }
-    if let Some(b) = before {
-        if b.emulated_unknown.is_none() && now.emulated_unknown.is_some()
-            || emulated != now.emulated
-        {
-            return Err(refuse(
-                subject,
-                "boot.binfmt.emulatedSystems",
-                &describe_set(&emulated, &b.emulated_unknown),
-                &describe_set(&now.emulated, &now.emulated_unknown),
-            ));
-        }
-    }
-    // The build host's switches.
-    for t in Toggle::ALL {
-        let claim = claims.iter().find_map(|c| match c {
-            Claim::Toggle { option, value, .. } if *option == t => Some((*c, value)),
             _ => None,
         });
-        let got = now.toggles.get(&t).cloned().unwrap_or(Ok(None));
-        match claim {
-            Some((c, want)) => {
-                if got != Ok(*want) {
-                    return Err(not_in_effect(c, describe_toggle(&got)));
+        match platform_claim {
+            Some((c, build, host)) => {
+                if self.now.platforms != Ok((Some(build.clone()), Some(host.clone()))) {
+                    return Err(not_in_effect(c, show_pair(&self.now.platforms)));
+                }
+                if self.now.style == Some(SeenStyle::Mixed) {
+                    return Err(Error::refused(format!(
+                    "after the edit, {} would define both the legacy and the modern platform options, which NixOS rejects",
+                    self.subject
+                )));
                 }
             }
             None => {
-                if let Some(b) = before {
-                    let was = b.toggles.get(&t).cloned().unwrap_or(Ok(None));
-                    if was.is_ok() && was != got {
+                if let Some(b) = self.before {
+                    if b.platforms.is_ok() && b.platforms != self.now.platforms {
                         return Err(refuse(
-                            subject,
-                            &t.dotted(),
-                            &describe_toggle(&was),
-                            &describe_toggle(&got),
+                            self.subject,
+                            "the platforms",
+                            &show_pair(&b.platforms),
+                            &show_pair(&self.now.platforms),
+                        ));
+                    }
+                    if b.platforms.is_ok() && b.style != self.now.style {
+                        let s = |x: Option<SeenStyle>| x.map_or("none", |s| s.as_str()).to_string();
+                        return Err(refuse(
+                            self.subject,
+                            "the option style",
+                            &s(b.style),
+                            &s(self.now.style),
                         ));
                     }
                 }
             }
         }
+        Ok(platform_claim.map(|(_, build, host)| (build, host)))
     }
-    // Remote builders.
-    let mut builders = before.map(|b| b.builders.clone()).unwrap_or_default();
-    for c in claims {
-        let Claim::Builder {
-            host,
-            protocol,
-            fields,
-            ..
-        } = c
-        else {
-            continue;
-        };
-        let key = (host.clone(), protocol.clone());
-        let got = now.builders.get(&key);
-        match fields {
-            Some(want) => {
-                let Some(got) = got.filter(|g| want.iter().all(|(k, v)| g.get(k) == Some(v)))
-                else {
-                    return Err(not_in_effect(
-                        c,
-                        got.map_or("no such builder".into(), describe_map),
-                    ));
-                };
-                builders.insert(key, got.clone());
-            }
-            None => {
-                if got.is_some() {
-                    return Err(not_in_effect(c, "it is still listed".into()));
+
+    /// Overlays of the package set, and scoped sets: as claimed, else as
+    /// before; `claimed` is the claimed `(build, host)`, which a retarget
+    /// takes the configuration's own scoped sets along to.
+    fn sets(self, claimed: Option<(&String, &String)>) -> Result<()> {
+        let mut overlays = self.before.map(|b| b.overlays.clone()).unwrap_or_default();
+        let mut scoped = self.before.map(|b| b.scoped.clone()).unwrap_or_default();
+        let mut new_sets: BTreeSet<String> = BTreeSet::new();
+        for c in self.claims {
+            match c {
+                Claim::Overlay {
+                    set: None,
+                    attr,
+                    package,
+                    ..
+                } => match package {
+                    Some(p) => {
+                        if self.now.overlays.get(attr) != Some(p) {
+                            return Err(not_in_effect(c, describe_map(&self.now.overlays)));
+                        }
+                        overlays.insert(attr.clone(), p.clone());
+                    }
+                    None => {
+                        if self.now.overlays.contains_key(attr) {
+                            return Err(not_in_effect(c, describe_map(&self.now.overlays)));
+                        }
+                        overlays.remove(attr);
+                    }
+                },
+                Claim::Overlay {
+                    set: Some(name),
+                    attr,
+                    package,
+                    ..
+                } => {
+                    let got = self.now.scoped.get(name);
+                    match package {
+                        Some(p) => {
+                            let Some(set) = got.filter(|s| s.overlays.get(attr) == Some(p)) else {
+                                return Err(not_in_effect(
+                                    c,
+                                    got.map_or("no such package set".into(), |s| {
+                                        describe_map(&s.overlays)
+                                    }),
+                                ));
+                            };
+                            let entry = scoped.entry(name.clone()).or_insert_with(|| {
+                                new_sets.insert(name.clone());
+                                ScopedMeaning {
+                                    overlays: BTreeMap::new(),
+                                    ..set.clone()
+                                }
+                            });
+                            entry.overlays.insert(attr.clone(), p.clone());
+                        }
+                        None => {
+                            if got.is_some_and(|s| s.overlays.contains_key(attr)) {
+                                return Err(not_in_effect(
+                                    c,
+                                    describe_map(&got.expect("checked").overlays),
+                                ));
+                            }
+                            if let Some(s) = scoped.get_mut(name) {
+                                s.overlays.remove(attr);
+                                if got.is_none() && s.overlays.is_empty() {
+                                    // The set went with its last overlay.
+                                    scoped.remove(name);
+                                }
+                            }
+                        }
+                    }
                 }
-                builders.remove(&key);
+                Claim::Uses { set, package, .. } => {
+                    if !self
+                        .now
+                        .scoped
+                        .get(set)
+                        .is_some_and(|s| s.uses.contains(package))
+                    {
+                        return Err(not_in_effect(c, "the package is not installed".into()));
+                    }
+                    if let Some(s) = scoped.get_mut(set) {
+                        s.uses.insert(package.clone());
+                    }
+                }
+                _ => {}
             }
         }
-    }
-    if let Some(b) = before {
-        if b.builders_unknown.is_none() && now.builders_unknown.is_some()
-            || builders != now.builders
-        {
-            let keys = |m: &BTreeMap<(String, String), BuilderFields>| {
-                let v: Vec<String> = m.keys().map(|(h, p)| format!("{p}://{h}")).collect();
+        if (self.before.is_some() || !overlays.is_empty()) && self.now.overlays != overlays {
+            return Err(refuse(
+                self.subject,
+                "the overlays",
+                &describe_map(&overlays),
+                &describe_map(&self.now.overlays),
+            ));
+        }
+        // A retarget takes the scoped sets along (set-target rewrites the
+        // platforms of the sets that are the configuration's own).
+        if let Some((build, host)) = claimed {
+            let cross = (build != host).then(|| host.clone());
+            for (name, s) in scoped.iter_mut() {
+                if let Some(n) = self.now.scoped.get(name) {
+                    if n.local.as_ref() == Some(build) && n.cross == cross {
+                        s.local = n.local.clone();
+                        s.cross = n.cross.clone();
+                    }
+                }
+            }
+        }
+        // A new scoped set follows the configuration's platforms.
+        if let Ok((Some(build), Some(host))) = &self.now.platforms {
+            for name in &new_sets {
+                let s = &self.now.scoped[name];
+                let cross = (build != host).then_some(host);
+                if s.local.as_ref() != Some(build) || s.cross.as_ref() != cross {
+                    return Err(Error::refused(format!(
+                    "read again, the new package set {name} is not built on {build} for {host}, as {} is",
+                    self.subject
+                )));
+                }
+            }
+        }
+        if self.now.scoped != scoped {
+            let names = |m: &BTreeMap<String, ScopedMeaning>| {
+                let v: Vec<&str> = m.keys().map(String::as_str).collect();
                 if v.is_empty() {
                     "none".to_string()
                 } else {
                     v.join(", ")
                 }
             };
+            let changed = scoped
+                .iter()
+                .find(|(n, s)| self.now.scoped.get(*n) != Some(s))
+                .map(|(n, _)| n.clone())
+                .or_else(|| {
+                    self.now
+                        .scoped
+                        .keys()
+                        .find(|n| !scoped.contains_key(*n))
+                        .cloned()
+                })
+                .unwrap_or_default();
             return Err(refuse(
-                subject,
-                "nix.buildMachines",
-                &keys(&builders),
-                &keys(&now.builders),
+                self.subject,
+                &format!("the scoped package set {changed}"),
+                &names(&scoped),
+                &names(&self.now.scoped),
             ));
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Emulated systems: as claimed, else as before.
+    fn emulated(self) -> Result<()> {
+        let mut emulated = self.before.map(|b| b.emulated.clone()).unwrap_or_default();
+        for c in self.claims {
+            if let Claim::Emulated { system, listed, .. } = c {
+                let has = self.now.emulated.contains(system);
+                // Not listed: not among the systems nixcross reads (a computed
+                // part it cannot read may still list it).
+                if *listed != has {
+                    return Err(not_in_effect(
+                        c,
+                        describe_set(&self.now.emulated, &self.now.emulated_unknown),
+                    ));
+                }
+                if *listed {
+                    emulated.insert(system.clone());
+                } else {
+                    emulated.remove(system);
+                }
+            }
+        }
+        if let Some(b) = self.before {
+            if b.emulated_unknown.is_none() && self.now.emulated_unknown.is_some()
+                || emulated != self.now.emulated
+            {
+                return Err(refuse(
+                    self.subject,
+                    "boot.binfmt.emulatedSystems",
+                    &describe_set(&emulated, &b.emulated_unknown),
+                    &describe_set(&self.now.emulated, &self.now.emulated_unknown),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The build host's switches: as claimed, else as before.
+    fn toggles(self) -> Result<()> {
+        for t in Toggle::ALL {
+            let claim = self.claims.iter().find_map(|c| match c {
+                Claim::Toggle { option, value, .. } if *option == t => Some((*c, value)),
+                _ => None,
+            });
+            let got = self.now.toggles.get(&t).cloned().unwrap_or(Ok(None));
+            match claim {
+                Some((c, want)) => {
+                    if got != Ok(*want) {
+                        return Err(not_in_effect(c, describe_toggle(&got)));
+                    }
+                }
+                None => {
+                    if let Some(b) = self.before {
+                        let was = b.toggles.get(&t).cloned().unwrap_or(Ok(None));
+                        if was.is_ok() && was != got {
+                            return Err(refuse(
+                                self.subject,
+                                &t.dotted(),
+                                &describe_toggle(&was),
+                                &describe_toggle(&got),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Remote builders: as claimed, else as before.
+    fn builders(self) -> Result<()> {
+        let mut builders = self.before.map(|b| b.builders.clone()).unwrap_or_default();
+        for c in self.claims {
+            let Claim::Builder {
+                host,
+                protocol,
+                fields,
+                ..
+            } = c
+            else {
+                continue;
+            };
+            let key = (host.clone(), protocol.clone());
+            let got = self.now.builders.get(&key);
+            match fields {
+                Some(want) => {
+                    let Some(got) = got.filter(|g| want.iter().all(|(k, v)| g.get(k) == Some(v)))
+                    else {
+                        return Err(not_in_effect(
+                            c,
+                            got.map_or("no such builder".into(), describe_map),
+                        ));
+                    };
+                    builders.insert(key, got.clone());
+                }
+                None => {
+                    if got.is_some() {
+                        return Err(not_in_effect(c, "it is still listed".into()));
+                    }
+                    builders.remove(&key);
+                }
+            }
+        }
+        if let Some(b) = self.before {
+            if b.builders_unknown.is_none() && self.now.builders_unknown.is_some()
+                || builders != self.now.builders
+            {
+                let keys = |m: &BTreeMap<(String, String), BuilderFields>| {
+                    let v: Vec<String> = m.keys().map(|(h, p)| format!("{p}://{h}")).collect();
+                    if v.is_empty() {
+                        "none".to_string()
+                    } else {
+                        v.join(", ")
+                    }
+                };
+                return Err(refuse(
+                    self.subject,
+                    "nix.buildMachines",
+                    &keys(&builders),
+                    &keys(&self.now.builders),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn describe_map(m: &BTreeMap<String, String>) -> String {
