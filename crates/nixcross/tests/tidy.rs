@@ -60,19 +60,69 @@ fn owner(rel: &Path) -> (String, Option<String>) {
 /// anywhere to build their inputs).
 fn code(text: &str) -> String {
     let mut out = String::new();
-    let mut in_tests = false;
-    for line in text.lines() {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (line, tail) = rest.split_at(rest.find('\n').map_or(rest.len(), |i| i + 1));
+        rest = tail;
         let t = line.trim_start();
         if t.starts_with("#[cfg(test)]") {
-            in_tests = true;
-        }
-        if in_tests || t.starts_with("//") {
+            // Skip the item the attribute is on (`mod tests;`, or a block).
+            rest = &rest[item_end(rest)..];
             continue;
         }
-        out.push_str(line);
-        out.push('\n');
+        if !t.starts_with("//") {
+            out.push_str(line);
+        }
     }
     out
+}
+
+/// Where the item at the start of `code` ends: after its first `;` outside
+/// any brackets, or after the `}` that closes its first `{`. Strings,
+/// characters and comments are skipped, so braces inside them do not count.
+fn item_end(code: &str) -> usize {
+    let b = code.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i = code[i..].find('\n').map_or(b.len(), |n| i + n);
+            }
+            b'r' if matches!(b.get(i + 1), Some(b'#' | b'"'))
+                && (i == 0 || !b[i - 1].is_ascii_alphanumeric()) =>
+            {
+                let hashes = code[i + 1..].bytes().take_while(|c| *c == b'#').count();
+                let close = format!("\"{}", "#".repeat(hashes));
+                let open = i + 2 + hashes;
+                i = code[open..]
+                    .find(&close)
+                    .map_or(b.len(), |n| open + n + close.len())
+                    - 1;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'\'' if b.get(i + 2) == Some(&b'\'') => i += 2,
+            b'\'' if b.get(i + 1) == Some(&b'\\') => {
+                i += code[i + 2..].find('\'').map_or(b.len(), |n| n + 2);
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            b';' if depth == 0 => return i + 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
 }
 
 /// Every `crate::a::b` path in the code, as `(a, b)`, including the items
@@ -179,4 +229,11 @@ fn dependencies_run_one_way() {
         "dependencies that run the wrong way (see ARCHITECTURE.md, \"Dependencies\"):\n{}",
         bad.join("\n")
     );
+}
+
+#[test]
+fn code_after_a_test_item_is_read() {
+    let text = "use crate::a;\n#[cfg(test)]\nmod tests;\nuse crate::b;\n#[cfg(test)]\nmod t {\n    use crate::c;\n    const S: &str = r#\"\n}\n\"#;\n    const C: char = '}';\n    const Q: &str = \"}\\\"\";\n}\nfn f() { crate::d::x(); }\n";
+    let seen: Vec<String> = paths(&code(text)).into_iter().map(|(a, _)| a).collect();
+    assert_eq!(seen, ["a", "b", "d"]);
 }
