@@ -1,10 +1,14 @@
 //! The command's modules depend on each other one way (ARCHITECTURE.md,
 //! "crates/nixcross-cli", Layers). This reads the source and fails on a
 //! `crate::` path from a module to one of the same or a higher layer, other
-//! than the pairs named in `SIBLINGS`; tests (`#[cfg(test)]` to the end of
-//! a file) and comments may reach anywhere.
+//! than the pairs named in `SIBLINGS`; tests (`#[cfg(test)]` items) and
+//! comments may reach anywhere.
 
 use std::path::Path;
+
+#[path = "../../nixcross/tests/support/rust_code.rs"]
+mod rust_code;
+use rust_code::code;
 
 /// The layers, lowest first. `cmd` is every command (`cmd/*.rs`), which may
 /// use each other's helpers; `main` is the crate's root.
@@ -31,12 +35,7 @@ fn layer_of(module: &str) -> Option<usize> {
 /// The modules a file's code (its comments and tests left out) names
 /// after `crate::`.
 fn uses(text: &str) -> Vec<String> {
-    let code: Vec<&str> = text
-        .lines()
-        .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .collect();
-    let code = code.join("\n");
+    let code = code(text);
     let mut found = Vec::new();
     let mut rest = code.as_str();
     while let Some(at) = rest.find("crate::") {
