@@ -12,15 +12,14 @@ use std::sync::Arc;
 
 pub use claim::{Claim, Subject};
 
-use crate::error::{Diagnostic, Error, Result};
+use crate::error::{Diagnostic, Error, Result, TextRange};
 use crate::files::{FileError, Files, Overlay, RelPath};
 
 /// Replace `range` of the source with `insert` (an empty range inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextEdit {
-    /// The byte range `(start, end)` replaced, in the text the edit was
-    /// planned against.
-    pub range: (usize, usize),
+    /// The byte range replaced, in the text the edit was planned against.
+    pub range: TextRange,
     /// The text put in its place.
     pub insert: String,
 }
@@ -65,9 +64,9 @@ pub(crate) fn merge_fillings(first: &str, second: &str) -> String {
 
 impl TextEdit {
     /// Replace `range` with `insert`.
-    pub fn replace(range: (usize, usize), insert: impl Into<String>) -> Self {
+    pub fn replace(range: impl Into<TextRange>, insert: impl Into<String>) -> Self {
         TextEdit {
-            range,
+            range: range.into(),
             insert: insert.into(),
         }
     }
@@ -76,7 +75,7 @@ impl TextEdit {
         TextEdit::replace((at, at), insert)
     }
     /// Delete `range`.
-    pub fn delete(range: (usize, usize)) -> Self {
+    pub fn delete(range: impl Into<TextRange>) -> Self {
         TextEdit::replace(range, "")
     }
 }
@@ -85,14 +84,14 @@ impl TextEdit {
 /// any order but must not overlap.
 pub fn apply(src: &str, edits: &[TextEdit]) -> Result<String> {
     let mut order: Vec<usize> = (0..edits.len()).collect();
-    order.sort_by_key(|&i| (edits[i].range.0, edits[i].range.1, i));
+    order.sort_by_key(|&i| (edits[i].range.start, edits[i].range.end, i));
     let mut out =
         String::with_capacity(src.len() + edits.iter().map(|e| e.insert.len()).sum::<usize>());
     let mut pos = 0usize;
     let mut last_end = 0usize;
     for (n, &i) in order.iter().enumerate() {
         let e = &edits[i];
-        let (start, end) = e.range;
+        let (start, end) = (e.range.start, e.range.end);
         if start > end
             || end > src.len()
             || !src.is_char_boundary(start)
@@ -125,9 +124,9 @@ fn written_regions(edits: &[TextEdit]) -> Vec<((usize, usize), (usize, usize))> 
     let mut shift: isize = 0;
     let mut out = Vec::with_capacity(order.len());
     for e in order {
-        let start = (e.range.0 as isize + shift) as usize;
-        out.push(((start, start + e.insert.len()), e.range));
-        shift += e.insert.len() as isize - (e.range.1 - e.range.0) as isize;
+        let start = (e.range.start as isize + shift) as usize;
+        out.push(((start, start + e.insert.len()), e.range.into()));
+        shift += e.insert.len() as isize - (e.range.end - e.range.start) as isize;
     }
     out
 }

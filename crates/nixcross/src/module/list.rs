@@ -186,7 +186,7 @@ impl ListOption {
         };
         let items = remove_items(src, list, found);
         let all = found.len() == list.items.len();
-        let ranges: Vec<(usize, usize)> = items.iter().map(|e| e.range).collect();
+        let ranges: Vec<(usize, usize)> = items.iter().map(|e| e.range.into()).collect();
         if all && around.is_none() && !super::comment_outside(src, self.entry.range(), &ranges) {
             return Removal::Definition;
         }

@@ -434,8 +434,8 @@ fn merge_edits(edits: &mut Vec<TextEdit>) {
     let mut out: Vec<TextEdit> = Vec::new();
     for e in edits.drain(..) {
         if let Some(last) = out.last_mut() {
-            if e.range.0 <= last.range.1 && last.insert.is_empty() && e.insert.is_empty() {
-                last.range.1 = last.range.1.max(e.range.1);
+            if e.range.start <= last.range.end && last.insert.is_empty() && e.insert.is_empty() {
+                last.range.end = last.range.end.max(e.range.end);
                 continue;
             }
         }

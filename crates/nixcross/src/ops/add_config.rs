@@ -620,7 +620,7 @@ fn with_helper(
     let start = helper.call.start();
     let shifted: Vec<TextEdit> = edits
         .into_iter()
-        .map(|e| TextEdit::replace((e.range.0 - start, e.range.1 - start), e.insert))
+        .map(|e| TextEdit::replace((e.range.start - start, e.range.end - start), e.insert))
         .collect();
     let call_text =
         crate::edit::apply(&src[start..helper.call.end()], &shifted).map_err(|e| e.message)?;

@@ -311,7 +311,7 @@ fn mark_edit(src: &str, edit: &mut TextEdit, mark: &str) {
     // on a new line, before the end of one. Another insertion at the same
     // point would otherwise continue the comment's line.
     let own_line = edit.insert.starts_with(['\n', '\r'])
-        && (src[edit.range.1..].starts_with(['\n', '\r']) || edit.range.1 == src.len());
+        && (src[edit.range.end..].starts_with(['\n', '\r']) || edit.range.end == src.len());
     if own_line && !edit.insert.ends_with('\n') && edit.insert.ends_with(';') {
         edit.insert.push_str(&format!(" # {mark}"));
     } else if let Some(i) = edit.insert.rfind(';') {

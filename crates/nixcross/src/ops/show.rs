@@ -316,8 +316,8 @@ fn lands_in_text(f: &Flake, plan: &crate::edit::Plan) -> Option<(String, &'stati
         let src = f.ev.sources.get(id);
         let Ok(doc) = &src.doc else { continue };
         for e in fe.edits.iter().filter(|e| !e.insert.is_empty()) {
-            if let Some(what) = crate::syntax::inside_text(doc, e.range.0, &e.insert) {
-                let (line, col) = src.line_col(e.range.0);
+            if let Some(what) = crate::syntax::inside_text(doc, e.range.start, &e.insert) {
+                let (line, col) = src.line_col(e.range.start);
                 return Some((format!("{}:{line}:{col}", fe.path), what));
             }
         }

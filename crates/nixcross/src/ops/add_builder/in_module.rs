@@ -395,7 +395,7 @@ pub(super) fn remove_in_module(
             if !module::comment_outside(
                 src,
                 (m.top.open + 1, m.top.close),
-                &edits.iter().map(|e| e.range).collect::<Vec<_>>(),
+                &edits.iter().map(|e| e.range.into()).collect::<Vec<_>>(),
             ) =>
         {
             e.push(

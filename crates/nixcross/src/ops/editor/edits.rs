@@ -117,7 +117,7 @@ impl<'a> Edits<'a> {
     pub fn push(&mut self, file: FileId, edit: TextEdit, reason: &str) {
         let text = self.text(file);
         let entry = self.files.entry(file).or_default();
-        let (a, b) = edit.range;
+        let (a, b) = (edit.range.start, edit.range.end);
         let empty_inside = a < b && text[a..b].trim().is_empty();
         let same = entry.0.iter_mut().find(|e| e.range == edit.range);
         match same {
@@ -136,7 +136,7 @@ impl<'a> Edits<'a> {
     pub fn touches(&self, file: FileId, range: (usize, usize)) -> bool {
         self.files.get(&file).is_some_and(|(edits, _)| {
             edits.iter().any(|e| {
-                let (a, b) = e.range;
+                let (a, b) = (e.range.start, e.range.end);
                 if a == b {
                     range.0 < a && a < range.1
                 } else {
