@@ -37,7 +37,7 @@ pub use platforms::{Platforms, SeenStyle};
 
 /// A followed `nixosSystem { ... }` call.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct System {
+pub(crate) struct SystemCall {
     /// The nixpkgs input whose `lib.nixosSystem` builds it.
     pub input: String,
     /// The application node `....nixosSystem { ... }`.
@@ -88,7 +88,7 @@ pub(crate) struct System {
     pub pkgs_option: Option<PkgsOption>,
 }
 
-impl System {
+impl SystemCall {
     /// Forget what the modules said, to read them again.
     fn reset_modules(&mut self) {
         self.modules.clear();
@@ -132,7 +132,7 @@ pub(crate) struct PkgsOption {
 #[derive(Debug, Clone)]
 pub(crate) enum Status {
     /// A `nixosSystem` call nixcross can read.
-    Followed(Box<System>),
+    Followed(Box<SystemCall>),
     /// Something else, or something nixcross cannot evaluate.
     NotFollowed {
         /// Where, when known.
@@ -156,7 +156,7 @@ pub struct Config {
 
 impl Config {
     /// The followed call, if any.
-    pub(crate) fn system(&self) -> Option<&System> {
+    pub(crate) fn system(&self) -> Option<&SystemCall> {
         match &self.status {
             Status::Followed(s) => Some(s),
             Status::NotFollowed { .. } => None,

@@ -152,7 +152,7 @@ fn describe(
 
 /// Whether the configuration defines `option` with a value (a
 /// `crossSystem = null` does not count).
-fn has(sys: &crate::flake::System, option: PlatformOption) -> bool {
+fn has(sys: &crate::flake::SystemCall, option: PlatformOption) -> bool {
     winners(sys.definitions.iter().filter(|d| d.option == option))
         .iter()
         .any(|d| !d.is_null)

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::files::{Files, RelPath};
 use crate::flake::host::BuilderFields;
 use crate::flake::overlays::{effective, used_packages};
-use crate::flake::{Config, Flake, Platforms, SeenStyle, System};
+use crate::flake::{Config, Flake, Platforms, SeenStyle, SystemCall};
 use crate::source::Src;
 use crate::vocab::Toggle;
 
@@ -71,7 +71,7 @@ pub(crate) struct Meaning {
 impl Meaning {
     /// The meaning of a followed configuration (its platforms and its
     /// modules' definitions).
-    pub(crate) fn of(platforms: &Platforms, sys: &System) -> Meaning {
+    pub(crate) fn of(platforms: &Platforms, sys: &SystemCall) -> Meaning {
         let platforms_known = match &platforms.unknown {
             Some(why) => Err(why.clone()),
             None => Ok((platforms.build.clone(), platforms.host.clone())),
@@ -247,7 +247,7 @@ pub(crate) struct ModuleProver {
 impl ModuleProver {
     /// A prover whose baseline is what the module at `path` meant when the
     /// operation read it.
-    pub(crate) fn of(path: &RelPath, platforms: &Platforms, sys: &System) -> Arc<dyn Prover> {
+    pub(crate) fn of(path: &RelPath, platforms: &Platforms, sys: &SystemCall) -> Arc<dyn Prover> {
         Arc::new(ModuleProver {
             path: path.clone(),
             before: Meaning::of(platforms, sys),

@@ -10,7 +10,7 @@ use super::{definitions::definition, Opaque};
 use crate::eval::{AttrEntry, Attrs, Evaluator, PathValue, Special, ThunkId, Unknown, Value};
 use crate::flake::overlays::{ScopedVia, Tracking};
 use crate::flake::platforms::{self, PlatformOption, MK_DEFAULT};
-use crate::flake::{Config, Status, System};
+use crate::flake::{Config, Status, SystemCall};
 use crate::source::{FileId, Src};
 
 /// Follow the configuration `name`, whose value is `entry`.
@@ -75,13 +75,13 @@ pub(in crate::flake) fn read_config(
             )
         }
     };
-    let mut sys = System {
+    let mut sys = SystemCall {
         input,
         call: call.clone(),
         args: args.src.clone(),
         modules_binding: args.entries.get("modules").and_then(|e| e.def.clone()),
         special_args_binding: args.entries.get("specialArgs").and_then(|e| e.def.clone()),
-        ..System::default()
+        ..SystemCall::default()
     };
     sys.modules_list = sys
         .modules_binding
@@ -339,7 +339,7 @@ fn module_args(ev: &mut Evaluator, special: &Attrs, lib: Option<ThunkId>, input:
 fn module_platforms(
     ev: &mut Evaluator,
     path: &crate::files::RelPath,
-) -> (platforms::Platforms, System) {
+) -> (platforms::Platforms, SystemCall) {
     let t = ev.value(Value::Path(Rc::new(PathValue::Tree(path.clone()))));
     thunk_platforms(ev, t)
 }
@@ -359,7 +359,7 @@ pub(crate) struct LoneModule<'f> {
     /// The platforms the module (and what it imports) sets.
     pub platforms: platforms::Platforms,
     /// What its definitions say.
-    pub sys: System,
+    pub sys: SystemCall,
 }
 
 /// Read the module file at `path` (see [`LoneModule`]).
@@ -391,15 +391,15 @@ fn nested_module_platforms(
     ev: &mut Evaluator,
     file: FileId,
     node: &crate::syntax::Node,
-) -> (platforms::Platforms, System) {
+) -> (platforms::Platforms, SystemCall) {
     let t = ev.delay_top(node, file);
     thunk_platforms(ev, t)
 }
 
-fn thunk_platforms(ev: &mut Evaluator, t: ThunkId) -> (platforms::Platforms, System) {
-    let mut sys = System {
+fn thunk_platforms(ev: &mut Evaluator, t: ThunkId) -> (platforms::Platforms, SystemCall) {
+    let mut sys = SystemCall {
         input: "nixpkgs".into(),
-        ..System::default()
+        ..SystemCall::default()
     };
     let margs = module_args(ev, &Attrs::default(), None, "nixpkgs");
     collect_modules(ev, &mut sys, vec![(t, None)], margs);

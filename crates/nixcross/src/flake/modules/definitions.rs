@@ -7,7 +7,7 @@ use crate::eval::{short, AttrEntry, Evaluator, Property, Special, ThunkId, Value
 use crate::flake::host::{bool_of, literal_sides, Toggle, ToggleDef};
 use crate::flake::overlays::OverlayDef;
 use crate::flake::platforms::{Definition, PlatformOption, PLAIN};
-use crate::flake::{ModuleArg, PkgsOption, System};
+use crate::flake::{ModuleArg, PkgsOption, SystemCall};
 use crate::source::Src;
 
 /// A value found at a path, with the properties around it.
@@ -21,7 +21,7 @@ struct Leaf {
 /// Collect the platform definitions of a module's config value.
 pub(super) fn walk_config(
     ev: &mut Evaluator,
-    sys: &mut System,
+    sys: &mut SystemCall,
     index: usize,
     config: ThunkId,
     at: Option<Src>,
@@ -155,7 +155,7 @@ pub(super) fn walk_config(
 }
 
 /// The systems one `boot.binfmt.emulatedSystems` list value lists.
-fn read_emulated(ev: &mut Evaluator, sys: &mut System, value: &Value) {
+fn read_emulated(ev: &mut Evaluator, sys: &mut SystemCall, value: &Value) {
     match value {
         Value::List(items) => {
             for t in items.iter() {
@@ -187,7 +187,7 @@ fn read_emulated(ev: &mut Evaluator, sys: &mut System, value: &Value) {
 
 /// Collect a module's remote builders and build-host switches
 /// (`flake::host`).
-fn read_host_settings(ev: &mut Evaluator, sys: &mut System, config: ThunkId, at: Option<Src>) {
+fn read_host_settings(ev: &mut Evaluator, sys: &mut SystemCall, config: ThunkId, at: Option<Src>) {
     let (machines, hidden) = walk_collect(
         ev,
         config,

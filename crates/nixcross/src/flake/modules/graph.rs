@@ -7,7 +7,7 @@ use std::rc::Rc;
 use super::definitions::walk_config;
 use super::{ModuleInstance, ModuleOrigin, Opaque};
 use crate::eval::{Evaluator, PathValue, Property, Special, ThunkId, Value};
-use crate::flake::System;
+use crate::flake::SystemCall;
 use crate::source::{FileId, Src};
 
 const SPECIAL_KEYS: &[&str] = &[
@@ -25,7 +25,7 @@ const MAX_MODULES: usize = 5000;
 
 pub(super) fn collect_modules(
     ev: &mut Evaluator,
-    sys: &mut System,
+    sys: &mut SystemCall,
     mut queue: Vec<(ThunkId, Option<usize>)>,
     margs: ThunkId,
 ) {
@@ -211,7 +211,7 @@ fn holds_sets(ev: &mut Evaluator, s: &Special, depth: usize) -> bool {
 /// imports, and collect its platform definitions.
 fn read_module(
     ev: &mut Evaluator,
-    sys: &mut System,
+    sys: &mut SystemCall,
     index: usize,
     value: Value,
     margs: ThunkId,

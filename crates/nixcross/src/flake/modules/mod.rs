@@ -14,7 +14,7 @@ mod definitions;
 mod graph;
 mod sets;
 
-use super::System;
+use super::SystemCall;
 use crate::source::{FileId, Src};
 
 pub(in crate::flake) use call::read_config;
@@ -62,7 +62,11 @@ pub struct Opaque {
 /// What an edit in `file` would change in `sys`: `whole` files (its module
 /// files) and `regions` (its inline modules, its call and arguments, the
 /// literals its platforms and scoped sets come from).
-pub(super) fn used_text(sys: &System, mut whole: impl FnMut(FileId), mut region: impl FnMut(&Src)) {
+pub(super) fn used_text(
+    sys: &SystemCall,
+    mut whole: impl FnMut(FileId),
+    mut region: impl FnMut(&Src),
+) {
     for m in &sys.modules {
         match &m.origin {
             ModuleOrigin::File(f) => whole(*f),

@@ -5,7 +5,7 @@
 
 use crate::edit::{Plan, Subject, TextEdit};
 use crate::error::{Error, Result};
-use crate::flake::{Config, Flake, ModuleOrigin, System};
+use crate::flake::{Config, Flake, ModuleOrigin, SystemCall};
 use crate::module::{self};
 use crate::source::{FileId, Src};
 use crate::syntax::{self, list_names, Entry, Node};
@@ -16,7 +16,7 @@ use super::{compact, edit_blocker, Edits, Home, PkgsOptionUse};
 pub(crate) struct Planner<'a, 'f> {
     pub flake: &'a Flake<'f>,
     pub config: &'a Config,
-    pub sys: &'a System,
+    pub sys: &'a SystemCall,
     pub core: Edits<'a>,
     /// Whether the plan gets a prover (false for a plan never applied).
     pub prove: bool,
