@@ -386,7 +386,7 @@ fn plan_config(files: &dyn Files, path: &RelPath, name: &str, req: &Request) -> 
     let mut found: Vec<(usize, BuilderModule)> = Vec::new();
     let (mut distributed, mut substitutes) = (false, false);
     for (i, expr) in modules_defining(&p, &[&MACHINES[..], &DISTRIBUTED[..], &SUBSTITUTES[..]]) {
-        let m = read_builder_module(&p, expr.file, &expr.node)?;
+        let m = read_builder_module(&p.core, expr.file, &expr.node)?;
         distributed |= m
             .distributed
             .as_ref()
@@ -418,7 +418,7 @@ fn plan_config(files: &dyn Files, path: &RelPath, name: &str, req: &Request) -> 
             }
         }
         if !any {
-            p.warnings.push(
+            p.core.warnings.push(
                 format!(
                     "{} is not in nix.buildMachines of `{name}`; nothing to remove",
                     req.uri

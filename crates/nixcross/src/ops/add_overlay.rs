@@ -356,7 +356,7 @@ pub fn plan_add_overlay(
         (None, false) => {
             let added = global_overlay(&mut p, &args, &req.pairs)?;
             if !added.is_empty() {
-                p.warnings.push(format!(
+                p.core.warnings.push(format!(
                     "nixpkgs.overlays changes the system's whole package set (buildPackages too): everything that depends on {} is rebuilt locally instead of coming from the binary cache; `--scoped` confines the change to the modules that ask for it",
                     added.iter().map(|p| p.attr.as_str()).collect::<Vec<_>>().join(", ")
                 ).into());
@@ -420,7 +420,7 @@ pub fn plan_add_overlay(
             });
         }
     }
-    let changes = !p.is_empty();
+    let changes = !p.core.is_empty();
     if changes && !opts.remove {
         for pair in &req.pairs {
             if is_compiler_attr(&pair.attr) {
@@ -430,7 +430,7 @@ pub fn plan_add_overlay(
                 } else {
                     "<compiler>Stdenv".into()
                 };
-                p.warnings.push(format!(
+                p.core.warnings.push(format!(
                     "`{} = {}.{}` does not change `stdenv.cc`, the compiler packages are built with: nixpkgs applies the stdenv's own overrides after user overlays (pkgs/top-level/stage.nix). To build a package with {}, give it another stdenv, e.g. `hello.override {{ stdenv = {stdenv}; }}` or `overrideCC stdenv buildPackages.{}`",
                     pair.attr, args.0, pair.package, pair.package, pair.package
                 ).into());

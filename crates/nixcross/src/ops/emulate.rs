@@ -700,14 +700,14 @@ fn plan_config(
             host,
             systems,
             opts,
-            &mut p.warnings,
+            &mut p.core.warnings,
             at.map(|a| (a, &f.ev.sources)),
         )?;
     }
     // The modules of this configuration that define the options.
     let mut found: Vec<(usize, ModuleEdit)> = Vec::new();
     for (i, expr) in modules_defining(&p, &[&EMULATED[..], &STATIC[..]]) {
-        found.push((i, read_module(&p, expr.file, &expr.node)?));
+        found.push((i, read_module(&p.core, expr.file, &expr.node)?));
     }
     let mut summary = Vec::new();
     let mut left = Vec::new();
@@ -745,7 +745,7 @@ fn plan_config(
         }
         if found.is_empty() {
             for s in systems {
-                p.warnings.push(
+                p.core.warnings.push(
                     format!("`{s}` is not in boot.binfmt.emulatedSystems; nothing to remove")
                         .into(),
                 );
@@ -801,7 +801,7 @@ fn plan_config(
             .filter(|m| matches!(m.origin, ModuleOrigin::External(_)))
             .count();
         if others > 0 && !summary.is_empty() {
-            p.warnings.push(
+            p.core.warnings.push(
                 format!(
                 "`{name}` also has modules nixcross does not read (from other inputs or nixpkgs); \
                  if they set boot.binfmt.emulatedSystems too, NixOS merges the lists"

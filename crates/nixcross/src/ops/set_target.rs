@@ -245,7 +245,9 @@ pub(crate) fn plan_in(f: &Flake, opts: &SetTargetOptions, prove: bool) -> Result
             .hint("use --mode cross"));
         }
         Mode::Emulate if Some(&target.system) != opts.local_system.as_ref() => {
-            p.warnings.push(emulation_warning(&target.system).into());
+            p.core
+                .warnings
+                .push(emulation_warning(&target.system).into());
         }
         _ => {}
     }
@@ -345,7 +347,7 @@ pub(crate) fn describe_build(build: &str, host: &str, builder: Option<&str>) -> 
 fn refresh_comments(p: &mut Planner, want: &Want, style: Style, local: Option<&str>) {
     // Only with a change: comments alone never make a configuration
     // "out of date" (whether a build is native depends on the machine).
-    if p.is_empty() {
+    if p.core.is_empty() {
         return;
     }
     let strategy = match want.mode {
@@ -390,7 +392,7 @@ fn refresh_comments(p: &mut Planner, want: &Want, style: Style, local: Option<&s
         if new == old
             || !p.private(file, range)
             || !p.private(file, (at, at + 1))
-            || p.touches(file, range)
+            || p.core.touches(file, range)
         {
             continue;
         }

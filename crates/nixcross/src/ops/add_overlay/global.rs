@@ -161,7 +161,7 @@ pub(super) fn remove_global(p: &mut Planner, attrs: &[String]) -> Result<()> {
         }
     }
     if !found {
-        p.warnings.push(
+        p.core.warnings.push(
             format!(
                 "no overlay nixcross recognises sets {}; nothing to remove",
                 attrs.join(", ")

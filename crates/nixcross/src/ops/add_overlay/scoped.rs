@@ -501,7 +501,7 @@ pub(super) fn remove_scoped(p: &mut Planner, name: &str, attrs: &[String]) -> Re
             "`{}` receives no scoped package set `{name}`; nothing to remove",
             p.config.name
         );
-        p.warnings.push(w.into());
+        p.core.warnings.push(w.into());
         return Ok(());
     };
     let reason = format!("remove {} from {name}", attrs.join(", "));

@@ -354,8 +354,13 @@ impl<'a, 'f> Planner<'a, 'f> {
         reason: &str,
     ) -> Result<()> {
         let layout = self.layout(file);
-        if let Some(index) = self.new_imports.get(&file).map(|n| n.edit) {
-            let Some(edit) = self.files.get_mut(&file).and_then(|f| f.0.get_mut(index)) else {
+        if let Some(index) = self.core.new_imports.get(&file).map(|n| n.edit) {
+            let Some(edit) = self
+                .core
+                .files
+                .get_mut(&file)
+                .and_then(|f| f.0.get_mut(index))
+            else {
                 return Err(Error::internal("the planned imports list is gone"));
             };
             if !append_to_imports(
@@ -367,7 +372,7 @@ impl<'a, 'f> Planner<'a, 'f> {
             ) {
                 return Err(Error::internal("the planned imports list cannot be found"));
             }
-            if let Some(entry) = self.files.get_mut(&file) {
+            if let Some(entry) = self.core.files.get_mut(&file) {
                 if !entry.1.iter().any(|r| r == reason) {
                     entry.1.push(reason.to_string());
                 }
@@ -379,12 +384,12 @@ impl<'a, 'f> Planner<'a, 'f> {
         let e = module::insert_at_path(src, layout, &body.set, &["imports"], &value);
         let range = e.range;
         self.push(file, e, reason);
-        let edit = self.files[&file]
+        let edit = self.core.files[&file]
             .0
             .iter()
             .position(|x| x.range == range)
             .expect("just pushed");
-        self.new_imports.insert(file, NewImports { edit });
+        self.core.new_imports.insert(file, NewImports { edit });
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::flake::{Config, Flake, ModuleOrigin, SystemCall};
 use crate::module::{self};
 use crate::source::{FileId, Src};
-use crate::syntax::{self, list_names, Entry, Node};
+use crate::syntax::{self, list_names, Entry, Layout, Node};
 
 use super::{compact, edit_blocker, Edits, Home, PkgsOptionUse};
 
@@ -22,16 +22,33 @@ pub(crate) struct Planner<'a, 'f> {
     pub prove: bool,
 }
 
-impl<'a> std::ops::Deref for Planner<'a, '_> {
-    type Target = Edits<'a>;
-    fn deref(&self) -> &Edits<'a> {
-        &self.core
+/// What a planner does through its [`Edits`] (the planning core), said
+/// here rather than through `Deref`, so that a reader sees which of the
+/// core's operations a configuration's plan uses.
+impl<'a> Planner<'a, '_> {
+    /// The text of `file`, as read.
+    pub fn text(&self, file: FileId) -> &'a str {
+        self.core.text(file)
     }
-}
 
-impl std::ops::DerefMut for Planner<'_, '_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.core
+    /// The layout (indentation unit, line ending) of `file`.
+    pub fn layout(&self, file: FileId) -> &'a Layout {
+        self.core.layout(file)
+    }
+
+    /// `err`, located at `src`.
+    pub fn error_at(&self, err: Error, src: &Src) -> Error {
+        self.core.error_at(err, src)
+    }
+
+    /// Add an edit of `file` (see [`Edits::push`]).
+    pub fn push(&mut self, file: FileId, edit: TextEdit, reason: &str) {
+        self.core.push(file, edit, reason);
+    }
+
+    /// Say what the plan establishes (see [`Edits::claim`]).
+    pub fn claim(&mut self, claim: crate::edit::Claim) {
+        self.core.claim(claim);
     }
 }
 

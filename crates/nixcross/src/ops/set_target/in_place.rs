@@ -196,7 +196,7 @@ pub(super) fn set_option(
     let win = p.winning(option);
     if !win.is_empty() {
         // Rewrite every winner in place; all or none.
-        let saved = p.snapshot();
+        let saved = p.core.snapshot();
         let mut failed = None;
         for d in &win {
             if let Err(e) = rewrite_in_place(p, d, target, host_side, reason) {
@@ -205,7 +205,7 @@ pub(super) fn set_option(
             }
         }
         let Some(failure) = failed else { return Ok(()) };
-        p.restore(saved);
+        p.core.restore(saved);
         // Shared, or an expression: override in the configuration's own
         // module, at a priority that wins.
         let (err, why) = match failure {
@@ -300,7 +300,7 @@ pub(super) fn set_option(
             option.name(),
             p.config.name
         );
-        p.warnings.push(w.into());
+        p.core.warnings.push(w.into());
         return Ok(());
     }
     // Not defined yet: next to its sibling when that module is ours.
@@ -420,7 +420,7 @@ pub(super) fn pkgs_option(p: &mut Planner, want: &Want, po: &PkgsOption) -> Resu
     };
     let at_inner = Src::new(site.file, inner.clone());
     p.replace_node(&at_inner, &text, "retarget nixpkgs.pkgs")?;
-    p.warnings.push(format!(
+    p.core.warnings.push(format!(
         "nixpkgs.pkgs decides this configuration's platforms; it is now `{text}`, the same package set's config and overlays{}",
         match want.mode {
             Mode::Cross => format!(", cross-compiling for {target} on {}", want.build),
