@@ -8,7 +8,7 @@
 //!   `Documentation/admin-guide/binfmt-misc.rst`), NixOS-style by default:
 //!   `:<system>:M::<magic>:<mask>:/run/binfmt/<system>:P`.
 //! - [`Entry`] parses what the kernel shows in `/proc/sys/fs/binfmt_misc/<name>`.
-//! - [`detect`] decodes an ELF, PE or wasm header into nixpkgs system doubles
+//! - [`detect()`] decodes an ELF, PE or wasm header into nixpkgs system doubles
 //!   and the NixOS magics that match it.
 //!
 //! All magic comparisons use the kernel's rule, [`magic_matches`]:

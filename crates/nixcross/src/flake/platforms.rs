@@ -69,7 +69,7 @@ pub struct Definition {
     pub priority: u32,
     /// Set when it is under a `mkIf` nixcross cannot decide: why.
     pub condition: Option<String>,
-    /// The module it is in (index into [`super::System::modules`]);
+    /// The module it is in (index into [`super::SystemCall::modules`]);
     /// `None` for nixosSystem's `system` argument.
     pub module: Option<usize>,
     /// The binding that writes it.

@@ -1,6 +1,6 @@
 //! Which configurations an edit of one configuration must read, so that an
 //! edit reads only those: the text each configuration can reach, from its
-//! binding in `flake.nix` alone ([`syntax::reach`]), without evaluating it.
+//! binding in `flake.nix` alone ([`crate::syntax::reach`]), without evaluating it.
 //!
 //! A configuration's reach is its binding's value, the `let` and `rec`
 //! values the names in it are bound to (and so on), and the files its

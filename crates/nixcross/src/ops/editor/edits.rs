@@ -27,7 +27,7 @@ pub(crate) struct Snapshot {
 /// The planning core every operation uses: the files read (a
 /// [`SourceMap`]), the edits planned for each with the reasons, and the
 /// warnings; finished into one [`Plan`]. Operations on a single module file
-/// use it directly; [`Planner`] adds the guards of a flake configuration.
+/// use it directly; [`Planner`](super::Planner) adds the guards of a flake configuration.
 pub(crate) struct Edits<'a> {
     pub sources: &'a SourceMap<'a>,
     pub(super) files: BTreeMap<FileId, (Vec<TextEdit>, Vec<String>)>,
@@ -51,7 +51,7 @@ pub(crate) type CallArgs = BTreeMap<(FileId, (usize, usize), String), String>;
 
 impl<'a> Edits<'a> {
     /// Planning edits of `subject` over `sources`. The plan is proven by
-    /// the prover given with [`Edits::proven_by`] (a [`Planner`] gives its
+    /// the prover given with [`Edits::proven_by`] (a [`Planner`](super::Planner) gives its
     /// own).
     pub fn new(sources: &'a SourceMap<'a>, subject: Subject) -> Edits<'a> {
         Edits {

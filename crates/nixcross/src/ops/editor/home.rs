@@ -15,7 +15,7 @@ use super::{compact, indent_tail, Planner};
 pub(crate) enum Home {
     /// A module it already loads, which only it loads.
     Module {
-        /// Index in [`SystemCall::modules`].
+        /// Index in [`SystemCall::modules`](crate::flake::SystemCall::modules).
         index: usize,
         /// The file.
         file: FileId,

@@ -1,6 +1,6 @@
 //! The planner every editing operation uses: edits across the files of one
 //! configuration, guarded so that nothing another configuration also uses
-//! changes, in each file's own layout, collected into one [`Plan`].
+//! changes, in each file's own layout, collected into one [`Plan`](crate::edit::Plan).
 //!
 //! Rules it enforces:
 //! - an edit inside a module, a `nixosSystem` call or a platform literal that
