@@ -19,6 +19,15 @@ use predicates::prelude::*;
 /// One `nix` at a time.
 static NIX: Mutex<()> = Mutex::new(());
 
+/// The edit most cases verify: `board` retargeted to aarch64-linux by emulation.
+const RETARGET_VERIFIED: [&str; 5] = [
+    "set-target",
+    "aarch64-linux",
+    "--mode",
+    "emulate",
+    "--verify",
+];
+
 fn nixcross(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("nixcross").unwrap();
     cmd.env("NO_COLOR", "1")
@@ -383,13 +392,7 @@ fn a_flake_that_does_not_evaluate_without_the_edit_either_is_exit_2() {
     let text = read(&flake_nix).replace(&honest.url(), &format!("path:{}", gone.display()));
     std::fs::write(&flake_nix, &text).unwrap();
     with_nix(dir.path(), nix)
-        .args([
-            "set-target",
-            "aarch64-linux",
-            "--mode",
-            "emulate",
-            "--verify",
-        ])
+        .args(RETARGET_VERIFIED)
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
@@ -454,13 +457,7 @@ fn the_copy_keeps_links_that_stay_inside() {
     std::fs::create_dir(d.join(".git")).unwrap();
     std::fs::write(d.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
     with_nix(d, nix)
-        .args([
-            "set-target",
-            "aarch64-linux",
-            "--mode",
-            "emulate",
-            "--verify",
-        ])
+        .args(RETARGET_VERIFIED)
         .assert()
         .success()
         .stderr(predicate::str::contains("verify: nix agrees: "));
@@ -474,13 +471,7 @@ fn without_nix_nothing_is_written() {
     // NIXCROSS_NIX names a nix that is not there.
     nixcross(dir.path())
         .env("NIXCROSS_NIX", dir.path().join("no-such-nix"))
-        .args([
-            "set-target",
-            "aarch64-linux",
-            "--mode",
-            "emulate",
-            "--verify",
-        ])
+        .args(RETARGET_VERIFIED)
         .assert()
         .code(2)
         .stderr(predicate::str::contains(

@@ -799,13 +799,18 @@ mod tests {
             "shared.nix",
             "\"riscv64-linux\"",
             "\"riscv64-linux\" ",
-            vec![Claim::Emulated {
-                subject: Subject::Config("a".into()),
-                system: "aarch64-linux".into(),
-                listed: true,
-            }],
+            vec![emulated_by_a("aarch64-linux")],
         );
         assert!(refused(&p, &f).contains("emulates aarch64-linux"));
+    }
+
+    /// `a` claims to list `system` in its emulated systems.
+    fn emulated_by_a(system: &str) -> Claim {
+        Claim::Emulated {
+            subject: Subject::Config("a".into()),
+            system: system.into(),
+            listed: true,
+        }
     }
 
     #[test]
@@ -817,11 +822,7 @@ mod tests {
             "shared.nix",
             "[ \"riscv64-linux\" ]",
             "[ \"riscv64-linux\" \"aarch64-linux\" ]",
-            vec![Claim::Emulated {
-                subject: Subject::Config("a".into()),
-                system: "aarch64-linux".into(),
-                listed: true,
-            }],
+            vec![emulated_by_a("aarch64-linux")],
         );
         let m = refused(&p, &f);
         assert!(m.contains("of `b`"), "{m}");
@@ -837,11 +838,7 @@ mod tests {
             "flake.nix",
             "\"aarch64-linux\"",
             "\"riscv64-linux\"",
-            vec![Claim::Emulated {
-                subject: Subject::Config("a".into()),
-                system: "riscv64-linux".into(),
-                listed: true,
-            }],
+            vec![emulated_by_a("riscv64-linux")],
         );
         let m = refused(&p, &f);
         assert!(m.contains("the platforms of `a`"), "{m}");
